@@ -65,7 +65,8 @@ pub trait Engine {
     type Error: fmt::Debug + fmt::Display;
 
     /// A frame arrived on `from`.
-    fn handle_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), Self::Error>;
+    fn handle_message(&mut self, now: Now, from: LinkId, payload: Bytes)
+    -> Result<(), Self::Error>;
 
     /// The deadline last returned by [`poll_timeout`](Engine::poll_timeout) may have passed.
     fn handle_timeout(&mut self, now: Now);

@@ -170,13 +170,17 @@ impl FromStr for AgentId {
 
     /// Parses `did:key:z…` (Ed25519 only) and validates the key.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let b58 = s.strip_prefix(DID_KEY_PREFIX).ok_or(IdentityError::NotDidKey)?;
+        let b58 = s
+            .strip_prefix(DID_KEY_PREFIX)
+            .ok_or(IdentityError::NotDidKey)?;
         // 34 raw bytes never need more than 47 base58 characters; refuse long input before
         // decoding it.
         if b58.len() > 64 {
             return Err(IdentityError::KeyLength(b58.len()));
         }
-        let raw = bs58::decode(b58).into_vec().map_err(|_| IdentityError::Base58)?;
+        let raw = bs58::decode(b58)
+            .into_vec()
+            .map_err(|_| IdentityError::Base58)?;
         if raw.len() < 2 {
             return Err(IdentityError::KeyLength(raw.len()));
         }
@@ -221,7 +225,11 @@ impl Signature {
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(
+            f,
+            "Signature({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
     }
 }
 
@@ -280,7 +288,11 @@ impl Keypair {
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         let xsecret = blake3::derive_key("agentnet/v1/x25519-from-seed", &seed);
-        Keypair { seed, signing, x25519: crate::seal::X25519Secret::from_bytes(xsecret) }
+        Keypair {
+            seed,
+            signing,
+            x25519: crate::seal::X25519Secret::from_bytes(xsecret),
+        }
     }
 
     /// Fresh keys from a cryptographic RNG the host provides (the host owns entropy).
@@ -314,7 +326,9 @@ impl Keypair {
 
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keypair").field("id", &self.id()).finish_non_exhaustive()
+        f.debug_struct("Keypair")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -490,17 +504,29 @@ mod tests {
 
     #[test]
     fn did_key_rejects_garbage() {
-        assert_eq!("did:web:x".parse::<AgentId>(), Err(IdentityError::NotDidKey));
-        assert_eq!("did:key:z0OIl".parse::<AgentId>(), Err(IdentityError::Base58));
+        assert_eq!(
+            "did:web:x".parse::<AgentId>(),
+            Err(IdentityError::NotDidKey)
+        );
+        assert_eq!(
+            "did:key:z0OIl".parse::<AgentId>(),
+            Err(IdentityError::Base58)
+        );
         // An X25519 did:key (multicodec 0xec) is not an agent id.
         assert!(matches!(
             "did:key:z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW".parse::<AgentId>(),
             Err(IdentityError::WrongMulticodec(_))
         ));
-        let short = format!("did:key:z{}", bs58::encode([0xed, 0x01, 1, 2, 3]).into_string());
+        let short = format!(
+            "did:key:z{}",
+            bs58::encode([0xed, 0x01, 1, 2, 3]).into_string()
+        );
         assert_eq!(short.parse::<AgentId>(), Err(IdentityError::KeyLength(3)));
         let long = format!("did:key:z{}", "1".repeat(200));
-        assert!(matches!(long.parse::<AgentId>(), Err(IdentityError::KeyLength(_))));
+        assert!(matches!(
+            long.parse::<AgentId>(),
+            Err(IdentityError::KeyLength(_))
+        ));
     }
 
     #[test]
@@ -508,10 +534,19 @@ mod tests {
         let kp = Keypair::from_seed([2; 32]);
         let sig = kp.sign_bytes("descriptor", b"hello");
         assert!(kp.id().verify("descriptor", b"hello", &sig).is_ok());
-        assert_eq!(kp.id().verify("header", b"hello", &sig), Err(SignatureError::Invalid));
-        assert_eq!(kp.id().verify("descriptor", b"hellp", &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            kp.id().verify("header", b"hello", &sig),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            kp.id().verify("descriptor", b"hellp", &sig),
+            Err(SignatureError::Invalid)
+        );
         let other = Keypair::from_seed([3; 32]);
-        assert_eq!(other.id().verify("descriptor", b"hello", &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            other.id().verify("descriptor", b"hello", &sig),
+            Err(SignatureError::Invalid)
+        );
         // The trait path signs the same bytes.
         let via_trait = Signer::sign(&kp, "descriptor", b"hello").unwrap();
         assert_eq!(via_trait, sig);
@@ -521,10 +556,16 @@ mod tests {
     fn weak_and_noncanonical_keys_are_refused() {
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(AgentId::from_bytes(identity).verifying_key(), Err(SignatureError::InvalidKey));
+        assert_eq!(
+            AgentId::from_bytes(identity).verifying_key(),
+            Err(SignatureError::InvalidKey)
+        );
         let mut noncanon = [0xffu8; 32];
         noncanon[31] = 0x7f;
-        assert_eq!(AgentId::from_bytes(noncanon).verifying_key(), Err(SignatureError::InvalidKey));
+        assert_eq!(
+            AgentId::from_bytes(noncanon).verifying_key(),
+            Err(SignatureError::InvalidKey)
+        );
     }
 
     #[test]
@@ -532,8 +573,11 @@ mod tests {
         let kps: Vec<Keypair> = (0..8u8).map(|i| Keypair::from_seed([i + 10; 32])).collect();
         let ids: Vec<AgentId> = kps.iter().map(Keypair::id).collect();
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 40]).collect();
-        let mut sigs: Vec<Signature> =
-            kps.iter().zip(&msgs).map(|(k, m)| k.sign_bytes("t", m)).collect();
+        let mut sigs: Vec<Signature> = kps
+            .iter()
+            .zip(&msgs)
+            .map(|(k, m)| k.sign_bytes("t", m))
+            .collect();
         let items = |sigs: &[Signature]| -> Vec<Result<(), SignatureError>> {
             let v: Vec<BatchItem<'_>> = (0..8)
                 .map(|i| BatchItem {
@@ -561,8 +605,18 @@ mod tests {
         let good = other.sign_bytes("t", b"m");
         let (a, b) = (kp.id(), other.id());
         let v = [
-            BatchItem { signer: &a, context: "t", bytes: b"m", signature: &forged },
-            BatchItem { signer: &b, context: "t", bytes: b"m", signature: &good },
+            BatchItem {
+                signer: &a,
+                context: "t",
+                bytes: b"m",
+                signature: &forged,
+            },
+            BatchItem {
+                signer: &b,
+                context: "t",
+                bytes: b"m",
+                signature: &good,
+            },
         ];
         assert!(verify_batch(&v).is_err());
     }

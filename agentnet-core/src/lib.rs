@@ -1,4 +1,5 @@
 //! agentnet-core (work in progress)
+pub mod descriptor;
 pub mod engine;
 pub mod hash;
 pub mod identity;

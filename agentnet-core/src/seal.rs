@@ -46,7 +46,11 @@ pub struct X25519Public(pub [u8; 32]);
 
 impl fmt::Debug for X25519Public {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "X25519Public({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(
+            f,
+            "X25519Public({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
     }
 }
 
@@ -163,7 +167,10 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     let ct = cipher
         .encrypt(
             &Nonce::default(),
-            Payload { msg: payload, aad: &box_aad(&eph, &recipient.0, aad) },
+            Payload {
+                msg: payload,
+                aad: &box_aad(&eph, &recipient.0, aad),
+            },
         )
         .map_err(|_| SealError::Open)?;
     let mut out = Vec::with_capacity(SEAL_OVERHEAD + payload.len());
@@ -189,7 +196,13 @@ pub fn open(secret: &X25519Secret, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>,
     let me = secret.public().0;
     let cipher = ChaCha20Poly1305::new(&box_key(&eph, &me, shared.as_bytes()));
     cipher
-        .decrypt(&Nonce::default(), Payload { msg: &sealed[33..], aad: &box_aad(&eph, &me, aad) })
+        .decrypt(
+            &Nonce::default(),
+            Payload {
+                msg: &sealed[33..],
+                aad: &box_aad(&eph, &me, aad),
+            },
+        )
         .map_err(|_| SealError::Open)
 }
 
@@ -224,10 +237,16 @@ mod tests {
             t[i] ^= 0x40;
             assert!(open(kp.x25519(), &t, b"").is_err(), "byte {i}");
         }
-        assert_eq!(open(kp.x25519(), &b[..10], b""), Err(SealError::TooShort(10)));
+        assert_eq!(
+            open(kp.x25519(), &b[..10], b""),
+            Err(SealError::TooShort(10))
+        );
         let mut v = b.clone();
         v[0] = 2;
-        assert_eq!(open(kp.x25519(), &v, b""), Err(SealError::UnsupportedVersion(2)));
+        assert_eq!(
+            open(kp.x25519(), &v, b""),
+            Err(SealError::UnsupportedVersion(2))
+        );
     }
 
     #[test]

@@ -66,7 +66,11 @@ pub enum SignedError {
 struct Envelope(AgentId, Signature, #[serde(with = "serde_bytes")] Vec<u8>);
 
 #[derive(Serialize)]
-struct EnvelopeRef<'a>(&'a AgentId, &'a Signature, #[serde(with = "serde_bytes")] &'a [u8]);
+struct EnvelopeRef<'a>(
+    &'a AgentId,
+    &'a Signature,
+    #[serde(with = "serde_bytes")] &'a [u8],
+);
 
 /// A verified value of type `T` with the bytes, signer and signature it arrived with.
 #[derive(Clone)]
@@ -88,7 +92,12 @@ impl<T: SignedObject> Signed<T> {
         }
         let body = wire::encode_cbor(&value)?;
         let signature = signer.sign(T::CONTEXT, &body)?;
-        Ok(Signed { signer: id, signature, body: Bytes::from(body), value })
+        Ok(Signed {
+            signer: id,
+            signature,
+            body: Bytes::from(body),
+            value,
+        })
     }
 
     /// Verify, then decode: the receive path for parts already separated by the caller.
@@ -99,7 +108,11 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
     ) -> Result<Self, SignedError> {
         if body.len() > limits.max_frame {
-            return Err(WireError::FrameTooLarge { len: body.len(), max: limits.max_frame }.into());
+            return Err(WireError::FrameTooLarge {
+                len: body.len(),
+                max: limits.max_frame,
+            }
+            .into());
         }
         signer.verify(T::CONTEXT, &body, &signature)?;
         Self::decode_verified(signer, signature, body, limits)
@@ -117,7 +130,12 @@ impl<T: SignedObject> Signed<T> {
                 return Err(SignedError::SignerMismatch { signer, author });
             }
         }
-        Ok(Signed { signer, signature, body, value })
+        Ok(Signed {
+            signer,
+            signature,
+            body,
+            value,
+        })
     }
 
     /// Decode an envelope (as produced by [`Signed::to_envelope`]), verify, decode the body.
@@ -237,12 +255,18 @@ impl<T> Eq for Signed<T> {}
 fn expect_frame(frame: &Bytes, kind: MessageKind, limits: &Limits) -> Result<Bytes, WireError> {
     let f = wire::decode_frame(frame, limits)?;
     if f.kind != kind {
-        return Err(WireError::WrongKind { expected: kind.0, found: f.kind.0 });
+        return Err(WireError::WrongKind {
+            expected: kind.0,
+            found: f.kind.0,
+        });
     }
     Ok(f.payload)
 }
 
-fn open_envelope(envelope: &[u8], limits: &Limits) -> Result<(AgentId, Signature, Bytes), SignedError> {
+fn open_envelope(
+    envelope: &[u8],
+    limits: &Limits,
+) -> Result<(AgentId, Signature, Bytes), SignedError> {
     wire::check_cbor(envelope, limits)?;
     open_checked_envelope(envelope)
 }
@@ -272,7 +296,10 @@ mod tests {
     }
 
     fn note(kp: &Keypair) -> Note {
-        Note { author: kp.id(), text: "hello".into() }
+        Note {
+            author: kp.id(),
+            text: "hello".into(),
+        }
     }
 
     #[test]
@@ -292,7 +319,10 @@ mod tests {
     fn author_must_be_signer() {
         let a = Keypair::from_seed([1; 32]);
         let b = Keypair::from_seed([2; 32]);
-        assert!(matches!(Signed::sign(&b, note(&a)), Err(SignedError::SignerMismatch { .. })));
+        assert!(matches!(
+            Signed::sign(&b, note(&a)),
+            Err(SignedError::SignerMismatch { .. })
+        ));
         // Forge on the wire: B signs a body that names A.
         let body = wire::encode_cbor(&note(&a)).unwrap();
         let sig = b.sign_bytes(Note::CONTEXT, &body);
@@ -310,15 +340,20 @@ mod tests {
         for i in 3..frame.len() {
             let mut v = frame.to_vec();
             v[i] ^= 0x01;
-            assert!(Signed::<Note>::from_frame(&Bytes::from(v), &l).is_err(), "byte {i}");
+            assert!(
+                Signed::<Note>::from_frame(&Bytes::from(v), &l).is_err(),
+                "byte {i}"
+            );
         }
     }
 
     #[test]
     fn batch_matches_single() {
         let kps: Vec<Keypair> = (0..5u8).map(|i| Keypair::from_seed([i + 1; 32])).collect();
-        let mut frames: Vec<Bytes> =
-            kps.iter().map(|k| Signed::sign(k, note(k)).unwrap().to_frame()).collect();
+        let mut frames: Vec<Bytes> = kps
+            .iter()
+            .map(|k| Signed::sign(k, note(k)).unwrap().to_frame())
+            .collect();
         let mut bad = frames[2].to_vec();
         let last = bad.len() - 1;
         bad[last] ^= 0x20; // inside the body text
@@ -328,6 +363,9 @@ mod tests {
         assert_eq!(out.len(), 6);
         assert!(out[0].is_ok() && out[1].is_ok() && out[3].is_ok() && out[4].is_ok());
         assert!(matches!(out[2], Err(SignedError::BadSignature(_))));
-        assert!(matches!(out[5], Err(SignedError::Wire(WireError::TruncatedHeader { .. }))));
+        assert!(matches!(
+            out[5],
+            Err(SignedError::Wire(WireError::TruncatedHeader { .. }))
+        ));
     }
 }

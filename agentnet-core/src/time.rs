@@ -92,9 +92,7 @@ impl Sub<Instant> for Instant {
 /// carry (issued-at, expiry) and what freshness is judged by, so it must be comparable across
 /// machines; engines allow a configurable skew window when they compare a peer's stamp with
 /// their own.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WallTime(u64);
 
@@ -160,7 +158,10 @@ impl Now {
 
     /// Both clocks moved forward by `d` (saturating).
     pub fn advance(self, d: Duration) -> Self {
-        Now { mono: self.mono + d, wall: self.wall + d }
+        Now {
+            mono: self.mono + d,
+            wall: self.wall + d,
+        }
     }
 
     /// The `Now` at monotonic instant `mono`, keeping the offset between the two clocks.
@@ -170,7 +171,10 @@ impl Now {
             self.advance(mono - self.mono)
         } else {
             let back = self.mono - mono;
-            Now { mono, wall: self.wall.saturating_sub(back) }
+            Now {
+                mono,
+                wall: self.wall.saturating_sub(back),
+            }
         }
     }
 }
@@ -190,20 +194,32 @@ mod tests {
     #[test]
     fn instant_arithmetic_saturates() {
         let t = Instant::from_secs(2);
-        assert_eq!(t + Duration::from_millis(1), Instant::from_micros(2_001_000));
+        assert_eq!(
+            t + Duration::from_millis(1),
+            Instant::from_micros(2_001_000)
+        );
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
         assert_eq!(t - Instant::ZERO, Duration::from_secs(2));
-        assert_eq!(Instant::ZERO.saturating_sub(Duration::from_secs(1)), Instant::ZERO);
+        assert_eq!(
+            Instant::ZERO.saturating_sub(Duration::from_secs(1)),
+            Instant::ZERO
+        );
     }
 
     #[test]
     fn now_advances_both_clocks() {
-        let n = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_700_000_000_000));
+        let n = Now::new(
+            Instant::from_secs(1),
+            WallTime::from_unix_millis(1_700_000_000_000),
+        );
         let m = n.advance(Duration::from_millis(250));
         assert_eq!(m.mono, Instant::from_micros(1_250_000));
         assert_eq!(m.wall.as_unix_millis(), 1_700_000_000_250);
-        assert_eq!(n.at(Instant::from_secs(3)).wall.as_unix_millis(), 1_700_000_002_000);
+        assert_eq!(
+            n.at(Instant::from_secs(3)).wall.as_unix_millis(),
+            1_700_000_002_000
+        );
         assert_eq!(m.at(Instant::from_secs(1)), n);
     }
 

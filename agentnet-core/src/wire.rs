@@ -245,7 +245,10 @@ pub fn frame_from_payload(kind: MessageKind, payload: &[u8]) -> Bytes {
 /// Check a frame's header and payload structure against `limits`.
 pub fn decode_frame(frame: &Bytes, limits: &Limits) -> Result<Frame, WireError> {
     if frame.len() > limits.max_frame {
-        return Err(WireError::FrameTooLarge { len: frame.len(), max: limits.max_frame });
+        return Err(WireError::FrameTooLarge {
+            len: frame.len(),
+            max: limits.max_frame,
+        });
     }
     if frame.len() < HEADER_LEN {
         return Err(WireError::TruncatedHeader { len: frame.len() });
@@ -261,7 +264,11 @@ pub fn decode_frame(frame: &Bytes, limits: &Limits) -> Result<Frame, WireError> 
     }
     let payload = frame.slice(HEADER_LEN..);
     check_cbor(&payload, limits)?;
-    Ok(Frame { version: frame[0], kind, payload })
+    Ok(Frame {
+        version: frame[0],
+        kind,
+        payload,
+    })
 }
 
 /// Decode a frame that must be of kind `expected` into `T`.
@@ -271,12 +278,18 @@ pub fn decode_frame_as<T: DeserializeOwned>(
     limits: &Limits,
 ) -> Result<T, WireError> {
     if frame.len() > limits.max_frame {
-        return Err(WireError::FrameTooLarge { len: frame.len(), max: limits.max_frame });
+        return Err(WireError::FrameTooLarge {
+            len: frame.len(),
+            max: limits.max_frame,
+        });
     }
     if frame.len() >= HEADER_LEN && frame[0] == PROTOCOL_VERSION {
         let found = u16::from_be_bytes([frame[1], frame[2]]);
         if found != expected.0 {
-            return Err(WireError::WrongKind { expected: expected.0, found });
+            return Err(WireError::WrongKind {
+                expected: expected.0,
+                found,
+            });
         }
     }
     let f = decode_frame(frame, limits)?;
@@ -331,7 +344,9 @@ pub fn check_cbor(input: &[u8], limits: &Limits) -> Result<(), WireError> {
             0..=23 => u64::from(info),
             24..=27 => {
                 let n = 1usize << (info - 24);
-                let bytes = input.get(pos..pos + n).ok_or(WireError::Truncated { offset })?;
+                let bytes = input
+                    .get(pos..pos + n)
+                    .ok_or(WireError::Truncated { offset })?;
                 pos += n;
                 let mut v = 0u64;
                 for &b in bytes {
@@ -351,27 +366,45 @@ pub fn check_cbor(input: &[u8], limits: &Limits) -> Result<(), WireError> {
                 v
             }
             31 if matches!(major, 2..=5) => return Err(WireError::IndefiniteLength { offset }),
-            _ => return Err(WireError::Unsupported { major, info, offset }),
+            _ => {
+                return Err(WireError::Unsupported {
+                    major,
+                    info,
+                    offset,
+                });
+            }
         };
         let remaining = input.len() - pos;
         match major {
             0 | 1 => {}
             2 | 3 => {
                 if arg > limits.max_bytes_len as u64 {
-                    return Err(WireError::StringTooLong { len: arg, max: limits.max_bytes_len });
+                    return Err(WireError::StringTooLong {
+                        len: arg,
+                        max: limits.max_bytes_len,
+                    });
                 }
                 if arg > remaining as u64 {
-                    return Err(WireError::LengthExceedsInput { declared: arg, remaining, offset });
+                    return Err(WireError::LengthExceedsInput {
+                        declared: arg,
+                        remaining,
+                        offset,
+                    });
                 }
                 let end = pos + arg as usize;
                 if major == 3 && core::str::from_utf8(&input[pos..end]).is_err() {
-                    return Err(WireError::Schema(format!("invalid UTF-8 in text at offset {offset}")));
+                    return Err(WireError::Schema(format!(
+                        "invalid UTF-8 in text at offset {offset}"
+                    )));
                 }
                 pos = end;
             }
             4 | 5 => {
                 if arg > limits.max_items as u64 {
-                    return Err(WireError::TooManyItems { len: arg, max: limits.max_items });
+                    return Err(WireError::TooManyItems {
+                        len: arg,
+                        max: limits.max_items,
+                    });
                 }
                 let items = if major == 5 { arg * 2 } else { arg };
                 if items > remaining as u64 {
@@ -383,7 +416,9 @@ pub fn check_cbor(input: &[u8], limits: &Limits) -> Result<(), WireError> {
                 }
                 if items > 0 {
                     if depth + 1 > max_depth {
-                        return Err(WireError::TooDeep { max: limits.max_depth });
+                        return Err(WireError::TooDeep {
+                            max: limits.max_depth,
+                        });
                     }
                     depth += 1;
                     pending[depth] = items;
@@ -392,14 +427,26 @@ pub fn check_cbor(input: &[u8], limits: &Limits) -> Result<(), WireError> {
             7 => {
                 // false, true, null only.
                 if !matches!(info, 20..=22) {
-                    return Err(WireError::Unsupported { major, info, offset });
+                    return Err(WireError::Unsupported {
+                        major,
+                        info,
+                        offset,
+                    });
                 }
             }
-            _ => return Err(WireError::Unsupported { major, info, offset }),
+            _ => {
+                return Err(WireError::Unsupported {
+                    major,
+                    info,
+                    offset,
+                });
+            }
         }
     }
     if pos != input.len() {
-        return Err(WireError::TrailingBytes { count: input.len() - pos });
+        return Err(WireError::TrailingBytes {
+            count: input.len() - pos,
+        });
     }
     Ok(())
 }
@@ -419,7 +466,12 @@ mod tests {
     }
 
     fn msg() -> Msg {
-        Msg { name: "x".into(), n: 300, tags: vec!["a".into(), "b".into()], blob: vec![1, 2, 3] }
+        Msg {
+            name: "x".into(),
+            n: 300,
+            tags: vec!["a".into(), "b".into()],
+            blob: vec![1, 2, 3],
+        }
     }
 
     const KIND: MessageKind = MessageKind(0x7f01);
@@ -449,19 +501,34 @@ mod tests {
         );
         assert_eq!(
             decode_frame_as::<Msg>(&f, MessageKind(0x7f02), &l),
-            Err(WireError::WrongKind { expected: 0x7f02, found: 0x7f01 })
+            Err(WireError::WrongKind {
+                expected: 0x7f02,
+                found: 0x7f01
+            })
         );
-        let narrow = Limits { accept_kind: Some((1, 3)), ..l };
-        assert_eq!(decode_frame(&f, &narrow), Err(WireError::UnknownKind(0x7f01)));
+        let narrow = Limits {
+            accept_kind: Some((1, 3)),
+            ..l
+        };
+        assert_eq!(
+            decode_frame(&f, &narrow),
+            Err(WireError::UnknownKind(0x7f01))
+        );
         let small = Limits { max_frame: 8, ..l };
-        assert!(matches!(decode_frame(&f, &small), Err(WireError::FrameTooLarge { .. })));
+        assert!(matches!(
+            decode_frame(&f, &small),
+            Err(WireError::FrameTooLarge { .. })
+        ));
     }
 
     #[test]
     fn every_truncation_is_an_error() {
         let p = encode_cbor(&msg()).unwrap();
         for cut in 0..p.len() {
-            assert!(check_cbor(&p[..cut], &Limits::default()).is_err(), "cut at {cut}");
+            assert!(
+                check_cbor(&p[..cut], &Limits::default()).is_err(),
+                "cut at {cut}"
+            );
         }
         assert!(check_cbor(&p, &Limits::default()).is_ok());
     }
@@ -472,19 +539,34 @@ mod tests {
         // Trailing byte.
         let mut p = encode_cbor(&msg()).unwrap();
         p.push(0);
-        assert_eq!(check_cbor(&p, &l), Err(WireError::TrailingBytes { count: 1 }));
+        assert_eq!(
+            check_cbor(&p, &l),
+            Err(WireError::TrailingBytes { count: 1 })
+        );
         // Huge declared byte-string length (2^63) in a 9-byte input.
         let huge = [0x5b, 0x80, 0, 0, 0, 0, 0, 0, 0];
-        assert!(matches!(check_cbor(&huge, &l), Err(WireError::StringTooLong { .. })));
+        assert!(matches!(
+            check_cbor(&huge, &l),
+            Err(WireError::StringTooLong { .. })
+        ));
         // Declared length within the limit but beyond the input.
         let short = [0x59, 0x01, 0x00, 0xaa];
-        assert!(matches!(check_cbor(&short, &l), Err(WireError::LengthExceedsInput { .. })));
+        assert!(matches!(
+            check_cbor(&short, &l),
+            Err(WireError::LengthExceedsInput { .. })
+        ));
         // Huge array count.
         let arr = [0x9b, 0, 0, 0, 1, 0, 0, 0, 0];
-        assert!(matches!(check_cbor(&arr, &l), Err(WireError::TooManyItems { .. })));
+        assert!(matches!(
+            check_cbor(&arr, &l),
+            Err(WireError::TooManyItems { .. })
+        ));
         // Array count beyond input.
         let arr2 = [0x98, 0x20, 0x01];
-        assert!(matches!(check_cbor(&arr2, &l), Err(WireError::LengthExceedsInput { .. })));
+        assert!(matches!(
+            check_cbor(&arr2, &l),
+            Err(WireError::LengthExceedsInput { .. })
+        ));
         // Deep nesting: 100 nested one-element arrays.
         let mut deep = vec![0x81u8; 100];
         deep.push(0x00);
@@ -495,7 +577,10 @@ mod tests {
             Err(WireError::IndefiniteLength { .. })
         ));
         // Non-minimal integer: 1 encoded in two bytes.
-        assert!(matches!(check_cbor(&[0x18, 0x01], &l), Err(WireError::NonCanonical { .. })));
+        assert!(matches!(
+            check_cbor(&[0x18, 0x01], &l),
+            Err(WireError::NonCanonical { .. })
+        ));
         // Float.
         assert!(matches!(
             check_cbor(&[0xf9, 0x3c, 0x00], &l),
@@ -507,27 +592,42 @@ mod tests {
             Err(WireError::Unsupported { major: 6, .. })
         ));
         // Invalid UTF-8 in a text string.
-        assert!(matches!(check_cbor(&[0x61, 0xff], &l), Err(WireError::Schema(_))));
+        assert!(matches!(
+            check_cbor(&[0x61, 0xff], &l),
+            Err(WireError::Schema(_))
+        ));
         // Bools and null are fine.
         assert!(check_cbor(&[0x83, 0xf4, 0xf5, 0xf6], &l).is_ok());
     }
 
     #[test]
     fn string_limit_is_enforced() {
-        let l = Limits { max_bytes_len: 4, ..Limits::default() };
+        let l = Limits {
+            max_bytes_len: 4,
+            ..Limits::default()
+        };
         let p = encode_cbor(&"hello").unwrap();
-        assert_eq!(check_cbor(&p, &l), Err(WireError::StringTooLong { len: 5, max: 4 }));
+        assert_eq!(
+            check_cbor(&p, &l),
+            Err(WireError::StringTooLong { len: 5, max: 4 })
+        );
     }
 
     #[test]
     fn schema_mismatch_is_typed() {
         let p = encode_cbor(&42u64).unwrap();
-        assert!(matches!(decode_cbor::<Msg>(&p, &Limits::default()), Err(WireError::Schema(_))));
+        assert!(matches!(
+            decode_cbor::<Msg>(&p, &Limits::default()),
+            Err(WireError::Schema(_))
+        ));
     }
 
     #[test]
     fn long_byte_strings_decode() {
-        let m = Msg { blob: vec![7; 12_000], ..msg() };
+        let m = Msg {
+            blob: vec![7; 12_000],
+            ..msg()
+        };
         let p = encode_cbor(&m).unwrap();
         assert_eq!(decode_cbor::<Msg>(&p, &Limits::default()).unwrap(), m);
     }

@@ -48,6 +48,10 @@ fn spec_vectors_parse_print_and_match_their_seeds() {
         let pk = bs58::decode(pk58).into_vec().unwrap();
         assert_eq!(id.as_bytes().as_slice(), pk.as_slice(), "{did}: key bytes");
         assert_eq!(id.to_string(), did, "{did}: prints back");
-        assert_eq!(Keypair::from_seed(seed(seed_hex)).id(), id, "{did}: derived from seed");
+        assert_eq!(
+            Keypair::from_seed(seed(seed_hex)).id(),
+            id,
+            "{did}: derived from seed"
+        );
     }
 }
