@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash::Hash;
-use crate::identity::AgentId;
+use crate::identity::{AgentId, KeyCache};
 use crate::semantic::QuantizedEmbedding;
 use crate::signed::{Signed, SignedError, SignedObject};
 use crate::time::{Now, WallTime};
@@ -665,6 +665,38 @@ pub fn ingest_batch(
     limits: &Limits,
 ) -> Vec<Result<Signed<CapabilityDescriptor>, DescriptorError>> {
     Signed::<CapabilityDescriptor>::from_frames_batch(frames, limits)
+        .into_iter()
+        .map(|r| {
+            let d = r?;
+            d.validate(now, rules)?;
+            Ok(d)
+        })
+        .collect()
+}
+
+/// [`ingest`] with signer keys kept in a [`KeyCache`] (the path engines use: providers
+/// re-announce often, so their keys are decompressed once).
+pub fn ingest_cached(
+    frame: &Bytes,
+    now: Now,
+    rules: &DescriptorRules,
+    limits: &Limits,
+    cache: &mut KeyCache,
+) -> Result<Signed<CapabilityDescriptor>, DescriptorError> {
+    let d = Signed::<CapabilityDescriptor>::from_frame_cached(frame, limits, cache)?;
+    d.validate(now, rules)?;
+    Ok(d)
+}
+
+/// [`ingest_batch`] with signer keys kept in a [`KeyCache`].
+pub fn ingest_batch_cached(
+    frames: &[Bytes],
+    now: Now,
+    rules: &DescriptorRules,
+    limits: &Limits,
+    cache: &mut KeyCache,
+) -> Vec<Result<Signed<CapabilityDescriptor>, DescriptorError>> {
+    Signed::<CapabilityDescriptor>::from_frames_batch_cached(frames, limits, cache)
         .into_iter()
         .map(|r| {
             let d = r?;

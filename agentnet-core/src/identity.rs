@@ -343,6 +343,82 @@ impl Signer for Keypair {
     }
 }
 
+/// A bounded cache of decompressed public keys.
+///
+/// Decompressing an Ed25519 key costs a field exponentiation, about a tenth of a verification.
+/// Providers re-announce every few seconds, so a node sees the same few thousand signers over
+/// and over; keeping their decompressed keys makes repeat verifications cheaper. Only keys
+/// that passed the validity checks are cached. The cache never influences *what* verifies,
+/// only how fast, so it cannot break determinism.
+///
+/// Two generations bound it: lookups hit the current or the previous generation (and promote);
+/// when the current generation holds `capacity / 2` keys it becomes the previous one and the
+/// old previous generation is dropped. At most `capacity` keys are held.
+#[derive(Debug)]
+pub struct KeyCache {
+    current: std::collections::HashMap<[u8; 32], VerifyingKey>,
+    previous: std::collections::HashMap<[u8; 32], VerifyingKey>,
+    half: usize,
+}
+
+impl KeyCache {
+    /// A cache holding at most `capacity` keys (minimum 2). Each entry is about 200 bytes.
+    pub fn new(capacity: usize) -> Self {
+        let half = (capacity / 2).max(1);
+        KeyCache {
+            current: std::collections::HashMap::with_capacity(half),
+            previous: std::collections::HashMap::new(),
+            half,
+        }
+    }
+
+    /// Keys currently held.
+    pub fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// True if no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The validated, decompressed key of `id`, from the cache or freshly computed.
+    pub fn get(&mut self, id: &AgentId) -> Result<VerifyingKey, SignatureError> {
+        if let Some(vk) = self.current.get(&id.0) {
+            return Ok(*vk);
+        }
+        let vk = match self.previous.remove(&id.0) {
+            Some(vk) => vk,
+            None => id.verifying_key()?,
+        };
+        if self.current.len() >= self.half {
+            self.previous = core::mem::take(&mut self.current);
+        }
+        self.current.insert(id.0, vk);
+        Ok(vk)
+    }
+
+    /// [`AgentId::verify`] using the cache.
+    pub fn verify(
+        &mut self,
+        id: &AgentId,
+        context: &str,
+        bytes: &[u8],
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
+        let vk = self.get(id)?;
+        vk.verify_strict(&signing_input(context, bytes), &signature.to_dalek())
+            .map_err(|_| SignatureError::Invalid)
+    }
+}
+
+impl Default for KeyCache {
+    /// Room for 4 096 keys (about 800 KiB).
+    fn default() -> Self {
+        KeyCache::new(4096)
+    }
+}
+
 /// One signature to check in a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchItem<'a> {
@@ -359,12 +435,30 @@ pub struct BatchItem<'a> {
 /// Verify many signatures at once. `Ok(())` means every signature is valid (see the module's
 /// threat note); on `Err`, use [`verify_each`] to learn which failed.
 pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
+    verify_batch_inner(items, None)
+}
+
+/// [`verify_batch`] with decompressed keys taken from (and added to) `cache`.
+pub fn verify_batch_cached(
+    items: &[BatchItem<'_>],
+    cache: &mut KeyCache,
+) -> Result<(), SignatureError> {
+    verify_batch_inner(items, Some(cache))
+}
+
+fn verify_batch_inner(
+    items: &[BatchItem<'_>],
+    mut cache: Option<&mut KeyCache>,
+) -> Result<(), SignatureError> {
     if items.is_empty() {
         return Ok(());
     }
     if items.len() == 1 {
         let it = &items[0];
-        return it.signer.verify(it.context, it.bytes, it.signature);
+        return match cache {
+            Some(c) => c.verify(it.signer, it.context, it.bytes, it.signature),
+            None => it.signer.verify(it.context, it.bytes, it.signature),
+        };
     }
     let mut keys = Vec::with_capacity(items.len());
     let mut sigs = Vec::with_capacity(items.len());
@@ -375,7 +469,10 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
         if !signature_encoding_ok(it.signature) {
             return Err(SignatureError::Invalid);
         }
-        keys.push(it.signer.verifying_key()?);
+        keys.push(match cache.as_deref_mut() {
+            Some(c) => c.get(it.signer)?,
+            None => it.signer.verifying_key()?,
+        });
         sigs.push(it.signature.to_dalek());
         msgs.push(signing_input(it.context, it.bytes));
     }
@@ -392,6 +489,20 @@ pub fn verify_each(items: &[BatchItem<'_>]) -> Vec<Result<(), SignatureError>> {
     items
         .iter()
         .map(|it| it.signer.verify(it.context, it.bytes, it.signature))
+        .collect()
+}
+
+/// [`verify_each`] with a [`KeyCache`].
+pub fn verify_each_cached(
+    items: &[BatchItem<'_>],
+    cache: &mut KeyCache,
+) -> Vec<Result<(), SignatureError>> {
+    if verify_batch_cached(items, cache).is_ok() {
+        return vec![Ok(()); items.len()];
+    }
+    items
+        .iter()
+        .map(|it| cache.verify(it.signer, it.context, it.bytes, it.signature))
         .collect()
 }
 
@@ -594,6 +705,24 @@ mod tests {
         let r = items(&sigs);
         assert!(r[5].is_err());
         assert_eq!(r.iter().filter(|x| x.is_err()).count(), 1);
+    }
+
+    #[test]
+    fn key_cache_is_bounded_and_agrees() {
+        let mut cache = KeyCache::new(8);
+        for i in 0..40u8 {
+            let kp = Keypair::from_seed([i; 32]);
+            let sig = kp.sign_bytes("t", b"m");
+            assert!(cache.verify(&kp.id(), "t", b"m", &sig).is_ok());
+            assert!(cache.verify(&kp.id(), "t", b"n", &sig).is_err());
+            assert!(cache.len() <= 8);
+        }
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        assert_eq!(
+            cache.get(&AgentId::from_bytes(weak)),
+            Err(SignatureError::InvalidKey)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod seal;
 pub mod semantic;
 pub mod signed;
+pub mod sim;
 pub mod time;
 pub mod wire;
 

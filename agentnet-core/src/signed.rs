@@ -16,12 +16,12 @@
 use core::fmt;
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash::Hash;
-use crate::identity::{AgentId, BatchItem, SignError, Signature, SignatureError, Signer};
+use crate::identity::{AgentId, BatchItem, KeyCache, SignError, Signature, SignatureError, Signer};
 use crate::wire::{self, Limits, MessageKind, WireError};
 
 /// A type that travels signed. Implemented by descriptors, key bindings, log headers, ...
@@ -61,9 +61,6 @@ pub enum SignedError {
     #[error("signing failed: {0}")]
     Sign(#[from] SignError),
 }
-
-#[derive(Serialize, Deserialize)]
-struct Envelope(AgentId, Signature, #[serde(with = "serde_bytes")] Vec<u8>);
 
 #[derive(Serialize)]
 struct EnvelopeRef<'a>(
@@ -151,9 +148,45 @@ impl<T: SignedObject> Signed<T> {
         Self::from_parts(signer, signature, body, limits)
     }
 
+    /// [`Signed::from_frame`] with decompressed signer keys kept in `cache`.
+    pub fn from_frame_cached(
+        frame: &Bytes,
+        limits: &Limits,
+        cache: &mut KeyCache,
+    ) -> Result<Self, SignedError> {
+        let payload = expect_frame(frame, T::KIND, limits)?;
+        let (signer, signature, body) = open_checked_envelope(&payload)?;
+        if body.len() > limits.max_frame {
+            return Err(WireError::FrameTooLarge {
+                len: body.len(),
+                max: limits.max_frame,
+            }
+            .into());
+        }
+        cache.verify(&signer, T::CONTEXT, &body, &signature)?;
+        Self::decode_verified(signer, signature, body, limits)
+    }
+
+    /// [`Signed::from_frames_batch`] with decompressed signer keys kept in `cache`.
+    pub fn from_frames_batch_cached(
+        frames: &[Bytes],
+        limits: &Limits,
+        cache: &mut KeyCache,
+    ) -> Vec<Result<Self, SignedError>> {
+        Self::batch_inner(frames, limits, Some(cache))
+    }
+
     /// Decode many frames of kind `T::KIND`, verifying all signatures in one batch (with a
     /// one-by-one fallback if the batch fails). `result[i]` belongs to `frames[i]`.
     pub fn from_frames_batch(frames: &[Bytes], limits: &Limits) -> Vec<Result<Self, SignedError>> {
+        Self::batch_inner(frames, limits, None)
+    }
+
+    fn batch_inner(
+        frames: &[Bytes],
+        limits: &Limits,
+        cache: Option<&mut KeyCache>,
+    ) -> Vec<Result<Self, SignedError>> {
         let opened: Vec<Result<(AgentId, Signature, Bytes), SignedError>> = frames
             .iter()
             .map(|f| {
@@ -171,7 +204,11 @@ impl<T: SignedObject> Signed<T> {
                 signature,
             })
             .collect();
-        let mut verdicts = crate::identity::verify_each(&items).into_iter();
+        let verdicts = match cache {
+            Some(c) => crate::identity::verify_each_cached(&items, c),
+            None => crate::identity::verify_each(&items),
+        };
+        let mut verdicts = verdicts.into_iter();
         opened
             .into_iter()
             .map(|r| {
@@ -268,18 +305,70 @@ fn open_envelope(
     limits: &Limits,
 ) -> Result<(AgentId, Signature, Bytes), SignedError> {
     wire::check_cbor(envelope, limits)?;
-    open_checked_envelope(envelope)
+    open_checked_envelope(&Bytes::copy_from_slice(envelope))
 }
 
-fn open_checked_envelope(envelope: &[u8]) -> Result<(AgentId, Signature, Bytes), SignedError> {
-    let Envelope(signer, signature, body) = wire::decode_checked(envelope)?;
-    Ok((signer, signature, Bytes::from(body)))
+/// Split a structure-checked envelope `[signer, signature, body]` without copying the body.
+///
+/// The envelope layout is fixed (a 3-array of byte strings of 32, 64 and n bytes), so it is
+/// read directly; anything else is a schema error.
+fn open_checked_envelope(envelope: &Bytes) -> Result<(AgentId, Signature, Bytes), SignedError> {
+    let bad = |what: &str| SignedError::Wire(WireError::Schema(format!("envelope: {what}")));
+    let e = envelope.as_ref();
+    if e.first() != Some(&0x83) {
+        return Err(bad("expected an array of 3"));
+    }
+    // signer: bytes(32) = 0x58 0x20 + 32 bytes; signature: bytes(64) = 0x58 0x40 + 64 bytes.
+    if e.get(1..3) != Some(&[0x58, 0x20][..]) {
+        return Err(bad("signer must be 32 bytes"));
+    }
+    let signer: [u8; 32] = e
+        .get(3..35)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| bad("truncated"))?;
+    if e.get(35..37) != Some(&[0x58, 0x40][..]) {
+        return Err(bad("signature must be 64 bytes"));
+    }
+    let sig: [u8; 64] = e
+        .get(37..101)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| bad("truncated"))?;
+    // body: a byte string; check_cbor already proved the lengths consistent and minimal.
+    let head = *e.get(101).ok_or_else(|| bad("missing body"))?;
+    if head >> 5 != 2 {
+        return Err(bad("body must be a byte string"));
+    }
+    let (len, start) = match head & 0x1f {
+        n @ 0..=23 => (usize::from(n), 102),
+        24 => (
+            usize::from(*e.get(102).ok_or_else(|| bad("truncated"))?),
+            103,
+        ),
+        25 => {
+            let b = e.get(102..104).ok_or_else(|| bad("truncated"))?;
+            (usize::from(u16::from_be_bytes([b[0], b[1]])), 104)
+        }
+        26 => {
+            let b = e.get(102..106).ok_or_else(|| bad("truncated"))?;
+            (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize, 106)
+        }
+        _ => return Err(bad("body too long")),
+    };
+    if start + len != e.len() {
+        return Err(bad("length mismatch"));
+    }
+    Ok((
+        AgentId::from_bytes(signer),
+        Signature(sig),
+        envelope.slice(start..),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::identity::Keypair;
+    use serde::Deserialize;
 
     #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
     struct Note {

@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(h.mean(), Some(5_000.5));
         for (q, exact) in [(0.5, 5_000u64), (0.9, 9_000), (0.95, 9_500), (0.99, 9_900)] {
             let p = h.percentile(q).unwrap();
-            assert!(p >= exact && (p as f64) < exact as f64 * 1.0625, "q={q} p={p}");
+            assert!(
+                p >= exact && (p as f64) < exact as f64 * 1.0625,
+                "q={q} p={p}"
+            );
         }
         assert_eq!(h.percentile(1.0), Some(10_000));
         assert_eq!(h.percentile(0.0), Some(1));

@@ -84,22 +84,34 @@ impl Default for LinkModel {
 impl LinkModel {
     /// A lossless link with constant latency.
     pub fn constant(latency: Duration) -> Self {
-        LinkModel { latency: Latency::Constant(latency), ..Self::default() }
+        LinkModel {
+            latency: Latency::Constant(latency),
+            ..Self::default()
+        }
     }
 
     /// A lossless link with latency uniform in `[min, max]`.
     pub fn uniform(min: Duration, max: Duration) -> Self {
-        LinkModel { latency: Latency::Uniform { min, max }, ..Self::default() }
+        LinkModel {
+            latency: Latency::Uniform { min, max },
+            ..Self::default()
+        }
     }
 
     /// A lossless link with log-normal latency.
     pub fn log_normal(median: Duration, sigma: f64) -> Self {
-        LinkModel { latency: Latency::LogNormal { median, sigma }, ..Self::default() }
+        LinkModel {
+            latency: Latency::LogNormal { median, sigma },
+            ..Self::default()
+        }
     }
 
     /// A lossless link with Pareto latency.
     pub fn pareto(scale: Duration, shape: f64) -> Self {
-        LinkModel { latency: Latency::Pareto { scale, shape }, ..Self::default() }
+        LinkModel {
+            latency: Latency::Pareto { scale, shape },
+            ..Self::default()
+        }
     }
 
     /// The same model with loss probability `p`.
@@ -161,7 +173,11 @@ impl LinkModel {
             }
         };
         let jitter = micros(self.jitter);
-        let j = if jitter == 0 { 0 } else { rng.range_inclusive(0, jitter) };
+        let j = if jitter == 0 {
+            0
+        } else {
+            rng.range_inclusive(0, jitter)
+        };
         base.saturating_add(j).min(micros(self.max_latency))
     }
 }
@@ -192,7 +208,8 @@ mod tests {
         let xs: Vec<u64> = (0..5_000).map(|_| u.sample_delay_micros(&mut r)).collect();
         assert!(xs.iter().all(|x| (2_000..=4_000).contains(x)));
         assert!(xs.iter().any(|&x| x < 2_100) && xs.iter().any(|&x| x > 3_900));
-        let j = LinkModel::constant(Duration::from_millis(1)).with_jitter(Duration::from_micros(50));
+        let j =
+            LinkModel::constant(Duration::from_millis(1)).with_jitter(Duration::from_micros(50));
         assert!((0..1_000).all(|_| (1_000..=1_050).contains(&j.sample_delay_micros(&mut r))));
     }
 
@@ -200,7 +217,9 @@ mod tests {
     fn heavy_tails_have_the_right_shape() {
         let mut r = rng();
         let ln = LinkModel::log_normal(Duration::from_millis(20), 0.5);
-        let mut xs: Vec<u64> = (0..20_001).map(|_| ln.sample_delay_micros(&mut r)).collect();
+        let mut xs: Vec<u64> = (0..20_001)
+            .map(|_| ln.sample_delay_micros(&mut r))
+            .collect();
         xs.sort_unstable();
         let median = xs[10_000];
         assert!((18_500..21_500).contains(&median), "median {median}");

@@ -76,7 +76,13 @@ impl<T> EventQueue<T> {
     pub fn starting_at(time: u64) -> Self {
         let mut buckets = Vec::with_capacity(BUCKETS);
         buckets.resize_with(BUCKETS, Vec::new);
-        EventQueue { last: time, len: 0, front: VecDeque::new(), buckets, occupied: 0 }
+        EventQueue {
+            last: time,
+            len: 0,
+            front: VecDeque::new(),
+            buckets,
+            occupied: 0,
+        }
     }
 
     /// Number of pending entries.
@@ -209,7 +215,15 @@ mod tests {
         let order: Vec<_> = core::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
-            vec![(0, 'e'), (3, 'b'), (3, 'd'), (4, 'g'), (5, 'a'), (5, 'c'), (u64::MAX, 'f')]
+            vec![
+                (0, 'e'),
+                (3, 'b'),
+                (3, 'd'),
+                (4, 'g'),
+                (5, 'a'),
+                (5, 'c'),
+                (u64::MAX, 'f')
+            ]
         );
         assert!(q.is_empty());
         assert_eq!(q.pop(), None);
@@ -264,5 +278,62 @@ mod tests {
         assert!(q.is_empty());
         assert_eq!(q.last_time(), 3);
         assert_eq!(q.peek_time(), None);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// Push at last popped time + delta.
+            Push(u64),
+            Pop,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => (0u64..4).prop_map(Op::Push),
+                2 => (0u64..1 << 20).prop_map(Op::Push),
+                1 => (0u64..u64::MAX / 4).prop_map(Op::Push),
+                4 => Just(Op::Pop),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn pops_in_reference_order(start in 0u64..1 << 40, ops in proptest::collection::vec(op(), 0..400)) {
+                let mut q = EventQueue::starting_at(start);
+                // Reference: (time, seq) pairs, popped by linear search for the minimum.
+                let mut reference: Vec<(u64, u64)> = Vec::new();
+                let mut last = start;
+                let mut seq = 0u64;
+                for op in ops.into_iter().chain(core::iter::repeat_n(Op::Pop, 400)) {
+                    match op {
+                        Op::Push(d) => {
+                            let t = last.saturating_add(d);
+                            q.push(t, seq);
+                            reference.push((t, seq));
+                            seq += 1;
+                        }
+                        Op::Pop => {
+                            let want = reference
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, k)| **k)
+                                .map(|(i, _)| i)
+                                .map(|i| reference.swap_remove(i));
+                            let got = q.pop();
+                            prop_assert_eq!(got, want);
+                            if let Some((t, _)) = got {
+                                last = t;
+                            }
+                        }
+                    }
+                    prop_assert_eq!(q.len(), reference.len());
+                }
+                prop_assert!(q.is_empty());
+            }
+        }
     }
 }

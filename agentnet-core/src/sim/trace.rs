@@ -129,7 +129,10 @@ mod tests {
         let mut a = Trace::new(true);
         let mut b = Trace::new(true);
         for i in 0..5_000u64 {
-            a.begin(tag::MESSAGE, i).u32(7).bytes(&[1, 2, 3]).debug(&("ev", i));
+            a.begin(tag::MESSAGE, i)
+                .u32(7)
+                .bytes(&[1, 2, 3])
+                .debug(&("ev", i));
         }
         let mut flat = Vec::new();
         for i in 0..5_000u64 {
