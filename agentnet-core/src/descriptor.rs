@@ -891,7 +891,8 @@ mod tests {
     fn field_validation() {
         let kp = Keypair::from_seed([1; 32]);
         let base = cd(&kp);
-        let cases: Vec<(Box<dyn Fn(&mut CapabilityDescriptor)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut CapabilityDescriptor)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|d| d.capability.clear()), "missing capability"),
             (
                 Box::new(|d| d.capability = "Image Gen".into()),

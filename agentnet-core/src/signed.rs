@@ -82,10 +82,10 @@ impl<T: SignedObject> Signed<T> {
     /// Encode `value` and sign it. Refuses a value whose named author is not the signer.
     pub fn sign<S: Signer + ?Sized>(signer: &S, value: T) -> Result<Self, SignedError> {
         let id = signer.agent_id();
-        if let Some(author) = value.author() {
-            if author != id {
-                return Err(SignedError::SignerMismatch { signer: id, author });
-            }
+        if let Some(author) = value.author()
+            && author != id
+        {
+            return Err(SignedError::SignerMismatch { signer: id, author });
         }
         let body = wire::encode_cbor(&value)?;
         let signature = signer.sign(T::CONTEXT, &body)?;
@@ -122,10 +122,10 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
     ) -> Result<Self, SignedError> {
         let value: T = wire::decode_cbor(&body, limits)?;
-        if let Some(author) = value.author() {
-            if author != signer {
-                return Err(SignedError::SignerMismatch { signer, author });
-            }
+        if let Some(author) = value.author()
+            && author != signer
+        {
+            return Err(SignedError::SignerMismatch { signer, author });
         }
         Ok(Signed {
             signer,

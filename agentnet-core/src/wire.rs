@@ -257,10 +257,10 @@ pub fn decode_frame(frame: &Bytes, limits: &Limits) -> Result<Frame, WireError> 
         return Err(WireError::UnsupportedVersion { found: frame[0] });
     }
     let kind = MessageKind(u16::from_be_bytes([frame[1], frame[2]]));
-    if let Some((lo, hi)) = limits.accept_kind {
-        if kind.0 < lo || kind.0 > hi {
-            return Err(WireError::UnknownKind(kind.0));
-        }
+    if let Some((lo, hi)) = limits.accept_kind
+        && (kind.0 < lo || kind.0 > hi)
+    {
+        return Err(WireError::UnknownKind(kind.0));
     }
     let payload = frame.slice(HEADER_LEN..);
     check_cbor(&payload, limits)?;

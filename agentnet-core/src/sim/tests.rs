@@ -21,11 +21,18 @@ struct Probe {
 
 impl Probe {
     fn periodic(now: Now, period: Duration) -> Self {
-        Probe { deadline: Some(now.mono + period), period: Some(period), ..Self::default() }
+        Probe {
+            deadline: Some(now.mono + period),
+            period: Some(period),
+            ..Self::default()
+        }
     }
 
     fn send(&mut self, to: NodeId, payload: &'static [u8]) {
-        self.out.push_back(Transmit { link: to.link(), payload: Bytes::from_static(payload) });
+        self.out.push_back(Transmit {
+            link: to.link(),
+            payload: Bytes::from_static(payload),
+        });
     }
 }
 
@@ -37,13 +44,18 @@ impl Engine for Probe {
         if payload.starts_with(b"bad") {
             return Err(format!("bad frame from {from}"));
         }
-        self.events.push_back(format!("msg {} {}", from.0, String::from_utf8_lossy(&payload)));
+        self.events.push_back(format!(
+            "msg {} {}",
+            from.0,
+            String::from_utf8_lossy(&payload)
+        ));
         Ok(())
     }
 
     fn handle_timeout(&mut self, now: Now) {
         if self.deadline.is_some_and(|d| now.mono >= d) {
-            self.events.push_back(format!("timeout {}", now.mono.as_micros()));
+            self.events
+                .push_back(format!("timeout {}", now.mono.as_micros()));
             self.deadline = self.period.map(|p| now.mono + p);
         }
     }
@@ -70,11 +82,17 @@ impl Engine for Probe {
 }
 
 fn config() -> SimConfig {
-    SimConfig { link: LinkModel::constant(Duration::from_millis(10)), ..SimConfig::seeded(1) }
+    SimConfig {
+        link: LinkModel::constant(Duration::from_millis(10)),
+        ..SimConfig::seeded(1)
+    }
 }
 
 fn texts(sim: &mut Sim<Probe>) -> Vec<(u64, u32, String)> {
-    sim.drain_events().into_iter().map(|(now, n, e)| (now.mono.as_micros(), n.0, e)).collect()
+    sim.drain_events()
+        .into_iter()
+        .map(|(now, n, e)| (now.mono.as_micros(), n.0, e))
+        .collect()
 }
 
 fn pair() -> (Sim<Probe>, NodeId, NodeId) {
@@ -94,15 +112,24 @@ fn link_ids_name_the_peer_and_delivery_takes_the_latency() {
     assert!(sim.connect(a, b));
     assert!(!sim.connect(b, a), "already connected");
     assert!(!sim.connect(a, a), "no self links");
-    assert_eq!(texts(&mut sim), vec![(0, 0, "up 1".into()), (0, 1, "up 0".into())]);
+    assert_eq!(
+        texts(&mut sim),
+        vec![(0, 0, "up 1".into()), (0, 1, "up 0".into())]
+    );
     sim.command(a, |e, _| e.send(b, b"hi"));
     assert!(sim.run_until_idle(100));
     assert_eq!(texts(&mut sim), vec![(10_000, 1, "msg 0 hi".into())]);
     assert_eq!(sim.now().mono, Instant::from_millis(10));
     let m = sim.metrics();
-    assert_eq!((m.total.sent, m.total.delivered, m.total.bytes_delivered), (1, 1, 2));
+    assert_eq!(
+        (m.total.sent, m.total.delivered, m.total.bytes_delivered),
+        (1, 1, 2)
+    );
     assert_eq!(m.total.latency.max(), Some(10_000));
-    assert_eq!(sim.now().wall.as_unix_millis(), config().start.wall.as_unix_millis() + 10);
+    assert_eq!(
+        sim.now().wall.as_unix_millis(),
+        config().start.wall.as_unix_millis() + 10
+    );
 }
 
 #[test]
@@ -112,7 +139,10 @@ fn sends_without_a_link_are_dropped() {
     sim.command(a, |e, _| {
         e.send(c, b"x");
         e.send(NodeId(99), b"y");
-        e.out.push_back(Transmit { link: LinkId(u64::MAX), payload: Bytes::new() });
+        e.out.push_back(Transmit {
+            link: LinkId(u64::MAX),
+            payload: Bytes::new(),
+        });
     });
     assert_eq!(sim.metrics().total.dropped_no_link, 3);
     assert_eq!(sim.metrics().total.sent, 3);
@@ -133,12 +163,16 @@ fn timers_fire_once_per_deadline_and_stale_entries_are_ignored() {
         e.period = None;
         e.deadline = Some(now.mono + Duration::from_millis(10));
     });
-    sim.command(a, |e, now| e.deadline = Some(now.mono + Duration::from_millis(20)));
+    sim.command(a, |e, now| {
+        e.deadline = Some(now.mono + Duration::from_millis(20))
+    });
     sim.run_until(Instant::from_millis(365));
     assert!(texts(&mut sim).is_empty());
     assert!(sim.run_until_idle(100));
     assert_eq!(texts(&mut sim), vec![(370_000, 0, "timeout 370000".into())]);
-    sim.command(a, |e, now| e.deadline = Some(now.mono + Duration::from_millis(10)));
+    sim.command(a, |e, now| {
+        e.deadline = Some(now.mono + Duration::from_millis(10))
+    });
     sim.command(a, |e, _| e.deadline = None);
     assert!(sim.run_until_idle(100));
     assert!(texts(&mut sim).is_empty());
@@ -149,10 +183,19 @@ fn timers_fire_once_per_deadline_and_stale_entries_are_ignored() {
 fn past_deadlines_fire_at_once_and_never_deadlines_never() {
     let mut sim = Sim::new(config());
     sim.run_until(Instant::from_secs(1));
-    let a = sim.add_node(Probe { deadline: Some(Instant::ZERO), ..Probe::default() });
-    let b = sim.add_node(Probe { deadline: Some(Instant::MAX), ..Probe::default() });
+    let a = sim.add_node(Probe {
+        deadline: Some(Instant::ZERO),
+        ..Probe::default()
+    });
+    let b = sim.add_node(Probe {
+        deadline: Some(Instant::MAX),
+        ..Probe::default()
+    });
     assert!(sim.run_until_idle(10));
-    assert_eq!(texts(&mut sim), vec![(1_000_000, a.0, "timeout 1000000".into())]);
+    assert_eq!(
+        texts(&mut sim),
+        vec![(1_000_000, a.0, "timeout 1000000".into())]
+    );
     assert_eq!(sim.engine(b).unwrap().deadline, Some(Instant::MAX));
 }
 
@@ -189,7 +232,9 @@ fn disconnect_drops_in_flight_frames_and_tells_both_ends() {
     sim.run_until_idle(10);
     let ev = texts(&mut sim);
     assert_eq!(
-        ev.iter().map(|(_, n, e)| format!("{n}:{e}")).collect::<Vec<_>>(),
+        ev.iter()
+            .map(|(_, n, e)| format!("{n}:{e}"))
+            .collect::<Vec<_>>(),
         vec!["0:down 1", "1:down 0", "0:up 1", "1:up 0"]
     );
     assert_eq!(sim.metrics().total.dropped_no_link, 1);
@@ -210,7 +255,9 @@ fn crash_drops_inflight_cancels_timers_and_restart_uses_the_factory() {
     let c = sim.spawn().unwrap();
     sim.connect(a, b);
     sim.connect(b, c);
-    sim.command(b, |e, now| e.deadline = Some(now.mono + Duration::from_millis(50)));
+    sim.command(b, |e, now| {
+        e.deadline = Some(now.mono + Duration::from_millis(50))
+    });
     sim.command(a, |e, _| e.send(b, b"to-b"));
     sim.command(b, |e, _| e.send(c, b"from-b"));
     sim.drain_events();
@@ -223,7 +270,10 @@ fn crash_drops_inflight_cancels_timers_and_restart_uses_the_factory() {
     sim.command(a, |e, _| e.send(b, b"late"));
     sim.run_for(Duration::from_millis(100));
     assert_eq!(
-        texts(&mut sim).into_iter().map(|(_, n, e)| format!("{n}:{e}")).collect::<Vec<_>>(),
+        texts(&mut sim)
+            .into_iter()
+            .map(|(_, n, e)| format!("{n}:{e}"))
+            .collect::<Vec<_>>(),
         vec!["0:down 1", "2:down 1"]
     );
     assert_eq!(sim.metrics().total.dropped_node_down, 3);
@@ -234,7 +284,10 @@ fn crash_drops_inflight_cancels_timers_and_restart_uses_the_factory() {
     assert_eq!(sim.incarnation(b), Some(1));
     assert_eq!(sim.engine(b).unwrap().incarnation, 1);
     assert_eq!(
-        texts(&mut sim).into_iter().map(|(_, n, e)| format!("{n}:{e}")).collect::<Vec<_>>(),
+        texts(&mut sim)
+            .into_iter()
+            .map(|(_, n, e)| format!("{n}:{e}"))
+            .collect::<Vec<_>>(),
         vec!["1:up 0", "0:up 1", "1:up 2", "2:up 1"]
     );
     sim.command(a, |e, _| e.send(b, b"again"));
@@ -264,7 +317,10 @@ fn scheduled_faults_apply_at_their_time() {
     let a = sim.spawn().unwrap();
     let b = sim.spawn().unwrap();
     sim.schedule(Instant::from_millis(10), Fault::Connect(a, b));
-    sim.schedule(Instant::from_millis(20), Fault::Partition(vec![vec![a], vec![b]]));
+    sim.schedule(
+        Instant::from_millis(20),
+        Fault::Partition(vec![vec![a], vec![b]]),
+    );
     sim.schedule(Instant::from_millis(30), Fault::Heal);
     sim.schedule(Instant::from_millis(40), Fault::Crash(b));
     sim.schedule(Instant::from_millis(50), Fault::Restart(b));
@@ -284,10 +340,17 @@ fn scheduled_faults_apply_at_their_time() {
     assert!(sim.is_up(b));
     sim.command(a, |e, _| e.send(b, b"fast"));
     sim.run_until(Instant::from_millis(76));
-    assert!(texts(&mut sim).iter().any(|(t, _, e)| *t == 76_000 && e == "msg 0 fast"));
+    assert!(
+        texts(&mut sim)
+            .iter()
+            .any(|(t, _, e)| *t == 76_000 && e == "msg 0 fast")
+    );
     sim.run_until_idle(100);
     assert!(!sim.is_connected(a, b));
-    assert_eq!((sim.metrics().faults_applied, sim.metrics().faults_failed), (7, 1));
+    assert_eq!(
+        (sim.metrics().faults_applied, sim.metrics().faults_failed),
+        (7, 1)
+    );
 }
 
 #[test]
@@ -310,9 +373,14 @@ fn churn_toggles_nodes_and_stop_restores_them() {
         sim.run_for(Duration::from_millis(20));
         min_up = min_up.min(ids.iter().filter(|&&id| sim.is_up(id)).count());
     }
-    assert!(min_up >= 15 && min_up < 20, "{min_up}");
+    assert!((15..20).contains(&min_up), "{min_up}");
     let m = sim.metrics();
-    assert!(m.crashes >= 5 && m.restarts >= 3, "{} {}", m.crashes, m.restarts);
+    assert!(
+        m.crashes >= 5 && m.restarts >= 3,
+        "{} {}",
+        m.crashes,
+        m.restarts
+    );
     sim.stop_churn();
     assert!(ids.iter().all(|&id| sim.is_up(id)));
     let crashes = sim.metrics().crashes;
@@ -338,7 +406,10 @@ fn handle_errors_are_counted_and_kept() {
 
 #[test]
 fn event_record_is_bounded() {
-    let mut sim = Sim::new(SimConfig { max_events: 2, ..config() });
+    let mut sim = Sim::new(SimConfig {
+        max_events: 2,
+        ..config()
+    });
     sim.add_node(Probe::periodic(sim.now(), Duration::from_millis(1)));
     sim.run_for(Duration::from_millis(5));
     assert_eq!(sim.events().len(), 2);
@@ -353,8 +424,9 @@ fn lossy_run(seed: u64) -> (crate::hash::Hash, Metrics) {
             .with_duplicate(0.1),
         ..SimConfig::seeded(seed)
     });
-    let ids: Vec<NodeId> =
-        (0..4).map(|_| sim.add_node(Probe::periodic(sim.now(), Duration::from_millis(7)))).collect();
+    let ids: Vec<NodeId> = (0..4)
+        .map(|_| sim.add_node(Probe::periodic(sim.now(), Duration::from_millis(7))))
+        .collect();
     for &x in &ids {
         for &y in &ids {
             if x < y {
@@ -383,12 +455,18 @@ fn same_seed_same_trace_other_seed_other_trace() {
     assert_ne!(h1, h3);
     assert_ne!(m1, m3);
     assert!(m1.total.dropped_loss > 0 && m1.total.duplicated > 0);
-    assert_eq!(m1.total.sent + m1.total.duplicated, m1.total.delivered + m1.total.dropped());
+    assert_eq!(
+        m1.total.sent + m1.total.duplicated,
+        m1.total.delivered + m1.total.dropped()
+    );
 }
 
 #[test]
 fn trace_can_be_turned_off() {
-    let mut sim: Sim<Probe> = Sim::new(SimConfig { trace: false, ..config() });
+    let mut sim: Sim<Probe> = Sim::new(SimConfig {
+        trace: false,
+        ..config()
+    });
     let empty = sim.trace_hash();
     sim.add_node(Probe::periodic(sim.now(), Duration::from_millis(1)));
     sim.run_for(Duration::from_millis(5));
@@ -398,7 +476,11 @@ fn trace_can_be_turned_off() {
 #[test]
 fn per_pair_overrides_apply() {
     let mut sim = Sim::new(SimConfig {
-        link_overrides: vec![(NodeId(1), NodeId(0), LinkModel::constant(Duration::from_millis(3)))],
+        link_overrides: vec![(
+            NodeId(1),
+            NodeId(0),
+            LinkModel::constant(Duration::from_millis(3)),
+        )],
         ..config()
     });
     let a = sim.add_node(Probe::default());
