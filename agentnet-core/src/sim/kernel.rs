@@ -794,6 +794,10 @@ where
     /// Start churn (replacing any running churn): `round(fraction · nodes)` nodes picked at
     /// random alternate between up and down, with exponential durations. Needs a factory.
     /// Returns how many nodes churn.
+    ///
+    /// Each picked node's first toggle comes after an up-time draw (a down-time draw if it is
+    /// already down). A toggle crashes an up node and restarts a down one, however it went
+    /// down, so explicit crashes of churning nodes are eventually undone by churn.
     pub fn start_churn(&mut self, config: ChurnConfig) -> Result<usize, SimError> {
         if self.factory.is_none() {
             return Err(SimError::NoFactory);

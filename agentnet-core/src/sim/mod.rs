@@ -130,10 +130,11 @@
 //!     type Error = &'static str;
 //!
 //!     fn handle_message(&mut self, _now: Now, from: LinkId, payload: Bytes) -> Result<(), Self::Error> {
-//!         match payload[..] {
-//!             [1, 0x00, 0x01, id] => Ok(self.learn(id, Some(from))),
-//!             _ => Err("malformed rumour frame"),
-//!         }
+//!         let [1, 0x00, 0x01, id] = payload[..] else {
+//!             return Err("malformed rumour frame");
+//!         };
+//!         self.learn(id, Some(from));
+//!         Ok(())
 //!     }
 //!
 //!     fn handle_timeout(&mut self, now: Now) {
