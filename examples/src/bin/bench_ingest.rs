@@ -164,10 +164,8 @@ fn main() {
             );
         }));
         raw128_pre.push(rate(batch_iters, 128, || {
-            for i in 0..128 {
-                many_vks[i]
-                    .verify_strict(black_box(&many.msgs[i]), &many.sigs[i])
-                    .expect("valid");
+            for ((vk, msg), sig) in many_vks.iter().zip(&many.msgs).zip(&many.sigs) {
+                vk.verify_strict(black_box(msg), sig).expect("valid");
             }
         }));
         batch128_warm.push(rate(batch_iters, 128, || {

@@ -22,6 +22,17 @@ use bytes::Bytes;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+/// (name, capability, topic, summary, tags, QoS, side effects)
+type Spec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    QosVector,
+    SideEffects,
+);
+
 struct Agent {
     name: &'static str,
     keys: Keypair,
@@ -41,7 +52,7 @@ fn main() {
     let mut rng = ChaCha20Rng::from_seed(*b"agentnet quickstart seed 0000001");
 
     println!("agentnet quickstart\n===================\n");
-    let specs: [(&str, &str, &str, &str, &[&str], QosVector, SideEffects); 6] = [
+    let specs: [Spec; 6] = [
         (
             "pixel",
             "image.generate",
