@@ -651,9 +651,7 @@ pub fn ingest(
     rules: &DescriptorRules,
     limits: &Limits,
 ) -> Result<Signed<CapabilityDescriptor>, DescriptorError> {
-    let d = Signed::<CapabilityDescriptor>::from_frame(frame, limits)?;
-    d.validate(now, rules)?;
-    Ok(d)
+    validated(Signed::from_frame(frame, limits), now, rules)
 }
 
 /// [`ingest`] for many frames, verifying all signatures in one batch. `result[i]` belongs to
@@ -664,13 +662,10 @@ pub fn ingest_batch(
     rules: &DescriptorRules,
     limits: &Limits,
 ) -> Vec<Result<Signed<CapabilityDescriptor>, DescriptorError>> {
-    Signed::<CapabilityDescriptor>::from_frames_batch(frames, limits)
+    let opened = Signed::from_frames_batch(frames, limits);
+    opened
         .into_iter()
-        .map(|r| {
-            let d = r?;
-            d.validate(now, rules)?;
-            Ok(d)
-        })
+        .map(|r| validated(r, now, rules))
         .collect()
 }
 
@@ -683,9 +678,7 @@ pub fn ingest_cached(
     limits: &Limits,
     cache: &mut KeyCache,
 ) -> Result<Signed<CapabilityDescriptor>, DescriptorError> {
-    let d = Signed::<CapabilityDescriptor>::from_frame_cached(frame, limits, cache)?;
-    d.validate(now, rules)?;
-    Ok(d)
+    validated(Signed::from_frame_cached(frame, limits, cache), now, rules)
 }
 
 /// [`ingest_batch`] with signer keys kept in a [`KeyCache`].
@@ -696,14 +689,21 @@ pub fn ingest_batch_cached(
     limits: &Limits,
     cache: &mut KeyCache,
 ) -> Vec<Result<Signed<CapabilityDescriptor>, DescriptorError>> {
-    Signed::<CapabilityDescriptor>::from_frames_batch_cached(frames, limits, cache)
+    let opened = Signed::from_frames_batch_cached(frames, limits, cache);
+    opened
         .into_iter()
-        .map(|r| {
-            let d = r?;
-            d.validate(now, rules)?;
-            Ok(d)
-        })
+        .map(|r| validated(r, now, rules))
         .collect()
+}
+
+fn validated(
+    opened: Result<Signed<CapabilityDescriptor>, SignedError>,
+    now: Now,
+    rules: &DescriptorRules,
+) -> Result<Signed<CapabilityDescriptor>, DescriptorError> {
+    let d = opened?;
+    d.validate(now, rules)?;
+    Ok(d)
 }
 
 /// Builds a [`CapabilityDescriptor`] with sensible defaults (text in, text out, public,

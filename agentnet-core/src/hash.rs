@@ -7,8 +7,6 @@
 
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
-
 /// Context strings for [`Hash::digest`]. Each object type hashes under its own.
 pub mod domain {
     /// Signed envelope bodies (the identity of a [`crate::Signed`] object).
@@ -76,18 +74,7 @@ impl fmt::Debug for Hash {
     }
 }
 
-impl Serialize for Hash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Hash {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b: serde_bytes::ByteArray<32> = serde_bytes::deserialize(d)?;
-        Ok(Hash(b.into_array()))
-    }
-}
+fixed_bytes_serde!(Hash, 32);
 
 /// Incremental domain-separated hashing, for objects hashed in pieces.
 #[derive(Clone, Debug)]

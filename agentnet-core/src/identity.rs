@@ -31,7 +31,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
+
 use thiserror::Error;
 
 /// Multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint `0xed`).
@@ -195,18 +195,7 @@ impl FromStr for AgentId {
     }
 }
 
-impl Serialize for AgentId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for AgentId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b: serde_bytes::ByteArray<32> = serde_bytes::deserialize(d)?;
-        Ok(AgentId(b.into_array()))
-    }
-}
+fixed_bytes_serde!(AgentId, 32);
 
 /// An Ed25519 signature (64 bytes, `R ‖ s`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,18 +222,7 @@ impl fmt::Debug for Signature {
     }
 }
 
-impl Serialize for Signature {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Signature {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b: serde_bytes::ByteArray<64> = serde_bytes::deserialize(d)?;
-        Ok(Signature(b.into_array()))
-    }
-}
+fixed_bytes_serde!(Signature, 64);
 
 /// The exact message an agentnet signature covers: `"agentnet/v1/sig\0" ‖ context ‖ "\0" ‖
 /// bytes`. `context` must not contain NUL (all contexts are compile-time constants).

@@ -81,6 +81,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[macro_use]
+mod bytes_serde;
 pub mod descriptor;
 pub mod engine;
 pub mod hash;

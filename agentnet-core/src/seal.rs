@@ -54,18 +54,7 @@ impl fmt::Debug for X25519Public {
     }
 }
 
-impl Serialize for X25519Public {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for X25519Public {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b: serde_bytes::ByteArray<32> = serde_bytes::deserialize(d)?;
-        Ok(X25519Public(b.into_array()))
-    }
-}
+fixed_bytes_serde!(X25519Public, 32);
 
 /// An X25519 static secret. Zeroised on drop.
 pub struct X25519Secret(StaticSecret);

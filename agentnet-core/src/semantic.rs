@@ -839,18 +839,7 @@ impl fmt::Debug for Sketch {
     }
 }
 
-impl Serialize for Sketch {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Sketch {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b: serde_bytes::ByteArray<32> = serde_bytes::deserialize(d)?;
-        Ok(Sketch(b.into_array()))
-    }
-}
+fixed_bytes_serde!(Sketch, 32);
 
 #[cfg(test)]
 mod tests {

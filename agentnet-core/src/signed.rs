@@ -143,9 +143,7 @@ impl<T: SignedObject> Signed<T> {
 
     /// Decode a frame of kind `T::KIND` carrying one envelope.
     pub fn from_frame(frame: &Bytes, limits: &Limits) -> Result<Self, SignedError> {
-        let payload = expect_frame(frame, T::KIND, limits)?;
-        let (signer, signature, body) = open_checked_envelope(&payload)?;
-        Self::from_parts(signer, signature, body, limits)
+        Self::from_frame_inner(frame, limits, None)
     }
 
     /// [`Signed::from_frame`] with decompressed signer keys kept in `cache`.
@@ -154,16 +152,20 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
         cache: &mut KeyCache,
     ) -> Result<Self, SignedError> {
+        Self::from_frame_inner(frame, limits, Some(cache))
+    }
+
+    fn from_frame_inner(
+        frame: &Bytes,
+        limits: &Limits,
+        cache: Option<&mut KeyCache>,
+    ) -> Result<Self, SignedError> {
         let payload = expect_frame(frame, T::KIND, limits)?;
         let (signer, signature, body) = open_checked_envelope(&payload)?;
-        if body.len() > limits.max_frame {
-            return Err(WireError::FrameTooLarge {
-                len: body.len(),
-                max: limits.max_frame,
-            }
-            .into());
+        match cache {
+            Some(c) => c.verify(&signer, T::CONTEXT, &body, &signature)?,
+            None => signer.verify(T::CONTEXT, &body, &signature)?,
         }
-        cache.verify(&signer, T::CONTEXT, &body, &signature)?;
         Self::decode_verified(signer, signature, body, limits)
     }
 

@@ -2,7 +2,7 @@
 //! panics. Each case starts from a valid signed-descriptor frame and breaks one thing.
 
 use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorError, DescriptorRules};
-use agentnet_core::identity::{Keypair, SignatureError, Signer};
+use agentnet_core::identity::{AgentId, Keypair, Signature, SignatureError, Signer};
 use agentnet_core::signed::{Signed, SignedError, SignedObject};
 use agentnet_core::time::{Instant, Now, WallTime};
 use agentnet_core::wire::{self, Limits, MessageKind, PROTOCOL_VERSION, WireError};
@@ -130,6 +130,17 @@ fn bad_signature() {
     ));
 }
 
+/// A descriptor frame around a hand-built envelope `[signer, signature, body]`.
+fn envelope_frame(signer: &AgentId, sig: &Signature, body: &[u8]) -> Bytes {
+    let mut env = vec![0x83, 0x58, 0x20];
+    env.extend_from_slice(signer.as_bytes());
+    env.extend_from_slice(&[0x58, 0x40]);
+    env.extend_from_slice(sig.as_bytes());
+    env.extend_from_slice(&[0x59, (body.len() >> 8) as u8, body.len() as u8]);
+    env.extend_from_slice(body);
+    wire::frame_from_payload(MessageKind::SIGNED_DESCRIPTOR, &env)
+}
+
 #[test]
 fn signature_by_another_key() {
     // Mallory signs Alice's descriptor body and claims to be Alice: the signature fails.
@@ -137,13 +148,7 @@ fn signature_by_another_key() {
     let mallory = Keypair::from_seed([7; 32]);
     let body = wire::encode_cbor(&cd(&alice)).unwrap();
     let sig = mallory.sign(CapabilityDescriptor::CONTEXT, &body).unwrap();
-    let mut env = vec![0x83, 0x58, 0x20];
-    env.extend_from_slice(alice.id().as_bytes());
-    env.extend_from_slice(&[0x58, 0x40]);
-    env.extend_from_slice(sig.as_bytes());
-    env.extend_from_slice(&[0x59, (body.len() >> 8) as u8, body.len() as u8]);
-    env.extend_from_slice(&body);
-    let f = wire::frame_from_payload(MessageKind::SIGNED_DESCRIPTOR, &env);
+    let f = envelope_frame(&alice.id(), &sig, &body);
     assert!(matches!(
         ingest(&f),
         Err(DescriptorError::Signed(SignedError::BadSignature(
@@ -152,13 +157,7 @@ fn signature_by_another_key() {
     ));
     // Mallory signs Alice's descriptor as herself: the signature is fine but she is not the
     // provider it names.
-    let mut env = vec![0x83, 0x58, 0x20];
-    env.extend_from_slice(mallory.id().as_bytes());
-    env.extend_from_slice(&[0x58, 0x40]);
-    env.extend_from_slice(sig.as_bytes());
-    env.extend_from_slice(&[0x59, (body.len() >> 8) as u8, body.len() as u8]);
-    env.extend_from_slice(&body);
-    let f = wire::frame_from_payload(MessageKind::SIGNED_DESCRIPTOR, &env);
+    let f = envelope_frame(&mallory.id(), &sig, &body);
     assert!(matches!(
         ingest(&f),
         Err(DescriptorError::Signed(SignedError::SignerMismatch { .. }))
