@@ -259,7 +259,11 @@ fn flood_crosses_a_healed_partition_despite_loss() {
     // Conservation: every copy put on the wire was delivered, dropped, or is still in flight
     // when the run stopped; with 20-30 ms links only a sliver can still be in flight.
     assert!(m.total.delivered + m.total.dropped() <= m.total.sent + m.total.duplicated);
-    assert!(in_flight(m) * 20 < m.total.sent, "in flight: {}", in_flight(m));
+    assert!(
+        in_flight(m) * 20 < m.total.sent,
+        "in flight: {}",
+        in_flight(m)
+    );
     assert!(m.by_kind.contains_key(&KIND_RUMOUR) && m.by_kind.contains_key(&KIND_DIGEST));
     let lat = &m.by_kind[&KIND_RUMOUR].latency;
     assert!(lat.percentile(0.5).unwrap() >= 10_000 && lat.percentile(0.99) <= lat.max());

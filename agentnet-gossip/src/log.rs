@@ -1,0 +1,299 @@
+//! One author's log for one topic, as a receiver holds it.
+//!
+//! [`AuthorLog::insert`] classifies every verified header against what is already known:
+//! a duplicate, a new entry (possibly revealing a gap to pull), or a conflict — a second
+//! header at a known seq (an [`EquivocationProof`]) or a `prev` link that disagrees with a
+//! neighbour we hold (the engine then pulls the referenced header to complete a proof).
+//!
+//! Memory is bounded: at most `max_entries` headers are kept, the oldest positions dropped
+//! first, and expired entries are pruned by [`AuthorLog::prune`]. The head (highest seq and
+//! its hash) survives both, so ordering and gap detection keep working after pruning.
+
+use std::collections::BTreeMap;
+
+use agentnet_core::{Hash, Signed, WallTime};
+
+use crate::fraud::EquivocationProof;
+use crate::header::LogHeader;
+
+/// The outcome of offering a verified header to a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Insert {
+    /// Already held (same signed bytes at that seq).
+    Duplicate,
+    /// Stored. `missing` lists the seq range before it that is still unknown, if any.
+    New {
+        /// Inclusive range of missing positions below this entry, to be pulled.
+        missing: Option<(u64, u64)>,
+    },
+    /// A different header at a seq already held: the author equivocated.
+    Equivocation(Box<EquivocationProof>),
+    /// The header's `prev` (or the next entry's `prev`) disagrees with a header we hold at an
+    /// adjacent seq: the author wrote two different headers at `seq`, and we hold only one.
+    PrevConflict {
+        /// The position with two versions.
+        seq: u64,
+    },
+    /// Older than everything retained and not the head: ignored (it was pruned or dropped
+    /// for space, and re-learning it would only churn memory).
+    Stale,
+}
+
+/// A receiver's view of one (author, topic) log.
+#[derive(Clone, Debug)]
+pub struct AuthorLog {
+    entries: BTreeMap<u64, Signed<LogHeader>>,
+    head_seq: u64,
+    head_hash: Option<Hash>,
+    max_entries: usize,
+    /// Lowest seq that may still be inserted (everything below was pruned or evicted).
+    floor: u64,
+}
+
+impl AuthorLog {
+    /// An empty log keeping at most `max_entries` headers (minimum 1).
+    pub fn new(max_entries: usize) -> Self {
+        AuthorLog {
+            entries: BTreeMap::new(),
+            head_seq: 0,
+            head_hash: None,
+            max_entries: max_entries.max(1),
+            floor: 1,
+        }
+    }
+
+    /// The highest seq ever accepted (0 if none).
+    pub fn head_seq(&self) -> u64 {
+        self.head_seq
+    }
+
+    /// The hash of the head header, if any.
+    pub fn head_hash(&self) -> Option<Hash> {
+        self.head_hash
+    }
+
+    /// Headers currently held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if no header is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The header at `seq`, if held.
+    pub fn get(&self, seq: u64) -> Option<&Signed<LogHeader>> {
+        self.entries.get(&seq)
+    }
+
+    /// Held headers with seq in `from..=to`, in order.
+    pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &Signed<LogHeader>> {
+        self.entries.range(from..=to.max(from)).map(|(_, h)| h)
+    }
+
+    /// Offer a header whose signature, author and fields were already checked.
+    pub fn insert(&mut self, h: Signed<LogHeader>) -> Insert {
+        let seq = h.seq;
+        if let Some(held) = self.entries.get(&seq) {
+            if held.body() == h.body() {
+                return Insert::Duplicate;
+            }
+            return match EquivocationProof::new(held, &h) {
+                Ok(p) => Insert::Equivocation(Box::new(p)),
+                // Same author, topic and seq with different bytes always conflicts; a log
+                // never mixes authors or topics, so this arm is unreachable in practice.
+                Err(_) => Insert::Duplicate,
+            };
+        }
+        if seq == self.head_seq && self.head_hash.is_some() {
+            // The head was evicted from memory but its hash survives.
+            return if Some(h.hash()) == self.head_hash {
+                Insert::Duplicate
+            } else {
+                Insert::PrevConflict { seq }
+            };
+        }
+        if seq < self.floor {
+            return Insert::Stale;
+        }
+        if let Some(below) = self.entries.get(&(seq - 1))
+            && h.prev != Some(below.hash())
+        {
+            return Insert::PrevConflict { seq: seq - 1 };
+        }
+        if let Some(above) = self.entries.get(&(seq + 1))
+            && above.prev != Some(h.hash())
+        {
+            return Insert::PrevConflict { seq };
+        }
+        let missing = self.missing_below(seq);
+        if seq > self.head_seq {
+            self.head_seq = seq;
+            self.head_hash = Some(h.hash());
+        }
+        self.entries.insert(seq, h);
+        while self.entries.len() > self.max_entries {
+            if let Some((&lowest, _)) = self.entries.first_key_value() {
+                self.entries.remove(&lowest);
+                self.floor = lowest + 1;
+            }
+        }
+        Insert::New { missing }
+    }
+
+    /// The highest contiguous unknown range just below `seq`, if any.
+    fn missing_below(&self, seq: u64) -> Option<(u64, u64)> {
+        if seq <= self.floor {
+            return None;
+        }
+        let known_below = self
+            .entries
+            .range(..seq)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(self.floor - 1);
+        (known_below + 1 < seq).then_some((known_below + 1, seq - 1))
+    }
+
+    /// Drop entries that expired at `now`; the head seq and hash are kept.
+    pub fn prune(&mut self, now: WallTime) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, h| now < h.expires_at());
+        if let Some((&lowest, _)) = self.entries.first_key_value() {
+            self.floor = self.floor.max(lowest.min(self.head_seq + 1));
+        } else {
+            self.floor = self.head_seq + 1;
+        }
+        before - self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::{EntryKind, LogHeader};
+    use agentnet_core::Keypair;
+    use agentnet_core::descriptor::Topic;
+    use agentnet_core::wire::Limits;
+
+    struct Author {
+        kp: Keypair,
+        prev: Option<Hash>,
+        seq: u64,
+    }
+
+    impl Author {
+        fn new(seed: u8) -> Self {
+            Author {
+                kp: Keypair::from_seed([seed; 32]),
+                prev: None,
+                seq: 0,
+            }
+        }
+
+        fn next(&mut self, body: &[u8], ttl_ms: u32) -> Signed<LogHeader> {
+            self.seq += 1;
+            let h = self.make(self.seq, self.prev, body, ttl_ms);
+            self.prev = Some(h.hash());
+            h
+        }
+
+        fn make(
+            &self,
+            seq: u64,
+            prev: Option<Hash>,
+            body: &[u8],
+            ttl_ms: u32,
+        ) -> Signed<LogHeader> {
+            Signed::sign(
+                &self.kp,
+                LogHeader {
+                    author: self.kp.id(),
+                    topic: Topic::new("creative/image").unwrap(),
+                    seq,
+                    prev,
+                    kind: EntryKind::DESCRIPTOR,
+                    body_hash: Hash::digest("agentnet/test/body", body),
+                    body_len: body.len() as u32,
+                    issued_at: WallTime::from_unix_millis(1_000),
+                    ttl_ms,
+                    sketch: None,
+                },
+            )
+            .unwrap()
+        }
+    }
+
+    #[test]
+    fn in_order_duplicates_and_gaps() {
+        let mut a = Author::new(1);
+        let mut log = AuthorLog::new(16);
+        let h1 = a.next(b"1", 10_000);
+        assert_eq!(log.insert(h1.clone()), Insert::New { missing: None });
+        assert_eq!(log.insert(h1), Insert::Duplicate);
+        let h2 = a.next(b"2", 10_000);
+        let h3 = a.next(b"3", 10_000);
+        let h4 = a.next(b"4", 10_000);
+        assert_eq!(
+            log.insert(h4),
+            Insert::New {
+                missing: Some((2, 3))
+            }
+        );
+        assert_eq!(log.head_seq(), 4);
+        assert_eq!(
+            log.insert(h3),
+            Insert::New {
+                missing: Some((2, 2))
+            }
+        );
+        assert_eq!(log.insert(h2), Insert::New { missing: None });
+        assert_eq!(log.len(), 4);
+    }
+
+    #[test]
+    fn equivocation_and_prev_conflicts() {
+        let mut a = Author::new(2);
+        let mut log = AuthorLog::new(16);
+        let h1 = a.next(b"1", 10_000);
+        let h2 = a.next(b"2", 10_000);
+        log.insert(h1.clone());
+        log.insert(h2.clone());
+        // A second version of seq 2.
+        let fork = a.make(2, Some(h1.hash()), b"2-bis", 10_000);
+        match log.insert(fork) {
+            Insert::Equivocation(p) => {
+                let e = p.verify(&Limits::default()).unwrap();
+                assert_eq!((e.author, e.seq), (a.kp.id(), 2));
+            }
+            other => panic!("expected equivocation, got {other:?}"),
+        }
+        // A seq-3 header that builds on a different seq-2 reveals a fork we cannot prove yet.
+        let other_two = a.make(2, Some(h1.hash()), b"2-ter", 10_000);
+        let h3 = a.make(3, Some(other_two.hash()), b"3", 10_000);
+        assert_eq!(log.insert(h3), Insert::PrevConflict { seq: 2 });
+        assert_eq!(log.head_seq(), 2, "conflicting headers change nothing");
+    }
+
+    #[test]
+    fn bounded_and_pruned_but_head_survives() {
+        let mut a = Author::new(3);
+        let mut log = AuthorLog::new(4);
+        let hs: Vec<_> = (0..10).map(|i| a.next(&[i], 5_000)).collect();
+        for h in &hs {
+            assert!(matches!(log.insert(h.clone()), Insert::New { .. }));
+            assert!(log.len() <= 4);
+        }
+        assert_eq!(log.insert(hs[0].clone()), Insert::Stale);
+        assert_eq!(log.prune(WallTime::from_unix_millis(10_000)), 4);
+        assert!(log.is_empty());
+        assert_eq!(log.head_seq(), 10);
+        assert_eq!(log.insert(hs[9].clone()), Insert::Duplicate);
+        // The author's next entry is new, with no gap below it.
+        assert_eq!(
+            log.insert(a.next(b"11", 5_000)),
+            Insert::New { missing: None }
+        );
+    }
+}
