@@ -10,9 +10,7 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use agentnet_core::sim::{EventQueue, LinkModel, NodeId, Sim, SimConfig, SimRng};
-use agentnet_core::{Engine, Instant, LinkId, Now, Transmit};
-use bytes::Bytes;
+use agentnet_core::sim::{EventQueue, LinkModel, NodeId, Sim, SimConfig, SimRng, Ticker};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const PENDING: usize = 100_000;
@@ -66,57 +64,6 @@ fn hold_model(c: &mut Criterion) {
     g.finish();
 }
 
-/// Every 100 ms, sends an 8-byte frame on its next link.
-struct Ticker {
-    next: Instant,
-    links: Vec<LinkId>,
-    turn: usize,
-    out: Option<Transmit>,
-}
-
-impl Engine for Ticker {
-    type Event = ();
-    type Error = &'static str;
-
-    fn handle_message(&mut self, _: Now, _: LinkId, _: Bytes) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn handle_timeout(&mut self, now: Now) {
-        if now.mono >= self.next {
-            self.next = now.mono + Duration::from_millis(100);
-            if !self.links.is_empty() {
-                let link = self.links[self.turn % self.links.len()];
-                self.turn += 1;
-                self.out = Some(Transmit {
-                    link,
-                    payload: Bytes::from_static(&[1, 0, 7, 0, 0, 0, 0, 0]),
-                });
-            }
-        }
-    }
-
-    fn handle_link_up(&mut self, _: Now, link: LinkId) {
-        self.links.push(link);
-    }
-
-    fn handle_link_down(&mut self, _: Now, link: LinkId) {
-        self.links.retain(|&l| l != link);
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.take()
-    }
-
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next)
-    }
-}
-
 fn sim_ticker(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim_ticker_1k");
     g.sample_size(20);
@@ -130,12 +77,7 @@ fn sim_ticker(c: &mut Criterion) {
             let n = 1_000u32;
             for _ in 0..n {
                 let next = sim.now().mono + Duration::from_micros(sim.rng().below(100_000));
-                sim.add_node(Ticker {
-                    next,
-                    links: Vec::new(),
-                    turn: 0,
-                    out: None,
-                });
+                sim.add_node(Ticker::new(next, Duration::from_millis(100)));
             }
             for i in 0..n {
                 sim.connect(NodeId(i), NodeId((i + 1) % n));

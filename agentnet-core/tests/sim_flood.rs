@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 
-use agentnet_core::sim::{ChurnConfig, Fault, LinkModel, NodeId, Sim, SimConfig};
+use agentnet_core::sim::{ChurnConfig, Fault, LinkModel, NodeId, Sim, SimConfig, Ticker};
 use agentnet_core::{Engine, Hash, Instant, LinkId, Now, Transmit};
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -398,69 +398,13 @@ fn churn_does_not_stop_the_flood() {
     }
 }
 
-/// Does nothing but tick every 100 ms and send 8 bytes to its next link.
-struct Tiny {
-    next: Instant,
-    links: Vec<LinkId>,
-    turn: usize,
-    out: Option<Transmit>,
-}
-
-impl Engine for Tiny {
-    type Event = ();
-    type Error = &'static str;
-
-    fn handle_message(&mut self, _: Now, _: LinkId, _: Bytes) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn handle_timeout(&mut self, now: Now) {
-        if now.mono >= self.next {
-            self.next = now.mono + Duration::from_millis(100);
-            if !self.links.is_empty() {
-                let link = self.links[self.turn % self.links.len()];
-                self.turn += 1;
-                self.out = Some(Transmit {
-                    link,
-                    payload: Bytes::from_static(b"\x01\x00\x07tick"),
-                });
-            }
-        }
-    }
-
-    fn handle_link_up(&mut self, _: Now, link: LinkId) {
-        self.links.push(link);
-    }
-
-    fn handle_link_down(&mut self, _: Now, link: LinkId) {
-        self.links.retain(|&l| l != link);
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.take()
-    }
-
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next)
-    }
-}
-
 #[test]
 fn hundred_thousand_engines() {
     const N: u32 = 100_000;
     let mut sim = Sim::new(SimConfig::seeded(99));
     for _ in 0..N {
         let next = sim.now().mono + Duration::from_micros(sim.rng().below(100_000));
-        sim.add_node(Tiny {
-            next,
-            links: Vec::new(),
-            turn: 0,
-            out: None,
-        });
+        sim.add_node(Ticker::new(next, Duration::from_millis(100)));
     }
     for i in 0..N {
         sim.connect(NodeId(i), NodeId((i + 1) % N));

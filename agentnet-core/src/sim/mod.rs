@@ -215,6 +215,7 @@ mod link;
 mod metrics;
 mod queue;
 mod rng;
+mod ticker;
 mod trace;
 
 #[cfg(test)]
@@ -236,6 +237,7 @@ pub use link::{Latency, LinkModel};
 pub use metrics::{DropCause, KindMetrics, Metrics};
 pub use queue::EventQueue;
 pub use rng::SimRng;
+pub use ticker::{TICK_FRAME, Ticker};
 
 /// A node in a [`Sim`]. Ids are dense, assigned from 0 in the order nodes are added.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]

@@ -22,9 +22,7 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use agentnet_core::sim::{EventQueue, LinkModel, NodeId, Sim, SimConfig, SimRng};
-use agentnet_core::{Engine, Instant, LinkId, Now, Transmit};
-use bytes::Bytes;
+use agentnet_core::sim::{EventQueue, LinkModel, NodeId, Sim, SimConfig, SimRng, Ticker};
 
 struct Args {
     json: bool,
@@ -126,68 +124,6 @@ fn median(xs: &[f64]) -> f64 {
 
 // ----- scale run -----
 
-/// A trivial engine: every `period` it sends an 8-byte frame to the next of its links in turn.
-struct Ticker {
-    next: Instant,
-    period: Duration,
-    links: Vec<LinkId>,
-    turn: usize,
-    out: Option<Transmit>,
-    received: u64,
-}
-
-static FRAME: [u8; 8] = [1, 0x00, 0x07, 0, 0, 0, 0, 0];
-
-impl Engine for Ticker {
-    type Event = ();
-    type Error = &'static str;
-
-    fn handle_message(
-        &mut self,
-        _now: Now,
-        _from: LinkId,
-        _payload: Bytes,
-    ) -> Result<(), Self::Error> {
-        self.received += 1;
-        Ok(())
-    }
-
-    fn handle_timeout(&mut self, now: Now) {
-        if now.mono < self.next {
-            return;
-        }
-        self.next = now.mono + self.period;
-        if !self.links.is_empty() {
-            let link = self.links[self.turn % self.links.len()];
-            self.turn += 1;
-            self.out = Some(Transmit {
-                link,
-                payload: Bytes::from_static(&FRAME),
-            });
-        }
-    }
-
-    fn handle_link_up(&mut self, _now: Now, link: LinkId) {
-        self.links.push(link);
-    }
-
-    fn handle_link_down(&mut self, _now: Now, link: LinkId) {
-        self.links.retain(|&l| l != link);
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.take()
-    }
-
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next)
-    }
-}
-
 fn vm_hwm_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -215,14 +151,7 @@ fn scale(engines: u32, virtual_secs: u64) -> ScaleResult {
     for _ in 0..engines {
         let phase = sim.rng().below(100_000);
         let next = sim.now().mono + Duration::from_micros(phase);
-        sim.add_node(Ticker {
-            next,
-            period,
-            links: Vec::new(),
-            turn: 0,
-            out: None,
-            received: 0,
-        });
+        sim.add_node(Ticker::new(next, period));
     }
     // A ring plus one random chord per node: average degree about 4.
     for i in 0..engines {
