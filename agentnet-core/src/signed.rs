@@ -160,7 +160,7 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
         cache: Option<&mut KeyCache>,
     ) -> Result<Self, SignedError> {
-        let payload = expect_frame(frame, T::KIND, limits)?;
+        let payload = wire::decode_frame_of(frame, T::KIND, limits)?;
         let (signer, signature, body) = open_checked_envelope(&payload)?;
         match cache {
             Some(c) => c.verify(&signer, T::CONTEXT, &body, &signature)?,
@@ -192,7 +192,7 @@ impl<T: SignedObject> Signed<T> {
         let opened: Vec<Result<(AgentId, Signature, Bytes), SignedError>> = frames
             .iter()
             .map(|f| {
-                let payload = expect_frame(f, T::KIND, limits)?;
+                let payload = wire::decode_frame_of(f, T::KIND, limits)?;
                 open_checked_envelope(&payload)
             })
             .collect();
@@ -290,17 +290,6 @@ impl<T> PartialEq for Signed<T> {
 }
 
 impl<T> Eq for Signed<T> {}
-
-fn expect_frame(frame: &Bytes, kind: MessageKind, limits: &Limits) -> Result<Bytes, WireError> {
-    let f = wire::decode_frame(frame, limits)?;
-    if f.kind != kind {
-        return Err(WireError::WrongKind {
-            expected: kind.0,
-            found: f.kind.0,
-        });
-    }
-    Ok(f.payload)
-}
 
 fn open_envelope(
     envelope: &[u8],

@@ -51,12 +51,6 @@ impl MessageKind {
     /// First kind of the application range; kinds from here to `0x7fff` are never assigned by
     /// agentnet.
     pub const APPLICATION_START: MessageKind = MessageKind(0x7f00);
-
-    /// Whether this build knows how to handle the kind (core kinds, kinds registered by the
-    /// planes, and the application range are all "known"; see [`Limits::accept_kind`]).
-    pub fn is_core(self) -> bool {
-        matches!(self.0, 0x0001..=0x0003)
-    }
 }
 
 /// Decoding limits. The defaults suit control-plane traffic (descriptors, headers, reports).
@@ -244,6 +238,17 @@ pub fn frame_from_payload(kind: MessageKind, payload: &[u8]) -> Bytes {
 
 /// Check a frame's header and payload structure against `limits`.
 pub fn decode_frame(frame: &Bytes, limits: &Limits) -> Result<Frame, WireError> {
+    let (kind, payload) = check_header(frame, limits)?;
+    check_cbor(&payload, limits)?;
+    Ok(Frame {
+        version: PROTOCOL_VERSION,
+        kind,
+        payload,
+    })
+}
+
+/// Size, header length, version and accepted kind; the payload is not yet scanned.
+fn check_header(frame: &Bytes, limits: &Limits) -> Result<(MessageKind, Bytes), WireError> {
     if frame.len() > limits.max_frame {
         return Err(WireError::FrameTooLarge {
             len: frame.len(),
@@ -262,13 +267,25 @@ pub fn decode_frame(frame: &Bytes, limits: &Limits) -> Result<Frame, WireError> 
     {
         return Err(WireError::UnknownKind(kind.0));
     }
-    let payload = frame.slice(HEADER_LEN..);
+    Ok((kind, frame.slice(HEADER_LEN..)))
+}
+
+/// Check a frame that must be of kind `expected` and return its structure-checked payload.
+/// The kind is compared before the payload is scanned, so unwanted frames cost nothing more.
+pub fn decode_frame_of(
+    frame: &Bytes,
+    expected: MessageKind,
+    limits: &Limits,
+) -> Result<Bytes, WireError> {
+    let (kind, payload) = check_header(frame, limits)?;
+    if kind != expected {
+        return Err(WireError::WrongKind {
+            expected: expected.0,
+            found: kind.0,
+        });
+    }
     check_cbor(&payload, limits)?;
-    Ok(Frame {
-        version: frame[0],
-        kind,
-        payload,
-    })
+    Ok(payload)
 }
 
 /// Decode a frame that must be of kind `expected` into `T`.
@@ -277,23 +294,7 @@ pub fn decode_frame_as<T: DeserializeOwned>(
     expected: MessageKind,
     limits: &Limits,
 ) -> Result<T, WireError> {
-    if frame.len() > limits.max_frame {
-        return Err(WireError::FrameTooLarge {
-            len: frame.len(),
-            max: limits.max_frame,
-        });
-    }
-    if frame.len() >= HEADER_LEN && frame[0] == PROTOCOL_VERSION {
-        let found = u16::from_be_bytes([frame[1], frame[2]]);
-        if found != expected.0 {
-            return Err(WireError::WrongKind {
-                expected: expected.0,
-                found,
-            });
-        }
-    }
-    let f = decode_frame(frame, limits)?;
-    decode_checked(&f.payload)
+    decode_checked(&decode_frame_of(frame, expected, limits)?)
 }
 
 /// Structure-check then decode a CBOR payload into `T`.

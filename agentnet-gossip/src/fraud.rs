@@ -12,7 +12,7 @@
 use agentnet_core::descriptor::Topic;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self, Limits, MessageKind, WireError};
-use agentnet_core::{AgentId, Hash, Signed, SignedObject};
+use agentnet_core::{AgentId, Hash, Signed};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -122,29 +122,20 @@ fn check_conflict(a: &Signed<LogHeader>, b: &Signed<LogHeader>) -> Result<(), Pr
     if a.body() == b.body() {
         return Err(ProofError::NotConflicting("same header"));
     }
-    debug_assert_eq!(LogHeader::CONTEXT, "agentnet/v1/log-header");
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::{EntryKind, LogHeader};
-    use agentnet_core::semantic::Sketch;
-    use agentnet_core::{Keypair, WallTime};
+    use crate::header::{LogHeader, test_header};
+    use agentnet_core::Keypair;
 
     fn header(kp: &Keypair, seq: u64, body: &[u8]) -> Signed<LogHeader> {
+        let prev = (seq > 1).then_some(Hash([9; 32]));
         let h = LogHeader {
-            author: kp.id(),
             topic: Topic::new("code/review").unwrap(),
-            seq,
-            prev: (seq > 1).then_some(Hash([9; 32])),
-            kind: EntryKind::DESCRIPTOR,
-            body_hash: Hash::digest("agentnet/test/body", body),
-            body_len: body.len() as u32,
-            issued_at: WallTime::from_unix_millis(1),
-            ttl_ms: 15_000,
-            sketch: Some(Sketch([0; 32])),
+            ..test_header(kp, seq, prev, body)
         };
         Signed::sign(kp, h).unwrap()
     }

@@ -165,26 +165,34 @@ impl LogHeader {
     }
 }
 
+/// A valid header for tests: topic `creative/image`, issued 1 800 000 000 000 ms, TTL 15 s.
+#[cfg(test)]
+pub(crate) fn test_header(
+    kp: &agentnet_core::Keypair,
+    seq: u64,
+    prev: Option<Hash>,
+    body: &[u8],
+) -> LogHeader {
+    LogHeader {
+        author: kp.id(),
+        topic: Topic::new("creative/image").expect("valid topic"),
+        seq,
+        prev,
+        kind: EntryKind::DESCRIPTOR,
+        body_hash: Hash::digest("agentnet/test/body", body),
+        body_len: body.len() as u32,
+        issued_at: WallTime::from_unix_millis(1_800_000_000_000),
+        ttl_ms: 15_000,
+        sketch: Some(Sketch([0xa5; 32])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_header as header;
     use super::*;
     use agentnet_core::wire::Limits;
     use agentnet_core::{Instant, Keypair, Signed};
-
-    pub(crate) fn header(kp: &Keypair, seq: u64, prev: Option<Hash>, body: &[u8]) -> LogHeader {
-        LogHeader {
-            author: kp.id(),
-            topic: Topic::new("creative/image").unwrap(),
-            seq,
-            prev,
-            kind: EntryKind::DESCRIPTOR,
-            body_hash: Hash::digest("agentnet/test/body", body),
-            body_len: body.len() as u32,
-            issued_at: WallTime::from_unix_millis(1_800_000_000_000),
-            ttl_ms: 15_000,
-            sketch: Some(Sketch([0xa5; 32])),
-        }
-    }
 
     fn now() -> Now {
         Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))

@@ -172,9 +172,8 @@ impl AuthorLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::{EntryKind, LogHeader};
+    use crate::header::{LogHeader, test_header};
     use agentnet_core::Keypair;
-    use agentnet_core::descriptor::Topic;
     use agentnet_core::wire::Limits;
 
     struct Author {
@@ -206,22 +205,13 @@ mod tests {
             body: &[u8],
             ttl_ms: u32,
         ) -> Signed<LogHeader> {
-            Signed::sign(
-                &self.kp,
-                LogHeader {
-                    author: self.kp.id(),
-                    topic: Topic::new("creative/image").unwrap(),
-                    seq,
-                    prev,
-                    kind: EntryKind::DESCRIPTOR,
-                    body_hash: Hash::digest("agentnet/test/body", body),
-                    body_len: body.len() as u32,
-                    issued_at: WallTime::from_unix_millis(1_000),
-                    ttl_ms,
-                    sketch: None,
-                },
-            )
-            .unwrap()
+            let h = LogHeader {
+                issued_at: WallTime::from_unix_millis(1_000),
+                ttl_ms,
+                sketch: None,
+                ..test_header(&self.kp, seq, prev, body)
+            };
+            Signed::sign(&self.kp, h).unwrap()
         }
     }
 

@@ -24,7 +24,6 @@ use std::time::Instant as WallClock;
 
 use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorRules, QosVector};
 use agentnet_core::identity::{KeyCache, Keypair, signing_input};
-use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
 use agentnet_core::signed::{Signed, SignedObject};
 use agentnet_core::time::{Instant, Now, WallTime};
 use agentnet_core::wire::Limits;
@@ -38,9 +37,8 @@ fn now() -> Now {
     )
 }
 
-fn descriptor(kp: &Keypair, i: usize, enc: &HashedNgramEncoder) -> CapabilityDescriptor {
+fn descriptor(kp: &Keypair, i: usize) -> CapabilityDescriptor {
     let summary = format!("Generate an image from a text prompt, style variant {i}");
-    let _ = enc.encode(&summary);
     CapabilityDescriptor::builder(kp.id(), "image.generate", "creative/image", summary)
         .tags(["image", "diffusion"])
         .modes(["text/plain"], ["image/png"])
@@ -64,7 +62,6 @@ struct Sample {
 }
 
 fn samples(n: usize) -> Sample {
-    let enc = HashedNgramEncoder::default();
     let mut s = Sample {
         frames: vec![],
         keys: vec![],
@@ -73,7 +70,7 @@ fn samples(n: usize) -> Sample {
     };
     for i in 0..n {
         let kp = Keypair::from_seed([(i % 251) as u8 + 1; 32]);
-        let signed = Signed::sign(&kp, descriptor(&kp, i, &enc)).expect("sign");
+        let signed = Signed::sign(&kp, descriptor(&kp, i)).expect("sign");
         s.keys.push(*kp.id().as_bytes());
         s.msgs
             .push(signing_input(CapabilityDescriptor::CONTEXT, signed.body()));
