@@ -1,0 +1,219 @@
+//! Gossip engine settings. Every field has a unit, a default and a sensible range; start from
+//! [`GossipConfig::default`] and change what you need.
+
+use core::time::Duration;
+
+use agentnet_core::descriptor::DescriptorRules;
+use agentnet_core::wire::Limits;
+
+use crate::discover::IndexLimits;
+use crate::header::HeaderRules;
+
+/// Settings of a [`GossipEngine`](crate::GossipEngine).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct GossipConfig {
+    /// Seed of the engine's private RNG (mesh choices, anti-entropy partners, jitter).
+    /// Default: all zeros. Give every node its own.
+    pub seed: [u8; 32],
+
+    // ----- mesh -------------------------------------------------------------------------
+    /// Target mesh degree per topic. Default 6; range 1..=32.
+    pub mesh_d: usize,
+    /// Graft up to `mesh_d` when below this. Default 4; range 1..=`mesh_d`.
+    pub mesh_d_lo: usize,
+    /// Prune down to `mesh_d` when above this. Default 12; range `mesh_d`..=64.
+    pub mesh_d_hi: usize,
+    /// How long a pruned peer must wait before grafting again. Default 30 s; range 1 s..=10 min.
+    pub prune_backoff: Duration,
+    /// Period of mesh maintenance, anti-entropy and expiry. Default 1 s; range 50 ms..=60 s.
+    pub heartbeat: Duration,
+    /// Period at which queued lazy-push ids are sent. Default 100 ms; range 10 ms..=`heartbeat`.
+    pub lazy_interval: Duration,
+    /// How many lazy (choked) mesh peers each id is announced to. Default 3; range 0..=`mesh_d_hi`.
+    pub lazy_fanout: usize,
+    /// How long to wait for an eager copy after an `IHave` before asking with `IWant`.
+    /// Default 150 ms; range 0..=10 s.
+    pub iwant_delay: Duration,
+
+    // ----- anti-entropy -----------------------------------------------------------------
+    /// Period of anti-entropy rounds (one random topic peer per subscribed topic per round).
+    /// Default 2 s; range 100 ms..=10 min.
+    pub anti_entropy: Duration,
+    /// Buckets of the version-vector digest. Default 16; range 1..=256.
+    pub digest_buckets: u16,
+    /// Most headers sent for one `Pull`. Default 64; range 1..=1024.
+    pub max_pull: u64,
+
+    // ----- body pull ---------------------------------------------------------------------
+    /// How long to wait for a body before trying another peer. Default 1 s; range 10 ms..=60 s.
+    pub body_timeout: Duration,
+    /// Peers tried per body before giving up. Default 3; range 1..=16.
+    pub body_attempts: u8,
+    /// How many times a body request may be forwarded toward the author. Default 8; range 0..=32.
+    pub body_hops: u8,
+    /// Most body requests in flight (own and forwarded). Default 1 024; range 1..=65 536.
+    pub max_pending_bodies: usize,
+    /// Bodies kept to serve others (bytes, all bodies together). Default 4 MiB; range 0..=1 GiB.
+    pub body_cache_bytes: usize,
+
+    // ----- memory --------------------------------------------------------------------------
+    /// Headers kept per (author, topic) log. Default 64; range 1..=65 536.
+    pub max_entries_per_author: usize,
+    /// Authors tracked per topic. Default 4 096; range 1..=1 000 000.
+    pub max_authors_per_topic: usize,
+    /// Headers kept across all topics and authors. Default 65 536; range 1..=10 000 000.
+    pub max_headers: usize,
+    /// Topics this node may subscribe to at once. Default 64; range 1..=4 096.
+    pub max_topics: usize,
+    /// Frame ids remembered for duplicate suppression. Default 65 536; range 1..=10 000 000.
+    pub seen_capacity: usize,
+    /// How long a frame id is remembered. Default 2 min; range 1 s..=1 h. Must exceed the
+    /// longest time a frame can circulate, or old copies would be taken for new ones (they are
+    /// still caught by the log, at the cost of a signature check).
+    pub seen_ttl: Duration,
+    /// Index limits for descriptors (bodies) held for discovery.
+    pub index: IndexLimits,
+
+    // ----- queues --------------------------------------------------------------------------
+    /// Frames queued for sending, all classes together. Default 16 384; range 16..=1 000 000.
+    pub max_queued_transmits: usize,
+    /// Events queued for the application. Default 4 096; range 16..=1 000 000.
+    pub max_queued_events: usize,
+
+    // ----- validation and rate limits -----------------------------------------------------
+    /// Decoding limits for every frame.
+    pub limits: Limits,
+    /// Header checks (skew, TTL, body size).
+    pub header_rules: HeaderRules,
+    /// Descriptor checks for pulled bodies and own publishes.
+    pub descriptor_rules: DescriptorRules,
+    /// New headers accepted per author per second (token bucket rate). Default 20; range 1..=10 000.
+    pub author_rate: u32,
+    /// Burst of the per-author bucket. Default 60; range 1..=100 000.
+    pub author_burst: u32,
+    /// Frames accepted per link per second (token bucket rate). Default 2 000; range 1..=1 000 000.
+    pub link_rate: u32,
+    /// Burst of the per-link bucket. Default 4 000; range 1..=1 000 000.
+    pub link_burst: u32,
+    /// Penalty points at which a link is ignored (see [`crate::events::Event::LinkBanned`]).
+    /// Each malformed, forged or invalid frame costs 10, each rate-limit drop 1; points decay by
+    /// 1 per heartbeat. Default 100; range 1..=1 000 000.
+    pub ban_threshold: u32,
+    /// How long a banned link is ignored. Default 5 min; range 1 s..=1 day.
+    pub ban_duration: Duration,
+
+    // ----- own publishing --------------------------------------------------------------------
+    /// Fraction of a descriptor's TTL after which the engine re-issues it. Default 0.6; range
+    /// 0.1..=0.95.
+    pub refresh_fraction: f64,
+    /// Whether own entries wait for the host to confirm [`Event::PersistHead`](crate::Event::PersistHead)
+    /// before they are sent. Default `true`. Turning it off makes publishing immediate but lets
+    /// a node that restarts without its log reuse a seq — which peers prove as equivocation.
+    /// Only for nodes without durable storage that accept that risk, and for experiments.
+    pub persist_before_publish: bool,
+    /// Minimum similarity (cosine) for [`GossipEngine::discover`](crate::GossipEngine::discover)
+    /// results. Default 0.05; range -1..=1.
+    pub min_similarity: f32,
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        GossipConfig {
+            seed: [0; 32],
+            mesh_d: 6,
+            mesh_d_lo: 4,
+            mesh_d_hi: 12,
+            prune_backoff: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(1),
+            lazy_interval: Duration::from_millis(100),
+            lazy_fanout: 3,
+            iwant_delay: Duration::from_millis(150),
+            anti_entropy: Duration::from_secs(2),
+            digest_buckets: 16,
+            max_pull: 64,
+            body_timeout: Duration::from_secs(1),
+            body_attempts: 3,
+            body_hops: 8,
+            max_pending_bodies: 1024,
+            body_cache_bytes: 4 << 20,
+            max_entries_per_author: 64,
+            max_authors_per_topic: 4096,
+            max_headers: 65_536,
+            max_topics: 64,
+            seen_capacity: 65_536,
+            seen_ttl: Duration::from_secs(120),
+            index: IndexLimits::default(),
+            max_queued_transmits: 16_384,
+            max_queued_events: 4096,
+            limits: Limits::default(),
+            header_rules: HeaderRules::default(),
+            descriptor_rules: DescriptorRules::default(),
+            author_rate: 20,
+            author_burst: 60,
+            link_rate: 2000,
+            link_burst: 4000,
+            ban_threshold: 100,
+            ban_duration: Duration::from_secs(300),
+            refresh_fraction: 0.6,
+            persist_before_publish: true,
+            min_similarity: 0.05,
+        }
+    }
+}
+
+impl GossipConfig {
+    /// The default configuration with `seed`.
+    pub fn seeded(seed: [u8; 32]) -> Self {
+        GossipConfig {
+            seed,
+            ..Self::default()
+        }
+    }
+
+    /// Clamp every field into its documented range (the engine calls this on construction).
+    pub fn normalized(mut self) -> Self {
+        let ms = Duration::from_millis;
+        self.mesh_d = self.mesh_d.clamp(1, 32);
+        self.mesh_d_lo = self.mesh_d_lo.clamp(1, self.mesh_d);
+        self.mesh_d_hi = self.mesh_d_hi.clamp(self.mesh_d, 64);
+        self.prune_backoff = self.prune_backoff.clamp(ms(1000), ms(600_000));
+        self.heartbeat = self.heartbeat.clamp(ms(50), ms(60_000));
+        self.lazy_interval = self.lazy_interval.clamp(ms(10), self.heartbeat);
+        self.lazy_fanout = self.lazy_fanout.min(self.mesh_d_hi);
+        self.iwant_delay = self.iwant_delay.min(ms(10_000));
+        self.anti_entropy = self.anti_entropy.clamp(ms(100), ms(600_000));
+        self.digest_buckets = self.digest_buckets.clamp(1, 256);
+        self.max_pull = self.max_pull.clamp(1, 1024);
+        self.body_timeout = self.body_timeout.clamp(ms(10), ms(60_000));
+        self.body_attempts = self.body_attempts.clamp(1, 16);
+        self.body_hops = self.body_hops.min(32);
+        self.max_pending_bodies = self.max_pending_bodies.clamp(1, 65_536);
+        self.body_cache_bytes = self.body_cache_bytes.min(1 << 30);
+        self.max_entries_per_author = self.max_entries_per_author.clamp(1, 65_536);
+        self.max_authors_per_topic = self.max_authors_per_topic.clamp(1, 1_000_000);
+        self.max_headers = self.max_headers.clamp(1, 10_000_000);
+        self.max_topics = self.max_topics.clamp(1, 4096);
+        self.seen_capacity = self.seen_capacity.clamp(1, 10_000_000);
+        self.seen_ttl = self.seen_ttl.clamp(ms(1000), ms(3_600_000));
+        self.max_queued_transmits = self.max_queued_transmits.clamp(16, 1_000_000);
+        self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
+        self.author_rate = self.author_rate.clamp(1, 10_000);
+        self.author_burst = self.author_burst.clamp(1, 100_000);
+        self.link_rate = self.link_rate.clamp(1, 1_000_000);
+        self.link_burst = self.link_burst.clamp(1, 1_000_000);
+        self.ban_threshold = self.ban_threshold.clamp(1, 1_000_000);
+        self.ban_duration = self.ban_duration.clamp(ms(1000), ms(86_400_000));
+        self.refresh_fraction = if self.refresh_fraction.is_nan() {
+            0.6
+        } else {
+            self.refresh_fraction.clamp(0.1, 0.95)
+        };
+        self.min_similarity = if self.min_similarity.is_nan() {
+            0.05
+        } else {
+            self.min_similarity.clamp(-1.0, 1.0)
+        };
+        self
+    }
+}

@@ -1,0 +1,1872 @@
+//! [`GossipEngine`]: the sans-IO gossip state machine. See the crate docs for the protocol and
+//! the drive contract.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use agentnet_core::descriptor::{self, CapabilityDescriptor, Topic};
+use agentnet_core::hash::Hasher;
+use agentnet_core::identity::KeyCache;
+use agentnet_core::semantic::{SemanticEncoder, Sketch};
+use agentnet_core::wire::PROTOCOL_VERSION;
+use agentnet_core::{
+    AgentId, Engine, Hash, Instant, LinkId, Now, Signed, Signer, Transmit, WallTime,
+};
+use bytes::Bytes;
+use core::fmt;
+use core::time::Duration;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::config::GossipConfig;
+use crate::discover::{
+    Candidate, DiscoveryIndex, IndexInsert, InterestProfile, Requirements, intent_text,
+};
+use crate::events::{CommandError, Event, GossipError, OwnHead};
+use crate::fraud::{Equivocation, EquivocationProof};
+use crate::header::{EntryKind, LogHeader};
+use crate::log::{AuthorLog, Insert};
+use crate::queue::{Bucket, Class, TransmitQueue};
+use crate::state::{
+    BodyCache, History, LinkState, PendingBody, Push, Seen, SeenEntry, TopicState, Upstream, Wanted,
+};
+use crate::wire::{self, Message, ShortId};
+
+/// Most announced-but-missing ids tracked across topics.
+const MAX_WANTED: usize = 4096;
+/// Most announcers remembered per missing id.
+const MAX_ANNOUNCERS: usize = 4;
+/// Most topics remembered per link from its `Subscribe` messages.
+const MAX_LINK_TOPICS: usize = 1024;
+/// Most banned links remembered.
+const MAX_BANS: usize = 4096;
+/// How long an accepted header stays available for `IWant`.
+const HISTORY_TTL: Duration = Duration::from_secs(30);
+/// Most `Pull`s or pushes started by one `Vector`.
+const MAX_REPAIRS_PER_VECTOR: usize = 64;
+
+/// Counters for experiments and monitoring. Monotone; never reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GossipStats {
+    /// Header frames received (including duplicates).
+    pub headers_received: u64,
+    /// Headers accepted as new.
+    pub headers_accepted: u64,
+    /// Header frames recognised as duplicates before any decoding.
+    pub duplicates: u64,
+    /// Frames refused with an error.
+    pub refused: u64,
+    /// Headers dropped because a memory cap was reached.
+    pub dropped_full: u64,
+    /// Bodies this node asked for on its own behalf.
+    pub bodies_requested: u64,
+    /// Bodies this node received for itself, checked and ingested.
+    pub bodies_fetched: u64,
+    /// Bodies sent to other nodes.
+    pub bodies_served: u64,
+    /// Equivocations learned (locally detected or from proofs).
+    pub equivocations: u64,
+}
+
+#[derive(Debug)]
+struct OwnLog {
+    seq: u64,
+    head: Option<Hash>,
+    /// Entries signed but waiting for the host to persist their head.
+    waiting: BTreeMap<u64, (Signed<LogHeader>, Bytes, Bytes)>,
+}
+
+#[derive(Debug)]
+struct OwnCapability {
+    template: CapabilityDescriptor,
+    refresh_at: WallTime,
+}
+
+/// The gossip engine. See the [crate docs](crate).
+pub struct GossipEngine {
+    cfg: GossipConfig,
+    signer: Box<dyn Signer + Send>,
+    me: AgentId,
+    encoder: Box<dyn SemanticEncoder + Send>,
+    rng: ChaCha8Rng,
+    keys: KeyCache,
+    links: BTreeMap<LinkId, LinkState>,
+    points: BTreeMap<LinkId, u32>,
+    bans: BTreeMap<LinkId, Instant>,
+    topics: BTreeMap<Topic, TopicState>,
+    topic_names: BTreeMap<u32, Topic>,
+    next_topic_idx: u32,
+    own: BTreeMap<Topic, OwnLog>,
+    own_caps: BTreeMap<String, OwnCapability>,
+    own_bodies: BTreeMap<Hash, (WallTime, Bytes)>,
+    seen: Seen,
+    history: History,
+    bodies: BodyCache,
+    upstream: Upstream,
+    pending: BTreeMap<Hash, PendingBody>,
+    body_deadlines: BTreeSet<(Instant, Hash)>,
+    wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
+    wanted_total: usize,
+    index: DiscoveryIndex,
+    interest: InterestProfile,
+    author_buckets: BTreeMap<AgentId, Bucket>,
+    headers_total: usize,
+    transmits: TransmitQueue,
+    events: VecDeque<Event>,
+    events_dropped: u64,
+    next_heartbeat: Instant,
+    next_lazy: Option<Instant>,
+    next_timeout: Option<Instant>,
+    stats: GossipStats,
+}
+
+impl fmt::Debug for GossipEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GossipEngine")
+            .field("me", &self.me)
+            .field("topics", &self.topics.keys().collect::<Vec<_>>())
+            .field("links", &self.links.len())
+            .field("headers", &self.headers_total)
+            .field("index", &self.index.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GossipEngine {
+    /// A new engine at `now` signing with `signer` and embedding intents with `encoder`.
+    pub fn new(
+        config: GossipConfig,
+        signer: Box<dyn Signer + Send>,
+        encoder: Box<dyn SemanticEncoder + Send>,
+        now: Now,
+    ) -> Self {
+        let cfg = config.normalized();
+        let mut rng = ChaCha8Rng::from_seed(cfg.seed);
+        let first_beat = now.mono + jitter(&mut rng, cfg.heartbeat);
+        let me = signer.agent_id();
+        let mut e = GossipEngine {
+            me,
+            signer,
+            encoder,
+            rng,
+            keys: KeyCache::default(),
+            links: BTreeMap::new(),
+            points: BTreeMap::new(),
+            bans: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            topic_names: BTreeMap::new(),
+            next_topic_idx: 0,
+            own: BTreeMap::new(),
+            own_caps: BTreeMap::new(),
+            own_bodies: BTreeMap::new(),
+            seen: Seen::new(cfg.seen_capacity),
+            history: History::new(cfg.seen_capacity),
+            bodies: BodyCache::new(cfg.body_cache_bytes),
+            upstream: Upstream::new(cfg.max_headers),
+            pending: BTreeMap::new(),
+            body_deadlines: BTreeSet::new(),
+            wanted_deadlines: BTreeSet::new(),
+            wanted_total: 0,
+            index: DiscoveryIndex::new(cfg.index),
+            interest: InterestProfile::none(),
+            author_buckets: BTreeMap::new(),
+            headers_total: 0,
+            transmits: TransmitQueue::new(cfg.max_queued_transmits),
+            events: VecDeque::new(),
+            events_dropped: 0,
+            next_heartbeat: first_beat,
+            next_lazy: None,
+            next_timeout: Some(first_beat),
+            stats: GossipStats::default(),
+            cfg,
+        };
+        e.recompute_timeout();
+        e
+    }
+
+    // =========================================================================================
+    // Getters
+    // =========================================================================================
+
+    /// This node's identity.
+    pub fn id(&self) -> AgentId {
+        self.me
+    }
+
+    /// The configuration in force (normalised).
+    pub fn config(&self) -> &GossipConfig {
+        &self.cfg
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> GossipStats {
+        self.stats
+    }
+
+    /// Subscribed topics.
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        self.topics.keys()
+    }
+
+    /// Mesh peers of `topic` and whether each is pushed to eagerly.
+    pub fn mesh(&self, topic: &Topic) -> Vec<(LinkId, bool)> {
+        self.topics
+            .get(topic)
+            .map(|t| {
+                t.mesh
+                    .iter()
+                    .map(|(l, p)| (*l, *p == Push::Eager))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Headers held across all topics.
+    pub fn header_count(&self) -> usize {
+        self.headers_total
+    }
+
+    /// The highest seq known for `author` in `topic` (0 if none).
+    pub fn head_seq(&self, topic: &Topic, author: &AgentId) -> u64 {
+        if *author == self.me
+            && let Some(o) = self.own.get(topic)
+        {
+            return o.seq;
+        }
+        self.topics
+            .get(topic)
+            .and_then(|t| t.logs.get(author))
+            .map_or(0, AuthorLog::head_seq)
+    }
+
+    /// The header at (`topic`, `author`, `seq`), if held.
+    pub fn header(&self, topic: &Topic, author: &AgentId, seq: u64) -> Option<&Signed<LogHeader>> {
+        self.topics.get(topic)?.logs.get(author)?.get(seq)
+    }
+
+    /// True if `author` is proven to have equivocated in `topic`.
+    pub fn is_equivocator(&self, topic: &Topic, author: &AgentId) -> bool {
+        self.topics
+            .get(topic)
+            .is_some_and(|t| t.equivocators.contains(author))
+    }
+
+    /// The discovery index (descriptors whose bodies this node pulled).
+    pub fn index(&self) -> &DiscoveryIndex {
+        &self.index
+    }
+
+    /// Body fetches in flight (own and forwarded).
+    pub fn pending_bodies(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Frames waiting in the outgoing queue.
+    pub fn queued_transmits(&self) -> usize {
+        self.transmits.len()
+    }
+
+    /// Penalty points of `link`.
+    pub fn penalty(&self, link: LinkId) -> u32 {
+        self.points.get(&link).copied().unwrap_or(0)
+    }
+
+    /// Frame ids currently remembered for duplicate suppression.
+    pub fn seen_len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Approximate bytes held in bodies (cache and own).
+    pub fn body_bytes(&self) -> usize {
+        self.bodies.bytes()
+            + self
+                .own_bodies
+                .values()
+                .map(|(_, b)| b.len())
+                .sum::<usize>()
+    }
+
+    /// Ranked candidates for `intent` among the fresh descriptors held: hard `requirements`
+    /// first, then cosine similarity of `intent` (embedded with this engine's encoder) to each
+    /// descriptor's intent, QoS tie-breaks; at most `k`.
+    pub fn discover(
+        &self,
+        now: Now,
+        intent: &str,
+        requirements: &Requirements,
+        k: usize,
+    ) -> Vec<Candidate> {
+        let q = self.encoder.encode(intent);
+        self.index
+            .query(now, &q, requirements, self.cfg.min_similarity, k)
+    }
+
+    // =========================================================================================
+    // Commands
+    // =========================================================================================
+
+    /// Decide which bodies to pull from now on.
+    pub fn set_interest(&mut self, profile: InterestProfile) {
+        self.interest = profile;
+    }
+
+    /// The interest profile in force.
+    pub fn interest(&self) -> &InterestProfile {
+        &self.interest
+    }
+
+    /// Join `topic`: tell every link and graft mesh peers.
+    pub fn subscribe(&mut self, now: Now, topic: Topic) -> Result<(), CommandError> {
+        if self.topics.contains_key(&topic) {
+            return Ok(());
+        }
+        if self.topics.len() >= self.cfg.max_topics {
+            return Err(CommandError::TooManyTopics);
+        }
+        let idx = self.next_topic_idx;
+        self.next_topic_idx = self.next_topic_idx.wrapping_add(1);
+        let sync = now.mono + jitter(&mut self.rng, self.cfg.anti_entropy);
+        let mut ts = TopicState::new(idx, sync);
+        for (l, st) in &self.links {
+            if st.topics.contains(&topic) && !self.is_banned(now, *l) {
+                ts.peers.insert(*l);
+            }
+        }
+        self.topic_names.insert(idx, topic.clone());
+        self.topics.insert(topic.clone(), ts);
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        let msg = Message::Subscribe(wire::Subscribe {
+            join: vec![topic.clone()],
+            leave: vec![],
+        })
+        .encode();
+        for l in links {
+            self.send(Class::Control, l, msg.clone());
+        }
+        self.maintain_mesh(now, &topic);
+        self.after_input(now);
+        Ok(())
+    }
+
+    /// Leave `topic`: tell every link, leave the mesh and forget the topic's headers (the own
+    /// log's head is kept, so a later re-join continues the sequence).
+    pub fn unsubscribe(&mut self, now: Now, topic: &Topic) {
+        let Some(ts) = self.topics.remove(topic) else {
+            return;
+        };
+        self.topic_names.remove(&ts.idx);
+        self.headers_total -= ts.header_count();
+        self.wanted_total -= ts.wanted.len();
+        let msg = Message::Subscribe(wire::Subscribe {
+            join: vec![],
+            leave: vec![topic.clone()],
+        })
+        .encode();
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for l in links {
+            self.send(Class::Control, l, msg.clone());
+        }
+        let prune = Message::Prune(wire::Prune {
+            topic: topic.clone(),
+            backoff_ms: self.cfg.prune_backoff.as_millis() as u32,
+        })
+        .encode();
+        for l in ts.mesh.keys() {
+            self.send(Class::Control, *l, prune.clone());
+        }
+        self.after_input(now);
+    }
+
+    /// Announce `descriptor` (which must name this node as provider) in its topic, and keep
+    /// re-issuing it before it expires until [`withdraw`](Self::withdraw). Subscribes to the
+    /// topic if needed. Returns the (topic, seq) of the new log entry; the entry is sent after
+    /// the host confirms [`Event::PersistHead`] through
+    /// [`handle_persisted`](Self::handle_persisted) (unless
+    /// [`GossipConfig::persist_before_publish`] is off).
+    pub fn publish(
+        &mut self,
+        now: Now,
+        descriptor: CapabilityDescriptor,
+    ) -> Result<(Topic, u64), CommandError> {
+        if descriptor.provider != self.me {
+            return Err(CommandError::NotOurs(descriptor.provider));
+        }
+        descriptor.validate(now, &self.cfg.descriptor_rules)?;
+        let r = self.publish_descriptor(now, descriptor.clone())?;
+        let refresh_at = descriptor.refresh_at(self.cfg.refresh_fraction);
+        self.own_caps.insert(
+            descriptor.capability.clone(),
+            OwnCapability {
+                template: descriptor,
+                refresh_at,
+            },
+        );
+        self.after_input(now);
+        Ok(r)
+    }
+
+    /// Stop re-issuing the capability. Receivers drop it when its TTL ends.
+    pub fn withdraw(&mut self, capability: &str) -> bool {
+        self.own_caps.remove(capability).is_some()
+    }
+
+    /// The host stored the own head (`topic`, `seq`): send every entry up to it.
+    pub fn handle_persisted(&mut self, now: Now, topic: &Topic, seq: u64) {
+        let Some(o) = self.own.get_mut(topic) else {
+            return;
+        };
+        let rest = o.waiting.split_off(&(seq + 1));
+        let ready = core::mem::replace(&mut o.waiting, rest);
+        for (_, (h, frame, body)) in ready {
+            self.release_own(now, h, frame, body);
+        }
+        self.after_input(now);
+    }
+
+    /// Take back the own log heads persisted before a restart. Call once, right after
+    /// [`new`](Self::new) and before anything else. Topics of restored heads are subscribed.
+    pub fn restore(
+        &mut self,
+        now: Now,
+        heads: impl IntoIterator<Item = OwnHead>,
+    ) -> Result<(), CommandError> {
+        for head in heads {
+            let h = Signed::<LogHeader>::from_frame_cached(
+                &head.header,
+                &self.cfg.limits,
+                &mut self.keys,
+            )
+            .map_err(|e| CommandError::Restore(e.to_string()))?;
+            if h.author != self.me || h.topic != head.topic || h.seq != head.seq {
+                return Err(CommandError::Restore(
+                    "record is not this node's header for that topic and seq".into(),
+                ));
+            }
+            let newer = self.own.get(&h.topic).is_none_or(|o| o.seq < h.seq);
+            if !newer {
+                continue;
+            }
+            self.own.insert(
+                h.topic.clone(),
+                OwnLog {
+                    seq: h.seq,
+                    head: Some(h.hash()),
+                    waiting: BTreeMap::new(),
+                },
+            );
+            self.subscribe(now, h.topic.clone())?;
+            if h.validate(now, &self.cfg.header_rules).is_ok() {
+                let body = head.body.unwrap_or_default();
+                self.store_own(now, h, head.header, body);
+            }
+        }
+        self.after_input(now);
+        Ok(())
+    }
+
+    // =========================================================================================
+    // Own entries
+    // =========================================================================================
+
+    fn publish_descriptor(
+        &mut self,
+        now: Now,
+        mut d: CapabilityDescriptor,
+    ) -> Result<(Topic, u64), CommandError> {
+        d.issued_at = d
+            .issued_at
+            .max(now.wall.saturating_sub(Duration::from_secs(1)));
+        let sketch = Sketch::from_embedding(&self.encoder.encode(&intent_text(&d)));
+        let topic = d.topic.clone();
+        let ttl_ms = d.ttl_ms;
+        let issued_at = d.issued_at;
+        let body = Signed::sign(&*self.signer, d)?.to_frame();
+        self.subscribe(now, topic.clone())?;
+        let own = self.own.entry(topic.clone()).or_insert(OwnLog {
+            seq: 0,
+            head: None,
+            waiting: BTreeMap::new(),
+        });
+        let header = LogHeader {
+            author: self.me,
+            topic: topic.clone(),
+            seq: own.seq + 1,
+            prev: own.head,
+            kind: EntryKind::DESCRIPTOR,
+            body_hash: wire::body_hash(&body),
+            body_len: body.len() as u32,
+            issued_at,
+            ttl_ms,
+            sketch: Some(sketch),
+        };
+        let signed = Signed::sign(&*self.signer, header)?;
+        own.seq = signed.seq;
+        own.head = Some(signed.hash());
+        let seq = signed.seq;
+        let frame = signed.to_frame();
+        if self.cfg.persist_before_publish {
+            own.waiting
+                .insert(seq, (signed, frame.clone(), body.clone()));
+            self.emit(Event::PersistHead(OwnHead {
+                topic: topic.clone(),
+                seq,
+                header: frame,
+                body: Some(body),
+            }));
+        } else {
+            self.release_own(now, signed, frame, body);
+        }
+        Ok((topic, seq))
+    }
+
+    /// Keep an own entry: log, seen, history, body.
+    fn store_own(&mut self, now: Now, h: Signed<LogHeader>, frame: Bytes, body: Bytes) -> bool {
+        let Some(ts) = self.topics.get_mut(&h.topic) else {
+            return false;
+        };
+        let idx = ts.idx;
+        let log = ts
+            .logs
+            .entry(self.me)
+            .or_insert_with(|| AuthorLog::new(self.cfg.max_entries_per_author));
+        let before = log.len();
+        let inserted = matches!(log.insert(h.clone()), Insert::New { .. });
+        self.headers_total = self.headers_total + log.len() - before;
+        let id = wire::frame_id(&frame);
+        self.seen.insert(
+            id,
+            SeenEntry { topic: Some(idx) },
+            now.mono + self.cfg.seen_ttl,
+        );
+        self.history
+            .insert(ShortId::of(&id), idx, frame, now.mono + HISTORY_TTL);
+        if !body.is_empty() {
+            self.own_bodies.insert(h.body_hash, (h.expires_at(), body));
+        }
+        self.upstream
+            .insert(h.body_hash, (idx, self.me, h.seq, None));
+        inserted
+    }
+
+    fn release_own(&mut self, now: Now, h: Signed<LogHeader>, frame: Bytes, body: Bytes) {
+        let topic = h.topic.clone();
+        let seq = h.seq;
+        if !self.store_own(now, h, frame.clone(), body) {
+            return;
+        }
+        let id = ShortId::of(&wire::frame_id(&frame));
+        if let Some(ts) = self.topics.get_mut(&topic) {
+            let eager: Vec<LinkId> = ts.eager_peers().collect();
+            ts.lazy.push((id, None));
+            for l in eager {
+                self.transmits.push(
+                    Class::Publish,
+                    Transmit {
+                        link: l,
+                        payload: frame.clone(),
+                    },
+                );
+            }
+            self.schedule_lazy(now);
+        }
+        self.emit(Event::Published { topic, seq });
+    }
+
+    fn refresh_own(&mut self, now: Now) {
+        let due: Vec<String> = self
+            .own_caps
+            .iter()
+            .filter(|(_, c)| c.refresh_at <= now.wall)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for cap in due {
+            let Some(c) = self.own_caps.get(&cap) else {
+                continue;
+            };
+            let mut d = c.template.clone();
+            d.issued_at = now.wall;
+            let refresh_at = d.refresh_at(self.cfg.refresh_fraction);
+            if self.publish_descriptor(now, d).is_ok()
+                && let Some(c) = self.own_caps.get_mut(&cap)
+            {
+                c.refresh_at = refresh_at;
+            } else {
+                self.own_caps.remove(&cap);
+            }
+        }
+    }
+
+    // =========================================================================================
+    // Input
+    // =========================================================================================
+
+    fn is_banned(&self, now: Now, link: LinkId) -> bool {
+        self.bans.get(&link).is_some_and(|until| now.mono < *until)
+    }
+
+    fn link_allows(&mut self, now: Now, link: LinkId) -> bool {
+        let (rate, burst) = (self.cfg.link_rate, self.cfg.link_burst);
+        let st = self.links.entry(link).or_insert_with(|| LinkState {
+            topics: BTreeSet::new(),
+            bucket: Bucket::full(burst, now.mono),
+        });
+        st.bucket.take(now.mono, rate, burst)
+    }
+
+    fn on_message(&mut self, now: Now, from: LinkId, frame: Bytes) -> Result<(), GossipError> {
+        if self.is_banned(now, from) {
+            return Err(GossipError::Banned(from));
+        }
+        match wire::Message::decode(&frame, &self.cfg.limits) {
+            Ok(Message::Header(f)) => self.on_header(now, Some(from), f),
+            Ok(m) => {
+                if !self.link_allows(now, from) {
+                    return Err(GossipError::RateLimited);
+                }
+                match m {
+                    Message::Equivocation(f) => self.on_proof(now, from, f),
+                    Message::Subscribe(m) => self.on_subscribe(now, from, m),
+                    Message::Graft(m) => self.on_graft(now, from, m),
+                    Message::Prune(m) => self.on_prune(now, from, m),
+                    Message::IHave(m) => self.on_ihave(now, from, m),
+                    Message::IWant(m) => self.on_iwant(from, m),
+                    Message::Choke(m) => {
+                        if let Some(ts) = self.topics.get_mut(&m.topic)
+                            && let Some(p) = ts.mesh.get_mut(&from)
+                        {
+                            *p = Push::Lazy;
+                        }
+                        Ok(())
+                    }
+                    Message::Digest(m) => self.on_digest(from, m),
+                    Message::Vector(m) => self.on_vector(from, m),
+                    Message::Pull(m) => self.on_pull(from, m),
+                    Message::BodyRequest(m) => self.on_body_request(now, from, m),
+                    Message::Body(m) => self.on_body(now, from, m),
+                    Message::BodyMissing(m) => {
+                        self.on_body_missing(now, from, m.hash);
+                        Ok(())
+                    }
+                    Message::Header(_) => unreachable!("handled above"),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The header path, in the order documented in the crate docs.
+    fn on_header(
+        &mut self,
+        now: Now,
+        from: Option<LinkId>,
+        frame: Bytes,
+    ) -> Result<(), GossipError> {
+        self.stats.headers_received += 1;
+        // 1. Duplicate: one hash over the received bytes, nothing decoded or verified.
+        let id = wire::frame_id(&frame);
+        if let Some(seen) = self.seen.get(&id) {
+            self.stats.duplicates += 1;
+            if let (Some(l), Some(t)) = (from, seen.topic) {
+                self.on_duplicate(l, t);
+            }
+            return Ok(());
+        }
+        // 2-3. Size and version (the kind is known to be a header).
+        if frame.len() > self.cfg.limits.max_frame {
+            return Err(agentnet_core::wire::WireError::FrameTooLarge {
+                len: frame.len(),
+                max: self.cfg.limits.max_frame,
+            }
+            .into());
+        }
+        if frame.first() != Some(&PROTOCOL_VERSION) {
+            return Err(agentnet_core::wire::WireError::UnsupportedVersion {
+                found: frame.first().copied().unwrap_or(0),
+            }
+            .into());
+        }
+        // Per-link rate limit before the signature: it is the CPU guard.
+        if let Some(l) = from
+            && !self.link_allows(now, l)
+        {
+            return Err(GossipError::RateLimited);
+        }
+        // 4. Signature (and author == signer), then the decoded fields.
+        let h = Signed::<LogHeader>::from_frame_cached(&frame, &self.cfg.limits, &mut self.keys)?;
+        // 5. Skew window, TTL, body size, expiry.
+        h.validate(now, &self.cfg.header_rules)?;
+        let Some(ts) = self.topics.get(&h.topic) else {
+            // Not our topic: remember it so copies cost nothing, keep nothing else.
+            self.seen
+                .insert(id, SeenEntry { topic: None }, now.mono + self.cfg.seen_ttl);
+            return Ok(());
+        };
+        let tidx = ts.idx;
+        if ts.equivocators.contains(&h.author) || h.author == self.me {
+            // Proven equivocators are not relayed; our own entries come back to us only as
+            // echoes of what we sent (a different own header would be someone replaying an
+            // old one, which the own log handles).
+            self.seen.insert(
+                id,
+                SeenEntry { topic: Some(tidx) },
+                now.mono + self.cfg.seen_ttl,
+            );
+            return Ok(());
+        }
+        // 6. Per-author rate limit (after the signature: the author is now known).
+        let (rate, burst) = (self.cfg.author_rate, self.cfg.author_burst);
+        let known_author = ts
+            .logs
+            .get(&h.author)
+            .is_some_and(|l| l.get(h.seq).is_some());
+        if !known_author {
+            if self.author_buckets.len() >= self.cfg.max_authors_per_topic * 2
+                && !self.author_buckets.contains_key(&h.author)
+            {
+                // Forget the bucket that has been idle longest... approximately: the first.
+                if let Some(k) = self.author_buckets.keys().next().copied() {
+                    self.author_buckets.remove(&k);
+                }
+            }
+            let b = self
+                .author_buckets
+                .entry(h.author)
+                .or_insert_with(|| Bucket::full(burst, now.mono));
+            if !b.take(now.mono, rate, burst) {
+                return Err(GossipError::RateLimited);
+            }
+        }
+        // 7. Seq / prev against the log, with memory caps.
+        self.insert_header(now, from, id, frame, h)
+    }
+
+    fn insert_header(
+        &mut self,
+        now: Now,
+        from: Option<LinkId>,
+        id: Hash,
+        frame: Bytes,
+        h: Signed<LogHeader>,
+    ) -> Result<(), GossipError> {
+        let max_authors = self.cfg.max_authors_per_topic;
+        let max_entries = self.cfg.max_entries_per_author;
+        let full = self.headers_total >= self.cfg.max_headers;
+        let Some(ts) = self.topics.get_mut(&h.topic) else {
+            return Ok(());
+        };
+        let tidx = ts.idx;
+        if !ts.logs.contains_key(&h.author) && ts.logs.len() >= max_authors {
+            // Make room by forgetting an author whose entries all expired, if any.
+            let idle = ts.logs.iter().find(|(_, l)| l.is_empty()).map(|(a, _)| *a);
+            match idle {
+                Some(a) => {
+                    ts.logs.remove(&a);
+                }
+                None => {
+                    self.stats.dropped_full += 1;
+                    return Ok(());
+                }
+            }
+        }
+        let is_new_pos = ts
+            .logs
+            .get(&h.author)
+            .is_none_or(|l| l.get(h.seq).is_none());
+        if full && is_new_pos {
+            self.stats.dropped_full += 1;
+            return Ok(());
+        }
+        let log = ts
+            .logs
+            .entry(h.author)
+            .or_insert_with(|| AuthorLog::new(max_entries));
+        let before = log.len();
+        let outcome = log.insert(h.clone());
+        let after = log.len();
+        self.headers_total = self.headers_total + after - before;
+        let seen_until = now.mono + self.cfg.seen_ttl;
+        match outcome {
+            Insert::Duplicate | Insert::Stale => {
+                self.seen
+                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                if let Some(l) = from {
+                    self.on_duplicate(l, tidx);
+                }
+                Ok(())
+            }
+            Insert::PrevConflict { seq } => {
+                // A fork we cannot prove yet: fetch the other version of `seq` from the
+                // relayer; its arrival completes an equivocation proof. Not the relayer's
+                // fault, so no penalty and nothing relayed.
+                if let Some(l) = from {
+                    self.send_msg(
+                        Class::Control,
+                        l,
+                        Message::Pull(wire::Pull {
+                            topic: h.topic.clone(),
+                            author: h.author,
+                            from: seq,
+                            to: seq,
+                        }),
+                    );
+                }
+                Err(GossipError::PrevConflict { seq })
+            }
+            Insert::Equivocation(proof) => {
+                self.seen
+                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                let what = Equivocation {
+                    author: h.author,
+                    topic: h.topic.clone(),
+                    seq: h.seq,
+                };
+                self.on_equivocation(now, from, what, *proof);
+                Ok(())
+            }
+            Insert::New { missing } => {
+                self.seen
+                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                if let (Some((lo, hi)), Some(l)) = (missing, from) {
+                    let lo = lo.max(hi.saturating_sub(self.cfg.max_pull - 1));
+                    self.send_msg(
+                        Class::Control,
+                        l,
+                        Message::Pull(wire::Pull {
+                            topic: h.topic.clone(),
+                            author: h.author,
+                            from: lo,
+                            to: hi,
+                        }),
+                    );
+                }
+                self.accept(now, from, id, frame, h, tidx);
+                Ok(())
+            }
+        }
+    }
+
+    /// A new, valid header from another author: relay, announce, maybe fetch its body.
+    fn accept(
+        &mut self,
+        now: Now,
+        from: Option<LinkId>,
+        id: Hash,
+        frame: Bytes,
+        h: Signed<LogHeader>,
+        tidx: u32,
+    ) {
+        self.stats.headers_accepted += 1;
+        let short = ShortId::of(&id);
+        self.history
+            .insert(short, tidx, frame.clone(), now.mono + HISTORY_TTL);
+        self.upstream
+            .insert(h.body_hash, (tidx, h.author, h.seq, from));
+        if let Some(ts) = self.topics.get_mut(&h.topic) {
+            if ts.wanted.remove(&short).is_some() {
+                self.wanted_total -= 1;
+            }
+            ts.lazy.push((short, from));
+            let eager: Vec<LinkId> = ts.eager_peers().filter(|l| Some(*l) != from).collect();
+            for l in eager {
+                self.transmits.push(
+                    Class::Forward,
+                    Transmit {
+                        link: l,
+                        payload: frame.clone(),
+                    },
+                );
+            }
+        }
+        self.schedule_lazy(now);
+        let wanted =
+            h.kind == EntryKind::DESCRIPTOR && self.interest.wants(&h.topic, h.sketch.as_ref());
+        self.emit(Event::Header {
+            author: h.author,
+            topic: h.topic.clone(),
+            seq: h.seq,
+            hash: h.hash(),
+            wanted,
+        });
+        if wanted && !self.have_body(&h.body_hash) && !self.pending.contains_key(&h.body_hash) {
+            self.stats.bodies_requested += 1;
+            self.start_fetch(now, h, from, true, None);
+        }
+    }
+
+    fn have_body(&self, hash: &Hash) -> bool {
+        self.own_bodies.contains_key(hash) || self.bodies.get(hash).is_some()
+    }
+
+    /// Plumtree: a duplicate from an eager mesh peer means a redundant path; ask it to send ids
+    /// only.
+    fn on_duplicate(&mut self, link: LinkId, tidx: u32) {
+        let Some(topic) = self.topic_names.get(&tidx) else {
+            return;
+        };
+        let Some(ts) = self.topics.get_mut(topic) else {
+            return;
+        };
+        if let Some(p) = ts.mesh.get_mut(&link)
+            && *p == Push::Eager
+        {
+            *p = Push::Lazy;
+            let m = Message::Choke(wire::Choke {
+                topic: topic.clone(),
+            });
+            self.send_msg(Class::Control, link, m);
+        }
+    }
+
+    fn on_equivocation(
+        &mut self,
+        now: Now,
+        from: Option<LinkId>,
+        what: Equivocation,
+        proof: EquivocationProof,
+    ) {
+        let Some(ts) = self.topics.get_mut(&what.topic) else {
+            return;
+        };
+        if !ts.equivocators.insert(what.author) {
+            return;
+        }
+        self.stats.equivocations += 1;
+        let frame = proof.to_frame();
+        let id = wire::frame_id(&frame);
+        let peers: Vec<LinkId> = ts
+            .peers
+            .iter()
+            .copied()
+            .filter(|l| Some(*l) != from)
+            .collect();
+        let tidx = ts.idx;
+        self.seen.insert(
+            id,
+            SeenEntry { topic: Some(tidx) },
+            now.mono + self.cfg.seen_ttl,
+        );
+        for l in peers {
+            self.send(Class::Control, l, frame.clone());
+        }
+        self.index.remove_provider(&what.author);
+        self.emit(Event::Equivocation {
+            what,
+            proof: Box::new(proof),
+        });
+    }
+
+    fn on_proof(&mut self, now: Now, from: LinkId, frame: Bytes) -> Result<(), GossipError> {
+        let id = wire::frame_id(&frame);
+        if self.seen.get(&id).is_some() {
+            return Ok(());
+        }
+        // Strict, one signature at a time, no other state: every honest node agrees.
+        let (proof, what) = EquivocationProof::from_frame(&frame, &self.cfg.limits)?;
+        self.seen
+            .insert(id, SeenEntry { topic: None }, now.mono + self.cfg.seen_ttl);
+        self.on_equivocation(now, Some(from), what, proof);
+        Ok(())
+    }
+
+    fn on_subscribe(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::Subscribe,
+    ) -> Result<(), GossipError> {
+        let mut graft = Vec::new();
+        if let Some(st) = self.links.get_mut(&from) {
+            for t in &m.leave {
+                st.topics.remove(t);
+            }
+            for t in &m.join {
+                if st.topics.len() < MAX_LINK_TOPICS {
+                    st.topics.insert(t.clone());
+                }
+            }
+        }
+        for t in m.leave {
+            if let Some(ts) = self.topics.get_mut(&t) {
+                ts.peers.remove(&from);
+                ts.mesh.remove(&from);
+            }
+        }
+        for t in m.join {
+            if let Some(ts) = self.topics.get_mut(&t) {
+                ts.peers.insert(from);
+                let backoff = ts.backoff.get(&from).is_some_and(|u| now.mono < *u);
+                if ts.mesh.len() < self.cfg.mesh_d && !backoff && !ts.mesh.contains_key(&from) {
+                    ts.mesh.insert(from, Push::Eager);
+                    graft.push(t);
+                }
+            }
+        }
+        if !graft.is_empty() {
+            self.send_msg(
+                Class::Control,
+                from,
+                Message::Graft(wire::Graft { topics: graft }),
+            );
+        }
+        Ok(())
+    }
+
+    fn on_graft(&mut self, now: Now, from: LinkId, m: wire::Graft) -> Result<(), GossipError> {
+        let backoff_ms = self.cfg.prune_backoff.as_millis() as u32;
+        for t in m.topics {
+            let refuse = match self.topics.get_mut(&t) {
+                None => true,
+                Some(ts) => {
+                    ts.peers.insert(from);
+                    let backoff = ts.backoff.get(&from).is_some_and(|u| now.mono < *u);
+                    if ts.mesh.contains_key(&from) {
+                        ts.mesh.insert(from, Push::Eager);
+                        false
+                    } else if backoff || ts.mesh.len() >= self.cfg.mesh_d_hi {
+                        true
+                    } else {
+                        ts.mesh.insert(from, Push::Eager);
+                        false
+                    }
+                }
+            };
+            if refuse {
+                self.send_msg(
+                    Class::Control,
+                    from,
+                    Message::Prune(wire::Prune {
+                        topic: t,
+                        backoff_ms,
+                    }),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn on_prune(&mut self, now: Now, from: LinkId, m: wire::Prune) -> Result<(), GossipError> {
+        if let Some(ts) = self.topics.get_mut(&m.topic) {
+            ts.mesh.remove(&from);
+            let d = Duration::from_millis(u64::from(m.backoff_ms)).min(Duration::from_secs(600));
+            ts.backoff.insert(from, now.mono + d);
+        }
+        Ok(())
+    }
+
+    fn on_ihave(&mut self, now: Now, from: LinkId, m: wire::IHave) -> Result<(), GossipError> {
+        let deadline = now.mono + self.cfg.iwant_delay;
+        let Some(ts) = self.topics.get_mut(&m.topic) else {
+            return Ok(());
+        };
+        for id in m.ids {
+            if self.history.get(&id).is_some() {
+                continue;
+            }
+            match ts.wanted.get_mut(&id) {
+                Some(w) => {
+                    if w.announcers.len() < MAX_ANNOUNCERS && !w.announcers.contains(&from) {
+                        w.announcers.push_back(from);
+                    }
+                }
+                None => {
+                    if self.wanted_total >= MAX_WANTED {
+                        continue;
+                    }
+                    self.wanted_total += 1;
+                    ts.wanted.insert(
+                        id,
+                        Wanted {
+                            deadline,
+                            announcers: VecDeque::from([from]),
+                        },
+                    );
+                    self.wanted_deadlines.insert((deadline, ts.idx, id));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_iwant(&mut self, from: LinkId, m: wire::IWant) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get_mut(&m.topic) else {
+            return Ok(());
+        };
+        // Plumtree graft: the peer missed something through us; push eagerly to it again.
+        if let Some(p) = ts.mesh.get_mut(&from) {
+            *p = Push::Eager;
+        }
+        let tidx = ts.idx;
+        for id in m.ids {
+            if let Some((t, frame)) = self.history.get(&id)
+                && *t == tidx
+            {
+                let f = frame.clone();
+                self.transmits.push(
+                    Class::Forward,
+                    Transmit {
+                        link: from,
+                        payload: f,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn digest(&self, ts: &TopicState) -> Vec<u64> {
+        let n = usize::from(self.cfg.digest_buckets);
+        let mut hashers: Vec<Option<Hasher>> = (0..n).map(|_| None).collect();
+        for (a, seq) in self.vector_entries(ts) {
+            let b = usize::from(a.as_bytes()[0]) % n;
+            hashers[b]
+                .get_or_insert_with(|| Hasher::new("agentnet/v1/gossip-digest"))
+                .update(a.as_bytes())
+                .update_u64(seq);
+        }
+        hashers
+            .into_iter()
+            .map(|h| {
+                h.map_or(0, |h| {
+                    let d = h.finalize();
+                    u64::from_be_bytes(d.0[..8].try_into().expect("8 bytes")).max(1)
+                })
+            })
+            .collect()
+    }
+
+    /// (author, head seq) of every author whose head is held and fresh, except equivocators.
+    fn vector_entries<'a>(&self, ts: &'a TopicState) -> impl Iterator<Item = (AgentId, u64)> + 'a {
+        ts.logs.iter().filter_map(|(a, l)| {
+            (!ts.equivocators.contains(a) && l.get(l.head_seq()).is_some())
+                .then_some((*a, l.head_seq()))
+        })
+    }
+
+    fn on_digest(&mut self, from: LinkId, m: wire::Digest) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        let n = usize::from(self.cfg.digest_buckets);
+        if m.buckets.len() != n {
+            return Ok(());
+        }
+        let mine = self.digest(ts);
+        let diff: Vec<u16> = (0..n)
+            .filter(|&i| mine[i] != m.buckets[i])
+            .map(|i| i as u16)
+            .collect();
+        if diff.is_empty() {
+            return Ok(());
+        }
+        let max = self.cfg.limits.max_items.saturating_sub(1).max(1);
+        let heads: Vec<(AgentId, u64)> = self
+            .vector_entries(ts)
+            .filter(|(a, _)| diff.contains(&(u16::from(a.as_bytes()[0]) % n as u16)))
+            .take(max)
+            .collect();
+        let m = Message::Vector(wire::Vector {
+            topic: m.topic,
+            buckets: diff,
+            heads,
+        });
+        self.send_msg(Class::Repair, from, m);
+        Ok(())
+    }
+
+    fn on_vector(&mut self, from: LinkId, m: wire::Vector) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        let n = self.cfg.digest_buckets;
+        let theirs: BTreeMap<AgentId, u64> = m.heads.iter().copied().collect();
+        let mut pulls = Vec::new();
+        for (a, seq) in &theirs {
+            let mine = if *a == self.me {
+                continue;
+            } else {
+                ts.logs.get(a).map_or(0, AuthorLog::head_seq)
+            };
+            if *seq > mine && !ts.equivocators.contains(a) && pulls.len() < MAX_REPAIRS_PER_VECTOR {
+                let lo = (mine + 1).max(seq.saturating_sub(self.cfg.max_pull - 1));
+                pulls.push(wire::Pull {
+                    topic: m.topic.clone(),
+                    author: *a,
+                    from: lo,
+                    to: *seq,
+                });
+            }
+        }
+        let mut push = Vec::new();
+        for (a, seq) in self.vector_entries(ts) {
+            if !m.buckets.contains(&(u16::from(a.as_bytes()[0]) % n)) {
+                continue;
+            }
+            let theirs = theirs.get(&a).copied().unwrap_or(0);
+            if seq > theirs && push.len() < MAX_REPAIRS_PER_VECTOR {
+                let lo = (theirs + 1).max(seq.saturating_sub(self.cfg.max_pull - 1));
+                if let Some(l) = ts.logs.get(&a) {
+                    push.extend(l.range(lo, seq).map(Signed::to_frame));
+                }
+            }
+        }
+        for p in pulls {
+            self.send_msg(Class::Control, from, Message::Pull(p));
+        }
+        for f in push {
+            self.send(Class::Repair, from, f);
+        }
+        Ok(())
+    }
+
+    fn on_pull(&mut self, from: LinkId, m: wire::Pull) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        if ts.equivocators.contains(&m.author) || m.from > m.to {
+            return Ok(());
+        }
+        let to = m.to.min(m.from.saturating_add(self.cfg.max_pull - 1));
+        let frames: Vec<Bytes> = ts
+            .logs
+            .get(&m.author)
+            .map(|l| l.range(m.from, to).map(Signed::to_frame).collect())
+            .unwrap_or_default();
+        for f in frames {
+            self.send(Class::Repair, from, f);
+        }
+        Ok(())
+    }
+
+    // =========================================================================================
+    // Bodies
+    // =========================================================================================
+
+    fn body_for(&self, hash: &Hash) -> Option<Bytes> {
+        if let Some((_, b)) = self.own_bodies.get(hash) {
+            return Some(b.clone());
+        }
+        self.bodies.get(hash).cloned()
+    }
+
+    /// Start (or join) a fetch of the body of `h`, first from `first`, then from mesh peers.
+    fn start_fetch(
+        &mut self,
+        now: Now,
+        h: Signed<LogHeader>,
+        first: Option<LinkId>,
+        own: bool,
+        requester: Option<(LinkId, u8)>,
+    ) {
+        if self.pending.len() >= self.cfg.max_pending_bodies {
+            if let Some((l, _)) = requester {
+                self.send_msg(
+                    Class::Control,
+                    l,
+                    Message::BodyMissing(wire::BodyMissing { hash: h.body_hash }),
+                );
+            }
+            if own {
+                self.emit(Event::BodyUnavailable { hash: h.body_hash });
+            }
+            return;
+        }
+        let mut candidates: VecDeque<LinkId> = VecDeque::new();
+        if let Some(l) = first {
+            candidates.push_back(l);
+        }
+        if let Some(ts) = self.topics.get(&h.topic) {
+            let mut others: Vec<LinkId> = ts
+                .mesh
+                .keys()
+                .copied()
+                .filter(|l| Some(*l) != first && requester.map(|r| r.0) != Some(*l))
+                .collect();
+            shuffle(&mut self.rng, &mut others);
+            candidates.extend(others);
+        }
+        candidates.truncate(usize::from(self.cfg.body_attempts));
+        let hops = requester.map_or(self.cfg.body_hops, |(_, h)| h);
+        let hash = h.body_hash;
+        let mut p = PendingBody {
+            header: h,
+            own,
+            requesters: requester.map(|r| r.0).into_iter().collect(),
+            candidates,
+            tried: Vec::new(),
+            deadline: now.mono,
+            hops,
+        };
+        if self.ask_next(now, hash, &mut p) {
+            self.pending.insert(hash, p);
+        }
+    }
+
+    /// Ask the next candidate for `p`; false (after telling everyone) if none is left.
+    fn ask_next(&mut self, now: Now, hash: Hash, p: &mut PendingBody) -> bool {
+        self.body_deadlines.remove(&(p.deadline, hash));
+        while let Some(l) = p.candidates.pop_front() {
+            if !self.links.contains_key(&l) || self.is_banned(now, l) {
+                continue;
+            }
+            p.tried.push(l);
+            p.deadline = now.mono + self.cfg.body_timeout;
+            self.body_deadlines.insert((p.deadline, hash));
+            self.send_msg(
+                Class::Control,
+                l,
+                Message::BodyRequest(wire::BodyRequest { hash, hops: p.hops }),
+            );
+            return true;
+        }
+        for r in &p.requesters {
+            self.send_msg(
+                Class::Control,
+                *r,
+                Message::BodyMissing(wire::BodyMissing { hash }),
+            );
+        }
+        if p.own {
+            self.emit(Event::BodyUnavailable { hash });
+        }
+        false
+    }
+
+    fn retry_body(&mut self, now: Now, hash: Hash) {
+        let Some(mut p) = self.pending.remove(&hash) else {
+            return;
+        };
+        if self.ask_next(now, hash, &mut p) {
+            self.pending.insert(hash, p);
+        }
+    }
+
+    fn on_body_request(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::BodyRequest,
+    ) -> Result<(), GossipError> {
+        if let Some(body) = self.body_for(&m.hash) {
+            self.stats.bodies_served += 1;
+            let msg = Message::Body(wire::Body {
+                hash: m.hash,
+                body: body.to_vec(),
+            });
+            self.send_msg(Class::Forward, from, msg);
+            return Ok(());
+        }
+        if let Some(p) = self.pending.get_mut(&m.hash) {
+            if !p.requesters.contains(&from) && p.requesters.len() < 16 {
+                p.requesters.push(from);
+            }
+            return Ok(());
+        }
+        // Forward toward the author along the path the header came by.
+        let upstream = self.upstream.get(&m.hash);
+        let header = upstream.and_then(|(tidx, author, seq, _)| {
+            let topic = self.topic_names.get(&tidx)?;
+            self.topics.get(topic)?.logs.get(&author)?.get(seq).cloned()
+        });
+        match (header, upstream) {
+            (Some(h), Some((_, _, _, up))) if m.hops > 0 && h.body_hash == m.hash => {
+                let first = up.filter(|l| *l != from);
+                self.start_fetch(now, h, first, false, Some((from, m.hops - 1)));
+            }
+            _ => self.send_msg(
+                Class::Control,
+                from,
+                Message::BodyMissing(wire::BodyMissing { hash: m.hash }),
+            ),
+        }
+        Ok(())
+    }
+
+    fn on_body_missing(&mut self, now: Now, from: LinkId, hash: Hash) {
+        let current = self
+            .pending
+            .get(&hash)
+            .is_some_and(|p| p.tried.last() == Some(&from));
+        if current {
+            self.retry_body(now, hash);
+        }
+    }
+
+    fn on_body(&mut self, now: Now, from: LinkId, m: wire::Body) -> Result<(), GossipError> {
+        let Some(p) = self.pending.get(&m.hash) else {
+            return Err(GossipError::Unexpected("unsolicited body"));
+        };
+        if !p.tried.contains(&from) {
+            return Err(GossipError::Unexpected("body from a link not asked"));
+        }
+        let body = Bytes::from(m.body);
+        if wire::body_hash(&body) != m.hash || body.len() != p.header.body_len as usize {
+            // Wrong bytes: penalised by the caller; try the next peer.
+            self.retry_body(now, m.hash);
+            return Err(GossipError::Body(
+                "body does not match the header's hash".into(),
+            ));
+        }
+        let p = self.pending.remove(&m.hash).expect("checked above");
+        self.body_deadlines.remove(&(p.deadline, m.hash));
+        // The bytes are what the author committed to in a signed header, so they can be
+        // cached and served whatever they contain.
+        self.bodies.insert(m.hash, body.clone());
+        for r in &p.requesters {
+            self.stats.bodies_served += 1;
+            let msg = Message::Body(wire::Body {
+                hash: m.hash,
+                body: body.to_vec(),
+            });
+            self.send_msg(Class::Forward, *r, msg);
+        }
+        if p.own {
+            self.ingest_body(now, &p.header, &body)?;
+        }
+        Ok(())
+    }
+
+    fn ingest_body(
+        &mut self,
+        now: Now,
+        h: &Signed<LogHeader>,
+        body: &Bytes,
+    ) -> Result<(), GossipError> {
+        if h.kind != EntryKind::DESCRIPTOR {
+            return Ok(());
+        }
+        let d = descriptor::ingest_cached(
+            body,
+            now,
+            &self.cfg.descriptor_rules,
+            &self.cfg.limits,
+            &mut self.keys,
+        );
+        let d = match d {
+            Ok(d) => d,
+            // The author signed a header committing to a bad body: nothing to index. The
+            // relayer delivered exactly what the author announced, so it is not penalised.
+            Err(_) => return Ok(()),
+        };
+        if d.provider != h.author || d.topic != h.topic {
+            return Ok(());
+        }
+        if self.is_equivocator(&h.topic, &h.author) {
+            return Ok(());
+        }
+        let emb = self.encoder.encode(&intent_text(&d));
+        self.stats.bodies_fetched += 1;
+        match self.index.insert(now, d.clone(), emb) {
+            IndexInsert::New | IndexInsert::Replaced => {
+                self.emit(Event::Descriptor(Box::new(d)));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    // =========================================================================================
+    // Timers
+    // =========================================================================================
+
+    fn schedule_lazy(&mut self, now: Now) {
+        if self.next_lazy.is_none() {
+            self.next_lazy = Some(now.mono + self.cfg.lazy_interval);
+        }
+    }
+
+    fn flush_lazy(&mut self) {
+        let mut out: Vec<(LinkId, Message)> = Vec::new();
+        let max = self.cfg.limits.max_items.max(1);
+        for (topic, ts) in self.topics.iter_mut() {
+            if ts.lazy.is_empty() {
+                continue;
+            }
+            let ids = core::mem::take(&mut ts.lazy);
+            let mut lazy: Vec<LinkId> = ts.lazy_peers().collect();
+            shuffle(&mut self.rng, &mut lazy);
+            lazy.truncate(self.cfg.lazy_fanout);
+            for l in lazy {
+                let mine: Vec<ShortId> = ids
+                    .iter()
+                    .filter(|(_, f)| *f != Some(l))
+                    .map(|(i, _)| *i)
+                    .collect();
+                for chunk in mine.chunks(max) {
+                    out.push((
+                        l,
+                        Message::IHave(wire::IHave {
+                            topic: topic.clone(),
+                            ids: chunk.to_vec(),
+                        }),
+                    ));
+                }
+            }
+        }
+        for (l, m) in out {
+            self.send_msg(Class::Control, l, m);
+        }
+    }
+
+    fn wanted_due(&mut self, now: Now) {
+        let mut asks: BTreeMap<(LinkId, u32), Vec<ShortId>> = BTreeMap::new();
+        while let Some(&(t, tidx, id)) = self.wanted_deadlines.first() {
+            if t > now.mono {
+                break;
+            }
+            self.wanted_deadlines.pop_first();
+            let Some(topic) = self.topic_names.get(&tidx) else {
+                continue;
+            };
+            let Some(ts) = self.topics.get_mut(topic) else {
+                continue;
+            };
+            let Some(w) = ts.wanted.get_mut(&id) else {
+                continue;
+            };
+            if w.deadline != t {
+                continue;
+            }
+            match w.announcers.pop_front() {
+                Some(a) if self.history.get(&id).is_none() => {
+                    if let Some(p) = ts.mesh.get_mut(&a) {
+                        *p = Push::Eager;
+                    }
+                    asks.entry((a, tidx)).or_default().push(id);
+                    if w.announcers.is_empty() {
+                        ts.wanted.remove(&id);
+                        self.wanted_total -= 1;
+                    } else {
+                        w.deadline = now.mono + self.cfg.body_timeout;
+                        self.wanted_deadlines.insert((w.deadline, tidx, id));
+                    }
+                }
+                _ => {
+                    ts.wanted.remove(&id);
+                    self.wanted_total -= 1;
+                }
+            }
+        }
+        for ((l, tidx), ids) in asks {
+            if let Some(topic) = self.topic_names.get(&tidx).cloned() {
+                self.send_msg(
+                    Class::Control,
+                    l,
+                    Message::IWant(wire::IWant { topic, ids }),
+                );
+            }
+        }
+    }
+
+    fn maintain_mesh(&mut self, now: Now, topic: &Topic) {
+        let (d, lo, hi) = (self.cfg.mesh_d, self.cfg.mesh_d_lo, self.cfg.mesh_d_hi);
+        let backoff_ms = self.cfg.prune_backoff.as_millis() as u32;
+        let bans = &self.bans;
+        let Some(ts) = self.topics.get_mut(topic) else {
+            return;
+        };
+        ts.backoff.retain(|_, u| now.mono < *u);
+        let mut graft = Vec::new();
+        let mut prune = Vec::new();
+        if ts.mesh.len() < lo {
+            let mut cand: Vec<LinkId> = ts
+                .peers
+                .iter()
+                .copied()
+                .filter(|l| {
+                    !ts.mesh.contains_key(l)
+                        && !ts.backoff.contains_key(l)
+                        && bans.get(l).is_none_or(|u| now.mono >= *u)
+                })
+                .collect();
+            shuffle(&mut self.rng, &mut cand);
+            cand.truncate(d - ts.mesh.len());
+            for l in cand {
+                ts.mesh.insert(l, Push::Eager);
+                graft.push(l);
+            }
+        } else if ts.mesh.len() > hi {
+            let mut members: Vec<LinkId> = ts.mesh.keys().copied().collect();
+            shuffle(&mut self.rng, &mut members);
+            members.truncate(ts.mesh.len() - d);
+            for l in members {
+                ts.mesh.remove(&l);
+                ts.backoff.insert(l, now.mono + self.cfg.prune_backoff);
+                prune.push(l);
+            }
+        }
+        for l in graft {
+            self.send_msg(
+                Class::Control,
+                l,
+                Message::Graft(wire::Graft {
+                    topics: vec![topic.clone()],
+                }),
+            );
+        }
+        for l in prune {
+            self.send_msg(
+                Class::Control,
+                l,
+                Message::Prune(wire::Prune {
+                    topic: topic.clone(),
+                    backoff_ms,
+                }),
+            );
+        }
+    }
+
+    fn heartbeat(&mut self, now: Now) {
+        let topics: Vec<Topic> = self.topics.keys().cloned().collect();
+        for t in &topics {
+            self.maintain_mesh(now, t);
+            self.anti_entropy(now, t);
+        }
+        // Soft state: expired headers leave every log, expired descriptors the index.
+        let mut headers = 0;
+        for ts in self.topics.values_mut() {
+            for log in ts.logs.values_mut() {
+                headers += log.prune(now.wall);
+            }
+        }
+        self.headers_total -= headers;
+        let descriptors = self.index.prune(now.wall);
+        self.own_bodies.retain(|_, (exp, _)| now.wall < *exp);
+        if headers + descriptors > 0 {
+            self.emit(Event::Expired {
+                headers,
+                descriptors,
+            });
+        }
+        self.seen.expire(now.mono);
+        self.history.expire(now.mono);
+        self.bans.retain(|_, u| now.mono < *u);
+        self.points.retain(|_, p| {
+            *p = p.saturating_sub(1);
+            *p > 0
+        });
+        self.refresh_own(now);
+    }
+
+    fn anti_entropy(&mut self, now: Now, topic: &Topic) {
+        let Some(ts) = self.topics.get(topic) else {
+            return;
+        };
+        if ts.next_sync > now.mono {
+            return;
+        }
+        let peers: Vec<LinkId> = ts.peers.iter().copied().collect();
+        let digest = self.digest(ts);
+        let next = now.mono + self.cfg.anti_entropy;
+        if let Some(ts) = self.topics.get_mut(topic) {
+            ts.next_sync = next;
+        }
+        if peers.is_empty() {
+            return;
+        }
+        let l = peers[self.rng.next_u64() as usize % peers.len()];
+        self.send_msg(
+            Class::Control,
+            l,
+            Message::Digest(wire::Digest {
+                topic: topic.clone(),
+                buckets: digest,
+            }),
+        );
+    }
+
+    // =========================================================================================
+    // Output plumbing
+    // =========================================================================================
+
+    fn send(&mut self, class: Class, link: LinkId, payload: Bytes) {
+        self.transmits.push(class, Transmit { link, payload });
+    }
+
+    fn send_msg(&mut self, class: Class, link: LinkId, m: Message) {
+        self.send(class, link, m.encode());
+    }
+
+    fn emit(&mut self, e: Event) {
+        if self.events.len() >= self.cfg.max_queued_events {
+            self.events_dropped += 1;
+        } else {
+            self.events.push_back(e);
+        }
+    }
+
+    fn penalize(&mut self, now: Now, link: LinkId, points: u32) {
+        if points == 0 {
+            return;
+        }
+        let p = self.points.entry(link).or_insert(0);
+        *p = p.saturating_add(points);
+        let p = *p;
+        self.emit(Event::LinkPenalized { link, points: p });
+        if p >= self.cfg.ban_threshold {
+            self.points.remove(&link);
+            if self.bans.len() >= MAX_BANS
+                && let Some((&k, _)) = self.bans.iter().min_by_key(|(_, u)| **u)
+            {
+                self.bans.remove(&k);
+            }
+            self.bans.insert(link, now.mono + self.cfg.ban_duration);
+            for ts in self.topics.values_mut() {
+                ts.mesh.remove(&link);
+                ts.peers.remove(&link);
+            }
+            self.emit(Event::LinkBanned { link });
+        }
+    }
+
+    /// After every input or command: report overflow, recompute the deadline.
+    fn after_input(&mut self, _now: Now) {
+        let frames = self.transmits.take_drops();
+        if frames.is_some() || self.events_dropped > 0 {
+            let (class, n) = frames.unwrap_or((Class::Repair, 0));
+            let events = core::mem::take(&mut self.events_dropped);
+            // Overflow reports bypass the cap so that the report itself is never lost.
+            self.events.push_back(Event::Overflow {
+                class,
+                frames: n,
+                events,
+            });
+        }
+        self.recompute_timeout();
+    }
+
+    fn recompute_timeout(&mut self) {
+        let mut t = self.next_heartbeat;
+        if let Some(l) = self.next_lazy {
+            t = t.min(l);
+        }
+        if let Some((d, _)) = self.body_deadlines.first() {
+            t = t.min(*d);
+        }
+        if let Some((d, _, _)) = self.wanted_deadlines.first() {
+            t = t.min(*d);
+        }
+        self.next_timeout = Some(t);
+    }
+}
+
+impl Engine for GossipEngine {
+    type Event = Event;
+    type Error = GossipError;
+
+    fn handle_message(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        payload: Bytes,
+    ) -> Result<(), GossipError> {
+        let r = self.on_message(now, from, payload);
+        if let Err(e) = &r {
+            self.stats.refused += 1;
+            let points = match e {
+                GossipError::Banned(_) | GossipError::PrevConflict { .. } => 0,
+                GossipError::RateLimited => 1,
+                GossipError::Unexpected(_) => 2,
+                _ => 10,
+            };
+            self.penalize(now, from, points);
+        }
+        self.after_input(now);
+        r
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        self.wanted_due(now);
+        while let Some(&(t, hash)) = self.body_deadlines.first() {
+            if t > now.mono {
+                break;
+            }
+            self.body_deadlines.pop_first();
+            if self.pending.get(&hash).is_some_and(|p| p.deadline == t) {
+                self.retry_body(now, hash);
+            }
+        }
+        if self.next_lazy.is_some_and(|t| t <= now.mono) {
+            self.next_lazy = None;
+            self.flush_lazy();
+        }
+        if self.next_heartbeat <= now.mono {
+            self.next_heartbeat = now.mono + self.cfg.heartbeat;
+            self.heartbeat(now);
+        }
+        self.after_input(now);
+    }
+
+    fn handle_link_up(&mut self, now: Now, link: LinkId) {
+        let burst = self.cfg.link_burst;
+        self.links.entry(link).or_insert_with(|| LinkState {
+            topics: BTreeSet::new(),
+            bucket: Bucket::full(burst, now.mono),
+        });
+        if !self.topics.is_empty() {
+            let join: Vec<Topic> = self.topics.keys().cloned().collect();
+            self.send_msg(
+                Class::Control,
+                link,
+                Message::Subscribe(wire::Subscribe {
+                    join,
+                    leave: vec![],
+                }),
+            );
+        }
+        self.after_input(now);
+    }
+
+    fn handle_link_down(&mut self, now: Now, link: LinkId) {
+        self.links.remove(&link);
+        for ts in self.topics.values_mut() {
+            ts.peers.remove(&link);
+            ts.mesh.remove(&link);
+            ts.backoff.remove(&link);
+        }
+        let stuck: Vec<Hash> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.tried.last() == Some(&link))
+            .map(|(h, _)| *h)
+            .collect();
+        for h in stuck {
+            self.retry_body(now, h);
+        }
+        for p in self.pending.values_mut() {
+            p.requesters.retain(|r| *r != link);
+        }
+        let topics: Vec<Topic> = self.topics.keys().cloned().collect();
+        for t in topics {
+            self.maintain_mesh(now, &t);
+        }
+        self.after_input(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timeout
+    }
+}
+
+fn jitter(rng: &mut ChaCha8Rng, period: Duration) -> Duration {
+    let us = period.as_micros().max(1) as u64;
+    Duration::from_micros(rng.next_u64() % us)
+}
+
+fn shuffle<T>(rng: &mut ChaCha8Rng, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests;

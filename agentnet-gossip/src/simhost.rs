@@ -1,0 +1,64 @@
+//! Driving gossip engines in [`agentnet_core::sim`] with a simulated durable store.
+//!
+//! A real host persists [`Event::PersistHead`] records (to disk, a database) and confirms them
+//! with [`GossipEngine::handle_persisted`]; after a restart it hands the stored heads to
+//! [`GossipEngine::restore`]. [`HeadStore`] plays that host in simulations: [`pump`] drains the
+//! simulator's events, stores every requested head and confirms it, and the store outlives
+//! crashes so an engine factory can restore from it.
+
+use std::collections::BTreeMap;
+
+use agentnet_core::descriptor::Topic;
+use agentnet_core::sim::{NodeId, Recorded, Sim};
+
+use crate::engine::GossipEngine;
+use crate::events::{Event, OwnHead};
+
+/// Durable own-log heads per simulated node (the latest per topic).
+#[derive(Clone, Debug, Default)]
+pub struct HeadStore {
+    heads: BTreeMap<NodeId, BTreeMap<Topic, OwnHead>>,
+}
+
+impl HeadStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Store `head` for `node` (kept only if newer than what is stored for its topic).
+    pub fn put(&mut self, node: NodeId, head: OwnHead) {
+        let m = self.heads.entry(node).or_default();
+        if m.get(&head.topic).is_none_or(|h| h.seq < head.seq) {
+            m.insert(head.topic.clone(), head);
+        }
+    }
+
+    /// The stored heads of `node`, for [`GossipEngine::restore`].
+    pub fn heads(&self, node: NodeId) -> Vec<OwnHead> {
+        self.heads
+            .get(&node)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forget everything stored for `node` (a node that lost its disk).
+    pub fn wipe(&mut self, node: NodeId) {
+        self.heads.remove(&node);
+    }
+}
+
+/// Drain the simulator's events; persist and confirm every [`Event::PersistHead`] (the
+/// confirmation reaches the engine at the current virtual time) and return all events,
+/// including the persist requests, in order.
+pub fn pump(sim: &mut Sim<GossipEngine>, store: &mut HeadStore) -> Vec<Recorded<Event>> {
+    let events = sim.drain_events();
+    for (_, node, e) in &events {
+        if let Event::PersistHead(h) = e {
+            store.put(*node, h.clone());
+            let (topic, seq) = (h.topic.clone(), h.seq);
+            sim.command(*node, |g, now| g.handle_persisted(now, &topic, seq));
+        }
+    }
+    events
+}
