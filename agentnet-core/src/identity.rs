@@ -340,11 +340,13 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    /// A cache holding at most `capacity` keys (minimum 2). Each entry is about 200 bytes.
+    /// A cache holding at most `capacity` keys (minimum 2). Each entry is about 200 bytes;
+    /// memory grows with use, nothing is reserved up front (engines in a 100 000-node
+    /// simulation each own one).
     pub fn new(capacity: usize) -> Self {
         let half = (capacity / 2).max(1);
         KeyCache {
-            current: std::collections::HashMap::with_capacity(half),
+            current: std::collections::HashMap::new(),
             previous: std::collections::HashMap::new(),
             half,
         }

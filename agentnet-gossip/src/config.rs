@@ -72,6 +72,8 @@ pub struct GossipConfig {
     /// longest time a frame can circulate, or old copies would be taken for new ones (they are
     /// still caught by the log, at the cost of a signature check).
     pub seen_ttl: Duration,
+    /// Decompressed author keys kept to speed up verification. Default 1 024; range 2..=1 000 000.
+    pub key_cache: usize,
     /// Index limits for descriptors (bodies) held for discovery.
     pub index: IndexLimits,
 
@@ -143,6 +145,7 @@ impl Default for GossipConfig {
             max_topics: 64,
             seen_capacity: 65_536,
             seen_ttl: Duration::from_secs(120),
+            key_cache: 1024,
             index: IndexLimits::default(),
             max_queued_transmits: 16_384,
             max_queued_events: 4096,
@@ -196,6 +199,7 @@ impl GossipConfig {
         self.max_topics = self.max_topics.clamp(1, 4096);
         self.seen_capacity = self.seen_capacity.clamp(1, 10_000_000);
         self.seen_ttl = self.seen_ttl.clamp(ms(1000), ms(3_600_000));
+        self.key_cache = self.key_cache.clamp(2, 1_000_000);
         self.max_queued_transmits = self.max_queued_transmits.clamp(16, 1_000_000);
         self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
         self.author_rate = self.author_rate.clamp(1, 10_000);

@@ -150,7 +150,7 @@ impl GossipEngine {
             signer,
             encoder,
             rng,
-            keys: KeyCache::default(),
+            keys: KeyCache::new(cfg.key_cache),
             links: BTreeMap::new(),
             points: BTreeMap::new(),
             bans: BTreeMap::new(),
