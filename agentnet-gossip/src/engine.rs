@@ -1117,12 +1117,14 @@ impl GossipEngine {
     fn digest(&self, ts: &TopicState) -> Vec<u64> {
         let n = usize::from(self.cfg.digest_buckets);
         let mut hashers: Vec<Option<Hasher>> = (0..n).map(|_| None).collect();
-        for (a, seq) in self.vector_entries(ts) {
-            let b = usize::from(a.as_bytes()[0]) % n;
+        for s in self.summaries(ts) {
+            let b = usize::from(s.author.as_bytes()[0]) % n;
             hashers[b]
                 .get_or_insert_with(|| Hasher::new("agentnet/v1/gossip-digest"))
-                .update(a.as_bytes())
-                .update_u64(seq);
+                .update(s.author.as_bytes())
+                .update_u64(s.head)
+                .update_u64(s.low)
+                .update_u64(u64::from(s.count));
         }
         hashers
             .into_iter()
@@ -1135,12 +1137,27 @@ impl GossipEngine {
             .collect()
     }
 
-    /// (author, head seq) of every author whose head is held and fresh, except equivocators.
-    fn vector_entries<'a>(&self, ts: &'a TopicState) -> impl Iterator<Item = (AgentId, u64)> + 'a {
+    /// Summaries of every author log that holds at least one fresh entry, except
+    /// equivocators, in author order. Two nodes holding the same live entries produce the
+    /// same summaries; a node with a gap differs in `count` or `low`.
+    fn summaries<'a>(&self, ts: &'a TopicState) -> impl Iterator<Item = wire::LogSummary> + 'a {
         ts.logs.iter().filter_map(|(a, l)| {
-            (!ts.equivocators.contains(a) && l.get(l.head_seq()).is_some())
-                .then_some((*a, l.head_seq()))
+            if ts.equivocators.contains(a) {
+                return None;
+            }
+            let low = l.low()?;
+            let head = l.high()?;
+            Some(wire::LogSummary {
+                author: *a,
+                head,
+                low,
+                count: l.len() as u32,
+            })
         })
+    }
+
+    fn bucket_of(&self, a: &AgentId) -> u16 {
+        u16::from(a.as_bytes()[0]) % self.cfg.digest_buckets
     }
 
     fn on_digest(&mut self, from: LinkId, m: wire::Digest) -> Result<(), GossipError> {
@@ -1160,57 +1177,79 @@ impl GossipEngine {
             return Ok(());
         }
         let max = self.cfg.limits.max_items.saturating_sub(1).max(1);
-        let heads: Vec<(AgentId, u64)> = self
-            .vector_entries(ts)
-            .filter(|(a, _)| diff.contains(&(u16::from(a.as_bytes()[0]) % n as u16)))
+        let logs: Vec<wire::LogSummary> = self
+            .summaries(ts)
+            .filter(|s| diff.contains(&self.bucket_of(&s.author)))
             .take(max)
             .collect();
         let m = Message::Vector(wire::Vector {
             topic: m.topic,
             buckets: diff,
-            heads,
+            logs,
         });
         self.send_msg(Class::Repair, from, m);
         Ok(())
     }
 
+    /// The peer's summaries for the buckets that differed: pull every seq it holds that we
+    /// lack (within the last `max_pull` of its log), and push the entries above its head.
     fn on_vector(&mut self, from: LinkId, m: wire::Vector) -> Result<(), GossipError> {
         let Some(ts) = self.topics.get(&m.topic) else {
             return Ok(());
         };
-        let n = self.cfg.digest_buckets;
-        let theirs: BTreeMap<AgentId, u64> = m.heads.iter().copied().collect();
+        let theirs: BTreeMap<AgentId, wire::LogSummary> =
+            m.logs.iter().map(|s| (s.author, *s)).collect();
         let mut pulls = Vec::new();
-        for (a, seq) in &theirs {
-            let mine = if *a == self.me {
+        'authors: for s in theirs.values() {
+            if s.author == self.me || ts.equivocators.contains(&s.author) || s.low > s.head {
                 continue;
-            } else {
-                ts.logs.get(a).map_or(0, AuthorLog::head_seq)
-            };
-            if *seq > mine && !ts.equivocators.contains(a) && pulls.len() < MAX_REPAIRS_PER_VECTOR {
-                let lo = (mine + 1).max(seq.saturating_sub(self.cfg.max_pull - 1));
-                pulls.push(wire::Pull {
-                    topic: m.topic.clone(),
-                    author: *a,
-                    from: lo,
-                    to: *seq,
-                });
+            }
+            let log = ts.logs.get(&s.author);
+            let floor = log.map_or(1, AuthorLog::floor);
+            let start = s
+                .low
+                .max(s.head.saturating_sub(self.cfg.max_pull - 1))
+                .max(floor);
+            let mut run: Option<(u64, u64)> = None;
+            for seq in start..=s.head {
+                let have = log.is_some_and(|l| l.get(seq).is_some());
+                match (have, run) {
+                    (false, None) => run = Some((seq, seq)),
+                    (false, Some((lo, _))) => run = Some((lo, seq)),
+                    (true, Some((lo, hi))) => {
+                        pulls.push((s.author, lo, hi));
+                        run = None;
+                    }
+                    (true, None) => {}
+                }
+                if pulls.len() >= MAX_REPAIRS_PER_VECTOR {
+                    break 'authors;
+                }
+            }
+            if let Some((lo, hi)) = run {
+                pulls.push((s.author, lo, hi));
             }
         }
         let mut push = Vec::new();
-        for (a, seq) in self.vector_entries(ts) {
-            if !m.buckets.contains(&(u16::from(a.as_bytes()[0]) % n)) {
+        for s in self.summaries(ts) {
+            if !m.buckets.contains(&self.bucket_of(&s.author)) {
                 continue;
             }
-            let theirs = theirs.get(&a).copied().unwrap_or(0);
-            if seq > theirs && push.len() < MAX_REPAIRS_PER_VECTOR {
-                let lo = (theirs + 1).max(seq.saturating_sub(self.cfg.max_pull - 1));
-                if let Some(l) = ts.logs.get(&a) {
-                    push.extend(l.range(lo, seq).map(Signed::to_frame));
+            let their_head = theirs.get(&s.author).map_or(0, |t| t.head);
+            if s.head > their_head && push.len() < MAX_REPAIRS_PER_VECTOR {
+                let lo = (their_head + 1).max(s.head.saturating_sub(self.cfg.max_pull - 1));
+                if let Some(l) = ts.logs.get(&s.author) {
+                    push.extend(l.range(lo, s.head).map(Signed::to_frame));
                 }
             }
         }
-        for p in pulls {
+        for (author, lo, hi) in pulls {
+            let p = wire::Pull {
+                topic: m.topic.clone(),
+                author,
+                from: lo,
+                to: hi,
+            };
             self.send_msg(Class::Control, from, Message::Pull(p));
         }
         for f in push {

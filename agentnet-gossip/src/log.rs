@@ -72,6 +72,22 @@ impl AuthorLog {
         self.head_hash
     }
 
+    /// The lowest seq held, if any.
+    pub fn low(&self) -> Option<u64> {
+        self.entries.first_key_value().map(|(s, _)| *s)
+    }
+
+    /// The highest seq held, if any (below [`head_seq`](Self::head_seq) once the head is
+    /// pruned or when a higher entry was refused for space).
+    pub fn high(&self) -> Option<u64> {
+        self.entries.last_key_value().map(|(s, _)| *s)
+    }
+
+    /// The lowest seq that may still be inserted; everything below was pruned or evicted.
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
     /// Headers currently held.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -156,14 +172,21 @@ impl AuthorLog {
         (known_below + 1 < seq).then_some((known_below + 1, seq - 1))
     }
 
-    /// Drop entries that expired at `now`; the head seq and hash are kept.
+    /// Drop entries that expired at `now`; the head seq and hash are kept. Positions at or
+    /// below the highest removed entry cannot be inserted again (they expired, or something
+    /// older than them did); unknown positions above it stay open for gap repair.
     pub fn prune(&mut self, now: WallTime) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, h| now < h.expires_at());
-        if let Some((&lowest, _)) = self.entries.first_key_value() {
-            self.floor = self.floor.max(lowest.min(self.head_seq + 1));
-        } else {
-            self.floor = self.head_seq + 1;
+        let mut highest_removed = None;
+        self.entries.retain(|&seq, h| {
+            let keep = now < h.expires_at();
+            if !keep {
+                highest_removed = Some(seq);
+            }
+            keep
+        });
+        if let Some(r) = highest_removed {
+            self.floor = self.floor.max(r + 1);
         }
         before - self.entries.len()
     }

@@ -14,7 +14,7 @@
 //! | `0x0107` | [`IWant`] | control | "send me these headers, and push eagerly to me again" |
 //! | `0x0108` | [`Choke`] | control | "I got that header elsewhere first; send me only ids" |
 //! | `0x0109` | [`Digest`] | control | anti-entropy: one hash per bucket of the version vector |
-//! | `0x010a` | [`Vector`] | repair | the (author, head seq) pairs of the buckets that differed |
+//! | `0x010a` | [`Vector`] | repair | per-author log summaries (head, lowest held, count) of the buckets that differed |
 //! | `0x010b` | [`Pull`] | control | "send me headers `from..=to` of this author's log" |
 //! | `0x010c` | [`BodyRequest`] | control | "send me the body with this hash" (forwarded toward the author) |
 //! | `0x010d` | [`Body`] | forward | a body, checked against the header's `body_hash` on arrival |
@@ -156,19 +156,32 @@ pub struct Digest {
     /// The topic.
     pub topic: Topic,
     /// One 64-bit hash per author bucket (bucket = first byte of the author id modulo the
-    /// bucket count); 0 for an empty bucket.
+    /// bucket count) over the bucket's [`LogSummary`]s in author order; 0 for an empty bucket.
     pub buckets: Vec<u64>,
 }
 
-/// Anti-entropy detail: (author, head seq) for some buckets of a topic's vector.
+/// One author's log as the sender holds it, for anti-entropy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogSummary {
+    /// The author.
+    pub author: AgentId,
+    /// Highest seq held.
+    pub head: u64,
+    /// Lowest seq held.
+    pub low: u64,
+    /// Entries held between `low` and `head` (fewer than `head - low + 1` means gaps).
+    pub count: u32,
+}
+
+/// Anti-entropy detail: the log summaries of some buckets of a topic's vector.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vector {
     /// The topic.
     pub topic: Topic,
     /// Which buckets this covers (complete for each listed bucket).
     pub buckets: Vec<u16>,
-    /// (author, head seq), sorted by author.
-    pub heads: Vec<(AgentId, u64)>,
+    /// Log summaries, sorted by author.
+    pub logs: Vec<LogSummary>,
 }
 
 /// Range pull of one author's log.
@@ -344,7 +357,12 @@ mod tests {
             Message::Vector(Vector {
                 topic: t.clone(),
                 buckets: vec![3],
-                heads: vec![(AgentId::from_bytes([3; 32]), 9)],
+                logs: vec![LogSummary {
+                    author: AgentId::from_bytes([3; 32]),
+                    head: 9,
+                    low: 2,
+                    count: 7,
+                }],
             }),
             Message::Pull(Pull {
                 topic: t.clone(),

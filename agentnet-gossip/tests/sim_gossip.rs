@@ -35,3 +35,334 @@ fn headers_cover_every_node_with_loss() {
         );
     }
 }
+
+use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::sim::ChurnConfig;
+use agentnet_gossip::{Event, InterestProfile};
+
+fn lan() -> LinkModel {
+    LinkModel::uniform(Duration::from_millis(20), Duration::from_millis(150))
+}
+
+#[test]
+fn partition_heals_by_anti_entropy() {
+    let mut net = Net::new(40, 4, 11, lan(), &["t/a"]);
+    net.run(Duration::from_secs(3));
+    let left: Vec<NodeId> = (0..20).map(NodeId).collect();
+    let right: Vec<NodeId> = (20..40).map(NodeId).collect();
+    net.sim.partition(&[&left, &right]);
+    net.publish(
+        NodeId(1),
+        "cap.left",
+        "t/a",
+        "left side capability",
+        Duration::from_secs(120),
+    );
+    net.publish(
+        NodeId(30),
+        "cap.right",
+        "t/a",
+        "right side capability",
+        Duration::from_secs(120),
+    );
+    net.run(Duration::from_secs(5));
+    let t = topic("t/a");
+    let l = net.holders(&t, &agent(NodeId(1)), 1);
+    assert!(l.iter().all(|n| n.0 < 20), "the partition holds");
+    assert_eq!(l.len(), 20, "left side got the left header");
+    net.sim.heal();
+    // Nothing new is published: only anti-entropy can carry the headers across.
+    net.run(Duration::from_secs(15));
+    assert_eq!(net.holders(&t, &agent(NodeId(1)), 1).len(), 40);
+    assert_eq!(net.holders(&t, &agent(NodeId(30)), 1).len(), 40);
+}
+
+#[test]
+fn coverage_under_twenty_percent_churn() {
+    let mut net = Net::new(50, 5, 21, lan(), &["t/churn"]);
+    net.run(Duration::from_secs(3));
+    let churning = net
+        .sim
+        .start_churn(ChurnConfig {
+            fraction: 0.2,
+            mean_up: Duration::from_secs(6),
+            mean_down: Duration::from_secs(3),
+        })
+        .unwrap();
+    assert_eq!(churning, 10);
+    // Authors publish while nodes come and go (an author that is down skips its turn).
+    let mut published = Vec::new();
+    for round in 0..6u64 {
+        for a in [3u32, 17, 29, 41] {
+            let node = NodeId(a);
+            if net.sim.is_up(node) {
+                net.publish(
+                    node,
+                    &format!("cap.r{round}"),
+                    "t/churn",
+                    "churn test capability",
+                    Duration::from_secs(120),
+                );
+                published.push(node);
+            }
+        }
+        net.run(Duration::from_secs(2));
+    }
+    net.sim.stop_churn();
+    for n in net.sim.node_ids().collect::<Vec<_>>() {
+        if !net.sim.is_up(n) {
+            net.sim.restart(n).unwrap();
+        }
+    }
+    net.run(Duration::from_secs(12));
+    let t = topic("t/churn");
+    assert!(!published.is_empty());
+    for a in [3u32, 17, 29, 41] {
+        let id = agent(NodeId(a));
+        let head = net.sim.engine(NodeId(a)).unwrap().head_seq(&t, &id);
+        if head == 0 {
+            continue;
+        }
+        for seq in 1..=head {
+            let h = net.holders(&t, &id, seq);
+            if h.len() != 50 {
+                for n in net.sim.node_ids() {
+                    if !h.contains(&n) {
+                        let e = net.sim.engine(n).unwrap();
+                        eprintln!(
+                            "missing at {n:?} up={} inc={:?} head={} mesh={:?} {:?}",
+                            net.sim.is_up(n),
+                            net.sim.incarnation(n),
+                            e.head_seq(&t, &id),
+                            e.mesh(&t),
+                            e
+                        );
+                    }
+                }
+            }
+            assert_eq!(h.len(), 50, "author {a} seq {seq}: {} of 50", h.len());
+        }
+    }
+}
+
+#[test]
+fn only_interested_nodes_pull_bodies() {
+    let mut net = Net::new(30, 4, 5, lan(), &["creative/image"]);
+    let enc = HashedNgramEncoder::default();
+    let interested: Vec<NodeId> = (0..30).filter(|i| i % 3 == 0).map(NodeId).collect();
+    for n in &interested {
+        let p = InterestProfile::from_texts(&enc, &["generate images from a text prompt"], 0.5);
+        net.sim.command(*n, |e, _| e.set_interest(p));
+    }
+    net.run(Duration::from_secs(3));
+    let provider = NodeId(1);
+    net.publish(
+        provider,
+        "image.generate",
+        "creative/image",
+        "generate images from a text prompt",
+        Duration::from_secs(60),
+    );
+    net.publish(
+        NodeId(2),
+        "audio.mix",
+        "creative/image",
+        "mix multitrack audio stems",
+        Duration::from_secs(60),
+    );
+    net.run(Duration::from_secs(6));
+    let got: std::collections::BTreeSet<NodeId> = net
+        .events
+        .iter()
+        .filter_map(|(_, n, e)| match e {
+            Event::Descriptor(d) if d.provider == agent(provider) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let want: std::collections::BTreeSet<NodeId> = interested
+        .iter()
+        .copied()
+        .filter(|n| *n != provider)
+        .collect();
+    assert_eq!(got, want, "exactly the interested nodes pulled the body");
+    for n in net.sim.node_ids() {
+        let e = net.sim.engine(n).unwrap();
+        if want.contains(&n) {
+            let c = e.discover(
+                net.sim.now(),
+                "text to image generation",
+                &Default::default(),
+                3,
+            );
+            assert_eq!(
+                c.first().map(|c| c.descriptor.provider),
+                Some(agent(provider))
+            );
+            // The unrelated descriptor was never pulled.
+            assert!(e.index().iter().all(|d| d.provider == agent(provider)));
+        } else if n != provider {
+            assert!(
+                e.index().is_empty(),
+                "{n:?} is not interested but holds bodies"
+            );
+        }
+    }
+}
+
+#[test]
+fn equivocation_is_proven_and_reaches_every_honest_node() {
+    let mut net = Net::new(30, 4, 9, lan(), &["t/eq"]);
+    net.run(Duration::from_secs(3));
+    let bad = NodeId(4);
+    net.publish(
+        bad,
+        "cap.one",
+        "t/eq",
+        "first version",
+        Duration::from_secs(120),
+    );
+    net.run(Duration::from_secs(3));
+    // The node loses its disk and restarts: it publishes seq 1 again with other content.
+    net.sim.crash(bad).unwrap();
+    net.store.borrow_mut().wipe(bad);
+    net.sim.restart(bad).unwrap();
+    net.run(Duration::from_millis(200));
+    net.publish(
+        bad,
+        "cap.one",
+        "t/eq",
+        "second version, different bytes",
+        Duration::from_secs(120),
+    );
+    net.run(Duration::from_secs(8));
+    let t = topic("t/eq");
+    let who = agent(bad);
+    let mut proven = std::collections::BTreeSet::new();
+    for (_, n, e) in &net.events {
+        if let Event::Equivocation { what, proof } = e {
+            assert_eq!((what.author, what.seq), (who, 1));
+            assert!(proof.verify(&Default::default()).is_ok());
+            proven.insert(*n);
+        }
+    }
+    for n in net.sim.node_ids().filter(|n| *n != bad) {
+        assert!(
+            net.sim.engine(n).unwrap().is_equivocator(&t, &who),
+            "{n:?} does not know"
+        );
+        assert!(proven.contains(&n), "{n:?} got no event");
+    }
+}
+
+#[test]
+fn expired_descriptors_vanish_everywhere() {
+    let mut net = Net::new(20, 4, 3, lan(), &["t/exp"]);
+    for n in 0..20 {
+        net.sim.command(NodeId(n), |e, _| {
+            e.set_interest(InterestProfile::everything())
+        });
+    }
+    net.run(Duration::from_secs(2));
+    net.publish(
+        NodeId(7),
+        "cap.short",
+        "t/exp",
+        "short lived",
+        Duration::from_secs(4),
+    );
+    net.run(Duration::from_secs(2));
+    let t = topic("t/exp");
+    let id = agent(NodeId(7));
+    assert_eq!(net.holders(&t, &id, 1).len(), 20);
+    let indexed = net
+        .sim
+        .node_ids()
+        .filter(|n| !net.sim.engine(*n).unwrap().index().is_empty())
+        .count();
+    assert_eq!(indexed, 19);
+    net.sim
+        .command(NodeId(7), |e, _| assert!(e.withdraw("cap.short")));
+    net.run(Duration::from_secs(5));
+    for n in net.sim.node_ids() {
+        let e = net.sim.engine(n).unwrap();
+        assert!(
+            e.header(&t, &id, 1).is_none(),
+            "{n:?} still holds the header"
+        );
+        assert!(e.index().is_empty(), "{n:?} still indexes the descriptor");
+        // The head survives pruning, so ordering is kept.
+        assert_eq!(e.head_seq(&t, &id), 1);
+    }
+}
+
+#[test]
+fn restarted_node_keeps_its_log_and_does_not_equivocate() {
+    let mut net = Net::new(20, 4, 13, lan(), &["t/restart"]);
+    net.run(Duration::from_secs(2));
+    let a = NodeId(5);
+    for i in 0..3 {
+        net.publish(
+            a,
+            &format!("cap.v{i}"),
+            "t/restart",
+            "restart test",
+            Duration::from_secs(120),
+        );
+        net.run(Duration::from_millis(500));
+    }
+    net.run(Duration::from_secs(2));
+    net.sim.crash(a).unwrap();
+    net.run(Duration::from_secs(1));
+    net.sim.restart(a).unwrap();
+    net.run(Duration::from_millis(300));
+    let t = topic("t/restart");
+    assert_eq!(net.sim.engine(a).unwrap().head_seq(&t, &agent(a)), 3);
+    net.publish(
+        a,
+        "cap.after",
+        "t/restart",
+        "published after restart",
+        Duration::from_secs(120),
+    );
+    net.run(Duration::from_secs(4));
+    assert_eq!(net.holders(&t, &agent(a), 4).len(), 20);
+    assert!(
+        !net.events
+            .iter()
+            .any(|(_, _, e)| matches!(e, Event::Equivocation { .. }))
+    );
+    let h4 = net
+        .sim
+        .engine(NodeId(0))
+        .unwrap()
+        .header(&t, &agent(a), 4)
+        .unwrap()
+        .clone();
+    let h3 = net
+        .sim
+        .engine(NodeId(0))
+        .unwrap()
+        .header(&t, &agent(a), 3)
+        .unwrap()
+        .clone();
+    assert_eq!(h4.prev, Some(h3.hash()));
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let run = |seed| {
+        let mut net = Net::new(15, 3, seed, lan().with_loss(0.02), &["t/det"]);
+        net.run(Duration::from_secs(1));
+        net.publish(
+            NodeId(2),
+            "cap.det",
+            "t/det",
+            "determinism",
+            Duration::from_secs(30),
+        );
+        net.run(Duration::from_secs(3));
+        net.sim.trace_hash()
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
