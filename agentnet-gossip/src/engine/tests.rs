@@ -1,1 +1,611 @@
+//! Unit tests of the engine, driven by hand (no simulator): one engine under test and frames
+//! built directly.
 
+use super::*;
+use agentnet_core::Keypair;
+use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::wire::{Limits, peek_kind};
+
+use crate::wire::kind;
+
+const T0: u64 = 1_800_000_000_000;
+
+fn now() -> Now {
+    Now::new(Instant::from_secs(10), WallTime::from_unix_millis(T0))
+}
+
+fn topic() -> Topic {
+    Topic::new("creative/image").unwrap()
+}
+
+fn engine_with(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine {
+    let mut cfg = GossipConfig::seeded([seed; 32]);
+    tweak(&mut cfg);
+    let mut e = GossipEngine::new(
+        cfg,
+        Box::new(Keypair::from_seed([seed; 32])),
+        Box::new(HashedNgramEncoder::default()),
+        now(),
+    );
+    e.subscribe(now(), topic()).unwrap();
+    e
+}
+
+fn engine(seed: u8) -> GossipEngine {
+    engine_with(seed, |_| {})
+}
+
+fn drain(e: &mut GossipEngine) -> (Vec<Transmit>, Vec<Event>) {
+    let t = std::iter::from_fn(|| e.poll_transmit()).collect();
+    let v = std::iter::from_fn(|| e.poll_event()).collect();
+    (t, v)
+}
+
+/// Connect `link`, have it announce the topic, and leave it in the mesh.
+fn peer(e: &mut GossipEngine, link: u64) {
+    let l = LinkId(link);
+    e.handle_link_up(now(), l);
+    let sub = Message::Subscribe(wire::Subscribe {
+        join: vec![topic()],
+        leave: vec![],
+    })
+    .encode();
+    e.handle_message(now(), l, sub).unwrap();
+}
+
+/// A signed header by `kp` at `seq`, with a descriptor-like body.
+fn header(kp: &Keypair, seq: u64, prev: Option<Hash>, body: &[u8]) -> Signed<LogHeader> {
+    let h = LogHeader {
+        author: kp.id(),
+        topic: topic(),
+        seq,
+        prev,
+        kind: EntryKind::DESCRIPTOR,
+        body_hash: wire::body_hash(body),
+        body_len: body.len() as u32,
+        issued_at: WallTime::from_unix_millis(T0),
+        ttl_ms: 15_000,
+        sketch: None,
+    };
+    Signed::sign(kp, h).unwrap()
+}
+
+fn kinds(ts: &[Transmit]) -> Vec<u16> {
+    ts.iter()
+        .map(|t| peek_kind(&t.payload).unwrap().0)
+        .collect()
+}
+
+#[test]
+fn new_header_is_relayed_to_eager_peers_but_not_back() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"body").to_frame();
+    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    let (t, ev) = drain(&mut e);
+    let headers: Vec<&Transmit> = t
+        .iter()
+        .filter(|t| peek_kind(&t.payload) == Some(kind::HEADER))
+        .collect();
+    assert_eq!(headers.len(), 1);
+    assert_eq!(headers[0].link, LinkId(2));
+    assert_eq!(headers[0].payload, f, "relayed as the exact signed bytes");
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Header {
+            seq: 1,
+            wanted: false,
+            ..
+        }
+    )));
+    assert_eq!(e.header_count(), 1);
+}
+
+#[test]
+fn duplicate_is_dropped_before_decoding_and_chokes_the_sender() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"body").to_frame();
+    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    drain(&mut e);
+    e.handle_message(now(), LinkId(2), f).unwrap();
+    let (t, _) = drain(&mut e);
+    assert_eq!(e.stats().duplicates, 1);
+    assert_eq!(kinds(&t), vec![kind::CHOKE.0], "only a choke goes back");
+    assert_eq!(t[0].link, LinkId(2));
+    assert!(e.mesh(&topic()).contains(&(LinkId(2), false)));
+}
+
+#[test]
+fn forged_header_is_refused_penalised_and_not_relayed() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let mut bad = header(&kp, 1, None, b"body").to_frame().to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let r = e.handle_message(now(), LinkId(1), Bytes::from(bad));
+    assert!(matches!(r, Err(GossipError::Signed(_))), "{r:?}");
+    let (t, ev) = drain(&mut e);
+    assert!(t.is_empty(), "nothing relayed");
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::LinkPenalized {
+            link: LinkId(1),
+            ..
+        }
+    )));
+    assert_eq!(e.penalty(LinkId(1)), 10);
+    assert_eq!(e.header_count(), 0);
+}
+
+#[test]
+fn stale_future_and_malformed_headers_are_refused() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let mut future = header(&kp, 1, None, b"b").value().clone();
+    future.issued_at = WallTime::from_unix_millis(T0 + 120_000);
+    let f = Signed::sign(&kp, future).unwrap().to_frame();
+    assert!(matches!(
+        e.handle_message(now(), LinkId(1), f),
+        Err(GossipError::Header(_))
+    ));
+    let late = now().advance(Duration::from_secs(20));
+    let f = header(&kp, 1, None, b"b").to_frame();
+    assert!(matches!(
+        e.handle_message(late, LinkId(1), f),
+        Err(GossipError::Header(_))
+    ));
+    for junk in [&[][..], &[1, 1], &[9, 1, 1, 0], &[1, 0x01, 0x01, 0xff]] {
+        assert!(
+            e.handle_message(now(), LinkId(1), Bytes::copy_from_slice(junk))
+                .is_err()
+        );
+    }
+    assert_eq!(e.header_count(), 0);
+    assert!(drain(&mut e).0.is_empty());
+}
+
+#[test]
+fn repeated_bad_input_bans_the_link() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    drain(&mut e);
+    for _ in 0..10 {
+        let _ = e.handle_message(now(), LinkId(1), Bytes::from_static(&[1, 1, 3, 0xff]));
+    }
+    let (_, ev) = drain(&mut e);
+    assert!(ev.contains(&Event::LinkBanned { link: LinkId(1) }));
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"b").to_frame();
+    assert_eq!(
+        e.handle_message(now(), LinkId(1), f),
+        Err(GossipError::Banned(LinkId(1)))
+    );
+    assert!(e.mesh(&topic()).is_empty());
+}
+
+#[test]
+fn per_author_rate_limit() {
+    let mut e = engine_with(1, |c| {
+        c.author_rate = 1;
+        c.author_burst = 2;
+    });
+    peer(&mut e, 1);
+    let kp = Keypair::from_seed([9; 32]);
+    let h1 = header(&kp, 1, None, b"1");
+    let h2 = header(&kp, 2, Some(h1.hash()), b"2");
+    let h3 = header(&kp, 3, Some(h2.hash()), b"3");
+    e.handle_message(now(), LinkId(1), h1.to_frame()).unwrap();
+    e.handle_message(now(), LinkId(1), h2.to_frame()).unwrap();
+    assert_eq!(
+        e.handle_message(now(), LinkId(1), h3.to_frame()),
+        Err(GossipError::RateLimited)
+    );
+    // Refused for rate, not remembered: the same bytes are accepted once tokens return.
+    let later = now().advance(Duration::from_secs(2));
+    e.handle_message(later, LinkId(1), h3.to_frame()).unwrap();
+    assert_eq!(e.head_seq(&topic(), &kp.id()), 3);
+}
+
+#[test]
+fn gap_triggers_a_range_pull_and_pull_is_answered() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let h1 = header(&kp, 1, None, b"1");
+    let h2 = header(&kp, 2, Some(h1.hash()), b"2");
+    let h3 = header(&kp, 3, Some(h2.hash()), b"3");
+    e.handle_message(now(), LinkId(1), h3.to_frame()).unwrap();
+    let (t, _) = drain(&mut e);
+    let pull = t
+        .iter()
+        .find(|t| peek_kind(&t.payload) == Some(kind::PULL))
+        .expect("a pull");
+    match Message::decode(&pull.payload, &Limits::default()).unwrap() {
+        Message::Pull(p) => assert_eq!((p.from, p.to), (1, 2)),
+        m => panic!("{m:?}"),
+    }
+    e.handle_message(now(), LinkId(1), h1.to_frame()).unwrap();
+    e.handle_message(now(), LinkId(1), h2.to_frame()).unwrap();
+    drain(&mut e);
+    // Serving: another peer asks for the range.
+    peer(&mut e, 2);
+    drain(&mut e);
+    let ask = Message::Pull(wire::Pull {
+        topic: topic(),
+        author: kp.id(),
+        from: 2,
+        to: 9,
+    })
+    .encode();
+    e.handle_message(now(), LinkId(2), ask).unwrap();
+    let (t, _) = drain(&mut e);
+    let frames: Vec<Bytes> = t.into_iter().map(|t| t.payload).collect();
+    assert_eq!(frames, vec![h2.to_frame(), h3.to_frame()]);
+}
+
+#[test]
+fn equivocation_becomes_a_proof_event_and_is_gossiped() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    e.handle_message(now(), LinkId(1), header(&kp, 1, None, b"a").to_frame())
+        .unwrap();
+    e.handle_message(now(), LinkId(1), header(&kp, 1, None, b"b").to_frame())
+        .unwrap();
+    let (t, ev) = drain(&mut e);
+    let proof = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::Equivocation { what, proof } => Some((what.clone(), proof.clone())),
+            _ => None,
+        })
+        .expect("equivocation event");
+    assert_eq!(proof.0.seq, 1);
+    assert!(proof.1.verify(&Limits::default()).is_ok());
+    assert!(
+        t.iter()
+            .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::EQUIVOCATION))
+    );
+    assert!(e.is_equivocator(&topic(), &kp.id()));
+    // Later entries of the equivocator are not relayed.
+    let h1 = header(&kp, 1, None, b"a");
+    e.handle_message(
+        now(),
+        LinkId(1),
+        header(&kp, 2, Some(h1.hash()), b"c").to_frame(),
+    )
+    .unwrap();
+    let (t, _) = drain(&mut e);
+    assert!(
+        t.iter()
+            .all(|t| peek_kind(&t.payload) != Some(kind::HEADER))
+    );
+}
+
+#[test]
+fn publish_waits_for_persistence_and_restore_continues_the_log() {
+    let mut e = engine(3);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let d = CapabilityDescriptor::builder(e.id(), "image.gen", "creative/image", "make images")
+        .build(now())
+        .unwrap();
+    let (t, seq) = e.publish(now(), d.clone()).unwrap();
+    assert_eq!(seq, 1);
+    let (tx, ev) = drain(&mut e);
+    assert!(tx.is_empty(), "nothing leaves before the head is durable");
+    let head = ev
+        .into_iter()
+        .find_map(|e| match e {
+            Event::PersistHead(h) => Some(h),
+            _ => None,
+        })
+        .unwrap();
+    e.handle_persisted(now(), &t, seq);
+    let (tx, ev) = drain(&mut e);
+    assert_eq!(kinds(&tx), vec![kind::HEADER.0]);
+    assert!(ev.contains(&Event::Published {
+        topic: t.clone(),
+        seq: 1
+    }));
+
+    // A new engine with the same key, restored from the durable head, continues at seq 2.
+    let mut r = GossipEngine::new(
+        GossipConfig::seeded([3; 32]),
+        Box::new(Keypair::from_seed([3; 32])),
+        Box::new(HashedNgramEncoder::default()),
+        now(),
+    );
+    r.restore(now(), [head]).unwrap();
+    assert_eq!(r.head_seq(&t, &r.id()), 1);
+    let (_, seq2) = r.publish(now(), d).unwrap();
+    assert_eq!(seq2, 2);
+    let h2 = r.own.get(&t).unwrap().waiting.get(&2).unwrap().0.clone();
+    let h1 = r.header(&t, &r.id(), 1).unwrap();
+    assert_eq!(h2.prev, Some(h1.hash()));
+    // A record signed by someone else is refused.
+    let other = header(&Keypair::from_seed([8; 32]), 1, None, b"x");
+    let bad = OwnHead {
+        topic: t,
+        seq: 1,
+        header: other.to_frame(),
+        body: None,
+    };
+    assert!(engine(4).restore(now(), [bad]).is_err());
+}
+
+#[test]
+fn mesh_respects_degree_bounds_and_backoff() {
+    let mut e = engine_with(1, |c| {
+        c.mesh_d = 2;
+        c.mesh_d_lo = 1;
+        c.mesh_d_hi = 3;
+    });
+    for l in 1..=6 {
+        peer(&mut e, l);
+    }
+    assert_eq!(
+        e.mesh(&topic()).len(),
+        2,
+        "subscriptions fill the mesh up to D"
+    );
+    drain(&mut e);
+    for l in 3..=6 {
+        let g = Message::Graft(wire::Graft {
+            topics: vec![topic()],
+        })
+        .encode();
+        e.handle_message(now(), LinkId(l), g).unwrap();
+    }
+    assert_eq!(e.mesh(&topic()).len(), 3, "grafts accepted up to D_hi");
+    let (t, _) = drain(&mut e);
+    let prunes: Vec<LinkId> = t
+        .iter()
+        .filter(|t| peek_kind(&t.payload) == Some(kind::PRUNE))
+        .map(|t| t.link)
+        .collect();
+    assert_eq!(prunes.len(), 3, "the rest are pruned with a backoff");
+    // A peer that prunes us is not grafted again during its backoff.
+    let member = e.mesh(&topic())[0].0;
+    let p = Message::Prune(wire::Prune {
+        topic: topic(),
+        backoff_ms: 60_000,
+    })
+    .encode();
+    e.handle_message(now(), member, p).unwrap();
+    assert!(!e.mesh(&topic()).iter().any(|(l, _)| *l == member));
+    for s in 1..5 {
+        e.handle_timeout(now().advance(Duration::from_secs(s)));
+    }
+    assert!(!e.mesh(&topic()).iter().any(|(l, _)| *l == member));
+    assert!(e.mesh(&topic()).len() >= 1);
+}
+
+#[test]
+fn body_is_pulled_checked_and_indexed_with_fallback() {
+    let mut e = engine(1);
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
+        .build(now())
+        .unwrap();
+    let body = Signed::sign(&kp, d).unwrap().to_frame();
+    let h = header(&kp, 1, None, &body);
+    e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    let (t, _) = drain(&mut e);
+    let ask: Vec<LinkId> = t
+        .iter()
+        .filter(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
+        .map(|t| t.link)
+        .collect();
+    assert_eq!(ask, vec![LinkId(1)], "asked the relayer first");
+    // Wrong bytes: refused, penalised, and the next peer is asked.
+    let wrong = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: b"not it".to_vec(),
+    })
+    .encode();
+    assert!(matches!(
+        e.handle_message(now(), LinkId(1), wrong),
+        Err(GossipError::Body(_))
+    ));
+    let (t, _) = drain(&mut e);
+    assert!(
+        t.iter()
+            .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
+    );
+    // An unsolicited body from a link not asked is refused.
+    let right = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: body.to_vec(),
+    })
+    .encode();
+    assert!(e.handle_message(now(), LinkId(3), right.clone()).is_err());
+    e.handle_message(now(), LinkId(2), right).unwrap();
+    let (_, ev) = drain(&mut e);
+    assert!(ev.iter().any(|e| matches!(e, Event::Descriptor(_))));
+    let c = e.discover(now(), "image generation", &Requirements::default(), 5);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].descriptor.provider, kp.id());
+}
+
+#[test]
+fn body_fetch_gives_up_after_deadlines() {
+    let mut e = engine_with(1, |c| c.body_attempts = 2);
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let h = header(&kp, 1, None, b"some body bytes");
+    e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    let mut t = now();
+    let mut gave_up = false;
+    for _ in 0..10 {
+        t = t.advance(Duration::from_millis(600));
+        e.handle_timeout(t);
+        let (_, ev) = drain(&mut e);
+        gave_up |= ev.contains(&Event::BodyUnavailable { hash: h.body_hash });
+    }
+    assert!(gave_up);
+    assert_eq!(e.pending_bodies(), 0);
+}
+
+#[test]
+fn relay_forwards_body_requests_toward_the_author() {
+    // Relay R got the header from link 1 (toward the author) and serves link 2.
+    let mut r = engine(1);
+    peer(&mut r, 1);
+    peer(&mut r, 2);
+    drain(&mut r);
+    let kp = Keypair::from_seed([9; 32]);
+    let body = b"the body".to_vec();
+    let h = header(&kp, 1, None, &body);
+    r.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    drain(&mut r);
+    let ask = Message::BodyRequest(wire::BodyRequest {
+        hash: h.body_hash,
+        hops: 3,
+    })
+    .encode();
+    r.handle_message(now(), LinkId(2), ask).unwrap();
+    let (t, _) = drain(&mut r);
+    let fwd = t
+        .iter()
+        .find(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
+        .unwrap();
+    assert_eq!(fwd.link, LinkId(1));
+    match Message::decode(&fwd.payload, &Limits::default()).unwrap() {
+        Message::BodyRequest(b) => assert_eq!(b.hops, 2),
+        m => panic!("{m:?}"),
+    }
+    let resp = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: body.clone(),
+    })
+    .encode();
+    r.handle_message(now(), LinkId(1), resp.clone()).unwrap();
+    let (t, ev) = drain(&mut r);
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].link, &t[0].payload), (LinkId(2), &resp));
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::Descriptor(_))),
+        "relays do not index"
+    );
+    assert!(r.index().is_empty());
+}
+
+#[test]
+fn lazy_push_and_iwant_repair() {
+    // Node with one lazy peer announces ids; a node receiving an IHave asks after the delay.
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let choke = Message::Choke(wire::Choke { topic: topic() }).encode();
+    e.handle_message(now(), LinkId(2), choke).unwrap();
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"x").to_frame();
+    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    let (t, _) = drain(&mut e);
+    assert!(
+        t.iter().all(|t| t.link != LinkId(2)),
+        "no eager copy to a lazy peer"
+    );
+    e.handle_timeout(now().advance(Duration::from_millis(200)));
+    let (t, _) = drain(&mut e);
+    let ihave = t
+        .iter()
+        .find(|t| peek_kind(&t.payload) == Some(kind::IHAVE))
+        .unwrap();
+    assert_eq!(ihave.link, LinkId(2));
+
+    let mut b = engine(2);
+    peer(&mut b, 7);
+    drain(&mut b);
+    b.handle_message(now(), LinkId(7), ihave.payload.clone())
+        .unwrap();
+    assert!(drain(&mut b).0.is_empty(), "waits for an eager copy first");
+    b.handle_timeout(now().advance(Duration::from_millis(300)));
+    let (t, _) = drain(&mut b);
+    let iwant = t
+        .iter()
+        .find(|t| peek_kind(&t.payload) == Some(kind::IWANT))
+        .expect("asks");
+    e.handle_message(now(), LinkId(2), iwant.payload.clone())
+        .unwrap();
+    let (t, _) = drain(&mut e);
+    assert!(t.iter().any(|t| t.link == LinkId(2) && t.payload == f));
+    assert!(
+        e.mesh(&topic()).contains(&(LinkId(2), true)),
+        "grafted back to eager"
+    );
+}
+
+#[test]
+fn idle_engine_polls_nothing_and_keeps_its_deadline() {
+    let mut e = engine(1);
+    drain(&mut e);
+    let d = e.poll_timeout().unwrap();
+    for _ in 0..3 {
+        assert!(e.poll_transmit().is_none());
+        assert!(e.poll_event().is_none());
+        assert_eq!(e.poll_timeout(), Some(d));
+    }
+    // An early timeout changes nothing.
+    e.handle_timeout(now());
+    assert_eq!(e.poll_timeout(), Some(d));
+}
+
+#[test]
+fn overflow_drops_lowest_class_and_reports() {
+    let mut e = engine_with(1, |c| c.max_queued_transmits = 16);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let mut prev = None;
+    let mut hs = Vec::new();
+    for s in 1..=20 {
+        let h = header(&kp, s, prev, &[s as u8]);
+        prev = Some(h.hash());
+        hs.push(h.clone());
+        e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    }
+    drain(&mut e);
+    // 20 repair frames requested at once into a 16-frame queue.
+    let ask = Message::Pull(wire::Pull {
+        topic: topic(),
+        author: kp.id(),
+        from: 1,
+        to: 20,
+    })
+    .encode();
+    e.handle_message(now(), LinkId(1), ask).unwrap();
+    assert!(e.queued_transmits() <= 16);
+    let (_, ev) = drain(&mut e);
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Overflow {
+            class: Class::Repair,
+            ..
+        }
+    )));
+}
