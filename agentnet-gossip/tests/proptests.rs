@@ -1,0 +1,223 @@
+//! Property tests of the gossip engine's invariants.
+
+use std::time::Duration;
+
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::wire::{Limits, peek_kind};
+use agentnet_core::{Engine, Hash, Instant, Keypair, LinkId, Now, Signed, WallTime};
+use agentnet_gossip::wire::{self, Message};
+use agentnet_gossip::{EntryKind, Event, GossipConfig, GossipEngine, LogHeader, OwnHead};
+use bytes::Bytes;
+use proptest::prelude::*;
+
+const T0: u64 = 1_800_000_000_000;
+
+fn now(ms: u64) -> Now {
+    Now::new(
+        Instant::from_millis(ms),
+        WallTime::from_unix_millis(T0 + ms),
+    )
+}
+
+fn topic() -> Topic {
+    Topic::new("p/t").unwrap()
+}
+
+fn engine(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine {
+    let mut c = GossipConfig::seeded([seed; 32]);
+    tweak(&mut c);
+    let mut e = GossipEngine::new(
+        c,
+        Box::new(Keypair::from_seed([seed; 32])),
+        Box::new(HashedNgramEncoder::default()),
+        now(0),
+    );
+    e.subscribe(now(0), topic()).unwrap();
+    e
+}
+
+fn join(e: &mut GossipEngine, link: u64) {
+    e.handle_link_up(now(0), LinkId(link));
+    let m = Message::Subscribe(wire::Subscribe {
+        join: vec![topic()],
+        leave: vec![],
+    })
+    .encode();
+    e.handle_message(now(0), LinkId(link), m).unwrap();
+}
+
+fn header(author: u8, seq: u64, prev: Option<Hash>, body: u8, skew_ms: i64) -> Bytes {
+    let kp = Keypair::from_seed([author; 32]);
+    let h = LogHeader {
+        author: kp.id(),
+        topic: topic(),
+        seq,
+        prev: if seq == 1 {
+            None
+        } else {
+            Some(prev.unwrap_or(Hash([body; 32])))
+        },
+        kind: EntryKind::DESCRIPTOR,
+        body_hash: wire::body_hash(&[body]),
+        body_len: 1,
+        issued_at: WallTime::from_unix_millis((T0 as i64 + skew_ms) as u64),
+        ttl_ms: 20_000,
+        sketch: None,
+    };
+    Signed::sign(&kp, h).unwrap().to_frame()
+}
+
+#[derive(Clone, Debug)]
+enum Input {
+    Valid {
+        author: u8,
+        seq: u64,
+        body: u8,
+        skew_ms: i64,
+    },
+    Flip {
+        author: u8,
+        seq: u64,
+        at: usize,
+        bit: u8,
+    },
+    Junk(Vec<u8>),
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        4 => (1u8..4, 1u64..6, any::<u8>(), -40_000i64..40_000)
+            .prop_map(|(author, seq, body, skew_ms)| Input::Valid { author, seq, body, skew_ms }),
+        2 => (1u8..4, 1u64..6, any::<usize>(), 0u8..8)
+            .prop_map(|(author, seq, at, bit)| Input::Flip { author, seq, at, bit }),
+        1 => proptest::collection::vec(any::<u8>(), 0..80).prop_map(Input::Junk),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever arrives, every header frame the engine sends is one that verifies, passes the
+    /// field and freshness checks, and belongs to the topic.
+    #[test]
+    fn no_invalid_header_is_ever_relayed(inputs in proptest::collection::vec(input(), 1..40)) {
+        let mut e = engine(9, |_| {});
+        join(&mut e, 1);
+        join(&mut e, 2);
+        let rules = e.config().header_rules;
+        let mut t = 0u64;
+        for i in inputs {
+            t += 50;
+            let frame = match i {
+                Input::Valid { author, seq, body, skew_ms } => header(author, seq, None, body, skew_ms),
+                Input::Flip { author, seq, at, bit } => {
+                    let mut v = header(author, seq, None, 0, 0).to_vec();
+                    let n = v.len();
+                    v[at % n] ^= 1 << bit;
+                    Bytes::from(v)
+                }
+                Input::Junk(v) => Bytes::from(v),
+            };
+            let _ = e.handle_message(now(t), LinkId(1), frame);
+            e.handle_timeout(now(t));
+            while let Some(tx) = e.poll_transmit() {
+                if peek_kind(&tx.payload) == Some(wire::kind::HEADER) {
+                    let h = Signed::<LogHeader>::from_frame(&tx.payload, &Limits::default());
+                    prop_assert!(h.is_ok(), "relayed a header that does not verify");
+                    let h = h.unwrap();
+                    prop_assert!(h.validate(now(t), &rules).is_ok());
+                    prop_assert_eq!(&h.topic, &topic());
+                }
+            }
+            while e.poll_event().is_some() {}
+        }
+    }
+
+    /// Across any interleaving of publishes, persistence confirmations and restarts (from
+    /// what was persisted), the seqs this node sends strictly increase and never repeat.
+    #[test]
+    fn own_seq_strictly_increases_across_restarts(ops in proptest::collection::vec(0u8..3, 1..30)) {
+        let mut e = engine(5, |_| {});
+        let mut stored: Option<OwnHead> = None;
+        let mut waiting: Vec<(Topic, u64)> = Vec::new();
+        let mut sent: Vec<u64> = Vec::new();
+        let mut t = 0u64;
+        let id = Keypair::from_seed([5; 32]).id();
+        for op in ops {
+            t += 100;
+            match op {
+                0 => {
+                    let d = CapabilityDescriptor::builder(id, "c.x", "p/t", "prop test")
+                        .ttl(Duration::from_secs(60))
+                        .build(now(t))
+                        .unwrap();
+                    e.publish(now(t), d).unwrap();
+                }
+                1 => {
+                    for (tp, s) in waiting.drain(..) {
+                        e.handle_persisted(now(t), &tp, s);
+                    }
+                }
+                _ => {
+                    // Restart: everything not persisted is lost.
+                    e = GossipEngine::new(
+                        GossipConfig::seeded([5; 32]),
+                        Box::new(Keypair::from_seed([5; 32])),
+                        Box::new(HashedNgramEncoder::default()),
+                        now(t),
+                    );
+                    e.restore(now(t), stored.clone()).unwrap();
+                    waiting.clear();
+                }
+            }
+            while let Some(ev) = e.poll_event() {
+                match ev {
+                    Event::PersistHead(h) => {
+                        // The host stores it at once; the confirmation comes with op 1.
+                        waiting.push((h.topic.clone(), h.seq));
+                        if stored.as_ref().is_none_or(|s| s.seq < h.seq) {
+                            stored = Some(h);
+                        }
+                    }
+                    Event::Published { seq, .. } => {
+                        prop_assert!(sent.last().is_none_or(|l| *l < seq), "seq {seq} after {sent:?}");
+                        sent.push(seq);
+                    }
+                    _ => {}
+                }
+            }
+            while e.poll_transmit().is_some() {}
+        }
+    }
+
+    /// Memory caps hold whatever the traffic: headers in total and per author, queued frames
+    /// and remembered frame ids.
+    #[test]
+    fn caps_are_never_exceeded(seqs in proptest::collection::vec((1u8..12, 1u64..12), 1..80)) {
+        let mut e = engine(7, |c| {
+            c.max_headers = 20;
+            c.max_entries_per_author = 3;
+            c.max_authors_per_topic = 6;
+            c.max_queued_transmits = 16;
+            c.seen_capacity = 25;
+            c.author_burst = 1000;
+        });
+        join(&mut e, 1);
+        join(&mut e, 2);
+        let mut t = 0u64;
+        for (author, seq) in seqs {
+            t += 10;
+            let _ = e.handle_message(now(t), LinkId(1), header(author, seq, None, 1, 0));
+            prop_assert!(e.header_count() <= 20);
+            prop_assert!(e.queued_transmits() <= 16);
+            prop_assert!(e.seen_len() <= 25);
+            for a in 1u8..12 {
+                let id = Keypair::from_seed([a; 32]).id();
+                let held = (1..12).filter(|s| e.header(&topic(), &id, *s).is_some()).count();
+                prop_assert!(held <= 3);
+            }
+            while e.poll_event().is_some() {}
+        }
+    }
+}
