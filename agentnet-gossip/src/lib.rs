@@ -1,7 +1,166 @@
 //! # agentnet-gossip
 //!
-//! The semantic discovery plane of agentnet: bodyless gossip over per-author sequential logs,
-//! interest filtering, body pull, soft-state expiry and intent discovery (see `DESIGN.md` §4–§5).
+//! The semantic discovery plane of agentnet: how agents learn who can do what, cheaply and
+//! without a registry (`DESIGN.md` §4–§5). One sans-IO state machine, [`GossipEngine`], does
+//! bodyless gossip over per-author sequential logs, pulls the bodies its owner is interested
+//! in, keeps soft state fresh and answers intent queries locally.
+//!
+//! **What it does.** Each author keeps, per topic, an append-only log of small signed
+//! [`LogHeader`]s (author, topic, seq, previous header hash, kind, body hash and length,
+//! issued-at, TTL, 32-byte semantic sketch). Headers travel eagerly through a bounded topic mesh;
+//! bodies (signed capability descriptors) never ride along: a node whose [`InterestProfile`]
+//! matches a header's sketch fetches the body by hash. Sequence numbers expose gaps (pulled by
+//! range) and forks (turned into a self-verifying [`EquivocationProof`] that is gossiped and
+//! reported). Anti-entropy heals partitions and churn. Expired entries vanish; newer descriptors
+//! supersede older ones; memory is bounded everywhere. [`GossipEngine::discover`] ranks the
+//! fresh descriptors held against an intent.
+//!
+//! **What it does not do.** No sockets, clocks, threads or OS randomness: time arrives as
+//! [`Now`](agentnet_core::Now), randomness from [`GossipConfig::seed`], and every effect leaves
+//! as a value. It does not authenticate links (the transport does: a [`LinkId`](agentnet_core::LinkId) is routing only)
+//! and does not decide whom to trust: candidates carry self-reported QoS, and trust-aware
+//! selection belongs to `agentnet-trust`. Equivocation proofs are handed to the application
+//! ([`Event::Equivocation`]) for the trust plane to act on.
+//!
+//! # Drive loop
+//!
+//! [`GossipEngine`] implements [`Engine`](agentnet_core::Engine); drive it like every agentnet
+//! engine (see [`agentnet_core::engine`] for the full contract):
+//!
+//! ```text
+//! engine = GossipEngine::new(config, signer, encoder, now)
+//! engine.restore(now, durable_heads)?            // own log heads saved before a restart
+//! engine.subscribe(now, topic)?; engine.set_interest(profile)
+//! loop {
+//!     input  = frame on a link | timer fired | link up/down | app command (publish, discover)
+//!     engine.handle_*(now, input)
+//!     while let Some(t) = engine.poll_transmit() { send t.payload on t.link }
+//!     while let Some(e) = engine.poll_event()    {
+//!         Event::PersistHead(h) => { store h durably; engine.handle_persisted(now, &h.topic, h.seq) }
+//!         Event::Equivocation { proof, .. } => hand proof to the trust plane,
+//!         other => deliver to the application,
+//!     }
+//!     arm one timer at engine.poll_timeout()     // absolute deadline
+//! }
+//! ```
+//!
+//! ```
+//! use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+//! use agentnet_core::semantic::HashedNgramEncoder;
+//! use agentnet_core::{Engine, Instant, Keypair, Now, WallTime};
+//! use agentnet_gossip::{Event, GossipConfig, GossipEngine};
+//!
+//! let now = Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000));
+//! let key = Keypair::from_seed([7; 32]);
+//! let me = key.id();
+//! let mut node = GossipEngine::new(
+//!     GossipConfig::seeded([7; 32]),
+//!     Box::new(key),
+//!     Box::new(HashedNgramEncoder::default()),
+//!     now,
+//! );
+//! let d = CapabilityDescriptor::builder(me, "image.generate", "creative/image", "generate images from text")
+//!     .build(now)?;
+//! let (topic, seq) = node.publish(now, d)?;
+//! // The head must be durable before the entry leaves the node.
+//! let persisted = std::iter::from_fn(|| node.poll_event())
+//!     .any(|e| matches!(e, Event::PersistHead(h) if h.seq == seq));
+//! assert!(persisted);
+//! node.handle_persisted(now, &topic, seq);
+//! assert!(std::iter::from_fn(|| node.poll_event()).any(|e| matches!(e, Event::Published { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Protocol
+//!
+//! The wire messages and their priority classes are listed in [`wire`]. In short:
+//!
+//! - **Mesh.** [`Subscribe`](wire::Subscribe) tells every link which topics a node follows. Per
+//!   topic the engine keeps a mesh of `mesh_d_lo..=mesh_d_hi` subscribed peers (target
+//!   `mesh_d`), grafting ([`Graft`](wire::Graft)) when below the low mark and pruning
+//!   ([`Prune`](wire::Prune), with a backoff the peer must respect) when above the high mark, at
+//!   every heartbeat and on link changes.
+//! - **Eager push, lazy repair (Plumtree).** A new header is sent in full to *eager* mesh peers.
+//!   A node that receives a header it already has from an eager peer answers
+//!   [`Choke`](wire::Choke): that edge becomes *lazy*, so the eager edges converge to a spanning
+//!   tree and each node receives about one copy. Lazy peers get batched 8-byte ids
+//!   ([`IHave`](wire::IHave), `lazy_fanout` peers per flush); a node that sees an id and no copy
+//!   within `iwant_delay` asks with [`IWant`](wire::IWant), which also makes that edge eager
+//!   again (tree repair).
+//! - **Anti-entropy.** Every `anti_entropy` period, per topic, a random topic peer gets a
+//!   [`Digest`](wire::Digest): one 64-bit hash per author bucket over (author, head, lowest held,
+//!   count). For buckets that differ the peer answers with its [`Vector`](wire::Vector) of log
+//!   summaries; the node then [`Pull`](wire::Pull)s the seqs it lacks and pushes the entries
+//!   above the peer's heads. Gaps seen on arrival (a header with seq above the next expected)
+//!   are pulled at once from the relayer.
+//! - **Body pull.** If the [`InterestProfile`] wants a header (topic and sketch similarity), the
+//!   node sends [`BodyRequest`](wire::BodyRequest) to the link the header came from, with a
+//!   deadline (`body_timeout`) and fallback to other mesh peers (`body_attempts`). A relay that
+//!   does not hold the body forwards the request toward the author along the path the header
+//!   took (at most `body_hops` times) and passes the [`Body`](wire::Body) back, caching it.
+//!   Every body is checked against the header's `body_hash` and length; a descriptor body is
+//!   then verified (signature, provider = header author, topic, freshness) before it enters the
+//!   [`DiscoveryIndex`]. Relays cache bodies to serve them but do not index them.
+//! - **Equivocation.** Two different signed headers at one (author, topic, seq) — seen directly
+//!   or completed by pulling the other version when a `prev` link disagrees — become an
+//!   [`EquivocationProof`]. The engine reports it once, floods it to its topic peers (control
+//!   class), drops the author's descriptors from its index and stops relaying the author in
+//!   that topic. Proofs are verified strictly, one signature at a time, with no other state.
+//!
+//! # Validation order
+//!
+//! A header frame is checked in this order, and relayed only if it passes everything:
+//!
+//! 1. **duplicate** — BLAKE3 of the exact received bytes against the seen cache, before any
+//!    decoding or verification (`cargo bench -p agentnet-gossip --bench handle_message`
+//!    measures it);
+//! 2. **size** and 3. **version**;
+//! 4. **per-link rate limit** — before the signature, because it is the CPU guard;
+//! 5. **signature** (strict Ed25519, author = signer, decoding only after verifying);
+//! 6. **fields and clock skew** ([`HeaderRules`]: future skew window, TTL, body size, expiry);
+//! 7. **per-author rate limit** (new positions only);
+//! 8. **seq/prev** consistency against the author's log (gap → pull, fork → proof).
+//!
+//! A refused frame returns a typed [`GossipError`]; the relaying link is penalised (10 points
+//! for malformed, forged or invalid input, 2 for unexpected messages, 1 for rate-limit drops;
+//! points decay by one per heartbeat) and banned for `ban_duration` at `ban_threshold`. Nothing
+//! else changes: a refused header is not stored, not remembered as seen, and not relayed. A
+//! `prev` conflict returns [`GossipError::PrevConflict`] without penalty — the relayer is not at
+//! fault — and pulls the evidence instead.
+//!
+//! # Persistence
+//!
+//! An author's seq must never repeat, also across a restart. [`GossipEngine::publish`] signs the
+//! entry and emits [`Event::PersistHead`] with the header frame and body; nothing is sent until
+//! the host calls [`GossipEngine::handle_persisted`]. After a restart the host passes the stored
+//! heads to [`GossipEngine::restore`], and the log continues from there (the restored head is
+//! served to peers that miss it). A node restarted *without* its heads reuses seqs — peers
+//! prove that as equivocation; that is the intended consequence.
+//! [`GossipConfig::persist_before_publish`] turns the wait off for hosts without storage.
+//! [`simhost`] plays the durable host in simulations.
+//!
+//! # Memory and queues
+//!
+//! Every table is bounded by [`GossipConfig`]: headers per author log
+//! (`max_entries_per_author`), authors per topic (`max_authors_per_topic`; an author whose
+//! entries all expired makes room), headers in total (`max_headers`; new positions are dropped
+//! and counted in [`GossipStats::dropped_full`] when full), topics, the seen cache and recent
+//! history (`seen_capacity`, `seen_ttl`), pending body fetches, the body cache (bytes), the
+//! discovery index ([`IndexLimits`](discover::IndexLimits)), and the outgoing and event queues.
+//! Outgoing frames wait in four priority classes ([`queue`]): control > own publish > forwarding
+//! > repair; overflow evicts the lowest class first and is reported in [`Event::Overflow`].
+//! Polling an idle engine is O(1): [`poll_timeout`](agentnet_core::Engine::poll_timeout)
+//! returns a deadline computed after the last input.
+//!
+//! # Soft state
+//!
+//! Headers and descriptors leave every index when their TTL ends (checked at each heartbeat,
+//! reported in [`Event::Expired`]); the head seq and hash of each log survive pruning so order
+//! and gap detection keep working. A newer descriptor for the same (provider, capability)
+//! replaces the older one. The engine re-issues its own descriptors after `refresh_fraction` of
+//! their TTL until [`GossipEngine::withdraw`]; withdrawn descriptors disappear when their TTL
+//! ends (explicit retraction entries, [`EntryKind::RETRACTION`], are reserved in the format but
+//! not yet produced).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
