@@ -23,7 +23,7 @@ use crate::discover::{
 };
 use crate::events::{CommandError, Event, GossipError, OwnHead};
 use crate::fraud::{Equivocation, EquivocationProof};
-use crate::header::{EntryKind, LogHeader};
+use crate::header::{EntryKind, HeaderError, LogHeader};
 use crate::log::{AuthorLog, Insert};
 use crate::queue::{Bucket, Class, TransmitQueue};
 use crate::state::{
@@ -640,8 +640,8 @@ impl GossipEngine {
                         Ok(())
                     }
                     Message::Digest(m) => self.on_digest(from, m),
-                    Message::Vector(m) => self.on_vector(from, m),
-                    Message::Pull(m) => self.on_pull(from, m),
+                    Message::Vector(m) => self.on_vector(now, from, m),
+                    Message::Pull(m) => self.on_pull(now, from, m),
                     Message::BodyRequest(m) => self.on_body_request(now, from, m),
                     Message::Body(m) => self.on_body(now, from, m),
                     Message::BodyMissing(m) => {
@@ -907,6 +907,13 @@ impl GossipEngine {
         let Some(ts) = self.topics.get_mut(topic) else {
             return;
         };
+        let eager = ts.eager_peers().count();
+        if eager <= self.cfg.min_eager {
+            // Keep a floor of eager peers: with many authors each pruning the edges that were
+            // redundant for *its* messages, unconditional choking thins the eager graph below
+            // a spanning tree and delivery falls back to the slower lazy repair.
+            return;
+        }
         if let Some(p) = ts.mesh.get_mut(&link)
             && *p == Push::Eager
         {
@@ -1193,7 +1200,7 @@ impl GossipEngine {
 
     /// The peer's summaries for the buckets that differed: pull every seq it holds that we
     /// lack (within the last `max_pull` of its log), and push the entries above its head.
-    fn on_vector(&mut self, from: LinkId, m: wire::Vector) -> Result<(), GossipError> {
+    fn on_vector(&mut self, now: Now, from: LinkId, m: wire::Vector) -> Result<(), GossipError> {
         let Some(ts) = self.topics.get(&m.topic) else {
             return Ok(());
         };
@@ -1239,7 +1246,11 @@ impl GossipEngine {
             if s.head > their_head && push.len() < MAX_REPAIRS_PER_VECTOR {
                 let lo = (their_head + 1).max(s.head.saturating_sub(self.cfg.max_pull - 1));
                 if let Some(l) = ts.logs.get(&s.author) {
-                    push.extend(l.range(lo, s.head).map(Signed::to_frame));
+                    push.extend(
+                        l.range(lo, s.head)
+                            .filter(|h| now.wall < h.expires_at())
+                            .map(Signed::to_frame),
+                    );
                 }
             }
         }
@@ -1258,7 +1269,7 @@ impl GossipEngine {
         Ok(())
     }
 
-    fn on_pull(&mut self, from: LinkId, m: wire::Pull) -> Result<(), GossipError> {
+    fn on_pull(&mut self, now: Now, from: LinkId, m: wire::Pull) -> Result<(), GossipError> {
         let Some(ts) = self.topics.get(&m.topic) else {
             return Ok(());
         };
@@ -1269,7 +1280,14 @@ impl GossipEngine {
         let frames: Vec<Bytes> = ts
             .logs
             .get(&m.author)
-            .map(|l| l.range(m.from, to).map(Signed::to_frame).collect())
+            .map(|l| {
+                // Entries past their TTL wait for the next heartbeat's pruning; never serve
+                // them (the receiver would refuse them as expired).
+                l.range(m.from, to)
+                    .filter(|h| now.wall < h.expires_at())
+                    .map(Signed::to_frame)
+                    .collect()
+            })
             .unwrap_or_default();
         for f in frames {
             self.send(Class::Repair, from, f);
@@ -1433,6 +1451,11 @@ impl GossipEngine {
 
     fn on_body(&mut self, now: Now, from: LinkId, m: wire::Body) -> Result<(), GossipError> {
         let Some(p) = self.pending.get(&m.hash) else {
+            // A late answer to a request already served by another peer (or given up) is
+            // normal after a retry; a body nobody announced is not.
+            if self.have_body(&m.hash) || self.upstream.get(&m.hash).is_some() {
+                return Err(GossipError::LateBody);
+            }
             return Err(GossipError::Unexpected("unsolicited body"));
         };
         if !p.tried.contains(&from) {
@@ -1803,7 +1826,12 @@ impl Engine for GossipEngine {
         if let Err(e) = &r {
             self.stats.refused += 1;
             let points = match e {
-                GossipError::Banned(_) | GossipError::PrevConflict { .. } => 0,
+                // Not the relayer's fault: a fork by the author, or an entry whose TTL ran out
+                // while it was in flight (honest relays race with expiry).
+                GossipError::Banned(_)
+                | GossipError::PrevConflict { .. }
+                | GossipError::Header(HeaderError::Expired)
+                | GossipError::LateBody => 0,
                 GossipError::RateLimited => 1,
                 GossipError::Unexpected(_) => 2,
                 _ => 10,

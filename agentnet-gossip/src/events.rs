@@ -124,6 +124,10 @@ pub enum GossipError {
     /// A pulled descriptor failed validation.
     #[error(transparent)]
     Descriptor(#[from] DescriptorError),
+    /// A body for a fetch that is already complete or abandoned (a late answer after a retry).
+    /// Not penalised.
+    #[error("late body")]
+    LateBody,
     /// The link or the author exceeded its rate limit.
     #[error("rate limited")]
     RateLimited,

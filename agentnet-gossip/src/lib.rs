@@ -83,7 +83,9 @@
 //! - **Eager push, lazy repair (Plumtree).** A new header is sent in full to *eager* mesh peers.
 //!   A node that receives a header it already has from an eager peer answers
 //!   [`Choke`](wire::Choke): that edge becomes *lazy*, so the eager edges converge to a spanning
-//!   tree and each node receives about one copy. Lazy peers get batched 8-byte ids
+//!   tree and each node receives about one copy. A node keeps at least `min_eager` eager peers
+//!   (default 2): with many authors, each one's duplicates would otherwise prune a different
+//!   part of the tree and leave delivery to the slower lazy repair. Lazy peers get batched 8-byte ids
 //!   ([`IHave`](wire::IHave), `lazy_fanout` peers per flush); a node that sees an id and no copy
 //!   within `iwant_delay` asks with [`IWant`](wire::IWant), which also makes that edge eager
 //!   again (tree repair).
@@ -124,9 +126,11 @@
 //! A refused frame returns a typed [`GossipError`]; the relaying link is penalised (10 points
 //! for malformed, forged or invalid input, 2 for unexpected messages, 1 for rate-limit drops;
 //! points decay by one per heartbeat) and banned for `ban_duration` at `ban_threshold`. Nothing
-//! else changes: a refused header is not stored, not remembered as seen, and not relayed. A
-//! `prev` conflict returns [`GossipError::PrevConflict`] without penalty — the relayer is not at
-//! fault — and pulls the evidence instead.
+//! else changes: a refused header is not stored, not remembered as seen, and not relayed.
+//! Refusals that are not the relayer's fault cost nothing: a `prev` conflict
+//! ([`GossipError::PrevConflict`], the author forked; the engine pulls the evidence instead), an
+//! entry whose TTL ran out in flight, and a late body after a retry ([`GossipError::LateBody`]).
+//! Repair answers never include entries past their TTL.
 //!
 //! # Persistence
 //!
@@ -147,8 +151,9 @@
 //! and counted in [`GossipStats::dropped_full`] when full), topics, the seen cache and recent
 //! history (`seen_capacity`, `seen_ttl`), pending body fetches, the body cache (bytes), the
 //! discovery index ([`IndexLimits`](discover::IndexLimits)), and the outgoing and event queues.
-//! Outgoing frames wait in four priority classes ([`queue`]): control > own publish > forwarding
-//! > repair; overflow evicts the lowest class first and is reported in [`Event::Overflow`].
+//! Outgoing frames wait in four priority classes ([`queue`]): control, then own publish, then
+//! forwarding, then repair; overflow evicts the lowest class first and is reported in
+//! [`Event::Overflow`].
 //! Polling an idle engine is O(1): [`poll_timeout`](agentnet_core::Engine::poll_timeout)
 //! returns a deadline computed after the last input.
 //!

@@ -106,7 +106,7 @@ fn new_header_is_relayed_to_eager_peers_but_not_back() {
 
 #[test]
 fn duplicate_is_dropped_before_decoding_and_chokes_the_sender() {
-    let mut e = engine(1);
+    let mut e = engine_with(1, |c| c.min_eager = 0);
     peer(&mut e, 1);
     peer(&mut e, 2);
     drain(&mut e);
