@@ -26,9 +26,7 @@ use crate::fraud::{Equivocation, EquivocationProof};
 use crate::header::{EntryKind, HeaderError, LogHeader};
 use crate::log::{AuthorLog, Insert};
 use crate::queue::{Bucket, Class, TransmitQueue};
-use crate::state::{
-    BodyCache, History, LinkState, PendingBody, Push, Seen, SeenEntry, TopicState, Upstream, Wanted,
-};
+use crate::state::{BodyCache, Fifo, LinkState, PendingBody, Push, SeenEntry, TopicState, Wanted};
 use crate::wire::{self, Message, ShortId};
 
 /// Most announced-but-missing ids tracked across topics.
@@ -43,6 +41,8 @@ const MAX_BANS: usize = 4096;
 const HISTORY_TTL: Duration = Duration::from_secs(30);
 /// Most `Pull`s or pushes started by one `Vector`.
 const MAX_REPAIRS_PER_VECTOR: usize = 64;
+/// Deadline of entries that leave a [`Fifo`] only by count.
+const NEVER: Instant = Instant::from_micros(u64::MAX);
 
 /// Counters for experiments and monitoring. Monotone; never reset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,10 +99,14 @@ pub struct GossipEngine {
     own: BTreeMap<Topic, OwnLog>,
     own_caps: BTreeMap<String, OwnCapability>,
     own_bodies: BTreeMap<Hash, (WallTime, Bytes)>,
-    seen: Seen,
-    history: History,
+    /// Frame ids already handled (duplicate suppression before decoding).
+    seen: Fifo<Hash, SeenEntry>,
+    /// Recently accepted header frames by short id, to answer `IWant`.
+    history: Fifo<ShortId, (u32, Bytes)>,
     bodies: BodyCache,
-    upstream: Upstream,
+    /// Body hash → (topic idx, author, seq, link the header came from): where to forward a
+    /// body request. Bounded by `max_headers`; entries never expire by time.
+    upstream: Fifo<Hash, (u32, AgentId, u64, Option<LinkId>)>,
     pending: BTreeMap<Hash, PendingBody>,
     body_deadlines: BTreeSet<(Instant, Hash)>,
     wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
@@ -160,10 +164,10 @@ impl GossipEngine {
             own: BTreeMap::new(),
             own_caps: BTreeMap::new(),
             own_bodies: BTreeMap::new(),
-            seen: Seen::new(cfg.seen_capacity),
-            history: History::new(cfg.seen_capacity),
+            seen: Fifo::new(cfg.seen_capacity),
+            history: Fifo::new(cfg.seen_capacity),
             bodies: BodyCache::new(cfg.body_cache_bytes),
-            upstream: Upstream::new(cfg.max_headers),
+            upstream: Fifo::new(cfg.max_headers),
             pending: BTreeMap::new(),
             body_deadlines: BTreeSet::new(),
             wanted_deadlines: BTreeSet::new(),
@@ -540,12 +544,12 @@ impl GossipEngine {
             now.mono + self.cfg.seen_ttl,
         );
         self.history
-            .insert(ShortId::of(&id), idx, frame, now.mono + HISTORY_TTL);
+            .insert(ShortId::of(&id), (idx, frame), now.mono + HISTORY_TTL);
         if !body.is_empty() {
             self.own_bodies.insert(h.body_hash, (h.expires_at(), body));
         }
         self.upstream
-            .insert(h.body_hash, (idx, self.me, h.seq, None));
+            .insert(h.body_hash, (idx, self.me, h.seq, None), NEVER);
         inserted
     }
 
@@ -665,7 +669,7 @@ impl GossipEngine {
         self.stats.headers_received += 1;
         // 1. Duplicate: one hash over the received bytes, nothing decoded or verified.
         let id = wire::frame_id(&frame);
-        if let Some(seen) = self.seen.get(&id) {
+        if let Some(&seen) = self.seen.get(&id) {
             self.stats.duplicates += 1;
             if let (Some(l), Some(t)) = (from, seen.topic) {
                 self.on_duplicate(l, t);
@@ -859,9 +863,9 @@ impl GossipEngine {
         self.stats.headers_accepted += 1;
         let short = ShortId::of(&id);
         self.history
-            .insert(short, tidx, frame.clone(), now.mono + HISTORY_TTL);
+            .insert(short, (tidx, frame.clone()), now.mono + HISTORY_TTL);
         self.upstream
-            .insert(h.body_hash, (tidx, h.author, h.seq, from));
+            .insert(h.body_hash, (tidx, h.author, h.seq, from), NEVER);
         if let Some(ts) = self.topics.get_mut(&h.topic) {
             if ts.wanted.remove(&short).is_some() {
                 self.wanted_total -= 1;
@@ -907,16 +911,16 @@ impl GossipEngine {
         let Some(ts) = self.topics.get_mut(topic) else {
             return;
         };
-        let eager = ts.eager_peers().count();
-        if eager <= self.cfg.min_eager {
+        if ts.mesh.get(&link) != Some(&Push::Eager) {
+            return;
+        }
+        if ts.eager_peers().count() <= self.cfg.min_eager {
             // Keep a floor of eager peers: with many authors each pruning the edges that were
             // redundant for *its* messages, unconditional choking thins the eager graph below
             // a spanning tree and delivery falls back to the slower lazy repair.
             return;
         }
-        if let Some(p) = ts.mesh.get_mut(&link)
-            && *p == Push::Eager
-        {
+        if let Some(p) = ts.mesh.get_mut(&link) {
             *p = Push::Lazy;
             let m = Message::Choke(wire::Choke {
                 topic: topic.clone(),
@@ -1420,7 +1424,7 @@ impl GossipEngine {
             return Ok(());
         }
         // Forward toward the author along the path the header came by.
-        let upstream = self.upstream.get(&m.hash);
+        let upstream = self.upstream.get(&m.hash).copied();
         let header = upstream.and_then(|(tidx, author, seq, _)| {
             let topic = self.topic_names.get(&tidx)?;
             self.topics.get(topic)?.logs.get(&author)?.get(seq).cloned()

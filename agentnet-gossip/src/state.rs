@@ -102,100 +102,57 @@ pub(crate) struct SeenEntry {
     pub topic: Option<u32>,
 }
 
-/// Duplicate suppression: frame ids with a time-to-live, bounded in count. Insertion order is
-/// time order, so expiry is a FIFO pop.
+/// A map bounded in count whose entries also expire. Entries are inserted in time order
+/// (deadlines never decrease for one map's callers), so both eviction and expiry pop from the
+/// front of one queue. Used for duplicate suppression (frame id → [`SeenEntry`]), recent
+/// history (short id → frame, for `IWant`) and body upstreams (body hash → where its header
+/// came from).
 #[derive(Debug)]
-pub(crate) struct Seen {
-    map: BTreeMap<Hash, SeenEntry>,
-    order: VecDeque<(Instant, Hash)>,
+pub(crate) struct Fifo<K, V> {
+    map: BTreeMap<K, V>,
+    order: VecDeque<(Instant, K)>,
     cap: usize,
 }
 
-impl Seen {
+impl<K: Ord + Copy, V> Fifo<K, V> {
     pub fn new(cap: usize) -> Self {
-        Seen {
+        Fifo {
             map: BTreeMap::new(),
             order: VecDeque::new(),
             cap,
         }
     }
 
-    pub fn get(&self, id: &Hash) -> Option<SeenEntry> {
-        self.map.get(id).copied()
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
     }
 
-    pub fn insert(&mut self, id: Hash, entry: SeenEntry, expires: Instant) {
-        if self.map.insert(id, entry).is_none() {
-            self.order.push_back((expires, id));
+    /// Insert or replace `k`; a new key lives until `expires` or until it is the oldest of
+    /// more than `cap` keys.
+    pub fn insert(&mut self, k: K, v: V, expires: Instant) {
+        if self.map.insert(k, v).is_none() {
+            self.order.push_back((expires, k));
         }
         while self.map.len() > self.cap {
-            match self.order.pop_front() {
-                Some((_, old)) => {
-                    self.map.remove(&old);
-                }
-                None => break,
-            }
+            let Some((_, old)) = self.order.pop_front() else {
+                break;
+            };
+            self.map.remove(&old);
         }
     }
 
     pub fn expire(&mut self, now: Instant) {
-        while let Some(&(t, id)) = self.order.front() {
+        while let Some(&(t, k)) = self.order.front() {
             if t > now {
                 break;
             }
             self.order.pop_front();
-            self.map.remove(&id);
+            self.map.remove(&k);
         }
     }
 
     pub fn len(&self) -> usize {
         self.map.len()
-    }
-}
-
-/// Recently accepted header frames by short id, to answer `IWant`. Bounded in count and age.
-#[derive(Debug)]
-pub(crate) struct History {
-    map: BTreeMap<ShortId, (u32, Bytes)>,
-    order: VecDeque<(Instant, ShortId)>,
-    cap: usize,
-}
-
-impl History {
-    pub fn new(cap: usize) -> Self {
-        History {
-            map: BTreeMap::new(),
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    pub fn insert(&mut self, id: ShortId, topic: u32, frame: Bytes, expires: Instant) {
-        if self.map.insert(id, (topic, frame)).is_none() {
-            self.order.push_back((expires, id));
-        }
-        while self.map.len() > self.cap {
-            match self.order.pop_front() {
-                Some((_, old)) => {
-                    self.map.remove(&old);
-                }
-                None => break,
-            }
-        }
-    }
-
-    pub fn get(&self, id: &ShortId) -> Option<&(u32, Bytes)> {
-        self.map.get(id)
-    }
-
-    pub fn expire(&mut self, now: Instant) {
-        while let Some(&(t, id)) = self.order.front() {
-            if t > now {
-                break;
-            }
-            self.order.pop_front();
-            self.map.remove(&id);
-        }
     }
 }
 
@@ -260,41 +217,5 @@ impl BodyCache {
 
     pub fn bytes(&self) -> usize {
         self.bytes
-    }
-}
-
-/// Where a body can be asked for: the link a header with that body hash first came from.
-/// Bounded; oldest forgotten first.
-#[derive(Debug)]
-pub(crate) struct Upstream {
-    map: BTreeMap<Hash, (u32, AgentId, u64, Option<LinkId>)>,
-    order: VecDeque<Hash>,
-    cap: usize,
-}
-
-impl Upstream {
-    pub fn new(cap: usize) -> Self {
-        Upstream {
-            map: BTreeMap::new(),
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    /// Remember that the header (topic idx, author, seq) announcing `body` came from `link`.
-    pub fn insert(&mut self, body: Hash, entry: (u32, AgentId, u64, Option<LinkId>)) {
-        if self.map.insert(body, entry).is_none() {
-            self.order.push_back(body);
-        }
-        while self.map.len() > self.cap {
-            let Some(old) = self.order.pop_front() else {
-                break;
-            };
-            self.map.remove(&old);
-        }
-    }
-
-    pub fn get(&self, body: &Hash) -> Option<(u32, AgentId, u64, Option<LinkId>)> {
-        self.map.get(body).copied()
     }
 }

@@ -76,6 +76,28 @@ pub mod kind {
     pub const BODY_MISSING: MessageKind = MessageKind(0x010e);
 }
 
+/// The name of a gossip message kind (`"header"`, `"ihave"`, ...), for logs and metrics;
+/// `None` outside the gossip range.
+pub fn kind_name(k: MessageKind) -> Option<&'static str> {
+    Some(match k {
+        kind::HEADER => "header",
+        kind::EQUIVOCATION => "equivocation",
+        kind::SUBSCRIBE => "subscribe",
+        kind::GRAFT => "graft",
+        kind::PRUNE => "prune",
+        kind::IHAVE => "ihave",
+        kind::IWANT => "iwant",
+        kind::CHOKE => "choke",
+        kind::DIGEST => "digest",
+        kind::VECTOR => "vector",
+        kind::PULL => "pull",
+        kind::BODY_REQUEST => "body_request",
+        kind::BODY => "body",
+        kind::BODY_MISSING => "body_missing",
+        _ => return None,
+    })
+}
+
 /// The identity of a frame: BLAKE3 of its exact bytes in [`FRAME_ID_DOMAIN`].
 pub fn frame_id(frame: &[u8]) -> Hash {
     Hash::digest(FRAME_ID_DOMAIN, frame)

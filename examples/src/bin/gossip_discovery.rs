@@ -106,6 +106,7 @@
 //! `bytes_per_request.svg`, `latency_cdf.svg` and `latency_cdf.csv`. Progress and a summary go
 //! to stderr.
 
+use agentnet_core::wire::MessageKind;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -1709,23 +1710,10 @@ fn run<S: Scheme>(s: &mut S, sc: &Scenario, a: &Args) -> RunResult {
 // =============================================================================================
 
 fn kind_name(k: u16) -> String {
-    match k {
-        0x0001 => "descriptor".into(),
-        0x0101 => "header".into(),
-        0x0102 => "equivocation".into(),
-        0x0103 => "subscribe".into(),
-        0x0104 => "graft".into(),
-        0x0105 => "prune".into(),
-        0x0106 => "ihave".into(),
-        0x0107 => "iwant".into(),
-        0x0108 => "choke".into(),
-        0x0109 => "digest".into(),
-        0x010a => "vector".into(),
-        0x010b => "pull".into(),
-        0x010c => "body_request".into(),
-        0x010d => "body".into(),
-        0x010e => "body_missing".into(),
-        other => format!("0x{other:04x}"),
+    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
+        Some(name) => name.into(),
+        None if MessageKind(k) == MessageKind::SIGNED_DESCRIPTOR => "descriptor".into(),
+        None => format!("0x{k:04x}"),
     }
 }
 

@@ -77,6 +77,7 @@
 //! the default run does 2 × 6 M verifications: roughly 10–12 minutes on two cores, about 15 GB
 //! peak RSS. `--nodes 2000` takes seconds. `--no-flood` skips run B.
 
+use agentnet_core::wire::MessageKind;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -573,23 +574,10 @@ fn summarize_engines(sim: &Sim<GossipEngine>, topic: &Topic) -> EngineSummary {
     s
 }
 
-fn kind_name(kind: u16) -> String {
-    match kind {
-        0x0101 => "header".into(),
-        0x0102 => "equivocation".into(),
-        0x0103 => "subscribe".into(),
-        0x0104 => "graft".into(),
-        0x0105 => "prune".into(),
-        0x0106 => "ihave".into(),
-        0x0107 => "iwant".into(),
-        0x0108 => "choke".into(),
-        0x0109 => "digest".into(),
-        0x010a => "vector".into(),
-        0x010b => "pull".into(),
-        0x010c => "body_request".into(),
-        0x010d => "body".into(),
-        0x010e => "body_missing".into(),
-        k => format!("0x{k:04x}"),
+fn kind_name(k: u16) -> String {
+    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
+        Some(name) => name.into(),
+        None => format!("0x{k:04x}"),
     }
 }
 
