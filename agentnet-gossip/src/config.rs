@@ -30,11 +30,9 @@ pub struct GossipConfig {
     pub heartbeat: Duration,
     /// Period at which queued lazy-push ids are sent. Default 100 ms; range 10 ms..=`heartbeat`.
     pub lazy_interval: Duration,
-    /// Fewest eager mesh peers kept per topic: a duplicate from an eager peer chokes it only
-    /// while more than this many are eager. Default 2; range 0..=`mesh_d`. Higher means more
-    /// duplicate copies and lower latency; 0 is plain Plumtree.
-    pub min_eager: usize,
-    /// How many lazy (choked) mesh peers each id is announced to. Default 3; range 0..=`mesh_d_hi`.
+    /// How many of the mesh peers that choked a header's author get its id (`IHave`) instead.
+    /// Default 3; range 0..=`mesh_d_hi`. These announcements are what repairs a tree whose
+    /// eager copy was lost.
     pub lazy_fanout: usize,
     /// How long to wait for an eager copy after an `IHave` before asking with `IWant`.
     /// Default 150 ms; range 0..=10 s.
@@ -133,7 +131,6 @@ impl Default for GossipConfig {
             prune_backoff: Duration::from_secs(30),
             heartbeat: Duration::from_secs(1),
             lazy_interval: Duration::from_millis(100),
-            min_eager: 2,
             lazy_fanout: 3,
             iwant_delay: Duration::from_millis(150),
             anti_entropy: Duration::from_secs(2),
@@ -189,7 +186,6 @@ impl GossipConfig {
         self.heartbeat = self.heartbeat.clamp(ms(50), ms(60_000));
         self.lazy_interval = self.lazy_interval.clamp(ms(10), self.heartbeat);
         self.lazy_fanout = self.lazy_fanout.min(self.mesh_d_hi);
-        self.min_eager = self.min_eager.min(self.mesh_d);
         self.iwant_delay = self.iwant_delay.min(ms(10_000));
         self.anti_entropy = self.anti_entropy.clamp(ms(100), ms(600_000));
         self.digest_buckets = self.digest_buckets.clamp(1, 256);

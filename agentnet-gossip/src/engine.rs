@@ -26,7 +26,7 @@ use crate::fraud::{Equivocation, EquivocationProof};
 use crate::header::{EntryKind, HeaderError, LogHeader};
 use crate::log::{AuthorLog, Insert};
 use crate::queue::{Bucket, Class, TransmitQueue};
-use crate::state::{BodyCache, Fifo, LinkState, PendingBody, Push, SeenEntry, TopicState, Wanted};
+use crate::state::{BodyCache, Fifo, LinkState, PendingBody, SeenEntry, TopicState, Wanted};
 use crate::wire::{self, Message, ShortId};
 
 /// Most announced-but-missing ids tracked across topics.
@@ -41,6 +41,10 @@ const MAX_BANS: usize = 4096;
 const HISTORY_TTL: Duration = Duration::from_secs(30);
 /// Most `Pull`s or pushes started by one `Vector`.
 const MAX_REPAIRS_PER_VECTOR: usize = 64;
+/// After this node asks a link for repairs (`IWant`, `Pull`, `Digest`) or answers its
+/// `Digest`, copies from that link may be answers rather than eager pushes: such duplicates do
+/// not choke the link (a choke would cut an eager path that is working).
+const REPAIR_WINDOW: Duration = Duration::from_secs(2);
 /// Deadline of entries that leave a [`Fifo`] only by count.
 const NEVER: Instant = Instant::from_micros(u64::MAX);
 
@@ -102,7 +106,10 @@ pub struct GossipEngine {
     /// Frame ids already handled (duplicate suppression before decoding).
     seen: Fifo<Hash, SeenEntry>,
     /// Recently accepted header frames by short id, to answer `IWant`.
-    history: Fifo<ShortId, (u32, Bytes)>,
+    history: Fifo<ShortId, (u32, AgentId, Bytes)>,
+    /// Links asked for repairs recently, until when (see [`REPAIR_WINDOW`]). At most one
+    /// entry per link.
+    repairing: BTreeMap<LinkId, Instant>,
     bodies: BodyCache,
     /// Body hash → (topic idx, author, seq, link the header came from): where to forward a
     /// body request. Bounded by `max_headers`; entries never expire by time.
@@ -166,6 +173,7 @@ impl GossipEngine {
             own_bodies: BTreeMap::new(),
             seen: Fifo::new(cfg.seen_capacity),
             history: Fifo::new(cfg.seen_capacity),
+            repairing: BTreeMap::new(),
             bodies: BodyCache::new(cfg.body_cache_bytes),
             upstream: Fifo::new(cfg.max_headers),
             pending: BTreeMap::new(),
@@ -213,16 +221,20 @@ impl GossipEngine {
         self.topics.keys()
     }
 
-    /// Mesh peers of `topic` and whether each is pushed to eagerly.
-    pub fn mesh(&self, topic: &Topic) -> Vec<(LinkId, bool)> {
+    /// Mesh peers of `topic`.
+    pub fn mesh(&self, topic: &Topic) -> Vec<LinkId> {
         self.topics
             .get(topic)
-            .map(|t| {
-                t.mesh
-                    .iter()
-                    .map(|(l, p)| (*l, *p == Push::Eager))
-                    .collect()
-            })
+            .map(|t| t.mesh.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The mesh links that get `author`'s headers in `topic` as full frames (the rest of the
+    /// mesh choked that author and gets ids only).
+    pub fn eager_for(&self, topic: &Topic, author: &AgentId) -> Vec<LinkId> {
+        self.topics
+            .get(topic)
+            .map(|t| t.push_targets(author, None).0)
             .unwrap_or_default()
     }
 
@@ -376,7 +388,7 @@ impl GossipEngine {
             backoff_ms: self.cfg.prune_backoff.as_millis() as u32,
         })
         .encode();
-        for l in ts.mesh.keys() {
+        for l in &ts.mesh {
             self.send(Class::Control, *l, prune.clone());
         }
         self.after_input(now);
@@ -540,11 +552,17 @@ impl GossipEngine {
         let id = wire::frame_id(&frame);
         self.seen.insert(
             id,
-            SeenEntry { topic: Some(idx) },
+            SeenEntry {
+                topic: Some(idx),
+                author: self.me,
+            },
             now.mono + self.cfg.seen_ttl,
         );
-        self.history
-            .insert(ShortId::of(&id), (idx, frame), now.mono + HISTORY_TTL);
+        self.history.insert(
+            ShortId::of(&id),
+            (idx, self.me, frame),
+            now.mono + HISTORY_TTL,
+        );
         if !body.is_empty() {
             self.own_bodies.insert(h.body_hash, (h.expires_at(), body));
         }
@@ -560,20 +578,8 @@ impl GossipEngine {
             return;
         }
         let id = ShortId::of(&wire::frame_id(&frame));
-        if let Some(ts) = self.topics.get_mut(&topic) {
-            let eager: Vec<LinkId> = ts.eager_peers().collect();
-            ts.lazy.push((id, None));
-            for l in eager {
-                self.transmits.push(
-                    Class::Publish,
-                    Transmit {
-                        link: l,
-                        payload: frame.clone(),
-                    },
-                );
-            }
-            self.schedule_lazy(now);
-        }
+        let me = self.me;
+        self.push_header(now, Class::Publish, &topic, &me, None, id, &frame);
         self.emit(Event::Published { topic, seq });
     }
 
@@ -636,14 +642,10 @@ impl GossipEngine {
                     Message::IHave(m) => self.on_ihave(now, from, m),
                     Message::IWant(m) => self.on_iwant(from, m),
                     Message::Choke(m) => {
-                        if let Some(ts) = self.topics.get_mut(&m.topic)
-                            && let Some(p) = ts.mesh.get_mut(&from)
-                        {
-                            *p = Push::Lazy;
-                        }
+                        self.on_choke(from, m);
                         Ok(())
                     }
-                    Message::Digest(m) => self.on_digest(from, m),
+                    Message::Digest(m) => self.on_digest(now, from, m),
                     Message::Vector(m) => self.on_vector(now, from, m),
                     Message::Pull(m) => self.on_pull(now, from, m),
                     Message::BodyRequest(m) => self.on_body_request(now, from, m),
@@ -672,7 +674,7 @@ impl GossipEngine {
         if let Some(&seen) = self.seen.get(&id) {
             self.stats.duplicates += 1;
             if let (Some(l), Some(t)) = (from, seen.topic) {
-                self.on_duplicate(l, t);
+                self.on_duplicate(now, l, t, seen.author);
             }
             return Ok(());
         }
@@ -702,8 +704,11 @@ impl GossipEngine {
         h.validate(now, &self.cfg.header_rules)?;
         let Some(ts) = self.topics.get(&h.topic) else {
             // Not our topic: remember it so copies cost nothing, keep nothing else.
-            self.seen
-                .insert(id, SeenEntry { topic: None }, now.mono + self.cfg.seen_ttl);
+            let seen = SeenEntry {
+                topic: None,
+                author: h.author,
+            };
+            self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
             return Ok(());
         };
         let tidx = ts.idx;
@@ -711,11 +716,11 @@ impl GossipEngine {
             // Proven equivocators are not relayed; our own entries come back to us only as
             // echoes of what we sent (a different own header would be someone replaying an
             // old one, which the own log handles).
-            self.seen.insert(
-                id,
-                SeenEntry { topic: Some(tidx) },
-                now.mono + self.cfg.seen_ttl,
-            );
+            let seen = SeenEntry {
+                topic: Some(tidx),
+                author: h.author,
+            };
+            self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
             return Ok(());
         }
         // 6. Per-author rate limit (after the signature: the author is now known).
@@ -790,12 +795,15 @@ impl GossipEngine {
         let after = log.len();
         self.headers_total = self.headers_total + after - before;
         let seen_until = now.mono + self.cfg.seen_ttl;
+        let seen = SeenEntry {
+            topic: Some(tidx),
+            author: h.author,
+        };
         match outcome {
             Insert::Duplicate | Insert::Stale => {
-                self.seen
-                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                self.seen.insert(id, seen, seen_until);
                 if let Some(l) = from {
-                    self.on_duplicate(l, tidx);
+                    self.on_duplicate(now, l, tidx, h.author);
                 }
                 Ok(())
             }
@@ -804,6 +812,7 @@ impl GossipEngine {
                 // relayer; its arrival completes an equivocation proof. Not the relayer's
                 // fault, so no penalty and nothing relayed.
                 if let Some(l) = from {
+                    self.repairing_with(now, l);
                     self.send_msg(
                         Class::Control,
                         l,
@@ -818,8 +827,7 @@ impl GossipEngine {
                 Err(GossipError::PrevConflict { seq })
             }
             Insert::Equivocation(proof) => {
-                self.seen
-                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                self.seen.insert(id, seen, seen_until);
                 let what = Equivocation {
                     author: h.author,
                     topic: h.topic.clone(),
@@ -829,10 +837,10 @@ impl GossipEngine {
                 Ok(())
             }
             Insert::New { missing } => {
-                self.seen
-                    .insert(id, SeenEntry { topic: Some(tidx) }, seen_until);
+                self.seen.insert(id, seen, seen_until);
                 if let (Some((lo, hi)), Some(l)) = (missing, from) {
                     let lo = lo.max(hi.saturating_sub(self.cfg.max_pull - 1));
+                    self.repairing_with(now, l);
                     self.send_msg(
                         Class::Control,
                         l,
@@ -862,27 +870,27 @@ impl GossipEngine {
     ) {
         self.stats.headers_accepted += 1;
         let short = ShortId::of(&id);
-        self.history
-            .insert(short, (tidx, frame.clone()), now.mono + HISTORY_TTL);
+        self.history.insert(
+            short,
+            (tidx, h.author, frame.clone()),
+            now.mono + HISTORY_TTL,
+        );
         self.upstream
             .insert(h.body_hash, (tidx, h.author, h.seq, from), NEVER);
-        if let Some(ts) = self.topics.get_mut(&h.topic) {
-            if ts.wanted.remove(&short).is_some() {
-                self.wanted_total -= 1;
-            }
-            ts.lazy.push((short, from));
-            let eager: Vec<LinkId> = ts.eager_peers().filter(|l| Some(*l) != from).collect();
-            for l in eager {
-                self.transmits.push(
-                    Class::Forward,
-                    Transmit {
-                        link: l,
-                        payload: frame.clone(),
-                    },
-                );
-            }
+        if let Some(ts) = self.topics.get_mut(&h.topic)
+            && ts.wanted.remove(&short).is_some()
+        {
+            self.wanted_total -= 1;
         }
-        self.schedule_lazy(now);
+        self.push_header(
+            now,
+            Class::Forward,
+            &h.topic,
+            &h.author,
+            from,
+            short,
+            &frame,
+        );
         let wanted =
             h.kind == EntryKind::DESCRIPTOR && self.interest.wants(&h.topic, h.sketch.as_ref());
         self.emit(Event::Header {
@@ -902,30 +910,84 @@ impl GossipEngine {
         self.own_bodies.contains_key(hash) || self.bodies.get(hash).is_some()
     }
 
-    /// Plumtree: a duplicate from an eager mesh peer means a redundant path; ask it to send ids
-    /// only.
-    fn on_duplicate(&mut self, link: LinkId, tidx: u32) {
-        let Some(topic) = self.topic_names.get(&tidx) else {
-            return;
-        };
+    /// Send a header along `author`'s push tree: in full to the mesh links that did not choke
+    /// the author, as an id (batched, at most `lazy_fanout` links) to those that did.
+    #[allow(clippy::too_many_arguments)]
+    fn push_header(
+        &mut self,
+        now: Now,
+        class: Class,
+        topic: &Topic,
+        author: &AgentId,
+        from: Option<LinkId>,
+        id: ShortId,
+        frame: &Bytes,
+    ) {
         let Some(ts) = self.topics.get_mut(topic) else {
             return;
         };
-        if ts.mesh.get(&link) != Some(&Push::Eager) {
+        let (eager, mut lazy) = ts.push_targets(author, from);
+        shuffle(&mut self.rng, &mut lazy);
+        lazy.truncate(self.cfg.lazy_fanout);
+        for l in &lazy {
+            ts.lazy.entry(*l).or_default().push(id);
+        }
+        for l in eager {
+            self.send(class, l, frame.clone());
+        }
+        if !lazy.is_empty() {
+            self.schedule_lazy(now);
+        }
+    }
+
+    /// Plumtree, one tree per author: a second copy of `author`'s header from a mesh peer means
+    /// that peer's edge is redundant for this author's messages; ask it to send only ids of
+    /// them. Every author thus converges on its own tree of first-arrival (lowest-latency)
+    /// paths, and no author's choices cut another author's paths. Repeated duplicates repeat
+    /// the choke (it may have been lost); duplicates that are likely answers to our repair
+    /// requests choke nothing.
+    fn on_duplicate(&mut self, now: Now, link: LinkId, tidx: u32, author: AgentId) {
+        if self.repairing.get(&link).is_some_and(|u| now.mono < *u) {
             return;
         }
-        if ts.eager_peers().count() <= self.cfg.min_eager {
-            // Keep a floor of eager peers: with many authors each pruning the edges that were
-            // redundant for *its* messages, unconditional choking thins the eager graph below
-            // a spanning tree and delivery falls back to the slower lazy repair.
+        let Some(topic) = self.topic_names.get(&tidx) else {
+            return;
+        };
+        let Some(ts) = self.topics.get(topic) else {
+            return;
+        };
+        if !ts.mesh.contains(&link) {
             return;
         }
-        if let Some(p) = ts.mesh.get_mut(&link) {
-            *p = Push::Lazy;
-            let m = Message::Choke(wire::Choke {
-                topic: topic.clone(),
-            });
-            self.send_msg(Class::Control, link, m);
+        let m = Message::Choke(wire::Choke {
+            topic: topic.clone(),
+            author,
+        });
+        self.send_msg(Class::Control, link, m);
+    }
+
+    /// The peer got `m.author`'s headers from elsewhere first: send it only their ids.
+    fn on_choke(&mut self, from: LinkId, m: wire::Choke) {
+        let cap = self.cfg.max_authors_per_topic;
+        let Some(ts) = self.topics.get_mut(&m.topic) else {
+            return;
+        };
+        if !ts.mesh.contains(&from) || !(ts.logs.contains_key(&m.author) || m.author == self.me) {
+            return;
+        }
+        if !ts.lazy_to.contains_key(&m.author) && ts.lazy_to.len() > cap {
+            return;
+        }
+        let v = ts.lazy_to.entry(m.author).or_default();
+        if !v.contains(&from) {
+            v.push(from);
+        }
+    }
+
+    /// Note that copies from `link` may soon be repair answers.
+    fn repairing_with(&mut self, now: Now, link: LinkId) {
+        if self.repairing.len() < self.links.len() + 1 || self.repairing.contains_key(&link) {
+            self.repairing.insert(link, now.mono + REPAIR_WINDOW);
         }
     }
 
@@ -952,11 +1014,11 @@ impl GossipEngine {
             .filter(|l| Some(*l) != from)
             .collect();
         let tidx = ts.idx;
-        self.seen.insert(
-            id,
-            SeenEntry { topic: Some(tidx) },
-            now.mono + self.cfg.seen_ttl,
-        );
+        let seen = SeenEntry {
+            topic: Some(tidx),
+            author: what.author,
+        };
+        self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
         for l in peers {
             self.send(Class::Control, l, frame.clone());
         }
@@ -974,8 +1036,11 @@ impl GossipEngine {
         }
         // Strict, one signature at a time, no other state: every honest node agrees.
         let (proof, what) = EquivocationProof::from_frame(&frame, &self.cfg.limits)?;
-        self.seen
-            .insert(id, SeenEntry { topic: None }, now.mono + self.cfg.seen_ttl);
+        let seen = SeenEntry {
+            topic: None,
+            author: what.author,
+        };
+        self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
         self.on_equivocation(now, Some(from), what, proof);
         Ok(())
     }
@@ -1000,15 +1065,15 @@ impl GossipEngine {
         for t in m.leave {
             if let Some(ts) = self.topics.get_mut(&t) {
                 ts.peers.remove(&from);
-                ts.mesh.remove(&from);
+                ts.leave_mesh(from);
             }
         }
         for t in m.join {
             if let Some(ts) = self.topics.get_mut(&t) {
                 ts.peers.insert(from);
                 let backoff = ts.backoff.get(&from).is_some_and(|u| now.mono < *u);
-                if ts.mesh.len() < self.cfg.mesh_d && !backoff && !ts.mesh.contains_key(&from) {
-                    ts.mesh.insert(from, Push::Eager);
+                if ts.mesh.len() < self.cfg.mesh_d && !backoff && !ts.mesh.contains(&from) {
+                    ts.mesh.insert(from);
                     graft.push(t);
                 }
             }
@@ -1031,13 +1096,17 @@ impl GossipEngine {
                 Some(ts) => {
                     ts.peers.insert(from);
                     let backoff = ts.backoff.get(&from).is_some_and(|u| now.mono < *u);
-                    if ts.mesh.contains_key(&from) {
-                        ts.mesh.insert(from, Push::Eager);
+                    if ts.mesh.contains(&from) {
+                        // A re-graft: the peer lost its state for us; push everything
+                        // eagerly again until it chokes authors anew.
+                        for v in ts.lazy_to.values_mut() {
+                            v.retain(|l| *l != from);
+                        }
                         false
                     } else if backoff || ts.mesh.len() >= self.cfg.mesh_d_hi {
                         true
                     } else {
-                        ts.mesh.insert(from, Push::Eager);
+                        ts.mesh.insert(from);
                         false
                     }
                 }
@@ -1058,7 +1127,7 @@ impl GossipEngine {
 
     fn on_prune(&mut self, now: Now, from: LinkId, m: wire::Prune) -> Result<(), GossipError> {
         if let Some(ts) = self.topics.get_mut(&m.topic) {
-            ts.mesh.remove(&from);
+            ts.leave_mesh(from);
             let d = Duration::from_millis(u64::from(m.backoff_ms)).min(Duration::from_secs(600));
             ts.backoff.insert(from, now.mono + d);
         }
@@ -1103,15 +1172,16 @@ impl GossipEngine {
         let Some(ts) = self.topics.get_mut(&m.topic) else {
             return Ok(());
         };
-        // Plumtree graft: the peer missed something through us; push eagerly to it again.
-        if let Some(p) = ts.mesh.get_mut(&from) {
-            *p = Push::Eager;
-        }
         let tidx = ts.idx;
         for id in m.ids {
-            if let Some((t, frame)) = self.history.get(&id)
+            if let Some((t, author, frame)) = self.history.get(&id)
                 && *t == tidx
             {
+                // Plumtree graft: the peer missed this author's header on its tree; push that
+                // author's headers to it eagerly again.
+                if let Some(v) = ts.lazy_to.get_mut(author) {
+                    v.retain(|l| *l != from);
+                }
                 let f = frame.clone();
                 self.transmits.push(
                     Class::Forward,
@@ -1171,7 +1241,7 @@ impl GossipEngine {
         u16::from(a.as_bytes()[0]) % self.cfg.digest_buckets
     }
 
-    fn on_digest(&mut self, from: LinkId, m: wire::Digest) -> Result<(), GossipError> {
+    fn on_digest(&mut self, now: Now, from: LinkId, m: wire::Digest) -> Result<(), GossipError> {
         let Some(ts) = self.topics.get(&m.topic) else {
             return Ok(());
         };
@@ -1198,6 +1268,8 @@ impl GossipEngine {
             buckets: diff,
             logs,
         });
+        // The peer will push what we lack in these buckets.
+        self.repairing_with(now, from);
         self.send_msg(Class::Repair, from, m);
         Ok(())
     }
@@ -1257,6 +1329,9 @@ impl GossipEngine {
                     );
                 }
             }
+        }
+        if !pulls.is_empty() {
+            self.repairing_with(now, from);
         }
         for (author, lo, hi) in pulls {
             let p = wire::Pull {
@@ -1339,7 +1414,7 @@ impl GossipEngine {
         if let Some(ts) = self.topics.get(&h.topic) {
             let mut others: Vec<LinkId> = ts
                 .mesh
-                .keys()
+                .iter()
                 .copied()
                 .filter(|l| Some(*l) != first && requester.map(|r| r.0) != Some(*l))
                 .collect();
@@ -1545,27 +1620,13 @@ impl GossipEngine {
         let mut out: Vec<(LinkId, Message)> = Vec::new();
         let max = self.cfg.limits.max_items.max(1);
         for (topic, ts) in self.topics.iter_mut() {
-            if ts.lazy.is_empty() {
-                continue;
-            }
-            let ids = core::mem::take(&mut ts.lazy);
-            let mut lazy: Vec<LinkId> = ts.lazy_peers().collect();
-            shuffle(&mut self.rng, &mut lazy);
-            lazy.truncate(self.cfg.lazy_fanout);
-            for l in lazy {
-                let mine: Vec<ShortId> = ids
-                    .iter()
-                    .filter(|(_, f)| *f != Some(l))
-                    .map(|(i, _)| *i)
-                    .collect();
-                for chunk in mine.chunks(max) {
-                    out.push((
-                        l,
-                        Message::IHave(wire::IHave {
-                            topic: topic.clone(),
-                            ids: chunk.to_vec(),
-                        }),
-                    ));
+            for (l, ids) in core::mem::take(&mut ts.lazy) {
+                for chunk in ids.chunks(max) {
+                    let m = Message::IHave(wire::IHave {
+                        topic: topic.clone(),
+                        ids: chunk.to_vec(),
+                    });
+                    out.push((l, m));
                 }
             }
         }
@@ -1595,9 +1656,6 @@ impl GossipEngine {
             }
             match w.announcers.pop_front() {
                 Some(a) if self.history.get(&id).is_none() => {
-                    if let Some(p) = ts.mesh.get_mut(&a) {
-                        *p = Push::Eager;
-                    }
                     asks.entry((a, tidx)).or_default().push(id);
                     if w.announcers.is_empty() {
                         ts.wanted.remove(&id);
@@ -1614,6 +1672,7 @@ impl GossipEngine {
             }
         }
         for ((l, tidx), ids) in asks {
+            self.repairing_with(now, l);
             if let Some(topic) = self.topic_names.get(&tidx).cloned() {
                 self.send_msg(
                     Class::Control,
@@ -1640,7 +1699,7 @@ impl GossipEngine {
                 .iter()
                 .copied()
                 .filter(|l| {
-                    !ts.mesh.contains_key(l)
+                    !ts.mesh.contains(l)
                         && !ts.backoff.contains_key(l)
                         && bans.get(l).is_none_or(|u| now.mono >= *u)
                 })
@@ -1648,15 +1707,15 @@ impl GossipEngine {
             shuffle(&mut self.rng, &mut cand);
             cand.truncate(d - ts.mesh.len());
             for l in cand {
-                ts.mesh.insert(l, Push::Eager);
+                ts.mesh.insert(l);
                 graft.push(l);
             }
         } else if ts.mesh.len() > hi {
-            let mut members: Vec<LinkId> = ts.mesh.keys().copied().collect();
+            let mut members: Vec<LinkId> = ts.mesh.iter().copied().collect();
             shuffle(&mut self.rng, &mut members);
             members.truncate(ts.mesh.len() - d);
             for l in members {
-                ts.mesh.remove(&l);
+                ts.leave_mesh(l);
                 ts.backoff.insert(l, now.mono + self.cfg.prune_backoff);
                 prune.push(l);
             }
@@ -1707,6 +1766,13 @@ impl GossipEngine {
         self.seen.expire(now.mono);
         self.history.expire(now.mono);
         self.bans.retain(|_, u| now.mono < *u);
+        self.repairing.retain(|_, u| now.mono < *u);
+        let me = self.me;
+        for ts in self.topics.values_mut() {
+            let logs = &ts.logs;
+            ts.lazy_to
+                .retain(|a, v| !v.is_empty() && (*a == me || logs.contains_key(a)));
+        }
         self.points.retain(|_, p| {
             *p = p.saturating_sub(1);
             *p > 0
@@ -1731,6 +1797,7 @@ impl GossipEngine {
             return;
         }
         let l = peers[self.rng.next_u64() as usize % peers.len()];
+        self.repairing_with(now, l);
         self.send_msg(
             Class::Control,
             l,
@@ -1890,9 +1957,10 @@ impl Engine for GossipEngine {
 
     fn handle_link_down(&mut self, now: Now, link: LinkId) {
         self.links.remove(&link);
+        self.repairing.remove(&link);
         for ts in self.topics.values_mut() {
             ts.peers.remove(&link);
-            ts.mesh.remove(&link);
+            ts.leave_mesh(link);
             ts.backoff.remove(&link);
         }
         let stuck: Vec<Hash> = self

@@ -9,8 +9,6 @@
 //! first, and expired entries are pruned by [`AuthorLog::prune`]. The head (highest seq and
 //! its hash) survives both, so ordering and gap detection keep working after pruning.
 
-use std::collections::BTreeMap;
-
 use agentnet_core::{Hash, Signed, WallTime};
 
 use crate::fraud::EquivocationProof;
@@ -42,7 +40,11 @@ pub enum Insert {
 /// A receiver's view of one (author, topic) log.
 #[derive(Clone, Debug)]
 pub struct AuthorLog {
-    entries: BTreeMap<u64, Signed<LogHeader>>,
+    /// Held headers in seq order. A sorted vector rather than a tree: logs are short (most
+    /// hold a handful of live descriptors; at most `max_entries`), and a tree's fixed-size
+    /// nodes cost several KiB per author even for one entry, which dominates memory when a
+    /// node follows many authors.
+    entries: Vec<Signed<LogHeader>>,
     head_seq: u64,
     head_hash: Option<Hash>,
     max_entries: usize,
@@ -54,7 +56,7 @@ impl AuthorLog {
     /// An empty log keeping at most `max_entries` headers (minimum 1).
     pub fn new(max_entries: usize) -> Self {
         AuthorLog {
-            entries: BTreeMap::new(),
+            entries: Vec::new(),
             head_seq: 0,
             head_hash: None,
             max_entries: max_entries.max(1),
@@ -74,13 +76,13 @@ impl AuthorLog {
 
     /// The lowest seq held, if any.
     pub fn low(&self) -> Option<u64> {
-        self.entries.first_key_value().map(|(s, _)| *s)
+        self.entries.first().map(|h| h.seq)
     }
 
     /// The highest seq held, if any (below [`head_seq`](Self::head_seq) once the head is
     /// pruned or when a higher entry was refused for space).
     pub fn high(&self) -> Option<u64> {
-        self.entries.last_key_value().map(|(s, _)| *s)
+        self.entries.last().map(|h| h.seq)
     }
 
     /// The lowest seq that may still be inserted; everything below was pruned or evicted.
@@ -100,18 +102,26 @@ impl AuthorLog {
 
     /// The header at `seq`, if held.
     pub fn get(&self, seq: u64) -> Option<&Signed<LogHeader>> {
-        self.entries.get(&seq)
+        self.position(seq).ok().map(|i| &self.entries[i])
+    }
+
+    /// Where `seq` is (`Ok`) or would be inserted (`Err`).
+    fn position(&self, seq: u64) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&seq, |h| h.seq)
     }
 
     /// Held headers with seq in `from..=to`, in order.
     pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &Signed<LogHeader>> {
-        self.entries.range(from..=to.max(from)).map(|(_, h)| h)
+        let start = self.position(from).unwrap_or_else(|i| i);
+        self.entries[start..]
+            .iter()
+            .take_while(move |h| h.seq <= to.max(from))
     }
 
     /// Offer a header whose signature, author and fields were already checked.
     pub fn insert(&mut self, h: Signed<LogHeader>) -> Insert {
         let seq = h.seq;
-        if let Some(held) = self.entries.get(&seq) {
+        if let Some(held) = self.get(seq) {
             if held.body() == h.body() {
                 return Insert::Duplicate;
             }
@@ -133,12 +143,12 @@ impl AuthorLog {
         if seq < self.floor {
             return Insert::Stale;
         }
-        if let Some(below) = self.entries.get(&(seq - 1))
+        if let Some(below) = self.get(seq - 1)
             && h.prev != Some(below.hash())
         {
             return Insert::PrevConflict { seq: seq - 1 };
         }
-        if let Some(above) = self.entries.get(&(seq + 1))
+        if let Some(above) = self.get(seq + 1)
             && above.prev != Some(h.hash())
         {
             return Insert::PrevConflict { seq };
@@ -148,12 +158,12 @@ impl AuthorLog {
             self.head_seq = seq;
             self.head_hash = Some(h.hash());
         }
-        self.entries.insert(seq, h);
-        while self.entries.len() > self.max_entries {
-            if let Some((&lowest, _)) = self.entries.first_key_value() {
-                self.entries.remove(&lowest);
-                self.floor = lowest + 1;
-            }
+        let at = self.position(seq).unwrap_or_else(|i| i);
+        self.entries.insert(at, h);
+        if self.entries.len() > self.max_entries {
+            let excess = self.entries.len() - self.max_entries;
+            self.floor = self.entries[excess - 1].seq + 1;
+            self.entries.drain(..excess);
         }
         Insert::New { missing }
     }
@@ -163,12 +173,10 @@ impl AuthorLog {
         if seq <= self.floor {
             return None;
         }
-        let known_below = self
-            .entries
-            .range(..seq)
-            .next_back()
-            .map(|(&s, _)| s)
-            .unwrap_or(self.floor - 1);
+        let below = self.position(seq).unwrap_or_else(|i| i);
+        let known_below = below
+            .checked_sub(1)
+            .map_or(self.floor - 1, |i| self.entries[i].seq);
         (known_below + 1 < seq).then_some((known_below + 1, seq - 1))
     }
 
@@ -178,10 +186,10 @@ impl AuthorLog {
     pub fn prune(&mut self, now: WallTime) -> usize {
         let before = self.entries.len();
         let mut highest_removed = None;
-        self.entries.retain(|&seq, h| {
+        self.entries.retain(|h| {
             let keep = now < h.expires_at();
             if !keep {
-                highest_removed = Some(seq);
+                highest_removed = Some(h.seq);
             }
             keep
         });

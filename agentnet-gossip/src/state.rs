@@ -13,15 +13,6 @@ use crate::log::AuthorLog;
 use crate::queue::Bucket;
 use crate::wire::ShortId;
 
-/// How a mesh peer is served for one topic (Plumtree's eager/lazy split).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Push {
-    /// New headers are sent in full.
-    Eager,
-    /// Only short ids are announced ([`crate::wire::IHave`]).
-    Lazy,
-}
-
 /// One subscribed topic.
 #[derive(Debug)]
 pub(crate) struct TopicState {
@@ -29,16 +20,23 @@ pub(crate) struct TopicState {
     pub idx: u32,
     /// Links that told us they are subscribed.
     pub peers: BTreeSet<LinkId>,
-    /// Our mesh for this topic and how we push to each member.
-    pub mesh: BTreeMap<LinkId, Push>,
+    /// Our mesh for this topic: new headers go to these links, eagerly unless the link
+    /// choked the header's author (see `lazy_to`).
+    pub mesh: BTreeSet<LinkId>,
+    /// Per-author push trees: for each author, the mesh links that asked (with
+    /// [`crate::wire::Choke`]) to get only ids of that author's headers. Only authors with a
+    /// log here (and this node itself) have an entry, so the map is bounded by
+    /// `max_authors_per_topic + 1`; each list is bounded by the mesh.
+    pub lazy_to: BTreeMap<AgentId, Vec<LinkId>>,
     /// Links we must not graft before the instant.
     pub backoff: BTreeMap<LinkId, Instant>,
     /// Logs by author.
     pub logs: BTreeMap<AgentId, AuthorLog>,
     /// Authors proven to equivocate in this topic.
     pub equivocators: BTreeSet<AgentId>,
-    /// Ids to announce lazily at the next flush, with the link each came from.
-    pub lazy: Vec<(ShortId, Option<LinkId>)>,
+    /// Ids to announce lazily at the next flush, per link (bounded: each accepted header
+    /// adds at most `lazy_fanout` ids, and the flush empties it every `lazy_interval`).
+    pub lazy: BTreeMap<LinkId, Vec<ShortId>>,
     /// Announced ids we do not have yet: announcers, in order.
     pub wanted: BTreeMap<ShortId, Wanted>,
     /// Next anti-entropy round.
@@ -57,11 +55,12 @@ impl TopicState {
         TopicState {
             idx,
             peers: BTreeSet::new(),
-            mesh: BTreeMap::new(),
+            mesh: BTreeSet::new(),
+            lazy_to: BTreeMap::new(),
             backoff: BTreeMap::new(),
             logs: BTreeMap::new(),
             equivocators: BTreeSet::new(),
-            lazy: Vec::new(),
+            lazy: BTreeMap::new(),
             wanted: BTreeMap::new(),
             next_sync,
         }
@@ -71,18 +70,27 @@ impl TopicState {
         self.logs.values().map(AuthorLog::len).sum()
     }
 
-    pub fn eager_peers(&self) -> impl Iterator<Item = LinkId> + '_ {
+    /// Mesh links that get `author`'s headers in full, and those that get only ids.
+    pub fn push_targets(
+        &self,
+        author: &AgentId,
+        except: Option<LinkId>,
+    ) -> (Vec<LinkId>, Vec<LinkId>) {
+        let lazy = self.lazy_to.get(author);
         self.mesh
             .iter()
-            .filter(|(_, p)| **p == Push::Eager)
-            .map(|(l, _)| *l)
+            .copied()
+            .filter(|l| Some(*l) != except)
+            .partition(|l| lazy.is_none_or(|v| !v.contains(l)))
     }
 
-    pub fn lazy_peers(&self) -> impl Iterator<Item = LinkId> + '_ {
-        self.mesh
-            .iter()
-            .filter(|(_, p)| **p == Push::Lazy)
-            .map(|(l, _)| *l)
+    /// Forget `link` as a mesh member (and every per-author choke it sent).
+    pub fn leave_mesh(&mut self, link: LinkId) {
+        if self.mesh.remove(&link) {
+            for v in self.lazy_to.values_mut() {
+                v.retain(|l| *l != link);
+            }
+        }
     }
 }
 
@@ -100,6 +108,8 @@ pub(crate) struct LinkState {
 pub(crate) struct SeenEntry {
     /// Interned topic of the header, if it was one we keep.
     pub topic: Option<u32>,
+    /// The header's author (meaningful when `topic` is set).
+    pub author: AgentId,
 }
 
 /// A map bounded in count whose entries also expire. Entries are inserted in time order

@@ -12,7 +12,7 @@
 //! | `0x0105` | [`Prune`] | control | "I removed you from my mesh; do not graft before the backoff" |
 //! | `0x0106` | [`IHave`] | control | short ids of headers the sender holds (lazy push) |
 //! | `0x0107` | [`IWant`] | control | "send me these headers, and push eagerly to me again" |
-//! | `0x0108` | [`Choke`] | control | "I got that header elsewhere first; send me only ids" |
+//! | `0x0108` | [`Choke`] | control | "I got this author's header elsewhere first; send me only its ids" |
 //! | `0x0109` | [`Digest`] | control | anti-entropy: one hash per bucket of the version vector |
 //! | `0x010a` | [`Vector`] | repair | per-author log summaries (head, lowest held, count) of the buckets that differed |
 //! | `0x010b` | [`Pull`] | control | "send me headers `from..=to` of this author's log" |
@@ -165,11 +165,15 @@ pub struct IWant {
     pub ids: Vec<ShortId>,
 }
 
-/// "Send me ids only" for a topic (the sender got a duplicate from the receiver).
+/// "Send me only ids of this author's headers in this topic": the sender got a duplicate of
+/// one from the receiver (each author has its own push tree; see the crate docs). Undone by an
+/// [`IWant`] for one of the author's headers, a [`Graft`], or the link leaving the mesh.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choke {
     /// The topic.
     pub topic: Topic,
+    /// The author whose headers the sender no longer wants eagerly.
+    pub author: AgentId,
 }
 
 /// Anti-entropy summary of one topic's version vector.
@@ -371,7 +375,10 @@ mod tests {
                 topic: t.clone(),
                 ids: vec![ShortId(7)],
             }),
-            Message::Choke(Choke { topic: t.clone() }),
+            Message::Choke(Choke {
+                topic: t.clone(),
+                author: AgentId::from_bytes([3; 32]),
+            }),
             Message::Digest(Digest {
                 topic: t.clone(),
                 buckets: vec![0, 5, u64::MAX],
@@ -420,6 +427,7 @@ mod tests {
         ));
         let mut v = Message::Choke(Choke {
             topic: Topic::new("a").unwrap(),
+            author: AgentId::from_bytes([0; 32]),
         })
         .encode()
         .to_vec();

@@ -106,7 +106,7 @@ fn new_header_is_relayed_to_eager_peers_but_not_back() {
 
 #[test]
 fn duplicate_is_dropped_before_decoding_and_chokes_the_sender() {
-    let mut e = engine_with(1, |c| c.min_eager = 0);
+    let mut e = engine(1);
     peer(&mut e, 1);
     peer(&mut e, 2);
     drain(&mut e);
@@ -119,7 +119,60 @@ fn duplicate_is_dropped_before_decoding_and_chokes_the_sender() {
     assert_eq!(e.stats().duplicates, 1);
     assert_eq!(kinds(&t), vec![kind::CHOKE.0], "only a choke goes back");
     assert_eq!(t[0].link, LinkId(2));
-    assert!(e.mesh(&topic()).contains(&(LinkId(2), false)));
+    match Message::decode(&t[0].payload, &Limits::default()).unwrap() {
+        Message::Choke(c) => assert_eq!(c.author, kp.id(), "the choke names the author"),
+        m => panic!("{m:?}"),
+    }
+}
+
+#[test]
+fn chokes_are_per_author_and_undone_by_iwant() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    peer(&mut e, 3);
+    drain(&mut e);
+    let (a, b) = (Keypair::from_seed([9; 32]), Keypair::from_seed([8; 32]));
+    for kp in [&a, &b] {
+        let f = header(kp, 1, None, b"x").to_frame();
+        e.handle_message(now(), LinkId(1), f).unwrap();
+    }
+    drain(&mut e);
+    assert_eq!(e.eager_for(&topic(), &a.id()).len(), 3);
+    // Link 2 chokes author a only.
+    let choke = Message::Choke(wire::Choke {
+        topic: topic(),
+        author: a.id(),
+    })
+    .encode();
+    e.handle_message(now(), LinkId(2), choke).unwrap();
+    assert_eq!(e.eager_for(&topic(), &a.id()), vec![LinkId(1), LinkId(3)]);
+    assert_eq!(
+        e.eager_for(&topic(), &b.id()).len(),
+        3,
+        "b's tree untouched"
+    );
+    let fa = header(&a, 2, Some(header(&a, 1, None, b"x").hash()), b"y").to_frame();
+    let fb = header(&b, 2, Some(header(&b, 1, None, b"x").hash()), b"y").to_frame();
+    e.handle_message(now(), LinkId(1), fa.clone()).unwrap();
+    e.handle_message(now(), LinkId(1), fb.clone()).unwrap();
+    let (t, _) = drain(&mut e);
+    let to2: Vec<&Bytes> = t
+        .iter()
+        .filter(|t| t.link == LinkId(2))
+        .map(|t| &t.payload)
+        .collect();
+    assert_eq!(to2, vec![&fb], "a's header is not pushed to 2, b's is");
+    // An IWant for a's header grafts link 2 back onto a's tree.
+    let iwant = Message::IWant(wire::IWant {
+        topic: topic(),
+        ids: vec![ShortId::of(&wire::frame_id(&fa))],
+    })
+    .encode();
+    e.handle_message(now(), LinkId(2), iwant).unwrap();
+    let (t, _) = drain(&mut e);
+    assert!(t.iter().any(|t| t.link == LinkId(2) && t.payload == fa));
+    assert_eq!(e.eager_for(&topic(), &a.id()).len(), 3);
 }
 
 #[test]
@@ -381,18 +434,18 @@ fn mesh_respects_degree_bounds_and_backoff() {
         .collect();
     assert_eq!(prunes.len(), 3, "the rest are pruned with a backoff");
     // A peer that prunes us is not grafted again during its backoff.
-    let member = e.mesh(&topic())[0].0;
+    let member = e.mesh(&topic())[0];
     let p = Message::Prune(wire::Prune {
         topic: topic(),
         backoff_ms: 60_000,
     })
     .encode();
     e.handle_message(now(), member, p).unwrap();
-    assert!(!e.mesh(&topic()).iter().any(|(l, _)| *l == member));
+    assert!(!e.mesh(&topic()).contains(&member));
     for s in 1..5 {
         e.handle_timeout(now().advance(Duration::from_secs(s)));
     }
-    assert!(!e.mesh(&topic()).iter().any(|(l, _)| *l == member));
+    assert!(!e.mesh(&topic()).contains(&member));
     assert!(!e.mesh(&topic()).is_empty());
 }
 
@@ -520,10 +573,18 @@ fn lazy_push_and_iwant_repair() {
     peer(&mut e, 1);
     peer(&mut e, 2);
     drain(&mut e);
-    let choke = Message::Choke(wire::Choke { topic: topic() }).encode();
-    e.handle_message(now(), LinkId(2), choke).unwrap();
     let kp = Keypair::from_seed([9; 32]);
-    let f = header(&kp, 1, None, b"x").to_frame();
+    let first = header(&kp, 1, None, b"x");
+    e.handle_message(now(), LinkId(1), first.to_frame())
+        .unwrap();
+    let choke = Message::Choke(wire::Choke {
+        topic: topic(),
+        author: kp.id(),
+    })
+    .encode();
+    e.handle_message(now(), LinkId(2), choke).unwrap();
+    drain(&mut e);
+    let f = header(&kp, 2, Some(first.hash()), b"y").to_frame();
     e.handle_message(now(), LinkId(1), f.clone()).unwrap();
     let (t, _) = drain(&mut e);
     assert!(
@@ -555,7 +616,7 @@ fn lazy_push_and_iwant_repair() {
     let (t, _) = drain(&mut e);
     assert!(t.iter().any(|t| t.link == LinkId(2) && t.payload == f));
     assert!(
-        e.mesh(&topic()).contains(&(LinkId(2), true)),
+        e.eager_for(&topic(), &kp.id()).contains(&LinkId(2)),
         "grafted back to eager"
     );
 }

@@ -1306,7 +1306,7 @@ impl Scheme for Bodyless {
     fn engine_report(&self) -> Value {
         let sim = &self.sim;
         let mut up = 0u64;
-        let (mut index, mut headers, mut mesh, mut eager, mut empty_mesh) = (0, 0, 0, 0, 0);
+        let (mut index, mut headers, mut mesh, mut empty_mesh) = (0, 0, 0, 0);
         let (mut received, mut accepted, mut dups, mut refused) = (0, 0, 0, 0);
         let (mut requested, mut fetched, mut served, mut dropped_full) = (0, 0, 0, 0);
         for n in sim.node_ids() {
@@ -1318,7 +1318,6 @@ impl Scheme for Bodyless {
             headers += e.header_count() as u64;
             let m = e.mesh(self.sc.topic(n));
             mesh += m.len() as u64;
-            eager += m.iter().filter(|(_, eager)| *eager).count() as u64;
             empty_mesh += u64::from(m.is_empty());
             let s = e.stats();
             received += s.headers_received;
@@ -1355,7 +1354,6 @@ impl Scheme for Bodyless {
             "avg_index_len": avg(index),
             "avg_headers_held": avg(headers),
             "avg_mesh_peers": avg(mesh),
-            "avg_eager_mesh_peers": avg(eager),
             "nodes_with_empty_mesh": empty_mesh,
             "headers_received": received,
             "headers_accepted": accepted,

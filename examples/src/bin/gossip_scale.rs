@@ -149,9 +149,6 @@ struct Args {
     /// Override `GossipConfig::mesh_d_hi` (default 12).
     #[arg(long)]
     mesh_d_hi: Option<usize>,
-    /// Override `GossipConfig::min_eager` (default 2).
-    #[arg(long)]
-    min_eager: Option<usize>,
     /// Override `GossipConfig::lazy_fanout` (default 3).
     #[arg(long)]
     lazy_fanout: Option<usize>,
@@ -170,10 +167,13 @@ struct Args {
     /// Skip run B (flooding); the comparison fields are then null.
     #[arg(long)]
     no_flood: bool,
-    /// Draw one latency per link (uniform 20..150 ms, then constant for every frame on that
-    /// link) instead of sampling every frame independently from the same range.
+    /// Sample every frame's delay independently from 20..150 ms instead of giving each link
+    /// its own base latency (see the program's documentation).
     #[arg(long)]
-    per_link_latency: bool,
+    per_frame_latency: bool,
+    /// Per-frame jitter added to each link's base latency, in ms (uniform in 0..=jitter).
+    #[arg(long, default_value_t = 5)]
+    jitter_ms: u64,
 }
 
 impl Args {
@@ -192,9 +192,6 @@ impl Args {
         }
         if let Some(v) = self.mesh_d_hi {
             c.mesh_d_hi = v;
-        }
-        if let Some(v) = self.min_eager {
-            c.min_eager = v;
         }
         if let Some(v) = self.lazy_fanout {
             c.lazy_fanout = v;
@@ -216,17 +213,22 @@ impl Args {
 
     fn sim_config(&self, edges: &[(u32, u32)]) -> SimConfig {
         let (lo, hi) = (20_000, 150_000);
-        let link_overrides = if self.per_link_latency {
+        let link_overrides = if self.per_frame_latency {
+            Vec::new()
+        } else {
             let mut r = rng(self.seed, 4);
+            let jitter = self.jitter_ms * 1000;
             edges
                 .iter()
                 .map(|&(a, b)| {
-                    let d = Duration::from_micros(r.range_inclusive(lo, hi));
-                    (NodeId(a), NodeId(b), LinkModel::constant(d))
+                    let d = r.range_inclusive(lo, hi);
+                    let m = LinkModel::uniform(
+                        Duration::from_micros(d),
+                        Duration::from_micros(d + jitter),
+                    );
+                    (NodeId(a), NodeId(b), m)
                 })
                 .collect()
-        } else {
-            Vec::new()
         };
         SimConfig {
             link: LinkModel::uniform(Duration::from_micros(lo), Duration::from_micros(hi)),
@@ -547,7 +549,6 @@ impl GossipState {
 struct EngineSummary {
     stats: GossipStats,
     mesh: usize,
-    eager: usize,
     headers_held: usize,
     seen: usize,
     queued: usize,
@@ -566,12 +567,24 @@ fn summarize_engines(sim: &Sim<GossipEngine>, topic: &Topic) -> EngineSummary {
         s.stats.equivocations += st.equivocations;
         let mesh = e.mesh(topic);
         s.mesh += mesh.len();
-        s.eager += mesh.iter().filter(|(_, eager)| *eager).count();
         s.headers_held += e.header_count();
         s.seen += e.seen_len();
         s.queued += e.queued_transmits();
     }
     s
+}
+
+fn link_model(args: &Args) -> String {
+    if args.per_frame_latency {
+        "every frame's delay uniform in 20..150 ms; no loss, no duplication, no bandwidth limit"
+            .into()
+    } else {
+        format!(
+            "each link a base latency uniform in 20..150 ms, plus per-frame jitter uniform in \
+             0..={} ms; no loss, no duplication, no bandwidth limit",
+            args.jitter_ms
+        )
+    }
 }
 
 fn kind_name(k: u16) -> String {
@@ -945,7 +958,6 @@ fn main() {
             "equivocations": engines.stats.equivocations,
         },
         "mean_mesh_size": engines.mesh as f64 / n.max(1) as f64,
-        "mean_eager_peers": engines.eager as f64 / n.max(1) as f64,
         "headers_held_total": engines.headers_held,
         "seen_entries_total": engines.seen,
         "queued_transmits_at_end": engines.queued,
@@ -961,7 +973,6 @@ fn main() {
         "mesh_d": cfg.mesh_d,
         "mesh_d_lo": cfg.mesh_d_lo,
         "mesh_d_hi": cfg.mesh_d_hi,
-        "min_eager": cfg.min_eager,
         "lazy_fanout": cfg.lazy_fanout,
         "lazy_interval_ms": cfg.lazy_interval.as_millis() as u64,
         "iwant_delay_ms": cfg.iwant_delay.as_millis() as u64,
@@ -977,11 +988,7 @@ fn main() {
         "headers_per_author": args.headers_per_author,
         "headers": headers,
         "seed": args.seed,
-        "link_model": if args.per_link_latency {
-            "per link: one latency uniform in 20..150 ms, constant per frame; no loss, no duplication, no bandwidth limit"
-        } else {
-            "uniform 20..150 ms sampled per frame; no loss, no duplication, no bandwidth limit"
-        },
+        "link_model": link_model(&args),
         "warmup_secs": args.warmup_secs,
         "drain_secs": args.drain_secs,
         "virtual_secs": end.as_micros() as f64 / 1e6,
@@ -1076,14 +1083,7 @@ fn main() {
             "gossip_scale: {n} nodes, {} edges, {headers} headers",
             edges.len()
         );
-        println!(
-            "  links: {}, no loss",
-            if args.per_link_latency {
-                "one latency per link, uniform 20..150 ms"
-            } else {
-                "uniform 20..150 ms per frame"
-            }
-        );
+        println!("  links: {}", link_model(&args));
         println!("  coverage                {coverage:.5}   (goal >= 0.999)");
         println!(
             "  p99 latency             {p99:.1} ms (flood {} ms, ratio {}; goal <= 1.25)",
