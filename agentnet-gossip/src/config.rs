@@ -42,6 +42,11 @@ pub struct GossipConfig {
     /// Period of anti-entropy rounds (one random topic peer per subscribed topic per round).
     /// Default 2 s; range 100 ms..=10 min.
     pub anti_entropy: Duration,
+    /// Anti-entropy compares and repairs only entries issued at least this long ago (by their
+    /// signed `issued_at`); younger ones are still spreading through the push trees, and
+    /// repairing them would only add duplicate copies. Default 500 ms; range 0..=60 s. It
+    /// delays the healing of a partition by at most this much.
+    pub settle: Duration,
     /// Buckets of the version-vector digest. Default 16; range 1..=256.
     pub digest_buckets: u16,
     /// Most headers sent for one `Pull`. Default 64; range 1..=1024.
@@ -134,6 +139,7 @@ impl Default for GossipConfig {
             lazy_fanout: 3,
             iwant_delay: Duration::from_millis(150),
             anti_entropy: Duration::from_secs(2),
+            settle: Duration::from_millis(500),
             digest_buckets: 16,
             max_pull: 64,
             body_timeout: Duration::from_secs(1),
@@ -188,6 +194,7 @@ impl GossipConfig {
         self.lazy_fanout = self.lazy_fanout.min(self.mesh_d_hi);
         self.iwant_delay = self.iwant_delay.min(ms(10_000));
         self.anti_entropy = self.anti_entropy.clamp(ms(100), ms(600_000));
+        self.settle = self.settle.min(ms(60_000));
         self.digest_buckets = self.digest_buckets.clamp(1, 256);
         self.max_pull = self.max_pull.clamp(1, 1024);
         self.body_timeout = self.body_timeout.clamp(ms(10), ms(60_000));

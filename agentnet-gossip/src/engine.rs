@@ -41,8 +41,8 @@ const MAX_BANS: usize = 4096;
 const HISTORY_TTL: Duration = Duration::from_secs(30);
 /// Most `Pull`s or pushes started by one `Vector`.
 const MAX_REPAIRS_PER_VECTOR: usize = 64;
-/// After this node asks a link for repairs (`IWant`, `Pull`, `Digest`) or answers its
-/// `Digest`, copies from that link may be answers rather than eager pushes: such duplicates do
+/// After this node asks a link for repairs (`IWant`, `Pull`) or answers its `Digest` with a
+/// `Vector` (the peer then pushes what we lack), copies from that link may be answers rather than eager pushes: such duplicates do
 /// not choke the link (a choke would cut an eager path that is working).
 const REPAIR_WINDOW: Duration = Duration::from_secs(2);
 /// Deadline of entries that leave a [`Fifo`] only by count.
@@ -1195,10 +1195,10 @@ impl GossipEngine {
         Ok(())
     }
 
-    fn digest(&self, ts: &TopicState) -> Vec<u64> {
+    fn digest(&self, ts: &TopicState, settled: WallTime) -> Vec<u64> {
         let n = usize::from(self.cfg.digest_buckets);
         let mut hashers: Vec<Option<Hasher>> = (0..n).map(|_| None).collect();
-        for s in self.summaries(ts) {
+        for s in self.summaries(ts, settled) {
             let b = usize::from(s.author.as_bytes()[0]) % n;
             hashers[b]
                 .get_or_insert_with(|| Hasher::new("agentnet/v1/gossip-digest"))
@@ -1218,23 +1218,40 @@ impl GossipEngine {
             .collect()
     }
 
-    /// Summaries of every author log that holds at least one fresh entry, except
-    /// equivocators, in author order. Two nodes holding the same live entries produce the
-    /// same summaries; a node with a gap differs in `count` or `low`.
-    fn summaries<'a>(&self, ts: &'a TopicState) -> impl Iterator<Item = wire::LogSummary> + 'a {
-        ts.logs.iter().filter_map(|(a, l)| {
+    /// Summaries of the *settled* entries (issued at or before `settled`) of every author log
+    /// that holds any, except equivocators, in author order. Two nodes holding the same
+    /// settled entries produce the same summaries; a node with a gap differs in `count` or
+    /// `low`. Entries younger than [`GossipConfig::settle`] are still travelling down their
+    /// push tree: leaving them out keeps anti-entropy from racing the tree with duplicate
+    /// copies. Both sides judge age by the signed `issued_at`, so they agree on what is
+    /// settled up to their wall clocks' difference.
+    fn summaries<'a>(
+        &self,
+        ts: &'a TopicState,
+        settled: WallTime,
+    ) -> impl Iterator<Item = wire::LogSummary> + 'a {
+        ts.logs.iter().filter_map(move |(a, l)| {
             if ts.equivocators.contains(a) {
                 return None;
             }
-            let low = l.low()?;
-            let head = l.high()?;
+            let mut it = l.range(0, u64::MAX).filter(|h| h.issued_at <= settled);
+            let first = it.next()?;
+            let (mut head, mut count) = (first.seq, 1u32);
+            for h in it {
+                head = h.seq;
+                count += 1;
+            }
             Some(wire::LogSummary {
                 author: *a,
                 head,
-                low,
-                count: l.len() as u32,
+                low: first.seq,
+                count,
             })
         })
+    }
+
+    fn settled(&self, now: Now) -> WallTime {
+        now.wall.saturating_sub(self.cfg.settle)
     }
 
     fn bucket_of(&self, a: &AgentId) -> u16 {
@@ -1249,7 +1266,8 @@ impl GossipEngine {
         if m.buckets.len() != n {
             return Ok(());
         }
-        let mine = self.digest(ts);
+        let settled = self.settled(now);
+        let mine = self.digest(ts, settled);
         let diff: Vec<u16> = (0..n)
             .filter(|&i| mine[i] != m.buckets[i])
             .map(|i| i as u16)
@@ -1259,7 +1277,7 @@ impl GossipEngine {
         }
         let max = self.cfg.limits.max_items.saturating_sub(1).max(1);
         let logs: Vec<wire::LogSummary> = self
-            .summaries(ts)
+            .summaries(ts, settled)
             .filter(|s| diff.contains(&self.bucket_of(&s.author)))
             .take(max)
             .collect();
@@ -1314,7 +1332,8 @@ impl GossipEngine {
             }
         }
         let mut push = Vec::new();
-        for s in self.summaries(ts) {
+        let settled = self.settled(now);
+        for s in self.summaries(ts, settled) {
             if !m.buckets.contains(&self.bucket_of(&s.author)) {
                 continue;
             }
@@ -1324,7 +1343,7 @@ impl GossipEngine {
                 if let Some(l) = ts.logs.get(&s.author) {
                     push.extend(
                         l.range(lo, s.head)
-                            .filter(|h| now.wall < h.expires_at())
+                            .filter(|h| now.wall < h.expires_at() && h.issued_at <= settled)
                             .map(Signed::to_frame),
                     );
                 }
@@ -1788,7 +1807,7 @@ impl GossipEngine {
             return;
         }
         let peers: Vec<LinkId> = ts.peers.iter().copied().collect();
-        let digest = self.digest(ts);
+        let digest = self.digest(ts, self.settled(now));
         let next = now.mono + self.cfg.anti_entropy;
         if let Some(ts) = self.topics.get_mut(topic) {
             ts.next_sync = next;
@@ -1797,7 +1816,6 @@ impl GossipEngine {
             return;
         }
         let l = peers[self.rng.next_u64() as usize % peers.len()];
-        self.repairing_with(now, l);
         self.send_msg(
             Class::Control,
             l,
