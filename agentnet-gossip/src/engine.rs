@@ -1556,21 +1556,22 @@ impl GossipEngine {
             }
             return Err(GossipError::Unexpected("unsolicited body"));
         };
-        if !p.tried.contains(&from) {
-            return Err(GossipError::Unexpected("body from a link not asked"));
-        }
         let body = Bytes::from(m.body);
         if wire::body_hash(&body) != m.hash || body.len() != p.header.body_len as usize {
+            if !p.tried.contains(&from) {
+                return Err(GossipError::Unexpected("wrong body from a link not asked"));
+            }
             // Wrong bytes: penalised by the caller; try the next peer.
             self.retry_body(now, m.hash);
             return Err(GossipError::Body(
                 "body does not match the header's hash".into(),
             ));
         }
+        // The bytes are what the author committed to in a signed header, so they are accepted
+        // from any link (a late answer to an earlier attempt included), cached and served
+        // whatever they contain.
         let p = self.pending.remove(&m.hash).expect("checked above");
         self.body_deadlines.remove(&(p.deadline, m.hash));
-        // The bytes are what the author committed to in a signed header, so they can be
-        // cached and served whatever they contain.
         self.bodies.insert(m.hash, body.clone());
         for r in &p.requesters {
             self.stats.bodies_served += 1;

@@ -80,18 +80,25 @@
 //!   `mesh_d`), grafting ([`Graft`](wire::Graft)) when below the low mark and pruning
 //!   ([`Prune`](wire::Prune), with a backoff the peer must respect) when above the high mark, at
 //!   every heartbeat and on link changes.
-//! - **Eager push, lazy repair (Plumtree).** A new header is sent in full to *eager* mesh peers.
-//!   A node that receives a header it already has from an eager peer answers
-//!   [`Choke`](wire::Choke): that edge becomes *lazy*, so the eager edges converge to a spanning
-//!   tree and each node receives about one copy. A node keeps at least `min_eager` eager peers
-//!   (default 2): with many authors, each one's duplicates would otherwise prune a different
-//!   part of the tree and leave delivery to the slower lazy repair. Lazy peers get batched 8-byte ids
-//!   ([`IHave`](wire::IHave), `lazy_fanout` peers per flush); a node that sees an id and no copy
-//!   within `iwant_delay` asks with [`IWant`](wire::IWant), which also makes that edge eager
-//!   again (tree repair).
+//! - **Eager push, lazy repair: one Plumtree tree per author.** A new header goes in full to
+//!   every mesh peer except those that *choked its author*. A node that receives a copy of an
+//!   author's header it already has answers [`Choke`](wire::Choke) naming that author, and the
+//!   sender then sends only ids of that author's headers over that edge. So each author's first
+//!   header floods the mesh (about mesh-degree copies per node) and leaves behind the tree of
+//!   first-arrival paths for that author — with stable link latencies, its lowest-latency
+//!   tree — and every later header of the author costs about one copy per node at close to
+//!   flooding's latency. Trees are per author because a tree shared by all authors is pruned by
+//!   each author's duplicates in a different place and ends up thin and slow for all of them.
+//!   The state is one short list of choked links per (topic, author) held in the log. Choked
+//!   peers get batched 8-byte ids ([`IHave`](wire::IHave), at most `lazy_fanout` of them per
+//!   header); a node that sees an id and no copy within `iwant_delay` asks with
+//!   [`IWant`](wire::IWant), which also puts it back on that author's tree at the sender (tree
+//!   repair after loss or churn). A mesh link that leaves or re-grafts loses its chokes.
+//!   Duplicates that arrive while a link is answering our repair requests choke nothing.
 //! - **Anti-entropy.** Every `anti_entropy` period, per topic, a random topic peer gets a
 //!   [`Digest`](wire::Digest): one 64-bit hash per author bucket over (author, head, lowest held,
-//!   count). For buckets that differ the peer answers with its [`Vector`](wire::Vector) of log
+//!   count) of the *settled* entries (issued at least `settle` ago; younger ones are still on
+//!   their way down the trees, and repairing them would only duplicate them). For buckets that differ the peer answers with its [`Vector`](wire::Vector) of log
 //!   summaries; the node then [`Pull`](wire::Pull)s the seqs it lacks and pushes the entries
 //!   above the peer's heads. Gaps seen on arrival (a header with seq above the next expected)
 //!   are pulled at once from the relayer.

@@ -366,3 +366,57 @@ fn same_seed_same_trace() {
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
 }
+
+/// Header frames delivered so far, duplicates and repairs included.
+fn header_frames(net: &Net) -> u64 {
+    net.sim
+        .metrics()
+        .by_kind
+        .get(&agentnet_gossip::header::HEADER_KIND.0)
+        .map_or(0, |k| k.delivered)
+}
+
+#[test]
+fn each_author_converges_on_its_own_push_tree() {
+    let mut net = Net::new(60, 5, 33, lan(), &["t/tree"]);
+    net.run(Duration::from_secs(4));
+    let authors = [2u32, 19, 37, 55];
+    let mut per_round = Vec::new();
+    for round in 0..3u64 {
+        let before = header_frames(&net);
+        for a in authors {
+            net.publish(
+                NodeId(a),
+                &format!("cap.a{a}"),
+                "t/tree",
+                &format!("tree test capability {round}"),
+                Duration::from_secs(120),
+            );
+        }
+        net.run(Duration::from_secs(3));
+        let copies = (header_frames(&net) - before) as f64 / (60.0 * authors.len() as f64);
+        per_round.push(copies);
+        for a in authors {
+            let holders = net.holders(&topic("t/tree"), &agent(NodeId(a)), round + 1);
+            assert_eq!(holders.len(), 60, "round {round}, author {a}");
+        }
+    }
+    // The first header of each author floods the mesh; its duplicates choke every edge that
+    // was not on a first-arrival path, for that author only.
+    assert!(per_round[0] > 2.0, "first round floods: {per_round:?}");
+    // Later headers travel down the trees: about one copy per node.
+    assert!(per_round[1] <= 1.3, "second round: {per_round:?}");
+    assert!(per_round[2] <= 1.3, "third round: {per_round:?}");
+    // The trees differ between authors: some node pushes one author's headers on a link
+    // that another author's tree does not use.
+    let t = topic("t/tree");
+    let differs = net.sim.node_ids().any(|n| {
+        net.sim.engine(n).is_some_and(|e| {
+            let first = e.eager_for(&t, &agent(NodeId(authors[0])));
+            authors[1..]
+                .iter()
+                .any(|a| e.eager_for(&t, &agent(NodeId(*a))) != first)
+        })
+    });
+    assert!(differs, "one tree per author");
+}

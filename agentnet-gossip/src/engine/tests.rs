@@ -485,16 +485,32 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
         t.iter()
             .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
     );
-    // An unsolicited body from a link not asked is refused.
+    // Wrong bytes from a link that was not asked: refused, and nothing else changes.
+    let wrong = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: b"also not it".to_vec(),
+    })
+    .encode();
+    assert!(matches!(
+        e.handle_message(now(), LinkId(3), wrong),
+        Err(GossipError::Unexpected(_))
+    ));
+    assert_eq!(e.pending_bodies(), 1);
+    // The right bytes are self-certifying: accepted from any link (here a late answer from
+    // a peer other than the one being asked).
     let right = Message::Body(wire::Body {
         hash: h.body_hash,
         body: body.to_vec(),
     })
     .encode();
-    assert!(e.handle_message(now(), LinkId(3), right.clone()).is_err());
-    e.handle_message(now(), LinkId(2), right).unwrap();
+    e.handle_message(now(), LinkId(3), right.clone()).unwrap();
     let (_, ev) = drain(&mut e);
     assert!(ev.iter().any(|e| matches!(e, Event::Descriptor(_))));
+    assert_eq!(e.pending_bodies(), 0);
+    assert!(matches!(
+        e.handle_message(now(), LinkId(2), right),
+        Err(GossipError::LateBody)
+    ));
     let c = e.discover(now(), "image generation", &Requirements::default(), 5);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].descriptor.provider, kp.id());
@@ -669,4 +685,32 @@ fn overflow_drops_lowest_class_and_reports() {
             ..
         }
     )));
+}
+
+#[test]
+fn anti_entropy_leaves_unsettled_entries_to_the_trees() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"x").to_frame();
+    e.handle_message(now(), LinkId(1), f).unwrap();
+    drain(&mut e);
+    let empty = Message::Digest(wire::Digest {
+        topic: topic(),
+        buckets: vec![0; usize::from(e.config().digest_buckets)],
+    })
+    .encode();
+    // Issued just now: still travelling down its tree, so the digests agree.
+    e.handle_message(now(), LinkId(2), empty.clone()).unwrap();
+    assert!(
+        drain(&mut e).0.is_empty(),
+        "no vector for an unsettled entry"
+    );
+    // Once settled, the difference is reported.
+    let later = now().advance(e.config().settle + Duration::from_millis(1));
+    e.handle_message(later, LinkId(2), empty).unwrap();
+    let (t, _) = drain(&mut e);
+    assert_eq!(kinds(&t), vec![kind::VECTOR.0]);
 }
