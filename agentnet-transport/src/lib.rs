@@ -1,10 +1,16 @@
 //! # agentnet-transport
 //!
-//! The host shell of agentnet: the async host traits (`Transport`, `LanguageModel`, `Clock`),
-//! in-memory and TCP + Noise transports, the `Node` runtime that drives the sans-IO engines,
-//! and the OpenAI-compatible language-model adapter (see `DESIGN.md` §8).
-//!
-//! **Status:** not yet implemented. This crate currently contains no API; it exists so the
-//! workspace layout is final. It is the one library crate allowed to do I/O and use async.
+//! The host shell of agentnet: the async host traits ([`Transport`], [`LanguageModel`],
+//! [`Clock`]), transports (in-memory; TCP + Noise), and the runtime that drives the sans-IO
+//! engines over them. It is the one library crate that does I/O and uses async (tokio).
 
 #![forbid(unsafe_code)]
+
+pub mod host;
+pub mod mem;
+
+pub use host::{
+    Clock, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
+    TransportError, TransportEvent,
+};
+pub use mem::{MemoryNetwork, MemoryTransport};
