@@ -485,6 +485,63 @@ impl GossipEngine {
     // Own entries
     // =========================================================================================
 
+    /// Feed back headers of other authors this node had accepted before a restart (the host's
+    /// store kept them from [`Event::Header`]). Each frame goes through the full header path
+    /// (signature, freshness, log checks) as if it came from no link: expired or invalid ones
+    /// are skipped. Nothing is sent until links come up. Returns how many were taken back.
+    pub fn restore_headers(&mut self, now: Now, frames: impl IntoIterator<Item = Bytes>) -> usize {
+        let before = self.stats.headers_accepted;
+        for f in frames {
+            let _ = self.on_header(now, None, f);
+        }
+        self.after_input(now);
+        (self.stats.headers_accepted - before) as usize
+    }
+
+    /// Feed back descriptors this node had indexed before a restart (the signed frames of
+    /// [`Event::Descriptor`]). Each is verified and checked for freshness again, must belong
+    /// to a subscribed topic and not to a proven equivocator, and is cached so it can be
+    /// served to peers. Returns how many entered the index.
+    pub fn restore_descriptors(
+        &mut self,
+        now: Now,
+        frames: impl IntoIterator<Item = Bytes>,
+    ) -> usize {
+        let mut n = 0;
+        for f in frames {
+            let Ok(d) = descriptor::ingest_cached(
+                &f,
+                now,
+                &self.cfg.descriptor_rules,
+                &self.cfg.limits,
+                &mut self.keys,
+            ) else {
+                continue;
+            };
+            if !self.topics.contains_key(&d.topic) || self.is_equivocator(&d.topic, &d.provider) {
+                continue;
+            }
+            let emb = self.encoder.encode(&intent_text(&d));
+            self.bodies.insert(wire::body_hash(&f), f.clone());
+            if matches!(
+                self.index.insert(now, d, emb),
+                IndexInsert::New | IndexInsert::Replaced
+            ) {
+                n += 1;
+            }
+        }
+        self.after_input(now);
+        n
+    }
+
+    /// Topics the peer on `link` says it follows (from its `Subscribe` messages).
+    pub fn link_topics(&self, link: LinkId) -> Vec<Topic> {
+        self.links
+            .get(&link)
+            .map(|l| l.topics.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn publish_descriptor(
         &mut self,
         now: Now,

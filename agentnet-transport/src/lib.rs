@@ -8,9 +8,13 @@
 
 pub mod host;
 pub mod mem;
+pub mod node;
+pub mod store;
 
 pub use host::{
     Clock, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
     TransportError, TransportEvent,
 };
 pub use mem::{MemoryNetwork, MemoryTransport};
+pub use node::{Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats};
+pub use store::{MemoryStore, RedbStore, Store, StoreError};

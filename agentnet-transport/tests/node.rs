@@ -1,0 +1,166 @@
+//! Nodes over the in-memory transport: announce, discover, restart from a data directory.
+
+use std::time::Duration;
+
+use agentnet_core::Keypair;
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
+use agentnet_transport::host::Clock;
+use agentnet_transport::{MemoryNetwork, Node, NodeConfig, NodeEvent, SystemClock};
+
+fn descriptor(keys: &Keypair, cap: &str, topic: &str, summary: &str) -> CapabilityDescriptor {
+    CapabilityDescriptor::builder(keys.id(), cap, topic, summary)
+        .ttl(Duration::from_secs(600))
+        .build(SystemClock::new().now())
+        .unwrap()
+}
+
+async fn wait_for(node: &mut Node, what: &str, pred: impl Fn(&NodeEvent) -> bool) {
+    let found = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(e) = node.next_event().await {
+            if pred(&e) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announce_discover_and_restart_from_data_dirs() {
+    let net = MemoryNetwork::new();
+    let (ka, kb) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let topic = Topic::new("creative/image").unwrap();
+
+    let start_a = |net: &MemoryNetwork| {
+        let t = net.transport("a", ka.id()).unwrap();
+        Node::builder()
+            .identity(Keypair::from_seed([1; 32]))
+            .data_dir(da.path())
+            .transport(t)
+            .seed([10; 32])
+            .start()
+    };
+    let start_b = |net: &MemoryNetwork| {
+        let t = net.transport("b", kb.id()).unwrap();
+        Node::builder()
+            .data_dir(db.path())
+            .identity(Keypair::from_seed([2; 32]))
+            .transport(t)
+            .interest(InterestProfile::everything())
+            .config(NodeConfig {
+                bootstrap: vec!["a".into()],
+                topics: vec![Topic::new("creative/image").unwrap()],
+                ..NodeConfig::default()
+            })
+            .seed([11; 32])
+            .start()
+    };
+    let a = start_a(&net).await.unwrap();
+    let mut b = start_b(&net).await.unwrap();
+    wait_for(
+        &mut b,
+        "link to a",
+        |e| matches!(e, NodeEvent::LinkUp(l) if l.peer == ka.id()),
+    )
+    .await;
+    // Give the mesh a moment to form (subscribe + graft), then announce.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (t, seq) = a
+        .announce(descriptor(
+            &ka,
+            "image.generate",
+            "creative/image",
+            "Generate an image from a text prompt",
+        ))
+        .await
+        .unwrap();
+    assert_eq!((t, seq), (topic.clone(), 1));
+    wait_for(
+        &mut b,
+        "a's descriptor",
+        |e| matches!(e, NodeEvent::Gossip(GossipEvent::Descriptor(d)) if d.provider == ka.id()),
+    )
+    .await;
+    let found = b
+        .discover(
+            "make a picture from a text prompt",
+            Requirements::default(),
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.first().map(|c| c.descriptor.provider), Some(ka.id()));
+    let stats = b.stats().await.unwrap();
+    assert!(
+        stats.received.contains_key(&0x0101),
+        "headers arrived: {stats:?}"
+    );
+    assert_eq!(stats.descriptors, 1);
+
+    // Restart a from its directory without giving the identity: same id, and the log goes on
+    // at seq 2 (never reusing 1).
+    a.shutdown().await.unwrap();
+    let t = net.transport("a", ka.id()).unwrap();
+    let a = Node::builder()
+        .data_dir(da.path())
+        .transport(t)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(a.id(), ka.id());
+    let (_, seq) = a
+        .announce(descriptor(
+            &ka,
+            "image.upscale",
+            "creative/image",
+            "Upscale an image",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(seq, 2, "the own log continues after a restart");
+
+    // Restart b: what it had accepted is back before any link comes up.
+    b.shutdown().await.unwrap();
+    let b = start_b(&net).await.unwrap();
+    let found = b
+        .discover("generate an image", Requirements::default(), 3)
+        .await
+        .unwrap();
+    assert!(
+        found.iter().any(|c| c.descriptor.provider == ka.id()),
+        "restored descriptor"
+    );
+    let stats = b.stats().await.unwrap();
+    assert!(stats.headers >= 1, "restored header");
+
+    // The directory is locked while its node runs.
+    let t = net
+        .transport("c", Keypair::from_seed([2; 32]).id())
+        .unwrap();
+    let busy = Node::builder()
+        .data_dir(db.path())
+        .transport(t)
+        .start()
+        .await;
+    assert!(matches!(busy, Err(agentnet_transport::NodeError::Store(_))));
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    // A different identity for an existing directory is refused.
+    let t = net
+        .transport("d", Keypair::from_seed([3; 32]).id())
+        .unwrap();
+    let err = Node::builder()
+        .data_dir(db.path())
+        .identity(Keypair::from_seed([3; 32]))
+        .transport(t)
+        .start()
+        .await;
+    assert!(matches!(
+        err,
+        Err(agentnet_transport::NodeError::IdentityMismatch { .. })
+    ));
+}
