@@ -31,7 +31,7 @@ pub struct GossipConfig {
     /// Period at which queued lazy-push ids are sent. Default 100 ms; range 10 ms..=`heartbeat`.
     pub lazy_interval: Duration,
     /// How many of the mesh peers that choked a header's author get its id (`IHave`) instead.
-    /// Default 3; range 0..=`mesh_d_hi`. These announcements are what repairs a tree whose
+    /// Default 2; range 0..=`mesh_d_hi`. These announcements are what repairs a tree whose
     /// eager copy was lost.
     pub lazy_fanout: usize,
     /// How long to wait for an eager copy after an `IHave` before asking with `IWant`.
@@ -136,7 +136,7 @@ impl Default for GossipConfig {
             prune_backoff: Duration::from_secs(30),
             heartbeat: Duration::from_secs(1),
             lazy_interval: Duration::from_millis(100),
-            lazy_fanout: 3,
+            lazy_fanout: 2,
             iwant_delay: Duration::from_millis(150),
             anti_entropy: Duration::from_secs(2),
             settle: Duration::from_millis(500),

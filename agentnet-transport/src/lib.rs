@@ -18,3 +18,4 @@ pub use host::{
 pub use mem::{MemoryNetwork, MemoryTransport};
 pub use node::{Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats};
 pub use store::{MemoryStore, RedbStore, Store, StoreError};
+pub mod llm;

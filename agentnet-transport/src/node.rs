@@ -9,7 +9,7 @@
 //!    (`poll_timeout`), the next store pruning or bootstrap redial;
 //! 2. feeds it to the engine (`handle_message` routed by frame kind, `handle_link_up/down`,
 //!    `handle_timeout`, or a command such as `publish`);
-//! 3. drains the engine's events, writes everything durable from them as **one** [`Batch`]
+//! 3. drains the engine's events, writes everything durable from them as **one** [`Batch`](crate::store::Batch)
 //!    and, only once the batch is on disk, acknowledges own log heads to the engine
 //!    (`handle_persisted`) — so no own entry is ever sent before its head is durable;
 //! 4. drains `poll_transmit` into the transport (which queues without blocking).
@@ -213,9 +213,11 @@ pub struct NodeBuilder {
 type TransportFuture =
     std::pin::Pin<Box<dyn Future<Output = Result<Box<dyn Transport>, NodeError>> + Send>>;
 
+type TransportFactory = Box<dyn FnOnce(&Keypair, Now) -> TransportFuture + Send>;
+
 enum TransportSource {
     Ready(Box<dyn Transport>),
-    Factory(Box<dyn FnOnce(&Keypair, Now) -> TransportFuture + Send>),
+    Factory(TransportFactory),
 }
 
 impl fmt::Debug for NodeBuilder {

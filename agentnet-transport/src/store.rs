@@ -421,7 +421,7 @@ mod tests {
             topic: Topic::new(topic).unwrap(),
             seq,
             header: Bytes::from(vec![seq as u8; 40]),
-            body: (seq % 2 == 0).then(|| Bytes::from_static(b"body")),
+            body: seq.is_multiple_of(2).then(|| Bytes::from_static(b"body")),
         }
     }
 

@@ -161,7 +161,7 @@ struct Args {
     /// Override `GossipConfig::mesh_d_hi` (default 12).
     #[arg(long)]
     mesh_d_hi: Option<usize>,
-    /// Override `GossipConfig::lazy_fanout` (default 3).
+    /// Override `GossipConfig::lazy_fanout` (default 2).
     #[arg(long)]
     lazy_fanout: Option<usize>,
     /// Override `GossipConfig::lazy_interval` in ms (default 100).
