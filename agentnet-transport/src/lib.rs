@@ -10,6 +10,7 @@ pub mod host;
 pub mod mem;
 pub mod node;
 pub mod store;
+pub mod tcp;
 
 pub use host::{
     Clock, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
@@ -18,4 +19,5 @@ pub use host::{
 pub use mem::{MemoryNetwork, MemoryTransport};
 pub use node::{Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats};
 pub use store::{MemoryStore, RedbStore, Store, StoreError};
+pub use tcp::{TcpConfig, TcpTransport};
 pub mod llm;

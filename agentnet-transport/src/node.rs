@@ -294,6 +294,19 @@ impl NodeBuilder {
         self
     }
 
+    /// Use a [`TcpTransport`](crate::tcp::TcpTransport) (Noise XX over TCP) with `cfg`, bound
+    /// once the node's identity is known.
+    pub fn tcp(self, cfg: crate::tcp::TcpConfig) -> Self {
+        self.transport_with(move |keys: &Keypair, now: Now| {
+            let keys = Keypair::from_seed(*keys.seed());
+            async move {
+                crate::tcp::TcpTransport::bind(&keys, cfg, now.wall.as_unix_millis())
+                    .await
+                    .map_err(NodeError::from)
+            }
+        })
+    }
+
     /// The time source. Default [`SystemClock`].
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);

@@ -1,26 +1,26 @@
-//! agentnet quickstart: six agents, their identities and signed capability descriptors, one
-//! discovery by intent in plain words, and a sealed task handed to the winner.
+//! agentnet quickstart: six agents form a live network on loopback TCP + Noise, announce what
+//! they can do, and one of them finds collaborators for an intent written in plain words.
 //!
-//! Everything runs in one process on embedded defaults: no model, no network setup. Later
-//! releases grow this into a live network (gossip over TCP + Noise, verification, delegation,
-//! settlement); today it exercises the foundation those stand on.
+//! Each agent is a full [`Node`]: its own Ed25519/X25519 keys, its own data directory (a
+//! temporary one here), a TCP listener, Noise XX links authenticated to agent ids, the gossip
+//! engine with its own signed log per topic. Nothing needs to be installed or configured.
 //!
 //! `cargo run --release --bin quickstart`
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::time::{Duration, Instant as WallClock};
 
+use agentnet_core::Keypair;
 use agentnet_core::descriptor::{
-    self, CapabilityDescriptor, Constraints, DescriptorRules, PrivacyScope, QosVector, SideEffects,
+    CapabilityDescriptor, Constraints, PrivacyScope, QosVector, SideEffects,
 };
-use agentnet_core::identity::{KeyCache, Keypair};
-use agentnet_core::seal::{self, KeyBinding};
-use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
-use agentnet_core::signed::Signed;
-use agentnet_core::time::{Instant, Now, WallTime};
-use agentnet_core::wire::Limits;
-use bytes::Bytes;
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::wire::MessageKind;
+use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
+use agentnet_transport::host::Clock;
+use agentnet_transport::tcp::TcpConfig;
+use agentnet_transport::{Node, NodeConfig, NodeEvent, SystemClock};
 
 /// (name, capability, topic, summary, tags, QoS, side effects)
 type Spec = (
@@ -33,25 +33,11 @@ type Spec = (
     SideEffects,
 );
 
-struct Agent {
-    name: &'static str,
-    keys: Keypair,
-}
+/// The agent that looks for collaborators, and what it wants.
+const REQUESTER: &str = "herald";
+const INTENT: &str = "I need someone to turn my text prompt into a picture";
 
-fn main() {
-    let started = std::time::Instant::now();
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    let now = Now::new(
-        Instant::ZERO,
-        WallTime::from_unix_millis(wall.as_millis() as u64),
-    );
-    // A fixed seed keeps the transcript reproducible; a real agent draws its seed from the OS
-    // once and stores it.
-    let mut rng = ChaCha20Rng::from_seed(*b"agentnet quickstart seed 0000001");
-
-    println!("agentnet quickstart\n===================\n");
+fn specs() -> [Spec; 6] {
     let specs: [Spec; 6] = [
         (
             "pixel",
@@ -144,38 +130,93 @@ fn main() {
             SideEffects::None,
         ),
     ];
+    specs
+}
 
+fn seed_of(name: &str) -> [u8; 32] {
+    // Fixed keys keep the transcript's ids stable between runs; a real agent draws its seed
+    // from the OS once (the Node does that when given no identity) and keeps it in its
+    // data directory.
+    *blake3::hash(format!("agentnet quickstart {name}").as_bytes()).as_bytes()
+}
+
+fn kind_name(k: u16) -> String {
+    agentnet_gossip::wire::kind_name(MessageKind(k)).map_or(format!("0x{k:04x}"), str::to_string)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let started = WallClock::now();
+    let ms = || started.elapsed().as_millis();
+    let specs = specs();
     let encoder = HashedNgramEncoder::default();
-    let agents: Vec<Agent> = specs
-        .iter()
-        .map(|s| Agent {
-            name: s.0,
-            keys: Keypair::generate(&mut rng),
-        })
-        .collect();
+    println!("agentnet quickstart\n===================\n");
 
-    println!("1. Identities (Ed25519 keys, did:key ids) and signed X25519 key bindings");
-    let mut bindings = Vec::new();
-    for a in &agents {
-        let b = Signed::sign(
-            &a.keys,
-            KeyBinding {
-                agent: a.keys.id(),
-                x25519: a.keys.x25519().public(),
-                issued_at: now.wall,
-            },
-        )
-        .expect("sign binding");
-        println!("   {:<7} {}", a.name, a.keys.id());
-        bindings.push(b.to_frame());
+    println!(
+        "1. Six agents start on loopback TCP + Noise, each with its own keys and data directory"
+    );
+    let mut dirs = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut addrs: Vec<String> = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let dir = tempfile::tempdir()?;
+        let requester = s.0 == REQUESTER;
+        let interest = if requester {
+            // Fetch only the bodies whose header sketch is close to the intent.
+            InterestProfile::from_texts(&encoder, &[INTENT], 0.2)
+        } else {
+            InterestProfile::none()
+        };
+        let node = Node::builder()
+            .identity(Keypair::from_seed(seed_of(s.0)))
+            .data_dir(dir.path())
+            .tcp(TcpConfig {
+                listen: Some("127.0.0.1:0".parse()?),
+                ..TcpConfig::default()
+            })
+            .interest(interest)
+            .seed(seed_of(&format!("{} engine", s.0)))
+            .config(NodeConfig {
+                // Every agent dials the ones started before it: six agents, fifteen links.
+                bootstrap: addrs.clone(),
+                follow_peer_topics: requester,
+                ..NodeConfig::default()
+            })
+            .start()
+            .await?;
+        let addr = node.local_addr().unwrap_or("-").to_string();
+        println!("   {:<7} {}  listening on {addr}", s.0, node.id());
+        addrs.push(addr);
+        nodes.push(node);
+        dirs.push(dir);
+        let _ = i;
     }
+    // Wait until every agent has its five links.
+    let deadline = WallClock::now() + Duration::from_secs(20);
+    loop {
+        let mut ready = 0;
+        for n in &nodes {
+            ready += usize::from(n.peers().await?.len() >= specs.len() - 1);
+        }
+        if ready == nodes.len() || WallClock::now() > deadline {
+            println!(
+                "   {ready} of {} agents fully linked after {} ms (Noise XX, each link bound to an agent id)",
+                nodes.len(),
+                ms()
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the topic meshes form (subscribe and graft).
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
-    println!("\n2. Each agent announces a signed, expiring capability descriptor");
-    let mut frames: Vec<Bytes> = Vec::new();
-    let mut wire_bytes = 0usize;
-    for (a, s) in agents.iter().zip(&specs) {
-        let intent = encoder.encode(s.3).quantize().expect("quantize");
-        let d = CapabilityDescriptor::builder(a.keys.id(), s.1, s.2, s.3)
+    println!(
+        "\n2. Each agent announces a signed, expiring capability descriptor in its topic's log"
+    );
+    let clock = SystemClock::new();
+    for (n, s) in nodes.iter().zip(&specs) {
+        let d = CapabilityDescriptor::builder(n.id(), s.1, s.2, s.3)
             .tags(s.4.iter().copied())
             .qos(s.5)
             .constraints(Constraints {
@@ -183,118 +224,162 @@ fn main() {
                 privacy: PrivacyScope::Public,
                 ..Constraints::default()
             })
-            .embedding(intent)
-            .ttl(Duration::from_secs(15))
-            .build(now)
-            .expect("valid descriptor");
-        let signed = Signed::sign(&a.keys, d).expect("sign descriptor");
-        let f = signed.to_frame();
-        wire_bytes += f.len();
+            .ttl(Duration::from_secs(300))
+            .build(clock.now())?;
+        let (topic, seq) = n.announce(d).await?;
         println!(
-            "   {:<7} {:<16} topic {:<24} {:>4} bytes  id {}  expires in 15 s",
-            a.name,
+            "   {:<7} {:<16} topic {:<24} seq {seq}",
+            s.0,
             s.1,
-            s.2,
-            f.len(),
-            &signed.hash().to_hex()[..12]
+            topic.as_str()
         );
-        frames.push(f);
     }
 
-    println!(
-        "\n3. A requester ingests them: frame, signature (one batch), decode, validate, freshness"
-    );
-    let mut cache = KeyCache::default();
-    let accepted: Vec<Signed<CapabilityDescriptor>> = descriptor::ingest_batch_cached(
-        &frames,
-        now,
-        &DescriptorRules::default(),
-        &Limits::default(),
-        &mut cache,
-    )
-    .into_iter()
-    .map(|r| r.expect("valid descriptor"))
-    .collect();
-    // A forged copy (one byte changed) is refused with a typed error.
-    let mut forged = frames[0].to_vec();
-    let last = forged.len() - 5;
-    forged[last] ^= 0x01;
-    let refused = descriptor::ingest(
-        &Bytes::from(forged),
-        now,
-        &DescriptorRules::default(),
-        &Limits::default(),
-    )
-    .expect_err("forgery must fail");
-    println!(
-        "   accepted {} descriptors ({} bytes); a tampered copy was refused: {refused}",
-        accepted.len(),
-        wire_bytes
-    );
-
-    let query = "I need someone to turn my text prompt into a picture";
-    println!("\n4. Discovery by intent: \"{query}\"");
-    let q = encoder.encode(query);
-    let mut ranked: Vec<(f32, &Signed<CapabilityDescriptor>, &str)> = accepted
+    let ri = specs
         .iter()
-        .zip(&agents)
-        .filter(|(d, _)| d.constraints.side_effects <= SideEffects::Reversible)
-        .map(|(d, a)| {
-            let text = encoder.encode(&format!("{} {}", d.intent.summary, d.intent.tags.join(" ")));
-            (q.cosine(&text), d, a.name)
-        })
+        .position(|s| s.0 == REQUESTER)
+        .expect("requester");
+    let names: BTreeMap<_, _> = nodes
+        .iter()
+        .zip(&specs)
+        .map(|(n, s)| (n.id(), s.0))
         .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("   (hard filter: side effects at most reversible; then similarity of intent)");
-    for (score, d, name) in ranked.iter().take(4) {
+    println!(
+        "\n3. Gossip reaches {REQUESTER}: headers for every topic it follows; it pulls only the bodies whose\n   sketch is close to its intent (\"{INTENT}\")"
+    );
+    let (mut headers, mut wanted, mut fetched) = (0, 0, 0);
+    let requester = &mut nodes[ri];
+    let until = WallClock::now() + Duration::from_secs(20);
+    while headers < specs.len() - 1 || fetched < wanted {
+        let left = until.saturating_duration_since(WallClock::now());
+        let Ok(Some(ev)) = tokio::time::timeout(left, requester.next_event()).await else {
+            println!("   (stopped waiting after 20 s)");
+            break;
+        };
+        match ev {
+            NodeEvent::Gossip(GossipEvent::Header {
+                author,
+                topic,
+                seq,
+                wanted: w,
+                ..
+            }) => {
+                headers += 1;
+                wanted += usize::from(w);
+                let who = names.get(&author).copied().unwrap_or("?");
+                let what = if w {
+                    "wanted: fetching the body"
+                } else {
+                    "not relevant: body left where it is"
+                };
+                println!(
+                    "   {:>5} ms  header     {who:<7} {:<24} seq {seq}  {what}",
+                    ms(),
+                    topic.as_str()
+                );
+            }
+            NodeEvent::Gossip(GossipEvent::Descriptor(d)) => {
+                fetched += 1;
+                let who = names.get(&d.provider).copied().unwrap_or("?");
+                println!(
+                    "   {:>5} ms  descriptor {who:<7} {:<24} body checked against its header, signature verified, indexed",
+                    ms(),
+                    d.capability
+                );
+            }
+            _ => {}
+        }
+    }
+
+    println!("\n4. Discovery by intent at {REQUESTER}: \"{INTENT}\"");
+    println!("   (hard filter: side effects at most reversible; ranked by similarity, then QoS)");
+    let req = Requirements {
+        max_side_effects: Some(SideEffects::Reversible),
+        ..Requirements::default()
+    };
+    let found = nodes[ri].discover(INTENT, req, 4).await?;
+    for c in &found {
+        let who = names.get(&c.descriptor.provider).copied().unwrap_or("?");
         println!(
-            "   {score:>6.3}  {name:<7} {:<16} latency {:>6} ms  success {:>5.1}%  cost {:>6} µ",
-            d.capability,
-            d.qos.latency_ms,
-            f64::from(d.qos.success_bp) / 100.0,
-            d.qos.cost_micros
+            "   {:>6.3}  {who:<7} {:<16} latency {:>6} ms  success {:>5.1}%  cost {:>6} µ",
+            c.similarity,
+            c.descriptor.capability,
+            c.qos.latency_ms,
+            f64::from(c.qos.success_bp) / 100.0,
+            c.qos.cost_micros
         );
     }
-    let (best_score, best, best_name) = ranked[0];
 
-    println!("\n5. The requester seals a private task to the winner's X25519 key");
-    let binding = Signed::<KeyBinding>::from_frame(
-        &bindings[agents
-            .iter()
-            .position(|a| a.name == best_name)
-            .expect("winner")],
-        &Limits::default(),
-    )
-    .expect("binding verifies");
-    assert_eq!(binding.agent, best.provider);
-    let task = b"prompt: a lighthouse at dawn, watercolour";
-    let boxed = seal::seal(&binding.x25519, task, b"task-0001", &mut rng).expect("seal");
-    let winner = agents.iter().find(|a| a.name == best_name).expect("winner");
-    let opened = seal::open(winner.keys.x25519(), &boxed, b"task-0001").expect("open");
-    let eavesdropper = agents.iter().find(|a| a.name != best_name).expect("other");
     println!(
-        "   sealed {} bytes -> {} bytes; {} opened it: {:?}",
-        task.len(),
-        boxed.len(),
-        best_name,
-        String::from_utf8_lossy(&opened)
+        "\n5. {} restarts from its data directory: same identity, and its log continues",
+        specs[0].0
     );
+    let first = nodes.remove(0);
+    let id = first.id();
+    first.shutdown().await?;
+    let again = Node::builder()
+        .data_dir(dirs[0].path())
+        .tcp(TcpConfig {
+            listen: Some("127.0.0.1:0".parse()?),
+            ..TcpConfig::default()
+        })
+        .config(NodeConfig {
+            bootstrap: addrs[1..].to_vec(),
+            ..NodeConfig::default()
+        })
+        .start()
+        .await?;
+    let s = &specs[0];
+    let d = CapabilityDescriptor::builder(again.id(), s.1, s.2, s.3)
+        .tags(s.4.iter().copied())
+        .qos(s.5)
+        .ttl(Duration::from_secs(300))
+        .build(clock.now())?;
+    let (_, seq) = again.announce(d).await?;
     println!(
-        "   {} could not: {}",
-        eavesdropper.name,
-        seal::open(eavesdropper.keys.x25519(), &boxed, b"task-0001")
-            .expect_err("not the recipient")
+        "   {} is {} again ({}); its re-announcement is seq {seq} of its log, never a reused seq",
+        s.0,
+        if again.id() == id {
+            "the same agent"
+        } else {
+            "A DIFFERENT AGENT"
+        },
+        again.id().short()
     );
+    nodes.insert(0, again);
 
     println!("\nSummary");
+    let mut sent: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
+    for n in &nodes {
+        for (k, (f, b)) in n.stats().await?.sent {
+            let e = sent.entry(k).or_default();
+            e.0 += f;
+            e.1 += b;
+        }
+    }
+    let line: Vec<String> = sent
+        .iter()
+        .map(|(k, (f, b))| format!("{} {f} ({b} B)", kind_name(*k)))
+        .collect();
+    println!("   gossip frames sent by all agents: {}", line.join(", "));
+    let best = found.first().map_or("nobody".to_string(), |c| {
+        format!(
+            "{} ({}, score {:.3})",
+            names.get(&c.descriptor.provider).copied().unwrap_or("?"),
+            c.descriptor.capability,
+            c.similarity
+        )
+    });
     println!(
-        "   agents: {}, descriptors accepted: {}, best match: {best_name} ({}, score {best_score:.3})",
-        agents.len(),
-        accepted.len(),
-        best.capability
+        "   agents: {}, descriptors {REQUESTER} pulled: {fetched} of {headers} announced to it, best match: {best}",
+        nodes.len()
     );
-    println!(
-        "   finished in {:.0} ms",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    for n in nodes {
+        n.shutdown().await?;
+    }
+    println!("   finished in {} ms", ms());
+    if found.is_empty() {
+        return Err("discovery found nobody".into());
+    }
+    Ok(())
 }

@@ -1,0 +1,1160 @@
+//! TCP + Noise transport: links over TCP, encrypted and mutually authenticated with the Noise
+//! protocol `Noise_XX_25519_ChaChaPoly_BLAKE2s`, each link bound to the peer's [`AgentId`]
+//! by a signed [`KeyBinding`].
+//!
+//! # What it does
+//!
+//! * Listens (optionally) and dials TCP; every connection runs a Noise XX handshake whose
+//!   static keys are the agents' X25519 keys, and each side sends its [`KeyBinding`] (signed by
+//!   its Ed25519 identity) inside the handshake. A link is reported up only after the peer's
+//!   binding verified and matched the static key it proved.
+//! * Carries frames of up to [`TcpConfig::max_frame`] bytes, whole and in order, through a
+//!   bounded per-link send queue ([`Transport::send`] never blocks; overflow is dropped and
+//!   reported as [`TransportEvent::SendDropped`], counts coalesced but never lost).
+//! * Bounds everything a remote party can make it hold: connections in total and per remote
+//!   IP (handshakes included), handshake time and message size, frame size (checked before
+//!   buffering), idle time; keeps healthy idle links up with encrypted keepalives.
+//! * Keeps one link per peer (see [Duplicate links](#duplicate-links)), refuses
+//!   self-connections, and can keep redialing bootstrap addresses
+//!   ([`TcpTransport::dial_persistent`]).
+//!
+//! # What it does not do
+//!
+//! * No NAT traversal, relaying, address discovery or peer selection: the caller says where to
+//!   dial.
+//! * No rekeying: a link ends after 2^64 − 1 messages per direction (never in practice).
+//! * No check of a binding's `issued_at` and no revocation (see the threat model).
+//! * No hiding of traffic patterns: message lengths and timing are visible on the wire.
+//! * [`Transport::connect`] dials once; only [`TcpTransport::dial_persistent`] retries.
+//!
+//! # Wire format
+//!
+//! Every Noise message, handshake or transport, travels with a length prefix:
+//!
+//! | bytes       | field                                                              |
+//! |-------------|--------------------------------------------------------------------|
+//! | 2           | `n`: length of the Noise message, big-endian (16 ..= 65 535)       |
+//! | `n`         | the Noise message                                                  |
+//!
+//! Handshake (XX; `binding` is the sender's signed [`KeyBinding`] frame,
+//! `Signed::<KeyBinding>::to_frame`):
+//!
+//! | message | direction | Noise tokens        | payload              | size limit           |
+//! |---------|-----------|---------------------|----------------------|----------------------|
+//! | 1       | I → R     | `e`                 | empty (ignored)      | 1 024 bytes          |
+//! | 2       | R → I     | `e, ee, s, es`      | responder's binding  | 1 024 bytes          |
+//! | 3       | I → R     | `s, se`             | initiator's binding  | 1 024 bytes          |
+//!
+//! After the handshake, the plaintexts of the transport messages, concatenated in order, form
+//! one stream of frame records:
+//!
+//! | bytes | field                                                                  |
+//! |-------|------------------------------------------------------------------------|
+//! | 4     | `len`: frame length, big-endian u32, at most [`TcpConfig::max_frame`]  |
+//! | `len` | the frame                                                              |
+//!
+//! Each transport message's plaintext is at most [`MAX_PLAINTEXT`] = 65 535 − 16 bytes. A
+//! frame larger than that spans several messages; the sender also packs several small frames
+//! into one message when they are queued together, so a record may start anywhere in a
+//! message. (A sender that starts every frame in a fresh message produces a valid stream too.)
+//! A message with an empty plaintext is a keepalive: it carries no record and is never
+//! reported. The receiver checks `len` against `max_frame` as soon as its four bytes are
+//! decrypted, before buffering the frame, and closes the link with
+//! [`LinkDown::Protocol`] if it is larger, as it does for a message that fails to decrypt or
+//! is shorter than the 16-byte tag.
+//!
+//! # Threat model of the handshake
+//!
+//! * **What a link proves.** Noise XX authenticates both static X25519 keys: completing the
+//!   handshake proves the peer holds the secret of the static key it sent, right now (the
+//!   `es`/`se` DH results key everything after them). The binding, signed by the peer's
+//!   Ed25519 identity key, proves that identity once declared that X25519 key its own. Both
+//!   together: the peer is the agent named in the binding, or someone holding that agent's
+//!   X25519 secret. [`LinkInfo::peer`] is that agent.
+//! * **Why `issued_at` is not checked.** A binding is public and replayable, but replaying it
+//!   is useless without the X25519 secret, whose possession the handshake proves live on every
+//!   connection. An expiry would add nothing against an attacker without the secret and would
+//!   not stop one with it (there is no revocation channel at this layer; the X25519 secret is
+//!   derived from the identity seed, so losing it means losing the identity). Freshness of
+//!   bindings matters where they are stored and forwarded (sealing to a key), not here.
+//! * **Confidentiality and integrity.** Transport messages are ChaCha20-Poly1305 with
+//!   per-direction keys from a fresh ephemeral DH, so they are forward secret; every message
+//!   is authenticated and numbered by an implicit counter, so tampering, reordering, replay or
+//!   truncation inside a message ends the link.
+//! * **Identity hiding.** The responder's binding (message 2) is encrypted but revealed to
+//!   whoever dials it; the initiator's (message 3) only to a responder that proved its own
+//!   binding first (the initiator checks message 2 before sending message 3).
+//! * **Denial of service.** Before a peer is authenticated it can hold at most one connection
+//!   slot (bounded in total and per IP) for at most [`TcpConfig::handshake_timeout`], with
+//!   1 KiB handshake buffers; connections over a limit are closed right after `accept`,
+//!   before any per-connection buffer exists. An authenticated peer can make a link buffer at
+//!   most one frame of [`TcpConfig::max_frame`] (plus one Noise message) and stalls against
+//!   the bounded event queue rather than growing memory.
+//!
+//! # Duplicate links
+//!
+//! A second link to a peer that already has one is settled when its handshake completes,
+//! with a rule both ends evaluate alike: keep the link dialed by the side whose [`AgentId`]
+//! bytes are smaller; if both links were dialed by the same side, keep the one with the
+//! smaller Noise handshake hash. If the new link loses, it is never reported up: it is closed
+//! and reported as [`TransportEvent::Refused`]. If the established link loses, it goes down
+//! with [`LinkDown::Duplicate`] and the new one comes up.
+//!
+//! # Lifecycle
+//!
+//! Every link gets a fresh [`LinkId`] (a counter, never reused), exactly one
+//! [`TransportEvent::LinkUp`] and exactly one [`TransportEvent::LinkDown`]; its frames are
+//! reported between the two. [`Transport::close`] discards nothing already queued: the writer
+//! flushes the queue for up to [`TcpConfig::close_linger`], then the link reports
+//! [`LinkDown::ClosedLocally`]. [`TcpTransport::shutdown`] (also run on drop) closes every link
+//! the same way and stops listening and dialing; [`Transport::next_event`] returns `None`
+//! once everything has been reported. A connection reset by the peer counts as
+//! [`LinkDown::ClosedByPeer`].
+
+mod codec;
+mod handshake;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use agentnet_core::seal::{KeyBinding, X25519Secret};
+use agentnet_core::{AgentId, Keypair, LinkId, Signed, WallTime};
+use async_trait::async_trait;
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::host::{LinkDown, LinkInfo, Transport, TransportError, TransportEvent};
+
+pub use codec::{MAX_PLAINTEXT, NOISE_MAX_MSG};
+pub use handshake::{HANDSHAKE_MAX_MSG, NOISE_PATTERN};
+
+use codec::{FRAME_PREFIX, MSG_PREFIX, Opener, Sealer, TAG_LEN};
+use handshake::{Established, Local};
+
+/// Wire bytes a link's writer gathers before a `write` call (bytes).
+const WRITE_BATCH: usize = 128 * 1024;
+/// Read buffer a link's reader keeps free before each `read` (bytes).
+const READ_CHUNK: usize = 64 * 1024;
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// Upper bound accepted for [`TcpConfig::max_frame`] (bytes): the record length is a u32 and a
+/// frame is buffered whole, so keep it sane.
+pub const MAX_FRAME_LIMIT: usize = 1 << 30;
+
+/// Settings of a [`TcpTransport`]. Values outside a field's range are clamped into it by
+/// [`TcpTransport::bind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// Address to listen on; `None` (default) dials only. Port 0 picks a free port (see
+    /// [`TcpTransport::listen_addr`]).
+    pub listen: Option<SocketAddr>,
+    /// Largest frame carried, in either direction (bytes). Default 1 MiB (1 048 576); range
+    /// 0 ..= [`MAX_FRAME_LIMIT`].
+    pub max_frame: usize,
+    /// Frames queued per link for sending before new ones are dropped (frames). Default 1 024;
+    /// range 1 ..= 1 048 576.
+    pub send_queue: usize,
+    /// Events queued for [`Transport::next_event`] (events). When full, links stop reading
+    /// (TCP backpressure) and drop reports are coalesced. Default 4 096; range 1 ..= 1 048 576.
+    pub event_queue: usize,
+    /// Time allowed for the TCP connect (when dialing) and, separately, for the Noise
+    /// handshake. Default 5 s; range 1 ms ..= 1 h.
+    pub handshake_timeout: Duration,
+    /// A link that receives nothing (not even a keepalive) for this long goes down with
+    /// [`LinkDown::IdleTimeout`]. Each side sends an empty encrypted keepalive after a third of
+    /// it without sending anything. Default 60 s; range 3 ms ..= 1 day.
+    pub idle_timeout: Duration,
+    /// How long a locally closed link keeps flushing its send queue before the connection is
+    /// dropped. Default 2 s; range 0 ..= 1 h.
+    pub close_linger: Duration,
+    /// Open connections in total, inbound and outbound, handshakes included (connections).
+    /// Default 256; range 1 ..= 1 048 576.
+    pub max_connections: usize,
+    /// Open inbound connections from one remote IP address, handshakes included
+    /// (connections). Default 16; range 1 ..= `max_connections`.
+    pub max_per_ip: usize,
+    /// First delay before [`TcpTransport::dial_persistent`] redials. Default 250 ms; range
+    /// 1 ms ..= `backoff_max`.
+    pub backoff_initial: Duration,
+    /// Longest redial delay; the delay doubles after each attempt up to this, and returns to
+    /// `backoff_initial` after a link that stayed up at least this long. Default 30 s; range
+    /// 1 ms ..= 1 day.
+    pub backoff_max: Duration,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            listen: None,
+            max_frame: 1 << 20,
+            send_queue: 1024,
+            event_queue: 4096,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            close_linger: Duration::from_secs(2),
+            max_connections: 256,
+            max_per_ip: 16,
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl TcpConfig {
+    /// This config with every field clamped into its documented range.
+    fn normalized(mut self) -> Self {
+        const MS: Duration = Duration::from_millis(1);
+        const HOUR: Duration = Duration::from_secs(3600);
+        const DAY: Duration = Duration::from_secs(86_400);
+        self.max_frame = self.max_frame.min(MAX_FRAME_LIMIT);
+        self.send_queue = self.send_queue.clamp(1, 1 << 20);
+        self.event_queue = self.event_queue.clamp(1, 1 << 20);
+        self.handshake_timeout = self.handshake_timeout.clamp(MS, HOUR);
+        self.idle_timeout = self.idle_timeout.clamp(3 * MS, DAY);
+        self.close_linger = self.close_linger.min(HOUR);
+        self.max_connections = self.max_connections.clamp(1, 1 << 20);
+        self.max_per_ip = self.max_per_ip.clamp(1, self.max_connections);
+        self.backoff_max = self.backoff_max.clamp(MS, DAY);
+        self.backoff_initial = self.backoff_initial.clamp(MS, self.backoff_max);
+        self
+    }
+}
+
+/// One registered link.
+struct LinkEntry {
+    peer: AgentId,
+    outbound: bool,
+    hash: [u8; 32],
+    queue: mpsc::Sender<Bytes>,
+    /// Frames dropped and not yet reported.
+    dropped: Arc<AtomicU64>,
+    /// Tells the link task why it is being closed (dropping it means "closed locally").
+    stop: oneshot::Sender<LinkDown>,
+}
+
+struct State {
+    /// `None` once shut down; tasks clone it when they start.
+    events: Option<mpsc::Sender<TransportEvent>>,
+    next_link: u64,
+    links: HashMap<LinkId, LinkEntry>,
+    by_peer: HashMap<AgentId, LinkId>,
+    /// Open connections (handshakes and links).
+    conns: usize,
+    per_ip: HashMap<IpAddr, usize>,
+    persistent: HashSet<String>,
+}
+
+impl State {
+    fn remove_link(&mut self, link: LinkId) -> Option<LinkEntry> {
+        let entry = self.links.remove(&link)?;
+        if self.by_peer.get(&entry.peer) == Some(&link) {
+            self.by_peer.remove(&entry.peer);
+        }
+        Some(entry)
+    }
+}
+
+struct Shared {
+    local: Local,
+    cfg: TcpConfig,
+    listen_addr: Option<SocketAddr>,
+    runtime: tokio::runtime::Handle,
+    state: Mutex<State>,
+    shutdown: watch::Sender<bool>,
+    /// Woken whenever a link leaves the table.
+    link_gone: Notify,
+}
+
+/// Holds one connection's place in the limits; releases it on drop.
+struct Slot {
+    shared: Arc<Shared>,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.conns = st.conns.saturating_sub(1);
+        if let Some(ip) = self.ip
+            && let Some(n) = st.per_ip.get_mut(&ip)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                st.per_ip.remove(&ip);
+            }
+        }
+    }
+}
+
+/// How an outbound attempt ended (for the persistent dialer).
+enum Outcome {
+    /// No link came up.
+    Failed,
+    /// The link lost the duplicate rule against an existing link to `peer`.
+    Duplicate(AgentId),
+    /// A link was up for this long.
+    Ran(Duration),
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state holds plain maps and counters; a panic elsewhere leaves them usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn events(&self) -> Result<mpsc::Sender<TransportEvent>, TransportError> {
+        self.lock().events.clone().ok_or(TransportError::Closed)
+    }
+
+    fn is_shut_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Take a connection slot, or say which limit is full.
+    fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Slot, String> {
+        let mut st = self.lock();
+        if st.events.is_none() {
+            return Err("transport shut down".into());
+        }
+        if st.conns >= self.cfg.max_connections {
+            return Err(format!(
+                "connection limit: {} open connections (max {})",
+                st.conns, self.cfg.max_connections
+            ));
+        }
+        if let Some(ip) = ip {
+            let n = st.per_ip.get(&ip).copied().unwrap_or(0);
+            if n >= self.cfg.max_per_ip {
+                return Err(format!(
+                    "per-IP connection limit: {n} open connections from {ip} (max {})",
+                    self.cfg.max_per_ip
+                ));
+            }
+            st.per_ip.insert(ip, n + 1);
+        }
+        st.conns += 1;
+        drop(st);
+        Ok(Slot {
+            shared: Arc::clone(self),
+            ip,
+        })
+    }
+
+    /// Enter an authenticated connection in the link table, settling duplicates.
+    fn register(
+        &self,
+        est: &Established,
+        outbound: bool,
+        queue: mpsc::Sender<Bytes>,
+        dropped: Arc<AtomicU64>,
+        stop: oneshot::Sender<LinkDown>,
+    ) -> Result<LinkId, String> {
+        let me = self.local.id;
+        let mut st = self.lock();
+        if st.events.is_none() {
+            return Err("transport shut down".into());
+        }
+        if let Some(&old) = st.by_peer.get(&est.peer)
+            && let Some(entry) = st.links.get(&old)
+        {
+            let dialer = |outbound: bool| if outbound { me } else { est.peer };
+            let (old_dialer, new_dialer) = (dialer(entry.outbound), dialer(outbound));
+            let keep_new = if old_dialer != new_dialer {
+                new_dialer == me.min(est.peer)
+            } else {
+                est.hash < entry.hash
+            };
+            if !keep_new {
+                return Err(format!(
+                    "duplicate link to {}: {old} is kept",
+                    est.peer.short()
+                ));
+            }
+            if let Some(loser) = st.remove_link(old) {
+                let _ = loser.stop.send(LinkDown::Duplicate);
+            }
+            self.link_gone.notify_waiters();
+        }
+        let link = LinkId(st.next_link);
+        st.next_link += 1;
+        st.links.insert(
+            link,
+            LinkEntry {
+                peer: est.peer,
+                outbound,
+                hash: est.hash,
+                queue,
+                dropped,
+                stop,
+            },
+        );
+        st.by_peer.insert(est.peer, link);
+        Ok(link)
+    }
+
+    fn unregister(&self, link: LinkId) {
+        if self.lock().remove_link(link).is_some() {
+            self.link_gone.notify_waiters();
+        }
+    }
+}
+
+/// Wait until the transport shuts down.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means shut down.
+    let _ = rx.wait_for(|&down| down).await;
+}
+
+/// Log and report a connection that did not become a link.
+async fn refuse(events: &mpsc::Sender<TransportEvent>, remote: String, reason: String) {
+    tracing::warn!(%remote, %reason, "tcp connection refused");
+    let _ = events
+        .send(TransportEvent::Refused { remote, reason })
+        .await;
+}
+
+fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => LinkDown::ClosedByPeer,
+        _ => LinkDown::Io(e.to_string()),
+    }
+}
+
+/// A TCP + Noise [`Transport`] (see the [module docs](self)).
+pub struct TcpTransport {
+    shared: Arc<Shared>,
+    events: mpsc::Receiver<TransportEvent>,
+}
+
+impl fmt::Debug for TcpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.lock();
+        f.debug_struct("TcpTransport")
+            .field("id", &self.shared.local.id)
+            .field("listen", &self.shared.listen_addr)
+            .field("links", &st.links.len())
+            .field("connections", &st.conns)
+            .finish()
+    }
+}
+
+impl TcpTransport {
+    /// A transport authenticating as `keypair`, listening if `cfg.listen` is set. Signs the
+    /// key binding (`issued_at = now_wall_ms`, Unix milliseconds) sent in every handshake.
+    /// Must run inside a tokio runtime; its tasks run there.
+    pub async fn bind(
+        keypair: &Keypair,
+        cfg: TcpConfig,
+        now_wall_ms: u64,
+    ) -> Result<TcpTransport, TransportError> {
+        let cfg = cfg.normalized();
+        let id = keypair.id();
+        let binding = KeyBinding {
+            agent: id,
+            x25519: keypair.x25519().public(),
+            issued_at: WallTime::from_unix_millis(now_wall_ms),
+        };
+        let binding = Signed::sign(keypair, binding)
+            .map_err(|e| TransportError::Io(format!("cannot sign the key binding: {e}")))?
+            .to_frame();
+        let secret = X25519Secret::from_bytes(keypair.x25519().to_bytes());
+        let local = Local::new(id, secret, binding).map_err(TransportError::Io)?;
+        let listener = match cfg.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| TransportError::Io(format!("bind {addr}: {e}")))?,
+            ),
+            None => None,
+        };
+        let listen_addr = match &listener {
+            Some(l) => Some(
+                l.local_addr()
+                    .map_err(|e| TransportError::Io(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel(cfg.event_queue);
+        let shared = Arc::new(Shared {
+            local,
+            cfg,
+            listen_addr,
+            runtime: tokio::runtime::Handle::current(),
+            state: Mutex::new(State {
+                events: Some(tx),
+                next_link: 0,
+                links: HashMap::new(),
+                by_peer: HashMap::new(),
+                conns: 0,
+                per_ip: HashMap::new(),
+                persistent: HashSet::new(),
+            }),
+            shutdown: watch::Sender::new(false),
+            link_gone: Notify::new(),
+        });
+        if let Some(listener) = listener {
+            let events = shared.events()?;
+            let stop = shared.shutdown.subscribe();
+            shared
+                .runtime
+                .spawn(accept_loop(Arc::clone(&shared), listener, events, stop));
+        }
+        Ok(TcpTransport { shared, events: rx })
+    }
+
+    /// The address the transport listens on (with the real port if it asked for port 0).
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.shared.listen_addr
+    }
+
+    /// The settings in force (after clamping).
+    pub fn config(&self) -> &TcpConfig {
+        &self.shared.cfg
+    }
+
+    /// Open TCP connections: links plus handshakes in progress, inbound and outbound.
+    pub fn connections(&self) -> usize {
+        self.shared.lock().conns
+    }
+
+    /// Links currently up, in id order.
+    pub fn links(&self) -> Vec<LinkId> {
+        let mut v: Vec<LinkId> = self.shared.lock().links.keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// The peer at the other end of `link`, if it is up.
+    pub fn peer(&self, link: LinkId) -> Option<AgentId> {
+        self.shared.lock().links.get(&link).map(|e| e.peer)
+    }
+
+    /// Queue `frame` on `link`, waiting for room instead of dropping (for bulk senders that
+    /// prefer backpressure, e.g. benchmarks). Fails if the link is gone.
+    pub async fn send_wait(&self, link: LinkId, frame: Bytes) -> Result<(), TransportError> {
+        self.check_len(&frame)?;
+        let queue = {
+            let st = self.shared.lock();
+            if st.events.is_none() {
+                return Err(TransportError::Closed);
+            }
+            match st.links.get(&link) {
+                Some(e) => e.queue.clone(),
+                None => return Err(TransportError::UnknownLink(link)),
+            }
+        };
+        queue
+            .send(frame)
+            .await
+            .map_err(|_| TransportError::UnknownLink(link))
+    }
+
+    /// Keep a link to `addr` (`host:port`, optionally `tcp://host:port`): dial now, and
+    /// whenever no link from this dialer is up, redial after a delay that starts at
+    /// [`TcpConfig::backoff_initial`] and doubles up to [`TcpConfig::backoff_max`]. If the
+    /// peer turns out to be linked already (the duplicate rule kept another link), wait until
+    /// that link goes down. For bootstrap peers. Calling it again for the same address does
+    /// nothing.
+    pub fn dial_persistent(&self, addr: &str) -> Result<(), TransportError> {
+        let target = parse_target(addr)?;
+        let events = {
+            let mut st = self.shared.lock();
+            let events = st.events.clone().ok_or(TransportError::Closed)?;
+            if !st.persistent.insert(target.clone()) {
+                return Ok(());
+            }
+            events
+        };
+        let stop = self.shared.shutdown.subscribe();
+        self.shared.runtime.spawn(persistent_dialer(
+            Arc::clone(&self.shared),
+            target,
+            events,
+            stop,
+        ));
+        Ok(())
+    }
+
+    /// Stop redialing `addr` (a link it holds stays up). Returns false if it was not
+    /// persistent.
+    pub fn stop_persistent(&self, addr: &str) -> bool {
+        match parse_target(addr) {
+            Ok(target) => self.shared.lock().persistent.remove(&target),
+            Err(_) => false,
+        }
+    }
+
+    /// Close every link (each reports [`LinkDown::ClosedLocally`]), stop listening and
+    /// dialing. [`Transport::next_event`] returns `None` after the last report. Idempotent;
+    /// also run on drop.
+    pub fn shutdown(&self) {
+        let entries: Vec<LinkEntry> = {
+            let mut st = self.shared.lock();
+            st.events = None;
+            st.persistent.clear();
+            st.by_peer.clear();
+            st.links.drain().map(|(_, e)| e).collect()
+        };
+        for e in entries {
+            let _ = e.stop.send(LinkDown::ClosedLocally);
+        }
+        self.shared.shutdown.send_replace(true);
+        self.shared.link_gone.notify_waiters();
+    }
+
+    fn check_len(&self, frame: &Bytes) -> Result<(), TransportError> {
+        if frame.len() > self.shared.cfg.max_frame {
+            return Err(TransportError::FrameTooLarge {
+                len: frame.len(),
+                max: self.shared.cfg.max_frame,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TcpTransport {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Normalize a dial target: strip `tcp://`, require `host:port` with a numeric port.
+fn parse_target(addr: &str) -> Result<String, TransportError> {
+    let bad = || TransportError::BadAddress(addr.to_string());
+    let s = addr.strip_prefix("tcp://").unwrap_or(addr);
+    if s.parse::<SocketAddr>().is_ok() {
+        return Ok(s.to_string());
+    }
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || host.contains(['/', ' ']) || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(s.to_string())
+}
+
+#[async_trait]
+impl Transport for TcpTransport {
+    fn local_id(&self) -> AgentId {
+        self.shared.local.id
+    }
+
+    fn local_addr(&self) -> Option<String> {
+        self.shared.listen_addr.map(|a| a.to_string())
+    }
+
+    fn send(&self, link: LinkId, frame: Bytes) -> Result<(), TransportError> {
+        self.check_len(&frame)?;
+        let st = self.shared.lock();
+        let Some(events) = &st.events else {
+            return Err(TransportError::Closed);
+        };
+        let Some(entry) = st.links.get(&link) else {
+            return Err(TransportError::UnknownLink(link));
+        };
+        match entry.queue.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                entry.dropped.fetch_add(1, Ordering::Relaxed);
+                let frames = entry.dropped.swap(0, Ordering::Relaxed);
+                if events
+                    .try_send(TransportEvent::SendDropped { link, frames })
+                    .is_err()
+                {
+                    // Reported later: by the next drop, the writer, or at link down.
+                    entry.dropped.fetch_add(frames, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(TransportError::UnknownLink(link)),
+        }
+    }
+
+    fn connect(&self, addr: &str) -> Result<(), TransportError> {
+        let target = parse_target(addr)?;
+        let events = self.shared.events()?;
+        let stop = self.shared.shutdown.subscribe();
+        let shared = Arc::clone(&self.shared);
+        self.shared.runtime.spawn(async move {
+            let _ = dial(shared, target, events, stop).await;
+        });
+        Ok(())
+    }
+
+    fn close(&self, link: LinkId) {
+        let entry = self.shared.lock().remove_link(link);
+        if let Some(e) = entry {
+            eprintln!(
+                "DBG {} close {link} at {:?}",
+                self.shared.local.id.short(),
+                std::time::Instant::now()
+            );
+            let _ = e.stop.send(LinkDown::ClosedLocally);
+            self.shared.link_gone.notify_waiters();
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<TransportEvent> {
+        self.events.recv().await
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    events: mpsc::Sender<TransportEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = stopped(&mut stop) => return,
+            r = listener.accept() => r,
+        };
+        let (stream, remote) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "tcp accept failed");
+                tokio::select! {
+                    () = stopped(&mut stop) => return,
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                }
+            }
+        };
+        match shared.admit(Some(remote.ip())) {
+            Ok(slot) => {
+                let task = inbound(
+                    Arc::clone(&shared),
+                    stream,
+                    remote,
+                    slot,
+                    events.clone(),
+                    stop.clone(),
+                );
+                shared.runtime.spawn(task);
+            }
+            Err(reason) => {
+                drop(stream);
+                tracing::warn!(%remote, %reason, "tcp connection refused");
+                // Never stall accepting on a slow consumer: a refusal that does not fit the
+                // event queue is only logged.
+                let ev = TransportEvent::Refused {
+                    remote: remote.to_string(),
+                    reason,
+                };
+                if events.try_send(ev).is_err() {
+                    tracing::warn!(%remote, "event queue full; refusal not reported");
+                }
+            }
+        }
+    }
+}
+
+async fn inbound(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    slot: Slot,
+    events: mpsc::Sender<TransportEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let timeout = shared.cfg.handshake_timeout;
+    let result = tokio::select! {
+        () = stopped(&mut stop) => return,
+        r = tokio::time::timeout(timeout, handshake::respond(&mut stream, &shared.local)) => r,
+    };
+    match result {
+        Ok(Ok(est)) => {
+            run_link(shared, stream, remote.to_string(), false, est, slot, events).await;
+        }
+        Ok(Err(e)) => {
+            drop((stream, slot));
+            refuse(&events, remote.to_string(), e.to_string()).await;
+        }
+        Err(_) => {
+            drop((stream, slot));
+            let reason = format!("handshake timed out after {timeout:?}");
+            refuse(&events, remote.to_string(), reason).await;
+        }
+    }
+}
+
+/// Dial `target` once and run the link to its end.
+async fn dial(
+    shared: Arc<Shared>,
+    target: String,
+    events: mpsc::Sender<TransportEvent>,
+    mut stop: watch::Receiver<bool>,
+) -> Outcome {
+    let slot = match shared.admit(None) {
+        Ok(s) => s,
+        Err(reason) => {
+            refuse(&events, target, reason).await;
+            return Outcome::Failed;
+        }
+    };
+    let timeout = shared.cfg.handshake_timeout;
+    let connected = tokio::select! {
+        () = stopped(&mut stop) => return Outcome::Failed,
+        r = tokio::time::timeout(timeout, TcpStream::connect(target.as_str())) => r,
+    };
+    let mut stream = match connected {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            drop(slot);
+            refuse(&events, target, format!("connect failed: {e}")).await;
+            return Outcome::Failed;
+        }
+        Err(_) => {
+            drop(slot);
+            refuse(
+                &events,
+                target,
+                format!("connect timed out after {timeout:?}"),
+            )
+            .await;
+            return Outcome::Failed;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let remote = stream
+        .peer_addr()
+        .map_or_else(|_| target.clone(), |a| a.to_string());
+    let result = tokio::select! {
+        () = stopped(&mut stop) => return Outcome::Failed,
+        r = tokio::time::timeout(timeout, handshake::initiate(&mut stream, &shared.local)) => r,
+    };
+    match result {
+        Ok(Ok(est)) => run_link(shared, stream, remote, true, est, slot, events).await,
+        Ok(Err(e)) => {
+            drop((stream, slot));
+            refuse(&events, remote, e.to_string()).await;
+            Outcome::Failed
+        }
+        Err(_) => {
+            drop((stream, slot));
+            let reason = format!("handshake timed out after {timeout:?}");
+            refuse(&events, remote, reason).await;
+            Outcome::Failed
+        }
+    }
+}
+
+async fn persistent_dialer(
+    shared: Arc<Shared>,
+    target: String,
+    events: mpsc::Sender<TransportEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let cfg = shared.cfg.clone();
+    let mut delay = cfg.backoff_initial;
+    loop {
+        if shared.is_shut_down() || !shared.lock().persistent.contains(&target) {
+            return;
+        }
+        match dial(
+            Arc::clone(&shared),
+            target.clone(),
+            events.clone(),
+            stop.clone(),
+        )
+        .await
+        {
+            Outcome::Failed => {}
+            Outcome::Ran(up) => {
+                if up >= cfg.backoff_max {
+                    delay = cfg.backoff_initial;
+                }
+            }
+            Outcome::Duplicate(peer) => {
+                // Already linked to this peer: wait for that link to go, then dial at once.
+                loop {
+                    let gone = shared.link_gone.notified();
+                    tokio::pin!(gone);
+                    gone.as_mut().enable();
+                    if !shared.lock().by_peer.contains_key(&peer) {
+                        break;
+                    }
+                    tokio::select! {
+                        () = stopped(&mut stop) => return,
+                        () = &mut gone => {}
+                    }
+                }
+                delay = cfg.backoff_initial;
+                continue;
+            }
+        }
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(cfg.backoff_max);
+    }
+}
+
+/// Register an authenticated connection, run it until it ends, report it.
+async fn run_link(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    remote: String,
+    outbound: bool,
+    est: Established,
+    slot: Slot,
+    events: mpsc::Sender<TransportEvent>,
+) -> Outcome {
+    let cfg = &shared.cfg;
+    let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
+    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let link = match shared.register(&est, outbound, queue_tx, Arc::clone(&dropped), stop_tx) {
+        Ok(link) => link,
+        Err(reason) => {
+            drop((stream, slot));
+            refuse(&events, remote, reason).await;
+            return Outcome::Duplicate(est.peer);
+        }
+    };
+    tracing::debug!(%link, peer = %est.peer.short(), %remote, outbound, "tcp link up");
+    let up = TransportEvent::LinkUp(LinkInfo {
+        link,
+        peer: est.peer,
+        remote,
+        outbound,
+    });
+    let _ = events.send(up).await;
+    let started = Instant::now();
+    let noise = Arc::new(est.noise);
+    let (rd, wr) = stream.into_split();
+    let mut writer = shared.runtime.spawn(write_loop(
+        wr,
+        Sealer::new(Arc::clone(&noise)),
+        queue_rx,
+        link,
+        Arc::clone(&dropped),
+        events.clone(),
+        cfg.idle_timeout / 3,
+    ));
+    let reader = read_loop(
+        rd,
+        Opener::new(noise, cfg.max_frame),
+        link,
+        &events,
+        cfg.idle_timeout,
+    );
+    // A finished JoinHandle must not be polled again: remember whether it was.
+    let mut writer_done = false;
+    // Biased: a local stop is always signalled before its effects (the writer's FIN, then the
+    // peer hanging up) can be seen, so checking it first keeps the reason accurate.
+    let reason = tokio::select! {
+        biased;
+        s = &mut stop_rx => {
+            // Closed locally (or lost the duplicate rule): let the writer flush what is queued.
+            let reason = s.unwrap_or(LinkDown::ClosedLocally);
+            writer_done = tokio::time::timeout(cfg.close_linger, &mut writer)
+                .await
+                .is_ok();
+            reason
+        }
+        w = &mut writer => {
+            writer_done = true;
+            match w {
+                Ok(Some(reason)) => reason,
+                // The queue closed: the link was removed, and `stop` says why.
+                Ok(None) => (&mut stop_rx).await.unwrap_or(LinkDown::ClosedLocally),
+                Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
+            }
+        }
+        r = reader => { eprintln!("DBG {} {link} reader branch {r:?} at {:?}, stop ready: {:?}", shared.local.id.short(), std::time::Instant::now(), stop_rx.try_recv()); r },
+    };
+    if !writer_done {
+        writer.abort();
+        let _ = writer.await;
+    }
+    shared.unregister(link);
+    drop(slot);
+    let frames = dropped.swap(0, Ordering::Relaxed);
+    if frames > 0 {
+        let _ = events
+            .send(TransportEvent::SendDropped { link, frames })
+            .await;
+    }
+    tracing::debug!(%link, %reason, "tcp link down");
+    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+    Outcome::Ran(started.elapsed())
+}
+
+/// Read Noise messages, deliver frames, until the connection ends or breaks the protocol.
+async fn read_loop(
+    mut rd: OwnedReadHalf,
+    mut opener: Opener,
+    link: LinkId,
+    events: &mpsc::Sender<TransportEvent>,
+    idle: Duration,
+) -> LinkDown {
+    let mut buf = BytesMut::with_capacity(2 * READ_CHUNK);
+    let mut deadline = Instant::now() + idle;
+    loop {
+        let mut got_message = false;
+        while buf.len() >= MSG_PREFIX {
+            let len = usize::from(u16::from_be_bytes([buf[0], buf[1]]));
+            if len < TAG_LEN {
+                return LinkDown::Protocol(format!(
+                    "noise message of {len} bytes is shorter than its tag"
+                ));
+            }
+            if buf.len() < MSG_PREFIX + len {
+                buf.reserve(MSG_PREFIX + len - buf.len());
+                break;
+            }
+            if let Err(e) = opener.open(&buf[MSG_PREFIX..MSG_PREFIX + len]) {
+                return LinkDown::Protocol(e.to_string());
+            }
+            buf.advance(MSG_PREFIX + len);
+            got_message = true;
+            loop {
+                match opener.next_frame() {
+                    Ok(Some(frame)) => {
+                        let ev = TransportEvent::Frame { link, frame };
+                        if events.send(ev).await.is_err() {
+                            return LinkDown::ClosedLocally;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return LinkDown::Protocol(e.to_string()),
+                }
+            }
+        }
+        if got_message {
+            deadline = Instant::now() + idle;
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        match tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)).await {
+            Err(_) => return LinkDown::IdleTimeout,
+            Ok(Ok(0)) => return LinkDown::ClosedByPeer,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return closed_by_peer_or_io(&e),
+        }
+    }
+}
+
+/// Feeds one link's socket from its send queue.
+struct Writer {
+    wr: OwnedWriteHalf,
+    sealer: Sealer,
+}
+
+impl Writer {
+    async fn write_out(&mut self) -> Result<(), LinkDown> {
+        if !self.sealer.out().is_empty() {
+            self.wr
+                .write_all(self.sealer.out())
+                .await
+                .map_err(|e| closed_by_peer_or_io(&e))?;
+            self.sealer.clear_out();
+        }
+        Ok(())
+    }
+
+    async fn push(&mut self, mut data: &[u8]) -> Result<(), LinkDown> {
+        while !data.is_empty() {
+            let n = self
+                .sealer
+                .push(data)
+                .map_err(|e| LinkDown::Io(e.to_string()))?;
+            data = &data[n..];
+            if self.sealer.out().len() >= WRITE_BATCH {
+                self.write_out().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn frame(&mut self, frame: &[u8]) -> Result<(), LinkDown> {
+        // `send` refuses frames above max_frame <= MAX_FRAME_LIMIT < 2^32.
+        let len = u32::try_from(frame.len())
+            .map_err(|_| LinkDown::Io(format!("frame of {} bytes", frame.len())))?;
+        let mut prefix = [0u8; FRAME_PREFIX];
+        prefix.copy_from_slice(&len.to_be_bytes());
+        self.push(&prefix).await?;
+        self.push(frame).await
+    }
+
+    /// Seal what is pending (an empty message if `keepalive`) and write everything.
+    async fn flush(&mut self, keepalive: bool) -> Result<(), LinkDown> {
+        if keepalive || self.sealer.has_plain() {
+            self.sealer
+                .seal()
+                .map_err(|e| LinkDown::Io(e.to_string()))?;
+        }
+        self.write_out().await
+    }
+}
+
+/// Returns `Some(reason)` if the connection failed, `None` once the queue closed (the link was
+/// removed locally) and everything queued was written.
+async fn write_loop(
+    wr: OwnedWriteHalf,
+    sealer: Sealer,
+    mut queue: mpsc::Receiver<Bytes>,
+    link: LinkId,
+    dropped: Arc<AtomicU64>,
+    events: mpsc::Sender<TransportEvent>,
+    keepalive: Duration,
+) -> Option<LinkDown> {
+    let mut w = Writer { wr, sealer };
+    let result: Result<(), LinkDown> = async {
+        let mut next_keepalive = Instant::now() + keepalive;
+        loop {
+            let first = tokio::select! {
+                f = queue.recv() => f,
+                () = tokio::time::sleep_until(next_keepalive) => {
+                    w.flush(true).await?;
+                    next_keepalive = Instant::now() + keepalive;
+                    continue;
+                }
+            };
+            let Some(frame) = first else {
+                eprintln!(
+                    "DBG {link} writer queue closed at {:?}",
+                    std::time::Instant::now()
+                );
+                w.flush(false).await?;
+                let _ = w.wr.shutdown().await;
+                return Ok(());
+            };
+            w.frame(&frame).await?;
+            // Pack whatever else is already queued into the same messages and writes.
+            while let Ok(frame) = queue.try_recv() {
+                w.frame(&frame).await?;
+            }
+            w.flush(false).await?;
+            next_keepalive = Instant::now() + keepalive;
+            if dropped.load(Ordering::Relaxed) > 0 {
+                let frames = dropped.swap(0, Ordering::Relaxed);
+                if frames > 0
+                    && events
+                        .try_send(TransportEvent::SendDropped { link, frames })
+                        .is_err()
+                {
+                    dropped.fetch_add(frames, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+    .await;
+    result.err()
+}

@@ -1,0 +1,585 @@
+//! The TCP + Noise transport over real sockets on 127.0.0.1.
+//!
+//! Every wait is bounded by a generous timeout on an expected event; nothing sleeps a fixed
+//! time and then assumes something happened.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use agentnet_core::seal::{KeyBinding, X25519Public};
+use agentnet_core::{Keypair, LinkId, Signed, WallTime};
+use agentnet_transport::tcp::{NOISE_PATTERN, TcpConfig, TcpTransport};
+use agentnet_transport::{LinkDown, LinkInfo, Transport, TransportError, TransportEvent};
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn kp(n: u8) -> Keypair {
+    Keypair::from_seed([n; 32])
+}
+
+fn listening() -> TcpConfig {
+    TcpConfig {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..TcpConfig::default()
+    }
+}
+
+async fn transport(n: u8, cfg: TcpConfig) -> TcpTransport {
+    TcpTransport::bind(&kp(n), cfg, 1_700_000_000_000)
+        .await
+        .unwrap()
+}
+
+async fn next(t: &mut TcpTransport) -> TransportEvent {
+    tokio::time::timeout(WAIT, t.next_event())
+        .await
+        .expect("an event in time")
+        .expect("transport still open")
+}
+
+async fn link_up(t: &mut TcpTransport) -> LinkInfo {
+    match next(t).await {
+        TransportEvent::LinkUp(info) => info,
+        other => panic!("expected LinkUp, got {other:?}"),
+    }
+}
+
+async fn refused(t: &mut TcpTransport) -> String {
+    match next(t).await {
+        TransportEvent::Refused { reason, .. } => reason,
+        other => panic!("expected Refused, got {other:?}"),
+    }
+}
+
+async fn link_down(t: &mut TcpTransport) -> (LinkId, LinkDown) {
+    match next(t).await {
+        TransportEvent::LinkDown { link, reason } => (link, reason),
+        other => panic!("expected LinkDown, got {other:?}"),
+    }
+}
+
+async fn frame(t: &mut TcpTransport) -> (LinkId, Bytes) {
+    match next(t).await {
+        TransportEvent::Frame { link, frame } => (link, frame),
+        other => panic!("expected Frame, got {other:?}"),
+    }
+}
+
+fn pattern(len: usize, salt: u8) -> Bytes {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ salt)
+        .collect()
+}
+
+/// Two transports, `b` dialing `a`; returns both sides' link info.
+async fn pair(
+    a_cfg: TcpConfig,
+    b_cfg: TcpConfig,
+) -> (TcpTransport, LinkInfo, TcpTransport, LinkInfo) {
+    let mut a = transport(1, a_cfg).await;
+    let mut b = transport(2, b_cfg).await;
+    b.connect(&a.listen_addr().unwrap().to_string()).unwrap();
+    let lb = link_up(&mut b).await;
+    let la = link_up(&mut a).await;
+    (a, la, b, lb)
+}
+
+// ---- a hand-driven Noise peer -------------------------------------------------------------
+
+fn binding(signer: &Keypair, x25519: X25519Public) -> Bytes {
+    let b = KeyBinding {
+        agent: signer.id(),
+        x25519,
+        issued_at: WallTime::from_unix_millis(1_700_000_000_000),
+    };
+    Signed::sign(signer, b).unwrap().to_frame()
+}
+
+async fn write_msg(s: &mut TcpStream, msg: &[u8]) {
+    let mut wire = (msg.len() as u16).to_be_bytes().to_vec();
+    wire.extend_from_slice(msg);
+    s.write_all(&wire).await.unwrap();
+}
+
+async fn read_msg(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).await?;
+    let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    s.read_exact(&mut msg).await?;
+    Ok(msg)
+}
+
+/// Dial `addr` and run the initiator side of XX with `static_key`, sending `payload` in
+/// message 3.
+async fn manual_dial(
+    stream: TcpStream,
+    static_key: [u8; 32],
+    payload: &[u8],
+) -> (TcpStream, snow::TransportState) {
+    let mut s = stream;
+    let mut hs = snow::Builder::new(NOISE_PATTERN.parse().unwrap())
+        .local_private_key(&static_key)
+        .unwrap()
+        .build_initiator()
+        .unwrap();
+    let mut buf = vec![0u8; 65_535];
+    let mut out = vec![0u8; 65_535];
+    let n = hs.write_message(&[], &mut buf).unwrap();
+    write_msg(&mut s, &buf[..n]).await;
+    let m2 = read_msg(&mut s).await.unwrap();
+    hs.read_message(&m2, &mut out).unwrap();
+    let n = hs.write_message(payload, &mut buf).unwrap();
+    write_msg(&mut s, &buf[..n]).await;
+    (s, hs.into_transport_mode().unwrap())
+}
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).await.unwrap()
+}
+
+/// Read transport messages until EOF, returning the frames in the plaintext stream.
+async fn read_frames(mut s: TcpStream, mut noise: snow::TransportState) -> Vec<Bytes> {
+    let mut plain = Vec::new();
+    let mut out = vec![0u8; 65_535];
+    let mut frames = vec![];
+    while let Ok(msg) = read_msg(&mut s).await {
+        let n = noise.read_message(&msg, &mut out).unwrap();
+        plain.extend_from_slice(&out[..n]);
+        while plain.len() >= 4 {
+            let len = u32::from_be_bytes(plain[..4].try_into().unwrap()) as usize;
+            if plain.len() < 4 + len {
+                break;
+            }
+            frames.push(Bytes::copy_from_slice(&plain[4..4 + len]));
+            plain.drain(..4 + len);
+        }
+    }
+    assert!(plain.is_empty(), "stream ended inside a frame");
+    frames
+}
+
+// ---- tests -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_flow_both_ways_in_order_and_close_reports_both_sides() {
+    let (mut a, la, mut b, lb) = pair(listening(), TcpConfig::default()).await;
+    assert_eq!(la.peer, kp(2).id());
+    assert_eq!(lb.peer, kp(1).id());
+    assert!(lb.outbound && !la.outbound);
+    assert_eq!(b.peer(lb.link), Some(kp(1).id()));
+    assert_eq!(a.connections(), 1);
+
+    let frames = [pattern(0, 1), pattern(1024, 2), pattern(300 * 1024, 3)];
+    for f in &frames {
+        b.send(lb.link, f.clone()).unwrap();
+        a.send(la.link, f.clone()).unwrap();
+    }
+    for f in &frames {
+        assert_eq!(frame(&mut a).await, (la.link, f.clone()));
+        assert_eq!(frame(&mut b).await, (lb.link, f.clone()));
+    }
+
+    let max = b.config().max_frame;
+    assert_eq!(
+        b.send(lb.link, Bytes::from(vec![0; max + 1])),
+        Err(TransportError::FrameTooLarge { len: max + 1, max })
+    );
+    assert_eq!(
+        b.send(LinkId(999), Bytes::new()),
+        Err(TransportError::UnknownLink(LinkId(999)))
+    );
+
+    // Frames queued just before close are flushed, then both sides report the link down.
+    b.send(lb.link, pattern(5000, 4)).unwrap();
+    b.close(lb.link);
+    assert_eq!(
+        b.send(lb.link, Bytes::new()),
+        Err(TransportError::UnknownLink(lb.link))
+    );
+    let d = link_down(&mut b).await;
+    if d.1 != LinkDown::ClosedLocally {
+        for _ in 0..3 {
+            eprintln!(
+                "A EVENT: {:?}",
+                tokio::time::timeout(Duration::from_secs(1), a.next_event())
+                    .await
+                    .map(|e| e.map(|e| match e {
+                        TransportEvent::Frame { link, frame } =>
+                            format!("frame {link} {}", frame.len()),
+                        o => format!("{o:?}"),
+                    }))
+            );
+        }
+        panic!("b saw {d:?}");
+    }
+    assert_eq!(frame(&mut a).await, (la.link, pattern(5000, 4)));
+    assert_eq!(link_down(&mut a).await, (la.link, LinkDown::ClosedByPeer));
+    assert!(a.links().is_empty() && b.links().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_is_refused_and_the_listener_keeps_serving() {
+    let mut a = transport(1, listening()).await;
+    let addr = a.listen_addr().unwrap();
+    let mut raw = connect(addr).await;
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")
+        .await
+        .unwrap();
+    let reason = refused(&mut a).await;
+    assert!(reason.contains("handshake message"), "{reason}");
+    // The connection was closed.
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(WAIT, raw.read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)));
+
+    // A well-formed length around a message too short for an ephemeral key fails in Noise.
+    let mut raw = connect(addr).await;
+    write_msg(&mut raw, &[7u8; 10]).await;
+    let reason = refused(&mut a).await;
+    assert!(reason.contains("noise"), "{reason}");
+
+    let mut b = transport(2, TcpConfig::default()).await;
+    b.connect(&addr.to_string()).unwrap();
+    assert_eq!(link_up(&mut a).await.peer, kp(2).id());
+    assert_eq!(link_up(&mut b).await.peer, kp(1).id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_length_prefix_after_handshake_is_a_protocol_error() {
+    let mut a = transport(1, listening()).await;
+    let me = kp(9);
+    let (mut s, mut noise) = manual_dial(
+        connect(a.listen_addr().unwrap()).await,
+        me.x25519().to_bytes(),
+        &binding(&me, me.x25519().public()),
+    )
+    .await;
+    let up = link_up(&mut a).await;
+    assert_eq!(up.peer, me.id());
+
+    // A legitimate frame first, then a record declaring max_frame + 1 bytes.
+    let mut buf = vec![0u8; 65_535];
+    let mut plain = 3u32.to_be_bytes().to_vec();
+    plain.extend_from_slice(b"abc");
+    let n = noise.write_message(&plain, &mut buf).unwrap();
+    write_msg(&mut s, &buf[..n]).await;
+    assert_eq!(frame(&mut a).await, (up.link, Bytes::from_static(b"abc")));
+
+    let too_big = (a.config().max_frame as u32 + 1).to_be_bytes();
+    let n = noise.write_message(&too_big, &mut buf).unwrap();
+    write_msg(&mut s, &buf[..n]).await;
+    let (link, reason) = link_down(&mut a).await;
+    assert_eq!(link, up.link);
+    assert!(
+        matches!(&reason, LinkDown::Protocol(m) if m.contains("above the maximum")),
+        "{reason:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_handshake_is_refused_after_the_timeout() {
+    let cfg = TcpConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..listening()
+    };
+    let mut a = transport(1, cfg).await;
+    let mut raw = connect(a.listen_addr().unwrap()).await;
+    // Half of message 1 (32 bytes announced, 16 sent), then silence.
+    raw.write_all(&32u16.to_be_bytes()).await.unwrap();
+    raw.write_all(&[1u8; 16]).await.unwrap();
+    let reason = refused(&mut a).await;
+    assert!(reason.contains("timed out"), "{reason}");
+    assert_eq!(a.connections(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_mismatched_bindings_are_refused() {
+    let mut a = transport(1, listening()).await;
+    let addr = a.listen_addr().unwrap();
+    let me = kp(9);
+    let other = kp(10);
+
+    // The right agent, but a binding for another X25519 key than the Noise static key.
+    let wrong_key = binding(&me, other.x25519().public());
+    // A valid binding of another agent, presented with my static key.
+    let someone_else = binding(&other, other.x25519().public());
+    // My binding with a byte of the signed body flipped.
+    let mut tampered = binding(&me, me.x25519().public()).to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    // Not a binding at all.
+    let garbage = vec![0x55u8; 40];
+
+    for (payload, expect) in [
+        (wrong_key.to_vec(), "another X25519 key"),
+        (someone_else.to_vec(), "another X25519 key"),
+        (tampered, "invalid key binding"),
+        (garbage, "invalid key binding"),
+    ] {
+        let (mut s, _) = manual_dial(connect(addr).await, me.x25519().to_bytes(), &payload).await;
+        let reason = refused(&mut a).await;
+        assert!(reason.contains(expect), "{reason}");
+        assert!(reason.contains("binding"), "{reason}");
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(WAIT, s.read(&mut byte)).await.unwrap();
+        assert!(matches!(n, Ok(0) | Err(_)), "closed after refusal");
+    }
+    assert!(a.links().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limits_hold_without_exhausting_resources() {
+    let cfg = TcpConfig {
+        max_per_ip: 2,
+        ..listening()
+    };
+    let mut a = transport(1, cfg).await;
+    let addr = a.listen_addr().unwrap();
+    let mut clients = vec![];
+    for _ in 0..50 {
+        clients.push(connect(addr).await);
+    }
+    let mut limit_refusals = 0;
+    while limit_refusals < 48 {
+        let reason = refused(&mut a).await;
+        assert!(reason.contains("per-IP connection limit"), "{reason}");
+        limit_refusals += 1;
+        assert!(a.connections() <= 2, "{} connections", a.connections());
+    }
+    assert_eq!(a.connections(), 2, "the first two are held in handshake");
+    // Refused sockets are closed at once.
+    let mut byte = [0u8; 1];
+    let last = clients.last_mut().unwrap();
+    let n = tokio::time::timeout(WAIT, last.read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)));
+    // Hanging up the two pending handshakes frees their slots.
+    drop(clients);
+    for _ in 0..2 {
+        let reason = refused(&mut a).await;
+        assert!(reason.contains("closed during the handshake"), "{reason}");
+    }
+    assert_eq!(a.connections(), 0);
+    // And the listener still serves.
+    let mut b = transport(2, TcpConfig::default()).await;
+    b.connect(&addr.to_string()).unwrap();
+    link_up(&mut a).await;
+    link_up(&mut b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_send_queue_drops_and_every_drop_is_reported() {
+    let cfg = TcpConfig {
+        send_queue: 4,
+        event_queue: 8,
+        close_linger: WAIT,
+        ..listening()
+    };
+    let mut a = transport(1, cfg).await;
+    let me = kp(9);
+    // A peer with a tiny receive buffer that does not read for now.
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let stream = sock.connect(a.listen_addr().unwrap()).await.unwrap();
+    let (s, noise) = manual_dial(
+        stream,
+        me.x25519().to_bytes(),
+        &binding(&me, me.x25519().public()),
+    )
+    .await;
+    let up = link_up(&mut a).await;
+
+    const N: u64 = 5000;
+    let indexed = |i: u64| {
+        let mut f = i.to_be_bytes().to_vec();
+        f.resize(4096, i as u8);
+        Bytes::from(f)
+    };
+    for i in 0..N {
+        a.send(up.link, indexed(i)).unwrap();
+    }
+    // Now read everything the transport still delivers, and close so the stream ends.
+    let reader = tokio::spawn(read_frames(s, noise));
+    a.close(up.link);
+    let mut reported = 0;
+    loop {
+        match next(&mut a).await {
+            TransportEvent::SendDropped { link, frames } => {
+                assert_eq!(link, up.link);
+                assert!(frames > 0);
+                reported += frames;
+            }
+            TransportEvent::LinkDown { link, reason } => {
+                assert_eq!((link, reason), (up.link, LinkDown::ClosedLocally));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let received = reader.await.unwrap();
+    assert!(reported > 0, "the queue of 4 overflowed");
+    assert_eq!(
+        received.len() as u64 + reported,
+        N,
+        "every frame delivered or reported"
+    );
+    // Delivered frames are whole and in send order.
+    let mut last = None;
+    for f in &received {
+        let i = u64::from_be_bytes(f[..8].try_into().unwrap());
+        assert_eq!(*f, indexed(i));
+        assert!(last.is_none_or(|l| i > l), "in order");
+        last = Some(i);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_connections_are_refused() {
+    let mut a = transport(1, listening()).await;
+    a.connect(&format!("tcp://{}", a.listen_addr().unwrap()))
+        .unwrap();
+    let mut reasons = vec![refused(&mut a).await, refused(&mut a).await];
+    reasons.sort();
+    assert!(
+        reasons.iter().any(|r| r.contains("self-connection")),
+        "{reasons:?}"
+    );
+    assert!(a.links().is_empty());
+    assert!(matches!(
+        a.connect("no-port"),
+        Err(TransportError::BadAddress(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_dials_keep_the_link_dialed_by_the_smaller_id() {
+    let mut a = transport(1, listening()).await;
+    let mut b = transport(2, listening()).await;
+    let a_is_smaller = kp(1).id() < kp(2).id();
+    a.connect(&b.listen_addr().unwrap().to_string()).unwrap();
+    b.connect(&a.listen_addr().unwrap().to_string()).unwrap();
+
+    // Each side settles on one link: two connection outcomes, then one link left up.
+    async fn settle(t: &mut TcpTransport) -> LinkInfo {
+        let (mut outcomes, mut up) = (0, Vec::<LinkInfo>::new());
+        while outcomes < 2 || up.len() != 1 {
+            match next(t).await {
+                TransportEvent::LinkUp(info) => {
+                    outcomes += 1;
+                    up.push(info);
+                }
+                TransportEvent::Refused { .. } => outcomes += 1,
+                TransportEvent::LinkDown { link, reason } => {
+                    assert!(
+                        matches!(reason, LinkDown::Duplicate | LinkDown::ClosedByPeer),
+                        "{reason:?}"
+                    );
+                    up.retain(|i| i.link != link);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        up.pop().unwrap()
+    }
+    let (la, lb) = tokio::join!(settle(&mut a), settle(&mut b));
+    assert_eq!(la.outbound, a_is_smaller);
+    assert_eq!(lb.outbound, !a_is_smaller);
+    assert_eq!(a.links(), vec![la.link]);
+    assert_eq!(b.links(), vec![lb.link]);
+    a.send(la.link, Bytes::from_static(b"one link")).unwrap();
+    assert_eq!(
+        frame(&mut b).await,
+        (lb.link, Bytes::from_static(b"one link"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalives_hold_idle_links_and_silent_peers_time_out() {
+    let idle = Duration::from_millis(600);
+    let cfg = TcpConfig {
+        idle_timeout: idle,
+        ..listening()
+    };
+    let (mut a, la, mut b, lb) = pair(cfg.clone(), cfg).await;
+
+    // A silent hand-driven peer (no keepalives) is timed out by `a`.
+    let me = kp(9);
+    let (_silent, _) = manual_dial(
+        connect(a.listen_addr().unwrap()).await,
+        me.x25519().to_bytes(),
+        &binding(&me, me.x25519().public()),
+    )
+    .await;
+    let silent = link_up(&mut a).await;
+    assert_eq!(
+        link_down(&mut a).await,
+        (silent.link, LinkDown::IdleTimeout)
+    );
+
+    // Meanwhile (over two idle periods) the healthy link stayed up and reported nothing.
+    assert!(
+        tokio::time::timeout(2 * idle, b.next_event())
+            .await
+            .is_err(),
+        "no event on the idle but healthy link"
+    );
+    b.send(lb.link, Bytes::from_static(b"still here")).unwrap();
+    assert_eq!(
+        frame(&mut a).await,
+        (la.link, Bytes::from_static(b"still here"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_dial_redials_after_the_link_drops() {
+    let mut a = transport(1, listening()).await;
+    let b_cfg = TcpConfig {
+        backoff_initial: Duration::from_millis(20),
+        ..TcpConfig::default()
+    };
+    let mut b = transport(2, b_cfg).await;
+    let addr = a.listen_addr().unwrap().to_string();
+    b.dial_persistent(&addr).unwrap();
+    b.dial_persistent(&addr).unwrap(); // no second dialer
+    let first_a = link_up(&mut a).await;
+    let first_b = link_up(&mut b).await;
+
+    a.close(first_a.link);
+    assert_eq!(link_down(&mut a).await.1, LinkDown::ClosedLocally);
+    assert_eq!(link_down(&mut b).await.1, LinkDown::ClosedByPeer);
+    let second_a = link_up(&mut a).await;
+    let second_b = link_up(&mut b).await;
+    assert!(
+        second_a.link > first_a.link && second_b.link > first_b.link,
+        "ids never reused"
+    );
+    assert_eq!(a.links().len(), 1);
+
+    assert!(b.stop_persistent(&addr));
+    assert!(!b.stop_persistent(&addr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_and_drop_close_every_link() {
+    let (mut a, la, b, _) = pair(listening(), TcpConfig::default()).await;
+    drop(b);
+    assert_eq!(link_down(&mut a).await, (la.link, LinkDown::ClosedByPeer));
+
+    let (mut a, la, mut b, lb) = pair(listening(), TcpConfig::default()).await;
+    a.shutdown();
+    assert_eq!(link_down(&mut a).await, (la.link, LinkDown::ClosedLocally));
+    assert_eq!(
+        tokio::time::timeout(WAIT, a.next_event()).await.unwrap(),
+        None,
+        "everything reported"
+    );
+    assert_eq!(a.send(la.link, Bytes::new()), Err(TransportError::Closed));
+    assert_eq!(a.connect("127.0.0.1:1"), Err(TransportError::Closed));
+    assert_eq!(link_down(&mut b).await, (lb.link, LinkDown::ClosedByPeer));
+}

@@ -1,0 +1,183 @@
+//! Three `agentnet node` processes on loopback form one network; a `discover` process finds
+//! every node's descriptor; a node killed with SIGKILL and restarted from its data directory
+//! keeps its identity and continues its log.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_agentnet");
+
+/// A running node process and the lines it printed.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn agentnet");
+        let out: ChildStdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines: rx }
+    }
+
+    /// Wait (up to 20 s) for a line starting with `prefix`; returns it.
+    fn expect(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(_) => {}
+                Err(e) => panic!("no line starting with {prefix:?}: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn descriptor(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::File::create(&p)
+        .and_then(|mut f| f.write_all(body.as_bytes()))
+        .expect("write descriptor");
+    p.to_string_lossy().into_owned()
+}
+
+fn node(dir: &Path, name: &str, bootstrap: Option<&str>, desc: &str) -> (Proc, String, String) {
+    let data = dir.join(name).to_string_lossy().into_owned();
+    let mut args = vec![
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--descriptor",
+        desc,
+    ];
+    if let Some(b) = bootstrap {
+        args.extend(["--bootstrap", b]);
+    }
+    let p = Proc::spawn(&args);
+    let first = p.expect("listening ");
+    let mut parts = first.split_whitespace().skip(1);
+    let addr = parts.next().expect("address").to_string();
+    let id = parts.nth(1).expect("did").to_string();
+    (p, addr, id)
+}
+
+fn discover(bootstrap: &str, expect: usize, intent: &str) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args([
+            "discover",
+            "--bootstrap",
+            bootstrap,
+            "--expect",
+            &expect.to_string(),
+            "--wait-secs",
+            "20",
+            "--k",
+            "10",
+            "--json",
+            intent,
+        ])
+        .output()
+        .expect("run discover");
+    assert!(out.status.success(), "discover failed: {out:?}");
+    serde_json::from_slice(&out.stdout).expect("discover prints JSON")
+}
+
+fn capabilities(v: &serde_json::Value) -> Vec<String> {
+    let mut c: Vec<String> = v["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["capability"].as_str().unwrap_or_default().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn three_processes_discover_each_other_and_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let d1 = descriptor(
+        dir.path(),
+        "img.toml",
+        "capability = \"image.generate\"\ntopic = \"creative/image\"\nsummary = \"Generate an image from a text prompt\"\n",
+    );
+    let d2 = descriptor(
+        dir.path(),
+        "tr.json",
+        r#"{"capability": "text.translate", "topic": "language/translation", "summary": "Translate documents between English and French"}"#,
+    );
+    let d3 = descriptor(
+        dir.path(),
+        "code.toml",
+        "capability = \"code.review\"\ntopic = \"code/review\"\nsummary = \"Review Rust code for security bugs\"\nside_effects = \"read_only\"\n",
+    );
+    let (n1, a1, _) = node(dir.path(), "one", None, &d1);
+    n1.expect("announced image.generate");
+    let (n2, _, id2) = node(dir.path(), "two", Some(&a1), &d2);
+    assert!(n2.expect("announced text.translate").ends_with("seq 1"));
+    let (n3, _, _) = node(dir.path(), "three", Some(&a1), &d3);
+    n3.expect("announced code.review");
+
+    let found = discover(&a1, 3, "translate my report into French");
+    assert_eq!(
+        found["descriptors_seen"], 3,
+        "every node's descriptor reached the client: {found}"
+    );
+    assert_eq!(found["candidates"][0]["capability"], "text.translate");
+    let found = discover(
+        &a1,
+        3,
+        "generate an image, translate documents, review code",
+    );
+    assert_eq!(
+        capabilities(&found),
+        vec!["code.review", "image.generate", "text.translate"],
+        "{found}"
+    );
+
+    // SIGKILL node two (no clean shutdown), then restart it from its directory.
+    drop(n2);
+    let (n2, _, id2_again) = node(dir.path(), "two", Some(&a1), &d2);
+    assert_eq!(id2, id2_again, "same identity after a restart");
+    let line = n2.expect("announced text.translate");
+    assert!(
+        line.ends_with("seq 2"),
+        "the log continues, no reused seq: {line}"
+    );
+    let found = discover(&a1, 3, "French translation");
+    let tr = found["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["capability"] == "text.translate")
+        .expect("restarted node's descriptor is found");
+    assert_eq!(tr["provider"].as_str(), Some(id2.as_str()));
+    drop((n1, n2, n3));
+}
