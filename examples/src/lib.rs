@@ -1,8 +1,10 @@
 //! Shared pieces of the agentnet example programs: the flooding baseline engine the gossip
-//! experiments compare against, and reporting helpers (CSV, SVG charts, progress, memory).
+//! experiments compare against, reporting helpers (CSV, SVG charts, progress, memory), and
+//! [`unix`], an example of a custom transport.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod flood;
 pub mod report;
+pub mod unix;
