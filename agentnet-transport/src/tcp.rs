@@ -89,7 +89,9 @@
 //!   1 KiB handshake buffers; connections over a limit are closed right after `accept`,
 //!   before any per-connection buffer exists. An authenticated peer can make a link buffer at
 //!   most one frame of [`TcpConfig::max_frame`] (plus one Noise message) and stalls against
-//!   the bounded event queue rather than growing memory.
+//!   the bounded event queue rather than growing memory. An idle link holds about 20 KiB of
+//!   buffers; a busy one up to `max_frame` + about 450 KiB, besides the frames waiting in its
+//!   send queue and in the event queue.
 //!
 //! # Duplicate links
 //!
@@ -142,8 +144,10 @@ use handshake::{Established, Local};
 
 /// Wire bytes a link's writer gathers before a `write` call (bytes).
 const WRITE_BATCH: usize = 128 * 1024;
-/// Read buffer a link's reader keeps free before each `read` (bytes).
+/// Read buffer a link's reader keeps free before each `read` once traffic flows (bytes).
 const READ_CHUNK: usize = 64 * 1024;
+/// Read buffer of a new link (bytes): small, so that idle links stay cheap.
+const READ_INITIAL: usize = 4 * 1024;
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// Upper bound accepted for [`TcpConfig::max_frame`] (bytes): the record length is a u32 and a
@@ -696,11 +700,6 @@ impl Transport for TcpTransport {
     fn close(&self, link: LinkId) {
         let entry = self.shared.lock().remove_link(link);
         if let Some(e) = entry {
-            eprintln!(
-                "DBG {} close {link} at {:?}",
-                self.shared.local.id.short(),
-                std::time::Instant::now()
-            );
             let _ = e.stop.send(LinkDown::ClosedLocally);
             self.shared.link_gone.notify_waiters();
         }
@@ -955,8 +954,10 @@ async fn run_link(
     );
     // A finished JoinHandle must not be polled again: remember whether it was.
     let mut writer_done = false;
-    // Biased: a local stop is always signalled before its effects (the writer's FIN, then the
-    // peer hanging up) can be seen, so checking it first keeps the reason accurate.
+    // A local stop is always signalled before its effects (the writer's FIN, then the peer
+    // hanging up) can be seen, so a stop that is pending when the link ends is the real
+    // reason. Checking it first (biased) is not enough on its own: one poll of the reader can
+    // run long enough (decrypting, delivering) to see those effects, so check again after.
     let reason = tokio::select! {
         biased;
         s = &mut stop_rx => {
@@ -976,8 +977,9 @@ async fn run_link(
                 Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
             }
         }
-        r = reader => { eprintln!("DBG {} {link} reader branch {r:?} at {:?}, stop ready: {:?}", shared.local.id.short(), std::time::Instant::now(), stop_rx.try_recv()); r },
+        r = reader => r,
     };
+    let reason = stop_rx.try_recv().unwrap_or(reason);
     if !writer_done {
         writer.abort();
         let _ = writer.await;
@@ -1003,7 +1005,8 @@ async fn read_loop(
     events: &mpsc::Sender<TransportEvent>,
     idle: Duration,
 ) -> LinkDown {
-    let mut buf = BytesMut::with_capacity(2 * READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(READ_INITIAL);
+    let mut busy = false;
     let mut deadline = Instant::now() + idle;
     loop {
         let mut got_message = false;
@@ -1039,13 +1042,18 @@ async fn read_loop(
         if got_message {
             deadline = Instant::now() + idle;
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+        // Keep at least a quarter of a read's worth free (reserving reclaims consumed space
+        // before it allocates). Reads are small until one fills the buffer: then the link is
+        // busy and reads go full size.
+        let chunk = if busy { READ_CHUNK } else { READ_INITIAL };
+        if buf.capacity() - buf.len() < chunk / 4 {
+            buf.reserve(chunk);
         }
+        let spare = buf.capacity() - buf.len();
         match tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)).await {
             Err(_) => return LinkDown::IdleTimeout,
             Ok(Ok(0)) => return LinkDown::ClosedByPeer,
-            Ok(Ok(_)) => {}
+            Ok(Ok(n)) => busy |= n == spare,
             Ok(Err(e)) => return closed_by_peer_or_io(&e),
         }
     }
@@ -1128,10 +1136,6 @@ async fn write_loop(
                 }
             };
             let Some(frame) = first else {
-                eprintln!(
-                    "DBG {link} writer queue closed at {:?}",
-                    std::time::Instant::now()
-                );
                 w.flush(false).await?;
                 let _ = w.wr.shutdown().await;
                 return Ok(());

@@ -24,9 +24,9 @@ pub const MSG_PREFIX: usize = 2;
 /// Bytes of the big-endian length that precedes every frame in the plaintext stream.
 pub const FRAME_PREFIX: usize = 4;
 
-/// Initial size of a link's decrypted-plaintext buffer (bytes); frames are split off it
-/// without copying.
-const PLAIN_BUF: usize = 128 * 1024;
+/// Initial size of a link's decrypted-plaintext buffer (bytes); it grows with the traffic and
+/// frames are split off it without copying. Small, so that idle links stay cheap.
+const PLAIN_BUF: usize = 16 * 1024;
 
 /// Why a byte stream could not be turned into frames (or frames into bytes).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Sealer {
         Sealer {
             noise,
             nonce: 0,
-            plain: Vec::with_capacity(MAX_PLAINTEXT),
+            plain: Vec::new(),
             out: Vec::new(),
         }
     }
