@@ -521,10 +521,9 @@ impl GossipEngine {
             if !self.topics.contains_key(&d.topic) || self.is_equivocator(&d.topic, &d.provider) {
                 continue;
             }
-            let emb = self.encoder.encode(&intent_text(&d));
             self.bodies.insert(wire::body_hash(&f), f.clone());
             if matches!(
-                self.index.insert(now, d, emb),
+                self.index_descriptor(now, d),
                 IndexInsert::New | IndexInsert::Replaced
             ) {
                 n += 1;
@@ -869,17 +868,7 @@ impl GossipEngine {
                 // relayer; its arrival completes an equivocation proof. Not the relayer's
                 // fault, so no penalty and nothing relayed.
                 if let Some(l) = from {
-                    self.repairing_with(now, l);
-                    self.send_msg(
-                        Class::Control,
-                        l,
-                        Message::Pull(wire::Pull {
-                            topic: h.topic.clone(),
-                            author: h.author,
-                            from: seq,
-                            to: seq,
-                        }),
-                    );
+                    self.pull(now, l, &h.topic, h.author, seq, seq);
                 }
                 Err(GossipError::PrevConflict { seq })
             }
@@ -897,17 +886,7 @@ impl GossipEngine {
                 self.seen.insert(id, seen, seen_until);
                 if let (Some((lo, hi)), Some(l)) = (missing, from) {
                     let lo = lo.max(hi.saturating_sub(self.cfg.max_pull - 1));
-                    self.repairing_with(now, l);
-                    self.send_msg(
-                        Class::Control,
-                        l,
-                        Message::Pull(wire::Pull {
-                            topic: h.topic.clone(),
-                            author: h.author,
-                            from: lo,
-                            to: hi,
-                        }),
-                    );
+                    self.pull(now, l, &h.topic, h.author, lo, hi);
                 }
                 self.accept(now, from, id, frame, h, tidx);
                 Ok(())
@@ -1039,6 +1018,18 @@ impl GossipEngine {
         if !v.contains(&from) {
             v.push(from);
         }
+    }
+
+    /// Ask `link` for `author`'s entries `from..=to`; its answers will be repairs.
+    fn pull(&mut self, now: Now, link: LinkId, topic: &Topic, author: AgentId, from: u64, to: u64) {
+        self.repairing_with(now, link);
+        let m = wire::Pull {
+            topic: topic.clone(),
+            author,
+            from,
+            to,
+        };
+        self.send_msg(Class::Control, link, Message::Pull(m));
     }
 
     /// Note that copies from `link` may soon be repair answers.
@@ -1406,17 +1397,8 @@ impl GossipEngine {
                 }
             }
         }
-        if !pulls.is_empty() {
-            self.repairing_with(now, from);
-        }
         for (author, lo, hi) in pulls {
-            let p = wire::Pull {
-                topic: m.topic.clone(),
-                author,
-                from: lo,
-                to: hi,
-            };
-            self.send_msg(Class::Control, from, Message::Pull(p));
+            self.pull(now, from, &m.topic, author, lo, hi);
         }
         for f in push {
             self.send(Class::Repair, from, f);
@@ -1644,6 +1626,12 @@ impl GossipEngine {
         Ok(())
     }
 
+    /// Embed a verified descriptor's intent and put it in the discovery index.
+    fn index_descriptor(&mut self, now: Now, d: Signed<CapabilityDescriptor>) -> IndexInsert {
+        let emb = self.encoder.encode(&intent_text(&d));
+        self.index.insert(now, d, emb)
+    }
+
     fn ingest_body(
         &mut self,
         now: Now,
@@ -1672,9 +1660,8 @@ impl GossipEngine {
         if self.is_equivocator(&h.topic, &h.author) {
             return Ok(());
         }
-        let emb = self.encoder.encode(&intent_text(&d));
         self.stats.bodies_fetched += 1;
-        match self.index.insert(now, d.clone(), emb) {
+        match self.index_descriptor(now, d.clone()) {
             IndexInsert::New | IndexInsert::Replaced => {
                 self.emit(Event::Descriptor(Box::new(d)));
             }

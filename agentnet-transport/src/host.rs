@@ -227,11 +227,6 @@ impl SystemClock {
             wall_start: WallTime::from_unix_millis(wall),
         }
     }
-
-    /// The tokio instant matching the engine instant `at` (for sleeping until a deadline).
-    pub fn tokio_instant(&self, at: Instant) -> tokio::time::Instant {
-        self.start + Duration::from_micros(at.as_micros())
-    }
 }
 
 impl Default for SystemClock {

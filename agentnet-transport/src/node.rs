@@ -447,7 +447,6 @@ impl NodeBuilder {
             links: BTreeMap::new(),
             bootstrap,
             stats: NodeStats::default(),
-            _llm: self.llm.clone(),
         };
         let task = tokio::spawn(driver.run(cmd_rx));
         Ok(Node {
@@ -625,7 +624,6 @@ struct Driver {
     bootstrap: BTreeMap<String, Redial>,
     stats: NodeStats,
     prune_at: Instant,
-    _llm: Option<Arc<dyn LanguageModel>>,
 }
 
 /// Gossip frame kinds occupy `0x0100..=0x01ff`.

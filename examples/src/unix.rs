@@ -40,12 +40,18 @@ pub const LINK_QUEUE: usize = 256;
 /// Links over Unix sockets; one per node.
 #[derive(Debug)]
 pub struct UnixTransport {
+    shared: Arc<Shared>,
+    events: mpsc::Receiver<TransportEvent>,
+}
+
+/// What the link, accept and dial tasks share with the transport.
+#[derive(Debug)]
+struct Shared {
     id: AgentId,
     binding: Bytes,
-    next: Arc<AtomicU64>,
-    links: Arc<Mutex<HashMap<LinkId, mpsc::Sender<Bytes>>>>,
+    next: AtomicU64,
+    links: Mutex<HashMap<LinkId, mpsc::Sender<Bytes>>>,
     events_tx: mpsc::Sender<TransportEvent>,
-    events: mpsc::Receiver<TransportEvent>,
 }
 
 impl UnixTransport {
@@ -58,101 +64,89 @@ impl UnixTransport {
         };
         let binding = Signed::sign(keys, binding).expect("own binding").to_frame();
         let (events_tx, events) = mpsc::channel(1024);
-        UnixTransport {
+        let shared = Shared {
             id: keys.id(),
             binding,
-            next: Arc::new(AtomicU64::new(0)),
-            links: Arc::new(Mutex::new(HashMap::new())),
+            next: AtomicU64::new(0),
+            links: Mutex::new(HashMap::new()),
             events_tx,
+        };
+        UnixTransport {
+            shared: Arc::new(shared),
             events,
         }
     }
 
     /// Run a link over `stream` (one end of `UnixStream::pair()`, or an accepted/dialed socket).
     pub fn attach(&self, stream: UnixStream, remote: String, outbound: bool) {
-        let link = LinkId(self.next.fetch_add(1, Ordering::Relaxed));
-        let (tx, mut rx) = mpsc::channel::<Bytes>(LINK_QUEUE);
-        let (links, events, binding) = (
-            self.links.clone(),
-            self.events_tx.clone(),
-            self.binding.clone(),
-        );
-        tokio::spawn(async move {
-            let (mut rd, mut wr) = stream.into_split();
-            let writer = tokio::spawn(async move {
-                let mut frame = Some(binding);
-                while let Some(f) = frame {
-                    let len = (f.len() as u32).to_be_bytes();
-                    if wr.write_all(&len).await.is_err() || wr.write_all(&f).await.is_err() {
-                        break;
-                    }
-                    frame = rx.recv().await;
-                }
-            });
-            // The first frame is the peer's binding: no link until it verifies.
-            let peer = match read_frame(&mut rd).await {
-                Ok(f) => match Signed::<KeyBinding>::from_frame(&f, &Limits::default()) {
-                    Ok(b) => b.agent,
-                    Err(e) => {
-                        return refuse(&events, remote, format!("bad binding: {e}"), writer).await;
-                    }
-                },
-                Err(e) => return refuse(&events, remote, e.to_string(), writer).await,
-            };
-            links.lock().expect("links").insert(link, tx);
-            let up = LinkInfo {
-                link,
-                peer,
-                remote,
-                outbound,
-            };
-            let _ = events.send(TransportEvent::LinkUp(up)).await;
-            let reason = loop {
-                match read_frame(&mut rd).await {
-                    Ok(frame) => {
-                        let _ = events.send(TransportEvent::Frame { link, frame }).await;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        break LinkDown::ClosedByPeer;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        break LinkDown::Protocol(e.to_string());
-                    }
-                    Err(e) => break LinkDown::Io(e.to_string()),
-                }
-            };
-            // A local close removed the entry first and already reported the link down.
-            if links.lock().expect("links").remove(&link).is_some() {
-                let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
-            }
-            writer.abort();
-        });
+        attach(self.shared.clone(), stream, remote, outbound);
     }
 
     /// Accept links on a socket path until the transport is dropped.
     pub fn listen(&self, path: &Path) -> std::io::Result<()> {
         let listener = tokio::net::UnixListener::bind(path)?;
-        let me = self.clone_parts();
+        let shared = self.shared.clone();
         tokio::spawn(async move {
             while let Ok((s, _)) = listener.accept().await {
-                me.attach(s, "unix:accepted".into(), false);
+                attach(shared.clone(), s, "unix:accepted".into(), false);
             }
         });
         Ok(())
     }
+}
 
-    /// Another handle on the same links and event queue (its own receiver is unused).
-    fn clone_parts(&self) -> UnixTransport {
-        let (_, events) = mpsc::channel(1);
-        UnixTransport {
-            id: self.id,
-            binding: self.binding.clone(),
-            next: self.next.clone(),
-            links: self.links.clone(),
-            events_tx: self.events_tx.clone(),
-            events,
+fn attach(shared: Arc<Shared>, stream: UnixStream, remote: String, outbound: bool) {
+    let link = LinkId(shared.next.fetch_add(1, Ordering::Relaxed));
+    let (tx, mut rx) = mpsc::channel::<Bytes>(LINK_QUEUE);
+    tokio::spawn(async move {
+        let events = &shared.events_tx;
+        let (mut rd, mut wr) = stream.into_split();
+        let mut frame = Some(shared.binding.clone());
+        let writer = tokio::spawn(async move {
+            while let Some(f) = frame {
+                let len = (f.len() as u32).to_be_bytes();
+                if wr.write_all(&len).await.is_err() || wr.write_all(&f).await.is_err() {
+                    break;
+                }
+                frame = rx.recv().await;
+            }
+        });
+        // The first frame is the peer's binding: no link until it verifies.
+        let peer = match read_frame(&mut rd).await {
+            Ok(f) => match Signed::<KeyBinding>::from_frame(&f, &Limits::default()) {
+                Ok(b) => b.agent,
+                Err(e) => return refuse(events, remote, format!("bad binding: {e}"), writer).await,
+            },
+            Err(e) => return refuse(events, remote, e.to_string(), writer).await,
+        };
+        shared.links.lock().expect("links").insert(link, tx);
+        let up = LinkInfo {
+            link,
+            peer,
+            remote,
+            outbound,
+        };
+        let _ = events.send(TransportEvent::LinkUp(up)).await;
+        let reason = loop {
+            match read_frame(&mut rd).await {
+                Ok(frame) => {
+                    let _ = events.send(TransportEvent::Frame { link, frame }).await;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    break LinkDown::ClosedByPeer;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    break LinkDown::Protocol(e.to_string());
+                }
+                Err(e) => break LinkDown::Io(e.to_string()),
+            }
+        };
+        // A local close removed the entry first and already reported the link down.
+        if shared.links.lock().expect("links").remove(&link).is_some() {
+            let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
         }
-    }
+        writer.abort();
+    });
 }
 
 async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Bytes> {
@@ -185,7 +179,7 @@ async fn refuse(
 #[async_trait]
 impl Transport for UnixTransport {
     fn local_id(&self) -> AgentId {
-        self.id
+        self.shared.id
     }
 
     fn local_addr(&self) -> Option<String> {
@@ -199,27 +193,26 @@ impl Transport for UnixTransport {
                 max: MAX_FRAME,
             });
         }
-        let links = self.links.lock().expect("links");
+        let links = self.shared.links.lock().expect("links");
         let tx = links.get(&link).ok_or(TransportError::UnknownLink(link))?;
         if tx.try_send(frame).is_err() {
-            let _ = self
-                .events_tx
-                .try_send(TransportEvent::SendDropped { link, frames: 1 });
+            let dropped = TransportEvent::SendDropped { link, frames: 1 };
+            let _ = self.shared.events_tx.try_send(dropped);
         }
         Ok(())
     }
 
     fn connect(&self, addr: &str) -> Result<(), TransportError> {
-        let (me, path) = (self.clone_parts(), addr.to_string());
+        let (shared, path) = (self.shared.clone(), addr.to_string());
         tokio::spawn(async move {
             match UnixStream::connect(&path).await {
-                Ok(s) => me.attach(s, path, true),
+                Ok(s) => attach(shared, s, path, true),
                 Err(e) => {
                     let ev = TransportEvent::Refused {
                         remote: path,
                         reason: e.to_string(),
                     };
-                    let _ = me.events_tx.send(ev).await;
+                    let _ = shared.events_tx.send(ev).await;
                 }
             }
         });
@@ -228,12 +221,19 @@ impl Transport for UnixTransport {
 
     fn close(&self, link: LinkId) {
         // Dropping the queue ends the writer, which closes our half; the peer sees EOF.
-        if self.links.lock().expect("links").remove(&link).is_some() {
+        if self
+            .shared
+            .links
+            .lock()
+            .expect("links")
+            .remove(&link)
+            .is_some()
+        {
             let ev = TransportEvent::LinkDown {
                 link,
                 reason: LinkDown::ClosedLocally,
             };
-            let _ = self.events_tx.try_send(ev);
+            let _ = self.shared.events_tx.try_send(ev);
         }
     }
 

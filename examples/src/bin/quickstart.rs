@@ -158,7 +158,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut dirs = Vec::new();
     let mut nodes: Vec<Node> = Vec::new();
     let mut addrs: Vec<String> = Vec::new();
-    for (i, s) in specs.iter().enumerate() {
+    for s in &specs {
         let dir = tempfile::tempdir()?;
         let requester = s.0 == REQUESTER;
         let interest = if requester {
@@ -189,7 +189,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         addrs.push(addr);
         nodes.push(node);
         dirs.push(dir);
-        let _ = i;
     }
     // Wait until every agent has its five links.
     let deadline = WallClock::now() + Duration::from_secs(20);
