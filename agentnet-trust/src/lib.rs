@@ -1,10 +1,101 @@
 //! # agentnet-trust
 //!
-//! The trust and verification plane of agentnet: BAID identity chains, evidence packages and
-//! tool receipts, fraud proofs, the interaction ledger, MG-EigenTrust and the tiered
-//! verification engine (see `DESIGN.md` §6).
+//! The trust and verification plane of agentnet (DESIGN §6): who an agent is, what proves it
+//! misbehaved, what this node has verified about its peers, and how that becomes a reputation
+//! per topic, so that trust earned in one domain cannot be spent to betray another.
 //!
-//! **Status:** not yet implemented. This crate currently contains no API; it exists so the
-//! workspace layout is final. It will be sans-IO and deterministic, built on `agentnet-core`.
+//! Sans-IO and deterministic like every protocol crate: no sockets, no clock reads, no OS
+//! randomness. Time comes in as [`Now`](agentnet_core::Now)/[`WallTime`](agentnet_core::WallTime)
+//! arguments, seeds and keys from the host; effects (frames to send, records to persist) go out
+//! as values.
+//!
+//! ## What is here
+//! | module | holds |
+//! |---|---|
+//! | [`baid`] | BAID commitments, signed bindings of a BAID to Ed25519/X25519 keys, identity chains (config change, key rotation, revocation), issuer attestations, fork proofs, the `ProofVerifier` hook |
+//! | [`registry`] | [`IdentityRegistry`](registry::IdentityRegistry): verifies chain entries at three tiers, resolves any key to its chain, canonical id and current key, detects forks |
+//! | [`evidence`] | signed tool receipts, evidence packages, their verification (every fault reported), commitments and answers |
+//! | [`fraud`] | self-contained fraud proofs (log equivocation, chain fork, receipt contradiction, answer contradiction) and the verified [`Offence`](fraud::Offence) they yield |
+//! | [`canary`] | the requester's book of canary challenges (Tier 2) and their verdicts |
+//! | [`ledger`] | local trust per (peer, topic), fed only by verified outcomes, decayed on read |
+//! | [`report`] | signed sparse per-topic trust reports: salient-change builder and receiver book |
+//! | [`eigentrust`] | sparse (CSR), warm-started power iteration |
+//! | [`mg`] | [`Reputation`](mg::Reputation): MG-EigenTrust (stake + gated, semantically weighted cross-topic pretrust, slashing) and the flattened-global and per-topic baselines; formulas in the module docs |
+//! | [`wire`] | the trust plane's frame kinds (`0x02xx`) |
+//!
+//! ## What is not here
+//! Choosing verification tiers by risk and falling back between candidates (the tiered
+//! verification engine), moving frames, storing records, and any notion of money: stake is a
+//! number the host sets and slashing reports what it burned or froze.
+//!
+//! ## How the pieces connect (the drive loop)
+//! ```text
+//!  frames 0x0201/0x0203 ──► IdentityRegistry ──► canonical id of any key, tier, fork proofs
+//!  evidence package ──► verify_evidence ──► VerifiedEvidence ─┐
+//!                                        └► EvidenceReport ─► FraudProof::from_evidence_report
+//!  canary answer ──► CanaryBook ──► CanaryVerdict ────────────┤
+//!                                                              ▼
+//!                                           Ledger (canonical id, topic) ──► ReportBuilder ──► signed TrustReport
+//!  signed TrustReports from peers ──► ReportBook ──► Reputation::set_row
+//!  FraudProof (any source, e.g. gossip equivocation) ──► verify ──► Offence ──► Ledger::record_offence
+//!                                                                          └──► Reputation::slash
+//!  every epoch: Reputation::recompute ──► score(agent, topic)
+//! ```
+//! The host keys everything by the peer's canonical id from the registry (the key that started
+//! its identity chain), so a key rotation keeps reputation and history, and a fresh identity
+//! starts from nothing. A minimal loop:
+//!
+//! ```
+//! use agentnet_core::descriptor::Topic;
+//! use agentnet_core::semantic::Embedding;
+//! use agentnet_core::{Hash, Instant, Keypair, Now, WallTime};
+//! use agentnet_trust::canary::{CanaryBook, CanaryConfig, Expected};
+//! use agentnet_trust::evidence::Answer;
+//! use agentnet_trust::ledger::{Ledger, LedgerConfig};
+//! use agentnet_trust::mg::{Reputation, ReputationConfig};
+//! use core::time::Duration;
+//!
+//! let me = Keypair::from_seed([1; 32]);
+//! let provider = Keypair::from_seed([2; 32]);
+//! let topic = Topic::new("code/review").unwrap();
+//! let now = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_800_000_000_000));
+//!
+//! // Tier 2: send a canary (as ordinary work), grade the signed answer, record the verdict.
+//! let mut canaries = CanaryBook::new(CanaryConfig::default());
+//! let mut ledger = Ledger::new(LedgerConfig::default());
+//! let task = Hash::digest("example/task-id", b"drawn from the host's seeded generator");
+//! canaries.issue(now, task, provider.id(), topic.clone(), Expected::exact(b"42"), Duration::from_secs(10))?;
+//! let answer = Answer::sign(&provider, task, b"42".to_vec(), now.wall)?;
+//! let verdict = canaries.handle_answer(now, &answer)?;
+//! ledger.record_canary(&verdict)?;
+//!
+//! // Reputation from this node's own row (peers' rows arrive as signed reports).
+//! let mut rep = Reputation::new(ReputationConfig::default())?;
+//! rep.add_topic(topic.clone(), Embedding::from_slice(&[1.0, 0.0]))?;
+//! rep.set_stake(me.id(), 10.0)?;
+//! rep.set_stake(provider.id(), 10.0)?;
+//! let row = ledger.row(&topic, now.wall);
+//! rep.set_row(me.id(), &topic, row.iter().map(|(p, t)| (*p, t.pos as f32, t.neg as f32)))?;
+//! rep.recompute()?;
+//! assert!(rep.score(&provider.id(), &topic) > rep.score(&me.id(), &topic));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Crate dependencies
+//! Besides `agentnet-core`, this crate depends on `agentnet-gossip` for one thing: the log
+//! header type inside gossip's equivocation proofs, so that a [`fraud::FraudProof`] can carry
+//! one and verify it with no other state. Gossip does not depend on trust.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod baid;
+pub mod canary;
+pub mod eigentrust;
+pub mod evidence;
+pub mod fraud;
+pub mod ledger;
+pub mod mg;
+pub mod registry;
+pub mod report;
+pub mod wire;

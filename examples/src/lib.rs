@@ -1,10 +1,11 @@
 //! Shared pieces of the agentnet example programs: the flooding baseline engine the gossip
-//! experiments compare against, reporting helpers (CSV, SVG charts, progress, memory), and
+//! experiments compare against, the MG-EigenTrust attack simulation ([`mg_sim`]), reporting helpers (CSV, SVG charts, progress, memory), and
 //! [`unix`], an example of a custom transport.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod flood;
+pub mod mg_sim;
 pub mod report;
 pub mod unix;

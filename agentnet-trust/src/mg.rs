@@ -1,0 +1,781 @@
+//! Reputation: MG-EigenTrust (multi-topic EigenTrust with dynamic pretrust and slashing) and
+//! the two baselines it is compared with.
+//!
+//! [`Reputation`] turns local-trust rows — each reporter's verified tallies `(pos, neg)` per
+//! peer and topic, from its own [`Ledger`](crate::ledger::Ledger) or from signed
+//! [`TrustReport`](crate::report::TrustReport)s — into a global trust score per (agent,
+//! topic). It is a plain sans-IO object: the host feeds rows, stakes and verified offences,
+//! calls [`recompute`](Reputation::recompute) when it wants fresh scores (e.g. once per
+//! epoch), and reads [`score`](Reputation::score). No clock, no randomness; the same inputs
+//! give bit-identical scores.
+//!
+//! # Formulas
+//! Notation: agents `i, j`; topics `τ, σ`; `a` = [`EigenTrustParams::alpha`]; `φ` =
+//! [`ReputationConfig::failure_weight`]; `(pos_ij^τ, neg_ij^τ)` = what reporter `i` says about
+//! `j` in `τ`.
+//!
+//! **Local trust** (all methods): `w_ij^τ = max(0, pos_ij^τ − φ · neg_ij^τ)`, normalised per
+//! row inside EigenTrust ([`crate::eigentrust`]).
+//!
+//! **Per-topic EigenTrust** ([`Method::PerTopic`]): for each topic independently,
+//! `t_τ = (1 − a)·C_τᵀ·t_τ + a·u`, with `u` uniform over all known agents (no topic has
+//! agents known to be good in advance).
+//!
+//! **Flattened global EigenTrust** ([`Method::Global`]): one graph with
+//! `w_ij = max(0, Σ_τ pos_ij^τ − φ · Σ_τ neg_ij^τ)` and pretrust uniform over the fixed set
+//! [`ReputationConfig::pretrusted`] (uniform over everyone if it is empty); every topic reads
+//! the same score.
+//!
+//! **MG-EigenTrust** ([`Method::MultiGraph`]): per topic, `t_τ = (1 − a)·C_τᵀ·t_τ + a·p_τ`
+//! with a dynamic pretrust
+//!
+//! ```text
+//! p_τ(j)    = (1 − β) · S(j) / Σ_k S(k)  +  β · B_τ(j) / Σ_k B_τ(k)
+//! S(j)      = e(j) · stake(j)
+//! B_τ(j)    = e(j) · Σ_{σ≠τ} w_τσ · g_τσ(j) · t_σ(j)  /  Σ_{σ≠τ} w_τσ
+//! w_τσ      = max(0, cos(emb_τ, emb_σ))            (semantic weight; 1 when disabled)
+//! g_τσ(j)   = [ P_σ(j) + N_σ(j) ≥ m ]  ·  [ r_τ(j) ≥ r_σ(j) − δ ]   (consistency gate; 1 when disabled)
+//! r_τ(j)    = (P_τ(j) + 1) / (P_τ(j) + N_τ(j) + 2)
+//! P_τ(j)    = Σ_i ω_i · pos_ij^τ ,   N_τ(j) = Σ_i ω_i · neg_ij^τ
+//! ω_i       = min(1, n · max_σ t_σ(i))            (a reporter counts fully once it has average trust somewhere)
+//! e(j)      = 0 if j is slashed or its principal is flagged, else 1
+//! ```
+//!
+//! `β` = [`ReputationConfig::bridge_share`], `m` = [`ReputationConfig::gate_min_evidence`],
+//! `δ` = [`ReputationConfig::gate_tolerance`]; `t_σ` and `ω` are from the previous
+//! [`recompute`](Reputation::recompute) (the first one uses `ω = 1` and no bridge). If one of
+//! the two pretrust parts is empty the other takes its weight; if both are, `p_τ` is uniform
+//! over eligible agents.
+//!
+//! The gate is what defeats the *disguise*: an agent that earns trust in one topic and
+//! defects in a related one shows verified failures in the second, `r_τ` falls below
+//! `r_σ − δ`, and the trust it earned elsewhere stops flowing into its pretrust here. The
+//! semantic weight keeps trust from unrelated topics (creative writing → security review)
+//! from counting at all.
+//!
+//! **Slashing** (MG with [`MgOptions::slashing`]): a verified [`Offence`] against `j`
+//! burns or freezes its stake ([`SlashPolicy`]), marks `j` slashed — its pretrust is zero,
+//! every edge into it and its own reports are dropped, so `t_τ(j) = 0` in every topic — and
+//! flags its principal commitment, so every identity of that principal, present or future,
+//! has `e = 0`: a fresh key starts with nothing (whitewashing gains no pretrust).
+//! Baselines and the ablation without slashing record the offence and do nothing else.
+//!
+//! # Bounds
+//! At most [`ReputationConfig::max_agents`] agents and [`ReputationConfig::max_topics`]
+//! topics; rows longer than [`crate::report::MAX_REPORT_ENTRIES`] are refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use agentnet_core::AgentId;
+use agentnet_core::descriptor::Topic;
+use agentnet_core::semantic::Embedding;
+use thiserror::Error;
+
+use crate::baid::PrincipalCommitment;
+use crate::eigentrust::{EigenTrustError, EigenTrustParams, Solver, TrustGraph};
+use crate::fraud::Offence;
+use crate::report::MAX_REPORT_ENTRIES;
+
+/// Switches of MG-EigenTrust (all on by default; turning one off is an ablation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MgOptions {
+    /// Apply verified offences (burn/freeze stake, zero trust, flag the principal).
+    pub slashing: bool,
+    /// Admit cross-topic bridge evidence only through the consistency gate.
+    pub gate: bool,
+    /// Weight cross-topic bridge evidence by topic similarity (otherwise every other topic
+    /// weighs 1).
+    pub semantic_weight: bool,
+}
+
+impl Default for MgOptions {
+    fn default() -> Self {
+        MgOptions {
+            slashing: true,
+            gate: true,
+            semantic_weight: true,
+        }
+    }
+}
+
+/// Which reputation computation to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// MG-EigenTrust.
+    MultiGraph(MgOptions),
+    /// Independent per-topic EigenTrust with uniform pretrust.
+    PerTopic,
+    /// One EigenTrust over the flattened graph with fixed pretrusted agents.
+    Global,
+}
+
+/// What slashing does with stake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlashPolicy {
+    /// The stake is destroyed.
+    Burn,
+    /// The stake is held (it no longer counts for pretrust); the host may release it after
+    /// an appeal.
+    Freeze,
+}
+
+/// Configuration of [`Reputation`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReputationConfig {
+    /// The method. Default MG-EigenTrust with every option on.
+    pub method: Method,
+    /// Power-iteration parameters (see [`EigenTrustParams`]).
+    pub params: EigenTrustParams,
+    /// `φ`: how many good outcomes one bad outcome cancels. Default 2.0; range 0..=100.
+    pub failure_weight: f64,
+    /// `β`: share of the MG pretrust that comes from cross-topic bridge evidence (the rest
+    /// comes from stake). Default 0.5; range 0..=1.
+    pub bridge_share: f64,
+    /// `δ`: how much worse behaviour here may look than in the bridged topic before the gate
+    /// closes. Default 0.15; range 0..=1.
+    pub gate_tolerance: f64,
+    /// `m`: verified weight needed in the other topic before it can bridge. Default 3.0;
+    /// range 0..=1e6.
+    pub gate_min_evidence: f64,
+    /// What slashing does with stake. Default [`SlashPolicy::Burn`].
+    pub slash_policy: SlashPolicy,
+    /// Fixed pretrusted agents of [`Method::Global`]. Default empty (uniform).
+    pub pretrusted: BTreeSet<AgentId>,
+    /// Most agents. Default 1 000 000; range 1..=`u32::MAX - 1`.
+    pub max_agents: usize,
+    /// Most topics. Default 64; range 1..=4 096.
+    pub max_topics: usize,
+}
+
+impl Default for ReputationConfig {
+    fn default() -> Self {
+        ReputationConfig {
+            method: Method::MultiGraph(MgOptions::default()),
+            params: EigenTrustParams::default(),
+            failure_weight: 2.0,
+            bridge_share: 0.5,
+            gate_tolerance: 0.15,
+            gate_min_evidence: 3.0,
+            slash_policy: SlashPolicy::Burn,
+            pretrusted: BTreeSet::new(),
+            max_agents: 1_000_000,
+            max_topics: 64,
+        }
+    }
+}
+
+/// Why an input was refused.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ReputationError {
+    /// [`ReputationConfig::max_agents`] reached.
+    #[error("too many agents ({0})")]
+    TooManyAgents(usize),
+    /// [`ReputationConfig::max_topics`] reached.
+    #[error("too many topics ({0})")]
+    TooManyTopics(usize),
+    /// The topic was never added.
+    #[error("unknown topic {0:?}")]
+    UnknownTopic(Topic),
+    /// The topic was added before.
+    #[error("topic {0:?} already added")]
+    DuplicateTopic(Topic),
+    /// A row is too long or has a bad value.
+    #[error("bad row: {0}")]
+    BadRow(&'static str),
+    /// A stake is negative or not finite.
+    #[error("bad stake")]
+    BadStake,
+    /// The configuration is out of range.
+    #[error("bad configuration: {0}")]
+    BadConfig(&'static str),
+    /// The power iteration refused its input.
+    #[error(transparent)]
+    EigenTrust(#[from] EigenTrustError),
+}
+
+/// What a slash did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SlashOutcome {
+    /// The agent is now slashed; this much stake was burned or frozen.
+    Slashed {
+        /// Stake burned or frozen by this slash.
+        stake: f64,
+    },
+    /// The agent had already been slashed.
+    AlreadySlashed,
+    /// This method does not slash (a baseline or the ablation); the offence was recorded.
+    NotApplied,
+}
+
+#[derive(Clone, Debug)]
+struct AgentState {
+    id: AgentId,
+    principal: Option<PrincipalCommitment>,
+    stake: f64,
+    burned: f64,
+    frozen: f64,
+    slashed: bool,
+    offences: u32,
+}
+
+#[derive(Clone, Debug)]
+struct TopicState {
+    topic: Topic,
+    embedding: Embedding,
+    /// Reporter → sorted (peer, pos, neg).
+    rows: BTreeMap<u32, Vec<(u32, f32, f32)>>,
+    dirty: BTreeSet<u32>,
+    graph: TrustGraph,
+    solver: Solver,
+    scores: Vec<f64>,
+    pos: Vec<f64>,
+    neg: Vec<f64>,
+}
+
+/// Per-run statistics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecomputeStats {
+    /// Power iterations per topic (one entry for [`Method::Global`]).
+    pub iterations: Vec<u32>,
+    /// Whether every run converged.
+    pub converged: bool,
+}
+
+/// The reputation engine. See the [module docs](self) for the formulas.
+#[derive(Clone, Debug)]
+pub struct Reputation {
+    config: ReputationConfig,
+    agents: Vec<AgentState>,
+    index: BTreeMap<AgentId, u32>,
+    topics: Vec<TopicState>,
+    topic_index: BTreeMap<Topic, usize>,
+    flagged: BTreeSet<PrincipalCommitment>,
+    global: Option<(TrustGraph, Solver, Vec<f64>)>,
+    rebuild_all: bool,
+}
+
+impl Reputation {
+    /// A new engine with no agents and no topics.
+    pub fn new(config: ReputationConfig) -> Result<Self, ReputationError> {
+        config.params.validate()?;
+        let unit = |v: f64| (0.0..=1.0).contains(&v);
+        if !(0.0..=100.0).contains(&config.failure_weight) {
+            return Err(ReputationError::BadConfig("failure_weight"));
+        }
+        if !unit(config.bridge_share) || !unit(config.gate_tolerance) {
+            return Err(ReputationError::BadConfig("bridge_share or gate_tolerance"));
+        }
+        if !(0.0..=1e6).contains(&config.gate_min_evidence) {
+            return Err(ReputationError::BadConfig("gate_min_evidence"));
+        }
+        if config.max_agents == 0 || config.max_agents >= u32::MAX as usize {
+            return Err(ReputationError::BadConfig("max_agents"));
+        }
+        let global = matches!(config.method, Method::Global)
+            .then(|| (TrustGraph::default(), Solver::new(), Vec::new()));
+        Ok(Reputation {
+            config,
+            agents: Vec::new(),
+            index: BTreeMap::new(),
+            topics: Vec::new(),
+            topic_index: BTreeMap::new(),
+            flagged: BTreeSet::new(),
+            global,
+            rebuild_all: false,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ReputationConfig {
+        &self.config
+    }
+
+    /// Add a topic with its embedding (used for the semantic weight; encode the topic's
+    /// description with the host's [`SemanticEncoder`](agentnet_core::semantic::SemanticEncoder)).
+    pub fn add_topic(&mut self, topic: Topic, embedding: Embedding) -> Result<(), ReputationError> {
+        if self.topic_index.contains_key(&topic) {
+            return Err(ReputationError::DuplicateTopic(topic));
+        }
+        if self.topics.len() >= self.config.max_topics {
+            return Err(ReputationError::TooManyTopics(self.topics.len()));
+        }
+        let n = self.agents.len();
+        self.topic_index.insert(topic.clone(), self.topics.len());
+        self.topics.push(TopicState {
+            topic,
+            embedding,
+            rows: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            graph: TrustGraph::new(n)?,
+            solver: Solver::new(),
+            scores: Vec::new(),
+            pos: vec![0.0; n],
+            neg: vec![0.0; n],
+        });
+        Ok(())
+    }
+
+    /// Register an agent (by canonical id) with its principal commitment, if known. Agents
+    /// named in rows are registered automatically without a principal. Registering again
+    /// sets a principal that was unknown; it never changes a known one.
+    pub fn register(
+        &mut self,
+        agent: AgentId,
+        principal: Option<PrincipalCommitment>,
+    ) -> Result<(), ReputationError> {
+        let i = self.ensure(agent)?;
+        let a = &mut self.agents[i as usize];
+        if a.principal.is_none() {
+            a.principal = principal;
+        }
+        Ok(())
+    }
+
+    /// Set an agent's stake (in the host's unit). A slashed agent's stake stays zero.
+    pub fn set_stake(&mut self, agent: AgentId, stake: f64) -> Result<(), ReputationError> {
+        if !stake.is_finite() || stake < 0.0 {
+            return Err(ReputationError::BadStake);
+        }
+        let i = self.ensure(agent)?;
+        let a = &mut self.agents[i as usize];
+        if !a.slashed {
+            a.stake = stake;
+        }
+        Ok(())
+    }
+
+    /// Replace `reporter`'s row in `topic`: `(peer, pos, neg)` tallies, as from its ledger or
+    /// a [`ReportBook`](crate::report::ReportBook). Self-entries are ignored.
+    pub fn set_row(
+        &mut self,
+        reporter: AgentId,
+        topic: &Topic,
+        entries: impl IntoIterator<Item = (AgentId, f32, f32)>,
+    ) -> Result<(), ReputationError> {
+        let t = *self
+            .topic_index
+            .get(topic)
+            .ok_or_else(|| ReputationError::UnknownTopic(topic.clone()))?;
+        let mut row: Vec<(AgentId, f32, f32)> = Vec::new();
+        for (peer, pos, neg) in entries {
+            if !(pos.is_finite() && neg.is_finite() && pos >= 0.0 && neg >= 0.0) {
+                return Err(ReputationError::BadRow("tally negative or not finite"));
+            }
+            if peer != reporter {
+                row.push((peer, pos, neg));
+            }
+            if row.len() > MAX_REPORT_ENTRIES {
+                return Err(ReputationError::BadRow("too many entries"));
+            }
+        }
+        // Register everyone first so a refusal leaves no partial row behind.
+        let needed = row
+            .iter()
+            .map(|e| e.0)
+            .chain([reporter])
+            .filter(|id| !self.index.contains_key(id))
+            .collect::<BTreeSet<_>>()
+            .len();
+        if self.agents.len() + needed > self.config.max_agents {
+            return Err(ReputationError::TooManyAgents(self.agents.len()));
+        }
+        let r = self.ensure(reporter)?;
+        let mut ix: Vec<(u32, f32, f32)> = Vec::with_capacity(row.len());
+        for (peer, pos, neg) in row {
+            ix.push((self.ensure(peer)?, pos, neg));
+        }
+        ix.sort_by_key(|e| e.0);
+        ix.dedup_by_key(|e| e.0);
+        let ts = &mut self.topics[t];
+        ts.rows.insert(r, ix);
+        ts.dirty.insert(r);
+        Ok(())
+    }
+
+    /// Apply a verified offence against `agent` (its canonical id; `offence.offender` may be
+    /// a key of the same identity chain). `principal` is the offender's principal commitment
+    /// if the host knows it (from the identity registry or the fork proof); the principal
+    /// registered for `agent` is flagged too.
+    pub fn slash(
+        &mut self,
+        agent: AgentId,
+        offence: &Offence,
+        principal: Option<PrincipalCommitment>,
+    ) -> Result<SlashOutcome, ReputationError> {
+        let _ = offence; // verified by construction; its existence authorises the slash
+        let i = self.ensure(agent)? as usize;
+        self.agents[i].offences = self.agents[i].offences.saturating_add(1);
+        let slashing = matches!(self.config.method, Method::MultiGraph(o) if o.slashing);
+        if !slashing {
+            return Ok(SlashOutcome::NotApplied);
+        }
+        for p in [principal, self.agents[i].principal].into_iter().flatten() {
+            self.flagged.insert(p);
+        }
+        let a = &mut self.agents[i];
+        if a.slashed {
+            return Ok(SlashOutcome::AlreadySlashed);
+        }
+        a.slashed = true;
+        let stake = std::mem::take(&mut a.stake);
+        match self.config.slash_policy {
+            SlashPolicy::Burn => a.burned += stake,
+            SlashPolicy::Freeze => a.frozen += stake,
+        }
+        self.rebuild_all = true;
+        Ok(SlashOutcome::Slashed { stake })
+    }
+
+    /// Recompute every topic's scores. Cost: one warm-started EigenTrust per topic (one in
+    /// total for [`Method::Global`]) plus a pass over the rows.
+    pub fn recompute(&mut self) -> Result<RecomputeStats, ReputationError> {
+        let n = self.agents.len();
+        let mut stats = RecomputeStats {
+            iterations: Vec::new(),
+            converged: true,
+        };
+        // 1. Bring each topic graph up to date with its rows.
+        let excluded: Vec<bool> = self.agents.iter().map(|a| a.slashed).collect();
+        let phi = self.config.failure_weight;
+        let rebuild_all = std::mem::take(&mut self.rebuild_all);
+        for ts in &mut self.topics {
+            ts.graph.grow(n)?;
+            let dirty: Vec<u32> = if rebuild_all {
+                ts.rows.keys().copied().collect()
+            } else {
+                std::mem::take(&mut ts.dirty).into_iter().collect()
+            };
+            ts.dirty.clear();
+            for r in dirty {
+                let row = ts.rows.get(&r).map(Vec::as_slice).unwrap_or(&[]);
+                let keep_row = !excluded[r as usize];
+                ts.graph.set_row(
+                    r,
+                    row.iter()
+                        .filter(|e| keep_row && !excluded[e.0 as usize])
+                        .map(|&(j, pos, neg)| (j, local_trust(pos, neg, phi))),
+                )?;
+            }
+        }
+        match self.config.method {
+            Method::Global => self.recompute_global(&mut stats)?,
+            Method::PerTopic => {
+                let p = vec![1.0; n];
+                for ts in &mut self.topics {
+                    let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
+                    stats.iterations.push(c.iterations);
+                    stats.converged &= c.converged;
+                    ts.scores = ts.solver.scores().to_vec();
+                }
+            }
+            Method::MultiGraph(opts) => self.recompute_mg(opts, &mut stats)?,
+        }
+        Ok(stats)
+    }
+
+    fn recompute_global(&mut self, stats: &mut RecomputeStats) -> Result<(), ReputationError> {
+        let n = self.agents.len();
+        let phi = self.config.failure_weight;
+        // Flatten: sum pos and neg over topics per (reporter, peer).
+        let mut flat: BTreeMap<u32, BTreeMap<u32, (f64, f64)>> = BTreeMap::new();
+        for ts in &self.topics {
+            for (r, row) in &ts.rows {
+                let m = flat.entry(*r).or_default();
+                for &(j, pos, neg) in row {
+                    let e = m.entry(j).or_default();
+                    e.0 += pos as f64;
+                    e.1 += neg as f64;
+                }
+            }
+        }
+        let mut edges = Vec::new();
+        for (r, m) in flat {
+            for (j, (pos, neg)) in m {
+                let w = (pos - phi * neg).max(0.0) as f32;
+                edges.push((r, j, w));
+            }
+        }
+        let graph = TrustGraph::from_edges(n, edges)?;
+        let p: Vec<f64> = if self.config.pretrusted.is_empty() {
+            vec![1.0; n]
+        } else {
+            self.agents
+                .iter()
+                .map(|a| f64::from(u8::from(self.config.pretrusted.contains(&a.id))))
+                .collect()
+        };
+        let (g, solver, scores) = self
+            .global
+            .get_or_insert_with(|| (TrustGraph::default(), Solver::new(), Vec::new()));
+        *g = graph;
+        let c = solver.run(g, &p, &self.config.params)?;
+        stats.iterations.push(c.iterations);
+        stats.converged &= c.converged;
+        *scores = solver.scores().to_vec();
+        Ok(())
+    }
+
+    fn recompute_mg(
+        &mut self,
+        opts: MgOptions,
+        stats: &mut RecomputeStats,
+    ) -> Result<(), ReputationError> {
+        let n = self.agents.len();
+        let k = self.topics.len();
+        // Reporter credibility ω: before the first run every reporter counts fully;
+        // afterwards in proportion to its best trust in any topic, capped at 1 (so requesters
+        // that serve other topics count, and fresh identities count for nothing until they
+        // have earned trust somewhere).
+        let first = self.topics.iter().all(|ts| ts.scores.is_empty());
+        let omega: Vec<f64> = (0..n)
+            .map(|i| {
+                if first {
+                    return 1.0;
+                }
+                let best = self
+                    .topics
+                    .iter()
+                    .map(|ts| ts.scores.get(i).copied().unwrap_or(0.0))
+                    .fold(0.0, f64::max);
+                (n as f64 * best).min(1.0)
+            })
+            .collect();
+        // Evidence per (topic, agent).
+        for ts in &mut self.topics {
+            ts.pos = vec![0.0; n];
+            ts.neg = vec![0.0; n];
+            for (r, row) in &ts.rows {
+                if self.agents[*r as usize].slashed {
+                    continue;
+                }
+                let omega = omega[*r as usize];
+                for &(j, pos, neg) in row {
+                    ts.pos[j as usize] += omega * pos as f64;
+                    ts.neg[j as usize] += omega * neg as f64;
+                }
+            }
+        }
+        let eligible: Vec<bool> = self
+            .agents
+            .iter()
+            .map(|a| !a.slashed && a.principal.is_none_or(|p| !self.flagged.contains(&p)))
+            .collect();
+        let stake: Vec<f64> = self
+            .agents
+            .iter()
+            .zip(&eligible)
+            .map(|(a, e)| if *e { a.stake } else { 0.0 })
+            .collect();
+        let stake_sum: f64 = stake.iter().sum();
+        // Semantic weights between topics.
+        let weight = |a: usize, b: usize| -> f64 {
+            if opts.semantic_weight {
+                f64::from(self.topics[a].embedding.cosine(&self.topics[b].embedding)).max(0.0)
+            } else {
+                1.0
+            }
+        };
+        // Previous scores, padded with zeros for agents added since.
+        let prev: Vec<Vec<f64>> = self
+            .topics
+            .iter()
+            .map(|ts| {
+                if ts.scores.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut v = ts.scores.clone();
+                    v.resize(n, 0.0);
+                    v
+                }
+            })
+            .collect();
+        let beta = self.config.bridge_share;
+        let (m, delta) = (self.config.gate_min_evidence, self.config.gate_tolerance);
+        let rate = |pos: f64, neg: f64| (pos + 1.0) / (pos + neg + 2.0);
+        let mut pretrusts = Vec::with_capacity(k);
+        for tau in 0..k {
+            let mut bridge = vec![0.0; n];
+            let weights: Vec<(usize, f64)> = (0..k)
+                .filter(|&s| s != tau && !prev[s].is_empty())
+                .map(|s| (s, weight(tau, s)))
+                .filter(|(_, w)| *w > 0.0)
+                .collect();
+            let wsum: f64 = weights.iter().map(|w| w.1).sum();
+            if wsum > 0.0 {
+                let here = &self.topics[tau];
+                for (j, b) in bridge.iter_mut().enumerate() {
+                    if !eligible[j] {
+                        continue;
+                    }
+                    let r_here = rate(here.pos[j], here.neg[j]);
+                    let mut acc = 0.0;
+                    for &(s, w) in &weights {
+                        let there = &self.topics[s];
+                        let open = !opts.gate
+                            || (there.pos[j] + there.neg[j] >= m
+                                && r_here >= rate(there.pos[j], there.neg[j]) - delta);
+                        if open {
+                            acc += w * prev[s][j];
+                        }
+                    }
+                    *b = acc / wsum;
+                }
+            }
+            let bridge_sum: f64 = bridge.iter().sum();
+            let (ws, wb) = match (stake_sum > 0.0, bridge_sum > 0.0) {
+                (true, true) => (1.0 - beta, beta),
+                (true, false) => (1.0, 0.0),
+                (false, true) => (0.0, 1.0),
+                (false, false) => (0.0, 0.0),
+            };
+            let mut p: Vec<f64> = (0..n)
+                .map(|j| {
+                    let s = if ws > 0.0 {
+                        ws * stake[j] / stake_sum
+                    } else {
+                        0.0
+                    };
+                    let b = if wb > 0.0 {
+                        wb * bridge[j] / bridge_sum
+                    } else {
+                        0.0
+                    };
+                    s + b
+                })
+                .collect();
+            if p.iter().all(|v| *v == 0.0) {
+                p = eligible.iter().map(|e| f64::from(u8::from(*e))).collect();
+            }
+            pretrusts.push(p);
+        }
+        for (ts, p) in self.topics.iter_mut().zip(pretrusts) {
+            let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
+            stats.iterations.push(c.iterations);
+            stats.converged &= c.converged;
+            ts.scores = ts.solver.scores().to_vec();
+            // Slashed agents hold exactly zero (their residual share from a warm start is
+            // gone after the run: no pretrust and no edges in).
+            for (j, a) in self.agents.iter().enumerate() {
+                if a.slashed {
+                    ts.scores[j] = 0.0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every agent's score in `topic` from the last [`recompute`](Self::recompute), in
+    /// registration order.
+    pub fn scores(&self, topic: &Topic) -> Vec<(AgentId, f64)> {
+        (0..self.agents.len())
+            .map(|j| (self.agents[j].id, self.score_ix(topic, j)))
+            .collect()
+    }
+
+    /// Global trust of `agent` in `topic` from the last [`recompute`](Self::recompute)
+    /// (0 for unknown agents or topics, and before the first recompute).
+    pub fn score(&self, agent: &AgentId, topic: &Topic) -> f64 {
+        self.index
+            .get(agent)
+            .map_or(0.0, |&j| self.score_ix(topic, j as usize))
+    }
+
+    fn score_ix(&self, topic: &Topic, j: usize) -> f64 {
+        if let Some((_, _, s)) = &self.global {
+            return s.get(j).copied().unwrap_or(0.0);
+        }
+        self.topic_index
+            .get(topic)
+            .and_then(|&t| self.topics[t].scores.get(j).copied())
+            .unwrap_or(0.0)
+    }
+
+    /// Whether `agent` is eligible for MG pretrust (`e(j) = 1`: not slashed, principal not
+    /// flagged). A fresh identity of a slashed principal is not.
+    pub fn eligible_for_pretrust(&self, agent: &AgentId) -> bool {
+        self.index.get(agent).is_some_and(|&j| {
+            let a = &self.agents[j as usize];
+            !a.slashed && a.principal.is_none_or(|p| !self.flagged.contains(&p))
+        })
+    }
+
+    /// Whether `agent` was slashed.
+    pub fn is_slashed(&self, agent: &AgentId) -> bool {
+        self.index
+            .get(agent)
+            .is_some_and(|&j| self.agents[j as usize].slashed)
+    }
+
+    /// Whether a principal commitment is flagged.
+    pub fn is_flagged(&self, principal: &PrincipalCommitment) -> bool {
+        self.flagged.contains(principal)
+    }
+
+    /// Offences recorded against `agent` (whether or not this method slashes).
+    pub fn offences(&self, agent: &AgentId) -> u32 {
+        self.index
+            .get(agent)
+            .map_or(0, |&j| self.agents[j as usize].offences)
+    }
+
+    /// `(stake, burned, frozen)` of `agent`.
+    pub fn stake(&self, agent: &AgentId) -> (f64, f64, f64) {
+        self.index.get(agent).map_or((0.0, 0.0, 0.0), |&j| {
+            let a = &self.agents[j as usize];
+            (a.stake, a.burned, a.frozen)
+        })
+    }
+
+    /// Number of agents.
+    pub fn agents(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// The topics, in the order added.
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        self.topics.iter().map(|t| &t.topic)
+    }
+
+    /// Verified evidence `(P_τ(j), N_τ(j))` for `agent` in `topic` from the last MG recompute
+    /// (zeros for the baselines).
+    pub fn evidence(&self, agent: &AgentId, topic: &Topic) -> (f64, f64) {
+        let (Some(&j), Some(&t)) = (self.index.get(agent), self.topic_index.get(topic)) else {
+            return (0.0, 0.0);
+        };
+        let ts = &self.topics[t];
+        (
+            ts.pos.get(j as usize).copied().unwrap_or(0.0),
+            ts.neg.get(j as usize).copied().unwrap_or(0.0),
+        )
+    }
+
+    fn ensure(&mut self, agent: AgentId) -> Result<u32, ReputationError> {
+        if let Some(&i) = self.index.get(&agent) {
+            return Ok(i);
+        }
+        if self.agents.len() >= self.config.max_agents {
+            return Err(ReputationError::TooManyAgents(self.agents.len()));
+        }
+        let i = self.agents.len() as u32;
+        self.agents.push(AgentState {
+            id: agent,
+            principal: None,
+            stake: 0.0,
+            burned: 0.0,
+            frozen: 0.0,
+            slashed: false,
+            offences: 0,
+        });
+        self.index.insert(agent, i);
+        for ts in &mut self.topics {
+            ts.pos.push(0.0);
+            ts.neg.push(0.0);
+        }
+        Ok(i)
+    }
+}
+
+fn local_trust(pos: f32, neg: f32, phi: f64) -> f32 {
+    (pos as f64 - phi * neg as f64).max(0.0) as f32
+}

@@ -1,0 +1,1337 @@
+//! The identity registry: verified identity chains, issuer attestations and identity tiers.
+//!
+//! **What it does.** [`IdentityRegistry`] is a sans-IO engine that accepts signed
+//! [`BindingEntry`]s and [`IssuerAttestation`]s (from links, from the host, or from its own
+//! agent), keeps every chain it has verified, and answers the questions the rest of the trust
+//! plane asks about a key: which chain and BAID does it belong to, is it the chain's current
+//! key, what identity tier has the chain reached, and may it still sign. It detects forks (two
+//! different successors of one entry, or two geneses by one key), turns them into a
+//! self-verifying [`ChainForkProof`] and reports them.
+//!
+//! **What it does not do.** It does not gossip: entries and attestations reach it however the
+//! host likes (the gossip plane, a handshake, a directory), and fork proofs leave as events for
+//! the host to hand to the fraud and reputation machinery. It does not slash or score; it
+//! reports. It performs no I/O and reads no clock: time comes in as [`Now`].
+//!
+//! # Example
+//!
+//! ```
+//! use agentnet_core::{Instant, Keypair, Now, WallTime, Hash};
+//! use agentnet_trust::baid::{BaidInputs, BindingEntry, PrincipalCommitment};
+//! use agentnet_trust::registry::{IdentityRegistry, IdentityError, RegistryConfig};
+//!
+//! let now = Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000));
+//! let (old, new) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
+//! let inputs = BaidInputs {
+//!     code_hash: Hash([7; 32]),
+//!     config_digest: Hash([8; 32]),
+//!     principal: PrincipalCommitment::new(b"did:web:acme.example", &[9; 32]),
+//!     salt: [3; 32],
+//! };
+//! let genesis = BindingEntry::genesis(&old, old.x25519().public(), inputs, now.wall)?;
+//! let rotation = BindingEntry::rotation(&genesis, &old, &new, new.x25519().public(), now.wall)?;
+//!
+//! let mut registry = IdentityRegistry::new(RegistryConfig::default());
+//! registry.handle_entry(now, &genesis.to_frame())?; // frames as they arrive on links
+//! registry.handle_entry(now, &rotation.to_frame())?;
+//!
+//! // Both keys resolve to one identity; only the new key may sign from now on.
+//! let r = registry.resolve(&old.id()).unwrap();
+//! assert_eq!(r.canonical, old.id());
+//! assert_eq!(r.current_key, new.id());
+//! assert!(matches!(registry.check_signer(&old.id()), Err(IdentityError::KeyRotatedOut { .. })));
+//! assert_eq!(registry.check_signer(&new.id())?.canonical, old.id());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Check order
+//!
+//! Every entry goes through the same steps, cheapest and least trusting first, and the first
+//! failure is returned as a typed [`IdentityError`] with no state changed:
+//!
+//! 1. room in the event queue (so nothing accepted can go unreported or unpersisted);
+//! 2. frame size, header and CBOR structure, then the envelope signature over the received
+//!    bytes, then decoding ([`Signed::from_frame`]);
+//! 3. the entry on its own ([`BindingEntry::validate`]): position shape, the BAID recomputes,
+//!    a genesis is self-signed, a rotation proves possession of the new key;
+//! 4. chain state: a known chain; a position already held is a duplicate or a **fork** (same
+//!    signer, different bytes); otherwise the entry must be the direct successor of the head,
+//!    name the head's hash, be signed by the head's key, not go back in time, be within the
+//!    skew window, and change only what its kind may change;
+//! 5. the bounds ([`RegistryConfig`]); then the entry is appended, and a
+//!    [`IdentityEvent::Persist`] and a semantic event are queued.
+//!
+//! A fork is never resolved by replacing what is held: the first entry stays, the chain is
+//! marked [`ChainStatus::Forked`], and [`IdentityEvent::ForkDetected`] carries the proof.
+//! A conflicting entry is evidence whatever its timestamp, so the skew window does not apply
+//! to it.
+//!
+//! # Canonical id: what reputation is keyed by
+//!
+//! A chain's **canonical id** is its genesis key ([`Resolved::canonical`]). It never changes,
+//! and [`resolve`](IdentityRegistry::resolve) maps every key the chain ever bound, old or
+//! current, to it. The interaction ledger, reputation and stake should be keyed by the
+//! canonical id (or by [`ChainId`]), not by whichever key signed a message: then rotation keeps
+//! reputation and history, and rotating keys gains a misbehaving agent nothing.
+//!
+//! # Who may sign: [`check_signer`](IdentityRegistry::check_signer)
+//!
+//! Only the **current** key of an **active** chain may sign new statements. A key that was
+//! rotated out, any key of a revoked chain, and any key of a forked chain is refused. Threat
+//! model: keys get rotated because they may have leaked, so a rotated-out key must be worthless
+//! to a thief; a revocation must take effect everywhere it is known; and a fork means the key
+//! holder (or a thief) signed two histories, so neither can be trusted. Signatures made
+//! *before* a rotation stay verifiable as history (the ledger already recorded them); the
+//! policy applies to new statements, which the caller checks as they arrive.
+//!
+//! # Identity tiers (DESIGN §6)
+//!
+//! - [`IdentityTier::Signatures`] (tier 0): every entry verified and the BAID recomputes from
+//!   its opened inputs — true of every chain held.
+//! - [`IdentityTier::Attested`] (tier 1): a trust anchor ([`RegistryConfig::trust_anchors`])
+//!   has a valid, unexpired [`IssuerAttestation`] over the chain's principal commitment.
+//!   Attestations by other issuers are refused, never stored.
+//! - [`IdentityTier::Proven`] (tier 2): the configured [`ProofVerifier`] accepted an
+//!   [`ExecutionProof`] for the chain's *current* BAID ([`IdentityRegistry::submit_proof`]). A
+//!   config change makes a new BAID and drops the chain back until a new proof is accepted.
+//!   The default verifier ([`RejectAllProofs`]) accepts none.
+//!
+//! The tier is the highest level reached; [`Resolved::attested`] and [`Resolved::proven`] say
+//! which levels hold, for policies that need accountability (attestation) specifically.
+//! Attestation expiry is judged against the latest [`Now`] the registry was given.
+//!
+//! # Persistence
+//!
+//! Everything the registry accepts is announced as [`IdentityEvent::Persist`] carrying the
+//! frame to store (accepted entries, accepted attestations, and the second entry of a detected
+//! fork). A restarted node hands the stored frames, in the order they were announced, to
+//! [`restore`](IdentityRegistry::restore), which re-verifies each one through the normal path
+//! and rebuilds the same state, forks included. [`export`](IdentityRegistry::export) gives a
+//! snapshot in an order `restore` accepts. Accepted execution proofs are not persisted: the
+//! host keeps its proofs and submits them again.
+
+use core::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use agentnet_core::seal::X25519Public;
+use agentnet_core::signed::SignedError;
+use agentnet_core::wire::{self, Limits, WireError};
+use agentnet_core::{AgentId, Engine, Instant, LinkId, Now, Signed, Transmit, WallTime};
+use bytes::Bytes;
+use thiserror::Error;
+
+use crate::baid::{
+    Baid, BindingEntry, BindingError, BindingKind, ChainFork, ChainForkProof, ChainId,
+    ExecutionProof, IssuerAttestation, PrincipalCommitment, ProofRejected, ProofVerifier,
+    RejectAllProofs, chain_id,
+};
+
+/// Settings of an [`IdentityRegistry`]. Start from [`RegistryConfig::default`]; out-of-range
+/// values are clamped by [`normalized`](Self::normalized) when the registry is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegistryConfig {
+    /// Decoding limits for entry and attestation frames.
+    pub limits: Limits,
+    /// Chains held. Default 4 096; range 1..=1 000 000. A new genesis beyond it is refused
+    /// ([`IdentityError::TableFull`]).
+    pub max_chains: usize,
+    /// Entries per chain, genesis included. Default 64; range 2..=65 536. The last slot is
+    /// reserved for a revocation, so a full chain can always still be closed.
+    pub max_entries_per_chain: usize,
+    /// Attestations held (one per principal and issuer). Default 4 096; range 1..=1 000 000.
+    pub max_attestations: usize,
+    /// How far in the future an entry's or attestation's `issued_at` may be. Default 30 s;
+    /// range 0..=10 min.
+    pub max_skew: Duration,
+    /// Events queued for the application. Default 1 024; range 16..=1 000 000. When fewer
+    /// than two slots are free, inputs are refused ([`IdentityError::EventQueueFull`]) rather
+    /// than accepted unreported.
+    pub max_queued_events: usize,
+    /// Largest execution proof accepted (system name plus bytes). Bytes; default 1 MiB; range
+    /// 0..=64 MiB.
+    pub max_proof_bytes: usize,
+    /// Issuers whose attestations raise a chain to [`IdentityTier::Attested`]. Default: none.
+    pub trust_anchors: BTreeSet<AgentId>,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            limits: Limits::default(),
+            max_chains: 4096,
+            max_entries_per_chain: 64,
+            max_attestations: 4096,
+            max_skew: Duration::from_secs(30),
+            max_queued_events: 1024,
+            max_proof_bytes: 1 << 20,
+            trust_anchors: BTreeSet::new(),
+        }
+    }
+}
+
+impl RegistryConfig {
+    /// The default configuration trusting `anchors` as attestation issuers.
+    pub fn with_anchors<I: IntoIterator<Item = AgentId>>(anchors: I) -> Self {
+        RegistryConfig {
+            trust_anchors: anchors.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Clamp every field into its documented range.
+    pub fn normalized(mut self) -> Self {
+        self.max_chains = self.max_chains.clamp(1, 1_000_000);
+        self.max_entries_per_chain = self.max_entries_per_chain.clamp(2, 65_536);
+        self.max_attestations = self.max_attestations.clamp(1, 1_000_000);
+        self.max_skew = self.max_skew.min(Duration::from_secs(600));
+        self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
+        self.max_proof_bytes = self.max_proof_bytes.min(64 << 20);
+        self
+    }
+}
+
+/// How far a chain's identity has been verified. Ordered: `Signatures < Attested < Proven`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IdentityTier {
+    /// Tier 0: signatures and BAID commitment consistent.
+    Signatures,
+    /// Tier 1: a trust anchor attests the principal commitment.
+    Attested,
+    /// Tier 2: an execution proof for the current BAID was accepted.
+    Proven,
+}
+
+/// The state of a chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChainStatus {
+    /// The current key may sign.
+    Active,
+    /// The chain ended with a revocation; no key of it may sign.
+    Revoked,
+    /// Two conflicting entries were seen; no key of it may sign.
+    Forked,
+}
+
+/// What the registry knows about a key (or a chain).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The chain the key belongs to.
+    pub chain: ChainId,
+    /// The chain's canonical id: its genesis key. Key reputation and history by this.
+    pub canonical: AgentId,
+    /// The key asked about.
+    pub key: AgentId,
+    /// Whether `key` is the chain's current key.
+    pub is_current: bool,
+    /// The chain's current Ed25519 key (at revocation, the last key).
+    pub current_key: AgentId,
+    /// The chain's current X25519 key.
+    pub current_x25519: X25519Public,
+    /// The chain's current BAID.
+    pub baid: Baid,
+    /// The chain's principal commitment.
+    pub principal: PrincipalCommitment,
+    /// Seq of the chain's head.
+    pub head_seq: u64,
+    /// The highest tier reached.
+    pub tier: IdentityTier,
+    /// Whether a trust anchor's unexpired attestation covers the principal.
+    pub attested: bool,
+    /// Whether an execution proof for the current BAID was accepted.
+    pub proven: bool,
+    /// Active, revoked or forked.
+    pub status: ChainStatus,
+}
+
+/// A bounded table of the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// [`RegistryConfig::max_chains`].
+    Chains,
+    /// [`RegistryConfig::max_entries_per_chain`].
+    ChainEntries,
+    /// [`RegistryConfig::max_attestations`].
+    Attestations,
+}
+
+/// What handling an input did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accepted {
+    /// A new chain was registered from its genesis.
+    Registered {
+        /// The new chain.
+        chain: ChainId,
+        /// Its genesis (canonical) key.
+        key: AgentId,
+    },
+    /// A config change, rotation or revocation was appended.
+    Appended {
+        /// The chain.
+        chain: ChainId,
+        /// The new head's seq.
+        seq: u64,
+        /// What the entry did.
+        kind: BindingKind,
+    },
+    /// The input is already held; nothing changed.
+    Duplicate,
+    /// The entry conflicts with one held: the chain is now forked (see
+    /// [`IdentityEvent::ForkDetected`]); the entry was not appended.
+    ForkDetected {
+        /// The chain held that the entry conflicts with.
+        chain: ChainId,
+        /// The position signed twice.
+        seq: u64,
+    },
+    /// An attestation by a trust anchor was stored.
+    Attestation {
+        /// The attested principal.
+        principal: PrincipalCommitment,
+        /// The issuer.
+        issuer: AgentId,
+    },
+}
+
+/// What the registry reports to its application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityEvent {
+    /// Store `frame` durably and hand it to [`IdentityRegistry::restore`] after a restart.
+    /// Queued before the event describing the change.
+    Persist {
+        /// An entry or attestation frame.
+        frame: Bytes,
+    },
+    /// A new chain.
+    Registered {
+        /// The chain.
+        chain: ChainId,
+        /// Its genesis (canonical) key.
+        key: AgentId,
+        /// Its BAID.
+        baid: Baid,
+    },
+    /// A chain's BAID inputs changed.
+    ConfigChanged {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's seq.
+        seq: u64,
+        /// The new BAID.
+        baid: Baid,
+    },
+    /// A chain's keys changed.
+    Rotated {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's seq.
+        seq: u64,
+        /// The previous Ed25519 key (now refused for new signatures if it changed).
+        old: AgentId,
+        /// The new Ed25519 key.
+        new: AgentId,
+    },
+    /// A chain was revoked; none of its keys may sign any more.
+    Revoked {
+        /// The chain.
+        chain: ChainId,
+        /// The revocation's seq.
+        seq: u64,
+        /// The key that signed the revocation (the last current key).
+        key: AgentId,
+    },
+    /// A fork: hand `proof` to the fraud plane. Emitted once per chain.
+    ForkDetected {
+        /// The chain held here that is now forked.
+        chain: ChainId,
+        /// What the proof establishes.
+        fork: ChainFork,
+        /// The self-verifying proof.
+        proof: Box<ChainForkProof>,
+    },
+    /// An attestation by a trust anchor was stored.
+    AttestationAccepted {
+        /// The attested principal.
+        principal: PrincipalCommitment,
+        /// The issuer.
+        issuer: AgentId,
+        /// End of validity.
+        expires_at: WallTime,
+    },
+    /// An attestation expired and was removed.
+    AttestationExpired {
+        /// The principal.
+        principal: PrincipalCommitment,
+        /// The issuer.
+        issuer: AgentId,
+    },
+    /// An execution proof was accepted for a chain's current BAID.
+    Proven {
+        /// The chain.
+        chain: ChainId,
+        /// The proven BAID.
+        baid: Baid,
+    },
+    /// An input was refused because a table is at its bound.
+    TableFull {
+        /// The table.
+        table: Table,
+        /// Its bound.
+        max: usize,
+    },
+}
+
+/// Why the registry refused an input. Nothing changed when one is returned.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The frame is malformed, too large or of a kind this engine does not handle.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The envelope is malformed or its signature does not verify.
+    #[error(transparent)]
+    Signed(#[from] SignedError),
+    /// The entry is malformed on its own.
+    #[error(transparent)]
+    Binding(#[from] BindingError),
+    /// `issued_at` is further in the future than the skew window.
+    #[error("issued {ahead_ms} ms in the future")]
+    FromTheFuture {
+        /// How far ahead.
+        ahead_ms: u64,
+    },
+    /// A successor of a chain this registry does not hold (its genesis may still be on the
+    /// way).
+    #[error("unknown chain {0}")]
+    UnknownChain(ChainId),
+    /// A successor beyond the head: entries must arrive in order.
+    #[error("{chain}: expected seq {expected}, got {got}")]
+    Gap {
+        /// The chain.
+        chain: ChainId,
+        /// The next seq the chain accepts.
+        expected: u64,
+        /// The entry's seq.
+        got: u64,
+    },
+    /// The successor does not name the head's hash.
+    #[error("{chain}: entry {seq} does not link to the head")]
+    PrevMismatch {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// The successor is not signed by the key of the entry before it.
+    #[error("{chain}: entry {seq} must be signed by {expected}, got {got}")]
+    WrongSigner {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's seq.
+        seq: u64,
+        /// The key that must sign.
+        expected: AgentId,
+        /// The key that signed.
+        got: AgentId,
+    },
+    /// The successor is dated before its predecessor.
+    #[error("{chain}: entry {seq} is dated before its predecessor")]
+    NotMonotonic {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// The key is already bound (in this chain earlier, or in another chain); a key belongs
+    /// to one chain position, so resolution stays unambiguous and retired keys stay retired.
+    #[error("key {key} is already bound in {chain}")]
+    KeyInUse {
+        /// The key.
+        key: AgentId,
+        /// The chain holding it.
+        chain: ChainId,
+    },
+    /// The successor changes something its kind may not change.
+    #[error("{chain}: invalid {kind:?}: {reason}")]
+    InvalidSuccessor {
+        /// The chain.
+        chain: ChainId,
+        /// The entry's kind.
+        kind: BindingKind,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The chain is revoked.
+    #[error("{0} is revoked")]
+    ChainRevoked(ChainId),
+    /// The chain is forked.
+    #[error("{0} is forked")]
+    ChainForked(ChainId),
+    /// The key appears in no chain held.
+    #[error("unknown key {0}")]
+    UnknownKey(AgentId),
+    /// The key was rotated out of its chain and may not sign new statements.
+    #[error("key {key} was rotated out; the current key is {current}")]
+    KeyRotatedOut {
+        /// The retired key.
+        key: AgentId,
+        /// The chain's current key.
+        current: AgentId,
+    },
+    /// The attestation's issuer is not a trust anchor.
+    #[error("issuer {0} is not a trust anchor")]
+    UntrustedIssuer(AgentId),
+    /// The attestation's validity window is empty.
+    #[error("attestation validity window is empty")]
+    EmptyValidity,
+    /// The attestation has expired.
+    #[error("attestation expired")]
+    AttestationExpired,
+    /// An attestation by the same issuer for the same principal, valid at least as long, is
+    /// already held.
+    #[error("a newer attestation is already held")]
+    StaleAttestation,
+    /// A table is at its bound.
+    #[error("{table:?} table is full ({max})")]
+    TableFull {
+        /// The table.
+        table: Table,
+        /// Its bound.
+        max: usize,
+    },
+    /// The event queue is full: drain [`Engine::poll_event`] and retry.
+    #[error("event queue full")]
+    EventQueueFull,
+    /// The execution proof is larger than [`RegistryConfig::max_proof_bytes`].
+    #[error("execution proof of {len} bytes exceeds {max}")]
+    ProofTooLarge {
+        /// Its size.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The proof verifier rejected the execution proof.
+    #[error(transparent)]
+    ProofRejected(#[from] ProofRejected),
+}
+
+/// The outcome of [`IdentityRegistry::restore`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Frames that changed the state (entries, attestations, forks).
+    pub accepted: usize,
+    /// Frames refused, by index in the input, with the reason (e.g. an attestation that
+    /// expired while the node was down). Duplicates are neither accepted nor refused.
+    pub refused: Vec<(usize, IdentityError)>,
+}
+
+/// A conflicting entry and the proof it gave.
+#[derive(Clone, Debug)]
+struct ForkRecord {
+    conflicting: Signed<BindingEntry>,
+    proof: ChainForkProof,
+}
+
+/// One chain held: its entries in seq order (`entries[i].seq == i`, never empty).
+#[derive(Clone, Debug)]
+struct ChainState {
+    entries: Vec<Signed<BindingEntry>>,
+    fork: Option<ForkRecord>,
+    proven: Option<Baid>,
+}
+
+impl ChainState {
+    fn head(&self) -> &Signed<BindingEntry> {
+        self.entries.last().expect("a chain holds its genesis")
+    }
+
+    fn status(&self) -> ChainStatus {
+        if self.fork.is_some() {
+            ChainStatus::Forked
+        } else if self.head().kind == BindingKind::Revocation {
+            ChainStatus::Revoked
+        } else {
+            ChainStatus::Active
+        }
+    }
+}
+
+/// The identity registry engine. See the [module docs](self).
+pub struct IdentityRegistry {
+    config: RegistryConfig,
+    verifier: Box<dyn ProofVerifier>,
+    /// The latest time seen; attestation expiry is judged against it.
+    now: Now,
+    chains: BTreeMap<ChainId, ChainState>,
+    /// Every key any held chain ever bound.
+    keys: BTreeMap<AgentId, ChainId>,
+    attestations: BTreeMap<(PrincipalCommitment, AgentId), Signed<IssuerAttestation>>,
+    /// Expiry index over `attestations`.
+    expiry: BTreeSet<(WallTime, PrincipalCommitment, AgentId)>,
+    events: VecDeque<IdentityEvent>,
+    /// False while restoring: restored state is already durable and known.
+    emit: bool,
+}
+
+impl core::fmt::Debug for IdentityRegistry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IdentityRegistry")
+            .field("chains", &self.chains.len())
+            .field("keys", &self.keys.len())
+            .field("attestations", &self.attestations.len())
+            .field("queued_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Events one input may queue at most (a persist record and what it changed).
+const EVENTS_PER_INPUT: usize = 2;
+
+impl IdentityRegistry {
+    /// A registry with the default proof policy ([`RejectAllProofs`]).
+    pub fn new(config: RegistryConfig) -> Self {
+        Self::with_verifier(config, Box::new(RejectAllProofs))
+    }
+
+    /// A registry checking execution proofs with `verifier`.
+    pub fn with_verifier(config: RegistryConfig, verifier: Box<dyn ProofVerifier>) -> Self {
+        IdentityRegistry {
+            config: config.normalized(),
+            verifier,
+            now: Now::default(),
+            chains: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            attestations: BTreeMap::new(),
+            expiry: BTreeSet::new(),
+            events: VecDeque::new(),
+            emit: true,
+        }
+    }
+
+    /// The configuration in force (normalized).
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    // ----- inputs ---------------------------------------------------------------------------
+
+    /// Handle a frame of kind [`crate::wire::BINDING`]. See the module docs for the checks.
+    pub fn handle_entry(&mut self, now: Now, frame: &Bytes) -> Result<Accepted, IdentityError> {
+        self.observe(now);
+        self.room()?;
+        let entry = Signed::<BindingEntry>::from_frame(frame, &self.config.limits)?;
+        self.accept_entry(now, entry)
+    }
+
+    /// Handle an entry that is already verified (the agent's own, or one decoded by the host).
+    pub fn handle_signed_entry(
+        &mut self,
+        now: Now,
+        entry: Signed<BindingEntry>,
+    ) -> Result<Accepted, IdentityError> {
+        self.observe(now);
+        self.room()?;
+        self.accept_entry(now, entry)
+    }
+
+    /// Handle a frame of kind [`crate::wire::ATTESTATION`].
+    pub fn handle_attestation(
+        &mut self,
+        now: Now,
+        frame: &Bytes,
+    ) -> Result<Accepted, IdentityError> {
+        self.observe(now);
+        self.room()?;
+        let a = Signed::<IssuerAttestation>::from_frame(frame, &self.config.limits)?;
+        self.accept_attestation(now, a)
+    }
+
+    /// Handle an attestation that is already verified.
+    pub fn handle_signed_attestation(
+        &mut self,
+        now: Now,
+        attestation: Signed<IssuerAttestation>,
+    ) -> Result<Accepted, IdentityError> {
+        self.observe(now);
+        self.room()?;
+        self.accept_attestation(now, attestation)
+    }
+
+    /// Check `proof` for the current BAID of `key`'s chain with the configured
+    /// [`ProofVerifier`]; on success the chain reaches [`IdentityTier::Proven`] until its BAID
+    /// changes. Returns the chain's tier afterwards.
+    pub fn submit_proof(
+        &mut self,
+        now: Now,
+        key: &AgentId,
+        proof: &ExecutionProof,
+    ) -> Result<IdentityTier, IdentityError> {
+        self.observe(now);
+        self.room()?;
+        let len = proof.system.len().saturating_add(proof.bytes.len());
+        if len > self.config.max_proof_bytes {
+            return Err(IdentityError::ProofTooLarge {
+                len,
+                max: self.config.max_proof_bytes,
+            });
+        }
+        let cid = *self.keys.get(key).ok_or(IdentityError::UnknownKey(*key))?;
+        let chain = self.chains.get(&cid).expect("indexed keys have chains");
+        match chain.status() {
+            ChainStatus::Forked => return Err(IdentityError::ChainForked(cid)),
+            ChainStatus::Revoked => return Err(IdentityError::ChainRevoked(cid)),
+            ChainStatus::Active => {}
+        }
+        let baid = chain.head().baid;
+        self.verifier.verify(&baid, proof)?;
+        let chain = self.chains.get_mut(&cid).expect("checked above");
+        if chain.proven != Some(baid) {
+            chain.proven = Some(baid);
+            self.push(IdentityEvent::Proven { chain: cid, baid });
+        }
+        Ok(self.resolve_chain(&cid).expect("held").tier)
+    }
+
+    /// Rebuild state at start-up from frames announced by [`IdentityEvent::Persist`] (or
+    /// returned by [`export`](Self::export)), in that order. Every frame is verified again
+    /// through the normal path; no events are queued.
+    pub fn restore<I: IntoIterator<Item = Bytes>>(&mut self, now: Now, frames: I) -> RestoreReport {
+        self.observe(now);
+        self.emit = false;
+        let mut report = RestoreReport::default();
+        for (i, frame) in frames.into_iter().enumerate() {
+            let r = match wire::peek_kind(&frame) {
+                Some(k) if k == crate::wire::BINDING => self.handle_entry(now, &frame),
+                Some(k) if k == crate::wire::ATTESTATION => self.handle_attestation(now, &frame),
+                _ => Err(self.not_ours(&frame)),
+            };
+            match r {
+                Ok(Accepted::Duplicate) => {}
+                Ok(_) => report.accepted += 1,
+                Err(e) => report.refused.push((i, e)),
+            }
+        }
+        self.emit = true;
+        report
+    }
+
+    // ----- getters --------------------------------------------------------------------------
+
+    /// What is known about `key`: any key a held chain ever bound, old or current.
+    pub fn resolve(&self, key: &AgentId) -> Option<Resolved> {
+        let cid = self.keys.get(key)?;
+        Some(self.resolved(cid, self.chains.get(cid)?, *key))
+    }
+
+    /// What is known about a chain (with `key` = its current key).
+    pub fn resolve_chain(&self, chain: &ChainId) -> Option<Resolved> {
+        let c = self.chains.get(chain)?;
+        Some(self.resolved(chain, c, c.head().agent))
+    }
+
+    /// May `key` sign new statements? Only the current key of an active chain may (see the
+    /// module docs for the policy and its threat model).
+    pub fn check_signer(&self, key: &AgentId) -> Result<Resolved, IdentityError> {
+        let r = self.resolve(key).ok_or(IdentityError::UnknownKey(*key))?;
+        match r.status {
+            ChainStatus::Forked => Err(IdentityError::ChainForked(r.chain)),
+            ChainStatus::Revoked => Err(IdentityError::ChainRevoked(r.chain)),
+            ChainStatus::Active if !r.is_current => Err(IdentityError::KeyRotatedOut {
+                key: *key,
+                current: r.current_key,
+            }),
+            ChainStatus::Active => Ok(r),
+        }
+    }
+
+    /// The entries of `chain` in seq order (empty if unknown).
+    pub fn entries(&self, chain: &ChainId) -> impl Iterator<Item = &Signed<BindingEntry>> {
+        self.chains
+            .get(chain)
+            .map(|c| c.entries.as_slice())
+            .unwrap_or_default()
+            .iter()
+    }
+
+    /// The ids of all chains held, in order.
+    pub fn chain_ids(&self) -> impl Iterator<Item = &ChainId> {
+        self.chains.keys()
+    }
+
+    /// Chains held.
+    pub fn chain_count(&self) -> usize {
+        self.chains.len()
+    }
+
+    /// The fork proof of `chain`, if it is forked.
+    pub fn fork_proof(&self, chain: &ChainId) -> Option<&ChainForkProof> {
+        self.chains.get(chain)?.fork.as_ref().map(|f| &f.proof)
+    }
+
+    /// The attestations held, ordered by principal and issuer.
+    pub fn attestations(&self) -> impl Iterator<Item = &Signed<IssuerAttestation>> {
+        self.attestations.values()
+    }
+
+    /// Attestations held.
+    pub fn attestation_count(&self) -> usize {
+        self.attestations.len()
+    }
+
+    /// Every frame needed to rebuild this state with [`restore`](Self::restore): per chain,
+    /// its entries in order and then a fork's conflicting entry; then the attestations.
+    pub fn export(&self) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        for c in self.chains.values() {
+            out.extend(c.entries.iter().map(Signed::to_frame));
+            if let Some(f) = &c.fork {
+                out.push(f.conflicting.to_frame());
+            }
+        }
+        out.extend(self.attestations.values().map(Signed::to_frame));
+        out
+    }
+
+    // ----- internals ------------------------------------------------------------------------
+
+    fn observe(&mut self, now: Now) {
+        self.now = self.now.max(now);
+    }
+
+    fn room(&self) -> Result<(), IdentityError> {
+        if self.emit && self.events.len() + EVENTS_PER_INPUT > self.config.max_queued_events {
+            return Err(IdentityError::EventQueueFull);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, e: IdentityEvent) {
+        if self.emit {
+            self.events.push_back(e);
+        }
+    }
+
+    fn full(&mut self, table: Table) -> IdentityError {
+        let max = match table {
+            Table::Chains => self.config.max_chains,
+            Table::ChainEntries => self.config.max_entries_per_chain,
+            Table::Attestations => self.config.max_attestations,
+        };
+        self.push(IdentityEvent::TableFull { table, max });
+        IdentityError::TableFull { table, max }
+    }
+
+    fn check_skew(&self, now: Now, issued_at: WallTime) -> Result<(), IdentityError> {
+        let ahead = issued_at
+            .as_unix_millis()
+            .saturating_sub(now.wall.as_unix_millis());
+        if ahead > self.config.max_skew.as_millis() as u64 {
+            return Err(IdentityError::FromTheFuture { ahead_ms: ahead });
+        }
+        Ok(())
+    }
+
+    /// The error for a frame that is neither an entry nor an attestation.
+    fn not_ours(&self, frame: &Bytes) -> IdentityError {
+        match wire::decode_frame(frame, &self.config.limits) {
+            Err(e) => e.into(),
+            Ok(f) => WireError::UnknownKind(f.kind.0).into(),
+        }
+    }
+
+    fn accept_entry(
+        &mut self,
+        now: Now,
+        e: Signed<BindingEntry>,
+    ) -> Result<Accepted, IdentityError> {
+        e.validate(&e.signer())?;
+        if e.kind == BindingKind::Genesis {
+            self.accept_genesis(now, e)
+        } else {
+            self.accept_successor(now, e)
+        }
+    }
+
+    fn accept_genesis(
+        &mut self,
+        now: Now,
+        e: Signed<BindingEntry>,
+    ) -> Result<Accepted, IdentityError> {
+        let id = ChainId(e.hash());
+        if self.chains.contains_key(&id) {
+            return Ok(Accepted::Duplicate);
+        }
+        let key = e.signer();
+        if let Some(&held_chain) = self.keys.get(&key) {
+            let genesis = &self.chains[&held_chain].entries[0];
+            if genesis.signer() == key {
+                // Two geneses by one key: the key claims two identities.
+                let genesis = genesis.clone();
+                return self.fork(held_chain, &genesis, e);
+            }
+            return Err(IdentityError::KeyInUse {
+                key,
+                chain: held_chain,
+            });
+        }
+        self.check_skew(now, e.issued_at)?;
+        if self.chains.len() >= self.config.max_chains {
+            return Err(self.full(Table::Chains));
+        }
+        let baid = e.baid;
+        let frame = e.to_frame();
+        self.chains.insert(
+            id,
+            ChainState {
+                entries: vec![e],
+                fork: None,
+                proven: None,
+            },
+        );
+        self.keys.insert(key, id);
+        self.push(IdentityEvent::Persist { frame });
+        self.push(IdentityEvent::Registered {
+            chain: id,
+            key,
+            baid,
+        });
+        Ok(Accepted::Registered { chain: id, key })
+    }
+
+    fn accept_successor(
+        &mut self,
+        now: Now,
+        e: Signed<BindingEntry>,
+    ) -> Result<Accepted, IdentityError> {
+        let cid = e.chain.expect("validated: successors name their chain");
+        let chain = self
+            .chains
+            .get(&cid)
+            .ok_or(IdentityError::UnknownChain(cid))?;
+        let head = chain.head();
+        let (seq, signer) = (e.seq, e.signer());
+        if seq <= head.seq {
+            let held = &chain.entries[seq as usize];
+            if held.body() == e.body() {
+                return Ok(Accepted::Duplicate);
+            }
+            if held.signer() == signer {
+                let held = held.clone();
+                return self.fork(cid, &held, e);
+            }
+            return Err(IdentityError::WrongSigner {
+                chain: cid,
+                seq,
+                expected: held.signer(),
+                got: signer,
+            });
+        }
+        if seq != head.seq + 1 {
+            return Err(IdentityError::Gap {
+                chain: cid,
+                expected: head.seq + 1,
+                got: seq,
+            });
+        }
+        match chain.status() {
+            ChainStatus::Forked => return Err(IdentityError::ChainForked(cid)),
+            ChainStatus::Revoked => return Err(IdentityError::ChainRevoked(cid)),
+            ChainStatus::Active => {}
+        }
+        if signer != head.agent {
+            return Err(IdentityError::WrongSigner {
+                chain: cid,
+                seq,
+                expected: head.agent,
+                got: signer,
+            });
+        }
+        if e.prev != Some(head.hash()) {
+            return Err(IdentityError::PrevMismatch { chain: cid, seq });
+        }
+        if e.issued_at < head.issued_at {
+            return Err(IdentityError::NotMonotonic { chain: cid, seq });
+        }
+        self.check_skew(now, e.issued_at)?;
+        let invalid = |reason| IdentityError::InvalidSuccessor {
+            chain: cid,
+            kind: e.kind,
+            reason,
+        };
+        match e.kind {
+            BindingKind::ConfigChange => {
+                if e.inputs.principal != head.inputs.principal {
+                    return Err(BindingError::PrincipalChanged.into());
+                }
+                if e.x25519 != head.x25519 {
+                    return Err(invalid("a config change keeps the X25519 key"));
+                }
+            }
+            BindingKind::KeyRotation => {
+                if e.inputs != head.inputs {
+                    return Err(invalid("a rotation keeps the BAID inputs"));
+                }
+                if e.agent == head.agent && e.x25519 == head.x25519 {
+                    return Err(BindingError::NoKeyChange.into());
+                }
+                if e.agent != head.agent
+                    && let Some(&other) = self.keys.get(&e.agent)
+                {
+                    return Err(IdentityError::KeyInUse {
+                        key: e.agent,
+                        chain: other,
+                    });
+                }
+            }
+            BindingKind::Revocation => {
+                if e.inputs != head.inputs || e.x25519 != head.x25519 {
+                    return Err(invalid("a revocation repeats the head's binding"));
+                }
+            }
+            // `validate` ties the genesis kind to seq 0, which never reaches this point.
+            BindingKind::Genesis => return Err(invalid("a genesis cannot follow an entry")),
+        }
+        // The last slot is reserved for a revocation, so a full chain can still be closed.
+        let len = chain.entries.len();
+        let max = self.config.max_entries_per_chain;
+        let fits = if e.kind == BindingKind::Revocation {
+            len < max
+        } else {
+            len + 1 < max
+        };
+        if !fits {
+            return Err(self.full(Table::ChainEntries));
+        }
+        let old = head.agent;
+        let (kind, agent, baid) = (e.kind, e.agent, e.baid);
+        let frame = e.to_frame();
+        self.chains
+            .get_mut(&cid)
+            .expect("checked above")
+            .entries
+            .push(e);
+        self.keys.entry(agent).or_insert(cid);
+        self.push(IdentityEvent::Persist { frame });
+        self.push(match kind {
+            BindingKind::ConfigChange => IdentityEvent::ConfigChanged {
+                chain: cid,
+                seq,
+                baid,
+            },
+            BindingKind::KeyRotation => IdentityEvent::Rotated {
+                chain: cid,
+                seq,
+                old,
+                new: agent,
+            },
+            _ => IdentityEvent::Revoked {
+                chain: cid,
+                seq,
+                key: agent,
+            },
+        });
+        Ok(Accepted::Appended {
+            chain: cid,
+            seq,
+            kind,
+        })
+    }
+
+    /// `new` conflicts with `held` (same signer, chain field and seq, different bytes) in the
+    /// chain `cid`: mark the chain forked and report the proof, once.
+    fn fork(
+        &mut self,
+        cid: ChainId,
+        held: &Signed<BindingEntry>,
+        new: Signed<BindingEntry>,
+    ) -> Result<Accepted, IdentityError> {
+        let chain = self.chains.get(&cid).expect("caller holds the chain");
+        if let Some(f) = &chain.fork {
+            if f.conflicting.body() == new.body() {
+                return Ok(Accepted::Duplicate);
+            }
+            return Err(IdentityError::ChainForked(cid));
+        }
+        // Both entries passed `validate`, share signer, chain field and seq, and differ, so
+        // this cannot fail; map it anyway rather than panic on a logic slip.
+        let proof = ChainForkProof::new(held, &new).map_err(|e| match e {
+            crate::baid::ForkError::Binding(b) => IdentityError::Binding(b),
+            crate::baid::ForkError::Entry(s) => IdentityError::Signed(s),
+            _ => IdentityError::ChainForked(cid),
+        })?;
+        let first = if held.hash() < new.hash() { held } else { &new };
+        let fork = ChainFork {
+            signer: first.signer(),
+            chain: chain_id(first),
+            seq: first.seq,
+            principal: first.inputs.principal,
+        };
+        let frame = new.to_frame();
+        let seq = new.seq;
+        self.chains.get_mut(&cid).expect("held").fork = Some(ForkRecord {
+            conflicting: new,
+            proof: proof.clone(),
+        });
+        self.push(IdentityEvent::Persist { frame });
+        self.push(IdentityEvent::ForkDetected {
+            chain: cid,
+            fork,
+            proof: Box::new(proof),
+        });
+        Ok(Accepted::ForkDetected { chain: cid, seq })
+    }
+
+    fn accept_attestation(
+        &mut self,
+        now: Now,
+        a: Signed<IssuerAttestation>,
+    ) -> Result<Accepted, IdentityError> {
+        // Only anchors' attestations are stored: anyone can sign one, and holding them would
+        // let strangers fill the table.
+        if !self.config.trust_anchors.contains(&a.issuer) {
+            return Err(IdentityError::UntrustedIssuer(a.issuer));
+        }
+        if a.expires_at <= a.issued_at {
+            return Err(IdentityError::EmptyValidity);
+        }
+        self.check_skew(now, a.issued_at)?;
+        if now.wall >= a.expires_at {
+            return Err(IdentityError::AttestationExpired);
+        }
+        let key = (a.principal, a.issuer);
+        match self.attestations.get(&key) {
+            Some(old) if old.body() == a.body() => return Ok(Accepted::Duplicate),
+            Some(old) if a.expires_at <= old.expires_at => {
+                return Err(IdentityError::StaleAttestation);
+            }
+            Some(old) => {
+                let old_exp = old.expires_at;
+                self.expiry.remove(&(old_exp, key.0, key.1));
+            }
+            None if self.attestations.len() >= self.config.max_attestations => {
+                return Err(self.full(Table::Attestations));
+            }
+            None => {}
+        }
+        let expires_at = a.expires_at;
+        let frame = a.to_frame();
+        self.expiry.insert((expires_at, key.0, key.1));
+        self.attestations.insert(key, a);
+        self.push(IdentityEvent::Persist { frame });
+        self.push(IdentityEvent::AttestationAccepted {
+            principal: key.0,
+            issuer: key.1,
+            expires_at,
+        });
+        Ok(Accepted::Attestation {
+            principal: key.0,
+            issuer: key.1,
+        })
+    }
+
+    fn attested(&self, principal: &PrincipalCommitment) -> bool {
+        let lo = (*principal, AgentId::from_bytes([0; 32]));
+        let hi = (*principal, AgentId::from_bytes([0xff; 32]));
+        self.attestations
+            .range(lo..=hi)
+            .any(|(_, a)| self.now.wall < a.expires_at)
+    }
+
+    fn resolved(&self, cid: &ChainId, c: &ChainState, key: AgentId) -> Resolved {
+        let head = c.head();
+        let principal = head.inputs.principal;
+        let attested = self.attested(&principal);
+        let proven = c.proven == Some(head.baid);
+        let tier = if proven {
+            IdentityTier::Proven
+        } else if attested {
+            IdentityTier::Attested
+        } else {
+            IdentityTier::Signatures
+        };
+        Resolved {
+            chain: *cid,
+            canonical: c.entries[0].agent,
+            key,
+            is_current: key == head.agent,
+            current_key: head.agent,
+            current_x25519: head.x25519,
+            baid: head.baid,
+            principal,
+            head_seq: head.seq,
+            tier,
+            attested,
+            proven,
+            status: c.status(),
+        }
+    }
+}
+
+impl Engine for IdentityRegistry {
+    type Event = IdentityEvent;
+    type Error = IdentityError;
+
+    /// Frames of kind [`crate::wire::BINDING`] and [`crate::wire::ATTESTATION`]; anything else
+    /// is refused. The link is routing only: who signed is what counts.
+    fn handle_message(
+        &mut self,
+        now: Now,
+        _from: LinkId,
+        payload: Bytes,
+    ) -> Result<(), IdentityError> {
+        match wire::peek_kind(&payload) {
+            Some(k) if k == crate::wire::BINDING => self.handle_entry(now, &payload).map(drop),
+            Some(k) if k == crate::wire::ATTESTATION => {
+                self.handle_attestation(now, &payload).map(drop)
+            }
+            _ => {
+                self.observe(now);
+                Err(self.not_ours(&payload))
+            }
+        }
+    }
+
+    /// Removes expired attestations (as many as the event queue has room to report).
+    fn handle_timeout(&mut self, now: Now) {
+        self.observe(now);
+        while let Some(&(exp, principal, issuer)) = self.expiry.first() {
+            if exp > self.now.wall || self.events.len() >= self.config.max_queued_events {
+                break;
+            }
+            self.expiry.pop_first();
+            self.attestations.remove(&(principal, issuer));
+            self.push(IdentityEvent::AttestationExpired { principal, issuer });
+        }
+    }
+
+    fn handle_link_up(&mut self, now: Now, _link: LinkId) {
+        self.observe(now);
+    }
+
+    fn handle_link_down(&mut self, now: Now, _link: LinkId) {
+        self.observe(now);
+    }
+
+    /// The registry never sends: forks leave as events for the host to gossip.
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        None
+    }
+
+    fn poll_event(&mut self) -> Option<IdentityEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next attestation expiry, mapped onto the monotonic clock of the latest `Now`.
+    fn poll_timeout(&self) -> Option<Instant> {
+        let &(exp, _, _) = self.expiry.first()?;
+        Some(self.now.mono + exp.saturating_duration_since(self.now.wall))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baid::BaidInputs;
+    use agentnet_core::{Hash, Keypair};
+
+    fn now() -> Now {
+        Now::new(
+            Instant::from_secs(10),
+            WallTime::from_unix_millis(1_800_000_000_000),
+        )
+    }
+
+    fn inputs() -> BaidInputs {
+        BaidInputs {
+            code_hash: Hash([1; 32]),
+            config_digest: Hash([2; 32]),
+            principal: PrincipalCommitment::new(b"acme", &[3; 32]),
+            salt: [4; 32],
+        }
+    }
+
+    #[test]
+    fn engine_shape_and_expiry_timer() {
+        let anchor = Keypair::from_seed([9; 32]);
+        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()]));
+        let n = now();
+        assert_eq!(r.poll_timeout(), None);
+        assert_eq!(r.poll_transmit(), None);
+        let a = IssuerAttestation::sign(
+            &anchor,
+            inputs().principal,
+            n.wall,
+            n.wall + Duration::from_secs(60),
+        )
+        .unwrap();
+        r.handle_message(n, LinkId(1), a.to_frame()).unwrap();
+        assert_eq!(
+            r.poll_timeout(),
+            Some(n.mono + Duration::from_secs(60)),
+            "expiry maps onto the monotonic clock"
+        );
+        assert!(matches!(
+            r.poll_event(),
+            Some(IdentityEvent::Persist { .. })
+        ));
+        assert!(matches!(
+            r.poll_event(),
+            Some(IdentityEvent::AttestationAccepted { .. })
+        ));
+        r.handle_timeout(n.advance(Duration::from_secs(59)));
+        assert_eq!(r.attestation_count(), 1);
+        r.handle_timeout(n.advance(Duration::from_secs(60)));
+        assert_eq!(r.attestation_count(), 0);
+        assert!(matches!(
+            r.poll_event(),
+            Some(IdentityEvent::AttestationExpired { .. })
+        ));
+        assert_eq!(r.poll_timeout(), None);
+        // Other kinds are refused with a typed error.
+        let other = wire::frame_from_payload(crate::wire::EVIDENCE, &[0xf6]);
+        assert_eq!(
+            r.handle_message(n, LinkId(1), other),
+            Err(IdentityError::Wire(WireError::UnknownKind(
+                crate::wire::EVIDENCE.0
+            )))
+        );
+    }
+
+    #[test]
+    fn event_queue_full_refuses_without_change() {
+        let mut r = IdentityRegistry::new(RegistryConfig {
+            max_queued_events: 16,
+            ..RegistryConfig::default()
+        });
+        let n = now();
+        for i in 0..8u8 {
+            let k = Keypair::from_seed([i + 1; 32]);
+            let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(), n.wall).unwrap();
+            r.handle_signed_entry(n, g).unwrap();
+        }
+        let k = Keypair::from_seed([99; 32]);
+        let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(), n.wall).unwrap();
+        assert_eq!(
+            r.handle_entry(n, &g.to_frame()),
+            Err(IdentityError::EventQueueFull)
+        );
+        assert_eq!(r.chain_count(), 8);
+        while r.poll_event().is_some() {}
+        assert!(r.handle_entry(n, &g.to_frame()).is_ok());
+    }
+
+    #[test]
+    fn config_is_clamped() {
+        let r = IdentityRegistry::new(RegistryConfig {
+            max_entries_per_chain: 0,
+            max_chains: 0,
+            max_skew: Duration::from_secs(100_000),
+            ..RegistryConfig::default()
+        });
+        assert_eq!(r.config().max_entries_per_chain, 2);
+        assert_eq!(r.config().max_chains, 1);
+        assert_eq!(r.config().max_skew, Duration::from_secs(600));
+    }
+}

@@ -1,0 +1,34 @@
+//! Frame kinds of the trust plane (`0x0200..=0x02ff`).
+//!
+//! | kind | payload |
+//! |---|---|
+//! | `0x0201` | signed [`BindingEntry`](crate::baid) (one identity-chain entry) |
+//! | `0x0202` | a [`FraudProof`](crate::fraud) |
+//! | `0x0203` | signed issuer attestation over a principal commitment |
+//! | `0x0204` | signed tool receipt |
+//! | `0x0205` | signed evidence package |
+//! | `0x0206` | signed commitment to an answer |
+//! | `0x0207` | signed answer |
+//! | `0x0208` | signed sparse per-topic trust report |
+//!
+//! Canaries have no kinds of their own on purpose: a canary must travel exactly like real work
+//! (the host's task messages), and its answer is a signed [`Answer`](crate::evidence::Answer).
+
+use agentnet_core::wire::MessageKind;
+
+/// One identity-chain entry (a signed binding).
+pub const BINDING: MessageKind = MessageKind(0x0201);
+/// A fraud proof of any kind.
+pub const FRAUD_PROOF: MessageKind = MessageKind(0x0202);
+/// An issuer attestation over a principal commitment.
+pub const ATTESTATION: MessageKind = MessageKind(0x0203);
+/// A signed tool receipt.
+pub const TOOL_RECEIPT: MessageKind = MessageKind(0x0204);
+/// A signed evidence package.
+pub const EVIDENCE: MessageKind = MessageKind(0x0205);
+/// A signed commitment to an answer.
+pub const COMMITMENT: MessageKind = MessageKind(0x0206);
+/// A signed answer.
+pub const ANSWER: MessageKind = MessageKind(0x0207);
+/// A signed sparse per-topic trust report.
+pub const TRUST_REPORT: MessageKind = MessageKind(0x0208);

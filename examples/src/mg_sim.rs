@@ -1,0 +1,1094 @@
+//! The cross-topic disguise-collusion experiment (arXiv 2606.17368), run on the production
+//! trust plane: real keys, canaries graded by [`CanaryBook`], evidence packages checked by
+//! [`verify_evidence`], fraud proofs built from the failed checks and verified, ledgers,
+//! signed sparse trust reports through a [`ReportBook`], and [`Reputation`] computing every
+//! method's scores. Nothing about who is malicious reaches the reputation code; it sees only
+//! what the verification paths produce.
+//!
+//! # The world
+//! - `nodes` agents, `topics` topics (the paper's five: code generation, code review/security,
+//!   devops tool execution, data analysis, creative writing). Every agent deposits `stake`
+//!   per identity and has a principal commitment attested by a KYC issuer (the same person
+//!   always gets the same commitment, so every identity of one principal shares it).
+//! - Honest agents serve 2–3 random topics with quality `q ~ U(0.75, 0.98)` (the chance a
+//!   task succeeds).
+//! - A `malicious_fraction` of agents collude. Three quarters are **attackers**: they serve
+//!   code generation and code review with quality 0.97 during `warmup` epochs; afterwards
+//!   they keep doing excellent code generation (the disguise) and sabotage every code-review
+//!   task they win. The rest are **bridges**: honest-looking agents in 2 random topics that
+//!   report fabricated praise for the active attacker identities in both code topics; the
+//!   attackers praise each other the same way.
+//! - **Sybil re-entry**: an attacker whose identity was slashed, or whose code-review score
+//!   fell below `whitewash_below` × the median of code-review providers, abandons it and
+//!   comes back under a fresh key with a fresh deposit (same principal). Bridges praise the
+//!   new identity at once.
+//!
+//! # One epoch
+//! For every topic, `queries` tasks: a random honest requester samples `candidates`
+//! providers of the topic and delegates to the one its method ranks first (`random` picks
+//! uniformly). Verification follows the requester's risk policy:
+//! - code review (high risk) always requires an evidence package (Tier 3); other topics do
+//!   with probability `evidence_rate`. An honest provider's package verifies and the
+//!   requester records the outcome (accepted with probability `q`). A saboteur either ships
+//!   its real tool trace with the altered result (probability `sloppy`): the check fails
+//!   with a final-output mismatch, which [`FraudProof::from_evidence_report`] turns into a
+//!   receipt-contradiction proof that anyone can verify; or it forges a consistent trace:
+//!   the check passes and the requester notices the sabotage itself with probability
+//!   `notice` (a rejected outcome), otherwise it is fooled (an accepted outcome).
+//! - With probability `canary_rate` the requester also sends the provider a canary (Tier
+//!   2), indistinguishable from work; saboteurs fail it, honest agents pass with
+//!   probability `q`.
+//! - Tasks without a check produce no ledger entry.
+//!
+//! At the end of the epoch every agent sends its signed trust reports (colluders add their
+//! fabricated praise), the shared [`ReportBook`] applies them, and [`Reputation`] recomputes.
+//! Each method differs only in its [`ReputationConfig`] and report salience:
+//! `global_eigentrust` (one flattened graph, `pretrusted` fixed honest agents, full reports),
+//! `per_topic_eigentrust` (uniform pretrust, full reports), `mg_eigentrust` (stake and
+//! bridge pretrust, gate, semantic weight, slashing, salient reports) and its three
+//! ablations. A verified offence is handed to every method's [`Reputation::slash`]; only MG
+//! with slashing acts on it (the others just record it), and the requester's ledger drops
+//! the offender either way.
+//!
+//! # Metrics (per method, pooled over seeds)
+//! - `attack_success`: sabotaged code-review tasks ÷ all code-review tasks after warm-up
+//!   (damage is done when the result is delivered, whether or not it is caught later).
+//! - `attacker_roi`: `(gain × sabotaged tasks − stake burned) ÷ capital`, where capital is
+//!   the colluders' deposits: one `stake` per colluding agent at the start plus a fresh one
+//!   for every Sybil that replaces a *slashed* identity (a whitewashed identity withdraws its
+//!   deposit and moves it to the new key). Burn-only: the colluders' operating cost is left
+//!   out, as in the paper.
+//! - Attacker policy: an identity is replaced when it is slashed, or when it has sabotaged
+//!   and its code-review score fell below `whitewash_below` × the median of code-review
+//!   providers.
+//! - `detection_rate`: of the identities that sabotaged at least once, the fraction the
+//!   method *flags* at the end: slashed, or a code-review score below `flag_below / n`
+//!   (`n` = identities known), i.e. ranked out of any realistic selection.
+//! - `false_positive_rate`: of honest identities, the fraction flagged (slashed, or a score
+//!   below `flag_below / n` in a topic they serve).
+//! - `cold_start_reputation`: an honest agent with a deposit joins at epoch `epochs / 2`;
+//!   its mean score over its topics right after joining, before any interaction (`random`
+//!   has no scores: 0).
+//! - `control_entries_per_epoch`: trust-report entries sent per epoch by all agents.
+
+use std::collections::BTreeSet;
+
+use agentnet_core::descriptor::Topic;
+use agentnet_core::semantic::{HashedNgramConfig, HashedNgramEncoder, SemanticEncoder};
+use agentnet_core::sim::SimRng;
+use agentnet_core::wire::Limits;
+use agentnet_core::{AgentId, Hash, Instant, Keypair, Now, Signed, WallTime};
+use agentnet_trust::baid::PrincipalCommitment;
+use agentnet_trust::canary::{CanaryBook, CanaryConfig, Expected};
+use agentnet_trust::eigentrust::EigenTrustParams;
+use agentnet_trust::evidence::{
+    Answer, EvidencePackage, EvidencePolicy, ReceiptChain, RejectAllAttestations, TaskId,
+    verify_evidence,
+};
+use agentnet_trust::fraud::FraudProof;
+use agentnet_trust::ledger::{Ledger, LedgerConfig, TaskOutcome};
+use agentnet_trust::mg::{Method, MgOptions, Reputation, ReputationConfig};
+use agentnet_trust::report::{
+    ReportBook, ReportBookConfig, ReportBuilder, SalienceConfig, TrustReport,
+};
+use core::time::Duration;
+
+/// The paper's topics: (topic, description encoded for the semantic weight).
+pub const TOPICS: [(&str, &str); 5] = [
+    (
+        "code/generation",
+        "code generation: write source code, functions and programs",
+    ),
+    (
+        "code/review-security",
+        "code review and security audit of source code for vulnerabilities",
+    ),
+    (
+        "devops/tool-execution",
+        "devops tool execution: run deployment and infrastructure tools",
+    ),
+    (
+        "data/analysis",
+        "data analysis: statistics, tables and charts over datasets",
+    ),
+    (
+        "creative/writing",
+        "creative writing: stories, poems and marketing copy",
+    ),
+];
+/// Where attackers build their reputation.
+pub const SOURCE: usize = 0;
+/// Where they defect.
+pub const TARGET: usize = 1;
+
+/// The methods compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodName {
+    /// Uniform choice among the candidates, no reputation.
+    Random,
+    /// One flattened EigenTrust with fixed pretrusted agents.
+    GlobalEigenTrust,
+    /// Independent per-topic EigenTrust.
+    PerTopicEigenTrust,
+    /// MG-EigenTrust.
+    MgEigenTrust,
+    /// MG without slashing.
+    MgWithoutSlashing,
+    /// MG without the consistency gate.
+    MgWithoutGate,
+    /// MG without the semantic weight.
+    MgWithoutSemanticWeight,
+}
+
+impl MethodName {
+    /// Every method, in report order.
+    pub const ALL: [MethodName; 7] = [
+        MethodName::Random,
+        MethodName::GlobalEigenTrust,
+        MethodName::PerTopicEigenTrust,
+        MethodName::MgEigenTrust,
+        MethodName::MgWithoutSlashing,
+        MethodName::MgWithoutGate,
+        MethodName::MgWithoutSemanticWeight,
+    ];
+
+    /// The `method` field of the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            MethodName::Random => "random",
+            MethodName::GlobalEigenTrust => "global_eigentrust",
+            MethodName::PerTopicEigenTrust => "per_topic_eigentrust",
+            MethodName::MgEigenTrust => "mg_eigentrust",
+            MethodName::MgWithoutSlashing => "mg_without_slashing",
+            MethodName::MgWithoutGate => "mg_without_gate",
+            MethodName::MgWithoutSemanticWeight => "mg_without_semantic_weight",
+        }
+    }
+
+    fn method(self) -> Option<Method> {
+        let mg = MgOptions::default();
+        Some(match self {
+            MethodName::Random => return None,
+            MethodName::GlobalEigenTrust => Method::Global,
+            MethodName::PerTopicEigenTrust => Method::PerTopic,
+            MethodName::MgEigenTrust => Method::MultiGraph(mg),
+            MethodName::MgWithoutSlashing => Method::MultiGraph(MgOptions {
+                slashing: false,
+                ..mg
+            }),
+            MethodName::MgWithoutGate => Method::MultiGraph(MgOptions { gate: false, ..mg }),
+            MethodName::MgWithoutSemanticWeight => Method::MultiGraph(MgOptions {
+                semantic_weight: false,
+                ..mg
+            }),
+        })
+    }
+}
+
+/// Parameters of one run. See the module docs for their meaning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExperimentConfig {
+    /// Agents at the start. Default 100.
+    pub nodes: usize,
+    /// Topics (2..=5, the first ones of [`TOPICS`]). Default 5.
+    pub topics: usize,
+    /// Epochs. Default 50.
+    pub epochs: usize,
+    /// Tasks per topic per epoch. Default 50.
+    pub queries: usize,
+    /// Candidates sampled per task. Default 8.
+    pub candidates: usize,
+    /// Fraction of colluding agents. Default 0.2.
+    pub malicious_fraction: f64,
+    /// Epochs of good behaviour before attackers defect. Default 10.
+    pub warmup: usize,
+    /// Deposit per identity. Default 10.
+    pub stake: f64,
+    /// What one successful sabotage is worth to the attackers. Default 1.
+    pub gain: f64,
+    /// Probability a saboteur ships its real trace (caught by the evidence check). Default 0.5.
+    pub sloppy: f64,
+    /// Probability a requester notices sabotage behind a forged, consistent trace. Default 0.5.
+    pub notice: f64,
+    /// Probability of a canary alongside a task. Default 0.1.
+    pub canary_rate: f64,
+    /// Probability of an evidence check in low-risk topics. Default 0.3.
+    pub evidence_rate: f64,
+    /// EigenTrust `a` for every method. Default 0.15.
+    pub alpha: f64,
+    /// Fixed pretrusted honest agents of the global baseline. Default 5.
+    pub pretrusted: usize,
+    /// Flag threshold, as a multiple of the uniform score `1/n`. Default 0.2.
+    pub flag_below: f64,
+    /// Attackers whitewash below this multiple of the median code-review score. Default 0.5.
+    pub whitewash_below: f64,
+    /// Ledger half-life in epochs. Default 10.
+    pub half_life_epochs: u64,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig {
+            nodes: 100,
+            topics: 5,
+            epochs: 50,
+            queries: 50,
+            candidates: 8,
+            malicious_fraction: 0.2,
+            warmup: 10,
+            stake: 10.0,
+            gain: 1.0,
+            sloppy: 0.5,
+            notice: 0.5,
+            canary_rate: 0.1,
+            evidence_rate: 0.3,
+            alpha: 0.15,
+            pretrusted: 5,
+            flag_below: 0.2,
+            whitewash_below: 0.5,
+            half_life_epochs: 10,
+        }
+    }
+}
+
+/// What one (method, seed) run measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunResult {
+    /// Per epoch: (code-review tasks after warm-up, sabotaged ones).
+    pub per_epoch: Vec<(u64, u64)>,
+    /// Sabotaged tasks.
+    pub sabotaged: u64,
+    /// Code-review tasks after warm-up.
+    pub target_tasks: u64,
+    /// Colluders' capital (see `attacker_roi`).
+    pub deposited: f64,
+    /// Stake burned by slashing.
+    pub burned: f64,
+    /// Identities that sabotaged at least once.
+    pub defecting: u64,
+    /// Of those, flagged at the end.
+    pub defecting_flagged: u64,
+    /// Honest identities.
+    pub honest: u64,
+    /// Of those, flagged at the end.
+    pub honest_flagged: u64,
+    /// Cold-start reputation of the newcomer.
+    pub cold_start: f64,
+    /// Trust-report entries sent, per epoch.
+    pub control_entries: Vec<u64>,
+    /// Fraud proofs verified.
+    pub fraud_proofs: u64,
+    /// Sybil identities created.
+    pub sybils: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Honest,
+    Attacker,
+    Bridge,
+}
+
+#[derive(Debug)]
+struct Node {
+    role: Role,
+    topics: Vec<usize>,
+    quality: Vec<f64>,
+    principal: PrincipalCommitment,
+    identity: usize,
+    ledger: Ledger,
+    builder: ReportBuilder,
+    canaries: CanaryBook,
+}
+
+#[derive(Debug)]
+struct Identity {
+    key: Keypair,
+    node: usize,
+    sabotaged: u64,
+    active: bool,
+}
+
+struct World {
+    cfg: ExperimentConfig,
+    method: MethodName,
+    rng: SimRng,
+    topics: Vec<Topic>,
+    nodes: Vec<Node>,
+    ids: Vec<Identity>,
+    rep: Option<Reputation>,
+    book: ReportBook,
+    global_topic: Topic,
+    limits: Limits,
+    /// Whether verified offences slash (MG variants other than the ablation).
+    slashing: bool,
+    /// Report salience of this method.
+    salience: SalienceConfig,
+    result: RunResult,
+    task_counter: u64,
+}
+
+fn seed_bytes(seed: u64) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&seed.to_le_bytes());
+    s[8..16].copy_from_slice(b"mg-trust");
+    s
+}
+
+fn now_at(epoch: usize, step: u64) -> Now {
+    let ms = (epoch as u64) * 3_600_000 + step;
+    Now::new(
+        Instant::from_millis(ms),
+        WallTime::from_unix_millis(1_800_000_000_000 + ms),
+    )
+}
+
+impl World {
+    fn new(cfg: &ExperimentConfig, method: MethodName, seed: u64) -> Self {
+        let mut rng = SimRng::stream(seed_bytes(seed), 1);
+        let k = cfg.topics.clamp(2, TOPICS.len());
+        let topics: Vec<Topic> = TOPICS[..k]
+            .iter()
+            .map(|(t, _)| Topic::new(*t).expect("valid topic"))
+            .collect();
+        let encoder =
+            HashedNgramEncoder::new(HashedNgramConfig::default()).expect("default config");
+        let malicious = (cfg.nodes as f64 * cfg.malicious_fraction).round() as usize;
+        let attackers = (malicious as f64 * 0.75).round() as usize;
+        let mut roles: Vec<Role> = (0..cfg.nodes)
+            .map(|i| {
+                if i < attackers {
+                    Role::Attacker
+                } else if i < malicious {
+                    Role::Bridge
+                } else {
+                    Role::Honest
+                }
+            })
+            .collect();
+        shuffle(&mut rng, &mut roles);
+        let ledger_cfg = LedgerConfig {
+            half_life: Duration::from_secs(3600 * cfg.half_life_epochs.max(1)),
+            ..Default::default()
+        };
+        let salience = salience(method, ledger_cfg.half_life);
+        let mut w = World {
+            cfg: cfg.clone(),
+            method,
+            rng,
+            topics,
+            nodes: Vec::new(),
+            ids: Vec::new(),
+            rep: None,
+            book: ReportBook::new(ReportBookConfig {
+                half_life: ledger_cfg.half_life,
+                ..Default::default()
+            }),
+            global_topic: Topic::new("all").expect("valid topic"),
+            limits: Limits::default(),
+            salience,
+            slashing: matches!(
+                method.method(),
+                Some(Method::MultiGraph(MgOptions { slashing: true, .. }))
+            ),
+            result: RunResult::default(),
+            task_counter: 0,
+        };
+        let mut pretrusted = BTreeSet::new();
+        for role in roles {
+            let count = match role {
+                Role::Honest => 2 + w.rng.below(2) as usize,
+                _ => 2,
+            };
+            let topics = match role {
+                Role::Attacker => vec![SOURCE, TARGET],
+                _ => w.pick_topics(count),
+            };
+            let quality = topics
+                .iter()
+                .map(|_| match role {
+                    Role::Attacker => 0.97,
+                    Role::Bridge => 0.85 + 0.13 * w.rng.unit(),
+                    Role::Honest => 0.75 + 0.23 * w.rng.unit(),
+                })
+                .collect();
+            let mut blinding = [0u8; 32];
+            blinding[..8].copy_from_slice(&w.rng.next_u64().to_le_bytes());
+            let node = w.nodes.len();
+            w.nodes.push(Node {
+                role,
+                topics,
+                quality,
+                principal: PrincipalCommitment::new(
+                    format!("principal-{node}").as_bytes(),
+                    &blinding,
+                ),
+                identity: usize::MAX,
+                ledger: Ledger::new(ledger_cfg),
+                builder: ReportBuilder::new(salience),
+                canaries: CanaryBook::new(CanaryConfig::default()),
+            });
+        }
+        // Global baseline: a few honest agents are pretrusted.
+        let honest: Vec<usize> = (0..w.nodes.len())
+            .filter(|&i| w.nodes[i].role == Role::Honest)
+            .collect();
+        let mut picks = honest.clone();
+        shuffle(&mut w.rng, &mut picks);
+        picks.truncate(cfg.pretrusted);
+        let node_count = w.nodes.len();
+        let mut rep = method.method().map(|m| {
+            Reputation::new(ReputationConfig {
+                method: m,
+                params: EigenTrustParams {
+                    alpha: cfg.alpha,
+                    epsilon: 1e-9,
+                    max_iterations: 1000,
+                },
+                ..Default::default()
+            })
+            .expect("valid reputation config")
+        });
+        if let Some(r) = rep.as_mut() {
+            if method == MethodName::GlobalEigenTrust {
+                r.add_topic(w.global_topic.clone(), encoder.encode("all"))
+                    .expect("one topic");
+            } else {
+                for (i, t) in w.topics.iter().enumerate() {
+                    r.add_topic(t.clone(), encoder.encode(TOPICS[i].1))
+                        .expect("few topics");
+                }
+            }
+        }
+        w.rep = rep;
+        for node in 0..node_count {
+            w.new_identity(node);
+            if picks.contains(&node) {
+                pretrusted.insert(w.ids[w.nodes[node].identity].key.id());
+            }
+        }
+        if let Some(r) = w.rep.as_mut()
+            && method == MethodName::GlobalEigenTrust
+        {
+            let mut c = r.config().clone();
+            c.pretrusted = pretrusted;
+            let mut fresh = Reputation::new(c).expect("valid");
+            fresh
+                .add_topic(w.global_topic.clone(), encoder.encode("all"))
+                .expect("one topic");
+            for id in &w.ids {
+                let n = &w.nodes[id.node];
+                fresh
+                    .register(id.key.id(), Some(n.principal))
+                    .expect("bounded");
+                fresh.set_stake(id.key.id(), cfg.stake).expect("valid");
+            }
+            *r = fresh;
+        }
+        w.result.deposited = 0.0;
+        for id in &w.ids {
+            if w.nodes[id.node].role != Role::Honest {
+                w.result.deposited += cfg.stake;
+            }
+        }
+        w
+    }
+
+    fn pick_topics(&mut self, n: usize) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..self.topics.len()).collect();
+        shuffle(&mut self.rng, &mut all);
+        all.truncate(n.min(self.topics.len()));
+        all.sort_unstable();
+        all
+    }
+
+    /// A fresh key for `node` (its first identity or a Sybil re-entry), with a deposit.
+    fn new_identity(&mut self, node: usize) {
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        }
+        let key = Keypair::from_seed(seed);
+        let id = key.id();
+        if self.nodes[node].identity != usize::MAX {
+            let old = self.nodes[node].identity;
+            self.ids[old].active = false;
+            self.result.sybils += 1;
+            // A whitewashed identity withdraws its deposit and moves it to the new key; a
+            // slashed one lost it, so the colluders put up fresh capital.
+            let burned = self
+                .rep
+                .as_ref()
+                .is_some_and(|r| r.is_slashed(&self.ids[old].key.id()));
+            if self.nodes[node].role != Role::Honest && burned {
+                self.result.deposited += self.cfg.stake;
+            }
+        }
+        // A new key is a new reporter: its reports start again from a full row.
+        self.nodes[node].builder = ReportBuilder::new(self.salience);
+        self.nodes[node].identity = self.ids.len();
+        self.ids.push(Identity {
+            key,
+            node,
+            sabotaged: 0,
+            active: true,
+        });
+        let principal = self.nodes[node].principal;
+        if let Some(r) = self.rep.as_mut() {
+            r.register(id, Some(principal)).expect("bounded");
+            r.set_stake(id, self.cfg.stake).expect("valid stake");
+        }
+    }
+
+    fn score(&self, id: &AgentId, topic: usize) -> f64 {
+        self.rep
+            .as_ref()
+            .map_or(0.0, |r| r.score(id, &self.topics[topic]))
+    }
+
+    fn next_task(&mut self) -> TaskId {
+        self.task_counter += 1;
+        let mut h = agentnet_core::hash::Hasher::new("agentnet/example/mg-task");
+        h.update_u64(self.task_counter)
+            .update_u64(self.rng.next_u64());
+        TaskId(h.finalize())
+    }
+
+    fn run(mut self) -> RunResult {
+        let epochs = self.cfg.epochs;
+        for epoch in 0..epochs {
+            if epoch == epochs / 2 {
+                self.cold_start(epoch);
+            }
+            let mut target = 0u64;
+            let mut sabotaged = 0u64;
+            let mut step = 0u64;
+            for topic in 0..self.topics.len() {
+                for _ in 0..self.cfg.queries {
+                    step += 1;
+                    let (t, s) = self.task(epoch, topic, step);
+                    target += t;
+                    sabotaged += s;
+                }
+            }
+            self.result.per_epoch.push((target, sabotaged));
+            self.result.target_tasks += target;
+            self.result.sabotaged += sabotaged;
+            let entries = self.exchange_reports(epoch);
+            self.result.control_entries.push(entries);
+            self.attackers_adapt(epoch);
+        }
+        self.final_metrics();
+        self.result
+    }
+
+    /// One delegated task; returns (counts as a code-review task after warm-up, sabotaged).
+    fn task(&mut self, epoch: usize, topic: usize, step: u64) -> (u64, u64) {
+        let now = now_at(epoch, step * 10);
+        let honest: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].role == Role::Honest)
+            .collect();
+        let requester = honest[self.rng.below(honest.len() as u64) as usize];
+        let mut providers: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| i != requester && self.nodes[i].topics.contains(&topic))
+            .collect();
+        if providers.is_empty() {
+            return (0, 0);
+        }
+        let k = self.cfg.candidates.min(providers.len());
+        for i in 0..k {
+            let j = i + self.rng.below((providers.len() - i) as u64) as usize;
+            providers.swap(i, j);
+        }
+        providers.truncate(k);
+        let chosen = if self.rep.is_none() {
+            providers[self.rng.below(k as u64) as usize]
+        } else {
+            let mut best = (f64::MIN, 0u64, providers[0]);
+            for &p in &providers {
+                let id = self.ids[self.nodes[p].identity].key.id();
+                let s = (self.score(&id, topic), self.rng.next_u64(), p);
+                if s.0 > best.0 || (s.0 == best.0 && s.1 > best.1) {
+                    best = s;
+                }
+            }
+            best.2
+        };
+        let after_warmup = epoch >= self.cfg.warmup;
+        let defects = self.nodes[chosen].role == Role::Attacker && topic == TARGET && after_warmup;
+        let counts = u64::from(topic == TARGET && after_warmup);
+        let ident = self.nodes[chosen].identity;
+        if defects {
+            self.ids[ident].sabotaged += 1;
+        }
+        let quality = {
+            let n = &self.nodes[chosen];
+            let pos = n.topics.iter().position(|t| *t == topic).expect("serves");
+            n.quality[pos]
+        };
+        let high_risk = topic == TARGET;
+        if high_risk || self.rng.chance(self.cfg.evidence_rate) {
+            self.evidence_check(now, requester, chosen, topic, defects, quality);
+        }
+        if self.rng.chance(self.cfg.canary_rate) {
+            self.canary(now, requester, chosen, topic, defects, quality);
+        }
+        (counts, counts * u64::from(defects))
+    }
+
+    fn evidence_check(
+        &mut self,
+        now: Now,
+        requester: usize,
+        provider: usize,
+        topic: usize,
+        defects: bool,
+        quality: f64,
+    ) {
+        let task = self.next_task();
+        let ident = self.nodes[provider].identity;
+        let key = &self.ids[ident].key;
+        let pid = key.id();
+        let t0 = now.wall;
+        let input = Hash::digest("agentnet/example/input", task.0.as_bytes());
+        let mid = Hash::digest("agentnet/example/mid", task.0.as_bytes());
+        let genuine = Hash::digest("agentnet/example/output", task.0.as_bytes());
+        let altered = Hash::digest("agentnet/example/sabotage", task.0.as_bytes());
+        let sloppy = defects && self.rng.chance(self.cfg.sloppy);
+        // The trace ends in the genuine output unless a saboteur forges it.
+        let trace_end = if defects && !sloppy { altered } else { genuine };
+        let delivered = if defects { altered } else { genuine };
+        let mut chain = ReceiptChain::new(pid, task);
+        chain
+            .record(
+                key,
+                "analyze",
+                input,
+                mid,
+                t0,
+                t0.saturating_add(Duration::from_millis(2)),
+            )
+            .expect("valid receipt");
+        chain
+            .record(
+                key,
+                "report",
+                mid,
+                trace_end,
+                t0.saturating_add(Duration::from_millis(2)),
+                t0.saturating_add(Duration::from_millis(4)),
+            )
+            .expect("valid receipt");
+        let package = if trace_end == delivered {
+            chain.finish(key, delivered, None).expect("consistent")
+        } else {
+            // Shipping the real trace with an altered result: a package the honest builder
+            // refuses to make, so the saboteur signs it by hand.
+            Signed::sign(
+                key,
+                EvidencePackage {
+                    agent: pid,
+                    task,
+                    result_hash: delivered,
+                    receipts: chain
+                        .receipts()
+                        .iter()
+                        .map(|r| bytes::Bytes::from(r.to_envelope()))
+                        .collect(),
+                    attestation: None,
+                },
+            )
+            .expect("signing in memory")
+        };
+        let policy = EvidencePolicy::new(
+            task,
+            pid,
+            delivered,
+            t0.saturating_sub(Duration::from_secs(1)),
+            t0.saturating_add(Duration::from_secs(60)),
+        );
+        let topic_name = self.topics[topic].clone();
+        match verify_evidence(
+            &package.to_envelope(),
+            &policy,
+            &RejectAllAttestations,
+            &self.limits,
+        ) {
+            Ok(verified) => {
+                let outcome = if defects {
+                    if self.rng.chance(self.cfg.notice) {
+                        TaskOutcome::Rejected
+                    } else {
+                        TaskOutcome::Accepted
+                    }
+                } else if self.rng.chance(quality) {
+                    TaskOutcome::Accepted
+                } else {
+                    TaskOutcome::Rejected
+                };
+                let _ = self.nodes[requester].ledger.record_task(
+                    &topic_name,
+                    pid,
+                    &verified,
+                    outcome,
+                    now.wall,
+                );
+            }
+            Err(report) => {
+                match FraudProof::from_evidence_report(&report, &self.limits)
+                    .and_then(|p| p.verify(&self.limits))
+                {
+                    Ok(offence) if self.slashing => {
+                        self.result.fraud_proofs += 1;
+                        let principal = self.nodes[provider].principal;
+                        if let Some(r) = self.rep.as_mut()
+                            && let Ok(agentnet_trust::mg::SlashOutcome::Slashed { stake }) =
+                                r.slash(pid, &offence, Some(principal))
+                        {
+                            self.result.burned += stake;
+                        }
+                        // The proof travels to every agent (it is self-verifying); each drops
+                        // the offender from its own ledger.
+                        for n in &mut self.nodes {
+                            n.ledger.record_offence(pid, &offence);
+                        }
+                    }
+                    // Without slashing there is no use for proofs: like a plain EigenTrust
+                    // deployment, the requester keeps the failed check as its own negative
+                    // entry.
+                    _ => {
+                        if let Some(rej) = report.rejection() {
+                            let _ = self.nodes[requester].ledger.record_rejection(
+                                &topic_name,
+                                pid,
+                                &rej,
+                                now.wall,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn canary(
+        &mut self,
+        now: Now,
+        requester: usize,
+        provider: usize,
+        topic: usize,
+        defects: bool,
+        quality: f64,
+    ) {
+        let id = self.next_task().0;
+        let ident = self.nodes[provider].identity;
+        let pid = self.ids[ident].key.id();
+        let expected = b"expected-answer";
+        let topic_name = self.topics[topic].clone();
+        if self.nodes[requester]
+            .canaries
+            .issue(
+                now,
+                id,
+                pid,
+                topic_name,
+                Expected::exact(expected),
+                Duration::from_secs(30),
+            )
+            .is_err()
+        {
+            return;
+        }
+        let correct = !defects && self.rng.chance(quality);
+        let value = if correct {
+            expected.to_vec()
+        } else {
+            b"something else".to_vec()
+        };
+        let answer = Answer::sign(&self.ids[ident].key, id, value, now.wall).expect("small answer");
+        // The answer travels as a frame and is verified on receipt.
+        let frame = answer.to_frame();
+        let Ok(answer) = Signed::<Answer>::from_frame(&frame, &self.limits) else {
+            return;
+        };
+        if let Ok(verdict) = self.nodes[requester]
+            .canaries
+            .handle_answer(now.advance(Duration::from_millis(5)), &answer)
+        {
+            let _ = self.nodes[requester].ledger.record_canary(&verdict);
+        }
+    }
+
+    /// Every agent sends its reports; returns the number of entries sent.
+    fn exchange_reports(&mut self, epoch: usize) -> u64 {
+        if self.rep.is_none() {
+            return 0;
+        }
+        let now = now_at(epoch, 3_599_000);
+        // Colluders' fabricated praise: every active attacker identity.
+        let praised: Vec<AgentId> = self
+            .ids
+            .iter()
+            .filter(|i| i.active && self.nodes[i.node].role == Role::Attacker)
+            .map(|i| i.key.id())
+            .collect();
+        let global = self.method == MethodName::GlobalEigenTrust;
+        let mut entries = 0u64;
+        let mut reports: Vec<bytes::Bytes> = Vec::new();
+        for n in 0..self.nodes.len() {
+            let me = self.ids[self.nodes[n].identity].key.id();
+            let colluder = self.nodes[n].role != Role::Honest;
+            let mut rows: Vec<(Topic, Vec<(AgentId, agentnet_trust::ledger::Tally)>)> = Vec::new();
+            for (ti, topic) in self.topics.iter().enumerate() {
+                let mut row = self.nodes[n].ledger.row(topic, now.wall);
+                if colluder && (ti == SOURCE || ti == TARGET) {
+                    for p in &praised {
+                        if *p != me {
+                            row.retain(|e| e.0 != *p);
+                            row.push((
+                                *p,
+                                agentnet_trust::ledger::Tally {
+                                    pos: 10.0,
+                                    neg: 0.0,
+                                    at: now.wall,
+                                },
+                            ));
+                        }
+                    }
+                    row.sort_by_key(|e| e.0);
+                }
+                rows.push((topic.clone(), row));
+            }
+            if global {
+                // One flattened row: tallies summed over topics.
+                let mut flat: std::collections::BTreeMap<AgentId, agentnet_trust::ledger::Tally> =
+                    std::collections::BTreeMap::new();
+                for (_, row) in &rows {
+                    for (p, t) in row {
+                        let e = flat.entry(*p).or_insert(agentnet_trust::ledger::Tally {
+                            pos: 0.0,
+                            neg: 0.0,
+                            at: now.wall,
+                        });
+                        e.pos += t.pos;
+                        e.neg += t.neg;
+                    }
+                }
+                rows = vec![(self.global_topic.clone(), flat.into_iter().collect())];
+            }
+            let key = &self.ids[self.nodes[n].identity].key;
+            for (topic, row) in rows {
+                if let Ok(Some(r)) = self.nodes[n]
+                    .builder
+                    .next_report(key, &topic, &row, now.wall)
+                {
+                    entries += r.value().entries.len() as u64;
+                    reports.push(r.to_frame());
+                }
+            }
+        }
+        // Delivery: every report is decoded and verified by the receiver, then applied.
+        let rep = self.rep.as_mut().expect("checked above");
+        for frame in reports {
+            // Every agent here reports honestly formed (if not honestly meant) reports, so a
+            // refusal would be a bug in the experiment: fail loudly.
+            let report = Signed::<TrustReport>::from_frame(&frame, &self.limits)
+                .expect("a well-formed report verifies");
+            self.book.apply(&report).expect("reports arrive in order");
+            let topic = report.value().topic.clone();
+            let reporter = report.value().reporter;
+            rep.set_row(
+                reporter,
+                &topic,
+                self.book.row_at(&topic, &reporter, now.wall),
+            )
+            .expect("rows within bounds");
+        }
+        rep.recompute().expect("valid inputs");
+        entries
+    }
+
+    fn attackers_adapt(&mut self, epoch: usize) {
+        let Some(rep) = self.rep.as_ref() else {
+            return;
+        };
+        let target = &self.topics[TARGET];
+        let mut scores: Vec<f64> = (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].topics.contains(&TARGET))
+            .map(|n| rep.score(&self.ids[self.nodes[n].identity].key.id(), target))
+            .collect();
+        let median = crate::report::quantile(&mut scores, 0.5);
+        let mut renew = Vec::new();
+        for n in 0..self.nodes.len() {
+            if self.nodes[n].role != Role::Attacker {
+                continue;
+            }
+            let ident = &self.ids[self.nodes[n].identity];
+            let id = ident.key.id();
+            let slashed = rep.is_slashed(&id);
+            // An identity that has burned its name by sabotage and now ranks low is
+            // abandoned; a fresh one is kept (re-entering again would not help it).
+            let whitewash = epoch >= self.cfg.warmup
+                && ident.sabotaged > 0
+                && rep.score(&id, target) < self.cfg.whitewash_below * median;
+            if slashed || whitewash {
+                renew.push(n);
+            }
+        }
+        for n in renew {
+            self.new_identity(n);
+        }
+    }
+
+    fn cold_start(&mut self, epoch: usize) {
+        let topics = self.pick_topics(2);
+        let quality = topics.iter().map(|_| 0.9).collect();
+        let node = self.nodes.len();
+        let ledger_cfg = *self.nodes[0].ledger.config();
+        let salience = self.salience;
+        let mut blinding = [0u8; 32];
+        blinding[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        self.nodes.push(Node {
+            role: Role::Honest,
+            topics: topics.clone(),
+            quality,
+            principal: PrincipalCommitment::new(format!("principal-{node}").as_bytes(), &blinding),
+            identity: usize::MAX,
+            ledger: Ledger::new(ledger_cfg),
+            builder: ReportBuilder::new(salience),
+            canaries: CanaryBook::new(CanaryConfig::default()),
+        });
+        self.new_identity(node);
+        let _ = epoch;
+        let id = self.ids[self.nodes[node].identity].key.id();
+        if let Some(r) = self.rep.as_mut() {
+            r.recompute().expect("valid inputs");
+            let s: f64 = topics.iter().map(|t| r.score(&id, &self.topics[*t])).sum();
+            self.result.cold_start = s / topics.len() as f64;
+        }
+    }
+
+    fn final_metrics(&mut self) {
+        let Some(rep) = self.rep.as_ref() else {
+            // Random keeps no reputation: it flags nobody.
+            for i in &self.ids {
+                match self.nodes[i.node].role {
+                    Role::Honest => self.result.honest += 1,
+                    _ if i.sabotaged > 0 => self.result.defecting += 1,
+                    _ => {}
+                }
+            }
+            return;
+        };
+        let n = rep.agents() as f64;
+        let threshold = self.cfg.flag_below / n;
+        for i in &self.ids {
+            let id = i.key.id();
+            let node = &self.nodes[i.node];
+            let low = |t: usize| rep.score(&id, &self.topics[t]) < threshold;
+            match node.role {
+                Role::Honest => {
+                    self.result.honest += 1;
+                    if rep.is_slashed(&id) || node.topics.iter().any(|t| low(*t)) {
+                        self.result.honest_flagged += 1;
+                    }
+                }
+                _ if i.sabotaged > 0 => {
+                    self.result.defecting += 1;
+                    if rep.is_slashed(&id) || low(TARGET) {
+                        self.result.defecting_flagged += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// MG variants send salient changes only; the baselines send full rows every epoch, as plain
+/// EigenTrust deployments do.
+fn salience(method: MethodName, half_life: Duration) -> SalienceConfig {
+    let base = match method {
+        MethodName::MgEigenTrust
+        | MethodName::MgWithoutSlashing
+        | MethodName::MgWithoutGate
+        | MethodName::MgWithoutSemanticWeight => SalienceConfig::default(),
+        _ => SalienceConfig::ALWAYS_FULL,
+    };
+    SalienceConfig { half_life, ..base }
+}
+
+fn shuffle<T>(rng: &mut SimRng, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// Run one method on one seed.
+pub fn run(cfg: &ExperimentConfig, method: MethodName, seed: u64) -> RunResult {
+    World::new(cfg, method, seed).run()
+}
+
+/// Pooled metrics of one method over seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Which method.
+    pub method: MethodName,
+    /// See the module docs.
+    pub attack_success: f64,
+    /// See the module docs.
+    pub attacker_roi: f64,
+    /// See the module docs.
+    pub detection_rate: f64,
+    /// See the module docs.
+    pub false_positive_rate: f64,
+    /// See the module docs.
+    pub cold_start_reputation: f64,
+    /// See the module docs.
+    pub control_entries_per_epoch: f64,
+    /// Attack success per epoch (after warm-up; 0 before), averaged over seeds.
+    pub per_epoch: Vec<f64>,
+    /// Fraud proofs verified per seed.
+    pub fraud_proofs_per_seed: f64,
+    /// Sybil identities per seed.
+    pub sybils_per_seed: f64,
+}
+
+/// Pool runs of one method.
+pub fn summarize(cfg: &ExperimentConfig, method: MethodName, runs: &[RunResult]) -> Summary {
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let sum = |f: &dyn Fn(&RunResult) -> f64| runs.iter().map(f).sum::<f64>();
+    let sabotaged = sum(&|r| r.sabotaged as f64);
+    let per_epoch = (0..cfg.epochs)
+        .map(|e| {
+            let (t, s) = runs.iter().fold((0u64, 0u64), |acc, r| {
+                let (t, s) = r.per_epoch.get(e).copied().unwrap_or((0, 0));
+                (acc.0 + t, acc.1 + s)
+            });
+            ratio(s as f64, t as f64)
+        })
+        .collect();
+    let seeds = runs.len().max(1) as f64;
+    Summary {
+        method,
+        attack_success: ratio(sabotaged, sum(&|r| r.target_tasks as f64)),
+        attacker_roi: ratio(
+            cfg.gain * sabotaged - sum(&|r| r.burned),
+            sum(&|r| r.deposited),
+        ),
+        detection_rate: ratio(
+            sum(&|r| r.defecting_flagged as f64),
+            sum(&|r| r.defecting as f64),
+        ),
+        false_positive_rate: ratio(sum(&|r| r.honest_flagged as f64), sum(&|r| r.honest as f64)),
+        cold_start_reputation: sum(&|r| r.cold_start) / seeds,
+        control_entries_per_epoch: ratio(
+            sum(&|r| r.control_entries.iter().sum::<u64>() as f64),
+            sum(&|r| r.control_entries.len() as f64),
+        ),
+        per_epoch,
+        fraud_proofs_per_seed: sum(&|r| r.fraud_proofs as f64) / seeds,
+        sybils_per_seed: sum(&|r| r.sybils as f64) / seeds,
+    }
+}
