@@ -4,8 +4,11 @@
 use agentnet_trust::eigentrust::{EigenTrustParams, Solver, TrustGraph, eigentrust};
 use proptest::prelude::*;
 
+/// `n` agents, `(from, to, weight)` edges, `(agent, weight)` pretrust.
+type RandomGraph = (usize, Vec<(u32, u32, f32)>, Vec<(u32, f64)>);
+
 /// Random graph: `n` agents, edges with positive weights, optional pretrusted agents.
-fn graph_strategy() -> impl Strategy<Value = (usize, Vec<(u32, u32, f32)>, Vec<(u32, f64)>)> {
+fn graph_strategy() -> impl Strategy<Value = RandomGraph> {
     (2usize..60).prop_flat_map(|n| {
         let edge = (0..n as u32, 0..n as u32, 0.01f32..10.0);
         let seed = (0..n as u32, 0.0f64..5.0);
