@@ -18,8 +18,9 @@
 //! row inside EigenTrust ([`crate::eigentrust`]).
 //!
 //! **Per-topic EigenTrust** ([`Method::PerTopic`]): for each topic independently,
-//! `t_τ = (1 − a)·C_τᵀ·t_τ + a·u`, with `u` uniform over all known agents (no topic has
-//! agents known to be good in advance).
+//! `t_τ = (1 − a)·C_τᵀ·t_τ + a·u`, with `u` uniform over the fixed set
+//! [`ReputationConfig::pretrusted`] (uniform over everyone if it is empty): plain EigenTrust,
+//! run once per topic.
 //!
 //! **Flattened global EigenTrust** ([`Method::Global`]): one graph with
 //! `w_ij = max(0, Σ_τ pos_ij^τ − φ · Σ_τ neg_ij^τ)` and pretrust uniform over the fixed set
@@ -54,10 +55,14 @@
 //! from counting at all.
 //!
 //! **Slashing** (MG with [`MgOptions::slashing`]): a verified [`Offence`] against `j`
-//! burns or freezes its stake ([`SlashPolicy`]), marks `j` slashed — its pretrust is zero,
-//! every edge into it and its own reports are dropped, so `t_τ(j) = 0` in every topic — and
-//! flags its principal commitment, so every identity of that principal, present or future,
-//! has `e = 0`: a fresh key starts with nothing (whitewashing gains no pretrust).
+//! burns or freezes its stake ([`SlashPolicy`]), marks `j` slashed and flags its principal
+//! commitment. Every identity of a flagged principal, present or future, is *convicted*:
+//! `e = 0` (no pretrust), every edge into it and every report from it are dropped, so its
+//! trust is zero in every topic. A fresh key of a convicted principal starts with nothing,
+//! and its associates' praise cannot lift it (whitewashing gains nothing). The threat model
+//! behind that choice: the principal is the accountable party, and an issuer attests one
+//! commitment per principal, so a new key is the same party; identities with no attested
+//! principal are not covered and must earn trust from zero like any newcomer.
 //! Baselines and the ablation without slashing record the offence and do nothing else.
 //!
 //! # Bounds
@@ -139,7 +144,8 @@ pub struct ReputationConfig {
     pub gate_min_evidence: f64,
     /// What slashing does with stake. Default [`SlashPolicy::Burn`].
     pub slash_policy: SlashPolicy,
-    /// Fixed pretrusted agents of [`Method::Global`]. Default empty (uniform).
+    /// Fixed pretrusted agents of [`Method::Global`] and [`Method::PerTopic`]. Default empty
+    /// (uniform).
     pub pretrusted: BTreeSet<AgentId>,
     /// Most agents. Default 1 000 000; range 1..=`u32::MAX - 1`.
     pub max_agents: usize,
@@ -328,6 +334,10 @@ impl Reputation {
         let a = &mut self.agents[i as usize];
         if a.principal.is_none() {
             a.principal = principal;
+            if principal.is_some_and(|p| self.flagged.contains(&p)) {
+                // Edges into it may exist already: rebuild without them.
+                self.rebuild_all = true;
+            }
         }
         Ok(())
     }
@@ -436,7 +446,7 @@ impl Reputation {
             converged: true,
         };
         // 1. Bring each topic graph up to date with its rows.
-        let excluded: Vec<bool> = self.agents.iter().map(|a| a.slashed).collect();
+        let excluded: Vec<bool> = (0..self.agents.len()).map(|j| self.convicted(j)).collect();
         let phi = self.config.failure_weight;
         let rebuild_all = std::mem::take(&mut self.rebuild_all);
         for ts in &mut self.topics {
@@ -461,7 +471,7 @@ impl Reputation {
         match self.config.method {
             Method::Global => self.recompute_global(&mut stats)?,
             Method::PerTopic => {
-                let p = vec![1.0; n];
+                let p = self.fixed_pretrust();
                 for ts in &mut self.topics {
                     let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
                     stats.iterations.push(c.iterations);
@@ -497,14 +507,7 @@ impl Reputation {
             }
         }
         let graph = TrustGraph::from_edges(n, edges)?;
-        let p: Vec<f64> = if self.config.pretrusted.is_empty() {
-            vec![1.0; n]
-        } else {
-            self.agents
-                .iter()
-                .map(|a| f64::from(u8::from(self.config.pretrusted.contains(&a.id))))
-                .collect()
-        };
+        let p = self.fixed_pretrust();
         let (g, solver, scores) = self
             .global
             .get_or_insert_with(|| (TrustGraph::default(), Solver::new(), Vec::new()));
@@ -516,6 +519,18 @@ impl Reputation {
         Ok(())
     }
 
+    /// Uniform over [`ReputationConfig::pretrusted`], or over everyone if it is empty.
+    fn fixed_pretrust(&self) -> Vec<f64> {
+        if self.config.pretrusted.is_empty() {
+            vec![1.0; self.agents.len()]
+        } else {
+            self.agents
+                .iter()
+                .map(|a| f64::from(u8::from(self.config.pretrusted.contains(&a.id))))
+                .collect()
+        }
+    }
+
     fn recompute_mg(
         &mut self,
         opts: MgOptions,
@@ -523,6 +538,7 @@ impl Reputation {
     ) -> Result<(), ReputationError> {
         let n = self.agents.len();
         let k = self.topics.len();
+        let excluded: Vec<bool> = (0..n).map(|j| self.convicted(j)).collect();
         // Reporter credibility ω: before the first run every reporter counts fully;
         // afterwards in proportion to its best trust in any topic, capped at 1 (so requesters
         // that serve other topics count, and fresh identities count for nothing until they
@@ -546,7 +562,7 @@ impl Reputation {
             ts.pos = vec![0.0; n];
             ts.neg = vec![0.0; n];
             for (r, row) in &ts.rows {
-                if self.agents[*r as usize].slashed {
+                if excluded[*r as usize] {
                     continue;
                 }
                 let omega = omega[*r as usize];
@@ -556,11 +572,7 @@ impl Reputation {
                 }
             }
         }
-        let eligible: Vec<bool> = self
-            .agents
-            .iter()
-            .map(|a| !a.slashed && a.principal.is_none_or(|p| !self.flagged.contains(&p)))
-            .collect();
+        let eligible: Vec<bool> = excluded.iter().map(|x| !x).collect();
         let stake: Vec<f64> = self
             .agents
             .iter()
@@ -654,10 +666,10 @@ impl Reputation {
             stats.iterations.push(c.iterations);
             stats.converged &= c.converged;
             ts.scores = ts.solver.scores().to_vec();
-            // Slashed agents hold exactly zero (their residual share from a warm start is
-            // gone after the run: no pretrust and no edges in).
-            for (j, a) in self.agents.iter().enumerate() {
-                if a.slashed {
+            // Convicted agents hold exactly zero (no pretrust and no edges in; this removes
+            // the last rounding residue of a warm start).
+            for (j, x) in excluded.iter().enumerate() {
+                if *x {
                     ts.scores[j] = 0.0;
                 }
             }
@@ -674,7 +686,8 @@ impl Reputation {
     }
 
     /// Global trust of `agent` in `topic` from the last [`recompute`](Self::recompute)
-    /// (0 for unknown agents or topics, and before the first recompute).
+    /// (0 for unknown agents or topics, and before the first recompute). A convicted agent
+    /// reads 0 from the moment of the slash, without waiting for the next recompute.
     pub fn score(&self, agent: &AgentId, topic: &Topic) -> f64 {
         self.index
             .get(agent)
@@ -682,6 +695,9 @@ impl Reputation {
     }
 
     fn score_ix(&self, topic: &Topic, j: usize) -> f64 {
+        if self.convicted(j) {
+            return 0.0;
+        }
         if let Some((_, _, s)) = &self.global {
             return s.get(j).copied().unwrap_or(0.0);
         }
@@ -694,10 +710,15 @@ impl Reputation {
     /// Whether `agent` is eligible for MG pretrust (`e(j) = 1`: not slashed, principal not
     /// flagged). A fresh identity of a slashed principal is not.
     pub fn eligible_for_pretrust(&self, agent: &AgentId) -> bool {
-        self.index.get(agent).is_some_and(|&j| {
-            let a = &self.agents[j as usize];
-            !a.slashed && a.principal.is_none_or(|p| !self.flagged.contains(&p))
-        })
+        self.index
+            .get(agent)
+            .is_some_and(|&j| !self.convicted(j as usize))
+    }
+
+    /// Slashed, or an identity of a flagged principal.
+    fn convicted(&self, j: usize) -> bool {
+        let a = &self.agents[j];
+        a.slashed || a.principal.is_some_and(|p| self.flagged.contains(&p))
     }
 
     /// Whether `agent` was slashed.

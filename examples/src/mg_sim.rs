@@ -15,18 +15,19 @@
 //! - A `malicious_fraction` of agents collude. Three quarters are **attackers**: they serve
 //!   code generation and code review with quality 0.97 during `warmup` epochs; afterwards
 //!   they keep doing excellent code generation (the disguise) and sabotage every code-review
-//!   task they win. The rest are **bridges**: honest-looking agents in 2 random topics that
-//!   report fabricated praise for the active attacker identities in both code topics; the
-//!   attackers praise each other the same way.
+//!   task an honest requester gives them. The rest are **bridges**: excellent (0.97) honest
+//!   work in every topic except the two code topics, which earns them real trust there. When a colluder needs a code task it hires a fellow attacker with
+//!   probability `collusion` (a staged task: good work, honest evidence), so their praise of
+//!   the attackers is backed by checks that really pass — the only praise the ledger accepts.
 //! - **Sybil re-entry**: an attacker whose identity was slashed, or whose code-review score
 //!   fell below `whitewash_below` × the median of code-review providers, abandons it and
 //!   comes back under a fresh key with a fresh deposit (same principal). Bridges praise the
 //!   new identity at once.
 //!
 //! # One epoch
-//! For every topic, `queries` tasks: a random honest requester samples `candidates`
+//! For every topic, `queries` tasks: a random requester (any agent) samples `candidates`
 //! providers of the topic and delegates to the one its method ranks first (`random` picks
-//! uniformly). Verification follows the requester's risk policy:
+//! uniformly), unless it is a colluder staging a task. Verification follows the requester's risk policy:
 //! - code review (high risk) always requires an evidence package (Tier 3); other topics do
 //!   with probability `evidence_rate`. An honest provider's package verifies and the
 //!   requester records the outcome (accepted with probability `q`). A saboteur either ships
@@ -40,8 +41,8 @@
 //!   probability `q`.
 //! - Tasks without a check produce no ledger entry.
 //!
-//! At the end of the epoch every agent sends its signed trust reports (colluders add their
-//! fabricated praise), the shared [`ReportBook`] applies them, and [`Reputation`] recomputes.
+//! At the end of the epoch every agent sends its signed trust reports from its ledger, the
+//! shared [`ReportBook`] applies them, and [`Reputation`] recomputes.
 //! Each method differs only in its [`ReputationConfig`] and report salience:
 //! `global_eigentrust` (one flattened graph, `pretrusted` fixed honest agents, full reports),
 //! `per_topic_eigentrust` (uniform pretrust, full reports), `mg_eigentrust` (stake and
@@ -51,8 +52,9 @@
 //! the offender either way.
 //!
 //! # Metrics (per method, pooled over seeds)
-//! - `attack_success`: sabotaged code-review tasks ÷ all code-review tasks after warm-up
-//!   (damage is done when the result is delivered, whether or not it is caught later).
+//! - `attack_success`: sabotaged code-review tasks ÷ honest requesters' code-review tasks
+//!   after warm-up (damage is done when the result is delivered, whether or not it is caught
+//!   later).
 //! - `attacker_roi`: `(gain × sabotaged tasks − stake burned) ÷ capital`, where capital is
 //!   the colluders' deposits: one `stake` per colluding agent at the start plus a fresh one
 //!   for every Sybil that replaces a *slashed* identity (a whitewashed identity withdraws its
@@ -62,10 +64,12 @@
 //!   and its code-review score fell below `whitewash_below` × the median of code-review
 //!   providers.
 //! - `detection_rate`: of the identities that sabotaged at least once, the fraction the
-//!   method *flags* at the end: slashed, or a code-review score below `flag_below / n`
-//!   (`n` = identities known), i.e. ranked out of any realistic selection.
-//! - `false_positive_rate`: of honest identities, the fraction flagged (slashed, or a score
-//!   below `flag_below / n` in a topic they serve).
+//!   method *flags* at the end: slashed, or its reported verified record in code review is
+//!   more bad than good (`N > P` with `P + N ≥ flag_min_evidence`, summed over the reports
+//!   the method received; the global baseline's reports are flattened, so its record is the
+//!   flattened one).
+//! - `false_positive_rate`: of honest identities, the fraction flagged (slashed, or a record
+//!   more bad than good in a topic they serve).
 //! - `cold_start_reputation`: an honest agent with a deposit joins at epoch `epochs / 2`;
 //!   its mean score over its topics right after joining, before any interaction (`random`
 //!   has no scores: 0).
@@ -206,6 +210,14 @@ pub struct ExperimentConfig {
     pub stake: f64,
     /// What one successful sabotage is worth to the attackers. Default 1.
     pub gain: f64,
+    /// Probability that an attacker sabotages an honest requester's code review after warm-up
+    /// (below 1 the disguise extends into code review). Default 1.
+    pub sabotage_rate: f64,
+    /// `φ`: how many good outcomes one bad one cancels, in ledgers and reputation; also the
+    /// weight of a failed evidence check. Default 2.
+    pub failure_weight: f64,
+    /// Probability that a colluder's code task is staged with a fellow attacker. Default 0.5.
+    pub collusion: f64,
     /// Probability a saboteur ships its real trace (caught by the evidence check). Default 0.5.
     pub sloppy: f64,
     /// Probability a requester notices sabotage behind a forged, consistent trace. Default 0.5.
@@ -218,8 +230,9 @@ pub struct ExperimentConfig {
     pub alpha: f64,
     /// Fixed pretrusted honest agents of the global baseline. Default 5.
     pub pretrusted: usize,
-    /// Flag threshold, as a multiple of the uniform score `1/n`. Default 0.2.
-    pub flag_below: f64,
+    /// Verified weight (reported `pos + neg`) needed before a record can flag an agent.
+    /// Default 3.
+    pub flag_min_evidence: f64,
     /// Attackers whitewash below this multiple of the median code-review score. Default 0.5.
     pub whitewash_below: f64,
     /// Ledger half-life in epochs. Default 10.
@@ -238,13 +251,16 @@ impl Default for ExperimentConfig {
             warmup: 10,
             stake: 10.0,
             gain: 1.0,
+            sabotage_rate: 1.0,
+            failure_weight: 2.0,
+            collusion: 0.5,
             sloppy: 0.5,
             notice: 0.5,
             canary_rate: 0.1,
             evidence_rate: 0.3,
             alpha: 0.15,
             pretrusted: 5,
-            flag_below: 0.2,
+            flag_min_evidence: 3.0,
             whitewash_below: 0.5,
             half_life_epochs: 10,
         }
@@ -369,6 +385,8 @@ impl World {
         shuffle(&mut rng, &mut roles);
         let ledger_cfg = LedgerConfig {
             half_life: Duration::from_secs(3600 * cfg.half_life_epochs.max(1)),
+            failure_weight: cfg.failure_weight,
+            rejection_weight: cfg.failure_weight,
             ..Default::default()
         };
         let salience = salience(method, ledger_cfg.half_life);
@@ -396,19 +414,18 @@ impl World {
         };
         let mut pretrusted = BTreeSet::new();
         for role in roles {
-            let count = match role {
-                Role::Honest => 2 + w.rng.below(2) as usize,
-                _ => 2,
-            };
             let topics = match role {
                 Role::Attacker => vec![SOURCE, TARGET],
-                _ => w.pick_topics(count),
+                Role::Bridge => w.pick_other_topics(),
+                Role::Honest => {
+                    let count = 2 + w.rng.below(2) as usize;
+                    w.pick_topics(count)
+                }
             };
             let quality = topics
                 .iter()
                 .map(|_| match role {
-                    Role::Attacker => 0.97,
-                    Role::Bridge => 0.85 + 0.13 * w.rng.unit(),
+                    Role::Attacker | Role::Bridge => 0.97,
                     Role::Honest => 0.75 + 0.23 * w.rng.unit(),
                 })
                 .collect();
@@ -429,7 +446,7 @@ impl World {
                 canaries: CanaryBook::new(CanaryConfig::default()),
             });
         }
-        // Global baseline: a few honest agents are pretrusted.
+        // Baselines: a few honest agents are pretrusted.
         let honest: Vec<usize> = (0..w.nodes.len())
             .filter(|&i| w.nodes[i].role == Role::Honest)
             .collect();
@@ -445,6 +462,7 @@ impl World {
                     epsilon: 1e-9,
                     max_iterations: 1000,
                 },
+                failure_weight: cfg.failure_weight,
                 ..Default::default()
             })
             .expect("valid reputation config")
@@ -468,14 +486,25 @@ impl World {
             }
         }
         if let Some(r) = w.rep.as_mut()
-            && method == MethodName::GlobalEigenTrust
+            && matches!(
+                method,
+                MethodName::GlobalEigenTrust | MethodName::PerTopicEigenTrust
+            )
         {
             let mut c = r.config().clone();
             c.pretrusted = pretrusted;
             let mut fresh = Reputation::new(c).expect("valid");
-            fresh
-                .add_topic(w.global_topic.clone(), encoder.encode("all"))
-                .expect("one topic");
+            if method == MethodName::GlobalEigenTrust {
+                fresh
+                    .add_topic(w.global_topic.clone(), encoder.encode("all"))
+                    .expect("one topic");
+            } else {
+                for (i, t) in w.topics.iter().enumerate() {
+                    fresh
+                        .add_topic(t.clone(), encoder.encode(TOPICS[i].1))
+                        .expect("few topics");
+                }
+            }
             for id in &w.ids {
                 let n = &w.nodes[id.node];
                 fresh
@@ -492,6 +521,19 @@ impl World {
             }
         }
         w
+    }
+
+    /// A bridge's topics: every topic other than the two code topics (or code generation
+    /// alone when there are only two topics).
+    fn pick_other_topics(&self) -> Vec<usize> {
+        let others: Vec<usize> = (0..self.topics.len())
+            .filter(|t| *t != SOURCE && *t != TARGET)
+            .collect();
+        if others.is_empty() {
+            vec![SOURCE]
+        } else {
+            others
+        }
     }
 
     fn pick_topics(&mut self, n: usize) -> Vec<usize> {
@@ -585,10 +627,20 @@ impl World {
     /// One delegated task; returns (counts as a code-review task after warm-up, sabotaged).
     fn task(&mut self, epoch: usize, topic: usize, step: u64) -> (u64, u64) {
         let now = now_at(epoch, step * 10);
-        let honest: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].role == Role::Honest)
-            .collect();
-        let requester = honest[self.rng.below(honest.len() as u64) as usize];
+        let requester = self.rng.below(self.nodes.len() as u64) as usize;
+        let colluder = self.nodes[requester].role != Role::Honest;
+        if colluder && (topic == SOURCE || topic == TARGET) && self.rng.chance(self.cfg.collusion) {
+            // A staged task: a colluder hires a fellow attacker, which does the work well and
+            // ships honest evidence, so the praise that follows is backed by real checks.
+            let attackers: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| i != requester && self.nodes[i].role == Role::Attacker)
+                .collect();
+            if !attackers.is_empty() {
+                let p = attackers[self.rng.below(attackers.len() as u64) as usize];
+                self.evidence_check(now, requester, p, topic, false, 1.0);
+            }
+            return (0, 0);
+        }
         let mut providers: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| i != requester && self.nodes[i].topics.contains(&topic))
             .collect();
@@ -615,8 +667,11 @@ impl World {
             best.2
         };
         let after_warmup = epoch >= self.cfg.warmup;
-        let defects = self.nodes[chosen].role == Role::Attacker && topic == TARGET && after_warmup;
-        let counts = u64::from(topic == TARGET && after_warmup);
+        // Attackers sabotage honest requesters' code reviews only; only those count.
+        let counts = u64::from(topic == TARGET && after_warmup && !colluder);
+        let defects = self.nodes[chosen].role == Role::Attacker
+            && counts == 1
+            && self.rng.chance(self.cfg.sabotage_rate);
         let ident = self.nodes[chosen].identity;
         if defects {
             self.ids[ident].sabotaged += 1;
@@ -825,39 +880,13 @@ impl World {
             return 0;
         }
         let now = now_at(epoch, 3_599_000);
-        // Colluders' fabricated praise: every active attacker identity.
-        let praised: Vec<AgentId> = self
-            .ids
-            .iter()
-            .filter(|i| i.active && self.nodes[i.node].role == Role::Attacker)
-            .map(|i| i.key.id())
-            .collect();
         let global = self.method == MethodName::GlobalEigenTrust;
         let mut entries = 0u64;
         let mut reports: Vec<bytes::Bytes> = Vec::new();
         for n in 0..self.nodes.len() {
-            let me = self.ids[self.nodes[n].identity].key.id();
-            let colluder = self.nodes[n].role != Role::Honest;
             let mut rows: Vec<(Topic, Vec<(AgentId, agentnet_trust::ledger::Tally)>)> = Vec::new();
-            for (ti, topic) in self.topics.iter().enumerate() {
-                let mut row = self.nodes[n].ledger.row(topic, now.wall);
-                if colluder && (ti == SOURCE || ti == TARGET) {
-                    for p in &praised {
-                        if *p != me {
-                            row.retain(|e| e.0 != *p);
-                            row.push((
-                                *p,
-                                agentnet_trust::ledger::Tally {
-                                    pos: 10.0,
-                                    neg: 0.0,
-                                    at: now.wall,
-                                },
-                            ));
-                        }
-                    }
-                    row.sort_by_key(|e| e.0);
-                }
-                rows.push((topic.clone(), row));
+            for topic in &self.topics {
+                rows.push((topic.clone(), self.nodes[n].ledger.row(topic, now.wall)));
             }
             if global {
                 // One flattened row: tallies summed over topics.
@@ -980,22 +1009,41 @@ impl World {
             }
             return;
         };
-        let n = rep.agents() as f64;
-        let threshold = self.cfg.flag_below / n;
+        let now = now_at(self.cfg.epochs, 0).wall;
+        let half_life = *self.nodes[0].ledger.config();
+        let half_life = half_life.half_life;
+        let global = self.method == MethodName::GlobalEigenTrust;
+        // The reported verified record of `id` in `topic`: (P, N) summed over reporters.
+        let record = |id: &AgentId, topic: usize| -> (f64, f64) {
+            let t = if global {
+                &self.global_topic
+            } else {
+                &self.topics[topic]
+            };
+            self.book
+                .rows(t)
+                .filter_map(|(_, row)| row.entries.get(id))
+                .map(|tally| tally.at_time(now, half_life))
+                .fold((0.0, 0.0), |acc, x| (acc.0 + x.pos, acc.1 + x.neg))
+        };
+        let min = self.cfg.flag_min_evidence;
+        let bad = |id: &AgentId, topic: usize| {
+            let (p, n) = record(id, topic);
+            p + n >= min && n > p
+        };
         for i in &self.ids {
             let id = i.key.id();
             let node = &self.nodes[i.node];
-            let low = |t: usize| rep.score(&id, &self.topics[t]) < threshold;
             match node.role {
                 Role::Honest => {
                     self.result.honest += 1;
-                    if rep.is_slashed(&id) || node.topics.iter().any(|t| low(*t)) {
+                    if rep.is_slashed(&id) || node.topics.iter().any(|t| bad(&id, *t)) {
                         self.result.honest_flagged += 1;
                     }
                 }
                 _ if i.sabotaged > 0 => {
                     self.result.defecting += 1;
-                    if rep.is_slashed(&id) || low(TARGET) {
+                    if rep.is_slashed(&id) || bad(&id, TARGET) {
                         self.result.defecting_flagged += 1;
                     }
                 }

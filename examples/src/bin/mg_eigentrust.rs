@@ -52,6 +52,15 @@ struct Args {
     /// Epochs of good behaviour before the attack.
     #[arg(long, default_value_t = 10)]
     warmup: usize,
+    /// Probability an attacker sabotages an honest code review after warm-up.
+    #[arg(long, default_value_t = 1.0)]
+    sabotage_rate: f64,
+    /// Failure weight φ of ledgers and reputation.
+    #[arg(long, default_value_t = 2.0)]
+    failure_weight: f64,
+    /// Probability a colluder's code task is staged with a fellow attacker.
+    #[arg(long, default_value_t = 0.5)]
+    collusion: f64,
     /// EigenTrust pretrust weight `a` for every method.
     #[arg(long, default_value_t = 0.15)]
     alpha: f64,
@@ -80,6 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         malicious_fraction: args.malicious_fraction,
         warmup: args.warmup.min(args.epochs.saturating_sub(1)),
         alpha: args.alpha,
+        sabotage_rate: args.sabotage_rate,
+        failure_weight: args.failure_weight,
+        collusion: args.collusion,
         ..Default::default()
     };
     let jobs: Vec<(MethodName, u64)> = MethodName::ALL
@@ -195,7 +207,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "alpha": cfg.alpha, "stake": cfg.stake, "gain": cfg.gain, "sloppy": cfg.sloppy,
             "notice": cfg.notice, "canary_rate": cfg.canary_rate,
             "evidence_rate": cfg.evidence_rate, "pretrusted": cfg.pretrusted,
-            "flag_below": cfg.flag_below, "whitewash_below": cfg.whitewash_below,
+            "flag_min_evidence": cfg.flag_min_evidence, "collusion": cfg.collusion,
+            "sabotage_rate": cfg.sabotage_rate, "failure_weight": cfg.failure_weight, "whitewash_below": cfg.whitewash_below,
             "half_life_epochs": cfg.half_life_epochs, "first_seed": args.seed,
         },
         "methods": methods,
