@@ -715,6 +715,14 @@ impl Reputation {
             .is_some_and(|&j| !self.convicted(j as usize))
     }
 
+    /// Whether `agent` is convicted: slashed, or an identity of a flagged principal. Its
+    /// score is 0 in every topic; hosts should not hire it at all (not even to explore).
+    pub fn is_convicted(&self, agent: &AgentId) -> bool {
+        self.index
+            .get(agent)
+            .is_some_and(|&j| self.convicted(j as usize))
+    }
+
     /// Slashed, or an identity of a flagged principal.
     fn convicted(&self, j: usize) -> bool {
         let a = &self.agents[j];

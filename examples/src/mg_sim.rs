@@ -14,8 +14,8 @@
 //!   task succeeds).
 //! - A `malicious_fraction` of agents collude. Three quarters are **attackers**: they serve
 //!   code generation and code review with quality 0.97 during `warmup` epochs; afterwards
-//!   they keep doing excellent code generation (the disguise) and sabotage every code-review
-//!   task an honest requester gives them. The rest are **bridges**: excellent (0.97) honest
+//!   they keep doing excellent code generation (the disguise) and sabotage code-review tasks
+//!   from honest requesters with probability `sabotage_rate`. The rest are **bridges**: excellent (0.97) honest
 //!   work in every topic except the two code topics, which earns them real trust there. When a colluder needs a code task it hires a fellow attacker with
 //!   probability `collusion` (a staged task: good work, honest evidence), so their praise of
 //!   the attackers is backed by checks that really pass — the only praise the ledger accepts.
@@ -26,8 +26,9 @@
 //!
 //! # One epoch
 //! For every topic, `queries` tasks: a random requester (any agent) samples `candidates`
-//! providers of the topic and delegates to the one its method ranks first (`random` picks
-//! uniformly), unless it is a colluder staging a task. Verification follows the requester's risk policy:
+//! providers of the topic and picks one by EigenTrust's selection rule — proportional to the
+//! method's trust, or with probability `explore` (and when all are zero) uniformly among the
+//! zero-trust candidates; `random` picks uniformly — unless it is a colluder staging a task. Verification follows the requester's risk policy:
 //! - code review (high risk) always requires an evidence package (Tier 3); other topics do
 //!   with probability `evidence_rate`. An honest provider's package verifies and the
 //!   requester records the outcome (accepted with probability `q`). A saboteur either ships
@@ -218,6 +219,8 @@ pub struct ExperimentConfig {
     pub failure_weight: f64,
     /// Probability that a colluder's code task is staged with a fellow attacker. Default 0.5.
     pub collusion: f64,
+    /// Probability a requester explores among zero-trust candidates. Default 0.1.
+    pub explore: f64,
     /// Probability a saboteur ships its real trace (caught by the evidence check). Default 0.5.
     pub sloppy: f64,
     /// Probability a requester notices sabotage behind a forged, consistent trace. Default 0.5.
@@ -254,6 +257,7 @@ impl Default for ExperimentConfig {
             sabotage_rate: 1.0,
             failure_weight: 2.0,
             collusion: 0.5,
+            explore: 0.1,
             sloppy: 0.5,
             notice: 0.5,
             canary_rate: 0.1,
@@ -656,15 +660,7 @@ impl World {
         let chosen = if self.rep.is_none() {
             providers[self.rng.below(k as u64) as usize]
         } else {
-            let mut best = (f64::MIN, 0u64, providers[0]);
-            for &p in &providers {
-                let id = self.ids[self.nodes[p].identity].key.id();
-                let s = (self.score(&id, topic), self.rng.next_u64(), p);
-                if s.0 > best.0 || (s.0 == best.0 && s.1 > best.1) {
-                    best = s;
-                }
-            }
-            best.2
+            self.select(&providers, topic)
         };
         let after_warmup = epoch >= self.cfg.warmup;
         // Attackers sabotage honest requesters' code reviews only; only those count.
@@ -689,6 +685,52 @@ impl World {
             self.canary(now, requester, chosen, topic, defects, quality);
         }
         (counts, counts * u64::from(defects))
+    }
+
+    /// EigenTrust's selection rule (Kamvar et al. 2003, §4.4): with probability
+    /// `1 − explore` pick a candidate with probability proportional to its trust; otherwise,
+    /// or when every candidate has zero trust, pick uniformly among the zero-trust candidates
+    /// (so newcomers can earn trust at all), or among all if none has zero trust. Convicted
+    /// identities are never explored.
+    fn select(&mut self, candidates: &[usize], topic: usize) -> usize {
+        let scores: Vec<f64> = candidates
+            .iter()
+            .map(|&p| self.score(&self.ids[self.nodes[p].identity].key.id(), topic))
+            .collect();
+        let total: f64 = scores.iter().sum();
+        if total > 0.0 && !self.rng.chance(self.cfg.explore) {
+            let mut x = self.rng.unit() * total;
+            for (i, s) in scores.iter().enumerate() {
+                if x < *s {
+                    return candidates[i];
+                }
+                x -= s;
+            }
+            let last = scores.iter().rposition(|s| *s > 0.0).unwrap_or(0);
+            return candidates[last];
+        }
+        // Exploration never hires a convicted identity (a known fraudster's key).
+        let convicted = |p: usize| {
+            self.rep
+                .as_ref()
+                .is_some_and(|r| r.is_convicted(&self.ids[self.nodes[p].identity].key.id()))
+        };
+        let zero: Vec<usize> = (0..candidates.len())
+            .filter(|&i| scores[i] == 0.0 && !convicted(candidates[i]))
+            .collect();
+        let pool = if zero.is_empty() {
+            let open: Vec<usize> = (0..candidates.len())
+                .filter(|&i| !convicted(candidates[i]))
+                .collect();
+            if open.is_empty() {
+                (0..candidates.len()).collect()
+            } else {
+                open
+            }
+        } else {
+            zero
+        };
+        candidates[pool[self.rng.below(pool.len() as u64) as usize]]
     }
 
     fn evidence_check(
