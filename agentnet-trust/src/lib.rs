@@ -19,7 +19,7 @@
 //! | [`canary`] | the requester's book of canary challenges (Tier 2) and their verdicts |
 //! | [`ledger`] | local trust per (peer, topic), fed only by verified outcomes, decayed on read |
 //! | [`report`] | signed sparse per-topic trust reports: salient-change builder and receiver book |
-//! | [`eigentrust`] | sparse (CSR), warm-started power iteration |
+//! | [`eigentrust`] | sparse (CSR) EigenTrust: a Gauss–Seidel push solver that keeps its residual, so a warm start after small edits needs a few sweeps |
 //! | [`mg`] | [`Reputation`](mg::Reputation): MG-EigenTrust (stake + gated, semantically weighted cross-topic pretrust, slashing) and the flattened-global and per-topic baselines; formulas in the module docs |
 //! | [`wire`] | the trust plane's frame kinds (`0x02xx`) |
 //!

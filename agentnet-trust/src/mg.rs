@@ -242,7 +242,7 @@ struct TopicState {
 /// Per-run statistics.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecomputeStats {
-    /// Power iterations per topic (one entry for [`Method::Global`]).
+    /// Solver sweeps per topic (one entry for [`Method::Global`]); 0 when nothing changed.
     pub iterations: Vec<u32>,
     /// Whether every run converged.
     pub converged: bool,
