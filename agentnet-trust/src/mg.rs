@@ -456,7 +456,7 @@ impl Reputation {
             } else {
                 std::mem::take(&mut ts.dirty).into_iter().collect()
             };
-            ts.dirty.clear();
+            ts.dirty.clear(); // also after a full rebuild
             for r in dirty {
                 let row = ts.rows.get(&r).map(Vec::as_slice).unwrap_or(&[]);
                 let keep_row = !excluded[r as usize];

@@ -5,7 +5,9 @@ use agentnet_core::semantic::Embedding;
 use agentnet_core::wire::Limits;
 use agentnet_core::{AgentId, Hash, Instant, Keypair, Now, Signed, WallTime};
 use agentnet_trust::baid::PrincipalCommitment;
-use agentnet_trust::canary::{CanaryBook, CanaryConfig, CanaryError, CanaryOutcome, Expected};
+use agentnet_trust::canary::{
+    CanaryBook, CanaryConfig, CanaryError, CanaryOutcome, CanaryVerdict, Expected,
+};
 use agentnet_trust::evidence::{Answer, Commitment};
 use agentnet_trust::fraud::{FraudProof, Offence};
 use agentnet_trust::ledger::{Ledger, LedgerConfig, LedgerError};
@@ -38,6 +40,22 @@ fn offence(k: &Keypair) -> Offence {
         .unwrap()
         .verify(&Limits::default())
         .unwrap()
+}
+
+/// Send canary number `i` (expecting `b"42"`) to `p` in `t` and grade `p`'s signed `answer`.
+fn graded(c: &mut CanaryBook, p: &Keypair, t: &Topic, i: u8, answer: &[u8]) -> CanaryVerdict {
+    let id = Hash::digest("test/canary", &[i]);
+    c.issue(
+        now(0),
+        id,
+        p.id(),
+        t.clone(),
+        Expected::exact(b"42"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let a = Answer::sign(p, id, answer.to_vec(), now(0).wall).unwrap();
+    c.handle_answer(now(10), &a).unwrap()
 }
 
 fn emb(v: &[f32]) -> Embedding {
@@ -78,25 +96,9 @@ fn ledger_decays_on_read_and_weighs_failures() {
         half_life: Duration::from_secs(100),
         ..Default::default()
     });
-    for (i, right) in [true, true, true, false].into_iter().enumerate() {
-        let id = Hash::digest("test/canary", &[i as u8]);
-        c.issue(
-            now(0),
-            id,
-            p.id(),
-            t.clone(),
-            Expected::exact(b"42"),
-            Duration::from_secs(5),
-        )
-        .unwrap();
-        let answer = if right {
-            b"42".to_vec()
-        } else {
-            b"41".to_vec()
-        };
-        let a = Answer::sign(&p, id, answer, now(0).wall).unwrap();
-        let v = c.handle_answer(now(10), &a).unwrap();
-        l.record_canary(&v).unwrap();
+    for (i, answer) in [b"42", b"42", b"42", b"41"].into_iter().enumerate() {
+        l.record_canary(&graded(&mut c, &p, &t, i as u8, answer))
+            .unwrap();
     }
     let at0 = l.tally(&t, &p.id(), now(10).wall).unwrap();
     assert_eq!((at0.pos, at0.neg), (3.0, 1.0));
@@ -110,18 +112,7 @@ fn ledger_decays_on_read_and_weighs_failures() {
     // A conviction zeroes the peer and keeps it at zero.
     l.record_offence(p.id(), &offence(&p));
     assert_eq!(l.local_trust(&t, &p.id(), now(20).wall), 0.0);
-    let id = Hash::digest("test/canary", &[9]);
-    c.issue(
-        now(0),
-        id,
-        p.id(),
-        t.clone(),
-        Expected::exact(b"42"),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let a = Answer::sign(&p, id, b"42".to_vec(), now(0).wall).unwrap();
-    let v = c.handle_answer(now(10), &a).unwrap();
+    let v = graded(&mut c, &p, &t, 9, b"42");
     assert_eq!(l.record_canary(&v), Err(LedgerError::Convicted(p.id())));
 }
 
@@ -134,36 +125,12 @@ fn ledger_is_bounded() {
         ..Default::default()
     });
     for i in 0..5u8 {
-        let p = kp(10 + i);
-        let id = Hash::digest("test/canary", &[i]);
-        c.issue(
-            now(0),
-            id,
-            p.id(),
-            topic("a"),
-            Expected::exact(b"x"),
-            Duration::from_secs(1),
-        )
-        .unwrap();
-        let a = Answer::sign(&p, id, b"x".to_vec(), now(0).wall).unwrap();
-        l.record_canary(&c.handle_answer(now(1), &a).unwrap())
+        l.record_canary(&graded(&mut c, &kp(10 + i), &topic("a"), i, b"42"))
             .unwrap();
     }
     assert_eq!(l.row(&topic("a"), now(2).wall).len(), 3);
     assert_eq!(l.evicted(), 2);
-    let p = kp(30);
-    let id = Hash::digest("test/canary", &[30]);
-    c.issue(
-        now(0),
-        id,
-        p.id(),
-        topic("b"),
-        Expected::exact(b"x"),
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    let a = Answer::sign(&p, id, b"x".to_vec(), now(0).wall).unwrap();
-    let v = c.handle_answer(now(1), &a).unwrap();
+    let v = graded(&mut c, &kp(30), &topic("b"), 30, b"42");
     assert_eq!(l.record_canary(&v), Err(LedgerError::TooManyTopics(1)));
 }
 

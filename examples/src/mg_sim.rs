@@ -344,6 +344,8 @@ struct World {
     slashing: bool,
     /// Report salience of this method.
     salience: SalienceConfig,
+    /// Every agent's ledger configuration.
+    ledger_cfg: LedgerConfig,
     result: RunResult,
     task_counter: u64,
 }
@@ -409,6 +411,7 @@ impl World {
             global_topic: Topic::new("all").expect("valid topic"),
             limits: Limits::default(),
             salience,
+            ledger_cfg,
             slashing: matches!(
                 method.method(),
                 Some(Method::MultiGraph(MgOptions { slashing: true, .. }))
@@ -416,7 +419,6 @@ impl World {
             result: RunResult::default(),
             task_counter: 0,
         };
-        let mut pretrusted = BTreeSet::new();
         for role in roles {
             let topics = match role {
                 Role::Attacker => vec![SOURCE, TARGET],
@@ -433,33 +435,25 @@ impl World {
                     Role::Honest => 0.75 + 0.23 * w.rng.unit(),
                 })
                 .collect();
-            let mut blinding = [0u8; 32];
-            blinding[..8].copy_from_slice(&w.rng.next_u64().to_le_bytes());
-            let node = w.nodes.len();
-            w.nodes.push(Node {
-                role,
-                topics,
-                quality,
-                principal: PrincipalCommitment::new(
-                    format!("principal-{node}").as_bytes(),
-                    &blinding,
-                ),
-                identity: usize::MAX,
-                ledger: Ledger::new(ledger_cfg),
-                builder: ReportBuilder::new(salience),
-                canaries: CanaryBook::new(CanaryConfig::default()),
-            });
+            w.push_node(role, topics, quality);
         }
         // Baselines: a few honest agents are pretrusted.
         let honest: Vec<usize> = (0..w.nodes.len())
             .filter(|&i| w.nodes[i].role == Role::Honest)
             .collect();
-        let mut picks = honest.clone();
+        let mut picks = honest;
         shuffle(&mut w.rng, &mut picks);
         picks.truncate(cfg.pretrusted);
-        let node_count = w.nodes.len();
-        let mut rep = method.method().map(|m| {
-            Reputation::new(ReputationConfig {
+        for node in 0..w.nodes.len() {
+            w.new_identity(node);
+        }
+        // The baselines' fixed pretrusted agents (MG ignores the set).
+        let pretrusted: BTreeSet<AgentId> = picks
+            .iter()
+            .map(|&n| w.ids[w.nodes[n].identity].key.id())
+            .collect();
+        if let Some(m) = method.method() {
+            let mut r = Reputation::new(ReputationConfig {
                 method: m,
                 params: EigenTrustParams {
                     alpha: cfg.alpha,
@@ -467,11 +461,10 @@ impl World {
                     max_iterations: 1000,
                 },
                 failure_weight: cfg.failure_weight,
+                pretrusted,
                 ..Default::default()
             })
-            .expect("valid reputation config")
-        });
-        if let Some(r) = rep.as_mut() {
+            .expect("valid reputation config");
             if method == MethodName::GlobalEigenTrust {
                 r.add_topic(w.global_topic.clone(), encoder.encode("all"))
                     .expect("one topic");
@@ -481,42 +474,12 @@ impl World {
                         .expect("few topics");
                 }
             }
-        }
-        w.rep = rep;
-        for node in 0..node_count {
-            w.new_identity(node);
-            if picks.contains(&node) {
-                pretrusted.insert(w.ids[w.nodes[node].identity].key.id());
-            }
-        }
-        if let Some(r) = w.rep.as_mut()
-            && matches!(
-                method,
-                MethodName::GlobalEigenTrust | MethodName::PerTopicEigenTrust
-            )
-        {
-            let mut c = r.config().clone();
-            c.pretrusted = pretrusted;
-            let mut fresh = Reputation::new(c).expect("valid");
-            if method == MethodName::GlobalEigenTrust {
-                fresh
-                    .add_topic(w.global_topic.clone(), encoder.encode("all"))
-                    .expect("one topic");
-            } else {
-                for (i, t) in w.topics.iter().enumerate() {
-                    fresh
-                        .add_topic(t.clone(), encoder.encode(TOPICS[i].1))
-                        .expect("few topics");
-                }
-            }
             for id in &w.ids {
-                let n = &w.nodes[id.node];
-                fresh
-                    .register(id.key.id(), Some(n.principal))
+                r.register(id.key.id(), Some(w.nodes[id.node].principal))
                     .expect("bounded");
-                fresh.set_stake(id.key.id(), cfg.stake).expect("valid");
+                r.set_stake(id.key.id(), cfg.stake).expect("valid stake");
             }
-            *r = fresh;
+            w.rep = Some(r);
         }
         w.result.deposited = 0.0;
         for id in &w.ids {
@@ -525,6 +488,24 @@ impl World {
             }
         }
         w
+    }
+
+    /// Add an agent with a fresh principal commitment (no identity yet).
+    fn push_node(&mut self, role: Role, topics: Vec<usize>, quality: Vec<f64>) -> usize {
+        let mut blinding = [0u8; 32];
+        blinding[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        let node = self.nodes.len();
+        self.nodes.push(Node {
+            role,
+            topics,
+            quality,
+            principal: PrincipalCommitment::new(format!("principal-{node}").as_bytes(), &blinding),
+            identity: usize::MAX,
+            ledger: Ledger::new(self.ledger_cfg),
+            builder: ReportBuilder::new(self.salience),
+            canaries: CanaryBook::new(CanaryConfig::default()),
+        });
+        node
     }
 
     /// A bridge's topics: every topic other than the two code topics (or code generation
@@ -604,7 +585,7 @@ impl World {
         let epochs = self.cfg.epochs;
         for epoch in 0..epochs {
             if epoch == epochs / 2 {
-                self.cold_start(epoch);
+                self.cold_start();
             }
             let mut target = 0u64;
             let mut sabotaged = 0u64;
@@ -1011,26 +992,11 @@ impl World {
         }
     }
 
-    fn cold_start(&mut self, epoch: usize) {
+    fn cold_start(&mut self) {
         let topics = self.pick_topics(2);
         let quality = topics.iter().map(|_| 0.9).collect();
-        let node = self.nodes.len();
-        let ledger_cfg = *self.nodes[0].ledger.config();
-        let salience = self.salience;
-        let mut blinding = [0u8; 32];
-        blinding[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
-        self.nodes.push(Node {
-            role: Role::Honest,
-            topics: topics.clone(),
-            quality,
-            principal: PrincipalCommitment::new(format!("principal-{node}").as_bytes(), &blinding),
-            identity: usize::MAX,
-            ledger: Ledger::new(ledger_cfg),
-            builder: ReportBuilder::new(salience),
-            canaries: CanaryBook::new(CanaryConfig::default()),
-        });
+        let node = self.push_node(Role::Honest, topics.clone(), quality);
         self.new_identity(node);
-        let _ = epoch;
         let id = self.ids[self.nodes[node].identity].key.id();
         if let Some(r) = self.rep.as_mut() {
             r.recompute().expect("valid inputs");
@@ -1052,8 +1018,7 @@ impl World {
             return;
         };
         let now = now_at(self.cfg.epochs, 0).wall;
-        let half_life = *self.nodes[0].ledger.config();
-        let half_life = half_life.half_life;
+        let half_life = self.ledger_cfg.half_life;
         let global = self.method == MethodName::GlobalEigenTrust;
         // The reported verified record of `id` in `topic`: (P, N) summed over reporters.
         let record = |id: &AgentId, topic: usize| -> (f64, f64) {
