@@ -12,17 +12,25 @@
 //!   always gets the same commitment, so every identity of one principal shares it).
 //! - Honest agents serve 2–3 random topics with quality `q ~ U(0.75, 0.98)` (the chance a
 //!   task succeeds).
-//! - A `malicious_fraction` of agents collude. Three quarters are **attackers**: they serve
-//!   code generation and code review with quality 0.97 during `warmup` epochs; afterwards
-//!   they keep doing excellent code generation (the disguise) and sabotage code-review tasks
-//!   from honest requesters with probability `sabotage_rate`. The rest are **bridges**: excellent (0.97) honest
-//!   work in every topic except the two code topics, which earns them real trust there. When a colluder needs a code task it hires a fellow attacker with
-//!   probability `collusion` (a staged task: good work, honest evidence), so their praise of
-//!   the attackers is backed by checks that really pass — the only praise the ledger accepts.
+//! - A `malicious_fraction` of agents collude. Three quarters are **attackers**: they build
+//!   their name in code generation (quality 0.97, the disguise) and also serve code review,
+//!   where during `warmup` epochs they work like an ordinary honest reviewer (quality drawn
+//!   like an honest agent's), so they earn no special standing *in that topic*. After
+//!   warm-up they keep doing excellent code generation and sabotage code-review tasks from
+//!   honest requesters with probability `sabotage_rate`. The rest are **bridges**: excellent
+//!   (0.97) honest work in every topic except the two code topics, which earns them real
+//!   trust there.
+//! - Collusion is staged tasks: good work with honest evidence, so the praise that follows
+//!   is backed by checks that really pass — the only praise the ledger accepts. When a
+//!   colluder needs a code task it hires a random fellow attacker with probability
+//!   `collusion`; on top of that every bridge files `vouches` staged code tasks per epoch
+//!   (alternating code generation and code review) with random attackers. Bridges hold no
+//!   trust in the code topics, so their vouching is worth something only to a method that
+//!   lets trust cross topics.
 //! - **Sybil re-entry**: an attacker whose identity was slashed, or whose code-review score
 //!   fell below `whitewash_below` × the median of code-review providers, abandons it and
-//!   comes back under a fresh key with a fresh deposit (same principal). Bridges praise the
-//!   new identity at once.
+//!   comes back under a fresh key with a fresh deposit (same principal). The colluders'
+//!   staged tasks go to current identities, so a fresh one is praised from its first epoch.
 //!
 //! # One epoch
 //! For every topic, `queries` tasks: a random requester (any agent) samples `candidates`
@@ -219,6 +227,8 @@ pub struct ExperimentConfig {
     pub failure_weight: f64,
     /// Probability that a colluder's code task is staged with a fellow attacker. Default 0.5.
     pub collusion: f64,
+    /// Extra staged code tasks each bridge files per epoch with random attackers. Default 10.
+    pub vouches: usize,
     /// Probability a requester explores among zero-trust candidates. Default 0.1.
     pub explore: f64,
     /// Probability a saboteur ships its real trace (caught by the evidence check). Default 0.5.
@@ -257,6 +267,7 @@ impl Default for ExperimentConfig {
             sabotage_rate: 1.0,
             failure_weight: 2.0,
             collusion: 0.5,
+            vouches: 10,
             explore: 0.1,
             sloppy: 0.5,
             notice: 0.5,
@@ -430,7 +441,8 @@ impl World {
             };
             let quality = topics
                 .iter()
-                .map(|_| match role {
+                .map(|&t| match role {
+                    Role::Attacker if t == TARGET => 0.75 + 0.23 * w.rng.unit(),
                     Role::Attacker | Role::Bridge => 0.97,
                     Role::Honest => 0.75 + 0.23 * w.rng.unit(),
                 })
@@ -590,6 +602,7 @@ impl World {
             let mut target = 0u64;
             let mut sabotaged = 0u64;
             let mut step = 0u64;
+            self.vouch(epoch, &mut step);
             for topic in 0..self.topics.len() {
                 for _ in 0..self.cfg.queries {
                     step += 1;
@@ -615,15 +628,7 @@ impl World {
         let requester = self.rng.below(self.nodes.len() as u64) as usize;
         let colluder = self.nodes[requester].role != Role::Honest;
         if colluder && (topic == SOURCE || topic == TARGET) && self.rng.chance(self.cfg.collusion) {
-            // A staged task: a colluder hires a fellow attacker, which does the work well and
-            // ships honest evidence, so the praise that follows is backed by real checks.
-            let attackers: Vec<usize> = (0..self.nodes.len())
-                .filter(|&i| i != requester && self.nodes[i].role == Role::Attacker)
-                .collect();
-            if !attackers.is_empty() {
-                let p = attackers[self.rng.below(attackers.len() as u64) as usize];
-                self.evidence_check(now, requester, p, topic, false, 1.0);
-            }
+            self.stage(now, requester, topic);
             return (0, 0);
         }
         let mut providers: Vec<usize> = (0..self.nodes.len())
@@ -666,6 +671,33 @@ impl World {
             self.canary(now, requester, chosen, topic, defects, quality);
         }
         (counts, counts * u64::from(defects))
+    }
+
+    /// A staged task: colluder `requester` hires a random fellow attacker, which does the work
+    /// well and ships honest evidence, so the praise that follows is backed by real checks.
+    fn stage(&mut self, now: Now, requester: usize, topic: usize) {
+        let attackers: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| i != requester && self.nodes[i].role == Role::Attacker)
+            .collect();
+        if !attackers.is_empty() {
+            let p = attackers[self.rng.below(attackers.len() as u64) as usize];
+            self.evidence_check(now, requester, p, topic, false, 1.0);
+        }
+    }
+
+    /// Bridges' extra staged tasks: each files `vouches` per epoch, alternating code generation
+    /// and code review.
+    fn vouch(&mut self, epoch: usize, step: &mut u64) {
+        for b in 0..self.nodes.len() {
+            if self.nodes[b].role != Role::Bridge {
+                continue;
+            }
+            for v in 0..self.cfg.vouches {
+                *step += 1;
+                let topic = if v % 2 == 0 { SOURCE } else { TARGET };
+                self.stage(now_at(epoch, *step * 10), b, topic);
+            }
+        }
     }
 
     /// EigenTrust's selection rule (Kamvar et al. 2003, §4.4): with probability

@@ -89,10 +89,30 @@ pub fn line_chart(
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend_corner(series, (x0, x1, y0, y1)))
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// The upper corner whose area (the outer 40% of the width, the top 45% of the height) holds
+/// fewer data points, so the legend hides as little of the lines as possible.
+fn legend_corner(series: &[Series], (x0, x1, y0, y1): (f64, f64, f64, f64)) -> SeriesLabelPosition {
+    let (w, h) = (x1 - x0, y1 - y0);
+    let high = |y: f64| y >= y1 - 0.45 * h;
+    let points = series.iter().flat_map(|s| s.points.iter());
+    let left = points
+        .clone()
+        .filter(|(x, y)| *x <= x0 + 0.4 * w && high(*y))
+        .count();
+    let right = points
+        .filter(|(x, y)| *x >= x1 - 0.4 * w && high(*y))
+        .count();
+    if right < left {
+        SeriesLabelPosition::UpperRight
+    } else {
+        SeriesLabelPosition::UpperLeft
+    }
 }
 
 /// An SVG bar chart (640×420): one bar per (label, value).

@@ -61,6 +61,9 @@ struct Args {
     /// Probability a colluder's code task is staged with a fellow attacker.
     #[arg(long, default_value_t = 0.5)]
     collusion: f64,
+    /// Extra staged code tasks per bridge per epoch.
+    #[arg(long, default_value_t = 10)]
+    vouches: usize,
     /// EigenTrust pretrust weight `a` for every method.
     #[arg(long, default_value_t = 0.15)]
     alpha: f64,
@@ -92,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sabotage_rate: args.sabotage_rate,
         failure_weight: args.failure_weight,
         collusion: args.collusion,
+        vouches: args.vouches,
         ..Default::default()
     };
     let jobs: Vec<(MethodName, u64)> = MethodName::ALL
@@ -207,7 +211,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "alpha": cfg.alpha, "stake": cfg.stake, "gain": cfg.gain, "sloppy": cfg.sloppy,
             "notice": cfg.notice, "canary_rate": cfg.canary_rate,
             "evidence_rate": cfg.evidence_rate, "pretrusted": cfg.pretrusted,
-            "flag_min_evidence": cfg.flag_min_evidence, "collusion": cfg.collusion,
+            "flag_min_evidence": cfg.flag_min_evidence, "collusion": cfg.collusion, "vouches": cfg.vouches,
             "sabotage_rate": cfg.sabotage_rate, "failure_weight": cfg.failure_weight, "whitewash_below": cfg.whitewash_below,
             "half_life_epochs": cfg.half_life_epochs, "first_seed": args.seed,
         },
