@@ -2,8 +2,11 @@
 //!
 //! The execution plane of agentnet: mechanisms (cooperation rules), follower models, the
 //! Stackelberg mechanism-generation loop and task sessions (see `DESIGN.md` §7).
-//!
-//! **Status:** not yet implemented. This crate currently contains no API; it exists so the
-//! workspace layout is final. It will be sans-IO and deterministic, built on `agentnet-core`.
+//! Sans-IO and deterministic: no I/O, no clocks, no OS randomness.
 
 #![forbid(unsafe_code)]
+
+pub mod evaluate;
+pub mod follower;
+pub mod mechanism;
+pub mod wire;

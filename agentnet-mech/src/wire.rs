@@ -1,0 +1,25 @@
+//! Frame kinds of the execution plane (`0x0300..=0x03ff`).
+//!
+//! | kind | payload |
+//! |---|---|
+//! | `0x0301` | signed [`Mechanism`](crate::mechanism::Mechanism) |
+//! | `0x0302` | signed session offer (task + mechanism id) |
+//! | `0x0303` | signed session commitment (accept with deposit, or decline) |
+//! | `0x0304` | signed delegation (the task input, after a commitment) |
+//! | `0x0305` | signed delivery (result hash + evidence package) |
+//! | `0x0306` | signed settlement statement |
+
+use agentnet_core::wire::MessageKind;
+
+/// A signed mechanism.
+pub const MECHANISM: MessageKind = MessageKind(0x0301);
+/// A task offer.
+pub const OFFER: MessageKind = MessageKind(0x0302);
+/// A provider's answer to an offer.
+pub const COMMIT: MessageKind = MessageKind(0x0303);
+/// The task handed to the committed provider.
+pub const DELEGATE: MessageKind = MessageKind(0x0304);
+/// A delivery: result hash and evidence.
+pub const DELIVER: MessageKind = MessageKind(0x0305);
+/// The requester's settlement statement.
+pub const SETTLE: MessageKind = MessageKind(0x0306);
