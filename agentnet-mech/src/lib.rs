@@ -6,7 +6,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod design;
 pub mod evaluate;
 pub mod follower;
+pub mod llm;
 pub mod mechanism;
+pub mod stackelberg;
 pub mod wire;
