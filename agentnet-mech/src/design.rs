@@ -22,9 +22,12 @@
 //!    IC, IR and loss changes of that clause's best move.
 //! 3. **Revision.** The candidate with the lowest objective
 //!    ([`SuiteReport::objective`]) among those that regress on no scenario is proposed. The
-//!    step of every knob it moved grows by half; when no candidate improves, every step halves
-//!    and the best candidate is proposed anyway (the loop will refuse it). When every step is
-//!    at its floor and nothing improves, the designer reports [`Proposal::Exhausted`].
+//!    step of every knob it moved grows by half (an accepted move suggests a longer stride).
+//!    When no candidate improves, every step halves and the search repeats within the same
+//!    iteration (evaluations are cheap; loop iterations are not) until a step improves or
+//!    every step is at its floor; then the best candidate is proposed once (the loop refuses
+//!    it, and the trace shows why) and after that [`Proposal::Exhausted`]. A new scenario in
+//!    the suite restarts the steps.
 
 use std::fmt;
 
@@ -313,6 +316,8 @@ pub struct BuiltInDesigner {
     last_moved: Vec<Knob>,
     /// Whether the search already came up empty at the step floor.
     exhausted: bool,
+    /// Suite size the steps were adapted to; a new scenario restarts the search.
+    suite_len: usize,
 }
 
 struct Candidate {
@@ -479,6 +484,12 @@ impl Designer for BuiltInDesigner {
     }
 
     fn propose(&mut self, ctx: &DesignContext<'_>) -> Proposal {
+        if ctx.suite.len() != self.suite_len {
+            // New scenarios: what the step sizes learned may no longer hold.
+            self.suite_len = ctx.suite.len();
+            self.steps.clear();
+            self.exhausted = false;
+        }
         let base = ctx.report.objective(ctx.violation_weight);
         // Search, halving every step while nothing improves, until a step improves or every
         // step is at its floor; evaluations are cheap, loop iterations are not.

@@ -1,8 +1,51 @@
 //! # agentnet-mech
 //!
-//! The execution plane of agentnet: mechanisms (cooperation rules), follower models, the
-//! Stackelberg mechanism-generation loop and task sessions (see `DESIGN.md` §7).
-//! Sans-IO and deterministic: no I/O, no clocks, no OS randomness.
+//! The execution plane of agentnet (`DESIGN.md` §7): the rules under which agents cooperate on
+//! a task, generated and repaired by a leader that anticipates how followers respond, and the
+//! session that carries one task from offer to settlement.
+//!
+//! **What it does.**
+//! - [`mechanism`]: versioned, signed, validated sets of clauses (payment rule, quality
+//!   threshold, deposit, slashing ratio, verification tier, deadlines, custom clauses), each
+//!   with typed parameters and text, identified by the hash of their encoding.
+//! - [`follower`]: typed follower models (honest, lazy, adversarial, colluding, Sybil) and
+//!   their exact best responses over a finite strategy space.
+//! - [`evaluate`]: IC violation, IR violation, system loss, budget balance and regression over
+//!   a suite of scenarios (formulas in the module docs).
+//! - [`stackelberg`]: the mechanism-generation loop as a sans-IO engine, with two designers
+//!   behind [`design::Designer`]: the built-in deterministic one ([`design`]) and the LLM
+//!   designer ([`llm`]), whose model calls are effects the host completes.
+//! - `session`: task sessions (negotiate → execute → settle) with deadlines, evidence checks,
+//!   slashing on verified fraud proofs and feedback for the trust ledger.
+//!
+//! **What it does not do.** No I/O, no async, no clock reads, no randomness: time comes in as
+//! [`agentnet_core::Now`], model answers as text through `handle_llm_response`. It never calls
+//! a language model (the host does, e.g. with the OpenAI-compatible adapter in
+//! `agentnet-transport`) and never moves money (sessions compute and sign settlement
+//! statements; the host's payment rail executes them). The follower models are a planning
+//! tool for the leader: the sessions do not assume followers behave as modelled.
+//!
+//! # Drive loop (mechanism generation)
+//! ```text
+//! let mut lp = MechanismLoop::new(config, naive_mechanism, Box::new(LlmDesigner::new()))?;
+//! lp.add_scenario(scenario)?;                       // more may arrive at any time
+//! while !lp.is_finished() {
+//!     if !lp.is_waiting() { lp.step(now)?; }
+//!     while let Some(ev) = lp.poll_event() {
+//!         match ev {
+//!             LoopEvent::LlmRequest { id, prompt, deadline } =>
+//!                 host.ask_model(id, prompt, deadline),     // answer later:
+//!                 // lp.handle_llm_response(now, id, &text) or lp.handle_llm_failure(..)
+//!             LoopEvent::Accepted(m) => host.publish(Signed::sign(&leader_key, *m)?),
+//!             LoopEvent::Iteration(record) => host.log(record),
+//!             _ => {}
+//!         }
+//!     }
+//!     if lp.poll_timeout().is_some_and(|t| now.mono >= t) { lp.handle_timeout(now); }
+//! }
+//! ```
+//! A runnable version is in the [`stackelberg`] docs; the `mechanism_loop` example drives it
+//! with both designers.
 
 #![forbid(unsafe_code)]
 

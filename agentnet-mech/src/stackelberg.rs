@@ -452,7 +452,11 @@ impl MechanismLoop {
             let proposal = self.with_designer(true, |d, ctx| d.propose(ctx));
             match proposal {
                 Proposal::Ready(rev) => self.conclude(Ok(rev), DesignedBy::Fallback, refusals),
-                _ => self.conclude(Err(error.to_string()), DesignedBy::Fallback, refusals),
+                // Neither designer has anything left: the loop ends here.
+                _ => {
+                    self.conclude(Err(error.to_string()), DesignedBy::Fallback, refusals);
+                    self.finish();
+                }
             }
         } else {
             // Ask again; the designer builds the prompt afresh (it may mention the refusal).

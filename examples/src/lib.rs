@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod flood;
+pub mod mech_run;
 pub mod mg_sim;
 pub mod report;
 pub mod unix;
