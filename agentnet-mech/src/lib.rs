@@ -15,7 +15,7 @@
 //! - [`stackelberg`]: the mechanism-generation loop as a sans-IO engine, with two designers
 //!   behind [`design::Designer`]: the built-in deterministic one ([`design`]) and the LLM
 //!   designer ([`llm`]), whose model calls are effects the host completes.
-//! - `session`: task sessions (negotiate → execute → settle) with deadlines, evidence checks,
+//! - [`session`]: task sessions (negotiate → execute → settle) with deadlines, evidence checks,
 //!   slashing on verified fraud proofs and feedback for the trust ledger.
 //!
 //! **What it does not do.** No I/O, no async, no clock reads, no randomness: time comes in as
@@ -54,5 +54,6 @@ pub mod evaluate;
 pub mod follower;
 pub mod llm;
 pub mod mechanism;
+pub mod session;
 pub mod stackelberg;
 pub mod wire;

@@ -3,11 +3,11 @@
 //! | kind | payload |
 //! |---|---|
 //! | `0x0301` | signed [`Mechanism`](crate::mechanism::Mechanism) |
-//! | `0x0302` | signed session offer (task + mechanism id) |
-//! | `0x0303` | signed session commitment (accept with deposit, or decline) |
-//! | `0x0304` | signed delegation (the task input, after a commitment) |
-//! | `0x0305` | signed delivery (result hash + evidence package) |
-//! | `0x0306` | signed settlement statement |
+//! | `0x0302` | signed session [`Offer`](crate::session::Offer) (task, topic, the signed mechanism) |
+//! | `0x0303` | signed session [`Commit`](crate::session::Commit) (accept with deposit, or decline) |
+//! | `0x0304` | signed [`Delegate`](crate::session::Delegate) (the task input's hash, after a commitment) |
+//! | `0x0305` | signed [`Deliver`](crate::session::Deliver) (result hash + evidence package) |
+//! | `0x0306` | signed settlement statement, [`Settle`](crate::session::Settle) |
 
 use agentnet_core::wire::MessageKind;
 

@@ -1,24 +1,40 @@
-//! The execution plane's decoders: signed mechanisms from arbitrary frames, and the LLM
+//! The execution plane's decoders: signed mechanisms and every session message from arbitrary
+//! frames (raw, and behind each 0x03xx header) into a live `Sessions` engine, and the LLM
 //! designer's answer parser on arbitrary text. Never panic; whatever is accepted is valid.
 #![no_main]
 
 use agentnet_core::signed::Signed;
+use agentnet_core::time::{Instant, Now, WallTime};
 use agentnet_core::wire::{self, Limits};
+use agentnet_core::{Engine, Keypair, LinkId};
 use agentnet_mech::llm::parse_answer;
 use agentnet_mech::mechanism::{Clause, Mechanism, UNIT};
+use agentnet_mech::session::{SessionConfig, Sessions};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
-    for f in [
-        Bytes::copy_from_slice(data),
-        wire::frame_from_payload(agentnet_mech::wire::MECHANISM, data),
-    ] {
+    let now = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_800_000_000_000));
+    let mut sessions = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32])));
+    let kinds = [
+        agentnet_mech::wire::MECHANISM,
+        agentnet_mech::wire::OFFER,
+        agentnet_mech::wire::COMMIT,
+        agentnet_mech::wire::DELEGATE,
+        agentnet_mech::wire::DELIVER,
+        agentnet_mech::wire::SETTLE,
+    ];
+    let mut frames = vec![Bytes::copy_from_slice(data)];
+    frames.extend(kinds.iter().map(|k| wire::frame_from_payload(*k, data)));
+    for f in frames {
         if let Ok(m) = Signed::<Mechanism>::from_frame(&f, &limits) {
             let _ = m.value().validate();
             let _ = m.value().text();
         }
+        let _ = sessions.handle_message(now, LinkId(1), f);
+        while sessions.poll_event().is_some() {}
+        while sessions.poll_transmit().is_some() {}
     }
     let incumbent = Mechanism::new(
         agentnet_core::AgentId::from_bytes([1; 32]),
