@@ -430,19 +430,17 @@ pub fn outcome(ty: &FollowerType, strategy: Strategy, terms: &Terms, env: &Envir
 /// A type's best response: the strategy with the highest expected utility, ties going to the
 /// earlier entry of [`Strategy::ALL`] (so honest full effort wins every tie it is part of).
 pub fn best_response(ty: &FollowerType, terms: &Terms, env: &Environment) -> (Strategy, Outcome) {
-    let mut best = (
-        Strategy::Decline,
-        outcome(ty, Strategy::Decline, terms, env),
-    );
-    let mut first = true;
-    for s in Strategy::ALL {
-        let o = outcome(ty, s, terms, env);
-        if first || o.utility > best.1.utility + TIE {
-            best = (s, o);
-            first = false;
+    let mut all = Strategy::ALL
+        .into_iter()
+        .map(|s| (s, outcome(ty, s, terms, env)));
+    let first = all.next().expect("the strategy space is not empty");
+    all.fold(first, |best, (s, o)| {
+        if o.utility > best.1.utility + TIE {
+            (s, o)
+        } else {
+            best
         }
-    }
-    best
+    })
 }
 
 /// Utilities closer than this are a tie (units).

@@ -24,7 +24,6 @@ use crate::design::{
     ClauseBlame, DesignContext, DesignError, Designer, LlmPrompt, Proposal, Revision,
 };
 use crate::evaluate::TOLERANCE;
-use crate::follower::FollowerKind;
 use crate::mechanism::{
     Clause, ClauseKind, MAX_DEADLINE_MS, Mechanism, Tier, fraction, micros, ppm, units,
 };
@@ -135,7 +134,7 @@ impl LlmDesigner {
                          against {:.2} for honest full effort; a fraud of theirs is caught \
                          with probability {:.2}.\n",
                         s.scenario,
-                        kind_name(t.kind),
+                        t.kind.name(),
                         t.share,
                         t.best.name(),
                         t.best_outcome.utility,
@@ -171,10 +170,6 @@ impl LlmDesigner {
             },
         }
     }
-}
-
-fn kind_name(k: FollowerKind) -> &'static str {
-    k.name()
 }
 
 /// The parameters of `m` as the answer schema spells them.

@@ -557,13 +557,9 @@ impl Mechanism {
         Ok(())
     }
 
-    fn find(&self, kind: ClauseKind) -> Option<&Clause> {
-        self.clauses.iter().find(|c| c.kind() == kind)
-    }
-
     /// The clause of a standard `kind`, if present.
     pub fn clause(&self, kind: ClauseKind) -> Option<&Clause> {
-        self.find(kind)
+        self.clauses.iter().find(|c| c.kind() == kind)
     }
 
     /// Replace the clause of `clause`'s standard kind (or the custom clause of its name), or
@@ -585,7 +581,7 @@ impl Mechanism {
 
     /// `(flat, bonus)` of the payment clause.
     pub fn payment(&self) -> Option<(Micros, Micros)> {
-        match self.find(ClauseKind::Payment) {
+        match self.clause(ClauseKind::Payment) {
             Some(Clause::Payment { flat, bonus }) => Some((*flat, *bonus)),
             _ => None,
         }
@@ -593,7 +589,7 @@ impl Mechanism {
 
     /// The quality threshold (0 when there is no clause: every delivery passes).
     pub fn min_score(&self) -> Ppm {
-        match self.find(ClauseKind::QualityThreshold) {
+        match self.clause(ClauseKind::QualityThreshold) {
             Some(Clause::QualityThreshold { min_score }) => *min_score,
             _ => 0,
         }
@@ -601,7 +597,7 @@ impl Mechanism {
 
     /// The deposit (0 when there is no clause).
     pub fn deposit(&self) -> Micros {
-        match self.find(ClauseKind::Deposit) {
+        match self.clause(ClauseKind::Deposit) {
             Some(Clause::Deposit { amount }) => *amount,
             _ => 0,
         }
@@ -609,7 +605,7 @@ impl Mechanism {
 
     /// The slashing ratio (0 when there is no clause).
     pub fn slashing_ratio(&self) -> Ppm {
-        match self.find(ClauseKind::Slashing) {
+        match self.clause(ClauseKind::Slashing) {
             Some(Clause::Slashing { ratio }) => *ratio,
             _ => 0,
         }
@@ -617,7 +613,7 @@ impl Mechanism {
 
     /// The verification tier ([`Tier::Reputation`] when there is no clause).
     pub fn tier(&self) -> Tier {
-        match self.find(ClauseKind::Verification) {
+        match self.clause(ClauseKind::Verification) {
             Some(Clause::Verification { tier }) => *tier,
             _ => Tier::Reputation,
         }
@@ -625,7 +621,7 @@ impl Mechanism {
 
     /// The deadlines, or [`Deadlines::DEFAULT`] when there is no clause.
     pub fn deadlines(&self) -> Deadlines {
-        match self.find(ClauseKind::Deadlines) {
+        match self.clause(ClauseKind::Deadlines) {
             Some(Clause::Deadlines {
                 commit_ms,
                 execute_ms,

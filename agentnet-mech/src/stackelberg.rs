@@ -305,8 +305,8 @@ impl MechanismLoop {
             self.finish();
             return Ok(());
         }
+        // `self.report` is current: `add_scenario` and every acceptance keep it so.
         self.iteration += 1;
-        self.report = SuiteReport::new(&self.incumbent, &self.suite);
         let proposal = self.with_designer(false, |d, ctx| d.propose(ctx));
         match proposal {
             Proposal::Ready(rev) => self.conclude(Ok(rev), self.designer_name(), 0),

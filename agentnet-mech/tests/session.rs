@@ -164,14 +164,20 @@ fn amounts(s: &Settlement) -> (Micros, Micros, Micros) {
     (s.payment(), s.refund(), s.slashed())
 }
 
-/// A session between fresh engines driven to the point where the provider has been delegated
-/// the task (offer at 0 ms, commitment at 10 ms, delegation at 20 ms); events drained.
-fn delegated(tier: Tier) -> (Sessions, Sessions, SessionId) {
+/// Fresh engines after Alice offered Bob task 1 at 0 ms and the offer arrived (events kept).
+fn offered(tier: Tier) -> (Sessions, Sessions, SessionId) {
     let (mut req, mut prov) = (engine(alice()), engine(bob()));
     let id = req
         .offer(at(0), bob().id(), LINK, task(1), signed_rules(tier))
         .unwrap();
     carry(&mut req, &mut prov, at(0));
+    (req, prov, id)
+}
+
+/// A session between fresh engines driven to the point where the provider has been delegated
+/// the task (offer at 0 ms, commitment at 10 ms, delegation at 20 ms); events drained.
+fn delegated(tier: Tier) -> (Sessions, Sessions, SessionId) {
+    let (mut req, mut prov, id) = offered(tier);
     prov.accept(at(10), id).unwrap();
     carry(&mut prov, &mut req, at(10));
     req.delegate(at(20), id, input()).unwrap();
@@ -366,17 +372,7 @@ fn execution_timeout_refunds_the_deposit_and_pays_nothing() {
 #[test]
 fn commit_timeout_ends_the_session_and_pays_nothing() {
     // Nobody answers: the requester gives up at commit_ms, the provider's offer expires.
-    let (mut req, mut prov) = (engine(alice()), engine(bob()));
-    let id = req
-        .offer(
-            at(0),
-            bob().id(),
-            LINK,
-            task(1),
-            signed_rules(Tier::Reputation),
-        )
-        .unwrap();
-    carry(&mut req, &mut prov, at(0));
+    let (mut req, mut prov, id) = offered(Tier::Reputation);
     let ev = drain_events(&mut prov);
     let [Event::Offered { answer_by, .. }] = &ev[..] else {
         panic!("{ev:?}")
@@ -410,17 +406,7 @@ fn commit_timeout_ends_the_session_and_pays_nothing() {
 
 #[test]
 fn a_commitment_in_flight_at_the_commit_deadline_is_cancelled_and_refunded() {
-    let (mut req, mut prov) = (engine(alice()), engine(bob()));
-    let id = req
-        .offer(
-            at(0),
-            bob().id(),
-            LINK,
-            task(1),
-            signed_rules(Tier::Reputation),
-        )
-        .unwrap();
-    carry(&mut req, &mut prov, at(0));
+    let (mut req, mut prov, id) = offered(Tier::Reputation);
     prov.accept(at(COMMIT_MS - 10), id).unwrap();
     let commit = drain_frames(&mut prov).pop().unwrap();
     req.handle_timeout(at(COMMIT_MS));
@@ -485,17 +471,7 @@ fn a_provider_without_a_statement_reports_the_settlement_overdue() {
 
 #[test]
 fn a_requester_that_never_delegates_refunds_the_deposit() {
-    let (mut req, mut prov) = (engine(alice()), engine(bob()));
-    let id = req
-        .offer(
-            at(0),
-            bob().id(),
-            LINK,
-            task(1),
-            signed_rules(Tier::Reputation),
-        )
-        .unwrap();
-    carry(&mut req, &mut prov, at(0));
+    let (mut req, mut prov, id) = offered(Tier::Reputation);
     prov.accept(at(10), id).unwrap();
     carry(&mut prov, &mut req, at(10));
     let ev = drain_events(&mut req);
@@ -520,17 +496,7 @@ fn a_requester_that_never_delegates_refunds_the_deposit() {
 
 #[test]
 fn a_declined_offer_ends_both_sides_with_nothing_owed() {
-    let (mut req, mut prov) = (engine(alice()), engine(bob()));
-    let id = req
-        .offer(
-            at(0),
-            bob().id(),
-            LINK,
-            task(1),
-            signed_rules(Tier::Reputation),
-        )
-        .unwrap();
-    carry(&mut req, &mut prov, at(0));
+    let (mut req, mut prov, id) = offered(Tier::Reputation);
     prov.decline(at(5), id).unwrap();
     assert!(prov.is_empty() && prov.has_ended(&id));
     carry(&mut prov, &mut req, at(6));
