@@ -24,6 +24,7 @@
 //! | [`descriptor`] | capability descriptors: fields, validation, freshness, supersession, ingest |
 //! | [`semantic`] | the [`semantic::SemanticEncoder`] trait, the model-free default encoder, quantized embeddings and 32-byte sketches |
 //! | [`engine`] | the [`Engine`] trait and its written drive contract |
+//! | [`effect`] | [`Effect`]s an engine asks its host to perform (persist, ask a model, execute a task), with [`RequestId`]s for their completions |
 //! | [`sim`] | the deterministic discrete-event simulator that drives engines in virtual time |
 //!
 //! ## What is not here
@@ -84,6 +85,7 @@
 #[macro_use]
 mod bytes_serde;
 pub mod descriptor;
+pub mod effect;
 pub mod engine;
 pub mod hash;
 pub mod identity;
@@ -94,6 +96,7 @@ pub mod sim;
 pub mod time;
 pub mod wire;
 
+pub use effect::{Effect, Record, RequestId};
 pub use engine::{Engine, LinkId, Transmit};
 pub use hash::Hash;
 pub use identity::{AgentId, Keypair, Signature, Signer};

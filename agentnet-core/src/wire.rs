@@ -37,7 +37,8 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 3;
 
 /// What a frame carries. Kinds are grouped by plane: `0x00xx` core, `0x01xx` gossip,
-/// `0x02xx` trust, `0x03xx` mechanisms and sessions, `0x7fxx` reserved for applications.
+/// `0x02xx` trust, `0x03xx` mechanisms and sessions, `0x04xx` the adaptation layer's link
+/// handshake and task payloads, `0x7fxx` reserved for applications ([`MessageKind::plane`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct MessageKind(pub u16);
 
@@ -51,6 +52,41 @@ impl MessageKind {
     /// First kind of the application range; kinds from here to `0x7fff` are never assigned by
     /// agentnet.
     pub const APPLICATION_START: MessageKind = MessageKind(0x7f00);
+}
+
+/// The plane a message kind belongs to (its high byte), for routing frames to engines.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[non_exhaustive]
+pub enum Plane {
+    /// `0x00xx`: core objects (descriptors, key bindings, sealed boxes).
+    Core,
+    /// `0x01xx`: bodyless gossip.
+    Gossip,
+    /// `0x02xx`: trust and verification.
+    Trust,
+    /// `0x03xx`: mechanisms and task sessions.
+    Execution,
+    /// `0x04xx`: the adaptation layer's link handshake and task payloads.
+    Payload,
+    /// `0x7fxx`: reserved for applications.
+    Application,
+    /// Any other high byte.
+    Unassigned(u8),
+}
+
+impl MessageKind {
+    /// The plane this kind belongs to.
+    pub const fn plane(self) -> Plane {
+        match (self.0 >> 8) as u8 {
+            0x00 => Plane::Core,
+            0x01 => Plane::Gossip,
+            0x02 => Plane::Trust,
+            0x03 => Plane::Execution,
+            0x04 => Plane::Payload,
+            0x7f => Plane::Application,
+            other => Plane::Unassigned(other),
+        }
+    }
 }
 
 /// Decoding limits. The defaults suit control-plane traffic (descriptors, headers, reports).
