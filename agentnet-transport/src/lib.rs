@@ -38,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod host;
 pub mod mem;
 pub mod node;

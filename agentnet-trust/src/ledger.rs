@@ -7,6 +7,9 @@
 //! - a [`CanaryVerdict`] (a challenge this node issued and graded, or that timed out);
 //! - a task outcome together with [`VerifiedEvidence`] (an evidence package that passed
 //!   [`verify_evidence`](crate::evidence::verify_evidence) for the exact result received);
+//! - a task outcome the node judged itself on bytes the provider's signature commits to
+//!   ([`Ledger::record_checked_task`], weighted lower: the provider signed the result's hash
+//!   in its delivery, but no third party could check the judgement);
 //! - an [`EvidenceRejection`]: a package that the provider signed and that failed
 //!   verification — attributable to the provider because its signature is on it;
 //! - a verified [`Offence`] (a fraud proof), which zeroes the peer in every topic and keeps
@@ -61,6 +64,10 @@ pub struct LedgerConfig {
     pub canary_weight: f64,
     /// Weight of a task outcome backed by evidence. Default 1.0; range 0..=100.
     pub task_weight: f64,
+    /// Weight of a task outcome checked without an evidence package (tiers 1 and 2: the
+    /// provider signed the delivery of a result whose bytes the requester checked against
+    /// the signed hash and judged itself). Default 0.5; range 0..=100.
+    pub checked_weight: f64,
     /// Weight of an evidence package that failed verification (counted in `neg`). Default
     /// 2.0; range 0..=100.
     pub rejection_weight: f64,
@@ -77,6 +84,7 @@ impl Default for LedgerConfig {
             failure_weight: 2.0,
             canary_weight: 1.0,
             task_weight: 1.0,
+            checked_weight: 0.5,
             rejection_weight: 2.0,
             max_topics: 64,
             max_peers: 4096,
@@ -169,12 +177,22 @@ impl Ledger {
 
     /// Record a closed canary in its topic.
     pub fn record_canary(&mut self, verdict: &CanaryVerdict) -> Result<(), LedgerError> {
+        self.record_canary_as(verdict, verdict.provider())
+    }
+
+    /// Record a closed canary against `peer`, the canonical id of the verdict's provider key
+    /// (the key the canary was issued to may be a later key of the same identity chain).
+    pub fn record_canary_as(
+        &mut self,
+        verdict: &CanaryVerdict,
+        peer: AgentId,
+    ) -> Result<(), LedgerError> {
         let w = self.config.canary_weight;
         let (pos, neg) = match verdict.outcome() {
             CanaryOutcome::Passed => (w, 0.0),
             CanaryOutcome::Failed | CanaryOutcome::TimedOut => (0.0, w),
         };
-        self.add(verdict.topic(), verdict.provider(), pos, neg, verdict.at())
+        self.add(verdict.topic(), peer, pos, neg, verdict.at())
     }
 
     /// Record a task outcome backed by verified evidence. `peer` is the provider's canonical
@@ -189,6 +207,26 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let _ = evidence; // its existence is the point: only verified packages get here
         let w = self.config.task_weight;
+        let (pos, neg) = match outcome {
+            TaskOutcome::Accepted => (w, 0.0),
+            TaskOutcome::Rejected => (0.0, w),
+        };
+        self.add(topic, peer, pos, neg, now)
+    }
+
+    /// Record a task outcome this node judged without an evidence package: the provider
+    /// signed the delivery (a session DELIVER naming the result's hash) and this node checked
+    /// the received bytes against that hash before judging them. Weighted by
+    /// [`LedgerConfig::checked_weight`], below evidence-backed outcomes, because nothing
+    /// but this node's own judgement stands behind it. `peer` is the canonical id.
+    pub fn record_checked_task(
+        &mut self,
+        topic: &Topic,
+        peer: AgentId,
+        outcome: TaskOutcome,
+        now: WallTime,
+    ) -> Result<(), LedgerError> {
+        let w = self.config.checked_weight;
         let (pos, neg) = match outcome {
             TaskOutcome::Accepted => (w, 0.0),
             TaskOutcome::Rejected => (0.0, w),

@@ -1,0 +1,447 @@
+//! Settings of an [`Agent`](super::Agent): one struct holding every engine's configuration
+//! plus the adaptation layer's own (risk policy, terms it offers, funnel and payload bounds).
+//!
+//! Rule for every field: out-of-range values are refused with a [`ConfigError`] when the agent
+//! is built, never silently clamped.
+
+use core::time::Duration;
+
+use agentnet_core::Hash;
+use agentnet_core::descriptor::SideEffects;
+use agentnet_gossip::GossipConfig;
+use agentnet_mech::mechanism::{Clause, Micros, Ppm, Tier};
+use agentnet_mech::session::SessionConfig;
+use agentnet_trust::baid::PrincipalCommitment;
+use agentnet_trust::canary::CanaryConfig;
+use agentnet_trust::ledger::LedgerConfig;
+use agentnet_trust::mg::ReputationConfig;
+use agentnet_trust::registry::RegistryConfig;
+use agentnet_trust::report::{ReportBookConfig, SalienceConfig};
+use thiserror::Error;
+
+/// Why a configuration was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A field is outside its documented range.
+    #[error("{field} = {value} is outside {range}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed range.
+        range: &'static str,
+    },
+    /// The terms do not make a valid mechanism.
+    #[error("the terms do not make a valid mechanism: {0}")]
+    Terms(String),
+    /// An engine refused its configuration.
+    #[error("{0}")]
+    Engine(String),
+}
+
+fn check<T: PartialOrd + core::fmt::Debug>(
+    field: &'static str,
+    value: T,
+    lo: T,
+    hi: T,
+    range: &'static str,
+) -> Result<(), ConfigError> {
+    if value < lo || value > hi {
+        return Err(ConfigError::OutOfRange {
+            field,
+            value: format!("{value:?}"),
+            range,
+        });
+    }
+    Ok(())
+}
+
+/// Which identity this agent binds its key to (the inputs of its BAID, DESIGN §6). The salt is
+/// derived from the agent's seed, so the same seed gives the same identity chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdentityConfig {
+    /// Hash of the agent's code. Default: the hash of this crate's name and version.
+    pub code_hash: Hash,
+    /// Digest of the agent's configuration (model, prompt template, tool policy), see
+    /// [`agentnet_trust::baid::AgentConfig::digest`]. Default: all zero (undeclared).
+    pub config_digest: Hash,
+    /// Commitment to the accountable principal. Default: all zero (undeclared); such an agent
+    /// can never reach the "attested" identity tier.
+    pub principal: PrincipalCommitment,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            code_hash: Hash::digest(
+                "agentnet/v1/code",
+                concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")).as_bytes(),
+            ),
+            config_digest: Hash([0; 32]),
+            principal: PrincipalCommitment(Hash([0; 32])),
+        }
+    }
+}
+
+/// The rules this agent offers when it requests work: the clauses of the mechanism it signs
+/// (its verification clause is set per request by the tier chosen). Money is in µ-units
+/// ([`agentnet_mech::mechanism::UNIT`] = one unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// Paid on every delivery. Default 2 units.
+    pub flat: Micros,
+    /// Paid on top when the delivery is accepted. Default 8 units.
+    pub bonus: Micros,
+    /// Deposit the provider posts. Default 5 units.
+    pub deposit: Micros,
+    /// Share of the deposit forfeited on a verified fraud proof. ppm; default 1 000 000 (all).
+    pub slashing: Ppm,
+    /// Quality a delivery must reach to be accepted. ppm; default 500 000.
+    pub min_score: Ppm,
+    /// Offer → commitment. Default 5 s; range 1 ms..=1 day.
+    pub commit: Duration,
+    /// Delegation → delivery. Default 30 s; range 1 ms..=1 day.
+    pub execute: Duration,
+    /// Delivery → settlement. Default 10 s; range 1 ms..=1 day.
+    pub settle: Duration,
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        use agentnet_mech::mechanism::UNIT;
+        Terms {
+            flat: 2 * UNIT,
+            bonus: 8 * UNIT,
+            deposit: 5 * UNIT,
+            slashing: 1_000_000,
+            min_score: 500_000,
+            commit: Duration::from_secs(5),
+            execute: Duration::from_secs(30),
+            settle: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Terms {
+    /// The clauses of the mechanism for `tier`.
+    pub fn clauses(&self, tier: Tier) -> Vec<Clause> {
+        vec![
+            Clause::Payment {
+                flat: self.flat,
+                bonus: self.bonus,
+            },
+            Clause::QualityThreshold {
+                min_score: self.min_score,
+            },
+            Clause::Deposit {
+                amount: self.deposit,
+            },
+            Clause::Slashing {
+                ratio: self.slashing,
+            },
+            Clause::Verification { tier },
+            Clause::Deadlines {
+                commit_ms: self.commit.as_millis() as u64,
+                execute_ms: self.execute.as_millis() as u64,
+                settle_ms: self.settle.as_millis() as u64,
+            },
+        ]
+    }
+}
+
+/// The documented risk policy: which verification tier a task gets from what is at stake.
+///
+/// ```text
+/// tier 3 (evidence) if side_effects ≥ evidence_side_effects or value_at_risk ≥ evidence_value
+/// tier 2 (canaries) if side_effects ≥ canary_side_effects  or value_at_risk ≥ canary_value
+/// tier 1 (reputation) otherwise
+/// ```
+///
+/// Tier 2 needs canaries the requester can grade; a request without an unused canary for a
+/// provider is checked at tier 3 for that provider instead (never silently at a lower tier).
+/// The caller can force a tier per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskPolicy {
+    /// Value at risk (µ) from which canaries are used. Default 10 units.
+    pub canary_value: Micros,
+    /// Side effects from which canaries are used. Default [`SideEffects::Reversible`].
+    pub canary_side_effects: SideEffects,
+    /// Value at risk (µ) from which evidence packages are required. Default 100 units.
+    pub evidence_value: Micros,
+    /// Side effects from which evidence packages are required. Default
+    /// [`SideEffects::Irreversible`].
+    pub evidence_side_effects: SideEffects,
+}
+
+impl Default for RiskPolicy {
+    fn default() -> Self {
+        use agentnet_mech::mechanism::UNIT;
+        RiskPolicy {
+            canary_value: 10 * UNIT,
+            canary_side_effects: SideEffects::Reversible,
+            evidence_value: 100 * UNIT,
+            evidence_side_effects: SideEffects::Irreversible,
+        }
+    }
+}
+
+impl RiskPolicy {
+    /// The tier for a task, and the reason in words.
+    pub fn tier(&self, value_at_risk: Micros, side_effects: SideEffects) -> (Tier, String) {
+        use agentnet_mech::mechanism::UNIT;
+        let units = |m: Micros| m as f64 / UNIT as f64;
+        if side_effects >= self.evidence_side_effects {
+            (
+                Tier::Evidence,
+                format!("side effects {side_effects:?} reach the evidence level"),
+            )
+        } else if value_at_risk >= self.evidence_value {
+            (
+                Tier::Evidence,
+                format!(
+                    "value at risk {} ≥ {} units",
+                    units(value_at_risk),
+                    units(self.evidence_value)
+                ),
+            )
+        } else if side_effects >= self.canary_side_effects {
+            (
+                Tier::Canary,
+                format!("side effects {side_effects:?} reach the canary level"),
+            )
+        } else if value_at_risk >= self.canary_value {
+            (
+                Tier::Canary,
+                format!(
+                    "value at risk {} ≥ {} units",
+                    units(value_at_risk),
+                    units(self.canary_value)
+                ),
+            )
+        } else {
+            (
+                Tier::Reputation,
+                format!(
+                    "value at risk {} < {} units and side effects {side_effects:?}",
+                    units(value_at_risk),
+                    units(self.canary_value)
+                ),
+            )
+        }
+    }
+}
+
+/// Bounds of the request funnel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FunnelConfig {
+    /// Candidates taken from discovery per request. Default 8; range 1..=64.
+    pub max_candidates: usize,
+    /// Providers tried per request before it fails (the first try included). Default 3;
+    /// range 1..=16.
+    pub max_attempts: usize,
+    /// Canaries interleaved with the real task at tier 2. Default 1; range 1..=4.
+    pub canaries_per_attempt: usize,
+    /// Tier 1: the least MG-EigenTrust score (this topic) a provider needs. Default 0.0 (any
+    /// provider this agent has no evidence against); range 0..=1.
+    pub min_reputation: f64,
+    /// Requests running at once. Default 64; range 1..=4 096.
+    pub max_requests: usize,
+    /// Provider ids remembered per canary to never send the same canary twice to one
+    /// provider. Entries; default 4 096; range 16..=1 000 000.
+    pub max_canary_uses: usize,
+}
+
+impl Default for FunnelConfig {
+    fn default() -> Self {
+        FunnelConfig {
+            max_candidates: 8,
+            max_attempts: 3,
+            canaries_per_attempt: 1,
+            min_reputation: 0.0,
+            max_requests: 64,
+            max_canary_uses: 4096,
+        }
+    }
+}
+
+/// Bounds of the payload plane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayloadConfig {
+    /// Bytes of sealed payload per chunk. Default 12 KiB; range 256..=15 KiB (a chunk must
+    /// fit a 16 KiB CBOR byte string).
+    pub chunk_size: usize,
+    /// Largest task input or result before sealing and padding. Bytes; default 1 MiB; range
+    /// 1..=64 MiB.
+    pub max_payload: usize,
+    /// Silence on an incomplete transfer before the receiver asks for the missing chunks.
+    /// Default 500 ms; range 10 ms..=60 s.
+    pub resend_after: Duration,
+    /// Resend requests per transfer before the receiver gives up (the session's own deadline
+    /// then ends it). Default 8; range 0..=64.
+    pub max_resends: u32,
+}
+
+impl Default for PayloadConfig {
+    fn default() -> Self {
+        PayloadConfig {
+            chunk_size: 12 * 1024,
+            max_payload: 1024 * 1024,
+            resend_after: Duration::from_millis(500),
+            max_resends: 8,
+        }
+    }
+}
+
+/// Everything an [`Agent`](super::Agent) is built from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AgentConfig {
+    /// The seed of every random choice (gossip jitter, task ids, handshake nonces, sealing
+    /// keys). Same seed and inputs, same outputs.
+    pub seed: [u8; 32],
+    /// The identity chain's inputs.
+    pub identity: IdentityConfig,
+    /// Gossip (its seed is derived from [`seed`](Self::seed)).
+    pub gossip: GossipConfig,
+    /// Task sessions.
+    pub sessions: SessionConfig,
+    /// The identity registry.
+    pub registry: RegistryConfig,
+    /// The interaction ledger.
+    pub ledger: LedgerConfig,
+    /// Reputation (MG-EigenTrust by default).
+    pub reputation: ReputationConfig,
+    /// Outstanding canaries.
+    pub canary: CanaryConfig,
+    /// When a ledger change is worth a trust report.
+    pub salience: SalienceConfig,
+    /// Peers' trust reports held.
+    pub report_book: ReportBookConfig,
+    /// The stake this agent declares for itself and assumes for peers it has no stake
+    /// information on (the host's unit). Default 1.0; range 0..=1e12.
+    pub default_stake: f64,
+    /// The rules offered when requesting.
+    pub terms: Terms,
+    /// Tier by risk.
+    pub risk: RiskPolicy,
+    /// Request funnel bounds.
+    pub funnel: FunnelConfig,
+    /// Payload plane bounds.
+    pub payload: PayloadConfig,
+    /// How often trust reports are sent and reputation recomputed. Default 2 s; range
+    /// 10 ms..=1 day.
+    pub trust_interval: Duration,
+    /// Fraud proofs remembered to relay each once. Proofs; default 4 096; range 16..=1 000 000.
+    pub max_proofs: usize,
+    /// Events, effects and frames queued (each). Default 8 192; range 64..=1 000 000. On
+    /// overflow the oldest is dropped and [`AgentEvent::Overflow`](super::AgentEvent::Overflow)
+    /// says so.
+    pub max_queued: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig::seeded([0; 32])
+    }
+}
+
+impl AgentConfig {
+    /// The defaults with `seed`.
+    pub fn seeded(seed: [u8; 32]) -> Self {
+        AgentConfig {
+            seed,
+            identity: IdentityConfig::default(),
+            gossip: GossipConfig::default(),
+            sessions: SessionConfig::default(),
+            registry: RegistryConfig::default(),
+            ledger: LedgerConfig::default(),
+            reputation: ReputationConfig::default(),
+            canary: CanaryConfig::default(),
+            salience: SalienceConfig {
+                full_every: 8,
+                ..SalienceConfig::default()
+            },
+            report_book: ReportBookConfig::default(),
+            default_stake: 1.0,
+            terms: Terms::default(),
+            risk: RiskPolicy::default(),
+            funnel: FunnelConfig::default(),
+            payload: PayloadConfig::default(),
+            trust_interval: Duration::from_secs(2),
+            max_proofs: 4096,
+            max_queued: 8192,
+        }
+    }
+
+    /// Check every field this layer owns against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let day = Duration::from_secs(86_400);
+        let ms = Duration::from_millis(1);
+        check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
+        if !self.default_stake.is_finite() {
+            return Err(ConfigError::OutOfRange {
+                field: "default_stake",
+                value: format!("{}", self.default_stake),
+                range: "0..=1e12",
+            });
+        }
+        check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
+        check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;
+        check("terms.settle", self.terms.settle, ms, day, "1 ms..=1 day")?;
+        let f = &self.funnel;
+        check("funnel.max_candidates", f.max_candidates, 1, 64, "1..=64")?;
+        check("funnel.max_attempts", f.max_attempts, 1, 16, "1..=16")?;
+        check(
+            "funnel.canaries_per_attempt",
+            f.canaries_per_attempt,
+            1,
+            4,
+            "1..=4",
+        )?;
+        check("funnel.min_reputation", f.min_reputation, 0.0, 1.0, "0..=1")?;
+        check("funnel.max_requests", f.max_requests, 1, 4096, "1..=4096")?;
+        check(
+            "funnel.max_canary_uses",
+            f.max_canary_uses,
+            16,
+            1_000_000,
+            "16..=1000000",
+        )?;
+        let p = &self.payload;
+        check("payload.chunk_size", p.chunk_size, 256, 15 * 1024, "256..=15360")?;
+        check(
+            "payload.max_payload",
+            p.max_payload,
+            1,
+            64 << 20,
+            "1..=64 MiB",
+        )?;
+        check(
+            "payload.resend_after",
+            p.resend_after,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+            "10 ms..=60 s",
+        )?;
+        check("payload.max_resends", p.max_resends, 0, 64, "0..=64")?;
+        check(
+            "trust_interval",
+            self.trust_interval,
+            Duration::from_millis(10),
+            day,
+            "10 ms..=1 day",
+        )?;
+        check("max_proofs", self.max_proofs, 16, 1_000_000, "16..=1000000")?;
+        check("max_queued", self.max_queued, 64, 1_000_000, "64..=1000000")?;
+        let m = agentnet_mech::mechanism::Mechanism::new(
+            agentnet_core::AgentId::from_bytes([0; 32]),
+            "agentnet-terms",
+            self.terms.flat.saturating_add(self.terms.bonus),
+            self.terms.clauses(Tier::Evidence),
+        );
+        m.validate().map_err(|e| ConfigError::Terms(e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,2005 @@
+//! The protocol adaptation layer, sans-IO: one [`Agent`] that owns every plane's engine and
+//! turns task-level commands (`announce`, `discover`, `serve`, `request`) into network
+//! operations (DESIGN §8).
+//!
+//! # What it does
+//!
+//! An `Agent` is one [`Engine`]. It owns a [`GossipEngine`] (discovery), an
+//! [`IdentityRegistry`] (BAID identity chains), a [`Sessions`] engine (negotiate → execute →
+//! settle), a [`CanaryBook`], the trust plane ([`Ledger`], [`ReportBuilder`], [`ReportBook`],
+//! [`Reputation`] recomputed every [`AgentConfig::trust_interval`]) and the payload plane.
+//! Frames are routed by plane ([`MessageKind::plane`]); every cross-plane hand-off happens
+//! here and nowhere else:
+//!
+//! - a gossip equivocation, an identity-chain fork or an evidence package that contradicts its
+//!   own receipts becomes a [`FraudProof`]: the offender's ledger record is dropped, it is
+//!   slashed in [`Reputation`], open sessions with it are settled as fraud, and the proof is
+//!   relayed once to every verified peer, so every agent convicts, not only the victim;
+//! - session outcomes go to the ledger (canary verdicts, checked deliveries, verified
+//!   evidence, evidence rejections), the ledger becomes signed sparse trust reports sent to
+//!   peers, and peers' reports become rows of the reputation graph;
+//! - identity chain entries travel on every new link, and every key is mapped to its
+//!   canonical (genesis) id before anything is recorded against it.
+//!
+//! [`Agent::request`] runs the whole funnel for one task:
+//!
+//! ```text
+//! discover (gossip index) → filter (signed, fresh, hard constraints, not convicted, reachable)
+//!   → rank → tier (risk policy or caller) → per candidate, best first:
+//!      tier 1 gate: reputation ≥ threshold and no net failures in the ledger
+//!      offer (signed mechanism: payment, threshold, deposit, slashing, tier, deadlines)
+//!      tier 2: canaries interleaved with the real task, same frames, no marker
+//!      commit → input sealed to the provider, chunked → delegate
+//!      deliver → result reassembled, opened, checked against the signed hash
+//!      tier 3: the evidence package verified (contradiction ⇒ fraud proof ⇒ slashing)
+//!      grade → settle → ledger → trust reports → reputation
+//!   a decline, a failed check or a timeout falls back to the next candidate, up to
+//!   FunnelConfig::max_attempts
+//! ```
+//!
+//! [`Agent::serve`] announces a capability and accepts offers for it by a [`ServePolicy`];
+//! the work itself is an [`Effect::Execute`] for the host's application, answered with
+//! [`Agent::handle_executed`].
+//!
+//! # What it does not do
+//!
+//! No I/O, no clock, no threads, no OS randomness: this module compiles without the
+//! `runtime` feature and without tokio. It does not dial peers (a candidate it has no
+//! verified link to is skipped), move money (settlement statements are signed for the host's
+//! payment rail) or judge result quality beyond the checks above: a result that matches the
+//! provider's signed hash (and passes the tier's checks) is accepted with full score.
+//!
+//! # Driving it
+//!
+//! The same contract as every engine ([`agentnet_core::engine`]), plus effects:
+//!
+//! ```text
+//! loop {
+//!     input = frame | link up/down | timer | command | effect completion
+//!     agent.handle_*(now, ...) / agent.request(now, task) / agent.handle_executed(now, id, r)
+//!     drain: poll_transmit and poll_event until both are empty
+//!     while let Some(e) = agent.poll_effect() {
+//!         Persist  → write the records durably, then agent.handle_persisted(now, id)
+//!         Execute  → run the task (the application), then agent.handle_executed(now, id, r)
+//!         Llm      → ask the model, then agent.handle_llm_response / _failure
+//!     }
+//!     arm one timer at agent.poll_timeout()
+//! }
+//! ```
+//!
+//! [`sim::SimHost`] is that loop for the simulator: it wraps an `Agent` into an [`Engine`]
+//! that completes effects itself, so `Sim<SimHost>` runs whole agents end to end.
+//!
+//! # Links and identities
+//!
+//! `LinkId` is routing only. When a link comes up each side sends a fresh random challenge
+//! ([`wire::Hello`]); the answer is the challenge signed by the agent's key
+//! ([`wire::HelloProof`]), followed by its identity chain entries. Only then is the link a
+//! route to that agent. A replayed proof answers no challenge and is refused. Every
+//! statement is still verified by its own signature; a wrong route can delay a session, never
+//! forge one, and payloads are sealed to the recipient's key from its identity chain.
+//!
+//! # Bounds (free keys are free)
+//!
+//! Routes are keyed by links the host opened (bounded by the host); requests by
+//! [`FunnelConfig::max_requests`]; sessions, registry chains, ledger peers and report rows by
+//! their engines' bounds; payload transfers exist only for sessions this agent accepted or
+//! offered; proofs remembered for relaying by [`AgentConfig::max_proofs`] (oldest forgotten
+//! first, re-verification is the cost of a re-sent old proof); reputation topics are only the
+//! ones this agent itself serves or requests in, so peers cannot grow the topic table with
+//! reports about topics of their choosing; queues by [`AgentConfig::max_queued`].
+
+mod config;
+mod events;
+mod payload;
+pub mod sim;
+pub mod wire;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
+use agentnet_core::wire::{Limits, MessageKind, Plane, decode_frame_as, encode_frame, peek_kind};
+use agentnet_core::{
+    AgentId, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Record, RequestId, Signed,
+    Transmit,
+};
+use agentnet_gossip::{Candidate, GossipEngine, Requirements};
+use agentnet_mech::mechanism::{Mechanism, Tier};
+use agentnet_mech::session::{
+    Event as SessionEvent, Grade, Outcome, Role, SessionId, Sessions, Stage as SessionStage,
+    TaskSpec,
+};
+use agentnet_trust::baid::{BaidInputs, BindingEntry};
+use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected};
+use agentnet_trust::evidence::{ReceiptChain, TaskId, payload_hash};
+use agentnet_trust::fraud::FraudProof;
+use agentnet_trust::ledger::Ledger;
+use agentnet_trust::mg::Reputation;
+use agentnet_trust::registry::{IdentityEvent, IdentityRegistry};
+use agentnet_trust::report::{ReportBook, ReportBuilder, TrustReport};
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+pub use config::{
+    AgentConfig, ConfigError, FunnelConfig, IdentityConfig, PayloadConfig, RiskPolicy, Terms,
+};
+pub use events::{
+    AgentError, AgentEvent, Attempt, CanaryCase, Executed, Ranked, ServePolicy, Stage,
+    TaskOutcome, TaskRequest, TierChoice, ToolCall, Verdict,
+};
+
+use payload::{Incoming, Outgoing, seal_chunks};
+use wire::{Chunk, Direction, Hello, HelloProof, Resend, TaskInput};
+
+/// Traffic of one plane.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlaneTraffic {
+    /// Frames sent.
+    pub sent_frames: u64,
+    /// Bytes sent.
+    pub sent_bytes: u64,
+    /// Frames received.
+    pub received_frames: u64,
+    /// Bytes received.
+    pub received_bytes: u64,
+}
+
+/// Traffic per plane: gossip, trust, execution (sessions), payload (handshake and payloads).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// `0x01xx`.
+    pub gossip: PlaneTraffic,
+    /// `0x02xx`.
+    pub trust: PlaneTraffic,
+    /// `0x03xx`.
+    pub execution: PlaneTraffic,
+    /// `0x04xx`.
+    pub payload: PlaneTraffic,
+}
+
+impl Traffic {
+    fn plane(&mut self, kind: Option<MessageKind>) -> Option<&mut PlaneTraffic> {
+        match kind?.plane() {
+            Plane::Gossip => Some(&mut self.gossip),
+            Plane::Trust => Some(&mut self.trust),
+            Plane::Execution => Some(&mut self.execution),
+            Plane::Payload => Some(&mut self.payload),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Link {
+    nonce: [u8; 16],
+    peer: Option<AgentId>,
+    hellos_answered: u32,
+}
+
+/// Most handshake challenges answered per link (each costs a signature).
+const MAX_HELLOS_PER_LINK: u32 = 4;
+
+#[derive(Debug)]
+struct Service {
+    topic: Topic,
+    policy: ServePolicy,
+}
+
+/// A provider-side session.
+#[derive(Debug)]
+struct Job {
+    requester: AgentId,
+    capability: String,
+    topic: Topic,
+    task: TaskId,
+    tier: Tier,
+    input_hash: Option<Hash>,
+    deliver_by: Instant,
+    delegated_at: agentnet_core::WallTime,
+    executing: bool,
+}
+
+#[derive(Debug)]
+struct CanarySlot {
+    task: Hash,
+    outcome: Option<CanaryOutcome>,
+}
+
+/// One provider being tried.
+#[derive(Debug)]
+struct Try {
+    provider: AgentId,
+    tier: Tier,
+    real: SessionId,
+    /// Inputs to send on commitment, per session (the real one and the canaries).
+    inputs: BTreeMap<SessionId, Bytes>,
+    canaries: BTreeMap<SessionId, CanarySlot>,
+    result: Option<Bytes>,
+    receipts: usize,
+    evidence_rejected: bool,
+    graded: bool,
+}
+
+#[derive(Debug)]
+struct Request {
+    task: TaskRequest,
+    tier: Tier,
+    queue: VecDeque<Candidate>,
+    attempts: Vec<Attempt>,
+    tries: usize,
+    current: Option<Try>,
+}
+
+/// A bounded first-in-first-out set.
+#[derive(Debug)]
+struct FifoSet<T: Ord + Clone> {
+    set: BTreeSet<T>,
+    order: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T: Ord + Clone> FifoSet<T> {
+    fn new(cap: usize) -> Self {
+        FifoSet {
+            set: BTreeSet::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// Insert; false if present. The oldest entry goes when full.
+    fn insert(&mut self, v: T) -> bool {
+        if !self.set.insert(v.clone()) {
+            return false;
+        }
+        self.order.push_back(v);
+        if self.order.len() > self.cap
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+
+    fn contains(&self, v: &T) -> bool {
+        self.set.contains(v)
+    }
+}
+
+/// The sans-IO agent. See the [module documentation](self).
+pub struct Agent {
+    me: AgentId,
+    keys: Keypair,
+    config: AgentConfig,
+    limits: Limits,
+    rng: ChaCha8Rng,
+    encoder: HashedNgramEncoder,
+    gossip: GossipEngine,
+    registry: IdentityRegistry,
+    sessions: Sessions,
+    canaries: CanaryBook,
+    ledger: Ledger,
+    reports: ReportBuilder,
+    book: ReportBook,
+    reputation: Reputation,
+    chain: Vec<Signed<BindingEntry>>,
+    links: BTreeMap<LinkId, Link>,
+    routes: BTreeMap<AgentId, LinkId>,
+    served: BTreeMap<String, Service>,
+    requests: BTreeMap<RequestId, Request>,
+    by_session: BTreeMap<SessionId, RequestId>,
+    jobs: BTreeMap<SessionId, Job>,
+    executing: BTreeMap<RequestId, SessionId>,
+    persisting: BTreeMap<RequestId, Option<(Topic, u64)>>,
+    outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
+    incoming: BTreeMap<(SessionId, Direction), Incoming>,
+    proofs: FifoSet<Hash>,
+    canary_uses: FifoSet<(Hash, AgentId)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<AgentEvent>,
+    effects: VecDeque<Effect>,
+    dropped: (u64, u64, u64),
+    next_id: u64,
+    next_trust: Instant,
+    timeout: Option<Instant>,
+    traffic: Traffic,
+}
+
+impl core::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Agent")
+            .field("me", &self.me)
+            .field("links", &self.links.len())
+            .field("routes", &self.routes.len())
+            .field("requests", &self.requests.len())
+            .field("jobs", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Domain separation of the agent's derived seeds.
+fn derive_seed(seed: &[u8; 32], what: &str) -> [u8; 32] {
+    Hash::digest("agentnet/v1/agent-seed", &[seed.as_slice(), what.as_bytes()].concat()).0
+}
+
+impl Agent {
+    /// An agent signing with `keys`, started at `now`. Creates the genesis of its identity
+    /// chain (deterministic in the keys and the seed) and registers it.
+    pub fn new(keys: Keypair, config: AgentConfig, now: Now) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let me = keys.id();
+        let mut gossip_cfg = config.gossip.clone();
+        gossip_cfg.seed = derive_seed(&config.seed, "gossip");
+        let encoder = HashedNgramEncoder::default();
+        let gossip = GossipEngine::new(
+            gossip_cfg,
+            Box::new(Keypair::from_seed(*keys.seed())),
+            Box::new(HashedNgramEncoder::default()),
+            now,
+        );
+        let mut registry = IdentityRegistry::new(config.registry.clone());
+        let inputs = BaidInputs {
+            code_hash: config.identity.code_hash,
+            config_digest: config.identity.config_digest,
+            principal: config.identity.principal,
+            salt: derive_seed(&config.seed, "baid-salt"),
+        };
+        let genesis = BindingEntry::genesis(&keys, keys.x25519().public(), inputs, now.wall)
+            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        registry
+            .handle_signed_entry(now, genesis.clone())
+            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        while registry.poll_event().is_some() {}
+        let mut reputation = Reputation::new(config.reputation.clone())
+            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        reputation
+            .set_stake(me, config.default_stake)
+            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        let sessions = Sessions::new(
+            config.sessions.clone(),
+            Box::new(Keypair::from_seed(*keys.seed())),
+        );
+        let mut agent = Agent {
+            me,
+            limits: config.sessions.limits,
+            rng: ChaCha8Rng::from_seed(derive_seed(&config.seed, "agent")),
+            encoder,
+            gossip,
+            registry,
+            sessions,
+            canaries: CanaryBook::new(config.canary),
+            ledger: Ledger::new(config.ledger),
+            reports: ReportBuilder::new(config.salience),
+            book: ReportBook::new(config.report_book),
+            reputation,
+            chain: vec![genesis],
+            links: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            served: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            by_session: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            executing: BTreeMap::new(),
+            persisting: BTreeMap::new(),
+            outgoing: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            proofs: FifoSet::new(config.max_proofs),
+            canary_uses: FifoSet::new(config.funnel.max_canary_uses),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            effects: VecDeque::new(),
+            dropped: (0, 0, 0),
+            next_id: 0,
+            next_trust: now.mono + config.trust_interval,
+            timeout: None,
+            traffic: Traffic::default(),
+            keys,
+            config,
+        };
+        agent.pump(now);
+        Ok(agent)
+    }
+
+    // =========================================================================================
+    // Getters
+    // =========================================================================================
+
+    /// This agent's signing key.
+    pub fn id(&self) -> AgentId {
+        self.me
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The gossip engine (read-only).
+    pub fn gossip(&self) -> &GossipEngine {
+        &self.gossip
+    }
+
+    /// The identity registry (read-only).
+    pub fn registry(&self) -> &IdentityRegistry {
+        &self.registry
+    }
+
+    /// The session engine (read-only).
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The ledger (read-only).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The reputation engine (read-only).
+    pub fn reputation_engine(&self) -> &Reputation {
+        &self.reputation
+    }
+
+    /// `agent`'s reputation in `topic` as this agent sees it (any key of its identity chain;
+    /// 0 for unknown agents and topics).
+    pub fn reputation(&self, agent: &AgentId, topic: &Topic) -> f64 {
+        self.reputation.score(&self.canonical(agent), topic)
+    }
+
+    /// Whether this agent holds a verified fraud proof against `agent`'s identity.
+    pub fn is_convicted(&self, agent: &AgentId) -> bool {
+        let c = self.canonical(agent);
+        self.ledger.is_convicted(&c) || self.reputation.is_convicted(&c)
+    }
+
+    /// The agent verified on `link`, if any.
+    pub fn peer(&self, link: LinkId) -> Option<AgentId> {
+        self.links.get(&link).and_then(|l| l.peer)
+    }
+
+    /// Verified peers and their links.
+    pub fn peers(&self) -> impl Iterator<Item = (&AgentId, &LinkId)> {
+        self.routes.iter()
+    }
+
+    /// Frames and bytes per plane.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic
+    }
+
+    /// Requests running.
+    pub fn running_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// The next effect for the host, oldest first.
+    #[must_use]
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The canonical (identity chain genesis) id of any key; unknown keys are their own.
+    fn canonical(&self, key: &AgentId) -> AgentId {
+        self.registry.resolve(key).map_or(*key, |r| r.canonical)
+    }
+
+    // =========================================================================================
+    // Commands
+    // =========================================================================================
+
+    /// Announce a capability (signed, logged, gossiped, refreshed before expiry).
+    pub fn announce(&mut self, now: Now, descriptor: CapabilityDescriptor) -> Result<(), AgentError> {
+        self.tick(now);
+        let r = self.gossip.publish(now, descriptor).map(drop);
+        self.pump(now);
+        Ok(r?)
+    }
+
+    /// Subscribe to a topic's headers.
+    pub fn subscribe(&mut self, now: Now, topic: Topic) -> Result<(), AgentError> {
+        self.tick(now);
+        let r = self.gossip.subscribe(now, topic);
+        self.pump(now);
+        Ok(r?)
+    }
+
+    /// Set which announced bodies to pull.
+    pub fn set_interest(&mut self, profile: agentnet_gossip::InterestProfile) {
+        self.gossip.set_interest(profile);
+    }
+
+    /// Ranked candidates for `intent` among the fresh descriptors held.
+    pub fn discover(
+        &self,
+        now: Now,
+        intent: &str,
+        requirements: &Requirements,
+        k: usize,
+    ) -> Vec<Candidate> {
+        self.gossip.discover(now, intent, requirements, k)
+    }
+
+    /// Serve a capability: announce `descriptor` and accept offers for it under `policy`.
+    /// Work arrives as [`Effect::Execute`].
+    pub fn serve(
+        &mut self,
+        now: Now,
+        descriptor: CapabilityDescriptor,
+        policy: ServePolicy,
+    ) -> Result<(), AgentError> {
+        let capability = descriptor.capability.clone();
+        let topic = descriptor.topic.clone();
+        self.announce(now, descriptor)?;
+        self.ensure_topic(&topic);
+        self.served.insert(capability, Service { topic, policy });
+        Ok(())
+    }
+
+    /// Stop serving a capability (its descriptor expires at its TTL).
+    pub fn unserve(&mut self, capability: &str) -> bool {
+        self.gossip.withdraw(capability);
+        self.served.remove(capability).is_some()
+    }
+
+    /// Run the funnel for `task`. Progress comes as [`AgentEvent::Progress`], the end as
+    /// [`AgentEvent::Completed`] with the same request id.
+    pub fn request(&mut self, now: Now, task: TaskRequest) -> Result<RequestId, AgentError> {
+        self.tick(now);
+        if self.requests.len() >= self.config.funnel.max_requests {
+            return Err(AgentError::TooManyRequests(self.requests.len()));
+        }
+        if task.input.len() > self.config.payload.max_payload {
+            return Err(AgentError::PayloadTooLarge {
+                size: task.input.len(),
+                max: self.config.payload.max_payload,
+            });
+        }
+        if task.intent.trim().is_empty() {
+            return Err(AgentError::BadRequest("the intent is empty".into()));
+        }
+        let id = self.next_request_id();
+        let mut seen = BTreeSet::new();
+        let found = self.gossip.discover(
+            now,
+            &task.intent,
+            &task.requirements,
+            self.config.funnel.max_candidates,
+        );
+        let queue: VecDeque<Candidate> = found
+            .into_iter()
+            .filter(|c| c.descriptor.provider != self.me && seen.insert(c.descriptor.provider))
+            .collect();
+        let ranked = queue
+            .iter()
+            .map(|c| Ranked {
+                provider: c.descriptor.provider,
+                capability: c.descriptor.capability.clone(),
+                similarity: c.similarity,
+                reputation: self.reputation(&c.descriptor.provider, &c.descriptor.topic),
+            })
+            .collect();
+        let (tier, reason) = match task.tier {
+            TierChoice::Fixed(t) => (t, "set by the caller".to_string()),
+            TierChoice::Auto => self.config.risk.tier(task.value_at_risk, task.side_effects),
+        };
+        self.event(AgentEvent::Progress {
+            request: id,
+            stage: Stage::Ranked(ranked),
+        });
+        self.event(AgentEvent::Progress {
+            request: id,
+            stage: Stage::TierChosen { tier, reason },
+        });
+        self.requests.insert(
+            id,
+            Request {
+                task,
+                tier,
+                queue,
+                attempts: Vec::new(),
+                tries: 0,
+                current: None,
+            },
+        );
+        self.next_attempt(now, id);
+        self.pump(now);
+        Ok(id)
+    }
+
+    // =========================================================================================
+    // Effect completions
+    // =========================================================================================
+
+    /// The records of [`Effect::Persist`] `id` are durable.
+    pub fn handle_persisted(&mut self, now: Now, id: RequestId) -> Result<(), AgentError> {
+        self.tick(now);
+        let entry = self
+            .persisting
+            .remove(&id)
+            .ok_or(AgentError::UnknownEffect(id))?;
+        if let Some((topic, seq)) = entry {
+            self.gossip.handle_persisted(now, &topic, seq);
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The application ran [`Effect::Execute`] `id`. The result is sealed to the requester,
+    /// sent in chunks and delivered (at tier 3 with a signed receipt chain and evidence
+    /// package); a failure delivers nothing, and the requester's deadline settles the session.
+    pub fn handle_executed(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        executed: Executed,
+    ) -> Result<(), AgentError> {
+        self.tick(now);
+        let sid = *self
+            .executing
+            .get(&id)
+            .ok_or(AgentError::UnknownEffect(id))?;
+        let r = self.deliver(now, sid, executed);
+        self.executing.remove(&id);
+        if let Some(job) = self.jobs.get_mut(&sid) {
+            job.executing = false;
+        }
+        self.pump(now);
+        r
+    }
+
+    fn deliver(&mut self, now: Now, sid: SessionId, executed: Executed) -> Result<(), AgentError> {
+        let Executed::Done { result, tools } = executed else {
+            return Ok(());
+        };
+        let job = self
+            .jobs
+            .get(&sid)
+            .ok_or(AgentError::Undeliverable("the session has ended".into()))?;
+        if result.len() > self.config.payload.max_payload {
+            return Err(AgentError::PayloadTooLarge {
+                size: result.len(),
+                max: self.config.payload.max_payload,
+            });
+        }
+        let result_hash = payload_hash(&result);
+        let evidence = if job.tier == Tier::Evidence {
+            let mut chain = ReceiptChain::new(self.me, job.task);
+            let undeliverable = |e: agentnet_trust::evidence::EvidenceError| {
+                AgentError::Undeliverable(e.to_string())
+            };
+            if tools.is_empty() {
+                let input = job.input_hash.unwrap_or(Hash([0; 32]));
+                chain
+                    .record(
+                        &self.keys,
+                        &job.capability,
+                        input,
+                        result_hash,
+                        job.delegated_at.min(now.wall),
+                        now.wall,
+                    )
+                    .map_err(undeliverable)?;
+            }
+            for t in &tools {
+                chain
+                    .record(
+                        &self.keys,
+                        &t.tool,
+                        t.input_hash,
+                        t.output_hash,
+                        t.started_at,
+                        t.ended_at,
+                    )
+                    .map_err(undeliverable)?;
+            }
+            // An honest agent never signs a package whose receipts contradict its result.
+            Some(
+                chain
+                    .finish(&self.keys, result_hash, None)
+                    .map_err(undeliverable)?,
+            )
+        } else {
+            None
+        };
+        let requester = job.requester;
+        let x = self
+            .registry
+            .resolve(&requester)
+            .map(|r| r.current_x25519)
+            .ok_or_else(|| AgentError::Undeliverable("the requester's identity is unknown".into()))?;
+        let link = self
+            .sessions
+            .session(&sid)
+            .map(|s| s.link)
+            .ok_or(AgentError::Undeliverable("the session has ended".into()))?;
+        let chunks = seal_chunks(
+            &self.config.payload,
+            &x,
+            &sid,
+            Direction::Result,
+            &result,
+            &mut self.rng,
+        )?;
+        self.sessions.deliver(now, sid, result_hash, evidence)?;
+        self.send_chunks(sid, Direction::Result, link, &chunks);
+        self.outgoing
+            .insert((sid, Direction::Result), Outgoing { link, chunks });
+        Ok(())
+    }
+
+    /// An answer to an [`Effect::Llm`]. This agent issues none yet (the mechanism loop of a
+    /// leading agent will); every id is refused.
+    pub fn handle_llm_response(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        _text: &str,
+    ) -> Result<(), AgentError> {
+        self.tick(now);
+        Err(AgentError::UnknownEffect(id))
+    }
+
+    /// A failed [`Effect::Llm`]; see [`handle_llm_response`](Self::handle_llm_response).
+    pub fn handle_llm_failure(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        _why: &str,
+    ) -> Result<(), AgentError> {
+        self.tick(now);
+        Err(AgentError::UnknownEffect(id))
+    }
+
+    // =========================================================================================
+    // Internals: queues
+    // =========================================================================================
+
+    fn next_request_id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    fn event(&mut self, e: AgentEvent) {
+        if self.events.len() >= self.config.max_queued {
+            self.events.pop_front();
+            self.dropped.0 += 1;
+        }
+        self.events.push_back(e);
+    }
+
+    fn effect(&mut self, e: Effect) {
+        if self.effects.len() >= self.config.max_queued {
+            self.effects.pop_front();
+            self.dropped.1 += 1;
+        }
+        self.effects.push_back(e);
+    }
+
+    fn send(&mut self, link: LinkId, payload: Bytes) {
+        if self.transmits.len() >= self.config.max_queued {
+            self.transmits.pop_front();
+            self.dropped.2 += 1;
+        }
+        self.transmits.push_back(Transmit { link, payload });
+    }
+
+    fn broadcast(&mut self, payload: &Bytes, except: Option<LinkId>) {
+        let links: Vec<LinkId> = self.routes.values().copied().collect();
+        for link in links {
+            if Some(link) != except {
+                self.send(link, payload.clone());
+            }
+        }
+    }
+
+    fn send_chunks(&mut self, session: SessionId, direction: Direction, link: LinkId, chunks: &[Bytes]) {
+        let count = chunks.len() as u32;
+        for (i, data) in chunks.iter().enumerate() {
+            let chunk = Chunk {
+                session,
+                direction,
+                index: i as u32,
+                count,
+                data: data.clone(),
+            };
+            if let Ok(frame) = encode_frame(wire::CHUNK, &chunk) {
+                self.send(link, frame);
+            }
+        }
+    }
+
+    /// Observe time: the engines act on passed deadlines at their next input.
+    fn tick(&mut self, _now: Now) {}
+
+    // =========================================================================================
+    // Internals: the pump (cross-plane hand-offs)
+    // =========================================================================================
+
+    /// Drain every sub-engine until nothing moves, handing outputs across planes, then
+    /// recompute the deadline.
+    fn pump(&mut self, now: Now) {
+        loop {
+            let mut moved = false;
+            while let Some(t) = self.gossip.poll_transmit() {
+                moved = true;
+                self.send(t.link, t.payload);
+            }
+            while let Some(e) = self.gossip.poll_event() {
+                moved = true;
+                self.on_gossip_event(now, e);
+            }
+            while let Some(e) = self.registry.poll_event() {
+                moved = true;
+                self.on_identity_event(now, e);
+            }
+            while let Some(t) = self.sessions.poll_transmit() {
+                moved = true;
+                self.send(t.link, t.payload);
+            }
+            while let Some(e) = self.sessions.poll_event() {
+                moved = true;
+                self.on_session_event(now, e);
+            }
+            while let Some(v) = self.canaries.poll_verdict() {
+                moved = true;
+                self.on_canary_verdict(now, v);
+            }
+            if !moved {
+                break;
+            }
+        }
+        if self.dropped != (0, 0, 0) && self.events.len() < self.config.max_queued {
+            let (events, effects, transmits) = core::mem::take(&mut self.dropped);
+            self.events.push_back(AgentEvent::Overflow {
+                events,
+                effects,
+                transmits,
+            });
+        }
+        let incoming = self
+            .incoming
+            .values()
+            .filter_map(|i| i.deadline(&self.config.payload))
+            .min();
+        self.timeout = [
+            self.gossip.poll_timeout(),
+            self.registry.poll_timeout(),
+            self.sessions.poll_timeout(),
+            self.canaries.poll_timeout(),
+            incoming,
+            Some(self.next_trust),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+    }
+
+    fn on_gossip_event(&mut self, now: Now, e: agentnet_gossip::Event) {
+        match e {
+            agentnet_gossip::Event::PersistHead(head) => {
+                let id = self.next_request_id();
+                let mut key = head.topic.as_str().as_bytes().to_vec();
+                key.push(0);
+                key.extend_from_slice(&head.seq.to_be_bytes());
+                let value = agentnet_core::wire::encode_cbor(&(
+                    head.topic.as_str(),
+                    head.seq,
+                    serde_bytes::Bytes::new(&head.header),
+                    head.body.as_deref().map(serde_bytes::Bytes::new),
+                ))
+                .unwrap_or_default();
+                self.persisting.insert(id, Some((head.topic.clone(), head.seq)));
+                self.effect(Effect::Persist {
+                    id,
+                    records: vec![Record::put("gossip.head", key, value)],
+                });
+            }
+            agentnet_gossip::Event::Equivocation { proof, .. } => {
+                let proof = FraudProof::from(*proof);
+                let _ = self.on_proof(now, proof, None);
+            }
+            other => self.event(AgentEvent::Gossip(other)),
+        }
+    }
+
+    fn on_identity_event(&mut self, now: Now, e: IdentityEvent) {
+        match e {
+            IdentityEvent::Persist { frame } => {
+                let id = self.next_request_id();
+                let key = Hash::digest("agentnet/v1/record-key", &frame).0.to_vec();
+                self.persisting.insert(id, None);
+                self.effect(Effect::Persist {
+                    id,
+                    records: vec![Record::put("identity.entry", key, frame)],
+                });
+            }
+            IdentityEvent::ForkDetected { proof, .. } => {
+                let _ = self.on_proof(now, FraudProof::from(*proof), None);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_canary_verdict(&mut self, now: Now, v: agentnet_trust::canary::CanaryVerdict) {
+        let peer = self.canonical(&v.provider());
+        let _ = self.ledger.record_canary_as(&v, peer);
+        // Find the canary session and grade it by its verdict.
+        let found = self.requests.iter_mut().find_map(|(rid, r)| {
+            let t = r.current.as_mut()?;
+            let (sid, slot) = t.canaries.iter_mut().find(|(_, s)| s.task == v.id())?;
+            slot.outcome = Some(v.outcome());
+            Some((*rid, *sid))
+        });
+        if let Some((rid, sid)) = found {
+            let passed = v.outcome() == CanaryOutcome::Passed;
+            let grade = Grade::new(if passed { 1_000_000 } else { 0 }, passed);
+            let _ = self.sessions.grade(now, sid, grade);
+            self.check_real(now, rid);
+        }
+    }
+
+    // =========================================================================================
+    // Internals: sessions
+    // =========================================================================================
+
+    fn on_session_event(&mut self, now: Now, e: SessionEvent) {
+        match e {
+            SessionEvent::Offered {
+                id,
+                requester,
+                topic,
+                description_hash,
+                mechanism,
+                task,
+                ..
+            } => self.on_offered(now, id, requester, topic, description_hash, &mechanism, task),
+            SessionEvent::Delegated {
+                id,
+                input_hash,
+                deliver_by,
+                ..
+            } => {
+                if let Some(job) = self.jobs.get_mut(&id) {
+                    job.input_hash = Some(input_hash);
+                    job.deliver_by = deliver_by;
+                    job.delegated_at = now.wall;
+                }
+                if let Some(inc) = self.incoming.get_mut(&(id, Direction::Input)) {
+                    inc.expected = Some(input_hash);
+                    inc.resend_at = now.mono + self.config.payload.resend_after;
+                }
+                self.try_finish(now, id, Direction::Input);
+            }
+            SessionEvent::Committed {
+                id,
+                provider,
+                deposit,
+                ..
+            } => self.on_committed(now, id, provider, deposit),
+            SessionEvent::Declined { id, .. } => {
+                self.end_try(now, id, Verdict::Declined);
+                self.forget_session(id);
+            }
+            SessionEvent::Delivered {
+                id,
+                result_hash,
+                evidence,
+                ..
+            } => {
+                if let Some(t) = self.try_of_mut(id)
+                    && t.real == id
+                {
+                    t.receipts = evidence.as_ref().map_or(0, |e| e.receipt_count());
+                }
+                if let Some(inc) = self.incoming.get_mut(&(id, Direction::Result)) {
+                    inc.expected = Some(result_hash);
+                    inc.resend_at = now.mono + self.config.payload.resend_after;
+                }
+                self.try_finish(now, id, Direction::Result);
+            }
+            SessionEvent::EvidenceRejected { id, provider, report } => {
+                let topic = self.sessions.session(&id).map(|s| s.topic);
+                if let (Some(topic), Some(rej)) = (topic, report.rejection()) {
+                    let peer = self.canonical(&provider);
+                    let _ = self.ledger.record_rejection(&topic, peer, &rej, now.wall);
+                }
+                if let Some(t) = self.try_of_mut(id) {
+                    t.evidence_rejected = true;
+                }
+            }
+            SessionEvent::Feedback {
+                id,
+                peer,
+                topic,
+                outcome,
+                evidence,
+            } => {
+                let is_canary = self
+                    .try_of_mut(id)
+                    .is_some_and(|t| t.canaries.contains_key(&id));
+                if !is_canary {
+                    let peer = self.canonical(&peer);
+                    self.ensure_topic(&topic);
+                    let _ = match &evidence {
+                        Some(ev) => self.ledger.record_task(&topic, peer, ev, outcome, now.wall),
+                        None => self.ledger.record_checked_task(&topic, peer, outcome, now.wall),
+                    };
+                }
+            }
+            SessionEvent::Settled(s) => self.on_settled(now, *s),
+            SessionEvent::Disputed { id, statement, .. } => {
+                self.event(AgentEvent::Served {
+                    session: id,
+                    requester: statement.requester,
+                    payment: statement.payment,
+                    slashed: statement.slashed,
+                    disputed: true,
+                });
+                self.forget_session(id);
+            }
+            SessionEvent::OfferExpired { id, .. } | SessionEvent::SettlementOverdue { id, .. } => {
+                self.forget_session(id);
+            }
+            // Offences arrive with their proofs in settlement statements (handled there).
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_offered(
+        &mut self,
+        now: Now,
+        id: SessionId,
+        requester: AgentId,
+        topic: Topic,
+        description_hash: Hash,
+        mechanism: &Signed<Mechanism>,
+        task: TaskId,
+    ) {
+        let capability = self
+            .served
+            .iter()
+            .find(|(name, s)| s.topic == topic && payload_hash(name.as_bytes()) == description_hash)
+            .map(|(name, s)| (name.clone(), s.policy));
+        let decision = match &capability {
+            None => Err("no such capability is served here".to_string()),
+            Some((_, policy)) => {
+                let (flat, bonus) = mechanism.payment().unwrap_or((0, 0));
+                if policy.refuse_convicted && self.is_convicted(&requester) {
+                    Err("the requester is convicted".into())
+                } else if flat.saturating_add(bonus) < policy.min_pay {
+                    Err(format!("pay {} below {}", flat + bonus, policy.min_pay))
+                } else if mechanism.deposit() > policy.max_deposit {
+                    Err(format!(
+                        "deposit {} above {}",
+                        mechanism.deposit(),
+                        policy.max_deposit
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        let link = self.sessions.session(&id).map(|s| s.link);
+        let accepted = match (&decision, link) {
+            (Ok(()), Some(link)) => {
+                let r = self.sessions.accept(now, id);
+                if r.is_ok() {
+                    let (capability, _) = capability.clone().expect("decided on it");
+                    self.jobs.insert(
+                        id,
+                        Job {
+                            requester,
+                            capability,
+                            topic: topic.clone(),
+                            task,
+                            tier: mechanism.tier(),
+                            input_hash: None,
+                            deliver_by: now.mono,
+                            delegated_at: now.wall,
+                            executing: false,
+                        },
+                    );
+                    self.incoming.insert(
+                        (id, Direction::Input),
+                        Incoming::new(link, None, now.mono + self.config.payload.resend_after),
+                    );
+                }
+                r.map_err(|e| e.to_string())
+            }
+            (Ok(()), None) => Err("the session is gone".to_string()),
+            (Err(why), _) => {
+                let _ = self.sessions.decline(now, id);
+                Err(why.clone())
+            }
+        };
+        self.event(AgentEvent::Offer {
+            session: id,
+            requester,
+            capability: capability.map(|c| c.0),
+            accepted,
+        });
+    }
+
+    fn on_committed(&mut self, now: Now, id: SessionId, provider: AgentId, deposit: u64) {
+        let Some(rid) = self.by_session.get(&id).copied() else {
+            return;
+        };
+        let Some(input) = self
+            .requests
+            .get(&rid)
+            .and_then(|r| r.current.as_ref())
+            .and_then(|t| t.inputs.get(&id).cloned())
+        else {
+            return;
+        };
+        let link = self.sessions.session(&id).map(|s| s.link);
+        let x = self.registry.resolve(&provider).map(|r| r.current_x25519);
+        let (Some(link), Some(x)) = (link, x) else {
+            self.end_try(now, id, Verdict::Unreachable);
+            return;
+        };
+        match seal_chunks(&self.config.payload, &x, &id, Direction::Input, &input, &mut self.rng) {
+            Ok(chunks) => {
+                if self.sessions.delegate(now, id, payload_hash(&input)).is_ok() {
+                    self.send_chunks(id, Direction::Input, link, &chunks);
+                    self.outgoing
+                        .insert((id, Direction::Input), Outgoing { link, chunks });
+                    self.incoming.insert(
+                        (id, Direction::Result),
+                        Incoming::new(link, None, now.mono + self.config.payload.resend_after),
+                    );
+                    let real = self
+                        .requests
+                        .get(&rid)
+                        .and_then(|r| r.current.as_ref())
+                        .is_some_and(|t| t.real == id);
+                    if real {
+                        self.event(AgentEvent::Progress {
+                            request: rid,
+                            stage: Stage::Delegated { provider, deposit },
+                        });
+                    }
+                }
+            }
+            Err(e) => self.end_try(now, id, Verdict::Failed(e.to_string())),
+        }
+    }
+
+    fn on_settled(&mut self, now: Now, s: agentnet_mech::session::Settlement) {
+        let id = s.id();
+        let st = &s.statement;
+        if let Some(proof) = st.proof.clone() {
+            let from = None;
+            let _ = self.on_proof(now, proof, from);
+        }
+        match s.role {
+            Role::Provider => {
+                self.event(AgentEvent::Served {
+                    session: id,
+                    requester: st.requester,
+                    payment: st.payment,
+                    slashed: st.slashed,
+                    disputed: false,
+                });
+            }
+            Role::Requester => {
+                let real = self.try_of_mut(id).map(|t| (t.real == id, t.provider));
+                if let Some((true, provider)) = real {
+                    let rid = self.by_session[&id];
+                    self.event(AgentEvent::Progress {
+                        request: rid,
+                        stage: Stage::Settled {
+                            provider,
+                            payment: st.payment,
+                            refund: st.refund,
+                            slashed: st.slashed,
+                        },
+                    });
+                    let verdict = match st.outcome {
+                        Outcome::Accepted => Verdict::Accepted,
+                        Outcome::Fraud => Verdict::Fraud,
+                        Outcome::Rejected => {
+                            let t = self.try_of_mut(id).expect("found above");
+                            let canary_failed = t
+                                .canaries
+                                .values()
+                                .any(|c| c.outcome.is_some_and(|o| o != CanaryOutcome::Passed));
+                            if t.evidence_rejected {
+                                Verdict::EvidenceRejected
+                            } else if canary_failed {
+                                Verdict::CanaryFailed
+                            } else {
+                                Verdict::Rejected
+                            }
+                        }
+                        Outcome::TimedOut(stage) => Verdict::TimedOut(match stage {
+                            SessionStage::Commit => "commit",
+                            SessionStage::Delegate => "delegate",
+                            SessionStage::Execute => "execute",
+                            SessionStage::Grade => "grade",
+                        }),
+                    };
+                    let payment = st.payment;
+                    self.end_try_paid(now, id, verdict, payment);
+                }
+            }
+        }
+        self.forget_session(id);
+    }
+
+    /// Drop everything kept for a session that ended.
+    fn forget_session(&mut self, id: SessionId) {
+        self.jobs.remove(&id);
+        for d in [Direction::Input, Direction::Result] {
+            self.outgoing.remove(&(id, d));
+            self.incoming.remove(&(id, d));
+        }
+        let in_use = self
+            .by_session
+            .get(&id)
+            .and_then(|rid| self.requests.get(rid))
+            .and_then(|r| r.current.as_ref())
+            .is_some_and(|t| t.real == id || t.canaries.contains_key(&id));
+        if !in_use {
+            self.by_session.remove(&id);
+        }
+    }
+
+    fn try_of_mut(&mut self, id: SessionId) -> Option<&mut Try> {
+        let rid = self.by_session.get(&id)?;
+        self.requests
+            .get_mut(rid)?
+            .current
+            .as_mut()
+            .filter(|t| t.real == id || t.canaries.contains_key(&id))
+    }
+
+    // =========================================================================================
+    // Internals: payloads
+    // =========================================================================================
+
+    fn on_chunk(&mut self, now: Now, from: LinkId, chunk: Chunk) -> Result<(), AgentError> {
+        let key = (chunk.session, chunk.direction);
+        let inc = self.incoming.get_mut(&key).ok_or(AgentError::UnknownTransfer {
+            session: chunk.session,
+            direction: chunk.direction,
+        })?;
+        if inc.link != from {
+            return Err(AgentError::UnknownTransfer {
+                session: chunk.session,
+                direction: chunk.direction,
+            });
+        }
+        inc.add(&self.config.payload, chunk.index, chunk.count, chunk.data, now.mono)?;
+        self.try_finish_checked(now, chunk.session, chunk.direction)
+    }
+
+    fn try_finish(&mut self, now: Now, id: SessionId, direction: Direction) {
+        let _ = self.try_finish_checked(now, id, direction);
+    }
+
+    fn try_finish_checked(
+        &mut self,
+        now: Now,
+        id: SessionId,
+        direction: Direction,
+    ) -> Result<(), AgentError> {
+        let Some(inc) = self.incoming.get_mut(&(id, direction)) else {
+            return Ok(());
+        };
+        if inc.done.is_some() {
+            return Ok(());
+        }
+        let secret = self.keys.x25519().clone();
+        let Some(bytes) = inc.finish(&secret, &id, direction)? else {
+            return Ok(());
+        };
+        match direction {
+            Direction::Input => self.on_input(now, id, bytes),
+            Direction::Result => self.on_result(now, id, bytes),
+        }
+        Ok(())
+    }
+
+    fn on_input(&mut self, now: Now, id: SessionId, bytes: Bytes) {
+        let limits = self.limits_for_payload();
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let input: TaskInput = match agentnet_core::wire::decode_cbor(&bytes, &limits) {
+            Ok(i) => i,
+            Err(_) => return,
+        };
+        if input.capability != job.capability || job.executing {
+            return;
+        }
+        job.executing = true;
+        let task = agentnet_core::effect::ExecuteTask {
+            requester: job.requester,
+            capability: job.capability.clone(),
+            topic: job.topic.clone(),
+            intent: input.intent,
+            task: job.task.0,
+        };
+        let deadline = job.deliver_by;
+        let rid = self.next_request_id();
+        self.executing.insert(rid, id);
+        let _ = now;
+        self.effect(Effect::Execute {
+            id: rid,
+            task,
+            input: input.input,
+            deadline,
+        });
+    }
+
+    fn limits_for_payload(&self) -> Limits {
+        Limits {
+            max_frame: self.config.payload.max_payload + 1024,
+            max_bytes_len: self.config.payload.max_payload,
+            ..self.limits
+        }
+    }
+
+    fn on_result(&mut self, now: Now, id: SessionId, bytes: Bytes) {
+        let Some(rid) = self.by_session.get(&id).copied() else {
+            return;
+        };
+        let Some(t) = self.requests.get_mut(&rid).and_then(|r| r.current.as_mut()) else {
+            return;
+        };
+        if let Some(slot) = t.canaries.get(&id) {
+            let provider = t.provider;
+            let task = slot.task;
+            let _ = self.canaries.handle_delivery(now, task, provider, &bytes);
+        } else if t.real == id {
+            t.result = Some(bytes);
+            let (provider, receipts) = (t.provider, t.receipts);
+            self.event(AgentEvent::Progress {
+                request: rid,
+                stage: Stage::Delivered { provider, receipts },
+            });
+            self.check_real(now, rid);
+        }
+    }
+
+    /// Grade the real task once its result is here and every canary has a verdict.
+    fn check_real(&mut self, now: Now, rid: RequestId) {
+        let Some(t) = self.requests.get_mut(&rid).and_then(|r| r.current.as_mut()) else {
+            return;
+        };
+        if t.graded || t.result.is_none() || t.canaries.values().any(|c| c.outcome.is_none()) {
+            return;
+        }
+        t.graded = true;
+        let passed = t
+            .canaries
+            .values()
+            .all(|c| c.outcome == Some(CanaryOutcome::Passed));
+        let grade = Grade::new(if passed { 1_000_000 } else { 0 }, passed);
+        let real = t.real;
+        let _ = self.sessions.grade(now, real, grade);
+    }
+
+    fn on_resend(&mut self, from: LinkId, r: Resend) -> Result<(), AgentError> {
+        let key = (r.session, r.direction);
+        let out = self.outgoing.get(&key).ok_or(AgentError::UnknownTransfer {
+            session: r.session,
+            direction: r.direction,
+        })?;
+        if out.link != from {
+            return Err(AgentError::UnknownTransfer {
+                session: r.session,
+                direction: r.direction,
+            });
+        }
+        let count = out.chunks.len() as u32;
+        let wanted: Vec<u32> = if r.missing.is_empty() {
+            (0..count).collect()
+        } else {
+            r.missing.iter().copied().filter(|i| *i < count).take(256).collect()
+        };
+        let frames: Vec<Bytes> = wanted
+            .into_iter()
+            .filter_map(|i| {
+                encode_frame(
+                    wire::CHUNK,
+                    &Chunk {
+                        session: r.session,
+                        direction: r.direction,
+                        index: i,
+                        count,
+                        data: out.chunks[i as usize].clone(),
+                    },
+                )
+                .ok()
+            })
+            .collect();
+        for f in frames {
+            self.send(from, f);
+        }
+        Ok(())
+    }
+
+    // =========================================================================================
+    // Internals: the funnel
+    // =========================================================================================
+
+    /// Close the current try of the request owning session `id` with `verdict` and move on.
+    fn end_try(&mut self, now: Now, id: SessionId, verdict: Verdict) {
+        self.end_try_paid(now, id, verdict, 0);
+    }
+
+    fn end_try_paid(&mut self, now: Now, id: SessionId, verdict: Verdict, payment: u64) {
+        let Some(rid) = self.by_session.get(&id).copied() else {
+            return;
+        };
+        let Some(r) = self.requests.get_mut(&rid) else {
+            return;
+        };
+        let Some(t) = r.current.take_if(|t| t.real == id) else {
+            return;
+        };
+        let attempt = Attempt {
+            provider: t.provider,
+            tier: t.tier,
+            verdict: verdict.clone(),
+        };
+        r.attempts.push(attempt.clone());
+        self.event(AgentEvent::Progress {
+            request: rid,
+            stage: Stage::Verdict(attempt),
+        });
+        if verdict == Verdict::Accepted {
+            let result = t.result.unwrap_or_default();
+            self.complete(rid, Ok(result), Some(t.provider), payment);
+        } else {
+            self.next_attempt(now, rid);
+        }
+    }
+
+    fn complete(
+        &mut self,
+        rid: RequestId,
+        result: Result<Bytes, String>,
+        provider: Option<AgentId>,
+        payment: u64,
+    ) {
+        let Some(r) = self.requests.remove(&rid) else {
+            return;
+        };
+        self.by_session.retain(|_, v| *v != rid);
+        self.event(AgentEvent::Completed(Box::new(TaskOutcome {
+            request: rid,
+            result,
+            provider,
+            tier: r.tier,
+            attempts: r.attempts,
+            payment,
+        })));
+    }
+
+    /// Try the next candidate, or end the request.
+    fn next_attempt(&mut self, now: Now, rid: RequestId) {
+        loop {
+            let Some(r) = self.requests.get_mut(&rid) else {
+                return;
+            };
+            if r.tries >= self.config.funnel.max_attempts {
+                let why = format!("{} providers tried, none delivered", r.tries);
+                self.complete(rid, Err(why), None, 0);
+                return;
+            }
+            let Some(c) = r.queue.pop_front() else {
+                let why = if r.tries == 0 && r.attempts.is_empty() {
+                    "no candidate found".to_string()
+                } else {
+                    "no candidate left".to_string()
+                };
+                self.complete(rid, Err(why), None, 0);
+                return;
+            };
+            let tier = r.tier;
+            let provider = c.descriptor.provider;
+            let topic = c.descriptor.topic.clone();
+            match self.gate(&c) {
+                Ok(()) => {}
+                Err(verdict) => {
+                    let attempt = Attempt {
+                        provider,
+                        tier,
+                        verdict,
+                    };
+                    let r = self.requests.get_mut(&rid).expect("present");
+                    r.attempts.push(attempt.clone());
+                    self.event(AgentEvent::Progress {
+                        request: rid,
+                        stage: Stage::Verdict(attempt),
+                    });
+                    continue;
+                }
+            }
+            match self.offer_to(now, rid, &c, tier, &topic) {
+                Ok(()) => return,
+                Err(verdict) => {
+                    let attempt = Attempt {
+                        provider,
+                        tier,
+                        verdict,
+                    };
+                    let r = self.requests.get_mut(&rid).expect("present");
+                    r.tries += 1;
+                    r.attempts.push(attempt.clone());
+                    self.event(AgentEvent::Progress {
+                        request: rid,
+                        stage: Stage::Verdict(attempt),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The checks before any offer: not convicted, tier-1 reputation, reachable.
+    fn gate(&mut self, c: &Candidate) -> Result<(), Verdict> {
+        let provider = c.descriptor.provider;
+        if self.is_convicted(&provider) {
+            return Err(Verdict::Convicted);
+        }
+        let canonical = self.canonical(&provider);
+        let topic = &c.descriptor.topic;
+        let score = self.reputation.score(&canonical, topic);
+        let net_failures = self
+            .ledger
+            .tally(topic, &canonical, agentnet_core::WallTime::UNIX_EPOCH)
+            .is_some_and(|t| t.neg * self.ledger.config().failure_weight > t.pos);
+        if score < self.config.funnel.min_reputation || net_failures {
+            return Err(Verdict::BelowReputation { score });
+        }
+        if !self.routes.contains_key(&provider) || self.registry.resolve(&provider).is_none() {
+            return Err(Verdict::Unreachable);
+        }
+        Ok(())
+    }
+
+    fn mechanism(&self, tier: Tier) -> Result<Signed<Mechanism>, Verdict> {
+        let t = &self.config.terms;
+        let m = Mechanism::new(
+            self.me,
+            "agentnet-terms",
+            t.flat.saturating_add(t.bonus),
+            t.clauses(tier),
+        );
+        Signed::sign(&self.keys, m).map_err(|e| Verdict::Failed(e.to_string()))
+    }
+
+    fn random_hash(&mut self) -> Hash {
+        let mut b = [0u8; 32];
+        self.rng.fill_bytes(&mut b);
+        Hash(b)
+    }
+
+    fn offer_to(
+        &mut self,
+        now: Now,
+        rid: RequestId,
+        c: &Candidate,
+        tier: Tier,
+        topic: &Topic,
+    ) -> Result<(), Verdict> {
+        let provider = c.descriptor.provider;
+        let capability = c.descriptor.capability.clone();
+        let link = *self.routes.get(&provider).ok_or(Verdict::Unreachable)?;
+        self.ensure_topic(topic);
+        let r = self.requests.get(&rid).ok_or(Verdict::Failed("gone".into()))?;
+        let intent = r.task.intent.clone();
+        let input = r.task.input.clone();
+        // Tier 2 needs canaries this provider has not seen; otherwise check it at tier 3.
+        let mut cases = Vec::new();
+        if tier == Tier::Canary {
+            for case in &r.task.canaries {
+                let key = Hash::digest("agentnet/v1/canary-case", &case.input);
+                if cases.len() < self.config.funnel.canaries_per_attempt
+                    && !self.canary_uses.contains(&(key, self.canonical(&provider)))
+                {
+                    cases.push((key, case.clone()));
+                }
+            }
+        }
+        let tier = if tier == Tier::Canary && cases.is_empty() {
+            Tier::Evidence
+        } else {
+            tier
+        };
+        let mechanism = self.mechanism(tier)?;
+        let encode = |input: &Bytes| {
+            agentnet_core::wire::encode_cbor(&TaskInput {
+                capability: capability.clone(),
+                intent: intent.clone(),
+                input: input.clone(),
+            })
+            .map(Bytes::from)
+        };
+        let spec = |id: Hash| {
+            TaskSpec::new(
+                TaskId(id),
+                topic.clone(),
+                payload_hash(capability.as_bytes()),
+            )
+        };
+        // The real task and the canaries, offered in a random order.
+        let mut order: Vec<Option<usize>> = (0..cases.len()).map(Some).collect();
+        order.push(None);
+        for i in (1..order.len()).rev() {
+            let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        let mut inputs = BTreeMap::new();
+        let mut canaries = BTreeMap::new();
+        let mut real = None;
+        let timeout = self.config.terms.commit + self.config.terms.execute + self.config.terms.settle;
+        for slot in order {
+            let task_id = self.random_hash();
+            let bytes = match slot {
+                None => encode(&input),
+                Some(i) => encode(&cases[i].1.input),
+            }
+            .map_err(|e| Verdict::Failed(e.to_string()))?;
+            let sid = self
+                .sessions
+                .offer(now, provider, link, spec(task_id), mechanism.clone())
+                .map_err(|e| Verdict::Failed(e.to_string()))?;
+            self.by_session.insert(sid, rid);
+            inputs.insert(sid, bytes);
+            match slot {
+                None => real = Some(sid),
+                Some(i) => {
+                    let (key, case) = &cases[i];
+                    let _ = self.canaries.issue(
+                        now,
+                        task_id,
+                        provider,
+                        topic.clone(),
+                        Expected::exact(&case.expected),
+                        timeout,
+                    );
+                    let peer = self.canonical(&provider);
+                    self.canary_uses.insert((*key, peer));
+                    canaries.insert(
+                        sid,
+                        CanarySlot {
+                            task: task_id,
+                            outcome: None,
+                        },
+                    );
+                }
+            }
+        }
+        let real = real.expect("the real task is always offered");
+        let clauses = mechanism.clauses.iter().map(|c| c.text()).collect();
+        let n = canaries.len();
+        let r = self.requests.get_mut(&rid).expect("present");
+        r.tries += 1;
+        r.current = Some(Try {
+            provider,
+            tier,
+            real,
+            inputs,
+            canaries,
+            result: None,
+            receipts: 0,
+            evidence_rejected: false,
+            graded: false,
+        });
+        self.event(AgentEvent::Progress {
+            request: rid,
+            stage: Stage::Offered {
+                provider,
+                tier,
+                clauses,
+                canaries: n,
+            },
+        });
+        Ok(())
+    }
+
+    // =========================================================================================
+    // Internals: trust plane
+    // =========================================================================================
+
+    /// Make `topic` one of the reputation engine's topics (bounded by its `max_topics`; a
+    /// full table leaves new topics without reputation, never evicts an existing one).
+    fn ensure_topic(&mut self, topic: &Topic) {
+        if self.reputation.topics().any(|t| t == topic) {
+            return;
+        }
+        let e = self.encoder.encode(topic.as_str());
+        let _ = self.reputation.add_topic(topic.clone(), e);
+    }
+
+    /// Verify a fraud proof and act on it once: ledger, slashing, open sessions, relay.
+    fn on_proof(
+        &mut self,
+        now: Now,
+        proof: FraudProof,
+        from: Option<LinkId>,
+    ) -> Result<(), AgentError> {
+        let id = proof.id();
+        if self.proofs.contains(&id) {
+            return Ok(());
+        }
+        let offence = proof.verify(&self.limits)?;
+        self.proofs.insert(id);
+        let canonical = self.canonical(&offence.offender);
+        if canonical == self.me {
+            return Ok(());
+        }
+        self.ledger.record_offence(canonical, &offence);
+        self.book.forget(&canonical);
+        // Blame a principal only when an issuer attested that the chain belongs to it.
+        let principal = self
+            .registry
+            .resolve(&offence.offender)
+            .filter(|r| r.attested)
+            .map(|r| r.principal);
+        let _ = self.reputation.slash(canonical, &offence, principal);
+        let _ = self.reputation.recompute();
+        let open: Vec<SessionId> = self
+            .sessions
+            .ids()
+            .copied()
+            .filter(|sid| {
+                self.sessions.session(sid).is_some_and(|s| {
+                    s.role == Role::Requester && self.canonical(&s.provider) == canonical
+                })
+            })
+            .collect();
+        for sid in open {
+            let _ = self.sessions.report_fraud(now, sid, &proof);
+        }
+        self.broadcast(&proof.to_frame(), from);
+        self.event(AgentEvent::Convicted {
+            offender: offence.offender,
+            canonical,
+            kind: offence.kind,
+            proof: id,
+            from,
+        });
+        Ok(())
+    }
+
+    fn on_report(&mut self, frame: &Bytes) -> Result<(), AgentError> {
+        let report = Signed::<TrustReport>::from_frame(frame, &self.limits)?;
+        // Only topics this agent itself works in: peers cannot grow its tables.
+        if !self.reputation.topics().any(|t| *t == report.topic) {
+            return Ok(());
+        }
+        let reporter = self.canonical(&report.signer());
+        if self.is_convicted(&reporter) {
+            return Ok(());
+        }
+        self.book.apply(&report)?;
+        Ok(())
+    }
+
+    /// Send salient trust reports and recompute reputation.
+    fn trust_round(&mut self, now: Now) {
+        let topics: Vec<Topic> = self.reputation.topics().cloned().collect();
+        for topic in &topics {
+            let row = self.ledger.row(topic, now.wall);
+            if let Ok(Some(report)) = self.reports.next_report(&self.keys, topic, &row, now.wall) {
+                let frame = report.to_frame();
+                self.broadcast(&frame, None);
+            }
+            let own: Vec<(AgentId, f32, f32)> = row
+                .iter()
+                .map(|(p, t)| (*p, t.pos as f32, t.neg as f32))
+                .collect();
+            let _ = self.reputation.set_row(self.me, topic, own);
+            let reporters: Vec<AgentId> = self.book.rows(topic).map(|(r, _)| *r).collect();
+            for reporter in reporters {
+                let entries = self.book.row_at(topic, &reporter, now.wall);
+                let canonical = self.canonical(&reporter);
+                let _ = self.reputation.set_row(canonical, topic, entries);
+            }
+        }
+        let known: Vec<AgentId> = self.routes.keys().map(|k| self.canonical(k)).collect();
+        for a in known {
+            if self.reputation.stake(&a) == (0.0, 0.0, 0.0) && !self.reputation.is_slashed(&a) {
+                let _ = self.reputation.set_stake(a, self.config.default_stake);
+            }
+        }
+        let _ = self.reputation.recompute();
+    }
+
+    // =========================================================================================
+    // Internals: the link handshake
+    // =========================================================================================
+
+    fn on_hello(&mut self, from: LinkId, hello: Hello) {
+        let Some(link) = self.links.get_mut(&from) else {
+            return;
+        };
+        if link.hellos_answered >= MAX_HELLOS_PER_LINK {
+            return;
+        }
+        link.hellos_answered += 1;
+        let proof = HelloProof {
+            nonce: hello.nonce,
+            agent: self.me,
+        };
+        if let Ok(signed) = Signed::sign(&self.keys, proof) {
+            self.send(from, signed.to_frame());
+        }
+        let entries: Vec<Bytes> = self.chain.iter().map(|e| e.to_frame()).collect();
+        for e in entries {
+            self.send(from, e);
+        }
+    }
+
+    fn on_hello_proof(&mut self, now: Now, from: LinkId, frame: &Bytes) -> Result<(), AgentError> {
+        let proof = Signed::<HelloProof>::from_frame(frame, &self.limits)?;
+        let link = self
+            .links
+            .get_mut(&from)
+            .filter(|l| l.peer.is_none() && l.nonce == proof.nonce)
+            .ok_or(AgentError::BadHandshake(from))?;
+        let agent = proof.agent;
+        link.peer = Some(agent);
+        if let Some(old) = self.routes.insert(agent, from)
+            && old != from
+            && let Some(l) = self.links.get_mut(&old)
+        {
+            // The newer link is the route; the older one stays usable for frames in flight.
+            let _ = l;
+        }
+        let topics: Vec<Topic> = self.reputation.topics().cloned().collect();
+        for t in &topics {
+            self.reports.force_full(t);
+        }
+        let _ = now;
+        self.event(AgentEvent::PeerUp { link: from, agent });
+        Ok(())
+    }
+
+    fn route_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
+        let kind = peek_kind(&payload).ok_or(agentnet_core::wire::WireError::TruncatedHeader {
+            len: payload.len(),
+        })?;
+        match kind.plane() {
+            Plane::Gossip => self
+                .gossip
+                .handle_message(now, from, payload)
+                .map_err(|e| AgentError::Gossip(e.to_string())),
+            Plane::Trust => match kind {
+                agentnet_trust::wire::BINDING | agentnet_trust::wire::ATTESTATION => {
+                    Ok(self.registry.handle_message(now, from, payload)?)
+                }
+                agentnet_trust::wire::FRAUD_PROOF => {
+                    let (proof, _) = FraudProof::from_frame(&payload, &self.limits)?;
+                    self.on_proof(now, proof, Some(from))
+                }
+                agentnet_trust::wire::TRUST_REPORT => self.on_report(&payload),
+                other => Err(AgentError::UnknownKind(other.0)),
+            },
+            Plane::Execution => Ok(self.sessions.handle_message(now, from, payload)?),
+            Plane::Payload => match kind {
+                wire::HELLO => {
+                    let h: Hello = decode_frame_as(&payload, wire::HELLO, &self.limits)?;
+                    self.on_hello(from, h);
+                    Ok(())
+                }
+                wire::HELLO_PROOF => self.on_hello_proof(now, from, &payload),
+                wire::CHUNK => {
+                    let c: Chunk = decode_frame_as(&payload, wire::CHUNK, &self.limits)?;
+                    self.on_chunk(now, from, c)
+                }
+                wire::RESEND => {
+                    let r: Resend = decode_frame_as(&payload, wire::RESEND, &self.limits)?;
+                    self.on_resend(from, r)
+                }
+                other => Err(AgentError::UnknownKind(other.0)),
+            },
+            _ => Err(AgentError::UnknownKind(kind.0)),
+        }
+    }
+}
+
+impl Engine for Agent {
+    type Event = AgentEvent;
+    type Error = AgentError;
+
+    fn handle_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
+        let kind = peek_kind(&payload);
+        if let Some(p) = self.traffic.plane(kind) {
+            p.received_frames += 1;
+            p.received_bytes += payload.len() as u64;
+        }
+        let r = self.route_message(now, from, payload);
+        self.pump(now);
+        r
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        self.gossip.handle_timeout(now);
+        self.registry.handle_timeout(now);
+        self.sessions.handle_timeout(now);
+        self.canaries.handle_timeout(now);
+        let cfg = self.config.payload;
+        let mut resends = Vec::new();
+        for ((sid, dir), inc) in self.incoming.iter_mut() {
+            if let Some(missing) = inc.due_resend(&cfg, now.mono) {
+                resends.push((inc.link, *sid, *dir, missing));
+            }
+        }
+        for (link, session, direction, missing) in resends {
+            if let Ok(f) = encode_frame(
+                wire::RESEND,
+                &Resend {
+                    session,
+                    direction,
+                    missing,
+                },
+            ) {
+                self.send(link, f);
+            }
+        }
+        if now.mono >= self.next_trust {
+            self.next_trust = now.mono + self.config.trust_interval;
+            self.trust_round(now);
+        }
+        self.pump(now);
+    }
+
+    fn handle_link_up(&mut self, now: Now, link: LinkId) {
+        let mut nonce = [0u8; 16];
+        self.rng.fill_bytes(&mut nonce);
+        self.links.insert(
+            link,
+            Link {
+                nonce,
+                peer: None,
+                hellos_answered: 0,
+            },
+        );
+        if let Ok(f) = encode_frame(wire::HELLO, &Hello { nonce }) {
+            self.send(link, f);
+        }
+        self.gossip.handle_link_up(now, link);
+        self.sessions.handle_link_up(now, link);
+        self.registry.handle_link_up(now, link);
+        self.pump(now);
+    }
+
+    fn handle_link_down(&mut self, now: Now, link: LinkId) {
+        let agent = self.links.remove(&link).and_then(|l| l.peer);
+        if let Some(a) = agent
+            && self.routes.get(&a) == Some(&link)
+        {
+            self.routes.remove(&a);
+        }
+        self.gossip.handle_link_down(now, link);
+        self.sessions.handle_link_down(now, link);
+        self.registry.handle_link_down(now, link);
+        self.event(AgentEvent::PeerDown { link, agent });
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.transmits.pop_front()?;
+        if let Some(p) = self.traffic.plane(peek_kind(&t.payload)) {
+            p.sent_frames += 1;
+            p.sent_bytes += t.payload.len() as u64;
+        }
+        Some(t)
+    }
+
+    fn poll_event(&mut self) -> Option<AgentEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.timeout
+    }
+}

@@ -1,0 +1,254 @@
+//! The payload plane: task inputs and results sealed to their recipient, padded to a size
+//! class, cut into chunks, reassembled, opened and checked against the hash the sender signed
+//! in the session.
+//!
+//! Sizes: a payload of `n` bytes is padded to the next power of two of at least 256 bytes
+//! (`4 + n` with its length prefix), so a canary and a real task of similar size are the same
+//! number of chunks of the same sizes. Sealing adds [`SEAL_OVERHEAD`] bytes. The receiver
+//! refuses a transfer whose chunk count exceeds what [`PayloadConfig::max_payload`] allows.
+//!
+//! Loss: the receiver asks for missing chunks after [`PayloadConfig::resend_after`] without
+//! progress, at most [`PayloadConfig::max_resends`] times; the sender keeps a transfer's
+//! chunks until its session ends.
+
+use std::collections::BTreeMap;
+
+use agentnet_core::seal::{self, SEAL_OVERHEAD, X25519Public, X25519Secret};
+use agentnet_core::{Hash, Instant, LinkId};
+use agentnet_mech::session::SessionId;
+use bytes::Bytes;
+
+use super::config::PayloadConfig;
+use super::events::AgentError;
+use super::wire::Direction;
+
+/// Smallest size class.
+const MIN_CLASS: usize = 256;
+
+/// The associated data binding a sealed payload to its session and direction.
+fn aad(session: &SessionId, direction: Direction) -> Vec<u8> {
+    let mut a = b"agentnet/v1/payload".to_vec();
+    a.extend_from_slice(session.0.as_bytes());
+    a.push(match direction {
+        Direction::Input => 0,
+        Direction::Result => 1,
+    });
+    a
+}
+
+/// Size class of a payload of `len` bytes (with its 4-byte length prefix).
+fn class(len: usize) -> usize {
+    (len + 4).max(MIN_CLASS).next_power_of_two()
+}
+
+/// Most chunks a transfer within `config` can have.
+pub(crate) fn max_chunks(config: &PayloadConfig) -> u32 {
+    (class(config.max_payload) + SEAL_OVERHEAD).div_ceil(config.chunk_size) as u32
+}
+
+/// Pad, seal and cut `payload` for `recipient`.
+pub(crate) fn seal_chunks<R: rand_core::CryptoRng + ?Sized>(
+    config: &PayloadConfig,
+    recipient: &X25519Public,
+    session: &SessionId,
+    direction: Direction,
+    payload: &[u8],
+    rng: &mut R,
+) -> Result<Vec<Bytes>, AgentError> {
+    if payload.len() > config.max_payload {
+        return Err(AgentError::PayloadTooLarge {
+            size: payload.len(),
+            max: config.max_payload,
+        });
+    }
+    let mut padded = Vec::with_capacity(class(payload.len()));
+    padded.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    padded.extend_from_slice(payload);
+    padded.resize(class(payload.len()), 0);
+    let sealed = seal::seal(recipient, &padded, &aad(session, direction), rng).map_err(|_| {
+        AgentError::PayloadMismatch {
+            session: *session,
+            reason: "the recipient's encryption key is unusable",
+        }
+    })?;
+    let sealed = Bytes::from(sealed);
+    Ok((0..sealed.len())
+        .step_by(config.chunk_size)
+        .map(|i| sealed.slice(i..(i + config.chunk_size).min(sealed.len())))
+        .collect())
+}
+
+/// Open a reassembled transfer and strip its padding.
+fn open(
+    secret: &X25519Secret,
+    session: &SessionId,
+    direction: Direction,
+    sealed: &[u8],
+) -> Result<Bytes, &'static str> {
+    let padded = seal::open(secret, sealed, &aad(session, direction))
+        .map_err(|_| "the sealed payload does not open")?;
+    if padded.len() < 4 {
+        return Err("the payload is shorter than its length prefix");
+    }
+    let len = u32::from_le_bytes(padded[..4].try_into().expect("4 bytes")) as usize;
+    if len > padded.len() - 4 || padded.len() != class(len) {
+        return Err("the payload's length prefix does not fit its size class");
+    }
+    Ok(Bytes::copy_from_slice(&padded[4..4 + len]))
+}
+
+/// A payload this agent is sending.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) link: LinkId,
+    pub(crate) chunks: Vec<Bytes>,
+}
+
+/// A payload this agent is receiving.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    /// Where chunks and resend requests go.
+    pub(crate) link: LinkId,
+    count: Option<u32>,
+    parts: BTreeMap<u32, Bytes>,
+    /// The hash the counterparty signed, once its session message arrived.
+    pub(crate) expected: Option<Hash>,
+    /// The opened, checked payload.
+    pub(crate) done: Option<Bytes>,
+    /// When to ask for missing chunks.
+    pub(crate) resend_at: Instant,
+    resends: u32,
+}
+
+/// What adding a chunk did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// More chunks are needed.
+    Partial,
+    /// Every chunk is here, but the hash to check against is not yet known.
+    Complete,
+}
+
+impl Incoming {
+    pub(crate) fn new(link: LinkId, expected: Option<Hash>, resend_at: Instant) -> Self {
+        Incoming {
+            link,
+            count: None,
+            parts: BTreeMap::new(),
+            expected,
+            done: None,
+            resend_at,
+            resends: 0,
+        }
+    }
+
+    /// Add one chunk. The first chunk fixes the count; chunks outside it, a changed count
+    /// and duplicates are refused (the first copy stands).
+    pub(crate) fn add(
+        &mut self,
+        config: &PayloadConfig,
+        index: u32,
+        count: u32,
+        data: Bytes,
+        now: Instant,
+    ) -> Result<Progress, AgentError> {
+        let max = max_chunks(config);
+        let expected = self.count.unwrap_or(count);
+        if count == 0 || count > max || count != expected || index >= count {
+            return Err(AgentError::ChunkOutOfRange {
+                index,
+                count,
+                expected: if self.count.is_some() { expected } else { max },
+            });
+        }
+        if data.len() > config.chunk_size || data.is_empty() {
+            return Err(AgentError::PayloadTooLarge {
+                size: data.len(),
+                max: config.chunk_size,
+            });
+        }
+        if self.done.is_some() || self.parts.contains_key(&index) {
+            return Err(AgentError::DuplicateChunk(index));
+        }
+        self.count = Some(count);
+        self.parts.insert(index, data);
+        self.resend_at = now + config.resend_after;
+        Ok(if self.parts.len() as u32 == count {
+            Progress::Complete
+        } else {
+            Progress::Partial
+        })
+    }
+
+    /// Whether every chunk arrived.
+    pub(crate) fn complete(&self) -> bool {
+        self.count.is_some_and(|c| self.parts.len() as u32 == c)
+    }
+
+    /// Reassemble, open and check against `expected`. On a mismatch every chunk is dropped
+    /// (so a full resend can replace an injected or corrupted piece).
+    pub(crate) fn finish(
+        &mut self,
+        secret: &X25519Secret,
+        session: &SessionId,
+        direction: Direction,
+    ) -> Result<Option<Bytes>, AgentError> {
+        let Some(expected) = self.expected else {
+            return Ok(None);
+        };
+        if !self.complete() {
+            return Ok(None);
+        }
+        let sealed: Vec<u8> = self.parts.values().flat_map(|b| b.iter().copied()).collect();
+        let mismatch = |reason| AgentError::PayloadMismatch {
+            session: *session,
+            reason,
+        };
+        let result = open(secret, session, direction, &sealed).and_then(|p| {
+            if agentnet_trust::evidence::payload_hash(&p) == expected {
+                Ok(p)
+            } else {
+                Err("the payload does not hash to what the session signed")
+            }
+        });
+        match result {
+            Ok(p) => {
+                self.done = Some(p.clone());
+                Ok(Some(p))
+            }
+            Err(reason) => {
+                self.parts.clear();
+                self.count = None;
+                Err(mismatch(reason))
+            }
+        }
+    }
+
+    /// The chunks to ask for again, if it is time and resends remain (then the next time is
+    /// armed). An empty transfer asks for everything (index 0 brings the count).
+    pub(crate) fn due_resend(&mut self, config: &PayloadConfig, now: Instant) -> Option<Vec<u32>> {
+        if !self.waiting(config) || now < self.resend_at {
+            return None;
+        }
+        self.resends += 1;
+        self.resend_at = now + config.resend_after;
+        let missing: Vec<u32> = match self.count {
+            Some(c) => (0..c).filter(|i| !self.parts.contains_key(i)).take(256).collect(),
+            None => Vec::new(),
+        };
+        Some(missing)
+    }
+
+    /// When this transfer next wants attention.
+    pub(crate) fn deadline(&self, config: &PayloadConfig) -> Option<Instant> {
+        self.waiting(config).then_some(self.resend_at)
+    }
+
+    /// Whether the transfer is due at all: not done, resends left, and either a chunk arrived
+    /// or the counterparty's signed message says the payload was sent.
+    fn waiting(&self, config: &PayloadConfig) -> bool {
+        self.done.is_none()
+            && self.resends < config.max_resends
+            && (self.count.is_some() || self.expected.is_some())
+    }
+}

@@ -1,0 +1,146 @@
+//! [`SimHost`]: an [`Agent`] with a host attached, as one [`Engine`], so the simulator
+//! (`agentnet_core::sim::Sim<SimHost>`) runs whole agents end to end.
+//!
+//! The host part does what the `Node` runtime does with real I/O, in virtual time:
+//! [`Effect::Persist`] records go into an in-memory table (kept by the host, so a factory can
+//! hand them to a restarted agent) and are acknowledged at once; [`Effect::Execute`] runs the
+//! application's [`Handler`] and answers after [`SimHost::exec_delay`] of virtual time;
+//! [`Effect::Llm`] is answered with a failure (no model in the simulator).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use agentnet_core::effect::ExecuteTask;
+use agentnet_core::{Effect, Engine, Instant, LinkId, Now, RequestId, Transmit};
+use bytes::Bytes;
+
+use super::{Agent, AgentError, AgentEvent, Executed};
+
+/// The application of a simulated provider: task and input in, result out.
+pub type Handler = Box<dyn FnMut(&ExecuteTask, &Bytes) -> Executed + Send>;
+
+/// An [`Agent`] whose effects are completed by a simulated host.
+pub struct SimHost {
+    agent: Agent,
+    handler: Option<Handler>,
+    /// Virtual time between an `Execute` effect and its answer.
+    pub exec_delay: Duration,
+    pending: VecDeque<(Instant, RequestId, Executed)>,
+    /// Every record persisted, by (table, key).
+    pub store: BTreeMap<(&'static str, Bytes), Bytes>,
+}
+
+impl core::fmt::Debug for SimHost {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimHost")
+            .field("agent", &self.agent)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHost {
+    /// Host `agent`; `handler` runs tasks for the capabilities it serves (`None`: every
+    /// task fails).
+    pub fn new(agent: Agent, handler: Option<Handler>) -> Self {
+        SimHost {
+            agent,
+            handler,
+            exec_delay: Duration::from_millis(20),
+            pending: VecDeque::new(),
+            store: BTreeMap::new(),
+        }
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    /// The agent, for commands (call through `Sim::command` so outputs are drained).
+    pub fn agent_mut(&mut self) -> &mut Agent {
+        &mut self.agent
+    }
+
+    fn run_effects(&mut self, now: Now) {
+        loop {
+            let mut due = false;
+            while let Some(e) = self.agent.poll_effect() {
+                match e {
+                    Effect::Persist { id, records } => {
+                        for r in records {
+                            match r.value {
+                                Some(v) => self.store.insert((r.table, r.key), v),
+                                None => self.store.remove(&(r.table, r.key)),
+                            };
+                        }
+                        let _ = self.agent.handle_persisted(now, id);
+                    }
+                    Effect::Execute {
+                        id, task, input, ..
+                    } => {
+                        let out = match self.handler.as_mut() {
+                            Some(h) => h(&task, &input),
+                            None => Executed::Failed("no handler".into()),
+                        };
+                        self.pending.push_back((now.mono + self.exec_delay, id, out));
+                    }
+                    Effect::Llm { id, .. } => {
+                        let _ = self.agent.handle_llm_failure(now, id, "no model");
+                    }
+                    _ => {}
+                }
+            }
+            while self.pending.front().is_some_and(|(at, _, _)| *at <= now.mono) {
+                let (_, id, out) = self.pending.pop_front().expect("checked");
+                let _ = self.agent.handle_executed(now, id, out);
+                due = true;
+            }
+            if !due {
+                break;
+            }
+        }
+    }
+}
+
+impl Engine for SimHost {
+    type Event = AgentEvent;
+    type Error = AgentError;
+
+    fn handle_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
+        let r = self.agent.handle_message(now, from, payload);
+        self.run_effects(now);
+        r
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        self.agent.handle_timeout(now);
+        self.run_effects(now);
+    }
+
+    fn handle_link_up(&mut self, now: Now, link: LinkId) {
+        self.agent.handle_link_up(now, link);
+        self.run_effects(now);
+    }
+
+    fn handle_link_down(&mut self, now: Now, link: LinkId) {
+        self.agent.handle_link_down(now, link);
+        self.run_effects(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.agent.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<AgentEvent> {
+        self.agent.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let exec = self.pending.front().map(|p| p.0);
+        match (self.agent.poll_timeout(), exec) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
