@@ -69,11 +69,17 @@
 //! loop {
 //!     input  = next of: frame on a link | timer fired | link up/down | app command
 //!     engine.handle_*(now, input)           // or a command method
-//!     while let Some(t) = engine.poll_transmit() { send t.payload on t.link }
-//!     while let Some(e) = engine.poll_event()    { deliver e to the application }
-//!     arm one timer at engine.poll_timeout()     // absolute deadline
+//!     loop {                                 // until one pass yields nothing
+//!         while let Some(t) = engine.poll_transmit() { send t.payload on t.link }
+//!         while let Some(e) = engine.poll_event()    { deliver e to the application }
+//!         if neither loop yielded anything { break }
+//!     }
+//!     arm one timer at engine.poll_timeout()     // absolute deadline, read last
 //! }
 //! ```
+//!
+//! The inner loop is [`engine::drain`]`(&mut engine, on_transmit, on_event)`, which returns
+//! the deadline to arm.
 //!
 //! To unit-test your own protocol logic in isolation — wrap it as an [`Engine`], run a few in
 //! the simulator with loss and a partition, and assert on the events — follow the guide in

@@ -25,7 +25,8 @@
 //! # Drive loop
 //!
 //! [`GossipEngine`] implements [`Engine`](agentnet_core::Engine); drive it like every agentnet
-//! engine (see [`agentnet_core::engine`] for the full contract):
+//! engine (see [`agentnet_core::engine`] for the full contract): after any input or command,
+//! drain transmits and events until both are empty, then read `poll_timeout`.
 //!
 //! ```text
 //! engine = GossipEngine::new(config, signer, encoder, now)
@@ -34,15 +35,24 @@
 //! loop {
 //!     input  = frame on a link | timer fired | link up/down | app command (publish, discover)
 //!     engine.handle_*(now, input)
-//!     while let Some(t) = engine.poll_transmit() { send t.payload on t.link }
-//!     while let Some(e) = engine.poll_event()    {
-//!         Event::PersistHead(h) => { store h durably; engine.handle_persisted(now, &h.topic, h.seq) }
-//!         Event::Equivocation { proof, .. } => hand proof to the trust plane,
-//!         other => deliver to the application,
+//!     loop {                                     // until one pass yields nothing
+//!         while let Some(t) = engine.poll_transmit() { send t.payload on t.link }
+//!         while let Some(e) = engine.poll_event()    {
+//!             Event::PersistHead(h) => { store h durably; engine.handle_persisted(now, &h.topic, h.seq) }
+//!             Event::Equivocation { proof, .. } => hand proof to the trust plane,
+//!             other => deliver to the application,
+//!         }
+//!         if neither loop yielded anything { break }
 //!     }
-//!     arm one timer at engine.poll_timeout()     // absolute deadline
+//!     arm one timer at engine.poll_timeout()     // absolute deadline, read last
 //! }
 //! ```
+//!
+//! `handle_persisted` is an input: it releases the entry to the mesh, so its frames come out of
+//! the next pass. A host that needs no such acknowledgement can use
+//! [`agentnet_core::engine::drain`] for the inner loop; one that does (the `Node` in
+//! `agentnet-transport` writes one durable batch per turn) collects the heads during the drain,
+//! writes them, acknowledges them and drains again.
 //!
 //! ```
 //! use agentnet_core::descriptor::{CapabilityDescriptor, Topic};

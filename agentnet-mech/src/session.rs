@@ -44,14 +44,22 @@
 //! loop {
 //!     input = frame on a link | timer fired | host decision (offer, accept, grade, ...)
 //!     sessions.handle_message(now, link, frame) / handle_timeout(now) / sessions.<command>(now, ...)
-//!     while let Some(t) = sessions.poll_transmit() { send t.payload on t.link }
-//!     while let Some(e) = sessions.poll_event()    { act on e: Offered → accept/decline,
-//!                                                    Committed → delegate, Delegated → work,
-//!                                                    Delivered → grade, Settled → pay,
-//!                                                    Feedback/Offence → ledger }
-//!     arm one timer at sessions.poll_timeout()
+//!     loop {                                        // until one pass yields nothing
+//!         while let Some(t) = sessions.poll_transmit() { send t.payload on t.link }
+//!         while let Some(e) = sessions.poll_event()    { act on e: Offered → accept/decline,
+//!                                                        Committed → delegate, Delegated → work,
+//!                                                        Delivered → grade, Settled → pay,
+//!                                                        Feedback/Offence → ledger }
+//!         if neither loop yielded anything { break }
+//!     }
+//!     arm one timer at sessions.poll_timeout()      // read last
 //! }
 //! ```
+//!
+//! This is the drive contract of [`agentnet_core::engine`]: after any input or command, drain
+//! transmits and events until both are empty, then read `poll_timeout`. The host's answers to
+//! events (`accept`, `delegate`, `grade`, ...) are commands, so each is followed by the same
+//! drain; a host that defers them can use [`agentnet_core::engine::drain`] for the inner loop.
 //!
 //! A whole tier-1 session between two engines, frames carried by hand:
 //!

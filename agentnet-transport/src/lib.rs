@@ -28,8 +28,10 @@
 //! loop {
 //!     wait for: command | transport event | min(engine.poll_timeout(), prune, redial)
 //!     feed it:  handle_message (by frame kind) | handle_link_up/down | handle_timeout | command
-//!     drain:    poll_event -> one durable batch -> handle_persisted for own heads -> app events
-//!     drain:    poll_transmit -> transport.send (never blocks)
+//!     drain, until a pass yields nothing:
+//!         poll_transmit -> transport.send (never blocks)
+//!         poll_event    -> one durable batch -> handle_persisted for own heads -> app events
+//!     then read poll_timeout for the next wait
 //! }
 //! ```
 //!

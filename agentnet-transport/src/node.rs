@@ -9,10 +9,13 @@
 //!    (`poll_timeout`), the next store pruning or bootstrap redial;
 //! 2. feeds it to the engine (`handle_message` routed by frame kind, `handle_link_up/down`,
 //!    `handle_timeout`, or a command such as `publish`);
-//! 3. drains the engine's events, writes everything durable from them as **one** [`Batch`](crate::store::Batch)
-//!    and, only once the batch is on disk, acknowledges own log heads to the engine
-//!    (`handle_persisted`) — so no own entry is ever sent before its head is durable;
-//! 4. drains `poll_transmit` into the transport (which queues without blocking).
+//! 3. drains the engine by the drive contract of `agentnet_core::engine`: transmits and events
+//!    until both are empty, then reads `poll_timeout`. Transmits go to the transport (which
+//!    queues without blocking); from each pass's events everything durable is written as
+//!    **one** [`Batch`](crate::store::Batch) and, only once the batch is on disk, own log heads
+//!    are acknowledged to the engine (`handle_persisted`) — so no own entry is ever sent before
+//!    its head is durable. The acknowledgement is an input; the next pass sends what it
+//!    released.
 //!
 //! Frames are routed by their kind: `0x01xx` to the gossip engine. The trust and mechanism
 //! engines will take the `0x02xx` and `0x03xx` ranges; until they exist such frames are
@@ -823,13 +826,29 @@ impl Driver {
         }
     }
 
-    /// Drain the engine: events (persisting what must survive, acknowledging own heads once
-    /// durable), then transmits.
+    /// Drain the engine as the drive contract asks (`agentnet_core::engine`): transmits into
+    /// the transport, then events, repeated until a pass yields neither. What must survive a
+    /// restart is written as one batch per pass; own log heads are acknowledged
+    /// (`handle_persisted`) only once that batch is on disk. The acknowledgement is an input
+    /// that releases the entry to the mesh, so its frames go out on the next pass. Sending
+    /// before writing is safe: the engine never emits an own entry before it is acknowledged.
     fn flush(&mut self, now: Now) {
         loop {
+            let mut idle = true;
+            while let Some(t) = self.gossip.poll_transmit() {
+                idle = false;
+                if let Some(kind) = peek_kind(&t.payload) {
+                    let e = self.stats.sent.entry(kind.0).or_default();
+                    e.0 += 1;
+                    e.1 += t.payload.len() as u64;
+                }
+                // An unknown link raced with its LinkDown, which is on its way.
+                let _ = self.transport.send(t.link, t.payload);
+            }
             let mut batch = Vec::new();
             let mut own = Vec::new();
             while let Some(ev) = self.gossip.poll_event() {
+                idle = false;
                 match ev {
                     GossipEvent::PersistHead(h) => {
                         own.push((h.topic.clone(), h.seq));
@@ -864,32 +883,24 @@ impl Driver {
                     other => self.emit(NodeEvent::Gossip(other)),
                 }
             }
-            if batch.is_empty() {
-                break;
-            }
-            match self.store.write(&batch) {
-                Ok(()) => {
-                    for (t, seq) in own {
-                        self.gossip.handle_persisted(now, &t, seq);
+            if !batch.is_empty() {
+                match self.store.write(&batch) {
+                    Ok(()) => {
+                        for (t, seq) in own {
+                            self.gossip.handle_persisted(now, &t, seq);
+                        }
+                    }
+                    Err(e) => {
+                        // Own entries stay unsent (the engine waits for the acknowledgement);
+                        // the next announce or refresh tries again.
+                        tracing::warn!(error = %e, "store write failed");
+                        self.emit(NodeEvent::StoreFailed(e.to_string()));
                     }
                 }
-                Err(e) => {
-                    // Own entries stay unsent (the engine waits for the acknowledgement);
-                    // the next announce or refresh tries again.
-                    tracing::warn!(error = %e, "store write failed");
-                    self.emit(NodeEvent::StoreFailed(e.to_string()));
-                    break;
-                }
             }
-        }
-        while let Some(t) = self.gossip.poll_transmit() {
-            if let Some(kind) = peek_kind(&t.payload) {
-                let e = self.stats.sent.entry(kind.0).or_default();
-                e.0 += 1;
-                e.1 += t.payload.len() as u64;
+            if idle {
+                break;
             }
-            // An unknown link raced with its LinkDown, which is on its way.
-            let _ = self.transport.send(t.link, t.payload);
         }
     }
 }

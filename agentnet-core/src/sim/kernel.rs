@@ -294,21 +294,32 @@ impl<V: fmt::Debug> Kernel<V> {
         }
     }
 
-    /// The drive contract's step 2: drain transmits, then events, then re-read the deadline.
+    /// The drive contract's point 2: drain transmits, then events, repeating until a whole
+    /// pass yields neither, then re-read the deadline. The same rule as
+    /// [`engine::drain`](crate::engine::drain), written out because the callbacks both need
+    /// the kernel. Deterministic: the order of polls depends only on what the engine returns.
     fn flush<E: Engine<Event = V>>(&mut self, node: u32, eng: &mut E) {
-        while let Some(t) = eng.poll_transmit() {
-            self.send(node, t);
-        }
-        while let Some(ev) = eng.poll_event() {
-            if self.trace.enabled() && self.trace_events {
-                let t = self.mono();
-                self.trace.begin(tag::EVENT, t).u32(node).debug(&ev);
+        loop {
+            let mut idle = true;
+            while let Some(t) = eng.poll_transmit() {
+                idle = false;
+                self.send(node, t);
             }
-            if self.events.len() < self.max_events {
-                self.events.push((self.now, NodeId(node), ev));
-                self.metrics.events_recorded += 1;
-            } else {
-                self.metrics.events_dropped += 1;
+            while let Some(ev) = eng.poll_event() {
+                idle = false;
+                if self.trace.enabled() && self.trace_events {
+                    let t = self.mono();
+                    self.trace.begin(tag::EVENT, t).u32(node).debug(&ev);
+                }
+                if self.events.len() < self.max_events {
+                    self.events.push((self.now, NodeId(node), ev));
+                    self.metrics.events_recorded += 1;
+                } else {
+                    self.metrics.events_dropped += 1;
+                }
+            }
+            if idle {
+                break;
             }
         }
         self.arm(node, eng.poll_timeout());

@@ -27,8 +27,9 @@
 //!   [`Sim::schedule`] and a [`Fault`].
 //! - **Driving**: [`Sim::step`], [`Sim::run_until`], [`Sim::run_for`],
 //!   [`Sim::run_until_idle`]. After every input to an engine the simulator drains
-//!   `poll_transmit`, then `poll_event`, then re-reads `poll_timeout`, and keeps exactly one
-//!   armed timer per node. Engine commands go through [`Sim::command`], which drains the same
+//!   `poll_transmit`, then `poll_event`, repeating until both are empty, then re-reads
+//!   `poll_timeout` (the rule of [`engine::drain`](crate::engine::drain)), and keeps exactly
+//!   one armed timer per node. Engine commands go through [`Sim::command`], which drains the same
 //!   way afterwards.
 //! - **Observing**: [`Sim::drain_events`] returns `(Now, NodeId, Event)` triples in order;
 //!   [`Sim::engine`] inspects an engine; [`Sim::metrics`] counts frames per message kind
