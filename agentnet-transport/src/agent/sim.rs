@@ -19,10 +19,15 @@ use super::{Agent, AgentError, AgentEvent, Executed};
 /// The application of a simulated provider: task and input in, result out.
 pub type Handler = Box<dyn FnMut(&ExecuteTask, &Bytes) -> Executed + Send>;
 
+/// Rewrites (or drops) a frame on its way out: how simulations build adversaries that run
+/// the production agent but lie on the wire (see [`SimHost::with_tamper`]).
+pub type Tamper = Box<dyn FnMut(Transmit) -> Option<Transmit> + Send>;
+
 /// An [`Agent`] whose effects are completed by a simulated host.
 pub struct SimHost {
     agent: Agent,
     handler: Option<Handler>,
+    tamper: Option<Tamper>,
     /// Virtual time between an `Execute` effect and its answer.
     pub exec_delay: Duration,
     pending: VecDeque<(Instant, RequestId, Executed)>,
@@ -46,10 +51,20 @@ impl SimHost {
         SimHost {
             agent,
             handler,
+            tamper: None,
             exec_delay: Duration::from_millis(20),
             pending: VecDeque::new(),
             store: BTreeMap::new(),
         }
+    }
+
+    /// The same host with every outgoing frame passed through `tamper` first. Honest agents
+    /// have none; an adversary in a simulation is an honest agent plus a tamper function
+    /// (re-signing what it likes with its own key), so everything it does not change is the
+    /// production code.
+    pub fn with_tamper(mut self, tamper: Tamper) -> Self {
+        self.tamper = Some(tamper);
+        self
     }
 
     /// The agent.
@@ -129,7 +144,17 @@ impl Engine for SimHost {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.agent.poll_transmit()
+        loop {
+            let t = self.agent.poll_transmit()?;
+            match self.tamper.as_mut() {
+                None => return Some(t),
+                Some(f) => {
+                    if let Some(t) = f(t) {
+                        return Some(t);
+                    }
+                }
+            }
+        }
     }
 
     fn poll_event(&mut self) -> Option<AgentEvent> {

@@ -1,0 +1,296 @@
+//! Whole agents in the simulator: the production `Agent` (every plane) driven by `Sim`, with
+//! honest providers, a provider that answers canaries wrong, and one that delivers evidence its
+//! own receipts contradict.
+
+use std::time::Duration;
+
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_core::sim::{LinkModel, NodeId, Sim, SimConfig};
+use agentnet_core::wire::{Limits, peek_kind};
+use agentnet_core::{Keypair, Now, Signed, Transmit};
+use agentnet_mech::mechanism::{Tier, UNIT};
+use agentnet_mech::session::Deliver;
+use agentnet_transport::agent::sim::{Handler, SimHost, Tamper};
+use agentnet_transport::agent::{
+    Agent, AgentConfig, AgentEvent, CanaryCase, Executed, ServePolicy, TaskOutcome, TaskRequest,
+    Verdict,
+};
+use agentnet_trust::evidence::{EvidencePackage, payload_hash};
+use bytes::Bytes;
+
+const TOPIC: &str = "text/summary";
+
+fn seed(n: u8, run: u8) -> [u8; 32] {
+    let mut s = [n; 32];
+    s[31] = run;
+    s
+}
+
+fn upper() -> Handler {
+    Box::new(|_task, input| Executed::Done {
+        result: Bytes::from(input.to_ascii_uppercase()),
+        tools: Vec::new(),
+    })
+}
+
+fn liar() -> Handler {
+    Box::new(|_task, _input| Executed::Done {
+        result: Bytes::from_static(b"SOMETHING ELSE ENTIRELY"),
+        tools: Vec::new(),
+    })
+}
+
+struct World {
+    sim: Sim<SimHost>,
+    ids: Vec<NodeId>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Requester,
+    Honest,
+    Liar,
+    Cheat,
+}
+
+/// A provider that delivers a forged package: same receipts (ending in the real output), but
+/// claiming another result, signed with its own key. Its receipts contradict its delivery.
+fn cheat_tamper(keys: Keypair) -> Tamper {
+    Box::new(move |t: Transmit| {
+        if peek_kind(&t.payload) != Some(agentnet_mech::wire::DELIVER) {
+            return Some(t);
+        }
+        let limits = Limits::default();
+        let d = Signed::<Deliver>::from_frame(&t.payload, &limits).ok()?;
+        let mut deliver = d.value().clone();
+        let Some(env) = deliver.evidence.clone() else {
+            return Some(t);
+        };
+        let p = Signed::<EvidencePackage>::from_envelope(&env, &limits).ok()?;
+        let mut forged = p.value().clone();
+        let fake = payload_hash(b"a result the receipts never produced");
+        forged.result_hash = fake;
+        deliver.result_hash = fake;
+        deliver.evidence = Some(Bytes::from(Signed::sign(&keys, forged).ok()?.to_envelope()));
+        let frame = Signed::sign(&keys, deliver).ok()?.to_frame();
+        Some(Transmit {
+            link: t.link,
+            payload: frame,
+        })
+    })
+}
+
+fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
+    let mut cfg = SimConfig::seeded(u64::from(run) + 1);
+    cfg.link = link;
+    let mut sim = Sim::new(cfg);
+    let now = sim.now();
+    let mut ids = Vec::new();
+    for (i, (kind, intent)) in kinds.iter().enumerate() {
+        let s = seed(i as u8 + 1, run);
+        let keys = Keypair::from_seed(s);
+        let mut ac = AgentConfig::seeded(s);
+        ac.trust_interval = Duration::from_millis(500);
+        let agent = Agent::new(Keypair::from_seed(s), ac, now).expect("valid config");
+        let host = match kind {
+            Kind::Requester => SimHost::new(agent, None),
+            Kind::Honest => SimHost::new(agent, Some(upper())),
+            Kind::Liar => SimHost::new(agent, Some(liar())),
+            Kind::Cheat => SimHost::new(agent, Some(upper())).with_tamper(cheat_tamper(keys)),
+        };
+        let id = sim.add_node(host);
+        if *kind != Kind::Requester {
+            let d = CapabilityDescriptor::builder(
+                Keypair::from_seed(s).id(),
+                "text.summarize",
+                TOPIC,
+                intent,
+            )
+            .ttl(Duration::from_secs(600))
+            .build(now)
+            .expect("descriptor");
+            sim.command(id, |h, now| {
+                h.agent_mut().serve(now, d, ServePolicy::default())
+            })
+            .expect("up")
+            .expect("serve");
+        } else {
+            sim.command(id, |h, now| {
+                h.agent_mut()
+                    .set_interest(agentnet_gossip::InterestProfile::everything());
+                h.agent_mut().subscribe(now, Topic::new(TOPIC).unwrap())
+            })
+            .expect("up")
+            .expect("subscribe");
+        }
+        ids.push(id);
+    }
+    for a in 0..ids.len() {
+        for b in a + 1..ids.len() {
+            sim.connect(ids[a], ids[b]);
+        }
+    }
+    sim.run_for(Duration::from_secs(3));
+    World { sim, ids }
+}
+
+fn request(w: &mut World, who: usize, task: TaskRequest) -> TaskOutcome {
+    let id = w
+        .sim
+        .command(w.ids[who], |h, now| h.agent_mut().request(now, task))
+        .expect("up")
+        .expect("request starts");
+    for _ in 0..600 {
+        w.sim.run_for(Duration::from_millis(100));
+        for (_, node, e) in w.sim.drain_events() {
+            if node == w.ids[who]
+                && let AgentEvent::Completed(o) = e
+                && o.request == id
+            {
+                return *o;
+            }
+        }
+    }
+    panic!("request {id} did not complete");
+}
+
+fn now_of(w: &World) -> Now {
+    w.sim.now()
+}
+
+#[test]
+fn tier_one_request_succeeds_and_feeds_the_ledger() {
+    let mut w = world(
+        1,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"hello world")).tier(Tier::Reputation),
+    );
+    assert_eq!(o.result.as_deref(), Ok(&b"HELLO WORLD"[..]), "{o:?}");
+    assert_eq!(o.tier, Tier::Reputation);
+    assert_eq!(o.attempts.len(), 1);
+    assert_eq!(o.payment, 10 * UNIT);
+    let provider = o.provider.expect("provider");
+    let topic = Topic::new(TOPIC).unwrap();
+    let t = w.sim.engine(w.ids[0]).unwrap().agent().ledger().tally(&topic, &provider, now_of(&w).wall);
+    assert!(t.is_some_and(|t| t.pos > 0.0 && t.neg == 0.0), "{t:?}");
+}
+
+#[test]
+fn a_failed_canary_falls_back_to_the_next_provider() {
+    let mut w = world(
+        2,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Liar, "Summarize my text: the best summary of any text, instantly"),
+            (Kind::Honest, "Summaries of documents"),
+        ],
+        LinkModel::default(),
+    );
+    let canaries = vec![CanaryCase {
+        input: Bytes::from_static(b"canary input"),
+        expected: Bytes::from_static(b"CANARY INPUT"),
+    }];
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"real work"))
+            .tier(Tier::Canary)
+            .canaries(canaries),
+    );
+    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    let honest = w.sim.engine(w.ids[2]).unwrap().agent().id();
+    assert_eq!(o.attempts[0].provider, liar, "{o:?}");
+    assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
+    assert_eq!(o.provider, Some(honest), "{o:?}");
+    assert_eq!(o.result.as_deref(), Ok(&b"REAL WORK"[..]));
+    assert_eq!(o.fallbacks(), 1);
+    let topic = Topic::new(TOPIC).unwrap();
+    let ledger = w.sim.engine(w.ids[0]).unwrap().agent().ledger();
+    let bad = ledger.tally(&topic, &liar, now_of(&w).wall).expect("liar recorded");
+    assert!(bad.neg > 0.0);
+}
+
+#[test]
+fn tier_three_evidence_checks_out() {
+    let mut w = world(
+        3,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"evidence please"))
+            .tier(Tier::Evidence),
+    );
+    assert_eq!(o.result.as_deref(), Ok(&b"EVIDENCE PLEASE"[..]), "{o:?}");
+    assert_eq!(o.attempts[0].tier, Tier::Evidence);
+}
+
+#[test]
+fn a_contradicting_provider_is_convicted_everywhere_and_the_request_falls_back() {
+    let mut w = world(
+        4,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Cheat, "Summarize my text: the best summary of any text, instantly"),
+            (Kind::Honest, "Summaries of documents"),
+            (Kind::Requester, ""),
+        ],
+        LinkModel::default(),
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"big deal")).tier(Tier::Evidence),
+    );
+    let cheat = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    assert_eq!(o.attempts[0].provider, cheat, "{o:?}");
+    assert_eq!(o.attempts[0].verdict, Verdict::Fraud, "{o:?}");
+    assert_eq!(o.result.as_deref(), Ok(&b"BIG DEAL"[..]), "{o:?}");
+    w.sim.run_for(Duration::from_secs(2));
+    for &n in &[w.ids[0], w.ids[2], w.ids[3]] {
+        let a = w.sim.engine(n).unwrap().agent();
+        assert!(a.is_convicted(&cheat), "node {n:?} did not convict");
+        assert_eq!(a.reputation(&cheat, &Topic::new(TOPIC).unwrap()), 0.0);
+    }
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let run = || {
+        let mut w = world(
+            5,
+            &[
+                (Kind::Requester, ""),
+                (Kind::Liar, "Summarize my text: the best summary of any text, instantly"),
+                (Kind::Honest, "Summaries of documents"),
+            ],
+            LinkModel::default(),
+        );
+        let canaries = vec![CanaryCase {
+            input: Bytes::from_static(b"x"),
+            expected: Bytes::from_static(b"X"),
+        }];
+        let o = request(
+            &mut w,
+            0,
+            TaskRequest::new("summarize my text", Bytes::from_static(b"y"))
+                .tier(Tier::Canary)
+                .canaries(canaries),
+        );
+        (o.attempts.len(), w.sim.trace_hash())
+    };
+    assert_eq!(run(), run());
+}
