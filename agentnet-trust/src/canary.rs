@@ -5,9 +5,18 @@
 //! generator, a prompt from the same distribution — so a provider that cheats only when it
 //! thinks nobody checks is caught at the rate canaries are mixed in. This module keeps the
 //! book of outstanding canaries: what answer is expected, from whom, in which topic, and by
-//! when. A signed answer ([`Answer`], with `subject` = the canary id) or the deadline closes
-//! each entry with a [`CanaryVerdict`], the only canary result the
-//! [`Ledger`](crate::ledger::Ledger) accepts.
+//! when. An answer or the deadline closes each entry with a [`CanaryVerdict`], the only canary
+//! result the [`Ledger`](crate::ledger::Ledger) accepts. Answers come in two forms: a signed
+//! [`Answer`] (with `subject` = the canary id; [`CanaryBook::handle_answer`]), or the result of
+//! an ordinary task session that the host has already authenticated
+//! ([`CanaryBook::handle_delivery`]), which is how a canary indistinguishable from real work
+//! comes back.
+//!
+//! The book has one output path: every verdict, whatever closed the canary, is queued and
+//! leaves through [`CanaryBook::poll_verdict`]. The input methods return only whether the
+//! input was accepted. Returning the verdict as well would give hosts two places to look, and a
+//! host that took it from the return value while also draining the queue would record it
+//! twice; one queue also keeps the book shaped like every other engine.
 //!
 //! What it does not do: choose when to send canaries or to whom (the verification policy
 //! does), deliver them (the host does), or turn a failed canary into a fraud proof. A wrong
@@ -134,11 +143,12 @@ pub enum CanaryError {
     /// No outstanding canary has this id (never issued, already closed, or timed out).
     #[error("no outstanding canary {0:?}")]
     Unknown(Hash),
-    /// The answer is signed by someone other than the challenged provider. The canary stays
-    /// open: a third party cannot close someone else's challenge.
+    /// The answer is signed (or, for [`CanaryBook::handle_delivery`], delivered) by someone
+    /// other than the challenged provider. The canary stays open: a third party cannot close
+    /// someone else's challenge.
     #[error("answer signed by {signer}, challenge was sent to {provider}")]
     WrongSigner {
-        /// Who signed the answer.
+        /// Who signed (or delivered) the answer.
         signer: AgentId,
         /// Who was challenged.
         provider: AgentId,
@@ -154,8 +164,9 @@ struct Pending {
 }
 
 /// The requester's book of outstanding canaries (a small sans-IO state machine: commands
-/// [`issue`](Self::issue), inputs [`handle_answer`](Self::handle_answer) and
-/// [`handle_timeout`](Self::handle_timeout), outputs [`poll_verdict`](Self::poll_verdict) and
+/// [`issue`](Self::issue), inputs [`handle_answer`](Self::handle_answer),
+/// [`handle_delivery`](Self::handle_delivery) and [`handle_timeout`](Self::handle_timeout),
+/// outputs [`poll_verdict`](Self::poll_verdict) and
 /// [`poll_timeout`](Self::poll_timeout)).
 #[derive(Debug, Default)]
 pub struct CanaryBook {
@@ -212,18 +223,48 @@ impl CanaryBook {
         Ok(())
     }
 
-    /// A signed answer arrived. Closes the canary with `Passed` or `Failed` and returns the
-    /// verdict (it is also queued for [`poll_verdict`](Self::poll_verdict)).
-    pub fn handle_answer(
+    /// A signed answer to canary `answer.subject` arrived. Closes the canary with `Passed` or
+    /// `Failed`; the verdict is queued for [`poll_verdict`](Self::poll_verdict), which is the
+    /// only way verdicts leave the book (timeouts close canaries the same way, so a host
+    /// drains one queue whatever closed them).
+    ///
+    /// Refused, changing nothing: an id with no outstanding canary ([`CanaryError::Unknown`]);
+    /// an answer signed by anyone but the challenged provider ([`CanaryError::WrongSigner`];
+    /// the canary stays open). An answer at or after the deadline is late: the timeout
+    /// decides, exactly as if it had never come. The book closes every expired canary with
+    /// `TimedOut` (this one included) and returns [`CanaryError::Unknown`].
+    pub fn handle_answer(&mut self, now: Now, answer: &Signed<Answer>) -> Result<(), CanaryError> {
+        let a = answer.value();
+        self.close(now, a.subject, answer.signer(), answer_hash(&a.value))
+    }
+
+    /// The challenged provider delivered `value` as the result of canary `id`, authenticated by
+    /// other means than a signed [`Answer`]: typically the provider's signed session delivery,
+    /// whose result hash the requester has already checked against the received bytes. This is
+    /// how a canary sent as an ordinary task (same session frames, same payload plane, no
+    /// marker) is graded: the session proves who delivered what, and the book only compares.
+    ///
+    /// The caller vouches for `provider` being the author of `value`; the book checks that it
+    /// is the challenged provider. Otherwise it behaves exactly like
+    /// [`handle_answer`](Self::handle_answer): same refusals ([`CanaryError::Unknown`],
+    /// [`CanaryError::WrongSigner`] with `signer = provider`), same rule for late deliveries,
+    /// and `value` is compared by [`answer_hash`], so one [`Expected`] serves both paths.
+    pub fn handle_delivery(
         &mut self,
         now: Now,
-        answer: &Signed<Answer>,
-    ) -> Result<CanaryVerdict, CanaryError> {
-        let id = answer.value().subject;
+        id: Hash,
+        provider: AgentId,
+        value: &[u8],
+    ) -> Result<(), CanaryError> {
+        self.close(now, id, provider, answer_hash(value))
+    }
+
+    /// Grade the answer hashed `got` from `author` to canary `id`.
+    fn close(&mut self, now: Now, id: Hash, author: AgentId, got: Hash) -> Result<(), CanaryError> {
         let p = self.pending.get(&id).ok_or(CanaryError::Unknown(id))?;
-        if answer.signer() != p.provider {
+        if author != p.provider {
             return Err(CanaryError::WrongSigner {
-                signer: answer.signer(),
+                signer: author,
                 provider: p.provider,
             });
         }
@@ -234,20 +275,19 @@ impl CanaryBook {
         }
         let p = self.pending.remove(&id).expect("checked above");
         self.deadlines.remove(&(p.deadline, id));
-        let outcome = if p.expected.accepts(&answer_hash(&answer.value().value)) {
+        let outcome = if p.expected.accepts(&got) {
             CanaryOutcome::Passed
         } else {
             CanaryOutcome::Failed
         };
-        let v = CanaryVerdict {
+        self.push(CanaryVerdict {
             id,
             provider: p.provider,
             topic: p.topic,
             outcome,
             at: now.wall,
-        };
-        self.push(v.clone());
-        Ok(v)
+        });
+        Ok(())
     }
 
     /// Close every canary whose deadline has passed with `TimedOut`.
@@ -274,7 +314,11 @@ impl CanaryBook {
         self.deadlines.first().map(|d| d.0)
     }
 
-    /// The next closed canary, oldest first.
+    /// The next closed canary, oldest first: the book's one output. Drain it after every
+    /// [`handle_answer`](Self::handle_answer), [`handle_delivery`](Self::handle_delivery) and
+    /// [`handle_timeout`](Self::handle_timeout); undrained verdicts beyond
+    /// [`CanaryConfig::max_pending`] are dropped oldest first.
+    #[must_use = "a polled verdict leaves the book; record it or it is lost"]
     pub fn poll_verdict(&mut self) -> Option<CanaryVerdict> {
         self.verdicts.pop_front()
     }
@@ -295,5 +339,127 @@ impl CanaryBook {
             self.dropped += 1;
         }
         self.verdicts.push_back(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentnet_core::Keypair;
+
+    fn now(ms: u64) -> Now {
+        Now::new(
+            Instant::from_millis(ms),
+            WallTime::from_unix_millis(1_800_000_000_000 + ms),
+        )
+    }
+
+    fn id(i: u8) -> Hash {
+        Hash::digest("test/canary", &[i])
+    }
+
+    fn provider() -> AgentId {
+        Keypair::from_seed([2; 32]).id()
+    }
+
+    /// A book with canaries 1 and 2 sent to `provider()`, expecting `b"42"` within 1 s.
+    fn book() -> CanaryBook {
+        let mut c = CanaryBook::new(CanaryConfig::default());
+        for i in [1, 2] {
+            c.issue(
+                now(0),
+                id(i),
+                provider(),
+                Topic::new("code/review").unwrap(),
+                Expected::exact(b"42"),
+                Duration::from_secs(1),
+            )
+            .unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn a_delivery_passes_or_fails_by_answer_hash() {
+        let mut c = book();
+        assert_eq!(c.handle_delivery(now(10), id(1), provider(), b"42"), Ok(()));
+        assert_eq!(c.handle_delivery(now(20), id(2), provider(), b"41"), Ok(()));
+        let v = c.poll_verdict().unwrap();
+        assert_eq!(
+            (v.id(), v.outcome(), v.provider()),
+            (id(1), CanaryOutcome::Passed, provider())
+        );
+        assert_eq!(v.at(), now(10).wall);
+        let v = c.poll_verdict().unwrap();
+        assert_eq!((v.id(), v.outcome()), (id(2), CanaryOutcome::Failed));
+        assert_eq!(c.poll_verdict(), None);
+        assert_eq!((c.pending(), c.poll_timeout()), (0, None));
+        // Closed is closed: a second delivery is unknown.
+        assert_eq!(
+            c.handle_delivery(now(30), id(1), provider(), b"42"),
+            Err(CanaryError::Unknown(id(1)))
+        );
+    }
+
+    #[test]
+    fn a_delivery_from_someone_else_leaves_the_canary_open() {
+        let mut c = book();
+        let other = Keypair::from_seed([3; 32]).id();
+        assert_eq!(
+            c.handle_delivery(now(10), id(1), other, b"42"),
+            Err(CanaryError::WrongSigner {
+                signer: other,
+                provider: provider()
+            })
+        );
+        assert_eq!((c.pending(), c.poll_verdict()), (2, None));
+        assert_eq!(c.handle_delivery(now(11), id(1), provider(), b"42"), Ok(()));
+        assert_eq!(c.poll_verdict().unwrap().outcome(), CanaryOutcome::Passed);
+    }
+
+    #[test]
+    fn a_late_delivery_is_decided_by_the_timeout() {
+        let mut c = book();
+        // At the deadline is late, even with the right answer.
+        assert_eq!(
+            c.handle_delivery(now(1000), id(1), provider(), b"42"),
+            Err(CanaryError::Unknown(id(1)))
+        );
+        // Every expired canary closed, in deadline (then id) order.
+        let mut closed: Vec<_> = std::iter::from_fn(|| c.poll_verdict())
+            .map(|v| (v.id(), v.outcome()))
+            .collect();
+        closed.sort();
+        let mut want = vec![
+            (id(1), CanaryOutcome::TimedOut),
+            (id(2), CanaryOutcome::TimedOut),
+        ];
+        want.sort();
+        assert_eq!(closed, want);
+        assert_eq!(c.pending(), 0);
+    }
+
+    #[test]
+    fn a_delivery_for_an_unknown_canary_changes_nothing() {
+        let mut c = book();
+        assert_eq!(
+            c.handle_delivery(now(10), id(9), provider(), b"42"),
+            Err(CanaryError::Unknown(id(9)))
+        );
+        assert_eq!((c.pending(), c.poll_verdict()), (2, None));
+        assert_eq!(c.poll_timeout(), Some(Instant::from_millis(1000)));
+    }
+
+    #[test]
+    fn answers_and_deliveries_grade_alike() {
+        let key = Keypair::from_seed([2; 32]);
+        let (mut a, mut d) = (book(), book());
+        for (i, value) in [(1u8, &b"42"[..]), (2, b"no")] {
+            let signed = Answer::sign(&key, id(i), value.to_vec(), now(5).wall).unwrap();
+            assert_eq!(a.handle_answer(now(5), &signed), Ok(()));
+            assert_eq!(d.handle_delivery(now(5), id(i), key.id(), value), Ok(()));
+        }
+        let all = |c: &mut CanaryBook| std::iter::from_fn(|| c.poll_verdict()).collect::<Vec<_>>();
+        assert_eq!(all(&mut a), all(&mut d));
     }
 }

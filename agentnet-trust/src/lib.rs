@@ -33,7 +33,7 @@
 //!  frames 0x0201/0x0203 ──► IdentityRegistry ──► canonical id of any key, tier, fork proofs
 //!  evidence package ──► verify_evidence ──► VerifiedEvidence ─┐
 //!                                        └► EvidenceReport ─► FraudProof::from_evidence_report
-//!  canary answer ──► CanaryBook ──► CanaryVerdict ────────────┤
+//!  canary answer/delivery ──► CanaryBook ──► CanaryVerdict ───┤
 //!                                                              ▼
 //!                                           Ledger (canonical id, topic) ──► ReportBuilder ──► signed TrustReport
 //!  signed TrustReports from peers ──► ReportBook ──► Reputation::set_row
@@ -66,8 +66,10 @@
 //! let task = Hash::digest("example/task-id", b"drawn from the host's seeded generator");
 //! canaries.issue(now, task, provider.id(), topic.clone(), Expected::exact(b"42"), Duration::from_secs(10))?;
 //! let answer = Answer::sign(&provider, task, b"42".to_vec(), now.wall)?;
-//! let verdict = canaries.handle_answer(now, &answer)?;
-//! ledger.record_canary(&verdict)?;
+//! canaries.handle_answer(now, &answer)?;
+//! while let Some(verdict) = canaries.poll_verdict() {   // timeouts arrive here too
+//!     ledger.record_canary(&verdict)?;
+//! }
 //!
 //! // Reputation from this node's own row (peers' rows arrive as signed reports).
 //! let mut rep = Reputation::new(ReputationConfig::default())?;

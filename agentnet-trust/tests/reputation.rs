@@ -55,7 +55,10 @@ fn graded(c: &mut CanaryBook, p: &Keypair, t: &Topic, i: u8, answer: &[u8]) -> C
     )
     .unwrap();
     let a = Answer::sign(p, id, answer.to_vec(), now(0).wall).unwrap();
-    c.handle_answer(now(10), &a).unwrap()
+    c.handle_answer(now(10), &a).unwrap();
+    let v = c.poll_verdict().expect("the answer closed the canary");
+    assert_eq!(c.poll_verdict(), None);
+    v
 }
 
 fn emb(v: &[f32]) -> Embedding {

@@ -921,11 +921,13 @@ impl World {
         let Ok(answer) = Signed::<Answer>::from_frame(&frame, &self.limits) else {
             return;
         };
-        if let Ok(verdict) = self.nodes[requester]
+        let node = &mut self.nodes[requester];
+        // A refused answer closes nothing; whatever did close comes out of the verdict queue.
+        let _ = node
             .canaries
-            .handle_answer(now.advance(Duration::from_millis(5)), &answer)
-        {
-            let _ = self.nodes[requester].ledger.record_canary(&verdict);
+            .handle_answer(now.advance(Duration::from_millis(5)), &answer);
+        while let Some(verdict) = node.canaries.poll_verdict() {
+            let _ = node.ledger.record_canary(&verdict);
         }
     }
 
