@@ -104,7 +104,7 @@ fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
                 Keypair::from_seed(s).id(),
                 "text.summarize",
                 TOPIC,
-                intent,
+                *intent,
             )
             .ttl(Duration::from_secs(600))
             .build(now)
@@ -171,7 +171,8 @@ fn tier_one_request_succeeds_and_feeds_the_ledger() {
     let o = request(
         &mut w,
         0,
-        TaskRequest::new("summarize my text", Bytes::from_static(b"hello world")).tier(Tier::Reputation),
+        TaskRequest::new("summarize my text", Bytes::from_static(b"hello world"))
+            .tier(Tier::Reputation),
     );
     assert_eq!(o.result.as_deref(), Ok(&b"HELLO WORLD"[..]), "{o:?}");
     assert_eq!(o.tier, Tier::Reputation);
@@ -179,7 +180,13 @@ fn tier_one_request_succeeds_and_feeds_the_ledger() {
     assert_eq!(o.payment, 10 * UNIT);
     let provider = o.provider.expect("provider");
     let topic = Topic::new(TOPIC).unwrap();
-    let t = w.sim.engine(w.ids[0]).unwrap().agent().ledger().tally(&topic, &provider, now_of(&w).wall);
+    let t =
+        w.sim
+            .engine(w.ids[0])
+            .unwrap()
+            .agent()
+            .ledger()
+            .tally(&topic, &provider, now_of(&w).wall);
     assert!(t.is_some_and(|t| t.pos > 0.0 && t.neg == 0.0), "{t:?}");
 }
 
@@ -189,7 +196,10 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
         2,
         &[
             (Kind::Requester, ""),
-            (Kind::Liar, "Summarize my text: the best summary of any text, instantly"),
+            (
+                Kind::Liar,
+                "Summarize my text: the best summary of any text, instantly",
+            ),
             (Kind::Honest, "Summaries of documents"),
         ],
         LinkModel::default(),
@@ -214,7 +224,9 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
     assert_eq!(o.fallbacks(), 1);
     let topic = Topic::new(TOPIC).unwrap();
     let ledger = w.sim.engine(w.ids[0]).unwrap().agent().ledger();
-    let bad = ledger.tally(&topic, &liar, now_of(&w).wall).expect("liar recorded");
+    let bad = ledger
+        .tally(&topic, &liar, now_of(&w).wall)
+        .expect("liar recorded");
     assert!(bad.neg > 0.0);
 }
 
@@ -244,7 +256,10 @@ fn a_contradicting_provider_is_convicted_everywhere_and_the_request_falls_back()
         4,
         &[
             (Kind::Requester, ""),
-            (Kind::Cheat, "Summarize my text: the best summary of any text, instantly"),
+            (
+                Kind::Cheat,
+                "Summarize my text: the best summary of any text, instantly",
+            ),
             (Kind::Honest, "Summaries of documents"),
             (Kind::Requester, ""),
         ],
@@ -274,7 +289,10 @@ fn same_seed_same_trace() {
             5,
             &[
                 (Kind::Requester, ""),
-                (Kind::Liar, "Summarize my text: the best summary of any text, instantly"),
+                (
+                    Kind::Liar,
+                    "Summarize my text: the best summary of any text, instantly",
+                ),
                 (Kind::Honest, "Summaries of documents"),
             ],
             LinkModel::default(),

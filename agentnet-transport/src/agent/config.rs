@@ -410,7 +410,13 @@ impl AgentConfig {
             "16..=1000000",
         )?;
         let p = &self.payload;
-        check("payload.chunk_size", p.chunk_size, 256, 15 * 1024, "256..=15360")?;
+        check(
+            "payload.chunk_size",
+            p.chunk_size,
+            256,
+            15 * 1024,
+            "256..=15360",
+        )?;
         check(
             "payload.max_payload",
             p.max_payload,
@@ -441,7 +447,8 @@ impl AgentConfig {
             self.terms.flat.saturating_add(self.terms.bonus),
             self.terms.clauses(Tier::Evidence),
         );
-        m.validate().map_err(|e| ConfigError::Terms(e.to_string()))?;
+        m.validate()
+            .map_err(|e| ConfigError::Terms(e.to_string()))?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! What an [`Agent`](super::Agent) is asked to do (requests, services, completions), what it
 //! reports, and why it refuses input.
 
-use agentnet_core::descriptor::{SideEffects, Topic};
+use agentnet_core::descriptor::SideEffects;
 use agentnet_core::wire::WireError;
 use agentnet_core::{AgentId, Hash, LinkId, RequestId};
 use agentnet_gossip::{CommandError, Requirements};
@@ -463,8 +463,4 @@ impl From<CommandError> for AgentError {
     fn from(e: CommandError) -> Self {
         AgentError::Gossip(e.to_string())
     }
-}
-
-pub(crate) fn topic_of(requirements: &Requirements) -> Option<&Topic> {
-    requirements.topic.as_ref()
 }

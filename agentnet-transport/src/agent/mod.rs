@@ -126,8 +126,8 @@ pub use config::{
     AgentConfig, ConfigError, FunnelConfig, IdentityConfig, PayloadConfig, RiskPolicy, Terms,
 };
 pub use events::{
-    AgentError, AgentEvent, Attempt, CanaryCase, Executed, Ranked, ServePolicy, Stage,
-    TaskOutcome, TaskRequest, TierChoice, ToolCall, Verdict,
+    AgentError, AgentEvent, Attempt, CanaryCase, Executed, Ranked, ServePolicy, Stage, TaskOutcome,
+    TaskRequest, TierChoice, ToolCall, Verdict,
 };
 
 use payload::{Incoming, Outgoing, seal_chunks};
@@ -321,7 +321,11 @@ impl core::fmt::Debug for Agent {
 
 /// Domain separation of the agent's derived seeds.
 fn derive_seed(seed: &[u8; 32], what: &str) -> [u8; 32] {
-    Hash::digest("agentnet/v1/agent-seed", &[seed.as_slice(), what.as_bytes()].concat()).0
+    Hash::digest(
+        "agentnet/v1/agent-seed",
+        &[seed.as_slice(), what.as_bytes()].concat(),
+    )
+    .0
 }
 
 impl Agent {
@@ -489,7 +493,11 @@ impl Agent {
     // =========================================================================================
 
     /// Announce a capability (signed, logged, gossiped, refreshed before expiry).
-    pub fn announce(&mut self, now: Now, descriptor: CapabilityDescriptor) -> Result<(), AgentError> {
+    pub fn announce(
+        &mut self,
+        now: Now,
+        descriptor: CapabilityDescriptor,
+    ) -> Result<(), AgentError> {
         self.tick(now);
         let r = self.gossip.publish(now, descriptor).map(drop);
         self.pump(now);
@@ -707,7 +715,9 @@ impl Agent {
             .registry
             .resolve(&requester)
             .map(|r| r.current_x25519)
-            .ok_or_else(|| AgentError::Undeliverable("the requester's identity is unknown".into()))?;
+            .ok_or_else(|| {
+                AgentError::Undeliverable("the requester's identity is unknown".into())
+            })?;
         let link = self
             .sessions
             .session(&sid)
@@ -793,7 +803,13 @@ impl Agent {
         }
     }
 
-    fn send_chunks(&mut self, session: SessionId, direction: Direction, link: LinkId, chunks: &[Bytes]) {
+    fn send_chunks(
+        &mut self,
+        session: SessionId,
+        direction: Direction,
+        link: LinkId,
+        chunks: &[Bytes],
+    ) {
         let count = chunks.len() as u32;
         for (i, data) in chunks.iter().enumerate() {
             let chunk = Chunk {
@@ -889,7 +905,8 @@ impl Agent {
                     head.body.as_deref().map(serde_bytes::Bytes::new),
                 ))
                 .unwrap_or_default();
-                self.persisting.insert(id, Some((head.topic.clone(), head.seq)));
+                self.persisting
+                    .insert(id, Some((head.topic.clone(), head.seq)));
                 self.effect(Effect::Persist {
                     id,
                     records: vec![Record::put("gossip.head", key, value)],
@@ -953,7 +970,15 @@ impl Agent {
                 mechanism,
                 task,
                 ..
-            } => self.on_offered(now, id, requester, topic, description_hash, &mechanism, task),
+            } => self.on_offered(
+                now,
+                id,
+                requester,
+                topic,
+                description_hash,
+                &mechanism,
+                task,
+            ),
             SessionEvent::Delegated {
                 id,
                 input_hash,
@@ -998,7 +1023,11 @@ impl Agent {
                 }
                 self.try_finish(now, id, Direction::Result);
             }
-            SessionEvent::EvidenceRejected { id, provider, report } => {
+            SessionEvent::EvidenceRejected {
+                id,
+                provider,
+                report,
+            } => {
                 let topic = self.sessions.session(&id).map(|s| s.topic);
                 if let (Some(topic), Some(rej)) = (topic, report.rejection()) {
                     let peer = self.canonical(&provider);
@@ -1023,7 +1052,9 @@ impl Agent {
                     self.ensure_topic(&topic);
                     let _ = match &evidence {
                         Some(ev) => self.ledger.record_task(&topic, peer, ev, outcome, now.wall),
-                        None => self.ledger.record_checked_task(&topic, peer, outcome, now.wall),
+                        None => self
+                            .ledger
+                            .record_checked_task(&topic, peer, outcome, now.wall),
                     };
                 }
             }
@@ -1140,9 +1171,20 @@ impl Agent {
             self.end_try(now, id, Verdict::Unreachable);
             return;
         };
-        match seal_chunks(&self.config.payload, &x, &id, Direction::Input, &input, &mut self.rng) {
+        match seal_chunks(
+            &self.config.payload,
+            &x,
+            &id,
+            Direction::Input,
+            &input,
+            &mut self.rng,
+        ) {
             Ok(chunks) => {
-                if self.sessions.delegate(now, id, payload_hash(&input)).is_ok() {
+                if self
+                    .sessions
+                    .delegate(now, id, payload_hash(&input))
+                    .is_ok()
+                {
                     self.send_chunks(id, Direction::Input, link, &chunks);
                     self.outgoing
                         .insert((id, Direction::Input), Outgoing { link, chunks });
@@ -1262,17 +1304,26 @@ impl Agent {
 
     fn on_chunk(&mut self, now: Now, from: LinkId, chunk: Chunk) -> Result<(), AgentError> {
         let key = (chunk.session, chunk.direction);
-        let inc = self.incoming.get_mut(&key).ok_or(AgentError::UnknownTransfer {
-            session: chunk.session,
-            direction: chunk.direction,
-        })?;
+        let inc = self
+            .incoming
+            .get_mut(&key)
+            .ok_or(AgentError::UnknownTransfer {
+                session: chunk.session,
+                direction: chunk.direction,
+            })?;
         if inc.link != from {
             return Err(AgentError::UnknownTransfer {
                 session: chunk.session,
                 direction: chunk.direction,
             });
         }
-        inc.add(&self.config.payload, chunk.index, chunk.count, chunk.data, now.mono)?;
+        inc.add(
+            &self.config.payload,
+            chunk.index,
+            chunk.count,
+            chunk.data,
+            now.mono,
+        )?;
         self.try_finish_checked(now, chunk.session, chunk.direction)
     }
 
@@ -1292,8 +1343,8 @@ impl Agent {
         if inc.done.is_some() {
             return Ok(());
         }
-        let secret = self.keys.x25519().clone();
-        let Some(bytes) = inc.finish(&secret, &id, direction)? else {
+        let secret = self.keys.x25519();
+        let Some(bytes) = inc.finish(secret, &id, direction)? else {
             return Ok(());
         };
         match direction {
@@ -1399,7 +1450,12 @@ impl Agent {
         let wanted: Vec<u32> = if r.missing.is_empty() {
             (0..count).collect()
         } else {
-            r.missing.iter().copied().filter(|i| *i < count).take(256).collect()
+            r.missing
+                .iter()
+                .copied()
+                .filter(|i| *i < count)
+                .take(256)
+                .collect()
         };
         let frames: Vec<Bytes> = wanted
             .into_iter()
@@ -1592,7 +1648,10 @@ impl Agent {
         let capability = c.descriptor.capability.clone();
         let link = *self.routes.get(&provider).ok_or(Verdict::Unreachable)?;
         self.ensure_topic(topic);
-        let r = self.requests.get(&rid).ok_or(Verdict::Failed("gone".into()))?;
+        let r = self
+            .requests
+            .get(&rid)
+            .ok_or(Verdict::Failed("gone".into()))?;
         let intent = r.task.intent.clone();
         let input = r.task.input.clone();
         // Tier 2 needs canaries this provider has not seen; otherwise check it at tier 3.
@@ -1638,7 +1697,8 @@ impl Agent {
         let mut inputs = BTreeMap::new();
         let mut canaries = BTreeMap::new();
         let mut real = None;
-        let timeout = self.config.terms.commit + self.config.terms.execute + self.config.terms.settle;
+        let timeout =
+            self.config.terms.commit + self.config.terms.execute + self.config.terms.settle;
         for slot in order {
             let task_id = self.random_hash();
             let bytes = match slot {
@@ -1864,9 +1924,8 @@ impl Agent {
     }
 
     fn route_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
-        let kind = peek_kind(&payload).ok_or(agentnet_core::wire::WireError::TruncatedHeader {
-            len: payload.len(),
-        })?;
+        let kind = peek_kind(&payload)
+            .ok_or(agentnet_core::wire::WireError::TruncatedHeader { len: payload.len() })?;
         match kind.plane() {
             Plane::Gossip => self
                 .gossip

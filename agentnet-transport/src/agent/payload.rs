@@ -199,7 +199,11 @@ impl Incoming {
         if !self.complete() {
             return Ok(None);
         }
-        let sealed: Vec<u8> = self.parts.values().flat_map(|b| b.iter().copied()).collect();
+        let sealed: Vec<u8> = self
+            .parts
+            .values()
+            .flat_map(|b| b.iter().copied())
+            .collect();
         let mismatch = |reason| AgentError::PayloadMismatch {
             session: *session,
             reason,
@@ -233,7 +237,10 @@ impl Incoming {
         self.resends += 1;
         self.resend_at = now + config.resend_after;
         let missing: Vec<u32> = match self.count {
-            Some(c) => (0..c).filter(|i| !self.parts.contains_key(i)).take(256).collect(),
+            Some(c) => (0..c)
+                .filter(|i| !self.parts.contains_key(i))
+                .take(256)
+                .collect(),
             None => Vec::new(),
         };
         Some(missing)

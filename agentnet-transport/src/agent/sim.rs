@@ -98,7 +98,8 @@ impl SimHost {
                             Some(h) => h(&task, &input),
                             None => Executed::Failed("no handler".into()),
                         };
-                        self.pending.push_back((now.mono + self.exec_delay, id, out));
+                        self.pending
+                            .push_back((now.mono + self.exec_delay, id, out));
                     }
                     Effect::Llm { id, .. } => {
                         let _ = self.agent.handle_llm_failure(now, id, "no model");
@@ -106,7 +107,11 @@ impl SimHost {
                     _ => {}
                 }
             }
-            while self.pending.front().is_some_and(|(at, _, _)| *at <= now.mono) {
+            while self
+                .pending
+                .front()
+                .is_some_and(|(at, _, _)| *at <= now.mono)
+            {
                 let (_, id, out) = self.pending.pop_front().expect("checked");
                 let _ = self.agent.handle_executed(now, id, out);
                 due = true;
