@@ -312,3 +312,121 @@ fn same_seed_same_trace() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn hostile_frames_get_typed_errors_and_change_nothing() {
+    use agentnet_core::{Engine, LinkId};
+    use agentnet_transport::agent::AgentError;
+    use agentnet_transport::agent::wire::{self, Chunk, Direction, HelloProof, Resend};
+    let mut w = world(
+        6,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let now = w.sim.now();
+    let session = agentnet_mech::session::SessionId(agentnet_core::Hash([1; 32]));
+    let host = w.sim.engine_mut(w.ids[0]).unwrap();
+    let chunk = agentnet_core::wire::encode_frame(
+        wire::CHUNK,
+        &Chunk {
+            session,
+            direction: Direction::Result,
+            index: 0,
+            count: 1,
+            data: Bytes::from_static(b"x"),
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        host.handle_message(now, LinkId(1), chunk),
+        Err(AgentError::UnknownTransfer { .. })
+    ));
+    let resend = agentnet_core::wire::encode_frame(
+        wire::RESEND,
+        &Resend {
+            session,
+            direction: Direction::Input,
+            missing: vec![0],
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        host.handle_message(now, LinkId(1), resend),
+        Err(AgentError::UnknownTransfer { .. })
+    ));
+    // A handshake proof answering no challenge on this link (a replay).
+    let stranger = Keypair::from_seed([99; 32]);
+    let proof = Signed::sign(
+        &stranger,
+        HelloProof {
+            nonce: [0; 16],
+            agent: stranger.id(),
+        },
+    )
+    .unwrap()
+    .to_frame();
+    assert!(matches!(
+        host.handle_message(now, LinkId(1), proof),
+        Err(AgentError::BadHandshake(_))
+    ));
+    for junk in [
+        Bytes::from_static(b""),
+        Bytes::from_static(&[1, 0x04, 0x10, 0xff]),
+        Bytes::from_static(&[1, 0x04, 0x99, 0xa0]),
+        Bytes::from_static(&[1, 0x55, 0x00, 0xa0]),
+        Bytes::from_static(&[9, 0x03, 0x02, 0xa0]),
+    ] {
+        assert!(host.handle_message(now, LinkId(1), junk).is_err());
+    }
+    // The agent still works.
+    let routes = host.agent().peers().count();
+    assert_eq!(routes, 1);
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"still fine"))
+            .tier(Tier::Reputation),
+    );
+    assert_eq!(o.result.as_deref(), Ok(&b"STILL FINE"[..]));
+}
+
+#[test]
+fn the_funnel_always_ends_under_loss() {
+    let lossy = LinkModel {
+        loss: 0.05,
+        ..LinkModel::default()
+    };
+    let mut w = world(
+        7,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+            (Kind::Honest, "Summaries of documents"),
+            (Kind::Honest, "Text summarization service"),
+        ],
+        lossy,
+    );
+    let mut ok = 0;
+    for i in 0..6u8 {
+        let input = Bytes::from(vec![b'a' + i; 40_000]);
+        let o = request(
+            &mut w,
+            0,
+            TaskRequest::new("summarize my text", input.clone())
+                .tier(Tier::Canary)
+                .canaries(vec![CanaryCase {
+                    input: Bytes::from(vec![b'q'; 39_000 + usize::from(i)]),
+                    expected: Bytes::from(vec![b'Q'; 39_000 + usize::from(i)]),
+                }]),
+        );
+        if let Ok(r) = &o.result {
+            assert_eq!(r, &Bytes::from(input.to_ascii_uppercase()));
+            ok += 1;
+        }
+    }
+    // Each request ends (success or a reasoned failure); chunk loss is repaired by resends.
+    assert!(ok >= 4, "only {ok} of 6 succeeded");
+}

@@ -259,3 +259,195 @@ impl Incoming {
             && (self.count.is_some() || self.expected.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentnet_core::Keypair;
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    fn setup(payload: &[u8]) -> (Keypair, SessionId, Vec<Bytes>, Hash) {
+        let keys = Keypair::from_seed([3; 32]);
+        let session = SessionId(Hash([5; 32]));
+        let cfg = PayloadConfig {
+            chunk_size: 256,
+            ..PayloadConfig::default()
+        };
+        let mut rng = ChaCha8Rng::from_seed([9; 32]);
+        let chunks = seal_chunks(
+            &cfg,
+            &keys.x25519().public(),
+            &session,
+            Direction::Input,
+            payload,
+            &mut rng,
+        )
+        .unwrap();
+        (
+            keys,
+            session,
+            chunks,
+            agentnet_trust::evidence::payload_hash(payload),
+        )
+    }
+
+    fn cfg() -> PayloadConfig {
+        PayloadConfig {
+            chunk_size: 256,
+            ..PayloadConfig::default()
+        }
+    }
+
+    #[test]
+    fn round_trip_in_any_order_and_size_classes_hide_lengths() {
+        let (keys, session, chunks, hash) = setup(&[7u8; 1000]);
+        let (_, _, short, _) = setup(&[1u8; 600]);
+        assert_eq!(
+            chunks.len(),
+            short.len(),
+            "same size class, same chunk count"
+        );
+        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let n = chunks.len() as u32;
+        for i in (0..n).rev() {
+            inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
+                .unwrap();
+        }
+        let got = inc
+            .finish(keys.x25519(), &session, Direction::Input)
+            .unwrap();
+        assert_eq!(got.as_deref(), Some(&[7u8; 1000][..]));
+    }
+
+    #[test]
+    fn hostile_chunks_get_typed_errors_and_lose_nothing() {
+        let (keys, session, chunks, hash) = setup(b"the real input");
+        let n = chunks.len() as u32;
+        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        // Out of range, zero count, count beyond the bound, empty and oversized data.
+        assert!(matches!(
+            inc.add(&cfg(), n, n, chunks[0].clone(), Instant::ZERO),
+            Err(AgentError::ChunkOutOfRange { .. })
+        ));
+        assert!(
+            inc.add(&cfg(), 0, 0, chunks[0].clone(), Instant::ZERO)
+                .is_err()
+        );
+        assert!(
+            inc.add(&cfg(), 0, u32::MAX, chunks[0].clone(), Instant::ZERO)
+                .is_err()
+        );
+        assert!(matches!(
+            inc.add(&cfg(), 0, n, Bytes::from(vec![0; 257]), Instant::ZERO),
+            Err(AgentError::PayloadTooLarge { .. })
+        ));
+        assert!(inc.add(&cfg(), 0, n, Bytes::new(), Instant::ZERO).is_err());
+        // A real chunk, then its duplicate and a changed count.
+        inc.add(&cfg(), 0, n, chunks[0].clone(), Instant::ZERO)
+            .unwrap();
+        assert!(matches!(
+            inc.add(&cfg(), 0, n, chunks[0].clone(), Instant::ZERO),
+            Err(AgentError::DuplicateChunk(0))
+        ));
+        assert!(matches!(
+            inc.add(&cfg(), 1, n + 1, chunks[0].clone(), Instant::ZERO),
+            Err(AgentError::ChunkOutOfRange { .. })
+        ));
+        for i in 1..n {
+            inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
+                .unwrap();
+        }
+        assert_eq!(
+            inc.finish(keys.x25519(), &session, Direction::Input)
+                .unwrap()
+                .as_deref(),
+            Some(&b"the real input"[..])
+        );
+    }
+
+    #[test]
+    fn a_hash_mismatch_is_refused_and_a_resend_can_repair_it() {
+        let (keys, session, chunks, hash) = setup(b"payload");
+        let n = chunks.len() as u32;
+        // Signed hash of something else: refused, transfer emptied for a resend.
+        let mut inc = Incoming::new(LinkId(1), Some(Hash([1; 32])), Instant::ZERO);
+        for i in 0..n {
+            inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
+                .unwrap();
+        }
+        assert!(matches!(
+            inc.finish(keys.x25519(), &session, Direction::Input),
+            Err(AgentError::PayloadMismatch { .. })
+        ));
+        assert!(!inc.complete());
+        // A corrupted chunk (injected by someone on the path) fails to open, then the real
+        // bytes, sent again, go through.
+        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let mut bad = chunks[0].to_vec();
+        bad[5] ^= 1;
+        inc.add(&cfg(), 0, n, Bytes::from(bad), Instant::ZERO)
+            .unwrap();
+        for i in 1..n {
+            inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
+                .unwrap();
+        }
+        assert!(
+            inc.finish(keys.x25519(), &session, Direction::Input)
+                .is_err()
+        );
+        let missing = inc.due_resend(&cfg(), Instant::from_secs(10)).unwrap();
+        assert!(
+            missing.is_empty(),
+            "an emptied transfer asks for everything"
+        );
+        for i in 0..n {
+            inc.add(
+                &cfg(),
+                i,
+                n,
+                chunks[i as usize].clone(),
+                Instant::from_secs(10),
+            )
+            .unwrap();
+        }
+        assert!(
+            inc.finish(keys.x25519(), &session, Direction::Input)
+                .unwrap()
+                .is_some()
+        );
+        // Sealed to someone else: does not open.
+        let other = Keypair::from_seed([4; 32]);
+        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        for i in 0..n {
+            inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
+                .unwrap();
+        }
+        assert!(
+            inc.finish(other.x25519(), &session, Direction::Input)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn oversized_payloads_are_refused_before_sealing() {
+        let keys = Keypair::from_seed([3; 32]);
+        let small = PayloadConfig {
+            max_payload: 10,
+            ..cfg()
+        };
+        let mut rng = ChaCha8Rng::from_seed([9; 32]);
+        let r = seal_chunks(
+            &small,
+            &keys.x25519().public(),
+            &SessionId(Hash([5; 32])),
+            Direction::Result,
+            &[0; 11],
+            &mut rng,
+        );
+        assert!(matches!(
+            r,
+            Err(AgentError::PayloadTooLarge { size: 11, max: 10 })
+        ));
+    }
+}
