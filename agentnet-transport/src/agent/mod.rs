@@ -70,6 +70,55 @@
 //! [`sim::SimHost`] is that loop for the simulator: it wraps an `Agent` into an [`Engine`]
 //! that completes effects itself, so `Sim<SimHost>` runs whole agents end to end.
 //!
+//! Two agents in the simulator, one serving and one requesting, in full:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+//! use agentnet_core::sim::{Sim, SimConfig};
+//! use agentnet_core::Keypair;
+//! use agentnet_transport::agent::sim::SimHost;
+//! use agentnet_transport::agent::{Agent, AgentConfig, AgentEvent, Executed, ServePolicy, TaskRequest};
+//! use bytes::Bytes;
+//!
+//! let mut sim = Sim::new(SimConfig::seeded(7));
+//! let now = sim.now();
+//! let agent = |n: u8| Agent::new(Keypair::from_seed([n; 32]), AgentConfig::seeded([n; 32]), now);
+//! // The provider's application: upper-cases its input.
+//! let upper = Box::new(|_: &_, input: &Bytes| Executed::Done {
+//!     result: Bytes::from(input.to_ascii_uppercase()),
+//!     tools: Vec::new(),
+//! });
+//! let provider = sim.add_node(SimHost::new(agent(1)?, Some(upper)));
+//! let requester = sim.add_node(SimHost::new(agent(2)?, None));
+//! let offer = CapabilityDescriptor::builder(
+//!     Keypair::from_seed([1; 32]).id(), "text.shout", "text/style", "Rewrite text in capitals",
+//! )
+//! .ttl(Duration::from_secs(600))
+//! .build(now)?;
+//! sim.command(provider, |h, now| h.agent_mut().serve(now, offer, ServePolicy::default()))
+//!     .unwrap()?;
+//! let topic = Topic::new("text/style")?;
+//! sim.command(requester, |h, now| {
+//!     h.agent_mut().set_interest(agentnet_gossip::InterestProfile::everything());
+//!     h.agent_mut().subscribe(now, topic)
+//! })
+//! .unwrap()?;
+//! sim.connect(provider, requester);
+//! sim.run_for(Duration::from_secs(2)); // handshake, identity chains, the descriptor arrives
+//!
+//! let task = TaskRequest::new("make my text loud", Bytes::from_static(b"hello"));
+//! let id = sim.command(requester, |h, now| h.agent_mut().request(now, task)).unwrap()?;
+//! sim.run_for(Duration::from_secs(5));
+//! let outcome = sim.drain_events().into_iter().find_map(|(_, _, e)| match e {
+//!     AgentEvent::Completed(o) if o.request == id => Some(o),
+//!     _ => None,
+//! });
+//! assert_eq!(outcome.unwrap().result.as_deref(), Ok(&b"HELLO"[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Links and identities
 //!
 //! `LinkId` is routing only. When a link comes up each side sends a fresh random challenge
