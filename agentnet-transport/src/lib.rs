@@ -1,63 +1,109 @@
 //! # agentnet-transport
 //!
 //! The host shell of agentnet: where the sans-IO engines meet sockets, timers, storage and
-//! language models. It is the one library crate that does I/O and uses async (tokio).
+//! language models. It is the one library crate that does I/O and uses async (tokio), and it
+//! keeps all of that behind one cargo feature so the protocol-adaptation half can be built
+//! without it (`DESIGN.md` §8).
 //!
-//! What it holds:
+//! ## Features
 //!
-//! * [`host`] — the host traits: [`Transport`] (authenticated links carrying frames; what a
-//!   transport owes the node is listed on the trait), [`LanguageModel`], [`Clock`].
-//! * [`mem`] — an in-process transport for tests and demos.
-//! * [`tcp`] — TCP + Noise XX (`snow`): every link is bound to an [`agentnet_core::AgentId`]
-//!   by a signed key binding in the handshake; length-delimited, chunked frames; bounded
-//!   queues; connection limits; idle timeout; redial with backoff.
-//! * [`node`] — [`Node`], the protocol adaptation layer: builder, task-level calls
-//!   (`announce`, `discover`, `subscribe`, ...), an event stream, and the driver that routes
-//!   frames to engines by kind, drives their deadlines, persists what they ask for and sends
-//!   what they emit.
-//! * [`store`] — durable node state ([`RedbStore`] in a data directory; [`MemoryStore`]).
-//! * [`llm`] — the OpenAI-compatible [`LanguageModel`] adapter (cargo feature `openai`).
+//! | feature | default | gates |
+//! |---|---|---|
+//! | `runtime` | yes | every module that does I/O or runs async: `host`, `mem`, `tcp`, `node`, `store`, `llm`, and their re-exports at the crate root; with them the dependencies tokio, async-trait, futures, redb, snow, getrandom and tracing |
+//! | `openai` | no | the OpenAI-compatible adapter in `llm::openai` (hyper, serde); implies `runtime` |
 //!
-//! What it does not do (yet): find peers beyond its bootstrap list and those that dial it (no
-//! peer exchange, DHT or NAT traversal; an adapter onto rust-libp2p is the planned route for
-//! internet-scale deployments), or speak TLS to language-model servers.
+//! With `--no-default-features` the crate depends only on the sans-IO crates (`agentnet-core`,
+//! `-gossip`, `-trust`, `-mech`) and small pure libraries, and compiles no async code; CI
+//! checks its dependency tree for tokio, getrandom, async-trait, futures and the like, and
+//! runs clippy on that configuration. The split exists so that a host bringing its own event
+//! loop (an embedded target, another async runtime, a simulator) can use the adaptation layer
+//! without pulling in tokio, and so that the rule "no I/O below the runtime" is checked by the
+//! compiler rather than by review. Why a feature rather than a second crate: the sans-IO half
+//! and the runtime that executes it change together, and one crate keeps one version.
 //!
-//! The drive loop, in short (the full contract is in [`node`]):
+//! Always built: [`agent`] — the sans-IO [`agent::Agent`] that owns one engine of every plane
+//! (gossip, identity registry, sessions, canaries, ledger, trust reports, reputation, the
+//! payload plane) and runs the whole task funnel (`request`, `serve`) as one [`Engine`]
+//! (`agentnet_core::Engine`), plus [`agent::sim::SimHost`] to run whole agents in the
+//! simulator. Its module docs show the drive loop with effects and a two-agent example.
 //!
-//! ```text
-//! loop {
-//!     wait for: command | transport event | min(engine.poll_timeout(), prune, redial)
-//!     feed it:  handle_message (by frame kind) | handle_link_up/down | handle_timeout | command
-//!     drain, until a pass yields nothing:
-//!         poll_transmit -> transport.send (never blocks)
-//!         poll_event    -> one durable batch -> handle_persisted for own heads -> app events
-//!     then read poll_timeout for the next wait
-//! }
-//! ```
+//! [`Engine`]: agentnet_core::Engine
 //!
-//! A complete agent program is in the repository README ("The Node API"), compiled as a doc
-//! test of this crate.
+#![cfg_attr(
+    feature = "runtime",
+    doc = r#"
+What the `runtime` feature holds:
 
+* [`host`] — the host traits: [`Transport`] (authenticated links carrying frames; what a
+  transport owes the node is listed on the trait), [`LanguageModel`], [`Clock`].
+* [`mem`] — an in-process transport for tests and demos.
+* [`tcp`] — TCP + Noise XX (`snow`): every link is bound to an [`agentnet_core::AgentId`]
+  by a signed key binding in the handshake; length-delimited, chunked frames; bounded
+  queues; connection limits; idle timeout; redial with backoff.
+* [`node`] — [`Node`], the protocol adaptation layer: builder, task-level calls
+  (`announce`, `discover`, `subscribe`, ...), an event stream, and the driver that routes
+  frames to engines by kind, drives their deadlines, persists what they ask for and sends
+  what they emit.
+* [`store`] — durable node state ([`RedbStore`] in a data directory; [`MemoryStore`]).
+* [`llm`] — the OpenAI-compatible [`LanguageModel`] adapter (cargo feature `openai`).
+
+What it does not do (yet): find peers beyond its bootstrap list and those that dial it (no
+peer exchange, DHT or NAT traversal; an adapter onto rust-libp2p is the planned route for
+internet-scale deployments), or speak TLS to language-model servers.
+
+The drive loop, in short (the full contract is in [`node`]):
+
+```text
+loop {
+    wait for: command | transport event | min(engine.poll_timeout(), prune, redial)
+    feed it:  handle_message (by frame kind) | handle_link_up/down | handle_timeout | command
+    drain, until a pass yields nothing:
+        poll_transmit -> transport.send (never blocks)
+        poll_event    -> one durable batch -> handle_persisted for own heads -> app events
+    then read poll_timeout for the next wait
+}
+```
+
+A complete agent program is in the repository README ("The Node API"), compiled as a doc
+test of this crate.
+"#
+)]
+#![cfg_attr(
+    not(feature = "runtime"),
+    doc = "**This build has no `runtime` feature**: the host traits, the `Node`, the \
+           transports, the store and the model adapters are not compiled."
+)]
 #![forbid(unsafe_code)]
 
 pub mod agent;
+#[cfg(feature = "runtime")]
 pub mod host;
+#[cfg(feature = "runtime")]
+pub mod llm;
+#[cfg(feature = "runtime")]
 pub mod mem;
+#[cfg(feature = "runtime")]
 pub mod node;
+#[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "runtime")]
 pub mod tcp;
 
+#[cfg(feature = "runtime")]
 pub use host::{
     Clock, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
     TransportError, TransportEvent,
 };
+#[cfg(feature = "runtime")]
 pub use mem::{MemoryNetwork, MemoryTransport};
+#[cfg(feature = "runtime")]
 pub use node::{Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats};
+#[cfg(feature = "runtime")]
 pub use store::{MemoryStore, RedbStore, Store, StoreError};
+#[cfg(feature = "runtime")]
 pub use tcp::{TcpConfig, TcpTransport};
-pub mod llm;
 
-/// The README's Rust examples, compiled as doc tests.
-#[cfg(doctest)]
+/// The README's Rust examples (they run a `Node`), compiled as doc tests.
+#[cfg(all(doctest, feature = "runtime"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

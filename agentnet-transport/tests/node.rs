@@ -1,4 +1,5 @@
 //! Nodes over the in-memory transport: announce, discover, restart from a data directory.
+#![cfg(feature = "runtime")]
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //!
 //! Every wait is bounded by a generous timeout on an expected event; nothing sleeps a fixed
 //! time and then assumes something happened.
+#![cfg(feature = "runtime")]
 
 use std::net::SocketAddr;
 use std::time::Duration;
