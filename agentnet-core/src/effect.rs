@@ -20,6 +20,8 @@
 //! Engines hand their state back to a restarted host as the records they once asked it to
 //! persist: on start the host passes every stored record to the engine's `restore(records)`.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use core::fmt;
 
@@ -44,8 +46,8 @@ impl fmt::Display for RequestId {
 /// store treats them as opaque and may drop a record once `expires` has passed.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Record {
-    /// The table.
-    pub table: &'static str,
+    /// The table (engines name theirs with static strings; a store hands them back owned).
+    pub table: Cow<'static, str>,
     /// The key inside the table.
     pub key: Bytes,
     /// The value, or `None` to delete the key.
@@ -58,7 +60,7 @@ impl Record {
     /// A record to store.
     pub fn put(table: &'static str, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
         Record {
-            table,
+            table: Cow::Borrowed(table),
             key: key.into(),
             value: Some(value.into()),
             expires: None,
@@ -68,7 +70,7 @@ impl Record {
     /// A deletion.
     pub fn delete(table: &'static str, key: impl Into<Bytes>) -> Self {
         Record {
-            table,
+            table: Cow::Borrowed(table),
             key: key.into(),
             value: None,
             expires: None,

@@ -40,6 +40,12 @@ fn liar() -> Handler {
     })
 }
 
+fn config(s: [u8; 32]) -> AgentConfig {
+    let mut ac = AgentConfig::seeded(s);
+    ac.trust_interval = Duration::from_millis(500);
+    ac
+}
+
 struct World {
     sim: Sim<SimHost>,
     ids: Vec<NodeId>,
@@ -89,9 +95,7 @@ fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
     for (i, (kind, intent)) in kinds.iter().enumerate() {
         let s = seed(i as u8 + 1, run);
         let keys = Keypair::from_seed(s);
-        let mut ac = AgentConfig::seeded(s);
-        ac.trust_interval = Duration::from_millis(500);
-        let agent = Agent::new(Keypair::from_seed(s), ac, now).expect("valid config");
+        let agent = Agent::new(Keypair::from_seed(s), config(s), now).expect("valid config");
         let host = match kind {
             Kind::Requester => SimHost::new(agent, None),
             Kind::Honest => SimHost::new(agent, Some(upper())),
@@ -429,4 +433,66 @@ fn the_funnel_always_ends_under_loss() {
     }
     // Each request ends (success or a reasoned failure); chunk loss is repaired by resends.
     assert!(ok >= 4, "only {ok} of 6 succeeded");
+}
+
+#[test]
+fn a_restarted_agent_keeps_its_identity_ledger_and_index() {
+    let mut w = world(
+        8,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"before")).tier(Tier::Reputation),
+    );
+    let provider = o.provider.expect("served");
+    let topic = Topic::new(TOPIC).unwrap();
+    let req = w.ids[0];
+    let (me, chain, store) = {
+        let h = w.sim.engine(req).unwrap();
+        let me = h.agent().id();
+        let chain = h.agent().registry().resolve(&me).unwrap().chain;
+        (me, chain, h.store().clone())
+    };
+    let s = seed(1, 8);
+    w.sim.set_factory(move |_node, now, _incarnation| {
+        let mut agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
+        agent.set_interest(agentnet_gossip::InterestProfile::everything());
+        let (host, report) = SimHost::restored(agent, None, store.clone(), now);
+        assert_eq!(report.refused, 0, "{report:?}");
+        assert!(report.restored > 0);
+        host
+    });
+    w.sim.crash(req).unwrap();
+    w.sim.run_for(Duration::from_secs(1));
+    w.sim.restart(req).unwrap();
+    for &other in &w.ids[1..] {
+        w.sim.connect(req, other);
+    }
+    w.sim.run_for(Duration::from_secs(2));
+    let h = w.sim.engine(req).unwrap();
+    assert_eq!(
+        h.agent().registry().resolve(&me).unwrap().chain,
+        chain,
+        "same identity chain"
+    );
+    let t = h.agent().ledger().tally(&topic, &provider, now_of(&w).wall);
+    assert!(t.is_some_and(|t| t.pos > 0.0), "ledger row survived: {t:?}");
+    assert!(
+        !h.agent()
+            .discover(now_of(&w), "summarize my text", &Default::default(), 4)
+            .is_empty(),
+        "the index survived"
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"after")).tier(Tier::Reputation),
+    );
+    assert_eq!(o.result.as_deref(), Ok(&b"AFTER"[..]), "{o:?}");
 }

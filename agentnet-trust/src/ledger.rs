@@ -256,6 +256,16 @@ impl Ledger {
         self.convicted.insert(peer);
     }
 
+    /// The stored (undecayed) row of `peer` in `topic`, for persistence.
+    pub fn record(&self, topic: &Topic, peer: &AgentId) -> Option<LedgerRecord> {
+        let tally = *self.topics.get(topic)?.get(peer)?;
+        Some(LedgerRecord {
+            topic: topic.clone(),
+            peer: *peer,
+            tally,
+        })
+    }
+
     /// Whether `peer` was convicted by a fraud proof.
     pub fn is_convicted(&self, peer: &AgentId) -> bool {
         self.convicted.contains(peer)

@@ -163,7 +163,7 @@ use agentnet_trust::baid::{BaidInputs, BindingEntry};
 use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected};
 use agentnet_trust::evidence::{ReceiptChain, TaskId, payload_hash};
 use agentnet_trust::fraud::FraudProof;
-use agentnet_trust::ledger::Ledger;
+use agentnet_trust::ledger::{Ledger, LedgerRecord};
 use agentnet_trust::mg::Reputation;
 use agentnet_trust::registry::{IdentityEvent, IdentityRegistry};
 use agentnet_trust::report::{ReportBook, ReportBuilder, TrustReport};
@@ -341,7 +341,14 @@ pub struct Agent {
     by_session: BTreeMap<SessionId, RequestId>,
     jobs: BTreeMap<SessionId, Job>,
     executing: BTreeMap<RequestId, SessionId>,
-    persisting: BTreeMap<RequestId, Option<(Topic, u64)>>,
+    /// Persist batches in flight: the own log heads each one acknowledges.
+    persisting: BTreeMap<RequestId, Vec<(Topic, u64)>>,
+    /// Records of the current turn, made durable as one batch.
+    batch: Vec<Record>,
+    /// Own log heads the current batch acknowledges.
+    batch_acks: Vec<(Topic, u64)>,
+    /// Ledger rows changed this turn.
+    ledger_dirty: BTreeSet<(Topic, AgentId)>,
     outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
@@ -392,19 +399,7 @@ impl Agent {
             Box::new(HashedNgramEncoder::default()),
             now,
         );
-        let mut registry = IdentityRegistry::new(config.registry.clone());
-        let inputs = BaidInputs {
-            code_hash: config.identity.code_hash,
-            config_digest: config.identity.config_digest,
-            principal: config.identity.principal,
-            salt: derive_seed(&config.seed, "baid-salt"),
-        };
-        let genesis = BindingEntry::genesis(&keys, keys.x25519().public(), inputs, now.wall)
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
-        registry
-            .handle_signed_entry(now, genesis.clone())
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
-        while registry.poll_event().is_some() {}
+        let registry = IdentityRegistry::new(config.registry.clone());
         let mut reputation = Reputation::new(config.reputation.clone())
             .map_err(|e| ConfigError::Engine(e.to_string()))?;
         reputation
@@ -427,7 +422,7 @@ impl Agent {
             reports: ReportBuilder::new(config.salience),
             book: ReportBook::new(config.report_book),
             reputation,
-            chain: vec![genesis],
+            chain: Vec::new(),
             links: BTreeMap::new(),
             routes: BTreeMap::new(),
             served: BTreeMap::new(),
@@ -436,6 +431,9 @@ impl Agent {
             jobs: BTreeMap::new(),
             executing: BTreeMap::new(),
             persisting: BTreeMap::new(),
+            batch: Vec::new(),
+            batch_acks: Vec::new(),
+            ledger_dirty: BTreeSet::new(),
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
@@ -556,7 +554,12 @@ impl Agent {
     /// Subscribe to a topic's headers.
     pub fn subscribe(&mut self, now: Now, topic: Topic) -> Result<(), AgentError> {
         self.tick(now);
+        let key = topic.as_str().as_bytes().to_vec();
         let r = self.gossip.subscribe(now, topic);
+        if r.is_ok() {
+            self.batch
+                .push(Record::put(tables::GOSSIP_TOPIC, key, Bytes::new()));
+        }
         self.pump(now);
         Ok(r?)
     }
@@ -671,11 +674,11 @@ impl Agent {
     /// The records of [`Effect::Persist`] `id` are durable.
     pub fn handle_persisted(&mut self, now: Now, id: RequestId) -> Result<(), AgentError> {
         self.tick(now);
-        let entry = self
+        let acks = self
             .persisting
             .remove(&id)
             .ok_or(AgentError::UnknownEffect(id))?;
-        if let Some((topic, seq)) = entry {
+        for (topic, seq) in acks {
             self.gossip.handle_persisted(now, &topic, seq);
         }
         self.pump(now);
@@ -874,8 +877,123 @@ impl Agent {
         }
     }
 
-    /// Observe time: the engines act on passed deadlines at their next input.
-    fn tick(&mut self, _now: Now) {}
+    /// Called first by every input and command. Creates this agent's identity chain on the
+    /// first input after [`new`](Self::new) unless [`restore`](Self::restore) brought it back
+    /// (its genesis is signed at that moment; a restarted agent must keep its chain, or its
+    /// reputation would not follow it).
+    fn tick(&mut self, now: Now) {
+        if !self.chain.is_empty() {
+            return;
+        }
+        let inputs = BaidInputs {
+            code_hash: self.config.identity.code_hash,
+            config_digest: self.config.identity.config_digest,
+            principal: self.config.identity.principal,
+            salt: derive_seed(&self.config.seed, "baid-salt"),
+        };
+        let Ok(genesis) =
+            BindingEntry::genesis(&self.keys, self.keys.x25519().public(), inputs, now.wall)
+        else {
+            return;
+        };
+        if self
+            .registry
+            .handle_signed_entry(now, genesis.clone())
+            .is_ok()
+        {
+            self.chain.push(genesis);
+        }
+    }
+
+    /// Take back what this agent asked to persist before a restart: call once, right after
+    /// [`new`](Self::new) and before any other input, with every record of every table the
+    /// host stored. Records that do not decode or verify are refused (counted, with the
+    /// first reasons) and the rest restored: own log heads (publishing continues the logs),
+    /// accepted headers and descriptors, identity chains (this agent's own included, so its
+    /// canonical id and reputation survive), ledger rows and fraud proofs (convictions).
+    pub fn restore(
+        &mut self,
+        now: Now,
+        records: impl IntoIterator<Item = Record>,
+    ) -> RestoreReport {
+        let mut report = RestoreReport::default();
+        let mut heads = Vec::new();
+        let mut headers = Vec::new();
+        let mut descriptors = Vec::new();
+        let mut identities = Vec::new();
+        let mut rows = Vec::new();
+        let mut proofs = Vec::new();
+        let mut topics = Vec::new();
+        for r in records {
+            let Some(value) = r.value else { continue };
+            match &*r.table {
+                tables::GOSSIP_HEAD => match decode_head(&value, &self.limits) {
+                    Ok(h) => heads.push(h),
+                    Err(e) => report.refuse(&r.table, e),
+                },
+                tables::GOSSIP_HEADER => headers.push(value),
+                tables::GOSSIP_TOPIC => match core::str::from_utf8(&r.key)
+                    .ok()
+                    .and_then(|t| Topic::new(t).ok())
+                {
+                    Some(t) => topics.push(t),
+                    None => report.refuse(&r.table, "not a topic"),
+                },
+                tables::GOSSIP_DESCRIPTOR => descriptors.push(value),
+                tables::IDENTITY_ENTRY => identities.push(value),
+                tables::LEDGER_ROW => match decode_row(&value, &self.limits) {
+                    Ok(row) => rows.push(row),
+                    Err(e) => report.refuse(&r.table, e),
+                },
+                tables::FRAUD_PROOF => proofs.push(value),
+                other => report.refuse(other, "unknown table".to_string()),
+            }
+        }
+        let ids = self.registry.restore(now, identities);
+        report.restored += ids.accepted;
+        for (_, e) in ids.refused {
+            report.refuse(tables::IDENTITY_ENTRY, e);
+        }
+        if let Some(chain) = self.registry.resolve(&self.me).map(|r| r.chain) {
+            self.chain = self.registry.entries(&chain).cloned().collect();
+        }
+        report.restored += heads.len();
+        if let Err(e) = self.gossip.restore(now, heads) {
+            report.refuse(tables::GOSSIP_HEAD, e.to_string());
+        }
+        for t in topics {
+            match self.gossip.subscribe(now, t) {
+                Ok(()) => report.restored += 1,
+                Err(e) => report.refuse(tables::GOSSIP_TOPIC, e.to_string()),
+            }
+        }
+        report.restored += self.gossip.restore_headers(now, headers);
+        report.restored += self.gossip.restore_descriptors(now, descriptors);
+        report.restored += rows.len();
+        for row in &rows {
+            self.ensure_topic(&row.topic);
+        }
+        if let Err(e) = self.ledger.restore(rows, []) {
+            report.refuse(tables::LEDGER_ROW, e.to_string());
+        }
+        for frame in proofs {
+            match FraudProof::from_frame(&frame, &self.limits) {
+                Ok((proof, _)) => {
+                    report.restored += 1;
+                    let _ = self.on_proof(now, proof, None);
+                }
+                Err(e) => report.refuse(tables::FRAUD_PROOF, e.to_string()),
+            }
+        }
+        // Everything above is already durable: do not write it again.
+        self.pump(now);
+        self.effects
+            .retain(|e| !matches!(e, Effect::Persist { .. }));
+        self.persisting.clear();
+        self.tick(now);
+        self.pump(now);
+        report
+    }
 
     // =========================================================================================
     // Internals: the pump (cross-plane hand-offs)
@@ -914,6 +1032,7 @@ impl Agent {
                 break;
             }
         }
+        self.flush_batch();
         if self.dropped != (0, 0, 0) && self.events.len() < self.config.max_queued {
             let (events, effects, transmits) = core::mem::take(&mut self.dropped);
             self.events.push_back(AgentEvent::Overflow {
@@ -941,12 +1060,9 @@ impl Agent {
     }
 
     fn on_gossip_event(&mut self, now: Now, e: agentnet_gossip::Event) {
+        use agentnet_gossip::Event as G;
         match e {
-            agentnet_gossip::Event::PersistHead(head) => {
-                let id = self.next_request_id();
-                let mut key = head.topic.as_str().as_bytes().to_vec();
-                key.push(0);
-                key.extend_from_slice(&head.seq.to_be_bytes());
+            G::PersistHead(head) => {
                 let value = agentnet_core::wire::encode_cbor(&(
                     head.topic.as_str(),
                     head.seq,
@@ -954,16 +1070,41 @@ impl Agent {
                     head.body.as_deref().map(serde_bytes::Bytes::new),
                 ))
                 .unwrap_or_default();
-                self.persisting
-                    .insert(id, Some((head.topic.clone(), head.seq)));
-                self.effect(Effect::Persist {
-                    id,
-                    records: vec![Record::put("gossip.head", key, value)],
-                });
+                self.batch_acks.push((head.topic.clone(), head.seq));
+                self.batch.push(Record::put(
+                    tables::GOSSIP_HEAD,
+                    head.topic.as_str().as_bytes().to_vec(),
+                    value,
+                ));
             }
-            agentnet_gossip::Event::Equivocation { proof, .. } => {
+            G::Equivocation { proof, .. } => {
                 let proof = FraudProof::from(*proof);
                 let _ = self.on_proof(now, proof, None);
+            }
+            G::Header {
+                author,
+                ref topic,
+                seq,
+                ..
+            } => {
+                if let Some(h) = self.gossip.header(topic, &author, seq) {
+                    let mut key = topic.as_str().as_bytes().to_vec();
+                    key.push(0);
+                    key.extend_from_slice(author.as_bytes());
+                    key.extend_from_slice(&seq.to_be_bytes());
+                    let r = Record::put(tables::GOSSIP_HEADER, key, h.to_frame())
+                        .expiring(h.expires_at());
+                    self.batch.push(r);
+                }
+                self.event(AgentEvent::Gossip(e));
+            }
+            G::Descriptor(ref d) => {
+                let mut key = d.provider.as_bytes().to_vec();
+                key.extend_from_slice(d.capability.as_bytes());
+                let r = Record::put(tables::GOSSIP_DESCRIPTOR, key, d.to_frame())
+                    .expiring(d.expires_at());
+                self.batch.push(r);
+                self.event(AgentEvent::Gossip(e));
             }
             other => self.event(AgentEvent::Gossip(other)),
         }
@@ -972,13 +1113,9 @@ impl Agent {
     fn on_identity_event(&mut self, now: Now, e: IdentityEvent) {
         match e {
             IdentityEvent::Persist { frame } => {
-                let id = self.next_request_id();
                 let key = Hash::digest("agentnet/v1/record-key", &frame).0.to_vec();
-                self.persisting.insert(id, None);
-                self.effect(Effect::Persist {
-                    id,
-                    records: vec![Record::put("identity.entry", key, frame)],
-                });
+                self.batch
+                    .push(Record::put(tables::IDENTITY_ENTRY, key, frame));
             }
             IdentityEvent::ForkDetected { proof, .. } => {
                 let _ = self.on_proof(now, FraudProof::from(*proof), None);
@@ -990,6 +1127,7 @@ impl Agent {
     fn on_canary_verdict(&mut self, now: Now, v: agentnet_trust::canary::CanaryVerdict) {
         let peer = self.canonical(&v.provider());
         let _ = self.ledger.record_canary_as(&v, peer);
+        self.ledger_dirty.insert((v.topic().clone(), peer));
         // Find the canary session and grade it by its verdict.
         let found = self.requests.iter_mut().find_map(|(rid, r)| {
             let t = r.current.as_mut()?;
@@ -1081,6 +1219,7 @@ impl Agent {
                 if let (Some(topic), Some(rej)) = (topic, report.rejection()) {
                     let peer = self.canonical(&provider);
                     let _ = self.ledger.record_rejection(&topic, peer, &rej, now.wall);
+                    self.ledger_dirty.insert((topic, peer));
                 }
                 if let Some(t) = self.try_of_mut(id) {
                     t.evidence_rejected = true;
@@ -1105,6 +1244,7 @@ impl Agent {
                             .ledger
                             .record_checked_task(&topic, peer, outcome, now.wall),
                     };
+                    self.ledger_dirty.insert((topic, peer));
                 }
             }
             SessionEvent::Settled(s) => self.on_settled(now, *s),
@@ -1844,7 +1984,16 @@ impl Agent {
         if canonical == self.me {
             return Ok(());
         }
+        let topics: Vec<Topic> = self.ledger.topics().cloned().collect();
         self.ledger.record_offence(canonical, &offence);
+        for t in topics {
+            self.ledger_dirty.insert((t, canonical));
+        }
+        self.batch.push(Record::put(
+            tables::FRAUD_PROOF,
+            id.0.to_vec(),
+            proof.to_frame(),
+        ));
         self.book.forget(&canonical);
         // Blame a principal only when an issuer attested that the chain belongs to it.
         let principal = self
@@ -1972,6 +2121,32 @@ impl Agent {
         Ok(())
     }
 
+    /// Turn this turn's durable changes into one [`Effect::Persist`].
+    fn flush_batch(&mut self) {
+        let dirty = core::mem::take(&mut self.ledger_dirty);
+        for (topic, peer) in dirty {
+            let mut key = topic.as_str().as_bytes().to_vec();
+            key.push(0);
+            key.extend_from_slice(peer.as_bytes());
+            let r = match self.ledger.record(&topic, &peer) {
+                Some(rec) => match encode_row(&rec) {
+                    Ok(v) => Record::put(tables::LEDGER_ROW, key, v),
+                    Err(_) => continue,
+                },
+                None => Record::delete(tables::LEDGER_ROW, key),
+            };
+            self.batch.push(r);
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        let id = self.next_request_id();
+        let records = core::mem::take(&mut self.batch);
+        self.persisting
+            .insert(id, core::mem::take(&mut self.batch_acks));
+        self.effect(Effect::Persist { id, records });
+    }
+
     fn route_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
         let kind = peek_kind(&payload)
             .ok_or(agentnet_core::wire::WireError::TruncatedHeader { len: payload.len() })?;
@@ -2019,6 +2194,7 @@ impl Engine for Agent {
     type Error = AgentError;
 
     fn handle_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
+        self.tick(now);
         let kind = peek_kind(&payload);
         if let Some(p) = self.traffic.plane(kind) {
             p.received_frames += 1;
@@ -2030,6 +2206,7 @@ impl Engine for Agent {
     }
 
     fn handle_timeout(&mut self, now: Now) {
+        self.tick(now);
         self.gossip.handle_timeout(now);
         self.registry.handle_timeout(now);
         self.sessions.handle_timeout(now);
@@ -2061,6 +2238,7 @@ impl Engine for Agent {
     }
 
     fn handle_link_up(&mut self, now: Now, link: LinkId) {
+        self.tick(now);
         let mut nonce = [0u8; 16];
         self.rng.fill_bytes(&mut nonce);
         self.links.insert(
@@ -2081,6 +2259,7 @@ impl Engine for Agent {
     }
 
     fn handle_link_down(&mut self, now: Now, link: LinkId) {
+        self.tick(now);
         let agent = self.links.remove(&link).and_then(|l| l.peer);
         if let Some(a) = agent
             && self.routes.get(&a) == Some(&link)
@@ -2110,4 +2289,89 @@ impl Engine for Agent {
     fn poll_timeout(&self) -> Option<Instant> {
         self.timeout
     }
+}
+
+/// The tables an [`Agent`] persists ([`Record::table`]).
+pub mod tables {
+    /// A topic this agent follows (key: the topic; empty value).
+    pub const GOSSIP_TOPIC: &str = "gossip.topic";
+    /// An own log head per topic (key: the topic).
+    pub const GOSSIP_HEAD: &str = "gossip.head";
+    /// An accepted header of another author (key: topic, 0, author, seq; expires with it).
+    pub const GOSSIP_HEADER: &str = "gossip.header";
+    /// An accepted descriptor (key: provider, capability; expires with it).
+    pub const GOSSIP_DESCRIPTOR: &str = "gossip.descriptor";
+    /// An identity chain entry (key: the hash of its frame).
+    pub const IDENTITY_ENTRY: &str = "identity.entry";
+    /// A ledger row (key: topic, 0, peer).
+    pub const LEDGER_ROW: &str = "ledger.row";
+    /// A verified fraud proof (key: its id).
+    pub const FRAUD_PROOF: &str = "fraud.proof";
+}
+
+/// What [`Agent::restore`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Records taken back.
+    pub restored: usize,
+    /// Records refused.
+    pub refused: usize,
+    /// The first reasons (at most 8): table and why.
+    pub reasons: Vec<(String, String)>,
+}
+
+impl RestoreReport {
+    fn refuse(&mut self, table: &str, why: impl ToString) {
+        self.refused += 1;
+        if self.reasons.len() < 8 {
+            self.reasons.push((table.to_string(), why.to_string()));
+        }
+    }
+}
+
+fn decode_head(value: &[u8], limits: &Limits) -> Result<agentnet_gossip::OwnHead, String> {
+    type Head = (
+        String,
+        u64,
+        serde_bytes::ByteBuf,
+        Option<serde_bytes::ByteBuf>,
+    );
+    let (topic, seq, header, body): Head =
+        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
+    Ok(agentnet_gossip::OwnHead {
+        topic: Topic::new(&topic).map_err(|e| e.to_string())?,
+        seq,
+        header: Bytes::from(header.into_vec()),
+        body: body.map(|b| Bytes::from(b.into_vec())),
+    })
+}
+
+/// A ledger row as (topic, peer, pos and neg as IEEE-754 bits, time in Unix ms): integers only,
+/// so the record decodes under the strict CBOR checker.
+fn encode_row(r: &LedgerRecord) -> Result<Vec<u8>, agentnet_core::wire::WireError> {
+    agentnet_core::wire::encode_cbor(&(
+        r.topic.as_str(),
+        r.peer,
+        r.tally.pos.to_bits(),
+        r.tally.neg.to_bits(),
+        r.tally.at.as_unix_millis(),
+    ))
+}
+
+fn decode_row(value: &[u8], limits: &Limits) -> Result<LedgerRecord, String> {
+    let (topic, peer, pos, neg, at): (String, AgentId, u64, u64, u64) =
+        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
+    let (pos, neg) = (f64::from_bits(pos), f64::from_bits(neg));
+    if !(pos.is_finite() && neg.is_finite() && pos >= 0.0 && neg >= 0.0) {
+        return Err("tally negative or not finite".into());
+    }
+    Ok(LedgerRecord {
+        topic: Topic::new(&topic).map_err(|e| e.to_string())?,
+        peer,
+        tally: agentnet_trust::ledger::Tally {
+            pos,
+            neg,
+            at: agentnet_core::WallTime::from_unix_millis(at),
+        },
+    })
 }

@@ -8,16 +8,21 @@
 //! [`Effect::Llm`] is answered with a failure (no model in the simulator).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentnet_core::effect::ExecuteTask;
-use agentnet_core::{Effect, Engine, Instant, LinkId, Now, RequestId, Transmit};
+use agentnet_core::{Effect, Engine, Instant, LinkId, Now, Record, RequestId, Transmit};
 use bytes::Bytes;
 
-use super::{Agent, AgentError, AgentEvent, Executed};
+use super::{Agent, AgentError, AgentEvent, Executed, RestoreReport};
 
 /// The application of a simulated provider: task and input in, result out.
 pub type Handler = Box<dyn FnMut(&ExecuteTask, &Bytes) -> Executed + Send>;
+
+/// Durable records of a simulated host, by (table, key). Shared with the factory that
+/// rebuilds a crashed node, so a restarted agent gets back what it persisted.
+pub type SimStore = Arc<Mutex<BTreeMap<(String, Bytes), Record>>>;
 
 /// Rewrites (or drops) a frame on its way out: how simulations build adversaries that run
 /// the production agent but lie on the wire (see [`SimHost::with_tamper`]).
@@ -31,8 +36,7 @@ pub struct SimHost {
     /// Virtual time between an `Execute` effect and its answer.
     pub exec_delay: Duration,
     pending: VecDeque<(Instant, RequestId, Executed)>,
-    /// Every record persisted, by (table, key).
-    pub store: BTreeMap<(&'static str, Bytes), Bytes>,
+    store: SimStore,
 }
 
 impl core::fmt::Debug for SimHost {
@@ -54,8 +58,36 @@ impl SimHost {
             tamper: None,
             exec_delay: Duration::from_millis(20),
             pending: VecDeque::new(),
-            store: BTreeMap::new(),
+            store: SimStore::default(),
         }
+    }
+
+    /// An agent restored from `store` (what a crashed node persisted), persisting into it.
+    pub fn restored(
+        mut agent: Agent,
+        handler: Option<Handler>,
+        store: SimStore,
+        now: Now,
+    ) -> (Self, RestoreReport) {
+        let records: Vec<Record> = store
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        let report = agent.restore(now, records);
+        let mut host = SimHost::new(agent, handler);
+        host.store = store;
+        (host, report)
+    }
+
+    /// The same host persisting into `store`.
+    pub fn with_store(mut self, store: SimStore) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The durable records.
+    pub fn store(&self) -> &SimStore {
+        &self.store
     }
 
     /// The same host with every outgoing frame passed through `tamper` first. Honest agents
@@ -83,11 +115,14 @@ impl SimHost {
             while let Some(e) = self.agent.poll_effect() {
                 match e {
                     Effect::Persist { id, records } => {
-                        for r in records {
-                            match r.value {
-                                Some(v) => self.store.insert((r.table, r.key), v),
-                                None => self.store.remove(&(r.table, r.key)),
-                            };
+                        if let Ok(mut store) = self.store.lock() {
+                            for r in records {
+                                let k = (r.table.to_string(), r.key.clone());
+                                match r.value {
+                                    Some(_) => store.insert(k, r),
+                                    None => store.remove(&k),
+                                };
+                            }
                         }
                         let _ = self.agent.handle_persisted(now, id);
                     }
