@@ -1,49 +1,55 @@
-//! [`Node`]: the protocol adaptation layer that runs agentnet's sans-IO engines over a real
-//! [`Transport`], a [`Store`] and a [`Clock`].
+//! [`Node`]: the async shell that executes one sans-IO [`Agent`] over a real [`Transport`], a
+//! [`Store`], a [`Clock`], the application's task handlers and (optionally) a
+//! [`LanguageModel`].
 //!
 //! A node owns one driver task (spawned on the caller's tokio runtime). The task is the only
-//! place the engines live; the [`Node`] handle talks to it through a bounded command queue and
+//! place the agent lives; the [`Node`] handle talks to it through a bounded command queue and
 //! hears from it through a broadcast channel of [`NodeEvent`]s. Per turn the driver:
 //!
-//! 1. waits for the first of: a command, a transport event, the engines' earliest deadline
-//!    (`poll_timeout`), the next store pruning or bootstrap redial;
-//! 2. feeds it to the engine (`handle_message` routed by frame kind, `handle_link_up/down`,
-//!    `handle_timeout`, or a command such as `publish`);
-//! 3. drains the engine by the drive contract of `agentnet_core::engine`: transmits and events
-//!    until both are empty, then reads `poll_timeout`. Transmits go to the transport (which
-//!    queues without blocking); from each pass's events everything durable is written as
-//!    **one** [`Batch`](crate::store::Batch) and, only once the batch is on disk, own log heads
-//!    are acknowledged to the engine (`handle_persisted`) — so no own entry is ever sent before
-//!    its head is durable. The acknowledgement is an input; the next pass sends what it
-//!    released.
+//! 1. waits for the first of: a command, a transport event, the agent's deadline
+//!    (`poll_timeout`), a finished task handler or model call, the next store pruning or
+//!    bootstrap redial;
+//! 2. feeds it to the agent (`handle_message`, `handle_link_up/down`, `handle_timeout`, a
+//!    command such as `request`, or a completion such as `handle_executed`);
+//! 3. drains the agent, pass after pass until a pass yields nothing: frames are collected,
+//!    events are published, effects are executed — every [`Effect::Persist`] of the pass is
+//!    written as **one** store batch and acknowledged (`handle_persisted`), then the pass's
+//!    frames are sent. So nothing the agent acknowledges to a peer (a commitment and its
+//!    deposit, a delegation, an own log entry) leaves before the state behind it is on disk.
+//!    [`Effect::Execute`] runs the application's handler for the capability on its own tokio
+//!    task (bounded by the task's deadline); [`Effect::Llm`] calls the language model.
 //!
-//! Frames are routed by their kind: `0x01xx` to the gossip engine. The trust and mechanism
-//! engines will take the `0x02xx` and `0x03xx` ranges; until they exist such frames are
-//! counted as unrouted and dropped.
+//! Frames are not inspected here: the agent routes them by plane. The node fills the
+//! endpoints of the descriptors it announces from its listen address, so a provider found
+//! through relays can be dialed, and reuses a link it already has to an agent.
 //!
-//! The node does not discover peers beyond its bootstrap list and the peers that dial it; it
-//! redials bootstrap addresses with exponential backoff whenever it has no link to them.
+//! The node does not discover peers beyond its bootstrap list, the peers that dial it and the
+//! endpoints of descriptors it requests from; it redials bootstrap addresses with exponential
+//! backoff whenever it has no link to them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_core::effect::ExecuteTask;
 use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
 use agentnet_core::wire::peek_kind;
-use agentnet_core::{AgentId, Engine, Instant, Keypair, LinkId, Now};
-use agentnet_gossip::{
-    Candidate, CommandError, Event as GossipEvent, GossipConfig, GossipEngine, GossipStats,
-    InterestProfile, Requirements,
-};
+use agentnet_core::{AgentId, Effect, Engine, Instant, Keypair, LinkId, Now, RequestId};
+use agentnet_gossip::{Candidate, Event as GossipEvent, InterestProfile, Requirements};
 use bytes::Bytes;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::host::{Clock, LanguageModel, LinkDown, LinkInfo, SystemClock, Transport};
+use crate::agent::{
+    Agent, AgentConfig, AgentError, AgentEvent, ConfigError, Executed, ServePolicy, Stage,
+    TaskOutcome, TaskRequest, Traffic,
+};
+use crate::host::{Clock, LanguageModel, LinkDown, LinkInfo, Prompt, SystemClock, Transport};
 use crate::store::{MemoryStore, RedbStore, Store, StoreError, Write};
 
 /// Why a node call failed.
@@ -53,12 +59,15 @@ pub enum NodeError {
     /// The builder is missing something or holds contradictory settings.
     #[error("configuration: {0}")]
     Config(String),
+    /// The agent refused its configuration.
+    #[error(transparent)]
+    AgentConfig(#[from] ConfigError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The gossip engine refused a command.
+    /// The agent refused a command.
     #[error(transparent)]
-    Command(#[from] CommandError),
+    Agent(#[from] AgentError),
     /// The transport refused a call.
     #[error(transparent)]
     Transport(#[from] crate::host::TransportError),
@@ -78,14 +87,14 @@ pub enum NodeError {
     Entropy(String),
 }
 
-/// Node settings beyond the engines' own configs.
+/// Node settings beyond the agent's own.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// The gossip engine's configuration (its `seed` is replaced by the node's seed).
-    pub gossip: GossipConfig,
+    /// The agent's configuration (its `seed` is replaced by the node's seed).
+    pub agent: AgentConfig,
     /// Addresses to dial at start and to keep a link to (transport notation). Default none.
     pub bootstrap: Vec<String>,
-    /// Topics to subscribe to at start. Default none (publishing subscribes on its own).
+    /// Topics to subscribe to at start. Default none (announcing subscribes on its own).
     pub topics: Vec<Topic>,
     /// Subscribe to every topic a linked peer says it follows. Default false; useful for
     /// clients that want to discover across all topics they can reach.
@@ -102,12 +111,14 @@ pub struct NodeConfig {
     /// Events buffered per event receiver before the slowest one lags (and is told how many
     /// it missed). Default 1024; min 1.
     pub event_capacity: usize,
+    /// Largest token count asked of the language model per call. Default 1024.
+    pub llm_max_tokens: u32,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
-            gossip: GossipConfig::default(),
+            agent: AgentConfig::default(),
             bootstrap: Vec::new(),
             topics: Vec::new(),
             follow_peer_topics: false,
@@ -116,6 +127,7 @@ impl Default for NodeConfig {
             prune_interval: Duration::from_secs(60),
             command_queue: 256,
             event_capacity: 1024,
+            llm_max_tokens: 1024,
         }
     }
 }
@@ -149,10 +161,13 @@ pub enum NodeEvent {
         /// How many.
         frames: u64,
     },
-    /// Something the gossip engine reported (headers, descriptors, equivocations, ...).
-    /// `PersistHead` never appears: the node handles it.
+    /// Something the gossip plane reported (headers, descriptors, ...).
     Gossip(GossipEvent),
-    /// A batch could not be written; own entries in it stay unsent until a later write works.
+    /// Something the agent reported (request stages and outcomes, offers served, peers
+    /// verified, convictions, ...). Gossip events arrive as [`NodeEvent::Gossip`] instead.
+    Agent(AgentEvent),
+    /// A batch could not be written; what it held stays unacknowledged until a later write
+    /// works.
     StoreFailed(String),
     /// This receiver fell behind and missed this many events.
     Lagged(u64),
@@ -165,24 +180,32 @@ pub struct NodeStats {
     pub sent: BTreeMap<u16, (u64, u64)>,
     /// Frames and bytes received, by frame kind.
     pub received: BTreeMap<u16, (u64, u64)>,
-    /// Frames an engine refused (malformed, forged, stale, rate-limited, ...).
+    /// Frames the agent refused (malformed, forged, stale, rate-limited, ...).
     pub refused: u64,
-    /// Frames of a kind no engine handles.
-    pub unrouted: u64,
     /// Links up now.
     pub links: usize,
-    /// The gossip engine's counters.
-    pub gossip: GossipStats,
-    /// Headers held by the gossip engine.
+    /// Traffic by plane, as the agent counts it.
+    pub planes: Traffic,
+    /// Headers held by the gossip plane.
     pub headers: usize,
     /// Descriptors in the discovery index.
     pub descriptors: usize,
 }
 
+/// The application's side of a served capability: task and input in, result out.
+pub type Handler =
+    Arc<dyn Fn(ExecuteTask, Bytes) -> Pin<Box<dyn Future<Output = Executed> + Send>> + Send + Sync>;
+
 enum Command {
     Announce(
         Box<CapabilityDescriptor>,
         oneshot::Sender<Result<(Topic, u64), NodeError>>,
+    ),
+    Serve(
+        Box<CapabilityDescriptor>,
+        ServePolicy,
+        Handler,
+        oneshot::Sender<Result<(), NodeError>>,
     ),
     Withdraw(String, oneshot::Sender<bool>),
     Subscribe(Topic, oneshot::Sender<Result<(), NodeError>>),
@@ -193,10 +216,56 @@ enum Command {
         k: usize,
         reply: oneshot::Sender<Vec<Candidate>>,
     },
+    Request(Box<TaskRequest>, oneshot::Sender<Result<Pending, NodeError>>),
+    Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
     Peers(oneshot::Sender<Vec<LinkInfo>>),
     Stats(oneshot::Sender<NodeStats>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Completions of effects run on their own tasks.
+enum Done {
+    Executed(RequestId, Executed),
+    Llm(RequestId, Result<String, String>),
+}
+
+/// What the driver keeps for a request a handle waits on.
+struct Waiter {
+    stages: mpsc::UnboundedSender<Stage>,
+    outcome: oneshot::Sender<TaskOutcome>,
+}
+
+/// The receiving half handed back to the caller of `request`.
+struct Pending {
+    id: RequestId,
+    stages: mpsc::UnboundedReceiver<Stage>,
+    outcome: oneshot::Receiver<TaskOutcome>,
+}
+
+/// A running request: its stages as they happen, then its outcome.
+#[derive(Debug)]
+pub struct RequestHandle {
+    id: RequestId,
+    stages: mpsc::UnboundedReceiver<Stage>,
+    outcome: oneshot::Receiver<TaskOutcome>,
+}
+
+impl RequestHandle {
+    /// The request's id (as in [`AgentEvent::Progress`] and [`AgentEvent::Completed`]).
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// The next stage; `None` once the request ended (then call [`outcome`](Self::outcome)).
+    pub async fn next_stage(&mut self) -> Option<Stage> {
+        self.stages.recv().await
+    }
+
+    /// Wait for the outcome.
+    pub async fn outcome(self) -> Result<TaskOutcome, NodeError> {
+        self.outcome.await.map_err(|_| NodeError::Stopped)
+    }
 }
 
 /// Builds a [`Node`]. Only the transport is required; everything else has a default.
@@ -263,7 +332,7 @@ impl NodeBuilder {
     }
 
     /// Keep state in `dir` with a [`RedbStore`] (created if missing). A node restarted from
-    /// the same directory keeps its identity, own log heads and accepted entries.
+    /// the same directory keeps its identity and everything its agent persisted.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
         self
@@ -316,7 +385,7 @@ impl NodeBuilder {
         self
     }
 
-    /// The language model engines may call. Default none.
+    /// The language model the agent's effects may call. Default none (model calls fail).
     pub fn language_model(mut self, llm: Arc<dyn LanguageModel>) -> Self {
         self.llm = Some(llm);
         self
@@ -335,19 +404,19 @@ impl NodeBuilder {
         self
     }
 
-    /// The seed of the engines' randomness. Default: from the OS random source.
+    /// The seed of the agent's randomness. Default: from the OS random source.
     pub fn seed(mut self, seed: [u8; 32]) -> Self {
         self.seed = Some(seed);
         self
     }
 
-    /// Node settings (bootstrap peers, topics, engine configs, queue sizes).
+    /// Node settings (bootstrap peers, topics, the agent's configuration, queue sizes).
     pub fn config(mut self, config: NodeConfig) -> Self {
         self.config = config;
         self
     }
 
-    /// Open the store, settle the identity, restore the engines, start the transport and spawn
+    /// Open the store, settle the identity, restore the agent, start the transport and spawn
     /// the driver on the current tokio runtime.
     pub async fn start(self) -> Result<Node, NodeError> {
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
@@ -397,8 +466,8 @@ impl NodeBuilder {
                 keys.id()
             )));
         }
-        let mut gcfg = self.config.gossip.clone();
-        gcfg.seed = match self.seed {
+        let mut acfg = self.config.agent.clone();
+        acfg.seed = match self.seed {
             Some(s) => s,
             None => os_seed()?,
         };
@@ -406,23 +475,18 @@ impl NodeBuilder {
             .encoder
             .unwrap_or_else(|| Box::new(HashedNgramEncoder::default()));
         let id = keys.id();
-        let mut gossip = GossipEngine::new(
-            gcfg,
-            Box::new(Keypair::from_seed(*keys.seed())),
-            encoder,
-            now,
-        );
-        gossip.set_interest(self.interest);
-        gossip.restore(now, restored.own_heads)?;
-        for t in &self.config.topics {
-            gossip.subscribe(now, t.clone())?;
+        let mut agent = Agent::with_encoder(keys, acfg, now, encoder)?;
+        agent.set_interest(self.interest);
+        let report = agent.restore(now, restored.records);
+        if report.refused > 0 {
+            tracing::warn!(?report, "some stored records were refused");
         }
-        // Headers first (they subscribe nothing: only logs of followed topics are kept), then
-        // the descriptors they announced.
-        gossip.restore_headers(now, restored.headers);
-        gossip.restore_descriptors(now, restored.descriptors);
+        for t in &self.config.topics {
+            agent.subscribe(now, t.clone())?;
+        }
         let addr = transport.local_addr();
         let (cmd_tx, cmd_rx) = mpsc::channel(self.config.command_queue.max(1));
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = broadcast::channel(self.config.event_capacity.max(1));
         let bootstrap = self
             .config
@@ -442,16 +506,21 @@ impl NodeBuilder {
         let driver = Driver {
             prune_at: now.mono + self.config.prune_interval.max(Duration::from_secs(1)),
             cfg: self.config,
-            gossip,
+            agent,
             transport,
             store,
             clock,
+            llm: self.llm.clone(),
+            addr: addr.clone(),
             events: ev_tx.clone(),
+            done: done_tx,
+            handlers: BTreeMap::new(),
+            waiters: BTreeMap::new(),
             links: BTreeMap::new(),
             bootstrap,
             stats: NodeStats::default(),
         };
-        let task = tokio::spawn(driver.run(cmd_rx));
+        let task = tokio::spawn(driver.run(cmd_rx, done_rx));
         Ok(Node {
             id,
             addr,
@@ -528,13 +597,72 @@ impl Node {
 
     /// Announce a capability: the descriptor (whose provider must be this node) is signed,
     /// logged in its topic, made durable and gossiped, and re-issued before it expires until
-    /// [`withdraw`](Self::withdraw). Returns the topic and log seq of the entry.
+    /// [`withdraw`](Self::withdraw). Without endpoints, the node's listen address is filled
+    /// in. Returns the topic and log seq of the entry.
     pub async fn announce(
         &self,
         descriptor: CapabilityDescriptor,
     ) -> Result<(Topic, u64), NodeError> {
         self.call(|r| Command::Announce(Box::new(descriptor), r))
             .await?
+    }
+
+    /// Serve a capability: announce `descriptor` and run `handler` for every task accepted
+    /// for it (by [`ServePolicy::default`]). The handler gets the task and its input and
+    /// returns the result, with the tool calls that produced it if it wants them signed into
+    /// receipts (tier 3 gets one receipt for the whole call otherwise).
+    pub async fn serve<F, Fut>(
+        &self,
+        descriptor: CapabilityDescriptor,
+        handler: F,
+    ) -> Result<(), NodeError>
+    where
+        F: Fn(ExecuteTask, Bytes) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Executed> + Send + 'static,
+    {
+        self.serve_with(descriptor, ServePolicy::default(), handler)
+            .await
+    }
+
+    /// [`serve`](Self::serve) under an explicit policy (least pay, largest deposit, ...).
+    pub async fn serve_with<F, Fut>(
+        &self,
+        descriptor: CapabilityDescriptor,
+        policy: ServePolicy,
+        handler: F,
+    ) -> Result<(), NodeError>
+    where
+        F: Fn(ExecuteTask, Bytes) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Executed> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |task, input| Box::pin(handler(task, input)));
+        self.call(|r| Command::Serve(Box::new(descriptor), policy, handler, r))
+            .await?
+    }
+
+    /// Run the whole funnel for `task` and wait for its outcome. Stages are also published
+    /// as [`NodeEvent::Agent`] events; use [`start_request`](Self::start_request) to follow
+    /// one request's stages.
+    pub async fn request(&self, task: TaskRequest) -> Result<TaskOutcome, NodeError> {
+        self.start_request(task).await?.outcome().await
+    }
+
+    /// Start the funnel for `task`; the handle yields its stages, then its outcome.
+    pub async fn start_request(&self, task: TaskRequest) -> Result<RequestHandle, NodeError> {
+        let p = self
+            .call(|r| Command::Request(Box::new(task), r))
+            .await??;
+        Ok(RequestHandle {
+            id: p.id,
+            stages: p.stages,
+            outcome: p.outcome,
+        })
+    }
+
+    /// `agent`'s reputation in `topic` as this node sees it, and whether this node holds a
+    /// fraud proof against it.
+    pub async fn reputation(&self, agent: AgentId, topic: Topic) -> Result<(f64, bool), NodeError> {
+        self.call(|r| Command::Reputation(agent, topic, r)).await
     }
 
     /// Stop re-issuing a capability (it expires with its TTL). False if it was not announced.
@@ -618,24 +746,24 @@ struct Redial {
 
 struct Driver {
     cfg: NodeConfig,
-    gossip: GossipEngine,
+    agent: Agent,
     transport: Box<dyn Transport>,
     store: Box<dyn Store>,
     clock: Arc<dyn Clock>,
+    llm: Option<Arc<dyn LanguageModel>>,
+    addr: Option<String>,
     events: broadcast::Sender<NodeEvent>,
+    done: mpsc::UnboundedSender<Done>,
+    handlers: BTreeMap<String, Handler>,
+    waiters: BTreeMap<RequestId, Waiter>,
     links: BTreeMap<LinkId, LinkInfo>,
     bootstrap: BTreeMap<String, Redial>,
     stats: NodeStats,
     prune_at: Instant,
 }
 
-/// Gossip frame kinds occupy `0x0100..=0x01ff`.
-fn is_gossip(kind: u16) -> bool {
-    kind >> 8 == 0x01
-}
-
 impl Driver {
-    async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut cmds: mpsc::Receiver<Command>, mut done: mpsc::UnboundedReceiver<Done>) {
         let now = self.clock.now();
         self.redial(now);
         self.flush(now);
@@ -652,6 +780,11 @@ impl Driver {
                         break;
                     }
                 }
+                d = done.recv() => {
+                    if let Some(d) = d {
+                        self.completion(d);
+                    }
+                }
                 ev = self.transport.next_event() => {
                     let Some(ev) = ev else { break };
                     self.transport_event(ev);
@@ -659,8 +792,8 @@ impl Driver {
                 () = tokio::time::sleep(wait) => {}
             }
             let now = self.clock.now();
-            if self.gossip.poll_timeout().is_some_and(|t| t <= now.mono) {
-                self.gossip.handle_timeout(now);
+            if self.agent.poll_timeout().is_some_and(|t| t <= now.mono) {
+                self.agent.handle_timeout(now);
             }
             if self.prune_at <= now.mono {
                 self.prune_at = now.mono + self.cfg.prune_interval.max(Duration::from_secs(1));
@@ -679,7 +812,7 @@ impl Driver {
 
     fn deadline(&self) -> Instant {
         let mut d = self.prune_at;
-        if let Some(t) = self.gossip.poll_timeout() {
+        if let Some(t) = self.agent.poll_timeout() {
             d = d.min(t);
         }
         for r in self.bootstrap.values() {
@@ -715,22 +848,44 @@ impl Driver {
         }
     }
 
+    /// Fill a descriptor's endpoints from the listen address when it names none.
+    fn with_endpoints(&self, mut d: CapabilityDescriptor) -> CapabilityDescriptor {
+        if d.endpoints.is_empty()
+            && let Some(a) = &self.addr
+        {
+            d.endpoints.push(a.clone());
+        }
+        d
+    }
+
     fn command(&mut self, cmd: Command) -> Option<oneshot::Sender<()>> {
         let now = self.clock.now();
         match cmd {
             Command::Announce(d, reply) => {
-                let r = self.gossip.publish(now, *d).map_err(NodeError::from);
+                let d = self.with_endpoints(*d);
+                let r = self.agent.announce(now, d).map_err(NodeError::from);
+                let _ = reply.send(r);
+            }
+            Command::Serve(d, policy, handler, reply) => {
+                let d = self.with_endpoints(*d);
+                let cap = d.capability.clone();
+                let r = self.agent.serve(now, d, policy).map_err(NodeError::from);
+                if r.is_ok() {
+                    self.handlers.insert(cap, handler);
+                }
                 let _ = reply.send(r);
             }
             Command::Withdraw(cap, reply) => {
-                let _ = reply.send(self.gossip.withdraw(&cap));
+                self.handlers.remove(&cap);
+                let served = self.agent.unserve(&cap);
+                let _ = reply.send(self.agent.withdraw(&cap) || served);
             }
             Command::Subscribe(t, reply) => {
-                let r = self.gossip.subscribe(now, t).map_err(NodeError::from);
+                let r = self.agent.subscribe(now, t).map_err(NodeError::from);
                 let _ = reply.send(r);
             }
             Command::Interest(p, reply) => {
-                self.gossip.set_interest(p);
+                self.agent.set_interest(p);
                 let _ = reply.send(());
             }
             Command::Discover {
@@ -739,7 +894,36 @@ impl Driver {
                 k,
                 reply,
             } => {
-                let _ = reply.send(self.gossip.discover(now, &intent, &requirements, k));
+                let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));
+            }
+            Command::Request(task, reply) => {
+                self.dial_candidates(now, &task);
+                let r = match self.agent.request(now, *task) {
+                    Ok(id) => {
+                        let (stx, srx) = mpsc::unbounded_channel();
+                        let (otx, orx) = oneshot::channel();
+                        self.waiters.insert(
+                            id,
+                            Waiter {
+                                stages: stx,
+                                outcome: otx,
+                            },
+                        );
+                        Ok(Pending {
+                            id,
+                            stages: srx,
+                            outcome: orx,
+                        })
+                    }
+                    Err(e) => Err(NodeError::from(e)),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Reputation(agent, topic, reply) => {
+                let _ = reply.send((
+                    self.agent.reputation(&agent, &topic),
+                    self.agent.is_convicted(&agent),
+                ));
             }
             Command::Connect(addr, reply) => {
                 let r = self.transport.connect(&addr).map_err(NodeError::from);
@@ -751,14 +935,45 @@ impl Driver {
             Command::Stats(reply) => {
                 let mut s = self.stats.clone();
                 s.links = self.links.len();
-                s.gossip = self.gossip.stats();
-                s.headers = self.gossip.header_count();
-                s.descriptors = self.gossip.index().len();
+                s.planes = self.agent.traffic();
+                s.headers = self.agent.gossip().header_count();
+                s.descriptors = self.agent.gossip().index().len();
                 let _ = reply.send(s);
             }
             Command::Shutdown(done) => return Some(done),
         }
         None
+    }
+
+    /// Dial the endpoints of candidates for `task` this node has no link to yet, so the
+    /// funnel can reach providers it only heard of through relays. Links already up are
+    /// reused; a candidate still unreachable when its turn comes is skipped.
+    fn dial_candidates(&mut self, now: Now, task: &TaskRequest) {
+        let linked: Vec<AgentId> = self.links.values().map(|l| l.peer).collect();
+        let k = self.cfg.agent.funnel.max_candidates;
+        let found = self
+            .agent
+            .discover(now, &task.intent, &task.requirements, k);
+        for c in found {
+            if c.descriptor.provider == self.agent.id() || linked.contains(&c.descriptor.provider) {
+                continue;
+            }
+            if let Some(ep) = c.descriptor.endpoints.first() {
+                let _ = self.transport.connect(ep);
+            }
+        }
+    }
+
+    fn completion(&mut self, d: Done) {
+        let now = self.clock.now();
+        let r = match d {
+            Done::Executed(id, out) => self.agent.handle_executed(now, id, out),
+            Done::Llm(id, Ok(text)) => self.agent.handle_llm_response(now, id, &text),
+            Done::Llm(id, Err(why)) => self.agent.handle_llm_failure(now, id, &why),
+        };
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "a completion was refused");
+        }
     }
 
     fn transport_event(&mut self, ev: crate::host::TransportEvent) {
@@ -773,7 +988,7 @@ impl Driver {
                     r.delay = self.cfg.redial_initial;
                 }
                 self.links.insert(info.link, info.clone());
-                self.gossip.handle_link_up(now, info.link);
+                self.agent.handle_link_up(now, info.link);
                 self.emit(NodeEvent::LinkUp(info));
             }
             T::LinkDown { link, reason } => {
@@ -786,7 +1001,7 @@ impl Driver {
                         r.at = now.mono + r.delay;
                     }
                 }
-                self.gossip.handle_link_down(now, link);
+                self.agent.handle_link_down(now, link);
                 self.emit(NodeEvent::LinkDown {
                     link,
                     peer: info.peer,
@@ -807,36 +1022,75 @@ impl Driver {
         let e = self.stats.received.entry(kind.0).or_default();
         e.0 += 1;
         e.1 += frame.len() as u64;
-        if !is_gossip(kind.0) {
-            self.stats.unrouted += 1;
-            return;
-        }
         let follow = self.cfg.follow_peer_topics && kind == agentnet_gossip::wire::kind::SUBSCRIBE;
-        if let Err(e) = self.gossip.handle_message(now, link, frame) {
+        if let Err(e) = self.agent.handle_message(now, link, frame) {
             self.stats.refused += 1;
-            tracing::debug!(%link, error = %e, "gossip refused a frame");
+            tracing::debug!(%link, error = %e, "the agent refused a frame");
         }
         if follow {
-            let known: Vec<Topic> = self.gossip.topics().cloned().collect();
-            for t in self.gossip.link_topics(link) {
+            let known: Vec<Topic> = self.agent.gossip().topics().cloned().collect();
+            for t in self.agent.gossip().link_topics(link) {
                 if !known.contains(&t) {
-                    let _ = self.gossip.subscribe(now, t);
+                    let _ = self.agent.subscribe(now, t);
                 }
             }
         }
     }
 
-    /// Drain the engine as the drive contract asks (`agentnet_core::engine`): transmits into
-    /// the transport, then events, repeated until a pass yields neither. What must survive a
-    /// restart is written as one batch per pass; own log heads are acknowledged
-    /// (`handle_persisted`) only once that batch is on disk. The acknowledgement is an input
-    /// that releases the entry to the mesh, so its frames go out on the next pass. Sending
-    /// before writing is safe: the engine never emits an own entry before it is acknowledged.
+    /// Drain the agent as the drive contract asks, pass after pass until a pass yields
+    /// nothing: collect the pass's frames, publish its events, run its effects — every
+    /// `Persist` of the pass as one durable batch, acknowledged once it is on disk — and only
+    /// then send the pass's frames.
     fn flush(&mut self, now: Now) {
         loop {
             let mut idle = true;
-            while let Some(t) = self.gossip.poll_transmit() {
+            let mut frames = Vec::new();
+            while let Some(t) = self.agent.poll_transmit() {
                 idle = false;
+                frames.push(t);
+            }
+            while let Some(ev) = self.agent.poll_event() {
+                idle = false;
+                self.agent_event(ev);
+            }
+            let mut batch = Vec::new();
+            let mut ids = Vec::new();
+            while let Some(effect) = self.agent.poll_effect() {
+                idle = false;
+                match effect {
+                    Effect::Persist { id, records } => {
+                        ids.push(id);
+                        batch.extend(records.into_iter().map(Write::Record));
+                    }
+                    Effect::Execute {
+                        id,
+                        task,
+                        input,
+                        deadline,
+                    } => self.execute(now, id, task, input, deadline),
+                    Effect::Llm {
+                        id,
+                        prompt,
+                        deadline,
+                    } => self.ask_model(now, id, prompt, deadline),
+                    _ => {}
+                }
+            }
+            if !ids.is_empty() {
+                match self.store.write(&batch) {
+                    Ok(()) => {
+                        for id in ids {
+                            let _ = self.agent.handle_persisted(now, id);
+                        }
+                    }
+                    Err(e) => {
+                        // Unacknowledged: what depends on it stays unsent.
+                        tracing::warn!(error = %e, "store write failed");
+                        self.emit(NodeEvent::StoreFailed(e.to_string()));
+                    }
+                }
+            }
+            for t in frames {
                 if let Some(kind) = peek_kind(&t.payload) {
                     let e = self.stats.sent.entry(kind.0).or_default();
                     e.0 += 1;
@@ -845,62 +1099,70 @@ impl Driver {
                 // An unknown link raced with its LinkDown, which is on its way.
                 let _ = self.transport.send(t.link, t.payload);
             }
-            let mut batch = Vec::new();
-            let mut own = Vec::new();
-            while let Some(ev) = self.gossip.poll_event() {
-                idle = false;
-                match ev {
-                    GossipEvent::PersistHead(h) => {
-                        own.push((h.topic.clone(), h.seq));
-                        batch.push(Write::OwnHead(h));
-                    }
-                    GossipEvent::Header {
-                        author,
-                        ref topic,
-                        seq,
-                        ..
-                    } => {
-                        if let Some(h) = self.gossip.header(topic, &author, seq) {
-                            batch.push(Write::Header {
-                                topic: topic.clone(),
-                                author,
-                                seq,
-                                expires: h.expires_at(),
-                                frame: h.to_frame(),
-                            });
-                        }
-                        self.emit(NodeEvent::Gossip(ev));
-                    }
-                    GossipEvent::Descriptor(ref d) => {
-                        batch.push(Write::Descriptor {
-                            provider: d.provider,
-                            capability: d.capability.clone(),
-                            expires: d.expires_at(),
-                            frame: d.to_frame(),
-                        });
-                        self.emit(NodeEvent::Gossip(ev));
-                    }
-                    other => self.emit(NodeEvent::Gossip(other)),
-                }
-            }
-            if !batch.is_empty() {
-                match self.store.write(&batch) {
-                    Ok(()) => {
-                        for (t, seq) in own {
-                            self.gossip.handle_persisted(now, &t, seq);
-                        }
-                    }
-                    Err(e) => {
-                        // Own entries stay unsent (the engine waits for the acknowledgement);
-                        // the next announce or refresh tries again.
-                        tracing::warn!(error = %e, "store write failed");
-                        self.emit(NodeEvent::StoreFailed(e.to_string()));
-                    }
-                }
-            }
             if idle {
                 break;
             }
         }
+    }
+
+    fn agent_event(&mut self, ev: AgentEvent) {
+        match ev {
+            AgentEvent::Gossip(g) => self.emit(NodeEvent::Gossip(g)),
+            AgentEvent::Progress { request, stage } => {
+                if let Some(w) = self.waiters.get(&request) {
+                    let _ = w.stages.send(stage.clone());
+                }
+                self.emit(NodeEvent::Agent(AgentEvent::Progress { request, stage }));
+            }
+            AgentEvent::Completed(o) => {
+                if let Some(w) = self.waiters.remove(&o.request) {
+                    let _ = w.outcome.send((*o).clone());
+                }
+                self.emit(NodeEvent::Agent(AgentEvent::Completed(o)));
+            }
+            other => self.emit(NodeEvent::Agent(other)),
+        }
+    }
+
+    /// Run the application's handler for an `Execute` effect on its own task, bounded by the
+    /// task's deadline; a missing handler, a panic or a timeout fails the task honestly.
+    fn execute(&mut self, now: Now, id: RequestId, task: ExecuteTask, input: Bytes, deadline: Instant) {
+        let done = self.done.clone();
+        let Some(handler) = self.handlers.get(&task.capability).cloned() else {
+            let _ = done.send(Done::Executed(
+                id,
+                Executed::Failed(format!("no handler for {}", task.capability)),
+            ));
+            return;
+        };
+        let budget = deadline.saturating_duration_since(now.mono);
+        tokio::spawn(async move {
+            let run = tokio::spawn(handler(task, input));
+            let out = match tokio::time::timeout(budget, run).await {
+                Ok(Ok(out)) => out,
+                Ok(Err(e)) => Executed::Failed(format!("the handler failed: {e}")),
+                Err(_) => Executed::Failed("the handler ran past the deadline".into()),
+            };
+            let _ = done.send(Done::Executed(id, out));
+        });
+    }
+
+    fn ask_model(&mut self, now: Now, id: RequestId, prompt: agentnet_core::effect::LlmPrompt, deadline: Instant) {
+        let done = self.done.clone();
+        let Some(llm) = self.llm.clone() else {
+            let _ = done.send(Done::Llm(id, Err("no language model configured".into())));
+            return;
+        };
+        let budget = deadline.saturating_duration_since(now.mono);
+        let p = Prompt {
+            system: prompt.system,
+            user: prompt.user,
+            max_tokens: self.cfg.llm_max_tokens,
+            temperature: 0.0,
+        };
+        tokio::spawn(async move {
+            let r = llm.complete(&p, budget).await.map_err(|e| e.to_string());
+            let _ = done.send(Done::Llm(id, r));
+        });
     }
 }

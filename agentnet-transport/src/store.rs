@@ -1,9 +1,15 @@
-//! Durable node state: the identity key, the own log heads, and the headers and descriptors
-//! the node had accepted.
+//! Durable node state: the identity key, and the records the agent asks to keep
+//! ([`Effect::Persist`](agentnet_core::Effect)).
+//!
+//! The store is **engine-agnostic**: it keeps tables of [`Record`]s (table name, key, value,
+//! optional expiry) without knowing what they mean. The [`Agent`](crate::agent::Agent) names
+//! its tables ([`agent::tables`](crate::agent::tables)) and takes every record back through
+//! [`Agent::restore`](crate::agent::Agent::restore) at start-up.
 //!
 //! [`Store`] is synchronous: every implementation here finishes a write in well under a
-//! millisecond to a few milliseconds (one `fsync`), and the node batches everything one turn
-//! of its loop produced into one [`Batch`]. Two implementations ship:
+//! millisecond to a few milliseconds (one `fsync`), and the node writes everything one turn of
+//! its loop produced as one batch, before it sends that turn's frames. Two implementations
+//! ship:
 //!
 //! * [`RedbStore`] — the default for a node with a data directory: one
 //!   [redb](https://docs.rs/redb) file, `agentnet.redb`, written with immediate durability (a
@@ -11,22 +17,22 @@
 //! * [`MemoryStore`] — nothing survives the process; for tests and throwaway nodes.
 //!
 //! What must survive a restart, and why: the **identity seed** (the node *is* its key); the
-//! **own log heads** (a restarted node that forgot its head would sign a second header at a
-//! seq it already used — an equivocation; the node acknowledges a head to its gossip engine
-//! only after the batch holding it is durable); the **accepted headers and descriptors**
-//! (so a restart does not forget the network until anti-entropy catches up). Expired records
-//! are deleted by [`Store::prune`].
+//! agent's **own log heads** (a restarted node that forgot its head would sign a second header
+//! at a seq it already used — an equivocation); its **identity chain** (so its canonical id and
+//! reputation follow it); **open sessions** (deposits and deadlines); its **ledger** and the
+//! **fraud proofs** it holds; and what it had accepted from the network (so a restart does not
+//! forget the network until anti-entropy catches up). Expired records are deleted by
+//! [`Store::prune`].
 //!
 //! The data directory holds the identity's secret seed unencrypted: protect it like an SSH
 //! private key.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use agentnet_core::descriptor::Topic;
-use agentnet_core::{AgentId, WallTime};
-use agentnet_gossip::OwnHead;
+use agentnet_core::{Record, WallTime};
 use bytes::Bytes;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
@@ -35,15 +41,15 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The backing database failed.
-    #[error("database: {0}")]
+    /// The database failed.
+    #[error("store: {0}")]
     Db(String),
-    /// A stored record could not be decoded (the file is damaged or from another version).
+    /// A stored record does not decode.
     #[error("corrupt record in {table}: {detail}")]
     Corrupt {
-        /// The table.
+        /// Table.
         table: &'static str,
-        /// What was wrong.
+        /// What is wrong.
         detail: String,
     },
 }
@@ -58,33 +64,8 @@ fn db<E: fmt::Display>(e: E) -> StoreError {
 pub enum Write {
     /// The identity seed (written once, when the node first starts in a directory).
     Identity([u8; 32]),
-    /// The head of one of the node's own logs (replaces the previous head of that topic).
-    OwnHead(OwnHead),
-    /// An accepted header frame of another author.
-    Header {
-        /// Topic of the log.
-        topic: Topic,
-        /// The author.
-        author: AgentId,
-        /// The entry's seq.
-        seq: u64,
-        /// When the header expires (the record is pruned after).
-        expires: WallTime,
-        /// The signed header frame.
-        frame: Bytes,
-    },
-    /// An accepted descriptor (its signed frame), replacing the previous one for the same
-    /// (provider, capability).
-    Descriptor {
-        /// The provider.
-        provider: AgentId,
-        /// The capability name.
-        capability: String,
-        /// When it expires.
-        expires: WallTime,
-        /// The signed descriptor frame.
-        frame: Bytes,
-    },
+    /// Put or (with `value: None`) delete one record.
+    Record(Record),
 }
 
 /// Changes made durable together.
@@ -95,12 +76,8 @@ pub type Batch = Vec<Write>;
 pub struct Restored {
     /// The identity seed, if one was stored.
     pub identity: Option<[u8; 32]>,
-    /// Own log heads, one per topic.
-    pub own_heads: Vec<OwnHead>,
-    /// Accepted header frames, in (topic, author, seq) order.
-    pub headers: Vec<Bytes>,
-    /// Accepted descriptor frames.
-    pub descriptors: Vec<Bytes>,
+    /// Every record, in (table, key) order.
+    pub records: Vec<Record>,
 }
 
 /// Durable node state. See the [module docs](self).
@@ -109,99 +86,62 @@ pub trait Store: Send + fmt::Debug {
     fn write(&mut self, batch: &[Write]) -> Result<(), StoreError>;
     /// Read everything back (start-up).
     fn load(&self) -> Result<Restored, StoreError>;
-    /// Delete headers and descriptors that expired at `now`; returns how many.
+    /// Delete records that expired at `now`; returns how many.
     fn prune(&mut self, now: WallTime) -> Result<usize, StoreError>;
 }
 
-fn header_key(topic: &Topic, author: &AgentId, seq: u64) -> Vec<u8> {
-    let t = topic.as_str().as_bytes();
-    let mut k = Vec::with_capacity(1 + t.len() + 32 + 8);
-    k.push(t.len() as u8);
-    k.extend_from_slice(t);
-    k.extend_from_slice(author.as_bytes());
-    k.extend_from_slice(&seq.to_be_bytes());
+/// The key of a record in the flat key space: table name, a zero byte, the record's key.
+fn flat_key(table: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(table.len() + 1 + key.len());
+    k.extend_from_slice(table.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key);
     k
 }
 
-fn descriptor_key(provider: &AgentId, capability: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(32 + capability.len());
-    k.extend_from_slice(provider.as_bytes());
-    k.extend_from_slice(capability.as_bytes());
-    k
-}
-
-/// `expires (8 bytes, big endian) ‖ frame`.
-fn expiring(expires: WallTime, frame: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + frame.len());
-    v.extend_from_slice(&expires.as_unix_millis().to_be_bytes());
-    v.extend_from_slice(frame);
+/// Stored value: expiry flag (1 byte), expiry in Unix ms (u64 LE), then the value.
+fn encode_value(expires: Option<WallTime>, value: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + value.len());
+    v.push(u8::from(expires.is_some()));
+    v.extend_from_slice(&expires.map_or(0, WallTime::as_unix_millis).to_le_bytes());
+    v.extend_from_slice(value);
     v
 }
 
-fn split_expiring(table: &'static str, v: &[u8]) -> Result<(WallTime, Bytes), StoreError> {
-    if v.len() < 8 {
-        return Err(StoreError::Corrupt {
-            table,
-            detail: "record shorter than its expiry".into(),
-        });
-    }
-    let (e, f) = v.split_at(8);
-    let ms = u64::from_be_bytes(e.try_into().expect("8 bytes"));
-    Ok((WallTime::from_unix_millis(ms), Bytes::copy_from_slice(f)))
-}
-
-/// `seq (8, BE) ‖ header length (4, BE) ‖ header ‖ body-present (1) ‖ body`.
-fn encode_head(h: &OwnHead) -> Vec<u8> {
-    let mut v = Vec::with_capacity(13 + h.header.len() + h.body.as_ref().map_or(0, Bytes::len));
-    v.extend_from_slice(&h.seq.to_be_bytes());
-    v.extend_from_slice(&(h.header.len() as u32).to_be_bytes());
-    v.extend_from_slice(&h.header);
-    match &h.body {
-        Some(b) => {
-            v.push(1);
-            v.extend_from_slice(b);
-        }
-        None => v.push(0),
-    }
-    v
-}
-
-fn decode_head(topic: &str, v: &[u8]) -> Result<OwnHead, StoreError> {
-    let bad = |d: &str| StoreError::Corrupt {
-        table: "own_heads",
-        detail: d.to_string(),
+fn decode(k: &[u8], v: &[u8]) -> Result<Record, StoreError> {
+    let corrupt = |detail: &str| StoreError::Corrupt {
+        table: "records",
+        detail: detail.into(),
     };
-    let topic = Topic::new(topic).map_err(|e| bad(&e.to_string()))?;
-    if v.len() < 13 {
-        return Err(bad("record too short"));
+    let split = k
+        .iter()
+        .position(|b| *b == 0)
+        .ok_or_else(|| corrupt("key has no table separator"))?;
+    let table = core::str::from_utf8(&k[..split]).map_err(|_| corrupt("table name not UTF-8"))?;
+    if v.len() < 9 || v[0] > 1 {
+        return Err(corrupt("value header"));
     }
-    let seq = u64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
-    let hl = u32::from_be_bytes(v[8..12].try_into().expect("4 bytes")) as usize;
-    let rest = &v[12..];
-    if rest.len() < hl + 1 {
-        return Err(bad("header length past the end"));
-    }
-    let header = Bytes::copy_from_slice(&rest[..hl]);
-    let body = match rest[hl] {
-        0 => None,
-        1 => Some(Bytes::copy_from_slice(&rest[hl + 1..])),
-        _ => return Err(bad("bad body flag")),
-    };
-    Ok(OwnHead {
-        topic,
-        seq,
-        header,
-        body,
+    let ms = u64::from_le_bytes(v[1..9].try_into().expect("8 bytes"));
+    Ok(Record {
+        table: Cow::Owned(table.to_string()),
+        key: Bytes::copy_from_slice(&k[split + 1..]),
+        value: Some(Bytes::copy_from_slice(&v[9..])),
+        expires: (v[0] == 1).then(|| WallTime::from_unix_millis(ms)),
     })
 }
 
-/// Keeps everything in memory; nothing survives the process.
-#[derive(Debug, Default, Clone)]
+fn expired(v: &[u8], now: WallTime) -> bool {
+    v.len() >= 9
+        && v[0] == 1
+        && WallTime::from_unix_millis(u64::from_le_bytes(v[1..9].try_into().expect("8 bytes")))
+            <= now
+}
+
+/// Everything in memory; nothing survives the process.
+#[derive(Debug, Default)]
 pub struct MemoryStore {
     identity: Option<[u8; 32]>,
-    heads: BTreeMap<String, OwnHead>,
-    headers: BTreeMap<Vec<u8>, (WallTime, Bytes)>,
-    descriptors: BTreeMap<Vec<u8>, (WallTime, Bytes)>,
+    records: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -216,35 +156,16 @@ impl Store for MemoryStore {
         for w in batch {
             match w {
                 Write::Identity(s) => self.identity = Some(*s),
-                Write::OwnHead(h) => {
-                    let newer = self
-                        .heads
-                        .get(h.topic.as_str())
-                        .is_none_or(|old| old.seq < h.seq);
-                    if newer {
-                        self.heads.insert(h.topic.as_str().to_string(), h.clone());
+                Write::Record(r) => {
+                    let k = flat_key(&r.table, &r.key);
+                    match &r.value {
+                        Some(v) => {
+                            self.records.insert(k, encode_value(r.expires, v));
+                        }
+                        None => {
+                            self.records.remove(&k);
+                        }
                     }
-                }
-                Write::Header {
-                    topic,
-                    author,
-                    seq,
-                    expires,
-                    frame,
-                } => {
-                    self.headers
-                        .insert(header_key(topic, author, *seq), (*expires, frame.clone()));
-                }
-                Write::Descriptor {
-                    provider,
-                    capability,
-                    expires,
-                    frame,
-                } => {
-                    self.descriptors.insert(
-                        descriptor_key(provider, capability),
-                        (*expires, frame.clone()),
-                    );
                 }
             }
         }
@@ -254,24 +175,23 @@ impl Store for MemoryStore {
     fn load(&self) -> Result<Restored, StoreError> {
         Ok(Restored {
             identity: self.identity,
-            own_heads: self.heads.values().cloned().collect(),
-            headers: self.headers.values().map(|(_, f)| f.clone()).collect(),
-            descriptors: self.descriptors.values().map(|(_, f)| f.clone()).collect(),
+            records: self
+                .records
+                .iter()
+                .map(|(k, v)| decode(k, v))
+                .collect::<Result<_, _>>()?,
         })
     }
 
     fn prune(&mut self, now: WallTime) -> Result<usize, StoreError> {
-        let before = self.headers.len() + self.descriptors.len();
-        self.headers.retain(|_, (e, _)| now < *e);
-        self.descriptors.retain(|_, (e, _)| now < *e);
-        Ok(before - self.headers.len() - self.descriptors.len())
+        let before = self.records.len();
+        self.records.retain(|_, v| !expired(v, now));
+        Ok(before - self.records.len())
     }
 }
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
-const HEADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("own_heads");
-const HEADERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("headers");
-const DESCRIPTORS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("descriptors");
+const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
 
 /// The file a [`RedbStore`] keeps in its directory.
 pub const STORE_FILE: &str = "agentnet.redb";
@@ -295,9 +215,7 @@ impl RedbStore {
         let tx = database.begin_write().map_err(db)?;
         {
             tx.open_table(META).map_err(db)?;
-            tx.open_table(HEADS).map_err(db)?;
-            tx.open_table(HEADERS).map_err(db)?;
-            tx.open_table(DESCRIPTORS).map_err(db)?;
+            tx.open_table(RECORDS).map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(RedbStore { db: database })
@@ -312,47 +230,24 @@ impl Store for RedbStore {
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut meta = tx.open_table(META).map_err(db)?;
-            let mut heads = tx.open_table(HEADS).map_err(db)?;
-            let mut headers = tx.open_table(HEADERS).map_err(db)?;
-            let mut descriptors = tx.open_table(DESCRIPTORS).map_err(db)?;
+            let mut records = tx.open_table(RECORDS).map_err(db)?;
             for w in batch {
                 match w {
                     Write::Identity(s) => {
                         meta.insert("identity", s.as_slice()).map_err(db)?;
                     }
-                    Write::OwnHead(h) => {
-                        let old_seq = match heads.get(h.topic.as_str()).map_err(db)? {
-                            Some(v) => Some(decode_head(h.topic.as_str(), v.value())?.seq),
-                            None => None,
-                        };
-                        if old_seq.is_none_or(|s| s < h.seq) {
-                            heads
-                                .insert(h.topic.as_str(), encode_head(h).as_slice())
-                                .map_err(db)?;
+                    Write::Record(r) => {
+                        let k = flat_key(&r.table, &r.key);
+                        match &r.value {
+                            Some(v) => {
+                                records
+                                    .insert(k.as_slice(), encode_value(r.expires, v).as_slice())
+                                    .map_err(db)?;
+                            }
+                            None => {
+                                records.remove(k.as_slice()).map_err(db)?;
+                            }
                         }
-                    }
-                    Write::Header {
-                        topic,
-                        author,
-                        seq,
-                        expires,
-                        frame,
-                    } => {
-                        let k = header_key(topic, author, *seq);
-                        headers
-                            .insert(k.as_slice(), expiring(*expires, frame).as_slice())
-                            .map_err(db)?;
-                    }
-                    Write::Descriptor {
-                        provider,
-                        capability,
-                        expires,
-                        frame,
-                    } => {
-                        let k = descriptor_key(provider, capability);
-                        descriptors
-                            .insert(k.as_slice(), expiring(*expires, frame).as_slice())
-                            .map_err(db)?;
                     }
                 }
             }
@@ -376,37 +271,19 @@ impl Store for RedbStore {
             identity,
             ..Restored::default()
         };
-        for r in tx.open_table(HEADS).map_err(db)?.iter().map_err(db)? {
+        for r in tx.open_table(RECORDS).map_err(db)?.iter().map_err(db)? {
             let (k, v) = r.map_err(db)?;
-            out.own_heads.push(decode_head(k.value(), v.value())?);
-        }
-        for r in tx.open_table(HEADERS).map_err(db)?.iter().map_err(db)? {
-            let (_, v) = r.map_err(db)?;
-            out.headers.push(split_expiring("headers", v.value())?.1);
-        }
-        for r in tx.open_table(DESCRIPTORS).map_err(db)?.iter().map_err(db)? {
-            let (_, v) = r.map_err(db)?;
-            out.descriptors
-                .push(split_expiring("descriptors", v.value())?.1);
+            out.records.push(decode(k.value(), v.value())?);
         }
         Ok(out)
     }
 
     fn prune(&mut self, now: WallTime) -> Result<usize, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
-        let mut n = 0;
-        {
-            for def in [HEADERS, DESCRIPTORS] {
-                let mut t = tx.open_table(def).map_err(db)?;
-                let removed = t
-                    .extract_if(|_, v| {
-                        v.len() >= 8 && split_expiring("", v).is_ok_and(|(e, _)| e <= now)
-                    })
-                    .map_err(db)?
-                    .count();
-                n += removed;
-            }
-        }
+        let n = {
+            let mut t = tx.open_table(RECORDS).map_err(db)?;
+            t.extract_if(|_, v| expired(v, now)).map_err(db)?.count()
+        };
         tx.commit().map_err(db)?;
         Ok(n)
     }
@@ -416,67 +293,61 @@ impl Store for RedbStore {
 mod tests {
     use super::*;
 
-    fn head(topic: &str, seq: u64) -> OwnHead {
-        OwnHead {
-            topic: Topic::new(topic).unwrap(),
-            seq,
-            header: Bytes::from(vec![seq as u8; 40]),
-            body: seq.is_multiple_of(2).then(|| Bytes::from_static(b"body")),
-        }
+    fn put(table: &'static str, key: &'static [u8], value: &'static [u8]) -> Write {
+        Write::Record(Record::put(table, key, value))
     }
 
     fn exercise(s: &mut dyn Store) {
-        let t = Topic::new("t/a").unwrap();
-        let a = AgentId::from_bytes([7; 32]);
         s.write(&[
             Write::Identity([1; 32]),
-            Write::OwnHead(head("t/a", 3)),
-            Write::OwnHead(head("t/b", 4)),
-            Write::Header {
-                topic: t.clone(),
-                author: a,
-                seq: 1,
-                expires: WallTime::from_unix_millis(1_000),
-                frame: Bytes::from_static(b"h1"),
-            },
-            Write::Header {
-                topic: t.clone(),
-                author: a,
-                seq: 2,
-                expires: WallTime::from_unix_millis(5_000),
-                frame: Bytes::from_static(b"h2"),
-            },
-            Write::Descriptor {
-                provider: a,
-                capability: "x".into(),
-                expires: WallTime::from_unix_millis(5_000),
-                frame: Bytes::from_static(b"d1"),
-            },
+            put("a", b"k1", b"v1"),
+            put("a", b"k2", b"v2"),
+            put("b", b"k1", b"w1"),
+            Write::Record(
+                Record::put("c", &b"old"[..], &b"x"[..]).expiring(WallTime::from_unix_millis(1_000)),
+            ),
+            Write::Record(
+                Record::put("c", &b"new"[..], &b"y"[..]).expiring(WallTime::from_unix_millis(5_000)),
+            ),
         ])
         .unwrap();
-        // An older head never replaces a newer one; a newer descriptor replaces the older.
+        // A put replaces, a delete removes; tables with a common prefix stay apart.
         s.write(&[
-            Write::OwnHead(head("t/a", 2)),
-            Write::Descriptor {
-                provider: a,
-                capability: "x".into(),
-                expires: WallTime::from_unix_millis(6_000),
-                frame: Bytes::from_static(b"d2"),
-            },
+            put("a", b"k1", b"v1b"),
+            Write::Record(Record::delete("a", &b"k2"[..])),
+            put("aa", b"k2", b"z"),
         ])
         .unwrap();
         let r = s.load().unwrap();
         assert_eq!(r.identity, Some([1; 32]));
-        assert_eq!(r.own_heads, vec![head("t/a", 3), head("t/b", 4)]);
+        let flat: Vec<(String, Vec<u8>, Vec<u8>)> = r
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.table.to_string(),
+                    r.key.to_vec(),
+                    r.value.clone().unwrap().to_vec(),
+                )
+            })
+            .collect();
         assert_eq!(
-            r.headers,
-            vec![Bytes::from_static(b"h1"), Bytes::from_static(b"h2")]
+            flat,
+            vec![
+                ("a".into(), b"k1".to_vec(), b"v1b".to_vec()),
+                ("aa".into(), b"k2".to_vec(), b"z".to_vec()),
+                ("b".into(), b"k1".to_vec(), b"w1".to_vec()),
+                ("c".into(), b"new".to_vec(), b"y".to_vec()),
+                ("c".into(), b"old".to_vec(), b"x".to_vec()),
+            ]
         );
-        assert_eq!(r.descriptors, vec![Bytes::from_static(b"d2")]);
+        assert_eq!(
+            r.records[3].expires,
+            Some(WallTime::from_unix_millis(5_000))
+        );
         assert_eq!(s.prune(WallTime::from_unix_millis(2_000)).unwrap(), 1);
         let r = s.load().unwrap();
-        assert_eq!(r.headers, vec![Bytes::from_static(b"h2")]);
-        assert_eq!(r.own_heads.len(), 2, "own heads are never pruned");
+        assert_eq!(r.records.len(), 4, "only the expired record went");
     }
 
     #[test]
@@ -494,19 +365,15 @@ mod tests {
         let s = RedbStore::open(dir.path()).unwrap();
         let r = s.load().unwrap();
         assert_eq!(r.identity, Some([1; 32]));
-        assert_eq!(r.own_heads, vec![head("t/a", 3), head("t/b", 4)]);
-        assert_eq!(r.headers.len(), 1);
+        assert_eq!(r.records.len(), 4);
     }
 
     #[test]
     fn corrupt_records_are_typed_errors() {
-        assert!(matches!(
-            decode_head("t/a", &[0; 5]),
-            Err(StoreError::Corrupt { .. })
-        ));
-        let mut v = encode_head(&head("t/a", 2));
-        v.truncate(20);
-        assert!(decode_head("t/a", &v).is_err());
-        assert!(split_expiring("headers", &[1, 2]).is_err());
+        assert!(matches!(decode(b"no-separator", &[0; 9]), Err(StoreError::Corrupt { .. })));
+        assert!(decode(b"t\0k", &[2; 9]).is_err());
+        assert!(decode(b"t\0k", &[0; 3]).is_err());
+        assert!(decode(&[0xff, 0, 1], &[0; 9]).is_err());
+        assert!(decode(b"t\0k", &[0; 9]).is_ok());
     }
 }

@@ -388,15 +388,25 @@ impl Agent {
     /// An agent signing with `keys`, started at `now`. Creates the genesis of its identity
     /// chain (deterministic in the keys and the seed) and registers it.
     pub fn new(keys: Keypair, config: AgentConfig, now: Now) -> Result<Self, ConfigError> {
+        Self::with_encoder(keys, config, now, Box::new(HashedNgramEncoder::default()))
+    }
+
+    /// As [`new`](Self::new), ranking intents with `encoder` (plug a real embedding model
+    /// here; the default is the model-free [`HashedNgramEncoder`]).
+    pub fn with_encoder(
+        keys: Keypair,
+        config: AgentConfig,
+        now: Now,
+        encoder: Box<dyn SemanticEncoder + Send>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let me = keys.id();
         let mut gossip_cfg = config.gossip.clone();
         gossip_cfg.seed = derive_seed(&config.seed, "gossip");
-        let encoder = HashedNgramEncoder::default();
         let gossip = GossipEngine::new(
             gossip_cfg,
             Box::new(Keypair::from_seed(*keys.seed())),
-            Box::new(HashedNgramEncoder::default()),
+            encoder,
             now,
         );
         let registry = IdentityRegistry::new(config.registry.clone());
@@ -413,7 +423,7 @@ impl Agent {
             me,
             limits: config.sessions.limits,
             rng: ChaCha8Rng::from_seed(derive_seed(&config.seed, "agent")),
-            encoder,
+            encoder: HashedNgramEncoder::default(),
             gossip,
             registry,
             sessions,
@@ -539,16 +549,23 @@ impl Agent {
     // Commands
     // =========================================================================================
 
-    /// Announce a capability (signed, logged, gossiped, refreshed before expiry).
+    /// Announce a capability (signed, logged, gossiped, refreshed before expiry). Returns the
+    /// topic and seq of its log entry.
     pub fn announce(
         &mut self,
         now: Now,
         descriptor: CapabilityDescriptor,
-    ) -> Result<(), AgentError> {
+    ) -> Result<(Topic, u64), AgentError> {
         self.tick(now);
-        let r = self.gossip.publish(now, descriptor).map(drop);
+        let r = self.gossip.publish(now, descriptor);
         self.pump(now);
         Ok(r?)
+    }
+
+    /// Stop re-issuing an announced capability (it expires with its TTL); false if it was
+    /// not announced.
+    pub fn withdraw(&mut self, capability: &str) -> bool {
+        self.gossip.withdraw(capability)
     }
 
     /// Subscribe to a topic's headers.
@@ -592,6 +609,7 @@ impl Agent {
         let topic = descriptor.topic.clone();
         self.announce(now, descriptor)?;
         self.ensure_topic(&topic);
+        self.pump(now);
         self.served.insert(capability, Service { topic, policy });
         Ok(())
     }
