@@ -1,0 +1,133 @@
+//! The whole funnel between Nodes over the in-memory transport: serve with an async handler,
+//! request with canaries, a lying provider caught and the request falling back, stages
+//! observed through the request handle, reputation queried afterwards.
+#![cfg(feature = "runtime")]
+
+use std::time::Duration;
+
+use agentnet_core::Keypair;
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_gossip::InterestProfile;
+use agentnet_mech::mechanism::Tier;
+use agentnet_transport::agent::{CanaryCase, Executed, Stage, TaskRequest, Verdict};
+use agentnet_transport::host::Clock;
+use agentnet_transport::{MemoryNetwork, Node, NodeConfig, SystemClock};
+use bytes::Bytes;
+
+const TOPIC: &str = "text/style";
+
+fn descriptor(keys: &Keypair, summary: &str) -> CapabilityDescriptor {
+    CapabilityDescriptor::builder(keys.id(), "text.shout", TOPIC, summary)
+        .ttl(Duration::from_secs(600))
+        .build(SystemClock::new().now())
+        .unwrap()
+}
+
+async fn node(net: &MemoryNetwork, name: &str, n: u8, bootstrap: Vec<String>) -> Node {
+    let keys = Keypair::from_seed([n; 32]);
+    let t = net.transport(name, keys.id()).unwrap();
+    Node::builder()
+        .identity(keys)
+        .transport(t)
+        .interest(InterestProfile::everything())
+        .seed([n + 100; 32])
+        .config(NodeConfig {
+            bootstrap,
+            topics: vec![Topic::new(TOPIC).unwrap()],
+            ..NodeConfig::default()
+        })
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_serve_between_nodes_with_a_canary_fallback() {
+    let net = MemoryNetwork::new();
+    let liar = node(&net, "liar", 1, vec![]).await;
+    let honest = node(&net, "honest", 2, vec!["liar".into()]).await;
+    let client = node(&net, "client", 3, vec!["liar".into(), "honest".into()]).await;
+    liar.serve(
+        descriptor(&Keypair::from_seed([1; 32]), "Shout my text: the loudest text in capitals, instantly"),
+        |_task, _input| async move {
+            Executed::Done {
+                result: Bytes::from_static(b"nonsense"),
+                tools: Vec::new(),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    honest
+        .serve(
+            descriptor(&Keypair::from_seed([2; 32]), "Rewrite text in capitals"),
+            |_task, input: Bytes| async move {
+                Executed::Done {
+                    result: Bytes::from(input.to_ascii_uppercase()),
+                    tools: Vec::new(),
+                }
+            },
+        )
+        .await
+        .unwrap();
+    // Wait until both descriptors reached the client.
+    let mut found = 0;
+    for _ in 0..100 {
+        found = client
+            .discover("shout my text", Default::default(), 4)
+            .await
+            .unwrap()
+            .len();
+        if found == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, 2, "both providers discovered");
+    let task = TaskRequest::new("shout my text", Bytes::from_static(b"hello node"))
+        .tier(Tier::Canary)
+        .canaries(vec![CanaryCase {
+            input: Bytes::from_static(b"canary"),
+            expected: Bytes::from_static(b"CANARY"),
+        }]);
+    let mut handle = client.start_request(task).await.unwrap();
+    let mut stages = Vec::new();
+    let collect = async {
+        while let Some(s) = handle.next_stage().await {
+            stages.push(s);
+        }
+        handle.outcome().await
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(60), collect)
+        .await
+        .expect("the request ends")
+        .unwrap();
+    assert_eq!(outcome.result.as_deref(), Ok(&b"HELLO NODE"[..]), "{outcome:?}");
+    assert_eq!(outcome.attempts[0].provider, liar.id());
+    assert_eq!(outcome.attempts[0].verdict, Verdict::CanaryFailed);
+    assert_eq!(outcome.provider, Some(honest.id()));
+    assert!(stages.iter().any(|s| matches!(s, Stage::Ranked(r) if r.len() == 2)));
+    assert!(stages.iter().any(|s| matches!(s, Stage::Settled { .. })));
+    let (score_liar, convicted) = client
+        .reputation(liar.id(), Topic::new(TOPIC).unwrap())
+        .await
+        .unwrap();
+    assert!(!convicted, "a failed canary is not a fraud proof");
+    let (score_honest, _) = client
+        .reputation(honest.id(), Topic::new(TOPIC).unwrap())
+        .await
+        .unwrap();
+    // Reputation is recomputed on the trust interval; give it one.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (later_honest, _) = client
+        .reputation(honest.id(), Topic::new(TOPIC).unwrap())
+        .await
+        .unwrap();
+    assert!(later_honest >= score_honest);
+    assert!(later_honest > score_liar, "{later_honest} vs {score_liar}");
+    let stats = client.stats().await.unwrap();
+    assert!(stats.planes.execution.sent_frames > 0 && stats.planes.payload.sent_frames > 0);
+    for n in [client, honest, liar] {
+        n.shutdown().await.unwrap();
+    }
+}
