@@ -97,7 +97,9 @@ pub use host::{
 #[cfg(feature = "runtime")]
 pub use mem::{MemoryNetwork, MemoryTransport};
 #[cfg(feature = "runtime")]
-pub use node::{Handler, Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats, RequestHandle};
+pub use node::{
+    Handler, Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats, RequestHandle,
+};
 #[cfg(feature = "runtime")]
 pub use store::{MemoryStore, RedbStore, Store, StoreError};
 #[cfg(feature = "runtime")]

@@ -216,7 +216,10 @@ enum Command {
         k: usize,
         reply: oneshot::Sender<Vec<Candidate>>,
     },
-    Request(Box<TaskRequest>, oneshot::Sender<Result<Pending, NodeError>>),
+    Request(
+        Box<TaskRequest>,
+        oneshot::Sender<Result<Pending, NodeError>>,
+    ),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
     Peers(oneshot::Sender<Vec<LinkInfo>>),
@@ -649,9 +652,7 @@ impl Node {
 
     /// Start the funnel for `task`; the handle yields its stages, then its outcome.
     pub async fn start_request(&self, task: TaskRequest) -> Result<RequestHandle, NodeError> {
-        let p = self
-            .call(|r| Command::Request(Box::new(task), r))
-            .await??;
+        let p = self.call(|r| Command::Request(Box::new(task), r)).await??;
         Ok(RequestHandle {
             id: p.id,
             stages: p.stages,
@@ -763,7 +764,11 @@ struct Driver {
 }
 
 impl Driver {
-    async fn run(mut self, mut cmds: mpsc::Receiver<Command>, mut done: mpsc::UnboundedReceiver<Done>) {
+    async fn run(
+        mut self,
+        mut cmds: mpsc::Receiver<Command>,
+        mut done: mpsc::UnboundedReceiver<Done>,
+    ) {
         let now = self.clock.now();
         self.redial(now);
         self.flush(now);
@@ -1126,7 +1131,14 @@ impl Driver {
 
     /// Run the application's handler for an `Execute` effect on its own task, bounded by the
     /// task's deadline; a missing handler, a panic or a timeout fails the task honestly.
-    fn execute(&mut self, now: Now, id: RequestId, task: ExecuteTask, input: Bytes, deadline: Instant) {
+    fn execute(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        task: ExecuteTask,
+        input: Bytes,
+        deadline: Instant,
+    ) {
         let done = self.done.clone();
         let Some(handler) = self.handlers.get(&task.capability).cloned() else {
             let _ = done.send(Done::Executed(
@@ -1147,7 +1159,13 @@ impl Driver {
         });
     }
 
-    fn ask_model(&mut self, now: Now, id: RequestId, prompt: agentnet_core::effect::LlmPrompt, deadline: Instant) {
+    fn ask_model(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        prompt: agentnet_core::effect::LlmPrompt,
+        deadline: Instant,
+    ) {
         let done = self.done.clone();
         let Some(llm) = self.llm.clone() else {
             let _ = done.send(Done::Llm(id, Err("no language model configured".into())));

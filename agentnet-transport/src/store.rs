@@ -304,10 +304,12 @@ mod tests {
             put("a", b"k2", b"v2"),
             put("b", b"k1", b"w1"),
             Write::Record(
-                Record::put("c", &b"old"[..], &b"x"[..]).expiring(WallTime::from_unix_millis(1_000)),
+                Record::put("c", &b"old"[..], &b"x"[..])
+                    .expiring(WallTime::from_unix_millis(1_000)),
             ),
             Write::Record(
-                Record::put("c", &b"new"[..], &b"y"[..]).expiring(WallTime::from_unix_millis(5_000)),
+                Record::put("c", &b"new"[..], &b"y"[..])
+                    .expiring(WallTime::from_unix_millis(5_000)),
             ),
         ])
         .unwrap();
@@ -370,7 +372,10 @@ mod tests {
 
     #[test]
     fn corrupt_records_are_typed_errors() {
-        assert!(matches!(decode(b"no-separator", &[0; 9]), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            decode(b"no-separator", &[0; 9]),
+            Err(StoreError::Corrupt { .. })
+        ));
         assert!(decode(b"t\0k", &[2; 9]).is_err());
         assert!(decode(b"t\0k", &[0; 3]).is_err());
         assert!(decode(&[0xff, 0, 1], &[0; 9]).is_err());

@@ -6,16 +6,13 @@ use std::time::Duration;
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::sim::{LinkModel, NodeId, Sim, SimConfig};
-use agentnet_core::wire::{Limits, peek_kind};
 use agentnet_core::{Keypair, Now, Signed, Transmit};
 use agentnet_mech::mechanism::{Tier, UNIT};
-use agentnet_mech::session::Deliver;
-use agentnet_transport::agent::sim::{Handler, SimHost, Tamper};
+use agentnet_transport::agent::sim::{Handler, SimHost, Tamper, forge_contradicting_delivery};
 use agentnet_transport::agent::{
     Agent, AgentConfig, AgentEvent, CanaryCase, Executed, ServePolicy, TaskOutcome, TaskRequest,
     Verdict,
 };
-use agentnet_trust::evidence::{EvidencePackage, payload_hash};
 use bytes::Bytes;
 
 const TOPIC: &str = "text/summary";
@@ -63,25 +60,10 @@ enum Kind {
 /// claiming another result, signed with its own key. Its receipts contradict its delivery.
 fn cheat_tamper(keys: Keypair) -> Tamper {
     Box::new(move |t: Transmit| {
-        if peek_kind(&t.payload) != Some(agentnet_mech::wire::DELIVER) {
-            return Some(t);
-        }
-        let limits = Limits::default();
-        let d = Signed::<Deliver>::from_frame(&t.payload, &limits).ok()?;
-        let mut deliver = d.value().clone();
-        let Some(env) = deliver.evidence.clone() else {
-            return Some(t);
-        };
-        let p = Signed::<EvidencePackage>::from_envelope(&env, &limits).ok()?;
-        let mut forged = p.value().clone();
-        let fake = payload_hash(b"a result the receipts never produced");
-        forged.result_hash = fake;
-        deliver.result_hash = fake;
-        deliver.evidence = Some(Bytes::from(Signed::sign(&keys, forged).ok()?.to_envelope()));
-        let frame = Signed::sign(&keys, deliver).ok()?.to_frame();
+        let payload = forge_contradicting_delivery(&keys, &t.payload).unwrap_or(t.payload);
         Some(Transmit {
             link: t.link,
-            payload: frame,
+            payload,
         })
     })
 }

@@ -48,7 +48,10 @@ async fn request_and_serve_between_nodes_with_a_canary_fallback() {
     let honest = node(&net, "honest", 2, vec!["liar".into()]).await;
     let client = node(&net, "client", 3, vec!["liar".into(), "honest".into()]).await;
     liar.serve(
-        descriptor(&Keypair::from_seed([1; 32]), "Shout my text: the loudest text in capitals, instantly"),
+        descriptor(
+            &Keypair::from_seed([1; 32]),
+            "Shout my text: the loudest text in capitals, instantly",
+        ),
         |_task, _input| async move {
             Executed::Done {
                 result: Bytes::from_static(b"nonsense"),
@@ -102,11 +105,19 @@ async fn request_and_serve_between_nodes_with_a_canary_fallback() {
         .await
         .expect("the request ends")
         .unwrap();
-    assert_eq!(outcome.result.as_deref(), Ok(&b"HELLO NODE"[..]), "{outcome:?}");
+    assert_eq!(
+        outcome.result.as_deref(),
+        Ok(&b"HELLO NODE"[..]),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.attempts[0].provider, liar.id());
     assert_eq!(outcome.attempts[0].verdict, Verdict::CanaryFailed);
     assert_eq!(outcome.provider, Some(honest.id()));
-    assert!(stages.iter().any(|s| matches!(s, Stage::Ranked(r) if r.len() == 2)));
+    assert!(
+        stages
+            .iter()
+            .any(|s| matches!(s, Stage::Ranked(r) if r.len() == 2))
+    );
     assert!(stages.iter().any(|s| matches!(s, Stage::Settled { .. })));
     let (score_liar, convicted) = client
         .reputation(liar.id(), Topic::new(TOPIC).unwrap())

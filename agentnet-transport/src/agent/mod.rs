@@ -1862,8 +1862,10 @@ impl Agent {
         let intent = r.task.intent.clone();
         let input = r.task.input.clone();
         // Tier 2 needs canaries this provider has not seen; otherwise check it at tier 3.
+        // Tier 3 interleaves them too when the request carries some (evidence is added to
+        // the canaries, not put in their place).
         let mut cases = Vec::new();
-        if tier == Tier::Canary {
+        if tier >= Tier::Canary {
             for case in &r.task.canaries {
                 let key = Hash::digest("agentnet/v1/canary-case", &case.input);
                 if cases.len() < self.config.funnel.canaries_per_attempt

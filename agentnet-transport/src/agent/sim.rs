@@ -209,3 +209,31 @@ impl Engine for SimHost {
         }
     }
 }
+
+/// An adversary's rewrite for [`SimHost::with_tamper`] (or a lying transport in a demo): a
+/// DELIVER frame whose evidence package is replaced by one that claims a different result than
+/// its own receipts produced, re-signed with `keys` (the provider's own key, so the lie is
+/// attributable). Other frames are returned unchanged; a DELIVER without evidence too.
+///
+/// The receiving requester verifies the package, finds the receipts' final output differs
+/// from the claimed result, and turns that into a receipt-contradiction fraud proof.
+pub fn forge_contradicting_delivery(keys: &agentnet_core::Keypair, frame: &Bytes) -> Option<Bytes> {
+    use agentnet_core::Signed;
+    use agentnet_core::wire::{Limits, peek_kind};
+    use agentnet_mech::session::Deliver;
+    use agentnet_trust::evidence::{EvidencePackage, payload_hash};
+    if peek_kind(frame) != Some(agentnet_mech::wire::DELIVER) {
+        return None;
+    }
+    let limits = Limits::default();
+    let d = Signed::<Deliver>::from_frame(frame, &limits).ok()?;
+    let mut deliver = d.value().clone();
+    let env = deliver.evidence.clone()?;
+    let p = Signed::<EvidencePackage>::from_envelope(&env, &limits).ok()?;
+    let mut forged = p.value().clone();
+    let fake = payload_hash(b"a result the receipts never produced");
+    forged.result_hash = fake;
+    deliver.result_hash = fake;
+    deliver.evidence = Some(Bytes::from(Signed::sign(keys, forged).ok()?.to_envelope()));
+    Some(Signed::sign(keys, deliver).ok()?.to_frame())
+}
