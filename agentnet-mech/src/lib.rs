@@ -26,22 +26,26 @@
 //! tool for the leader: the sessions do not assume followers behave as modelled.
 //!
 //! # Drive loop (mechanism generation)
+//! Like every engine: after any input or command, drain the events, then arm one timer at
+//! `poll_timeout`. The next iteration is such a deadline, so there is no `step` to call.
 //! ```text
 //! let mut lp = MechanismLoop::new(config, naive_mechanism, Box::new(LlmDesigner::new()))?;
 //! lp.add_scenario(scenario)?;                       // more may arrive at any time
-//! while !lp.is_finished() {
-//!     if !lp.is_waiting() { lp.step(now)?; }
+//! loop {
+//!     input = timer fired | the model answered (or failed) request id | a new scenario
+//!     lp.handle_timeout(now)                        // runs one due iteration, or expires a request
+//!       / lp.handle_llm_response(now, id, &text)    // or lp.handle_llm_failure(now, id, why)
+//!       / lp.add_scenario(scenario)?
 //!     while let Some(ev) = lp.poll_event() {
 //!         match ev {
 //!             LoopEvent::LlmRequest { id, prompt, deadline } =>
-//!                 host.ask_model(id, prompt, deadline),     // answer later:
-//!                 // lp.handle_llm_response(now, id, &text) or lp.handle_llm_failure(..)
+//!                 host.ask_model(id, prompt, deadline),     // its answer is a later input
 //!             LoopEvent::Accepted(m) => host.publish(Signed::sign(&leader_key, *m)?),
 //!             LoopEvent::Iteration(record) => host.log(record),
 //!             _ => {}
 //!         }
 //!     }
-//!     if lp.poll_timeout().is_some_and(|t| now.mono >= t) { lp.handle_timeout(now); }
+//!     arm one timer at lp.poll_timeout()            // None: idle until a new scenario
 //! }
 //! ```
 //! A runnable version is in the [`stackelberg`] docs; the `mechanism_loop` example drives it

@@ -14,6 +14,26 @@
 //! scenario ([`SuiteReport::regression_pass_rate`] = 1) and lowers the objective
 //! ([`SuiteReport::objective`]). So every accepted mechanism has regression pass rate 1.0.
 //!
+//! # Driving it
+//! The loop has the shape of every agentnet engine (see [`agentnet_core::engine`]), minus
+//! frames: inputs are [`handle_timeout`](MechanismLoop::handle_timeout) and the completions of
+//! its LLM requests; [`add_scenario`](MechanismLoop::add_scenario) is its one command; outputs
+//! are [`poll_event`](MechanismLoop::poll_event) and
+//! [`poll_timeout`](MechanismLoop::poll_timeout). There is no `step` method: the next
+//! iteration is a deadline like any other. After an iteration ends, the loop asks for
+//! `handle_timeout` at `end + `[`LoopConfig::iteration_interval`] (at once with the default
+//! interval of zero); `handle_timeout(now)` at or after that deadline runs exactly one
+//! iteration. So a host drives it with the same timer it arms for every other engine, the
+//! simulator can run it in virtual time, and an `Agent` that owns it needs no special case.
+//! One iteration per call keeps each call bounded (an iteration evaluates the whole suite)
+//! and lets the host add scenarios between iterations.
+//!
+//! `poll_timeout` returns, in order of precedence: the deadline of the outstanding LLM
+//! request; nothing when the loop is finished or has no scenario yet (nothing to do until
+//! [`add_scenario`](MechanismLoop::add_scenario)); otherwise when the next iteration is due.
+//! Early, late and spurious `handle_timeout` calls are harmless: the loop acts only on a
+//! deadline that has passed.
+//!
 //! # LLM designers as effects
 //! When the designer asks for a completion, the engine emits [`LoopEvent::LlmRequest`] with a
 //! request id, the prompt and an absolute deadline, and waits. The host completes the prompt
@@ -41,9 +61,14 @@
 //!     population: vec![FollowerType::honest(0.5), FollowerType::lazy(0.3), FollowerType::adversarial(0.2)],
 //!     env: Environment::default(),
 //! })?;
-//! let now = Now::new(Instant::from_millis(0), WallTime::from_unix_millis(0));
-//! while !lp.is_finished() {
-//!     lp.step(now)?;
+//! let mut now = Now::new(Instant::from_millis(0), WallTime::from_unix_millis(0));
+//! // `None` once the loop has finished: nothing left to do until a new scenario arrives.
+//! while let Some(deadline) = lp.poll_timeout() {
+//!     // A host arms a timer; here virtual time jumps to the deadline.
+//!     if deadline > now.mono {
+//!         now = now.advance(deadline - now.mono);
+//!     }
+//!     lp.handle_timeout(now);
 //!     while let Some(ev) = lp.poll_event() {
 //!         match ev {
 //!             LoopEvent::LlmRequest { .. } => unreachable!("the built-in designer never asks"),
@@ -52,7 +77,7 @@
 //!         }
 //!     }
 //! }
-//! assert!(lp.report().metrics.passes());
+//! assert!(lp.is_finished() && lp.report().metrics.passes());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -81,6 +106,12 @@ pub struct LoopConfig {
     pub max_llm_retries: u32,
     /// How long the host may take to answer an LLM request. Default 120 s.
     pub llm_timeout: Duration,
+    /// Pause between the end of one iteration and the start of the next (the next iteration
+    /// is a deadline [`MechanismLoop::poll_timeout`] returns). Default zero: back to back, as
+    /// fast as the host calls [`MechanismLoop::handle_timeout`]. A leader that improves its
+    /// rules in the background while serving tasks sets a pause so the loop does not compete
+    /// with the work it governs.
+    pub iteration_interval: Duration,
     /// Most scenarios in the suite. Default 64; range 1..=4096.
     pub max_scenarios: usize,
     /// Most undrained events; the oldest are dropped beyond it. Default 1024.
@@ -94,6 +125,7 @@ impl Default for LoopConfig {
             violation_weight: 10.0,
             max_llm_retries: 2,
             llm_timeout: Duration::from_secs(120),
+            iteration_interval: Duration::ZERO,
             max_scenarios: 64,
             max_events: 1024,
         }
@@ -113,12 +145,6 @@ pub enum LoopError {
     /// The suite is full.
     #[error("suite holds {0} scenarios already")]
     SuiteFull(usize),
-    /// `step` with no scenario to evaluate against.
-    #[error("no scenario to evaluate against")]
-    NoScenario,
-    /// `step` while an LLM request is outstanding.
-    #[error("waiting for LLM request {0}")]
-    Waiting(u64),
     /// An LLM answer or failure for a request that is not outstanding (stale or unknown).
     #[error("LLM request {0} is not outstanding")]
     UnknownRequest(u64),
@@ -232,6 +258,9 @@ pub struct MechanismLoop {
     fallback: BuiltInDesigner,
     iteration: u32,
     finished: bool,
+    /// When the next iteration is due (if not finished, not waiting, and the suite is not
+    /// empty).
+    next_at: Instant,
     pending: Option<Pending>,
     next_request: u64,
     events: VecDeque<LoopEvent>,
@@ -240,7 +269,8 @@ pub struct MechanismLoop {
 }
 
 impl MechanismLoop {
-    /// A loop starting from `initial` (validated) with `designer`.
+    /// A loop starting from `initial` (validated) with `designer`. Its first iteration is due
+    /// as soon as it has a scenario.
     pub fn new(
         config: LoopConfig,
         initial: Mechanism,
@@ -267,6 +297,7 @@ impl MechanismLoop {
             fallback: BuiltInDesigner::new(),
             iteration: 0,
             finished: false,
+            next_at: Instant::ZERO,
             pending: None,
             next_request: 1,
             events: VecDeque::new(),
@@ -276,7 +307,9 @@ impl MechanismLoop {
         })
     }
 
-    /// Add a scenario to the suite (it counts from the next evaluation on).
+    /// Add a scenario to the suite (it counts from the next evaluation on). A finished loop
+    /// with iterations left in its budget resumes: its next iteration is due an interval
+    /// after the last one ended, which is usually at once.
     pub fn add_scenario(&mut self, scenario: Scenario) -> Result<(), LoopError> {
         if self.suite.len() >= self.config.max_scenarios {
             return Err(LoopError::SuiteFull(self.suite.len()));
@@ -290,33 +323,24 @@ impl MechanismLoop {
         Ok(())
     }
 
-    /// Run the next iteration (or start it, when the designer asks an LLM).
-    pub fn step(&mut self, now: Now) -> Result<(), LoopError> {
-        if let Some(p) = &self.pending {
-            return Err(LoopError::Waiting(p.id));
-        }
-        if self.finished {
-            return Ok(());
-        }
-        if self.suite.is_empty() {
-            return Err(LoopError::NoScenario);
-        }
+    /// Run the next iteration (or start it, when the designer asks an LLM). Only called
+    /// from `handle_timeout`, when nothing is outstanding and the iteration is due.
+    fn iterate(&mut self, now: Now) {
         if self.iteration >= self.config.max_iterations {
             self.finish();
-            return Ok(());
+            return;
         }
         // `self.report` is current: `add_scenario` and every acceptance keep it so.
         self.iteration += 1;
         let proposal = self.with_designer(false, |d, ctx| d.propose(ctx));
         match proposal {
-            Proposal::Ready(rev) => self.conclude(Ok(rev), self.designer_name(), 0),
+            Proposal::Ready(rev) => self.conclude(now, Ok(rev), self.designer_name(), 0),
             Proposal::Ask(prompt) => self.ask(now, prompt, 0),
             Proposal::Exhausted => {
                 self.iteration -= 1;
                 self.finish();
             }
         }
-        Ok(())
     }
 
     /// The host's language model answered request `id` with `text`.
@@ -325,7 +349,7 @@ impl MechanismLoop {
         let result = self.with_designer(false, |d, ctx| d.answer(ctx, text));
         match result {
             Ok(rev) => {
-                self.conclude(Ok(rev), self.designer_name(), pending.refusals);
+                self.conclude(now, Ok(rev), self.designer_name(), pending.refusals);
             }
             Err(e) => self.refused(now, pending, e),
         }
@@ -339,22 +363,39 @@ impl MechanismLoop {
         Ok(())
     }
 
-    /// Time passed; an outstanding LLM request past its deadline counts as refused.
+    /// Time passed. An outstanding LLM request past its deadline counts as refused (and is
+    /// retried or falls back); otherwise, when the next iteration is due, it runs (one per
+    /// call). Does nothing before the deadline [`poll_timeout`](Self::poll_timeout) returned.
     pub fn handle_timeout(&mut self, now: Now) {
-        if let Some(p) = &self.pending
-            && now.mono >= p.deadline
-        {
-            let p = self.pending.take().expect("checked");
-            self.refused(now, p, DesignError::Timeout);
+        if let Some(p) = &self.pending {
+            if now.mono >= p.deadline {
+                let p = self.pending.take().expect("checked");
+                self.refused(now, p, DesignError::Timeout);
+            }
+            return;
         }
+        if self.finished || self.suite.is_empty() || now.mono < self.next_at {
+            return;
+        }
+        self.iterate(now);
     }
 
-    /// The deadline of the outstanding LLM request.
+    /// When the loop next wants [`handle_timeout`](Self::handle_timeout): the outstanding LLM
+    /// request's deadline; else, unless the loop is finished or has no scenario, when the
+    /// next iteration is due. `None` means nothing will happen until an input or command.
+    #[must_use = "a loop whose deadline is not armed never runs its next iteration"]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.as_ref().map(|p| p.deadline)
+        if let Some(p) = &self.pending {
+            return Some(p.deadline);
+        }
+        if self.finished || self.suite.is_empty() {
+            return None;
+        }
+        Some(self.next_at)
     }
 
     /// The next event.
+    #[must_use = "a polled event leaves the loop's queue; handle it or it is lost"]
     pub fn poll_event(&mut self) -> Option<LoopEvent> {
         if self.dropped > 0 {
             let n = std::mem::take(&mut self.dropped);
@@ -383,14 +424,10 @@ impl MechanismLoop {
         &self.history
     }
 
-    /// Whether the loop has ended (budget spent or nothing left to try).
+    /// Whether the loop has ended (budget spent or nothing left to try). A finished loop
+    /// returns no deadline; [`add_scenario`](Self::add_scenario) may resume it.
     pub fn is_finished(&self) -> bool {
         self.finished
-    }
-
-    /// Whether an LLM answer is awaited.
-    pub fn is_waiting(&self) -> bool {
-        self.pending.is_some()
     }
 
     fn designer_name(&self) -> DesignedBy {
@@ -451,10 +488,10 @@ impl MechanismLoop {
         if fallback {
             let proposal = self.with_designer(true, |d, ctx| d.propose(ctx));
             match proposal {
-                Proposal::Ready(rev) => self.conclude(Ok(rev), DesignedBy::Fallback, refusals),
+                Proposal::Ready(rev) => self.conclude(now, Ok(rev), DesignedBy::Fallback, refusals),
                 // Neither designer has anything left: the loop ends here.
                 _ => {
-                    self.conclude(Err(error.to_string()), DesignedBy::Fallback, refusals);
+                    self.conclude(now, Err(error.to_string()), DesignedBy::Fallback, refusals);
                     self.finish();
                 }
             }
@@ -463,16 +500,23 @@ impl MechanismLoop {
             let proposal = self.with_designer(false, |d, ctx| d.propose(ctx));
             match proposal {
                 Proposal::Ask(prompt) => self.ask(now, prompt, refusals),
-                Proposal::Ready(rev) => self.conclude(Ok(rev), self.designer_name(), refusals),
+                Proposal::Ready(rev) => self.conclude(now, Ok(rev), self.designer_name(), refusals),
                 Proposal::Exhausted => {
-                    self.conclude(Err(error.to_string()), self.designer_name(), refusals)
+                    self.conclude(now, Err(error.to_string()), self.designer_name(), refusals)
                 }
             }
         }
     }
 
-    /// Evaluate the candidate (if any), accept or refuse it, record the iteration.
-    fn conclude(&mut self, revision: Result<Revision, String>, by: DesignedBy, refusals: u32) {
+    /// Evaluate the candidate (if any), accept or refuse it, record the iteration, and
+    /// schedule the next one.
+    fn conclude(
+        &mut self,
+        now: Now,
+        revision: Result<Revision, String>,
+        by: DesignedBy,
+        refusals: u32,
+    ) {
         let before = self.report.metrics;
         let mut rec = IterationRecord {
             iteration: self.iteration,
@@ -531,6 +575,7 @@ impl MechanismLoop {
         if accepted {
             self.push(LoopEvent::Accepted(Box::new(self.incumbent.clone())));
         }
+        self.next_at = now.mono.saturating_add(self.config.iteration_interval);
         if self.iteration >= self.config.max_iterations {
             self.finish();
         }

@@ -72,9 +72,11 @@ const GOOD: &str = r#"{"blame":[{"clause":"payment","weight":0.8,"reason":"flat 
 #[test]
 fn a_valid_answer_is_accepted_and_blames_its_clause() {
     let mut lp = llm_loop(LoopConfig::default());
-    lp.step(at(0)).unwrap();
+    lp.handle_timeout(at(0));
     let (id, evs) = drain(&mut lp);
     let id = id.expect("the LLM designer asks");
+    let deadline = Instant::from_millis(120_000);
+    assert_eq!(lp.poll_timeout(), Some(deadline), "the request's deadline");
     let LoopEvent::LlmRequest { prompt, .. } = &evs[0] else {
         panic!("{evs:?}")
     };
@@ -86,7 +88,10 @@ fn a_valid_answer_is_accepted_and_blames_its_clause() {
         "{}",
         prompt.user
     );
-    assert!(matches!(lp.step(at(1)), Err(LoopError::Waiting(_))));
+    // While the request is outstanding, time alone starts nothing new.
+    lp.handle_timeout(at(1));
+    assert_eq!((lp.poll_event(), lp.history().len()), (None, 0));
+    assert_eq!(lp.poll_timeout(), Some(deadline));
     lp.handle_llm_response(at(10), id, GOOD).unwrap();
     let rec = &lp.history()[0];
     assert!(rec.accepted, "{rec:?}");
@@ -110,7 +115,7 @@ fn malformed_answers_are_retried_then_the_builtin_designer_takes_over() {
         max_llm_retries: 2,
         ..LoopConfig::default()
     });
-    lp.step(at(0)).unwrap();
+    lp.handle_timeout(at(0));
     let before = lp.incumbent().clone();
     for (i, bad) in [
         "no json",
@@ -136,7 +141,7 @@ fn malformed_answers_are_retried_then_the_builtin_designer_takes_over() {
     )));
     let deadline = lp.poll_timeout().unwrap();
     lp.handle_timeout(at(deadline.as_micros() / 1000 - 1));
-    assert!(lp.is_waiting(), "not before the deadline");
+    assert_eq!(lp.poll_timeout(), Some(deadline), "not before the deadline");
     lp.handle_timeout(at(deadline.as_micros() / 1000));
     let (_, evs) = drain(&mut lp);
     assert!(evs.iter().any(|e| matches!(
@@ -159,12 +164,12 @@ fn malformed_answers_are_retried_then_the_builtin_designer_takes_over() {
 #[test]
 fn a_regressing_answer_is_refused() {
     let mut lp = llm_loop(LoopConfig::default());
-    lp.step(at(0)).unwrap();
+    lp.handle_timeout(at(0));
     let (id, _) = drain(&mut lp);
     lp.handle_llm_response(at(1), id.unwrap(), GOOD).unwrap();
     assert!(lp.report().metrics.passes());
     // Back to reputation-only checks: adversaries sabotage again.
-    lp.step(at(2)).unwrap();
+    lp.handle_timeout(at(2));
     let (id, _) = drain(&mut lp);
     let regress = r#"{"blame":[{"clause":"verification","weight":1}],
         "clauses":{"verification":{"tier":1}}}"#;
@@ -183,7 +188,7 @@ fn a_transport_failure_counts_as_a_refusal() {
         llm_timeout: Duration::from_secs(5),
         ..LoopConfig::default()
     });
-    lp.step(at(0)).unwrap();
+    lp.handle_timeout(at(0));
     let (id, _) = drain(&mut lp);
     lp.handle_llm_failure(at(1), id.unwrap(), "connection refused")
         .unwrap();
@@ -212,9 +217,8 @@ proptest! {
         let mut t = 0;
         let mut answers = answers.into_iter();
         while !lp.is_finished() {
-            if !lp.is_waiting() {
-                lp.step(at(t)).unwrap();
-            }
+            // Spurious while a request is outstanding; otherwise runs the due iteration.
+            lp.handle_timeout(at(t));
             let (id, _) = drain(&mut lp);
             t += 1;
             if let Some(id) = id {
@@ -236,4 +240,50 @@ proptest! {
         }
         prop_assert!(lp.incumbent().validate().is_ok());
     }
+}
+
+#[test]
+fn iterations_are_deadlines_paced_by_the_interval() {
+    let mut lp = MechanismLoop::new(
+        LoopConfig {
+            iteration_interval: Duration::from_secs(60),
+            max_iterations: 3,
+            ..LoopConfig::default()
+        },
+        naive(),
+        Box::new(agentnet_mech::design::BuiltInDesigner::new()),
+    )
+    .unwrap();
+    // Nothing to evaluate against: no deadline, and time does nothing.
+    assert_eq!(lp.poll_timeout(), None);
+    lp.handle_timeout(at(5));
+    assert_eq!((lp.poll_event(), lp.history().len()), (None, 0));
+    let mixed = || Scenario {
+        name: "mixed".into(),
+        population: vec![FollowerType::honest(0.5), FollowerType::adversarial(0.5)],
+        env: Environment::default(),
+    };
+    lp.add_scenario(mixed()).unwrap();
+    // The first iteration is due at once; the next one an interval after it ended.
+    assert!(lp.poll_timeout().is_some_and(|t| t <= at(5).mono));
+    lp.handle_timeout(at(10));
+    assert_eq!(lp.history().len(), 1);
+    assert_eq!(lp.poll_timeout(), Some(Instant::from_millis(60_010)));
+    lp.handle_timeout(at(60_009));
+    assert_eq!(lp.history().len(), 1, "early calls do nothing");
+    // One iteration per call, even when the call is late.
+    lp.handle_timeout(at(500_000));
+    assert_eq!(lp.history().len(), 2);
+    assert_eq!(lp.poll_timeout(), Some(Instant::from_millis(560_000)));
+    lp.handle_timeout(at(560_000));
+    assert!(lp.is_finished());
+    assert_eq!(lp.poll_timeout(), None, "the budget is spent");
+    let evs: Vec<_> = std::iter::from_fn(|| lp.poll_event()).collect();
+    assert!(matches!(
+        evs.last(),
+        Some(LoopEvent::Finished { iterations: 3, .. })
+    ));
+    // A new scenario does not resume a loop whose budget is spent.
+    lp.add_scenario(mixed()).unwrap();
+    assert_eq!(lp.poll_timeout(), None);
 }

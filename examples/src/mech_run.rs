@@ -271,9 +271,16 @@ pub async fn run(
             let (_, s) = pending.remove(0);
             lp.add_scenario(s)?;
         }
-        if !lp.is_waiting() {
-            lp.step(now())?;
+        // The next iteration (or an LLM request's expiry) is the loop's deadline. Every
+        // request below is answered before the next turn, so here it is an iteration.
+        let Some(deadline) = lp.poll_timeout() else {
+            break;
+        };
+        let wait = deadline.saturating_duration_since(now().mono);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
+        lp.handle_timeout(now());
         while let Some(ev) = lp.poll_event() {
             if let LoopEvent::LlmRequest { id, prompt, .. } = ev {
                 requests += 1;
@@ -293,7 +300,6 @@ pub async fn run(
                 }
             }
         }
-        lp.handle_timeout(now());
         for r in &lp.history()[seen..] {
             progress(r);
         }
