@@ -1,384 +1,629 @@
-//! agentnet quickstart: six agents form a live network on loopback TCP + Noise, announce what
-//! they can do, and one of them finds collaborators for an intent written in plain words.
+//! agentnet quickstart: six agents form a live network on loopback TCP + Noise and run the
+//! whole task funnel — discover, rank, choose a verification tier by risk, check with canaries
+//! and evidence, negotiate signed rules, delegate sealed payloads, settle, learn reputation —
+//! including a provider that fails a canary, a provider caught lying by its own receipts and
+//! convicted everywhere, and an agent restarting from its data directory.
 //!
-//! Each agent is a full [`Node`]: its own Ed25519/X25519 keys, its own data directory (a
-//! temporary one here), a TCP listener, Noise XX links authenticated to agent ids, the gossip
-//! engine with its own signed log per topic. Nothing needs to be installed or configured.
+//! Each agent is a full [`Node`] running the sans-IO `Agent`: its own Ed25519/X25519 keys and
+//! identity chain, its own data directory (a temporary one here), a TCP listener, Noise XX
+//! links authenticated to agent ids. Nothing needs to be installed or configured.
 //!
 //! `cargo run --release --bin quickstart`
 
 use std::collections::BTreeMap;
 use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as WallClock};
 
-use agentnet_core::Keypair;
-use agentnet_core::descriptor::{
-    CapabilityDescriptor, Constraints, PrivacyScope, QosVector, SideEffects,
+use agentnet_core::descriptor::{CapabilityDescriptor, QosVector, Topic};
+use agentnet_core::effect::ExecuteTask;
+use agentnet_core::{AgentId, Keypair};
+use agentnet_examples::adversary::Lying;
+use agentnet_gossip::InterestProfile;
+use agentnet_mech::mechanism::UNIT;
+use agentnet_transport::agent::{
+    AgentConfig, CanaryCase, Executed, Stage, TaskRequest, ToolCall, Verdict,
 };
-use agentnet_core::semantic::HashedNgramEncoder;
-use agentnet_core::wire::MessageKind;
-use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
 use agentnet_transport::host::Clock;
-use agentnet_transport::tcp::TcpConfig;
-use agentnet_transport::{Node, NodeConfig, NodeEvent, SystemClock};
+use agentnet_transport::tcp::{TcpConfig, TcpTransport};
+use agentnet_transport::{Node, NodeConfig, NodeError, SystemClock};
+use agentnet_trust::evidence::payload_hash;
+use bytes::Bytes;
 
-/// (name, capability, topic, summary, tags, QoS, side effects)
-type Spec = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    QosVector,
-    SideEffects,
-);
+const IMAGE: &str = "creative/image";
+const CAPTION: &str = "creative/caption";
 
-/// The agent that looks for collaborators, and what it wants.
-const REQUESTER: &str = "herald";
-const INTENT: &str = "I need someone to turn my text prompt into a picture";
+/// What each provider serves: (capability, topic, summary, claimed QoS).
+type Offer = (&'static str, &'static str, &'static str, QosVector);
 
-fn specs() -> [Spec; 6] {
-    let specs: [Spec; 6] = [
-        (
-            "pixel",
-            "image.generate",
-            "creative/image",
-            "Generate an image from a text prompt",
-            &["image", "diffusion", "art"],
-            QosVector {
-                latency_ms: 4_000,
-                success_bp: 9_600,
-                cost_micros: 40_000,
-                availability_bp: 9_900,
-                load_bp: 3_000,
-            },
-            SideEffects::None,
-        ),
-        (
-            "canvas",
-            "image.generate",
-            "creative/image",
-            "Text-to-image generation with upscaling",
-            &["image", "upscale"],
-            QosVector {
-                latency_ms: 9_000,
-                success_bp: 9_900,
-                cost_micros: 15_000,
-                availability_bp: 9_500,
-                load_bp: 6_000,
-            },
-            SideEffects::None,
-        ),
-        (
-            "herald",
-            "content.publish",
-            "creative/publishing",
-            "Publish an article with images to a blog",
-            &["publish", "blog", "cms"],
-            QosVector {
-                latency_ms: 1_500,
-                success_bp: 9_800,
-                cost_micros: 5_000,
-                availability_bp: 9_990,
-                load_bp: 1_000,
-            },
-            SideEffects::Irreversible,
-        ),
-        (
-            "babel",
-            "text.translate",
-            "language/translation",
-            "Translate documents between English and French",
-            &["translation", "french"],
-            QosVector {
-                latency_ms: 800,
-                success_bp: 9_700,
-                cost_micros: 2_000,
-                availability_bp: 9_990,
-                load_bp: 2_000,
-            },
-            SideEffects::None,
-        ),
-        (
-            "lint",
-            "code.review",
-            "code/review",
-            "Review Rust code for security bugs",
-            &["code", "security", "rust"],
-            QosVector {
-                latency_ms: 20_000,
-                success_bp: 9_000,
-                cost_micros: 80_000,
-                availability_bp: 9_800,
-                load_bp: 4_000,
-            },
-            SideEffects::ReadOnly,
-        ),
-        (
-            "scribe",
-            "text.summarize",
-            "language/summarization",
-            "Summarize long reports into key points",
-            &["summary", "text"],
-            QosVector {
-                latency_ms: 1_200,
-                success_bp: 9_500,
-                cost_micros: 3_000,
-                availability_bp: 9_900,
-                load_bp: 500,
-            },
-            SideEffects::None,
-        ),
+fn qos(latency_ms: u32, success_bp: u16) -> QosVector {
+    QosVector {
+        latency_ms,
+        success_bp,
+        cost_micros: 20_000,
+        availability_bp: 9_900,
+        load_bp: 2_000,
+    }
+}
+
+/// How a provider behaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    /// Does the work.
+    Honest,
+    /// Answers anything with junk.
+    Sloppy,
+    /// Honest until its lying transport is switched on.
+    Cheat,
+}
+
+/// The "model" every honest image provider runs: a deterministic renderer, so a requester
+/// can know the right answer to a canary prompt.
+fn render(prompt: &[u8]) -> Bytes {
+    Bytes::from(format!(
+        "<svg><text>{}</text></svg>",
+        String::from_utf8_lossy(prompt).to_uppercase()
+    ))
+}
+
+fn caption(image: &[u8]) -> Bytes {
+    Bytes::from(format!("A picture worth {} bytes, in words.", image.len()))
+}
+
+/// The application behind every provider: a two-step tool pipeline (draft, then finish),
+/// reported as tool calls so tier-3 evidence carries one signed receipt per step.
+fn work(task: &ExecuteTask, input: &[u8], behaviour: Behaviour) -> Executed {
+    let clock = SystemClock::new();
+    let t0 = clock.now().wall;
+    let result = match (behaviour, task.capability.as_str()) {
+        (Behaviour::Sloppy, _) => Bytes::from_static(b"<svg>a blurry smudge</svg>"),
+        (_, "image.caption") => caption(input),
+        _ => render(input),
+    };
+    let draft = Bytes::from(format!("draft of {} bytes", result.len()));
+    let t1 = clock.now().wall;
+    let tools = vec![
+        ToolCall {
+            tool: "draft".into(),
+            input_hash: payload_hash(input),
+            output_hash: payload_hash(&draft),
+            started_at: t0,
+            ended_at: t1,
+        },
+        ToolCall {
+            tool: "finish".into(),
+            input_hash: payload_hash(&draft),
+            output_hash: payload_hash(&result),
+            started_at: t1,
+            ended_at: clock.now().wall,
+        },
     ];
-    specs
+    Executed::Done { result, tools }
 }
 
 fn seed_of(name: &str) -> [u8; 32] {
     // Fixed keys keep the transcript's ids stable between runs; a real agent draws its seed
-    // from the OS once (the Node does that when given no identity) and keeps it in its
-    // data directory.
+    // from the OS once (the Node does that when given no identity) and keeps it in its data
+    // directory.
     *blake3::hash(format!("agentnet quickstart {name}").as_bytes()).as_bytes()
 }
 
-fn kind_name(k: u16) -> String {
-    agentnet_gossip::wire::kind_name(MessageKind(k)).map_or(format!("0x{k:04x}"), str::to_string)
+struct Agent {
+    name: &'static str,
+    behaviour: Behaviour,
+    offers: Vec<Offer>,
+}
+
+fn cast() -> Vec<Agent> {
+    vec![
+        Agent {
+            name: "herald",
+            behaviour: Behaviour::Honest,
+            offers: vec![],
+        },
+        Agent {
+            name: "pixel",
+            behaviour: Behaviour::Sloppy,
+            offers: vec![(
+                "image.generate",
+                IMAGE,
+                "Turn a text prompt into a picture: the best images, instantly, for any prompt",
+                qos(300, 9_990),
+            )],
+        },
+        Agent {
+            name: "canvas",
+            behaviour: Behaviour::Honest,
+            offers: vec![
+                (
+                    "image.generate",
+                    IMAGE,
+                    "Generate an image from a text prompt",
+                    qos(4_000, 9_700),
+                ),
+                (
+                    "image.caption",
+                    CAPTION,
+                    "Caption a picture: describe an image in one sentence",
+                    qos(2_000, 9_600),
+                ),
+            ],
+        },
+        Agent {
+            name: "mosaic",
+            behaviour: Behaviour::Cheat,
+            offers: vec![
+                (
+                    "image.generate",
+                    IMAGE,
+                    "Paint watercolor images from a text prompt",
+                    qos(5_000, 9_500),
+                ),
+                (
+                    "image.caption",
+                    CAPTION,
+                    "Write a poetic caption for a picture",
+                    qos(1_500, 9_800),
+                ),
+            ],
+        },
+        Agent {
+            name: "babel",
+            behaviour: Behaviour::Honest,
+            offers: vec![],
+        },
+        Agent {
+            name: "scribe",
+            behaviour: Behaviour::Honest,
+            offers: vec![],
+        },
+    ]
+}
+
+async fn start(
+    a: &Agent,
+    dir: &std::path::Path,
+    bootstrap: Vec<String>,
+    cheat: Arc<AtomicBool>,
+    listen: String,
+) -> Result<Node, NodeError> {
+    let mut agent = AgentConfig::default();
+    // Quick trust rounds, so reputation visibly moves within the demo.
+    agent.trust_interval = Duration::from_millis(300);
+    let topics = vec![
+        Topic::new(IMAGE).expect("topic"),
+        Topic::new(CAPTION).expect("topic"),
+    ];
+    let keys = Keypair::from_seed(seed_of(a.name));
+    let lying = a.behaviour == Behaviour::Cheat;
+    Node::builder()
+        .identity(Keypair::from_seed(seed_of(a.name)))
+        .data_dir(dir)
+        .transport_with(move |k: &Keypair, now| {
+            let k = Keypair::from_seed(*k.seed());
+            async move {
+                let cfg = TcpConfig {
+                    listen: Some(
+                        listen
+                            .parse()
+                            .map_err(|e| NodeError::Config(format!("{e}")))?,
+                    ),
+                    ..TcpConfig::default()
+                };
+                let tcp = TcpTransport::bind(&k, cfg, now.wall.as_unix_millis()).await?;
+                let cheat = if lying {
+                    cheat
+                } else {
+                    Arc::new(AtomicBool::new(false))
+                };
+                Ok(Lying::new(tcp, &keys, cheat))
+            }
+        })
+        .interest(InterestProfile::everything())
+        .seed(seed_of(&format!("{} engine", a.name)))
+        .config(NodeConfig {
+            agent,
+            bootstrap,
+            topics,
+            ..NodeConfig::default()
+        })
+        .start()
+        .await
+}
+
+fn units(micros: u64) -> String {
+    format!("{:.2}", micros as f64 / UNIT as f64)
+}
+
+/// Run one request, printing every stage as it happens.
+async fn run_request(
+    node: &Node,
+    names: &BTreeMap<AgentId, &'static str>,
+    task: TaskRequest,
+    t: &dyn Fn() -> u128,
+) -> Result<agentnet_transport::agent::TaskOutcome, Box<dyn Error>> {
+    let name = |id: &AgentId| names.get(id).copied().unwrap_or("?");
+    let mut h = node.start_request(task).await?;
+    let mut shown_rules = false;
+    while let Some(stage) = h.next_stage().await {
+        match stage {
+            Stage::Ranked(r) => {
+                println!("   {:>5} ms  candidates, best first:", t());
+                for c in r {
+                    println!(
+                        "               {:<7} {:<15} similarity {:.3}  reputation {:.3}",
+                        name(&c.provider),
+                        c.capability,
+                        c.similarity,
+                        c.reputation
+                    );
+                }
+            }
+            Stage::TierChosen { tier, reason } => {
+                println!("   {:>5} ms  tier {} chosen: {reason}", t(), tier as u8)
+            }
+            Stage::Offered {
+                provider,
+                tier,
+                clauses,
+                canaries,
+            } => {
+                let canaries = match canaries {
+                    0 => "no canaries".to_string(),
+                    n => format!("{n} canary interleaved, indistinguishable from the task"),
+                };
+                let rules = if shown_rules {
+                    "under the same signed rules"
+                } else {
+                    "under these signed rules:"
+                };
+                println!(
+                    "   {:>5} ms  offer to {} at tier {} ({canaries}), {rules}",
+                    t(),
+                    name(&provider),
+                    tier as u8
+                );
+                if !shown_rules {
+                    for c in clauses {
+                        println!("               - {c}");
+                    }
+                    shown_rules = true;
+                }
+            }
+            Stage::Delegated { provider, deposit } => println!(
+                "   {:>5} ms  {} committed with a deposit of {} units; input sealed to its key and sent",
+                t(),
+                name(&provider),
+                units(deposit)
+            ),
+            Stage::Delivered { provider, receipts } => println!(
+                "   {:>5} ms  result from {} matches its signed hash{}",
+                t(),
+                name(&provider),
+                if receipts > 0 {
+                    format!("; evidence verified: {receipts} signed tool receipts")
+                } else {
+                    String::new()
+                }
+            ),
+            Stage::Verdict(a) => {
+                let why = match &a.verdict {
+                    Verdict::CanaryFailed => "failed its canary: falling back to the next candidate".to_string(),
+                    Verdict::Fraud => "its evidence contradicts its own receipts: FRAUD PROOF, deposit slashed, falling back".to_string(),
+                    Verdict::BelowReputation { score } => format!("skipped at tier 1 (score {score:.3}, failures on record)"),
+                    Verdict::Convicted => "skipped: convicted by a fraud proof".to_string(),
+                    Verdict::Accepted => "accepted".to_string(),
+                    other => format!("{other:?}"),
+                };
+                println!("   {:>5} ms  {}: {why}", t(), name(&a.provider));
+            }
+            Stage::Settled {
+                provider,
+                payment,
+                refund,
+                slashed,
+            } => println!(
+                "   {:>5} ms  settled with {}: paid {} units, deposit refunded {}, slashed {}",
+                t(),
+                name(&provider),
+                units(payment),
+                units(refund),
+                units(slashed)
+            ),
+            _ => {}
+        }
+    }
+    Ok(h.outcome().await?)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn Error>> {
     let started = WallClock::now();
-    let ms = || started.elapsed().as_millis();
-    let specs = specs();
-    let encoder = HashedNgramEncoder::default();
-    println!("agentnet quickstart\n===================\n");
+    let t = move || started.elapsed().as_millis();
+    let agents = cast();
+    let cheat = Arc::new(AtomicBool::new(false));
+    println!("agentnet quickstart: the task funnel\n====================================\n");
 
     println!(
-        "1. Six agents start on loopback TCP + Noise, each with its own keys and data directory"
+        "1. Six agents start on loopback TCP + Noise, each with its own keys, identity chain and data directory"
     );
     let mut dirs = Vec::new();
     let mut nodes: Vec<Node> = Vec::new();
     let mut addrs: Vec<String> = Vec::new();
-    for s in &specs {
+    for a in &agents {
         let dir = tempfile::tempdir()?;
-        let requester = s.0 == REQUESTER;
-        let interest = if requester {
-            // Fetch only the bodies whose header sketch is close to the intent.
-            InterestProfile::from_texts(&encoder, &[INTENT], 0.2)
-        } else {
-            InterestProfile::none()
-        };
-        let node = Node::builder()
-            .identity(Keypair::from_seed(seed_of(s.0)))
-            .data_dir(dir.path())
-            .tcp(TcpConfig {
-                listen: Some("127.0.0.1:0".parse()?),
-                ..TcpConfig::default()
-            })
-            .interest(interest)
-            .seed(seed_of(&format!("{} engine", s.0)))
-            .config(NodeConfig {
-                // Every agent dials the ones started before it: six agents, fifteen links.
-                bootstrap: addrs.clone(),
-                follow_peer_topics: requester,
-                ..NodeConfig::default()
-            })
-            .start()
-            .await?;
+        let node = start(
+            a,
+            dir.path(),
+            addrs.clone(),
+            cheat.clone(),
+            "127.0.0.1:0".into(),
+        )
+        .await?;
         let addr = node.local_addr().unwrap_or("-").to_string();
-        println!("   {:<7} {}  listening on {addr}", s.0, node.id());
+        println!("   {:<7} {}  listening on {addr}", a.name, node.id());
         addrs.push(addr);
         nodes.push(node);
         dirs.push(dir);
     }
-    // Wait until every agent has its five links.
+    let names: BTreeMap<AgentId, &'static str> = nodes
+        .iter()
+        .zip(&agents)
+        .map(|(n, a)| (n.id(), a.name))
+        .collect();
+    let by_name = |name: &str| agents.iter().position(|a| a.name == name).expect("agent");
     let deadline = WallClock::now() + Duration::from_secs(20);
     loop {
         let mut ready = 0;
         for n in &nodes {
-            ready += usize::from(n.peers().await?.len() >= specs.len() - 1);
+            ready += usize::from(n.peers().await?.len() >= agents.len() - 1);
         }
         if ready == nodes.len() || WallClock::now() > deadline {
             println!(
-                "   {ready} of {} agents fully linked after {} ms (Noise XX, each link bound to an agent id)",
+                "   {ready} of {} agents fully linked after {} ms",
                 nodes.len(),
-                ms()
+                t()
             );
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Let the topic meshes form (subscribe and graft).
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     println!(
-        "\n2. Each agent announces a signed, expiring capability descriptor in its topic's log"
+        "\n2. Providers serve capabilities: signed, expiring descriptors gossiped in their topics"
     );
     let clock = SystemClock::new();
-    for (n, s) in nodes.iter().zip(&specs) {
-        let d = CapabilityDescriptor::builder(n.id(), s.1, s.2, s.3)
-            .tags(s.4.iter().copied())
-            .qos(s.5)
-            .constraints(Constraints {
-                side_effects: s.6,
-                privacy: PrivacyScope::Public,
-                ..Constraints::default()
+    for (n, a) in nodes.iter().zip(&agents) {
+        for (cap, topic, summary, q) in &a.offers {
+            let d = CapabilityDescriptor::builder(n.id(), *cap, *topic, *summary)
+                .qos(*q)
+                .ttl(Duration::from_secs(300))
+                .build(clock.now())?;
+            let behaviour = a.behaviour;
+            n.serve(d, move |task, input| async move {
+                work(&task, &input, behaviour)
             })
-            .ttl(Duration::from_secs(300))
-            .build(clock.now())?;
-        let (topic, seq) = n.announce(d).await?;
-        println!(
-            "   {:<7} {:<16} topic {:<24} seq {seq}",
-            s.0,
-            s.1,
-            topic.as_str()
-        );
+            .await?;
+            println!(
+                "   {:<7} serves {cap:<15} in {topic:<17} \"{summary}\"",
+                a.name
+            );
+        }
+    }
+    let herald = &nodes[by_name("herald")];
+    let until = WallClock::now() + Duration::from_secs(20);
+    while herald
+        .discover("picture", Default::default(), 8)
+        .await?
+        .len()
+        < 3
+        && WallClock::now() < until
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let ri = specs
-        .iter()
-        .position(|s| s.0 == REQUESTER)
-        .expect("requester");
-    let names: BTreeMap<_, _> = nodes
-        .iter()
-        .zip(&specs)
-        .map(|(n, s)| (n.id(), s.0))
-        .collect();
     println!(
-        "\n3. Gossip reaches {REQUESTER}: headers for every topic it follows; it pulls only the bodies whose\n   sketch is close to its intent (\"{INTENT}\")"
+        "\n3. babel and scribe each commission mosaic (honest so far): it earns reputation in two topics"
     );
-    let (mut headers, mut wanted, mut fetched) = (0, 0, 0);
-    let requester = &mut nodes[ri];
-    let until = WallClock::now() + Duration::from_secs(20);
-    while headers < specs.len() - 1 || fetched < wanted {
-        let left = until.saturating_duration_since(WallClock::now());
-        let Ok(Some(ev)) = tokio::time::timeout(left, requester.next_event()).await else {
-            println!("   (stopped waiting after 20 s)");
-            break;
-        };
-        match ev {
-            NodeEvent::Gossip(GossipEvent::Header {
-                author,
-                topic,
-                seq,
-                wanted: w,
-                ..
-            }) => {
-                headers += 1;
-                wanted += usize::from(w);
-                let who = names.get(&author).copied().unwrap_or("?");
-                let what = if w {
-                    "wanted: fetching the body"
+    for who in ["babel", "scribe"] {
+        let n = &nodes[by_name(who)];
+        for (intent, input) in [
+            (
+                "paint a watercolor image from my prompt",
+                &b"a lighthouse at dusk"[..],
+            ),
+            (
+                "write a poetic caption for my picture",
+                &b"<svg>...</svg>"[..],
+            ),
+        ] {
+            let o = n
+                .request(TaskRequest::new(intent, Bytes::copy_from_slice(input)))
+                .await?;
+            let by = o
+                .provider
+                .map_or("nobody", |p| names.get(&p).copied().unwrap_or("?"));
+            println!(
+                "   {who:<7} \"{intent}\" → {by} (tier {}), {}",
+                o.tier as u8,
+                if o.result.is_ok() {
+                    "accepted"
                 } else {
-                    "not relevant: body left where it is"
-                };
-                println!(
-                    "   {:>5} ms  header     {who:<7} {:<24} seq {seq}  {what}",
-                    ms(),
-                    topic.as_str()
-                );
-            }
-            NodeEvent::Gossip(GossipEvent::Descriptor(d)) => {
-                fetched += 1;
-                let who = names.get(&d.provider).copied().unwrap_or("?");
-                println!(
-                    "   {:>5} ms  descriptor {who:<7} {:<24} body checked against its header, signature verified, indexed",
-                    ms(),
-                    d.capability
-                );
-            }
-            _ => {}
+                    "failed"
+                }
+            );
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mosaic = nodes[by_name("mosaic")].id();
+    let topics = [Topic::new(IMAGE)?, Topic::new(CAPTION)?];
+    let mut before = BTreeMap::new();
+    for who in ["babel", "scribe"] {
+        for topic in &topics {
+            let (s, _) = nodes[by_name(who)]
+                .reputation(mosaic, topic.clone())
+                .await?;
+            before.insert((who, topic.as_str().to_string()), s);
         }
     }
 
-    println!("\n4. Discovery by intent at {REQUESTER}: \"{INTENT}\"");
-    println!("   (hard filter: side effects at most reversible; ranked by similarity, then QoS)");
-    let req = Requirements {
-        max_side_effects: Some(SideEffects::Reversible),
-        ..Requirements::default()
+    println!(
+        "\n4. herald needs a picture for an article: 150 units at risk, one canary prompt it knows the answer to"
+    );
+    let canary = CanaryCase {
+        input: Bytes::from_static(b"a red circle on white"),
+        expected: render(b"a red circle on white"),
     };
-    let found = nodes[ri].discover(INTENT, req, 4).await?;
-    for c in &found {
-        let who = names.get(&c.descriptor.provider).copied().unwrap_or("?");
-        println!(
-            "   {:>6.3}  {who:<7} {:<16} latency {:>6} ms  success {:>5.1}%  cost {:>6} µ",
-            c.similarity,
-            c.descriptor.capability,
-            c.qos.latency_ms,
-            f64::from(c.qos.success_bp) / 100.0,
-            c.qos.cost_micros
-        );
-    }
+    let task = TaskRequest::new(
+        "turn my text prompt into a picture",
+        Bytes::from_static(b"a fox reading a newspaper"),
+    )
+    .value_at_risk(150 * UNIT)
+    .canaries(vec![canary.clone()]);
+    let o = run_request(herald, &names, task, &t).await?;
+    println!(
+        "   outcome: {} from {} after {} fallback(s): {:?}",
+        if o.result.is_ok() {
+            "success"
+        } else {
+            "failure"
+        },
+        o.provider
+            .map_or("nobody", |p| names.get(&p).copied().unwrap_or("?")),
+        o.fallbacks(),
+        o.result
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).to_string())
+            .map_err(|e| e.clone())
+    );
+    let first_ok = o.result.is_ok();
 
     println!(
-        "\n5. {} restarts from its data directory: same identity, and its log continues",
-        specs[0].0
+        "\n5. mosaic turns dishonest; herald asks for a caption (it falls back again if cheated)"
     );
-    let first = nodes.remove(0);
-    let id = first.id();
-    first.shutdown().await?;
-    let again = Node::builder()
-        .data_dir(dirs[0].path())
-        .tcp(TcpConfig {
-            listen: Some("127.0.0.1:0".parse()?),
-            ..TcpConfig::default()
-        })
-        .config(NodeConfig {
-            bootstrap: addrs[1..].to_vec(),
-            ..NodeConfig::default()
-        })
-        .start()
-        .await?;
-    let s = &specs[0];
-    let d = CapabilityDescriptor::builder(again.id(), s.1, s.2, s.3)
-        .tags(s.4.iter().copied())
-        .qos(s.5)
-        .ttl(Duration::from_secs(300))
-        .build(clock.now())?;
-    let (_, seq) = again.announce(d).await?;
+    cheat.store(true, Ordering::Relaxed);
+    let mut task = TaskRequest::new(
+        "write a poetic caption for my picture",
+        render(b"a fox reading a newspaper"),
+    )
+    .value_at_risk(150 * UNIT);
+    task.requirements.topic = Some(Topic::new(CAPTION)?);
+    let o2 = run_request(herald, &names, task, &t).await?;
     println!(
-        "   {} is {} again ({}); its re-announcement is seq {seq} of its log, never a reused seq",
-        s.0,
-        if again.id() == id {
+        "   outcome: {} from {} after {} fallback(s)",
+        if o2.result.is_ok() {
+            "success"
+        } else {
+            "failure"
+        },
+        o2.provider
+            .map_or("nobody", |p| names.get(&p).copied().unwrap_or("?")),
+        o2.fallbacks()
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    println!("   the fraud proof spread: mosaic's reputation as other agents now see it");
+    let mut convicted_everywhere = true;
+    for who in ["babel", "scribe"] {
+        for topic in &topics {
+            let (s, convicted) = nodes[by_name(who)]
+                .reputation(mosaic, topic.clone())
+                .await?;
+            convicted_everywhere &= convicted && s == 0.0;
+            println!(
+                "   at {who:<7} in {:<17} {:.3} → {:.3}{}",
+                topic.as_str(),
+                before[&(who, topic.as_str().to_string())],
+                s,
+                if convicted {
+                    "  (convicted: holds the proof)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+
+    println!("\n6. canvas restarts from its data directory: same identity chain, same standing");
+    let ci = by_name("canvas");
+    let canvas_id = nodes[ci].id();
+    let (score_before, _) = herald.reputation(canvas_id, Topic::new(IMAGE)?).await?;
+    let old = nodes.remove(ci);
+    old.shutdown().await?;
+    let others: Vec<String> = addrs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != ci)
+        .map(|(_, a)| a.clone())
+        .collect();
+    let again = start(
+        &agents[ci],
+        dirs[ci].path(),
+        others,
+        cheat.clone(),
+        "127.0.0.1:0".into(),
+    )
+    .await?;
+    for (cap, topic, summary, q) in &agents[ci].offers {
+        let d = CapabilityDescriptor::builder(again.id(), *cap, *topic, *summary)
+            .qos(*q)
+            .ttl(Duration::from_secs(300))
+            .build(clock.now())?;
+        again
+            .serve(d, |task, input| async move {
+                work(&task, &input, Behaviour::Honest)
+            })
+            .await?;
+    }
+    nodes.insert(ci, again);
+    let herald = &nodes[by_name("herald")];
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let task = TaskRequest::new(
+        "generate an image from a text prompt",
+        Bytes::from_static(b"a quiet harbour"),
+    )
+    .value_at_risk(150 * UNIT)
+    .canaries(vec![CanaryCase {
+        input: Bytes::from_static(b"a blue square"),
+        expected: render(b"a blue square"),
+    }]);
+    let o3 = run_request(herald, &names, task, &t).await?;
+    let (score_after, _) = herald.reputation(canvas_id, Topic::new(IMAGE)?).await?;
+    println!(
+        "   canvas is {} ({}); herald's view of it: {score_before:.3} before the restart, {score_after:.3} after its next task",
+        if nodes[ci].id() == canvas_id {
             "the same agent"
         } else {
             "A DIFFERENT AGENT"
         },
-        again.id().short()
+        canvas_id.short()
     );
-    nodes.insert(0, again);
 
-    println!("\nSummary");
-    let mut sent: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
+    println!("\nTraffic per plane (frames / bytes sent by all agents)");
+    let mut planes = [(0u64, 0u64); 4];
     for n in &nodes {
-        for (k, (f, b)) in n.stats().await?.sent {
-            let e = sent.entry(k).or_default();
-            e.0 += f;
-            e.1 += b;
+        let p = n.stats().await?.planes;
+        for (i, x) in [p.gossip, p.trust, p.execution, p.payload]
+            .iter()
+            .enumerate()
+        {
+            planes[i].0 += x.sent_frames;
+            planes[i].1 += x.sent_bytes;
         }
     }
-    let line: Vec<String> = sent
+    for (name, (f, b)) in ["gossip", "trust", "execution", "payload"]
         .iter()
-        .map(|(k, (f, b))| format!("{} {f} ({b} B)", kind_name(*k)))
-        .collect();
-    println!("   gossip frames sent by all agents: {}", line.join(", "));
-    let best = found.first().map_or("nobody".to_string(), |c| {
-        format!(
-            "{} ({}, score {:.3})",
-            names.get(&c.descriptor.provider).copied().unwrap_or("?"),
-            c.descriptor.capability,
-            c.similarity
-        )
-    });
-    println!(
-        "   agents: {}, descriptors {REQUESTER} pulled: {fetched} of {headers} announced to it, best match: {best}",
-        nodes.len()
-    );
+        .zip(planes)
+    {
+        println!("   {name:<10} {f:>6} frames {b:>9} bytes");
+    }
     for n in nodes {
         n.shutdown().await?;
     }
-    println!("   finished in {} ms", ms());
-    if found.is_empty() {
-        return Err("discovery found nobody".into());
+    println!("\nfinished in {} ms", t());
+    if !(first_ok && o2.result.is_ok() && o3.result.is_ok() && convicted_everywhere) {
+        return Err("the funnel did not go as the transcript says".into());
     }
     Ok(())
 }
