@@ -397,7 +397,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let clock = SystemClock::new();
     for (n, a) in nodes.iter().zip(&agents) {
         for (cap, topic, summary, q) in &a.offers {
-            let d = CapabilityDescriptor::builder(n.id(), *cap, *topic, *summary)
+            let d = CapabilityDescriptor::builder(n.id(), *cap, topic, *summary)
                 .qos(*q)
                 .ttl(Duration::from_secs(300))
                 .build(clock.now())?;
@@ -566,7 +566,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     )
     .await?;
     for (cap, topic, summary, q) in &agents[ci].offers {
-        let d = CapabilityDescriptor::builder(again.id(), *cap, *topic, *summary)
+        let d = CapabilityDescriptor::builder(again.id(), *cap, topic, *summary)
             .qos(*q)
             .ttl(Duration::from_secs(300))
             .build(clock.now())?;
