@@ -221,6 +221,7 @@ enum Command {
         oneshot::Sender<Result<Pending, NodeError>>,
     ),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
+    ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
     Peers(oneshot::Sender<Vec<LinkInfo>>),
     Stats(oneshot::Sender<NodeStats>),
@@ -238,6 +239,17 @@ struct Waiter {
     stages: mpsc::UnboundedSender<Stage>,
     outcome: oneshot::Sender<TaskOutcome>,
 }
+
+/// A request whose candidates are being dialed.
+struct Dialing {
+    until: Instant,
+    wanted: Vec<AgentId>,
+    task: Box<TaskRequest>,
+    reply: oneshot::Sender<Result<Pending, NodeError>>,
+}
+
+/// How long a request waits for links to candidates it had to dial.
+const DIAL_WAIT: Duration = Duration::from_secs(3);
 
 /// The receiving half handed back to the caller of `request`.
 struct Pending {
@@ -519,6 +531,7 @@ impl NodeBuilder {
             done: done_tx,
             handlers: BTreeMap::new(),
             waiters: BTreeMap::new(),
+            dialing: Vec::new(),
             links: BTreeMap::new(),
             bootstrap,
             stats: NodeStats::default(),
@@ -666,6 +679,12 @@ impl Node {
         self.call(|r| Command::Reputation(agent, topic, r)).await
     }
 
+    /// Every reputation score this node holds, by topic (highest first): (topic, agent,
+    /// score, whether this node holds a fraud proof against it).
+    pub async fn reputation_table(&self) -> Result<Vec<(Topic, AgentId, f64, bool)>, NodeError> {
+        self.call(Command::ReputationTable).await
+    }
+
     /// Stop re-issuing a capability (it expires with its TTL). False if it was not announced.
     pub async fn withdraw(&self, capability: &str) -> Result<bool, NodeError> {
         self.call(|r| Command::Withdraw(capability.to_string(), r))
@@ -757,6 +776,8 @@ struct Driver {
     done: mpsc::UnboundedSender<Done>,
     handlers: BTreeMap<String, Handler>,
     waiters: BTreeMap<RequestId, Waiter>,
+    /// Requests waiting for links to candidates being dialed (until the deadline).
+    dialing: Vec<Dialing>,
     links: BTreeMap<LinkId, LinkInfo>,
     bootstrap: BTreeMap<String, Redial>,
     stats: NodeStats,
@@ -807,6 +828,7 @@ impl Driver {
                 }
             }
             self.redial(now);
+            self.start_dialed(now);
             self.flush(now);
         }
         let links: Vec<LinkId> = self.links.keys().copied().collect();
@@ -824,6 +846,9 @@ impl Driver {
             if r.link.is_none() {
                 d = d.min(r.at);
             }
+        }
+        for w in &self.dialing {
+            d = d.min(w.until);
         }
         d
     }
@@ -902,33 +927,35 @@ impl Driver {
                 let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));
             }
             Command::Request(task, reply) => {
-                self.dial_candidates(now, &task);
-                let r = match self.agent.request(now, *task) {
-                    Ok(id) => {
-                        let (stx, srx) = mpsc::unbounded_channel();
-                        let (otx, orx) = oneshot::channel();
-                        self.waiters.insert(
-                            id,
-                            Waiter {
-                                stages: stx,
-                                outcome: otx,
-                            },
-                        );
-                        Ok(Pending {
-                            id,
-                            stages: srx,
-                            outcome: orx,
-                        })
-                    }
-                    Err(e) => Err(NodeError::from(e)),
-                };
-                let _ = reply.send(r);
+                let wanted = self.dial_candidates(now, &task);
+                if wanted.is_empty() {
+                    self.start_request(now, task, reply);
+                } else {
+                    self.dialing.push(Dialing {
+                        until: now.mono + DIAL_WAIT,
+                        wanted,
+                        task,
+                        reply,
+                    });
+                }
             }
             Command::Reputation(agent, topic, reply) => {
                 let _ = reply.send((
                     self.agent.reputation(&agent, &topic),
                     self.agent.is_convicted(&agent),
                 ));
+            }
+            Command::ReputationTable(reply) => {
+                let table = self
+                    .agent
+                    .reputation_table()
+                    .into_iter()
+                    .map(|(t, a, s)| {
+                        let convicted = self.agent.is_convicted(&a);
+                        (t, a, s, convicted)
+                    })
+                    .collect();
+                let _ = reply.send(table);
             }
             Command::Connect(addr, reply) => {
                 let r = self.transport.connect(&addr).map_err(NodeError::from);
@@ -950,23 +977,73 @@ impl Driver {
         None
     }
 
-    /// Dial the endpoints of candidates for `task` this node has no link to yet, so the
-    /// funnel can reach providers it only heard of through relays. Links already up are
-    /// reused; a candidate still unreachable when its turn comes is skipped.
-    fn dial_candidates(&mut self, now: Now, task: &TaskRequest) {
-        let linked: Vec<AgentId> = self.links.values().map(|l| l.peer).collect();
+    /// Dial the endpoints of candidates for `task` this node has no verified route to yet,
+    /// so the funnel can reach providers it only heard of through relays; returns them. Links
+    /// already up are reused.
+    fn dial_candidates(&mut self, now: Now, task: &TaskRequest) -> Vec<AgentId> {
         let k = self.cfg.agent.funnel.max_candidates;
         let found = self
             .agent
             .discover(now, &task.intent, &task.requirements, k);
+        let mut wanted = Vec::new();
         for c in found {
-            if c.descriptor.provider == self.agent.id() || linked.contains(&c.descriptor.provider) {
+            let p = c.descriptor.provider;
+            if p == self.agent.id() || self.agent.peers().any(|(a, _)| *a == p) {
                 continue;
             }
-            if let Some(ep) = c.descriptor.endpoints.first() {
-                let _ = self.transport.connect(ep);
+            if let Some(ep) = c.descriptor.endpoints.first()
+                && self.transport.connect(ep).is_ok()
+            {
+                wanted.push(p);
             }
         }
+        wanted
+    }
+
+    /// Start requests whose candidates are reachable now, or whose wait ran out.
+    fn start_dialed(&mut self, now: Now) {
+        let mut i = 0;
+        while i < self.dialing.len() {
+            let d = &self.dialing[i];
+            let reachable = d
+                .wanted
+                .iter()
+                .all(|w| self.agent.peers().any(|(a, _)| a == w));
+            if reachable || d.until <= now.mono {
+                let d = self.dialing.swap_remove(i);
+                self.start_request(now, d.task, d.reply);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn start_request(
+        &mut self,
+        now: Now,
+        task: Box<TaskRequest>,
+        reply: oneshot::Sender<Result<Pending, NodeError>>,
+    ) {
+        let r = match self.agent.request(now, *task) {
+            Ok(id) => {
+                let (stx, srx) = mpsc::unbounded_channel();
+                let (otx, orx) = oneshot::channel();
+                self.waiters.insert(
+                    id,
+                    Waiter {
+                        stages: stx,
+                        outcome: otx,
+                    },
+                );
+                Ok(Pending {
+                    id,
+                    stages: srx,
+                    outcome: orx,
+                })
+            }
+            Err(e) => Err(NodeError::from(e)),
+        };
+        let _ = reply.send(r);
     }
 
     fn completion(&mut self, d: Done) {

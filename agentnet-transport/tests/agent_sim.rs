@@ -190,10 +190,10 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
         ],
         LinkModel::default(),
     );
-    let canaries = vec![CanaryCase {
-        input: Bytes::from_static(b"canary input"),
-        expected: Bytes::from_static(b"CANARY INPUT"),
-    }];
+    let canaries = vec![CanaryCase::new(
+        Bytes::from_static(b"canary input"),
+        Bytes::from_static(b"CANARY INPUT"),
+    )];
     let o = request(
         &mut w,
         0,
@@ -283,10 +283,10 @@ fn same_seed_same_trace() {
             ],
             LinkModel::default(),
         );
-        let canaries = vec![CanaryCase {
-            input: Bytes::from_static(b"x"),
-            expected: Bytes::from_static(b"X"),
-        }];
+        let canaries = vec![CanaryCase::new(
+            Bytes::from_static(b"x"),
+            Bytes::from_static(b"X"),
+        )];
         let o = request(
             &mut w,
             0,
@@ -403,10 +403,10 @@ fn the_funnel_always_ends_under_loss() {
             0,
             TaskRequest::new("summarize my text", input.clone())
                 .tier(Tier::Canary)
-                .canaries(vec![CanaryCase {
-                    input: Bytes::from(vec![b'q'; 39_000 + usize::from(i)]),
-                    expected: Bytes::from(vec![b'Q'; 39_000 + usize::from(i)]),
-                }]),
+                .canaries(vec![CanaryCase::new(
+                    Bytes::from(vec![b'q'; 39_000 + usize::from(i)]),
+                    Bytes::from(vec![b'Q'; 39_000 + usize::from(i)]),
+                )]),
         );
         if let Ok(r) = &o.result {
             assert_eq!(r, &Bytes::from(input.to_ascii_uppercase()));

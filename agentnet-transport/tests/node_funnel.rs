@@ -89,10 +89,10 @@ async fn request_and_serve_between_nodes_with_a_canary_fallback() {
     assert_eq!(found, 2, "both providers discovered");
     let task = TaskRequest::new("shout my text", Bytes::from_static(b"hello node"))
         .tier(Tier::Canary)
-        .canaries(vec![CanaryCase {
-            input: Bytes::from_static(b"canary"),
-            expected: Bytes::from_static(b"CANARY"),
-        }]);
+        .canaries(vec![CanaryCase::new(
+            Bytes::from_static(b"canary"),
+            Bytes::from_static(b"CANARY"),
+        )]);
     let mut handle = client.start_request(task).await.unwrap();
     let mut stages = Vec::new();
     let collect = async {

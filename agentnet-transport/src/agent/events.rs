@@ -23,6 +23,26 @@ pub struct CanaryCase {
     pub input: Bytes,
     /// The answer that passes (compared exactly, byte for byte).
     pub expected: Bytes,
+    /// Also pass `expected` followed by one `\n` (for providers that are command-line
+    /// programs, whose output usually ends with a newline).
+    pub trailing_newline: bool,
+}
+
+impl CanaryCase {
+    /// A canary whose answer must be exactly `expected`.
+    pub fn new(input: impl Into<Bytes>, expected: impl Into<Bytes>) -> Self {
+        CanaryCase {
+            input: input.into(),
+            expected: expected.into(),
+            trailing_newline: false,
+        }
+    }
+
+    /// The same canary, also passing `expected` with one trailing newline.
+    pub fn ignoring_trailing_newline(mut self) -> Self {
+        self.trailing_newline = true;
+        self
+    }
 }
 
 /// Which tier a request is checked at.
@@ -196,6 +216,8 @@ impl Verdict {
 pub struct Attempt {
     /// The provider.
     pub provider: AgentId,
+    /// The topic of the capability it offered.
+    pub topic: agentnet_core::descriptor::Topic,
     /// The tier it was checked at.
     pub tier: Tier,
     /// How it went.

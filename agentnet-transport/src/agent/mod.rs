@@ -160,7 +160,7 @@ use agentnet_mech::session::{
     TaskSpec,
 };
 use agentnet_trust::baid::{BaidInputs, BindingEntry};
-use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected};
+use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected, answer_hash};
 use agentnet_trust::evidence::{ReceiptChain, TaskId, payload_hash};
 use agentnet_trust::fraud::FraudProof;
 use agentnet_trust::ledger::{Ledger, LedgerRecord};
@@ -260,6 +260,7 @@ struct CanarySlot {
 #[derive(Debug)]
 struct Try {
     provider: AgentId,
+    topic: Topic,
     tier: Tier,
     real: SessionId,
     /// Inputs to send on commitment, per session (the real one and the canaries).
@@ -506,6 +507,18 @@ impl Agent {
     /// 0 for unknown agents and topics).
     pub fn reputation(&self, agent: &AgentId, topic: &Topic) -> f64 {
         self.reputation.score(&self.canonical(agent), topic)
+    }
+
+    /// Every score this agent holds: (topic, canonical id, score), by topic then score
+    /// (highest first).
+    pub fn reputation_table(&self) -> Vec<(Topic, AgentId, f64)> {
+        let mut out = Vec::new();
+        for topic in self.reputation.topics() {
+            let mut scores = self.reputation.scores(topic);
+            scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.extend(scores.into_iter().map(|(a, s)| (topic.clone(), a, s)));
+        }
+        out
     }
 
     /// Whether this agent holds a verified fraud proof against `agent`'s identity.
@@ -1009,6 +1022,7 @@ impl Agent {
             .retain(|e| !matches!(e, Effect::Persist { .. }));
         self.persisting.clear();
         self.tick(now);
+        self.trust_round(now);
         self.pump(now);
         report
     }
@@ -1707,6 +1721,7 @@ impl Agent {
         };
         let attempt = Attempt {
             provider: t.provider,
+            topic: t.topic.clone(),
             tier: t.tier,
             verdict: verdict.clone(),
         };
@@ -1772,6 +1787,7 @@ impl Agent {
                 Err(verdict) => {
                     let attempt = Attempt {
                         provider,
+                        topic: topic.clone(),
                         tier,
                         verdict,
                     };
@@ -1789,6 +1805,7 @@ impl Agent {
                 Err(verdict) => {
                     let attempt = Attempt {
                         provider,
+                        topic: topic.clone(),
                         tier,
                         verdict,
                     };
@@ -1930,7 +1947,13 @@ impl Agent {
                         task_id,
                         provider,
                         topic.clone(),
-                        Expected::exact(&case.expected),
+                        if case.trailing_newline {
+                            let mut nl = case.expected.to_vec();
+                            nl.push(b'\n');
+                            Expected::AnyOf(vec![answer_hash(&case.expected), answer_hash(&nl)])
+                        } else {
+                            Expected::exact(&case.expected)
+                        },
                         timeout,
                     );
                     let peer = self.canonical(&provider);
@@ -1952,6 +1975,7 @@ impl Agent {
         r.tries += 1;
         r.current = Some(Try {
             provider,
+            topic: topic.clone(),
             tier,
             real,
             inputs,

@@ -4,7 +4,33 @@
 //! agentnet node --listen 127.0.0.1:7000 --data-dir ./a --descriptor image.toml
 //! agentnet node --listen 127.0.0.1:7001 --data-dir ./b --bootstrap 127.0.0.1:7000 --descriptor translate.json
 //! agentnet discover --bootstrap 127.0.0.1:7000 "translate my report into French"
+//! agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec "tr a-z A-Z"
+//! agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier 3 --json "shout my text"
+//! agentnet reputation --data-dir ./r --json
 //! ```
+//!
+//! `serve` runs a provider: it announces every `--descriptor` and, for each task a requester
+//! delegates, runs `--exec` through `sh -c` with the task input on stdin; what the program
+//! prints on stdout is the result. A non-zero exit or a run past `--exec-timeout-secs` (or the
+//! session's deadline) fails the task honestly: nothing is delivered. The program also sees
+//! `AGENTNET_CAPABILITY`, `AGENTNET_TOPIC`, `AGENTNET_INTENT` and `AGENTNET_REQUESTER` in its
+//! environment. At tier 3 the agent signs one tool receipt for the run (input hash → output
+//! hash) into the evidence package. Its first line is `listening <address> as <did:key>`, then
+//! one line per offer and settlement.
+//!
+//! `request` runs the whole funnel for one task: a node (fresh, or from `--data-dir` so its
+//! ledger and reputation persist) joins through `--bootstrap`, collects descriptors, dials the
+//! best candidates, picks the tier (`--tier auto` lets the risk policy decide from
+//! `--value-at-risk` units), interleaves `--canaries` (JSON lines
+//! `{"input": "...", "expected": "..."}`; an answer passes if it equals `expected`, ignoring
+//! one trailing newline), and falls back to the next candidate on a failed check. `--json`
+//! prints one object: `outcome` (`"success"` or why not), `result` (UTF-8 text), `provider`,
+//! `tier`, `attempts` (`[{provider, verdict}]`), `fallbacks`, `payment` (units), and
+//! `reputation` (each attempted provider's score in its topic as this requester now sees it).
+//! The exit status is 0 on success and 1 otherwise.
+//!
+//! `reputation` opens a data directory (of a node that is not running) and prints the scores
+//! its agent holds, per topic, and whom it holds fraud proofs against.
 //!
 //! `node` runs until interrupted (Ctrl-C) or for `--seconds`. It keeps its identity, its log
 //! heads and what it accepted in `--data-dir`, and (re-)announces every `--descriptor` file at
@@ -35,18 +61,29 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant as WallClock};
 
-use agentnet_core::descriptor::{CapabilityDescriptor, Constraints, QosVector, SideEffects};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use agentnet_core::descriptor::{CapabilityDescriptor, Constraints, QosVector, SideEffects, Topic};
+use agentnet_core::effect::ExecuteTask;
+use agentnet_core::{Keypair, Now};
+use agentnet_examples::adversary::Lying;
 use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
+use agentnet_mech::mechanism::{Tier, UNIT};
+use agentnet_transport::NodeError;
+use agentnet_transport::agent::{AgentConfig, CanaryCase, Executed, TaskRequest, Verdict};
 use agentnet_transport::host::Clock;
 use agentnet_transport::tcp::TcpConfig;
+use agentnet_transport::tcp::TcpTransport;
 use agentnet_transport::{Node, NodeConfig, NodeEvent, SystemClock};
+use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "Run an agentnet node, or discover collaborators by intent"
+    about = "Run an agentnet node, serve a capability with any program, or hand a task to the network"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -95,6 +132,75 @@ enum Cmd {
         json: bool,
         /// The intent.
         intent: String,
+    },
+    /// Serve capabilities with a program: task input on stdin, result on stdout.
+    Serve {
+        /// Address to listen on (use port 0 for any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Peers to dial and keep a link to (repeatable).
+        #[arg(long)]
+        bootstrap: Vec<String>,
+        /// Capability descriptors to serve (TOML or JSON; repeatable).
+        #[arg(long, required = true)]
+        descriptor: Vec<PathBuf>,
+        /// Directory for the identity and everything the agent persists.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The program, run with `sh -c` for every task.
+        #[arg(long)]
+        exec: String,
+        /// Longest run of the program, in seconds.
+        #[arg(long, default_value_t = 30)]
+        exec_timeout_secs: u64,
+        /// Stop after this many seconds (default: run until interrupted).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Demonstrations and tests only: deliver evidence that contradicts its own receipts
+        /// (to watch the network catch and convict a cheater).
+        #[arg(long, hide = true)]
+        lie_with_receipts: bool,
+    },
+    /// Hand one task to the network and run the whole funnel.
+    Request {
+        /// Peers to join through (repeatable).
+        #[arg(long, required = true)]
+        bootstrap: Vec<String>,
+        /// Keep the requester's identity, ledger and reputation here (default: throwaway).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The task input.
+        #[arg(long)]
+        input: PathBuf,
+        /// Canaries, JSON lines `{"input": "...", "expected": "..."}`.
+        #[arg(long)]
+        canaries: Option<PathBuf>,
+        /// Verification tier: auto (the risk policy decides), 1, 2 or 3.
+        #[arg(long, default_value = "auto")]
+        tier: String,
+        /// What a wrong result would cost, in units (for `--tier auto`).
+        #[arg(long, default_value_t = 0.0)]
+        value_at_risk: f64,
+        /// Longest wait for descriptors before the request starts, in seconds.
+        #[arg(long, default_value_t = 10)]
+        wait_secs: u64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// What is wanted, in words.
+        intent: String,
+    },
+    /// Print the reputation scores a (stopped) node's data directory holds.
+    Reputation {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Only this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -343,5 +449,400 @@ async fn main() -> Result<(), Box<dyn Error>> {
             json,
             intent,
         } => run_discover(bootstrap, wait_secs, expect, k, json, intent).await,
+        Cmd::Serve {
+            listen,
+            bootstrap,
+            descriptor,
+            data_dir,
+            exec,
+            exec_timeout_secs,
+            seconds,
+            lie_with_receipts,
+        } => {
+            run_serve(ServeArgs {
+                listen,
+                bootstrap,
+                descriptors: descriptor,
+                data_dir,
+                exec,
+                exec_timeout: Duration::from_secs(exec_timeout_secs),
+                seconds,
+                lie: lie_with_receipts,
+            })
+            .await
+        }
+        Cmd::Request {
+            bootstrap,
+            data_dir,
+            input,
+            canaries,
+            tier,
+            value_at_risk,
+            wait_secs,
+            json,
+            intent,
+        } => {
+            let ok = run_request(RequestArgs {
+                bootstrap,
+                data_dir,
+                input,
+                canaries,
+                tier,
+                value_at_risk,
+                wait_secs,
+                json,
+                intent,
+            })
+            .await?;
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Cmd::Reputation {
+            data_dir,
+            topic,
+            json,
+        } => run_reputation(data_dir, topic, json).await,
     }
+}
+
+/// A node's agent settings for the command line: quick trust rounds, so a short-lived
+/// requester sees reputation move before it exits.
+fn agent_config() -> AgentConfig {
+    let mut a = AgentConfig::default();
+    a.trust_interval = Duration::from_millis(500);
+    a
+}
+
+struct ServeArgs {
+    listen: String,
+    bootstrap: Vec<String>,
+    descriptors: Vec<PathBuf>,
+    data_dir: PathBuf,
+    exec: String,
+    exec_timeout: Duration,
+    seconds: Option<u64>,
+    lie: bool,
+}
+
+/// Run `cmd` with `sh -c`, `input` on stdin; stdout is the result.
+async fn exec(cmd: &str, task: &ExecuteTask, input: &[u8], timeout: Duration) -> Executed {
+    use tokio::io::AsyncWriteExt;
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("AGENTNET_CAPABILITY", &task.capability)
+        .env("AGENTNET_TOPIC", task.topic.as_str())
+        .env("AGENTNET_INTENT", &task.intent)
+        .env("AGENTNET_REQUESTER", task.requester.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return Executed::Failed(format!("cannot start {cmd:?}: {e}")),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_vec();
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&input).await;
+        });
+    }
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_) => Executed::Failed(format!("{cmd:?} ran past {timeout:?}")),
+        Ok(Err(e)) => Executed::Failed(format!("{cmd:?}: {e}")),
+        Ok(Ok(out)) if !out.status.success() => {
+            Executed::Failed(format!("{cmd:?} exited with {}", out.status))
+        }
+        Ok(Ok(out)) => Executed::Done {
+            result: Bytes::from(out.stdout),
+            tools: Vec::new(),
+        },
+    }
+}
+
+async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
+    let files = a
+        .descriptors
+        .iter()
+        .map(|p| read_descriptor(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cfg = tcp(&a.listen)?;
+    let lie = a.lie;
+    let mut node = Node::builder()
+        .data_dir(&a.data_dir)
+        .transport_with(move |k: &Keypair, now: Now| {
+            let keys = Keypair::from_seed(*k.seed());
+            async move {
+                let t = TcpTransport::bind(&keys, cfg, now.wall.as_unix_millis())
+                    .await
+                    .map_err(NodeError::from)?;
+                Ok(Lying::new(t, &keys, Arc::new(AtomicBool::new(lie))))
+            }
+        })
+        .config(NodeConfig {
+            agent: agent_config(),
+            bootstrap: a.bootstrap,
+            follow_peer_topics: true,
+            ..NodeConfig::default()
+        })
+        .start()
+        .await?;
+    println!(
+        "listening {} as {}",
+        node.local_addr().unwrap_or("-"),
+        node.id()
+    );
+    for f in &files {
+        let cmd = a.exec.clone();
+        let timeout = a.exec_timeout;
+        node.serve(build(&node, f)?, move |task, input| {
+            let cmd = cmd.clone();
+            async move { exec(&cmd, &task, &input, timeout).await }
+        })
+        .await?;
+        println!("serving {} in {}", f.capability, f.topic);
+    }
+    let stop = async {
+        match a.seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            ev = node.next_event() => {
+                let Some(ev) = ev else { break };
+                match ev {
+                    NodeEvent::LinkUp(l) => println!("link up {} {} ({})", l.link, l.peer, l.remote),
+                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Offer { requester, capability, accepted, .. }) => {
+                        match accepted {
+                            Ok(()) => println!("offer from {requester} for {} accepted", capability.unwrap_or_default()),
+                            Err(why) => println!("offer from {requester} declined: {why}"),
+                        }
+                    }
+                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Served { requester, payment, slashed, disputed, .. }) => {
+                        println!(
+                            "settled with {requester}: paid {:.2} units, slashed {:.2}{}",
+                            payment as f64 / UNIT as f64,
+                            slashed as f64 / UNIT as f64,
+                            if disputed { " (disputed)" } else { "" }
+                        );
+                    }
+                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Convicted { offender, kind, .. }) => {
+                        println!("convicted {offender}: {kind}");
+                    }
+                    NodeEvent::StoreFailed(e) => println!("store failed: {e}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    node.shutdown().await?;
+    println!("stopped");
+    Ok(())
+}
+
+struct RequestArgs {
+    bootstrap: Vec<String>,
+    data_dir: Option<PathBuf>,
+    input: PathBuf,
+    canaries: Option<PathBuf>,
+    tier: String,
+    value_at_risk: f64,
+    wait_secs: u64,
+    json: bool,
+    intent: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanaryLine {
+    input: String,
+    expected: String,
+}
+
+fn read_canaries(path: &Path) -> Result<Vec<CanaryCase>, Box<dyn Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c: CanaryLine = serde_json::from_str(line)
+            .map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))?;
+        out.push(CanaryCase::new(c.input, c.expected).ignoring_trailing_newline());
+    }
+    Ok(out)
+}
+
+async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
+    let input =
+        std::fs::read(&a.input).map_err(|e| format!("cannot read {}: {e}", a.input.display()))?;
+    let canaries = match &a.canaries {
+        Some(p) => read_canaries(p)?,
+        None => Vec::new(),
+    };
+    let mut task = TaskRequest::new(a.intent.clone(), Bytes::from(input));
+    task = match a.tier.as_str() {
+        "auto" => task,
+        "1" => task.tier(Tier::Reputation),
+        "2" => task.tier(Tier::Canary),
+        "3" => task.tier(Tier::Evidence),
+        other => return Err(format!("--tier {other}: use auto, 1, 2 or 3").into()),
+    };
+    if !(a.value_at_risk.is_finite() && a.value_at_risk >= 0.0) {
+        return Err("--value-at-risk must be a non-negative number of units".into());
+    }
+    task = task
+        .value_at_risk((a.value_at_risk * UNIT as f64) as u64)
+        .canaries(canaries);
+    let mut builder = Node::builder()
+        .tcp(tcp("127.0.0.1:0")?)
+        .interest(InterestProfile::everything())
+        .config(NodeConfig {
+            agent: agent_config(),
+            bootstrap: a.bootstrap,
+            follow_peer_topics: true,
+            ..NodeConfig::default()
+        });
+    if let Some(d) = &a.data_dir {
+        builder = builder.data_dir(d);
+    }
+    let node = builder.start().await?;
+    // Collect descriptors until the candidate list stops growing for a second.
+    let until = WallClock::now() + Duration::from_secs(a.wait_secs);
+    let (mut seen, mut stable_since) = (0, WallClock::now());
+    while WallClock::now() < until {
+        let n = node
+            .discover(&a.intent, task.requirements.clone(), 16)
+            .await?
+            .len();
+        if n != seen {
+            seen = n;
+            stable_since = WallClock::now();
+        } else if n > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outcome = node.request(task).await?;
+    // One trust round, so the scores below include this task.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut reputation = serde_json::Map::new();
+    let mut scores = Vec::new();
+    for at in &outcome.attempts {
+        let (s, convicted) = node.reputation(at.provider, at.topic.clone()).await?;
+        reputation.insert(at.provider.to_string(), serde_json::json!(s));
+        scores.push((at.provider, s, convicted));
+    }
+    let ok = outcome.result.is_ok();
+    let verdict = |v: &Verdict| v.name();
+    if a.json {
+        let out = serde_json::json!({
+            "outcome": match &outcome.result { Ok(_) => "success".to_string(), Err(e) => e.clone() },
+            "result": outcome.result.as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default(),
+            "provider": outcome.provider.map(|p| p.to_string()),
+            "tier": outcome.tier as u8,
+            "attempts": outcome.attempts.iter().map(|at| serde_json::json!({
+                "provider": at.provider.to_string(),
+                "topic": at.topic.as_str(),
+                "tier": at.tier as u8,
+                "verdict": verdict(&at.verdict),
+            })).collect::<Vec<_>>(),
+            "fallbacks": outcome.fallbacks(),
+            "payment": outcome.payment as f64 / UNIT as f64,
+            "reputation": reputation,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for at in &outcome.attempts {
+            println!(
+                "tried {} at tier {}: {}",
+                at.provider,
+                at.tier as u8,
+                verdict(&at.verdict)
+            );
+        }
+        match &outcome.result {
+            Ok(r) => println!(
+                "success from {} (paid {:.2} units):\n{}",
+                outcome.provider.map(|p| p.to_string()).unwrap_or_default(),
+                outcome.payment as f64 / UNIT as f64,
+                String::from_utf8_lossy(r)
+            ),
+            Err(e) => println!("failed: {e}"),
+        }
+        for (p, s, convicted) in scores {
+            println!(
+                "reputation {p} {s:.4}{}",
+                if convicted { " (convicted)" } else { "" }
+            );
+        }
+    }
+    node.shutdown().await?;
+    Ok(ok)
+}
+
+async fn run_reputation(
+    data_dir: PathBuf,
+    topic: Option<String>,
+    json: bool,
+) -> Result<(), Box<dyn Error>> {
+    if !data_dir
+        .join(agentnet_transport::store::STORE_FILE)
+        .exists()
+    {
+        return Err(format!("{} holds no agentnet node", data_dir.display()).into());
+    }
+    let topic = topic
+        .map(|t| Topic::new(&t).map_err(|e| format!("--topic {t}: {e}")))
+        .transpose()?;
+    let node = Node::builder()
+        .data_dir(&data_dir)
+        .tcp(tcp("127.0.0.1:0")?)
+        .config(NodeConfig {
+            agent: agent_config(),
+            ..NodeConfig::default()
+        })
+        .start()
+        .await?;
+    let table: Vec<_> = node
+        .reputation_table()
+        .await?
+        .into_iter()
+        .filter(|(t, ..)| topic.as_ref().is_none_or(|want| want == t))
+        .collect();
+    if json {
+        let rows: Vec<_> = table
+            .iter()
+            .map(|(t, a, s, c)| {
+                serde_json::json!({"topic": t.as_str(), "agent": a.to_string(), "score": s, "convicted": c})
+            })
+            .collect();
+        let out = serde_json::json!({"agent": node.id().to_string(), "scores": rows});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("reputation as {} sees it:", node.id());
+        for (t, a, s, c) in &table {
+            println!(
+                "  {:<24} {a}  {s:.4}{}",
+                t.as_str(),
+                if *c { "  convicted" } else { "" }
+            );
+        }
+        if table.is_empty() {
+            println!("  (nothing recorded)");
+        }
+    }
+    node.shutdown().await?;
+    Ok(())
 }

@@ -472,10 +472,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "\n4. herald needs a picture for an article: 150 units at risk, one canary prompt it knows the answer to"
     );
-    let canary = CanaryCase {
-        input: Bytes::from_static(b"a red circle on white"),
-        expected: render(b"a red circle on white"),
-    };
+    let canary = CanaryCase::new(
+        Bytes::from_static(b"a red circle on white"),
+        render(b"a red circle on white"),
+    );
     let task = TaskRequest::new(
         "turn my text prompt into a picture",
         Bytes::from_static(b"a fox reading a newspaper"),
@@ -584,10 +584,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Bytes::from_static(b"a quiet harbour"),
     )
     .value_at_risk(150 * UNIT)
-    .canaries(vec![CanaryCase {
-        input: Bytes::from_static(b"a blue square"),
-        expected: render(b"a blue square"),
-    }]);
+    .canaries(vec![CanaryCase::new(
+        Bytes::from_static(b"a blue square"),
+        render(b"a blue square"),
+    )]);
     let o3 = run_request(herald, &names, task, &t).await?;
     let (score_after, _) = herald.reputation(canvas_id, Topic::new(IMAGE)?).await?;
     println!(
