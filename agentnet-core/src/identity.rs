@@ -22,6 +22,14 @@
 //! signature. Callers that must agree bit-for-bit with third parties (fraud proofs) verify
 //! singly with [`AgentId::verify`].
 //!
+//! # Counting verifications
+//!
+//! With the cargo feature `count-verifications` (off by default) every strict verification,
+//! every signature checked in a batch and every key decompression increments a process-wide
+//! relaxed atomic counter, read with `verification_counts()`. Benchmarks use it to learn how
+//! many signature checks a workload costs; it never changes what verifies. Without the
+//! feature the counting calls compile to nothing.
+//!
 //! # Keys outside the process
 //!
 //! [`Signer`] is a synchronous trait so an HSM, an OS keystore or a remote signer with a local
@@ -115,6 +123,7 @@ impl AgentId {
         if !is_canonical_y(&self.0) {
             return Err(SignatureError::InvalidKey);
         }
+        count::key_decompression();
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::InvalidKey)?;
         if vk.is_weak() {
             return Err(SignatureError::InvalidKey);
@@ -131,6 +140,7 @@ impl AgentId {
     ) -> Result<(), SignatureError> {
         let vk = self.verifying_key()?;
         let msg = signing_input(context, bytes);
+        count::single(bytes.len());
         vk.verify_strict(&msg, &signature.to_dalek())
             .map_err(|_| SignatureError::Invalid)
     }
@@ -387,6 +397,7 @@ impl KeyCache {
         signature: &Signature,
     ) -> Result<(), SignatureError> {
         let vk = self.get(id)?;
+        count::single(bytes.len());
         vk.verify_strict(&signing_input(context, bytes), &signature.to_dalek())
             .map_err(|_| SignatureError::Invalid)
     }
@@ -457,6 +468,7 @@ fn verify_batch_inner(
         msgs.push(signing_input(it.context, it.bytes));
     }
     let msg_refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    count::batch(items.len(), items.iter().map(|it| it.bytes.len()).sum());
     ed25519_dalek::verify_batch(&msg_refs, &sigs, &keys).map_err(|_| SignatureError::Invalid)
 }
 
@@ -484,6 +496,111 @@ pub fn verify_each_cached(
         .iter()
         .map(|it| cache.verify(it.signer, it.context, it.bytes, it.signature))
         .collect()
+}
+
+/// Signature-verification work done by this process since it started (all threads), as counted
+/// with the feature `count-verifications`. Read it before and after a workload and take the
+/// difference ([`VerificationCounts::since`]).
+#[cfg(feature = "count-verifications")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerificationCounts {
+    /// Signatures checked one at a time with strict verification: [`AgentId::verify`],
+    /// [`KeyCache::verify`], and batches of one (which take those paths).
+    pub single: u64,
+    /// Signatures checked inside batches of two or more ([`verify_batch`] and the functions
+    /// built on it), each counted once per batch equation it is part of. A failed batch that
+    /// [`verify_each`] re-checks one by one also counts those single checks.
+    pub batched: u64,
+    /// Batch equations of two or more signatures checked.
+    pub batches: u64,
+    /// Public keys decompressed and validity-checked ([`AgentId::verifying_key`], which every
+    /// uncached verification and every [`KeyCache`] miss calls).
+    pub key_decompressions: u64,
+    /// Signed bytes (the content, without the domain-separation prefix) of every signature
+    /// counted in `single` and `batched`.
+    pub bytes: u64,
+}
+
+#[cfg(feature = "count-verifications")]
+impl VerificationCounts {
+    /// Signatures checked: `single + batched`.
+    pub fn signatures(&self) -> u64 {
+        self.single + self.batched
+    }
+
+    /// The work done between `earlier` and `self` (saturating, per field).
+    pub fn since(&self, earlier: &VerificationCounts) -> VerificationCounts {
+        VerificationCounts {
+            single: self.single.saturating_sub(earlier.single),
+            batched: self.batched.saturating_sub(earlier.batched),
+            batches: self.batches.saturating_sub(earlier.batches),
+            key_decompressions: self
+                .key_decompressions
+                .saturating_sub(earlier.key_decompressions),
+            bytes: self.bytes.saturating_sub(earlier.bytes),
+        }
+    }
+}
+
+/// The counts so far (feature `count-verifications`; see the module's section on counting).
+#[cfg(feature = "count-verifications")]
+pub fn verification_counts() -> VerificationCounts {
+    count::read()
+}
+
+/// The counters behind [`verification_counts`]: relaxed atomics with the feature, nothing
+/// without it.
+mod count {
+    #[cfg(feature = "count-verifications")]
+    mod on {
+        use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+        static SINGLE: AtomicU64 = AtomicU64::new(0);
+        static BATCHED: AtomicU64 = AtomicU64::new(0);
+        static BATCHES: AtomicU64 = AtomicU64::new(0);
+        static KEYS: AtomicU64 = AtomicU64::new(0);
+        static BYTES: AtomicU64 = AtomicU64::new(0);
+
+        pub(crate) fn single(bytes: usize) {
+            SINGLE.fetch_add(1, Relaxed);
+            BYTES.fetch_add(bytes as u64, Relaxed);
+        }
+
+        pub(crate) fn batch(n: usize, bytes: usize) {
+            BATCHED.fetch_add(n as u64, Relaxed);
+            BATCHES.fetch_add(1, Relaxed);
+            BYTES.fetch_add(bytes as u64, Relaxed);
+        }
+
+        pub(crate) fn key_decompression() {
+            KEYS.fetch_add(1, Relaxed);
+        }
+
+        pub(crate) fn read() -> super::super::VerificationCounts {
+            super::super::VerificationCounts {
+                single: SINGLE.load(Relaxed),
+                batched: BATCHED.load(Relaxed),
+                batches: BATCHES.load(Relaxed),
+                key_decompressions: KEYS.load(Relaxed),
+                bytes: BYTES.load(Relaxed),
+            }
+        }
+    }
+
+    #[cfg(feature = "count-verifications")]
+    pub(crate) use on::{batch, key_decompression, read, single};
+
+    #[cfg(not(feature = "count-verifications"))]
+    #[inline(always)]
+    pub(crate) fn single(_bytes: usize) {}
+
+    #[cfg(not(feature = "count-verifications"))]
+    #[inline(always)]
+    pub(crate) fn batch(_n: usize, _bytes: usize) {}
+
+    #[cfg(not(feature = "count-verifications"))]
+    #[inline(always)]
+    pub(crate) fn key_decompression() {}
 }
 
 /// `R` must be a canonical encoding of a point that is not of small order, and `s` must be
@@ -703,6 +820,32 @@ mod tests {
             cache.get(&AgentId::from_bytes(weak)),
             Err(SignatureError::InvalidKey)
         );
+    }
+
+    #[cfg(feature = "count-verifications")]
+    #[test]
+    fn verifications_are_counted() {
+        // The counters are process-wide and tests run in parallel: check lower bounds.
+        let before = verification_counts();
+        let kp = Keypair::from_seed([6; 32]);
+        let id = kp.id();
+        let sig = kp.sign_bytes("t", b"hello");
+        assert!(id.verify("t", b"hello", &sig).is_ok());
+        let mut cache = KeyCache::new(8);
+        assert!(cache.verify(&id, "t", b"hello", &sig).is_ok());
+        let item = BatchItem {
+            signer: &id,
+            context: "t",
+            bytes: b"hello",
+            signature: &sig,
+        };
+        assert!(verify_batch(&[item, item, item]).is_ok());
+        let d = verification_counts().since(&before);
+        assert!(d.single >= 2, "{d:?}");
+        assert!(d.batched >= 3 && d.batches >= 1, "{d:?}");
+        assert!(d.key_decompressions >= 5, "{d:?}");
+        assert!(d.bytes >= 25, "{d:?}");
+        assert!(d.signatures() >= 5, "{d:?}");
     }
 
     #[test]
