@@ -22,7 +22,8 @@
 //! reporter's own trust, which is what makes a colluding clique's mutual praise worth little.
 //!
 //! Bounds: a report carries at most [`MAX_REPORT_ENTRIES`] entries; [`ReportBook`] keeps at
-//! most [`ReportBookConfig::max_reporters`] rows per topic and refuses the rest.
+//! most [`ReportBookConfig::max_reporters`] rows per topic and refuses the rest, and at most
+//! [`MAX_REPORT_ENTRIES`] peers per row (a delta that would grow a row beyond it is refused).
 
 use std::collections::BTreeMap;
 
@@ -430,6 +431,21 @@ impl ReportBook {
                     row.stale = true;
                     return Err(ReportError::Gap { base, have });
                 }
+                let added = r
+                    .entries
+                    .iter()
+                    .filter(|e| !e.is_zero() && !row.entries.contains_key(&e.peer))
+                    .count();
+                let removed = r
+                    .entries
+                    .iter()
+                    .filter(|e| e.is_zero() && row.entries.contains_key(&e.peer))
+                    .count();
+                if row.entries.len() + added - removed > MAX_REPORT_ENTRIES {
+                    return Err(ReportError::Malformed(
+                        "row would exceed MAX_REPORT_ENTRIES",
+                    ));
+                }
                 for e in &r.entries {
                     if e.is_zero() {
                         row.entries.remove(&e.peer);
@@ -620,5 +636,56 @@ mod tests {
             let s = Signed::sign(&kp, r).unwrap();
             assert!(ReportBook::default().apply(&s).is_err());
         }
+    }
+
+    #[test]
+    fn a_row_cannot_grow_past_the_entry_bound() {
+        let kp = Keypair::from_seed([1; 32]);
+        let topic = Topic::new("t").unwrap();
+        let id = |i: u16| {
+            let mut b = [0u8; 32];
+            b[..2].copy_from_slice(&i.to_be_bytes());
+            AgentId::from_bytes(b)
+        };
+        let entries: Vec<ReportEntry> = (0..MAX_REPORT_ENTRIES as u16)
+            .map(|i| ReportEntry {
+                peer: id(i + 10),
+                pos: 1000,
+                neg: 0,
+            })
+            .collect();
+        let report = |seq, base, entries| TrustReport {
+            reporter: kp.id(),
+            topic: topic.clone(),
+            seq,
+            at: t0(),
+            base,
+            entries,
+        };
+        let mut book = ReportBook::default();
+        book.apply(&Signed::sign(&kp, report(1, None, entries)).unwrap())
+            .unwrap();
+        let grow = vec![ReportEntry {
+            peer: id(1),
+            pos: 1000,
+            neg: 0,
+        }];
+        let delta = Signed::sign(&kp, report(2, Some(1), grow)).unwrap();
+        assert!(matches!(book.apply(&delta), Err(ReportError::Malformed(_))));
+        // Swapping one peer for another keeps the row within the bound.
+        let swap = vec![
+            ReportEntry {
+                peer: id(1),
+                pos: 1000,
+                neg: 0,
+            },
+            ReportEntry {
+                peer: id(10),
+                pos: 0,
+                neg: 0,
+            },
+        ];
+        let delta = Signed::sign(&kp, report(2, Some(1), swap)).unwrap();
+        assert!(book.apply(&delta).is_ok());
     }
 }
