@@ -41,16 +41,17 @@
 //! # Driving it
 //!
 //! ```text
+//! sessions.restore(now, stored records)             // at start-up (module docs, "Persistence")
 //! loop {
 //!     input = frame on a link | timer fired | host decision (offer, accept, grade, ...)
 //!     sessions.handle_message(now, link, frame) / handle_timeout(now) / sessions.<command>(now, ...)
 //!     loop {                                        // until one pass yields nothing
-//!         while let Some(t) = sessions.poll_transmit() { send t.payload on t.link }
-//!         while let Some(e) = sessions.poll_event()    { act on e: Offered → accept/decline,
-//!                                                        Committed → delegate, Delegated → work,
-//!                                                        Delivered → grade, Settled → pay,
-//!                                                        Feedback/Offence → ledger }
-//!         if neither loop yielded anything { break }
+//!         frames = every sessions.poll_transmit(); events = every sessions.poll_event()
+//!         write every Event::Persist of `events` durably    // BEFORE sending `frames`
+//!         send every frame on its link
+//!         act on the other events: Offered → accept/decline, Committed → delegate,
+//!             Delegated → work, Delivered → grade, Settled → pay, Feedback/Offence → ledger
+//!         if the pass yielded nothing { break }
 //!     }
 //!     arm one timer at sessions.poll_timeout()      // read last
 //! }
@@ -79,6 +80,10 @@
 //!         to.handle_message(now, LinkId(1), t.payload).unwrap();
 //!     }
 //! }
+//! // The next event that is not a record to store (a real host stores those).
+//! fn next(e: &mut Sessions) -> Option<Event> {
+//!     std::iter::from_fn(|| e.poll_event()).find(|e| !matches!(e, Event::Persist { .. }))
+//! }
 //!
 //! // Alice signs the rules she pays by and offers Bob a task under them.
 //! let rules = Mechanism::new(alice.id(), "summaries", 10 * UNIT, [
@@ -89,19 +94,19 @@
 //! let task = TaskSpec::new(TaskId(Hash([9; 32])), Topic::new("text/summary")?, Hash([8; 32]));
 //! let id = requester.offer(now, bob.id(), LinkId(1), task, Signed::sign(&alice, rules)?)?;
 //! carry(&mut requester, &mut provider, now);
-//! assert!(matches!(provider.poll_event(), Some(Event::Offered { .. })));
+//! assert!(matches!(next(&mut provider), Some(Event::Offered { .. })));
 //! provider.accept(now, id)?;
 //! carry(&mut provider, &mut requester, now);
-//! assert!(matches!(requester.poll_event(), Some(Event::Committed { .. })));
+//! assert!(matches!(next(&mut requester), Some(Event::Committed { .. })));
 //! requester.delegate(now, id, Hash([7; 32]))?;
 //! carry(&mut requester, &mut provider, now);
-//! assert!(matches!(provider.poll_event(), Some(Event::Delegated { .. })));
+//! assert!(matches!(next(&mut provider), Some(Event::Delegated { .. })));
 //! provider.deliver(now, id, Hash([6; 32]), None)?;
 //! carry(&mut provider, &mut requester, now);
-//! assert!(matches!(requester.poll_event(), Some(Event::Delivered { .. })));
+//! assert!(matches!(next(&mut requester), Some(Event::Delivered { .. })));
 //! assert_eq!(requester.grade(now, id, Grade::new(900_000, false))?, Outcome::Accepted);
 //! carry(&mut requester, &mut provider, now);
-//! let Some(Event::Settled(s)) = provider.poll_event() else { panic!("not settled") };
+//! let Some(Event::Settled(s)) = next(&mut provider) else { panic!("not settled") };
 //! assert_eq!((s.payment(), s.refund(), s.slashed()), (10 * UNIT, 5 * UNIT, 0));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -193,7 +198,9 @@
 //!
 //! `from: LinkId` is routing only: who sent a message is the verified signer, never the link.
 //! Every frame goes through, in order, and the first failure is a typed [`SessionError`] with
-//! no state changed (the session stays usable):
+//! no state changed (the session stays usable; the one exception is routing: a message whose
+//! signature verifies gives its signer's unlinked restored sessions a link, see
+//! "Persistence"):
 //!
 //! 1. frame size, header, kind and CBOR structure ([`SessionConfig::limits`]), then the
 //!    signature over the received bytes and the author field (= signer) of the message;
@@ -219,7 +226,85 @@
 //!
 //! Queues are bounded ([`SessionConfig::max_queued_events`],
 //! [`SessionConfig::max_queued_transmits`]); on overflow the oldest entry is dropped, counted,
-//! and reported by [`Event::Overflow`] at the end of the input.
+//! and reported by [`Event::Overflow`] at the end of the input ([`Event::Persist`]s are
+//! dropped last).
+//!
+//! # Persistence
+//!
+//! A restarted agent loses no session it acknowledged. Persistence is an effect (DESIGN §2):
+//! the engine never writes anything; whenever a session is created or changes state (offer
+//! sent or received, commitment sent or received, delegation, delivery) it queues
+//! [`Event::Persist`] with the session's new record, and when a session ends (settled,
+//! disputed, declined, expired) it queues one with `record: None`: delete it. The `Persist`
+//! comes before the event describing the change. At start-up the host hands the stored
+//! records to [`Sessions::restore`].
+//!
+//! **The host's rule: write every [`Event::Persist`] of a drain pass durably before sending
+//! that pass's transmits.** A drain pass is one round of "take every queued transmit and
+//! every queued event" after an input or command (the loop under "Driving it"); the frames
+//! that acknowledge a change (COMMIT, DELEGATE, DELIVER, SETTLE) are queued in the same pass
+//! as its record. Under this rule a counterparty never sees a step this agent could forget:
+//! after a crash the agent restores the state that frame announced, or the frame was never
+//! sent and the step is simply asked for again. Deletions fall under the rule too: a
+//! settled session whose record survived would be restored and could be settled a second
+//! time. Writing a pass's records as one transaction, in the order they were queued (a later
+//! record of a session replaces an earlier one), satisfies the rule.
+//!
+//! What a record holds: the signed messages of the session so far — the OFFER, the
+//! accepting COMMIT, the DELEGATE, the DELIVER, each as its signer, signature and signed
+//! bytes — and this agent's own times: the next deadline, and the delegation and delivery
+//! times (the evidence window). Role, phase, counterparty, task,
+//! mechanism, deposit and hashes are derived from the messages, and [`Sessions::restore`]
+//! verifies every signature and re-runs the checks a message passed on receipt, so a record
+//! cannot claim a commitment, delegation or delivery that was not signed by the party that
+//! makes it. A delivery's evidence is verified again against the same window and the
+//! result kept. Records are a version byte ([`RECORD_VERSION`]) and canonical CBOR, decoded
+//! within [`SessionConfig::limits`] (at most 4 × `max_frame` + 1 KiB):
+//!
+//! ```text
+//! RECORD_VERSION (1 byte) ‖ CBOR map, keys in this order:
+//!   offer         [signer, signature, body]           the OFFER, as the requester signed it
+//!   commit        null | [signer, signature, body]    the accepting COMMIT
+//!   delegate      null | [signer, signature, body]    the DELEGATE
+//!   deliver       null | [signer, signature, body]    the DELIVER
+//!   deadline      wall-clock ms                       the session's next deadline
+//!   delegated_at  null | wall-clock ms                when delegated (Delegated, Delivered)
+//!   deliver_by    null | wall-clock ms                the delivery deadline (Delegated)
+//!   delivered_at  null | wall-clock ms                when delivered (Delivered)
+//! ```
+//!
+//! Each body is a byte string within [`Limits::max_bytes_len`], exactly the bytes that were
+//! signed, so a record fits the same limits as the frames it came from. The phase is the
+//! number of messages present; anything else (a gap, a declining commitment, another
+//! session's message, times that do not fit the phase, unknown keys) is refused.
+//!
+//! **Deadlines** are monotonic [`Instant`]s, which mean nothing to another process. A
+//! record stores each as the wall-clock time it falls on, computed from the [`Now`] of the
+//! change; restore maps it back onto the new monotonic clock from its own `now`. A deadline
+//! that passed while the agent was down fires at the first input after the restore
+//! ([`Engine::poll_timeout`] returns the restore's `now`), with the outcome the timeout table
+//! gives. The clocks are only as good as the host's wall clock across the restart.
+//!
+//! **Links** do not survive a restart. A restored session has no link
+//! ([`SessionInfo::link`] is `None`) until its counterparty is heard: the next message whose
+//! signature verifies and whose signer is the counterparty (for this session or any other)
+//! gives it that message's link, as does the host with [`Sessions::set_link`] or
+//! [`Sessions::set_peer_link`] (a host that authenticates links, as the Noise transport
+//! does, calls the latter when a link to the counterparty comes up). Frames for a
+//! counterparty with no known link wait ([`Sessions::parked`], bounded by
+//! [`SessionConfig::max_queued_transmits`]) and leave on the first link it is known by.
+//!
+//! **Host steps**: the host's answer to an event is not durable (it is a command, not a
+//! record), so for each restored session that waits on the host, restore queues the event
+//! that asked for it again: [`Event::Offered`] (provider, not yet answered),
+//! [`Event::Committed`] (requester, not yet delegated), [`Event::Delegated`] (provider, not
+//! yet delivered), [`Event::Delivered`] (requester, not yet graded) — unless the deadline
+//! has passed. A host that did answer before the crash got a frame out only after the
+//! answer's record was written, so it would restore the later phase instead.
+//!
+//! Not kept across a restart: the memory of ended sessions (an offer replayed within its
+//! short commitment window could be offered to the host again; the requester refuses
+//! anything further for it), queued frames and events, and the overflow counters.
 
 use core::fmt;
 use core::time::Duration;
@@ -230,7 +315,8 @@ use agentnet_core::hash::Hasher;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self as frame, Limits, MessageKind, WireError};
 use agentnet_core::{
-    AgentId, Engine, Hash, Instant, LinkId, Now, Signed, SignedObject, Signer, Transmit, WallTime,
+    AgentId, Engine, Hash, Instant, LinkId, Now, Signature, Signed, SignedObject, Signer, Transmit,
+    WallTime,
 };
 use agentnet_trust::evidence::{
     AttestationVerifier, EvidencePackage, EvidencePolicy, EvidenceReport, MAX_RECEIPTS,
@@ -244,6 +330,10 @@ use thiserror::Error;
 
 use crate::mechanism::{Mechanism, MechanismError, Micros, PPM_ONE, Ppm, Tier};
 use crate::wire;
+
+mod persist;
+
+pub use persist::{MAX_RESTORE_ERRORS, RECORD_VERSION, RestoreError, RestoreReport};
 
 /// Domain of [`SessionId::derive`].
 const SESSION_ID_DOMAIN: &str = "agentnet/v1/session-id";
@@ -266,14 +356,18 @@ pub struct SessionConfig {
     /// overflow the oldest event is dropped and [`Event::Overflow`] reports it.
     pub max_queued_events: usize,
     /// Frames queued for sending. Frames; default 1 024; range 16..=1 000 000. On overflow the
-    /// oldest frame is dropped and [`Event::Overflow`] reports it.
+    /// oldest frame is dropped and [`Event::Overflow`] reports it. The same bound applies,
+    /// separately, to frames parked for counterparties no link is known for
+    /// ([`Sessions::parked`]).
     pub max_queued_transmits: usize,
     /// Decoding limits for every frame, and for the mechanism, evidence and proof envelopes
     /// nested in them; outgoing frames are checked against them too. Default
     /// [`Limits::default`] (64 KiB frames, 16 KiB strings). A receipt envelope takes about
     /// 350 bytes and a fraud settlement carries the whole package, so `max_bytes_len` should
     /// exceed `max_receipts × 350 + 1 KiB` (the defaults do: 32 receipts ≈ 12 KiB); hosts
-    /// that accept larger packages raise `max_bytes_len` and `max_frame` together.
+    /// that accept larger packages raise `max_bytes_len` and `max_frame` together. Session
+    /// records ([`Sessions::restore`]) are decoded within them too and are at most
+    /// 4 × `max_frame` + 1 KiB long.
     pub limits: Limits,
     /// Clock skew tolerated between agents' wall clocks: how far in the future an offer's
     /// `offered_at` may be, and how far receipts may lie outside the evidence window. Default
@@ -963,6 +1057,17 @@ pub enum Event {
         /// Why.
         error: SessionError,
     },
+    /// Store `record` durably under `id`, replacing the session's previous record, or delete
+    /// it when `record` is `None` (the session ended). After a restart the stored records go to
+    /// [`Sessions::restore`]. Queued whenever a session is created or changes state, before
+    /// the event that describes the change; see the module docs, "Persistence", for the rule
+    /// the host must follow.
+    Persist {
+        /// The session.
+        id: SessionId,
+        /// The session's record ([`Sessions::export`] gives the same bytes), or `None`.
+        record: Option<Bytes>,
+    },
 }
 
 /// Why a frame or command was refused. Nothing changed when one is returned.
@@ -1155,8 +1260,10 @@ pub struct SessionInfo {
     pub input_hash: Option<Hash>,
     /// Hash of the delivered result, once delivered.
     pub result_hash: Option<Hash>,
-    /// The link replies go to (the last one the counterparty spoke on).
-    pub link: LinkId,
+    /// The link replies go to: the last one the counterparty spoke on, or the one the host
+    /// set ([`Sessions::set_link`], [`Sessions::set_peer_link`]). `None` for a session
+    /// restored after a restart until one is known; its frames wait meanwhile.
+    pub link: Option<LinkId>,
     /// The next deadline.
     pub deadline: Instant,
 }
@@ -1180,6 +1287,11 @@ enum State {
         input: Hash,
         result: Hash,
         evidence: Option<VerifiedEvidence>,
+        /// Wall time of the delegation (this agent's clock).
+        delegated_at: WallTime,
+        /// Wall time of the delivery (sent or received, this agent's clock): the evidence
+        /// window's end.
+        delivered_at: WallTime,
     },
 }
 
@@ -1199,11 +1311,19 @@ struct Session {
     role: Role,
     requester: AgentId,
     provider: AgentId,
-    link: LinkId,
+    /// `None` after a restore, until the counterparty speaks or the host sets one.
+    link: Option<LinkId>,
     task: TaskId,
     topic: Topic,
-    /// [`Signed::hash`] of the offer.
+    /// The offer as signed by the requester, and its [`Signed::hash`].
+    offer: Signed<Offer>,
     offer_hash: Hash,
+    /// The provider's accepting commitment, once made.
+    commit: Option<Signed<Commit>>,
+    /// The requester's delegation, once made.
+    delegate: Option<Signed<Delegate>>,
+    /// The provider's delivery, once made (and, at the requester, taken).
+    deliver: Option<Signed<Deliver>>,
     mechanism: Signed<Mechanism>,
     mechanism_id: Hash,
     deadline: Instant,
@@ -1253,6 +1373,11 @@ pub struct Sessions {
     ended_order: VecDeque<SessionId>,
     events: VecDeque<Event>,
     transmits: VecDeque<Transmit>,
+    /// Live sessions without a link (restored), by counterparty.
+    unlinked: BTreeSet<(AgentId, SessionId)>,
+    /// Frames for counterparties no link is known for, oldest first; bounded by
+    /// `max_queued_transmits`.
+    parked: VecDeque<(AgentId, Bytes)>,
     /// Drops not yet reported by an [`Event::Overflow`] (events, frames).
     unreported: (u64, u64),
     dropped_events: u64,
@@ -1295,6 +1420,8 @@ impl Sessions {
             ended_order: VecDeque::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
+            unlinked: BTreeSet::new(),
+            parked: VecDeque::new(),
             unreported: (0, 0),
             dropped_events: 0,
             dropped_transmits: 0,
@@ -1362,9 +1489,76 @@ impl Sessions {
         self.dropped_events
     }
 
-    /// Frames dropped on overflow since the engine started.
+    /// Frames dropped on overflow since the engine started (parked frames included).
     pub fn dropped_transmits(&self) -> u64 {
         self.dropped_transmits
+    }
+
+    /// Frames waiting for a link to their counterparty (module docs, "Persistence").
+    pub fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// The record of every live session as of `now`, by session id: the same bytes the last
+    /// [`Event::Persist`] of each session carried, up to its deadlines' wall-clock times
+    /// (taken from `now`). A host whose store lost records, or that let [`Event::Persist`]s be
+    /// dropped on overflow, replaces its whole table with this snapshot.
+    pub fn export(&self, now: Now) -> Vec<(SessionId, Bytes)> {
+        self.sessions
+            .iter()
+            .map(|(id, s)| (*id, persist::encode(s, now)))
+            .collect()
+    }
+
+    // ----- persistence and routing ------------------------------------------------------------
+
+    /// Take back the sessions of a previous run from their records (the last
+    /// [`Event::Persist`] of each, or [`export`](Self::export)), at start-up, before any
+    /// other input. Each record is decoded within [`SessionConfig::limits`], every signed
+    /// message in it is verified again and checked as on receipt, and deadlines are mapped
+    /// from wall-clock time onto `now.mono`; one that passed while the agent was down fires
+    /// at the next input. A bad, forged, truncated or oversized record is refused with a
+    /// [`RestoreError`] and changes nothing; at most [`SessionConfig::max_sessions`] sessions
+    /// are held, later records are refused ([`RestoreError::Full`]).
+    ///
+    /// Restored sessions have no link until their counterparty speaks or the host names one
+    /// ([`set_link`](Self::set_link), [`set_peer_link`](Self::set_peer_link)); frames for
+    /// them wait ([`parked`](Self::parked)). For sessions waiting on the host, the event that
+    /// asked for the step is queued again ([`Event::Offered`], [`Event::Committed`],
+    /// [`Event::Delegated`], [`Event::Delivered`]) unless its deadline has passed. No
+    /// [`Event::Persist`] is queued: the records are already stored.
+    pub fn restore(&mut self, now: Now, records: impl IntoIterator<Item = Bytes>) -> RestoreReport {
+        let mut report = RestoreReport::default();
+        for (i, record) in records.into_iter().enumerate() {
+            match self.restore_record(now, &record) {
+                Ok(()) => report.restored += 1,
+                Err(e) => {
+                    report.refused += 1;
+                    if report.errors.len() < MAX_RESTORE_ERRORS {
+                        report.errors.push((i, e));
+                    }
+                }
+            }
+        }
+        self.report_overflow();
+        report
+    }
+
+    /// Send the session's frames on `link` from now on: for a restored session once the host
+    /// has a link to its counterparty, or to re-route a live one. Frames parked for the
+    /// counterparty leave on it. Routing only: who speaks is still known from signatures.
+    pub fn set_link(&mut self, id: SessionId, link: LinkId) -> Result<(), SessionError> {
+        self.live(id)?;
+        self.route(id, link);
+        Ok(())
+    }
+
+    /// The host knows that `link` reaches `peer` (say a link authenticated to it came up):
+    /// every live session with `peer` as counterparty and no link adopts it, and frames
+    /// parked for `peer` leave on it. Sessions that have a link keep it. Returns how many
+    /// sessions adopted `link`.
+    pub fn set_peer_link(&mut self, peer: AgentId, link: LinkId) -> usize {
+        self.adopt(peer, link)
     }
 
     // ----- requester commands -----------------------------------------------------------------
@@ -1486,10 +1680,14 @@ impl Sessions {
             role: Role::Requester,
             requester: self.me,
             provider,
-            link,
+            link: Some(link),
             task: task.id,
             topic: task.topic,
             offer_hash: offer.hash(),
+            offer,
+            commit: None,
+            delegate: None,
+            deliver: None,
             mechanism_id: mechanism.id(),
             mechanism,
             deadline: Instant::MAX,
@@ -1498,6 +1696,7 @@ impl Sessions {
         let commit_by = now.mono + session.ms(|d| d.commit_ms);
         self.sessions.insert(id, session);
         self.arm(id, commit_by);
+        self.persist(now, id);
         self.transmit(link, offer_frame);
         Ok(id)
     }
@@ -1513,8 +1712,8 @@ impl Sessions {
             return Err(wrong_phase(id, "delegate", s));
         }
         let deliver_by = now.mono + s.ms(|d| d.execute_ms);
-        let link = s.link;
-        let (_, msg) = self.sign(Delegate {
+        let (peer, link) = (s.counterparty(), s.link);
+        let (delegate, msg) = self.sign(Delegate {
             session: id,
             requester: self.me,
             input_hash,
@@ -1527,8 +1726,10 @@ impl Sessions {
                 deliver_by,
             },
         );
+        self.with(id, |s| s.delegate = Some(delegate));
         self.arm(id, deliver_by);
-        self.transmit(link, msg);
+        self.persist(now, id);
+        self.send(peer, link, msg);
         Ok(())
     }
 
@@ -1588,8 +1789,8 @@ impl Sessions {
         // After committing, the requester has commit_ms to delegate (or cancel); we wait one
         // settlement window longer so its cancellation can reach us.
         let overdue = now.mono + s.ms(|d| d.commit_ms) + s.ms(|d| d.settle_ms);
-        let (link, offer) = (s.link, s.offer_hash);
-        let (_, msg) = self.sign(Commit {
+        let (peer, link, offer) = (s.counterparty(), s.link, s.offer_hash);
+        let (commit, msg) = self.sign(Commit {
             session: id,
             provider: self.me,
             offer,
@@ -1598,11 +1799,13 @@ impl Sessions {
         })?;
         if accept {
             self.set_state(id, State::Committed);
+            self.with(id, |s| s.commit = Some(commit));
             self.arm(id, overdue);
+            self.persist(now, id);
         } else {
             self.finish(id);
         }
-        self.transmit(link, msg);
+        self.send(peer, link, msg);
         Ok(())
     }
 
@@ -1615,7 +1818,9 @@ impl Sessions {
     ) -> Result<(), SessionError> {
         let s = self.own(id, Role::Provider, "deliver")?;
         let State::Delegated {
-            input, deliver_by, ..
+            input,
+            deliver_by,
+            at: delegated_at,
         } = s.state
         else {
             return Err(wrong_phase(id, "deliver", s));
@@ -1631,8 +1836,8 @@ impl Sessions {
             Some(p) => check_own_package(id, p, self.me, s.task, result_hash)?,
         }
         let overdue = now.mono + s.ms(|d| d.settle_ms);
-        let link = s.link;
-        let (_, msg) = self.sign(Deliver {
+        let (peer, link) = (s.counterparty(), s.link);
+        let (deliver, msg) = self.sign(Deliver {
             session: id,
             provider: self.me,
             result_hash,
@@ -1644,10 +1849,14 @@ impl Sessions {
                 input,
                 result: result_hash,
                 evidence: None,
+                delegated_at,
+                delivered_at: now.wall,
             },
         );
+        self.with(id, |s| s.deliver = Some(deliver));
         self.arm(id, overdue);
-        self.transmit(link, msg);
+        self.persist(now, id);
+        self.send(peer, link, msg);
         Ok(())
     }
 
@@ -1686,7 +1895,7 @@ impl Sessions {
             settled_at: now.wall,
         })?;
         let s = self.finish(id).ok_or(SessionError::UnknownSession(id))?;
-        self.transmit(s.link, statement_frame);
+        self.send(s.counterparty(), s.link, statement_frame);
         self.emit(Event::Settled(Box::new(Settlement {
             role: Role::Requester,
             topic: s.topic.clone(),
@@ -1717,12 +1926,34 @@ impl Sessions {
 
     fn on_frame(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), SessionError> {
         let limits = self.config.limits;
+        // Every authenticated message routes the sessions restored without a link to its
+        // signer (see `adopt`), whatever becomes of it afterwards.
         match frame::peek_kind(&payload) {
-            Some(wire::OFFER) => self.on_offer(now, from, open(&payload, &limits)?),
-            Some(wire::COMMIT) => self.on_commit(now, from, open(&payload, &limits)?),
-            Some(wire::DELEGATE) => self.on_delegate(now, from, open(&payload, &limits)?),
-            Some(wire::DELIVER) => self.on_deliver(now, from, open(&payload, &limits)?),
-            Some(wire::SETTLE) => self.on_settle(from, open(&payload, &limits)?),
+            Some(wire::OFFER) => {
+                let m = open::<Offer>(&payload, &limits)?;
+                self.adopt(m.signer(), from);
+                self.on_offer(now, from, m)
+            }
+            Some(wire::COMMIT) => {
+                let m = open::<Commit>(&payload, &limits)?;
+                self.adopt(m.signer(), from);
+                self.on_commit(now, from, m)
+            }
+            Some(wire::DELEGATE) => {
+                let m = open::<Delegate>(&payload, &limits)?;
+                self.adopt(m.signer(), from);
+                self.on_delegate(now, from, m)
+            }
+            Some(wire::DELIVER) => {
+                let m = open::<Deliver>(&payload, &limits)?;
+                self.adopt(m.signer(), from);
+                self.on_deliver(now, from, m)
+            }
+            Some(wire::SETTLE) => {
+                let m = open::<Settle>(&payload, &limits)?;
+                self.adopt(m.signer(), from);
+                self.on_settle(from, m)
+            }
             // Not ours: report the most specific wire error (malformed beats unknown kind).
             _ => Err(match frame::decode_frame(&payload, &limits) {
                 Err(e) => e.into(),
@@ -1776,30 +2007,35 @@ impl Sessions {
             return Err(SessionError::Full { max });
         }
         let answer_by = now.mono + close.saturating_duration_since(now.wall);
-        let session = Session {
-            role: Role::Provider,
-            requester: o.requester,
-            provider: self.me,
-            link: from,
-            task: o.task,
-            topic: o.topic.clone(),
-            offer_hash: m.hash(),
-            mechanism_id: mechanism.id(),
-            mechanism: mechanism.clone(),
-            deadline: Instant::MAX,
-            state: State::Offered,
-        };
         let event = Event::Offered {
             id,
             requester: o.requester,
             task: o.task,
             topic: o.topic.clone(),
             description_hash: o.description_hash,
-            mechanism: Box::new(mechanism),
+            mechanism: Box::new(mechanism.clone()),
             answer_by,
+        };
+        let session = Session {
+            role: Role::Provider,
+            requester: o.requester,
+            provider: self.me,
+            link: Some(from),
+            task: o.task,
+            topic: o.topic.clone(),
+            offer_hash: m.hash(),
+            offer: m,
+            commit: None,
+            delegate: None,
+            deliver: None,
+            mechanism_id: mechanism.id(),
+            mechanism,
+            deadline: Instant::MAX,
+            state: State::Offered,
         };
         self.sessions.insert(id, session);
         self.arm(id, answer_by);
+        self.persist(now, id);
         self.emit(event);
         Ok(())
     }
@@ -1834,13 +2070,16 @@ impl Sessions {
         }
         // Policy: the host gets a commit window to delegate (the deposit is locked meanwhile).
         let delegate_by = now.mono + s.ms(|d| d.commit_ms);
-        self.set_link(id, from);
+        let deposit = m.deposit;
+        self.route(id, from);
         self.set_state(id, State::Committed);
+        self.with(id, |s| s.commit = Some(m));
         self.arm(id, delegate_by);
+        self.persist(now, id);
         self.emit(Event::Committed {
             id,
             provider,
-            deposit: m.deposit,
+            deposit,
             delegate_by,
         });
         Ok(())
@@ -1867,22 +2106,24 @@ impl Sessions {
         // We wait for the requester's statement one settlement window past the delivery
         // deadline: if we fail to deliver, it owes us a TimedOut(Execute) refund.
         let overdue = deliver_by + s.ms(|d| d.settle_ms);
-        let (requester, task) = (s.requester, s.task);
-        self.set_link(id, from);
+        let (requester, task, input_hash) = (s.requester, s.task, m.input_hash);
+        self.route(id, from);
         self.set_state(
             id,
             State::Delegated {
-                input: m.input_hash,
+                input: input_hash,
                 at: now.wall,
                 deliver_by,
             },
         );
+        self.with(id, |s| s.delegate = Some(m));
         self.arm(id, overdue);
+        self.persist(now, id);
         self.emit(Event::Delegated {
             id,
             requester,
             task,
-            input_hash: m.input_hash,
+            input_hash,
             deliver_by,
         });
         Ok(())
@@ -1915,7 +2156,7 @@ impl Sessions {
             None => EvidenceCheck::Absent,
             Some(env) => self.check_evidence(s, env, m.result_hash, at, now),
         };
-        self.set_link(id, from);
+        self.route(id, from);
         match check {
             EvidenceCheck::Fraud(fraud) if fraud.1.offender == provider => {
                 self.settle(now, id, Outcome::Fraud, Some(fraud))
@@ -1942,19 +2183,24 @@ impl Sessions {
                     EvidenceCheck::Verified(v) => Some(v),
                     _ => None,
                 };
+                let result_hash = m.result_hash;
                 self.set_state(
                     id,
                     State::Delivered {
                         input,
-                        result: m.result_hash,
+                        result: result_hash,
                         evidence: evidence.clone(),
+                        delegated_at: at,
+                        delivered_at: now.wall,
                     },
                 );
+                self.with(id, |s| s.deliver = Some(m));
                 self.arm(id, grade_by);
+                self.persist(now, id);
                 self.emit(Event::Delivered {
                     id,
                     provider,
-                    result_hash: m.result_hash,
+                    result_hash,
                     evidence,
                     grade_by,
                 });
@@ -1969,7 +2215,7 @@ impl Sessions {
         let s = self.counterpart(id, Role::Provider, m.signer(), "SETTLE")?;
         let verdict = check_statement(s, m.value(), self.me, &self.config.limits);
         let topic = s.topic.clone();
-        self.set_link(id, from);
+        self.route(id, from);
         self.finish(id);
         self.emit(match verdict {
             Ok(()) => Event::Settled(Box::new(Settlement {
@@ -2150,10 +2396,73 @@ impl Sessions {
         }
     }
 
-    /// Replies go where the counterparty last spoke from (routing only, never identity).
-    fn set_link(&mut self, id: SessionId, link: LinkId) {
+    fn with(&mut self, id: SessionId, f: impl FnOnce(&mut Session)) {
         if let Some(s) = self.sessions.get_mut(&id) {
-            s.link = link;
+            f(s);
+        }
+    }
+
+    /// Replies go where the counterparty last spoke from (routing only, never identity).
+    fn route(&mut self, id: SessionId, link: LinkId) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.link = Some(link);
+            let peer = s.counterparty();
+            self.unlinked.remove(&(peer, id));
+            self.flush(peer, link);
+        }
+    }
+
+    /// `peer` was heard on `link` (an authenticated message): its sessions without a link
+    /// adopt it, and frames parked for it leave on it.
+    fn adopt(&mut self, peer: AgentId, link: LinkId) -> usize {
+        let lo = (peer, SessionId(Hash([0; 32])));
+        let hi = (peer, SessionId(Hash([0xff; 32])));
+        let waiting: Vec<SessionId> = self.unlinked.range(lo..=hi).map(|&(_, id)| id).collect();
+        for id in &waiting {
+            self.unlinked.remove(&(peer, *id));
+            if let Some(s) = self.sessions.get_mut(id) {
+                s.link = Some(link);
+            }
+        }
+        self.flush(peer, link);
+        waiting.len()
+    }
+
+    /// Send every frame parked for `peer` on `link`, oldest first.
+    fn flush(&mut self, peer: AgentId, link: LinkId) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let (mine, rest): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(p, _)| *p == peer);
+        self.parked = rest;
+        for (_, frame) in mine {
+            self.transmit(link, frame);
+        }
+    }
+
+    /// Send a session frame to `peer` on `link`, or park it until a link to `peer` is known.
+    fn send(&mut self, peer: AgentId, link: Option<LinkId>, payload: Bytes) {
+        let Some(link) = link else {
+            if self.parked.len() >= self.config.max_queued_transmits {
+                self.parked.pop_front();
+                self.dropped_transmits += 1;
+                self.unreported.1 += 1;
+            }
+            self.parked.push_back((peer, payload));
+            return;
+        };
+        self.transmit(link, payload);
+    }
+
+    /// Queue the session's current record ([`Event::Persist`]).
+    fn persist(&mut self, now: Now, id: SessionId) {
+        if let Some(record) = self.sessions.get(&id).map(|s| persist::encode(s, now)) {
+            self.emit(Event::Persist {
+                id,
+                record: Some(record),
+            });
         }
     }
 
@@ -2170,6 +2479,8 @@ impl Sessions {
     fn finish(&mut self, id: SessionId) -> Option<Session> {
         let s = self.sessions.remove(&id)?;
         self.deadlines.remove(&(s.deadline, id));
+        self.unlinked.remove(&(s.counterparty(), id));
+        self.emit(Event::Persist { id, record: None });
         if self.ended.insert(id) {
             self.ended_order.push_back(id);
             while self.ended_order.len() > self.config.max_sessions {
@@ -2181,9 +2492,16 @@ impl Sessions {
         Some(s)
     }
 
+    /// Queue an event; on overflow drop the oldest one that is not a [`Event::Persist`] (the
+    /// oldest of all when every queued event is one).
     fn emit(&mut self, e: Event) {
         if self.events.len() >= self.config.max_queued_events {
-            self.events.pop_front();
+            let victim = self
+                .events
+                .iter()
+                .position(|e| !matches!(e, Event::Persist { .. }))
+                .unwrap_or(0);
+            self.events.remove(victim);
             self.dropped_events += 1;
             self.unreported.0 += 1;
         }

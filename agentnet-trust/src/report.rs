@@ -22,14 +22,38 @@
 //! reporter's own trust, which is what makes a colluding clique's mutual praise worth little.
 //!
 //! Bounds: a report carries at most [`MAX_REPORT_ENTRIES`] entries; [`ReportBook`] keeps at
-//! most [`ReportBookConfig::max_reporters`] rows per topic and refuses the rest.
+//! most [`ReportBookConfig::max_reporters`] rows per topic and refuses the rest, and at most
+//! [`MAX_REPORT_ENTRIES`] peers per row (a delta that would grow a row beyond it is refused).
+//!
+//! # Persistence
+//!
+//! Both sides keep state a restart must not lose. The builder's per-topic sequence numbers
+//! and what receivers believe are what make its next report acceptable and correct: receivers
+//! refuse a seq they already hold, and apply a delta on top of the report it names. The
+//! book's rows are peers' opinions that are otherwise only resent in full every
+//! [`SalienceConfig::full_every`] reports. [`ReportBuilder::export`] and
+//! [`ReportBook::export`] give the state as records (one per topic, one per held row; a
+//! version byte, [`REPORT_RECORD_VERSION`], then canonical CBOR with tallies in thousandths,
+//! exactly as they travel); [`ReportBuilder::restore`] and [`ReportBook::restore`] take them
+//! back after a restart, all or nothing, refusing malformed, oversized or inconsistent
+//! records with a [`ReportRestoreError`]. A restored builder continues exactly where it
+//! stopped: its next report is the one it would have made without the restart.
+//!
+//! The host's rule: **store the builder's export after [`ReportBuilder::next_report`] returns
+//! a report and before sending that report.** A builder restored from an older state would
+//! reuse a seq receivers already hold (refused as stale), and its next delta would name as
+//! base a report they hold with other contents. The book is less fragile: a book restored
+//! from an older state holds older seqs, so the next delta finds a gap and the row waits for
+//! the next full report; storing its export after the reports it applied, in batches, is
+//! enough.
 
 use std::collections::BTreeMap;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::signed::{SignedError, SignedObject};
-use agentnet_core::wire::MessageKind;
+use agentnet_core::wire::{self, Limits, MessageKind, WireError};
 use agentnet_core::{AgentId, Signed, Signer, WallTime};
+use bytes::Bytes;
 use core::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -430,6 +454,21 @@ impl ReportBook {
                     row.stale = true;
                     return Err(ReportError::Gap { base, have });
                 }
+                let added = r
+                    .entries
+                    .iter()
+                    .filter(|e| !e.is_zero() && !row.entries.contains_key(&e.peer))
+                    .count();
+                let removed = r
+                    .entries
+                    .iter()
+                    .filter(|e| e.is_zero() && row.entries.contains_key(&e.peer))
+                    .count();
+                if row.entries.len() + added - removed > MAX_REPORT_ENTRIES {
+                    return Err(ReportError::Malformed(
+                        "row would exceed MAX_REPORT_ENTRIES",
+                    ));
+                }
                 for e in &r.entries {
                     if e.is_zero() {
                         row.entries.remove(&e.peer);
@@ -477,6 +516,317 @@ impl ReportBook {
         for m in self.rows.values_mut() {
             m.remove(reporter);
         }
+    }
+}
+
+// =============================================================================================
+// Persistence
+// =============================================================================================
+
+/// The version byte in front of every [`ReportBuilder`] and [`ReportBook`] record.
+pub const REPORT_RECORD_VERSION: u8 = 1;
+
+/// The longest record either side writes or takes back: a topic and [`MAX_REPORT_ENTRIES`]
+/// entries of about 55 bytes fit with room to spare. Bytes.
+pub const MAX_REPORT_RECORD_LEN: usize = 128 * 1024;
+
+/// Decoding limits of records: [`MAX_REPORT_RECORD_LEN`], strings of at most 1 KiB (topics
+/// are at most 128 bytes, ids 32), at most [`MAX_REPORT_ENTRIES`] entries, nesting 4.
+const RECORD_LIMITS: Limits = Limits {
+    max_frame: MAX_REPORT_RECORD_LEN,
+    max_bytes_len: 1024,
+    max_items: MAX_REPORT_ENTRIES,
+    max_depth: 4,
+    accept_kind: None,
+};
+
+/// Why a record was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record has no bytes (not even its version byte).
+    #[error("empty record")]
+    Empty,
+    /// The record is longer than [`MAX_REPORT_RECORD_LEN`].
+    #[error("record of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The record's length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The record was written by a build with another record format.
+    #[error("unsupported record version {found} (this build reads {REPORT_RECORD_VERSION})")]
+    UnsupportedVersion {
+        /// The version byte found.
+        found: u8,
+    },
+    /// Truncated, over a limit, or not a record of this kind.
+    #[error("malformed record: {0}")]
+    Malformed(WireError),
+    /// Well-formed but impossible: an invalid topic, seq 0, entries unsorted, duplicated,
+    /// zero, about the reporter itself or dated after the record.
+    #[error("invalid record: {0}")]
+    Invalid(&'static str),
+    /// A second record for a topic (builder) or for a (topic, reporter) row (book), or one
+    /// for state already held.
+    #[error("duplicate record")]
+    Duplicate,
+    /// The topic already holds [`ReportBookConfig::max_reporters`] rows.
+    #[error("too many reporters in topic")]
+    Full,
+}
+
+/// Why [`ReportBuilder::restore`] or [`ReportBook::restore`] refused its records. Nothing
+/// was restored.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("record {index} refused: {error}")]
+#[non_exhaustive]
+pub struct ReportRestoreError {
+    /// The record's index in the input.
+    pub index: usize,
+    /// Why.
+    pub error: RecordError,
+}
+
+/// One held tally as `[peer, pos, neg, at]`, weights in thousandths as reports carry them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct HeldEntry(AgentId, u32, u32, WallTime);
+
+impl HeldEntry {
+    fn of(peer: &AgentId, t: &Tally) -> Self {
+        let e = ReportEntry::new(*peer, t.pos, t.neg);
+        HeldEntry(*peer, e.pos, e.neg, t.at)
+    }
+
+    fn tally(&self) -> Tally {
+        let e = ReportEntry {
+            peer: self.0,
+            pos: self.1,
+            neg: self.2,
+        };
+        Tally {
+            pos: e.pos_weight(),
+            neg: e.neg_weight(),
+            at: self.3,
+        }
+    }
+}
+
+/// A builder's state for one topic. Field order is the encoding order.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuilderRecord {
+    topic: Topic,
+    seq: u64,
+    at: WallTime,
+    force_full: bool,
+    believed: Vec<HeldEntry>,
+}
+
+/// One row of a book. Field order is the encoding order.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BookRecord {
+    topic: Topic,
+    reporter: AgentId,
+    seq: u64,
+    at: WallTime,
+    stale: bool,
+    entries: Vec<HeldEntry>,
+}
+
+fn encode_record<T: Serialize>(record: &T) -> Bytes {
+    let mut out = vec![REPORT_RECORD_VERSION];
+    // Encoding into memory cannot fail: integers, booleans, strings and arrays only.
+    out.extend(wire::encode_cbor(record).unwrap_or_default());
+    Bytes::from(out)
+}
+
+/// Size, version, structure (before anything is allocated), then the schema.
+fn decode_record<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
+    if bytes.len() > MAX_REPORT_RECORD_LEN {
+        return Err(RecordError::TooLarge {
+            len: bytes.len(),
+            max: MAX_REPORT_RECORD_LEN,
+        });
+    }
+    let (&version, body) = bytes.split_first().ok_or(RecordError::Empty)?;
+    if version != REPORT_RECORD_VERSION {
+        return Err(RecordError::UnsupportedVersion { found: version });
+    }
+    wire::decode_cbor(body, &RECORD_LIMITS).map_err(RecordError::Malformed)
+}
+
+/// The checks every record's header and entries pass; returns the entries as tallies.
+fn check_entries(
+    topic: &Topic,
+    seq: u64,
+    at: WallTime,
+    entries: &[HeldEntry],
+    reporter: Option<&AgentId>,
+) -> Result<BTreeMap<AgentId, Tally>, RecordError> {
+    Topic::new(topic.as_str()).map_err(|_| RecordError::Invalid("invalid topic"))?;
+    if seq == 0 {
+        return Err(RecordError::Invalid("seq starts at 1"));
+    }
+    if entries.len() > MAX_REPORT_ENTRIES {
+        return Err(RecordError::Invalid("too many entries"));
+    }
+    if entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(RecordError::Invalid("entries not sorted by peer"));
+    }
+    let mut out = BTreeMap::new();
+    for e in entries {
+        if e.1 == 0 && e.2 == 0 {
+            return Err(RecordError::Invalid("zero entry"));
+        }
+        if e.3 > at {
+            return Err(RecordError::Invalid("entry dated after the record"));
+        }
+        if reporter == Some(&e.0) {
+            return Err(RecordError::Invalid("self-report"));
+        }
+        out.insert(e.0, e.tally());
+    }
+    Ok(out)
+}
+
+/// Apply `decode` to every record (with its index), stopping at the first refusal.
+fn decode_all<T>(
+    records: impl IntoIterator<Item = Bytes>,
+    mut decode: impl FnMut(&[u8]) -> Result<T, RecordError>,
+) -> Result<Vec<T>, ReportRestoreError> {
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| decode(&r).map_err(|error| ReportRestoreError { index, error }))
+        .collect()
+}
+
+impl ReportBuilder {
+    /// The builder's state, one record per topic it has reported on, in topic order. See the
+    /// module docs, "Persistence", for when to store it.
+    pub fn export(&self) -> Vec<Bytes> {
+        self.sent
+            .iter()
+            .filter(|(_, s)| s.seq > 0)
+            .map(|(topic, s)| {
+                encode_record(&BuilderRecord {
+                    topic: topic.clone(),
+                    seq: s.seq,
+                    at: s.at,
+                    force_full: s.force_full,
+                    believed: s
+                        .believed
+                        .iter()
+                        .map(|(p, t)| HeldEntry::of(p, t))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Take back the state [`export`](Self::export) gave, after a restart: the next report
+    /// for each topic is the one the exported builder would have made. All or nothing: the
+    /// first malformed, oversized or inconsistent record, or a second record for a topic (or
+    /// one for a topic this builder already reports on), refuses them all and changes
+    /// nothing. Returns the number of topics restored.
+    pub fn restore(
+        &mut self,
+        records: impl IntoIterator<Item = Bytes>,
+    ) -> Result<usize, ReportRestoreError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let decoded = decode_all(records, |bytes| {
+            let r: BuilderRecord = decode_record(bytes)?;
+            let believed = check_entries(&r.topic, r.seq, r.at, &r.believed, None)?;
+            if self.sent.contains_key(&r.topic) || !seen.insert(r.topic.clone()) {
+                return Err(RecordError::Duplicate);
+            }
+            Ok((
+                r.topic,
+                Sent {
+                    seq: r.seq,
+                    at: r.at,
+                    force_full: r.force_full,
+                    believed,
+                },
+            ))
+        })?;
+        let n = decoded.len();
+        self.sent.extend(decoded);
+        Ok(n)
+    }
+}
+
+impl ReportBook {
+    /// Every held row as a record, in (topic, reporter) order.
+    pub fn export(&self) -> Vec<Bytes> {
+        self.rows
+            .iter()
+            .flat_map(|(topic, rows)| {
+                rows.iter()
+                    .filter(|(_, row)| row.seq > 0)
+                    .map(move |(reporter, row)| {
+                        encode_record(&BookRecord {
+                            topic: topic.clone(),
+                            reporter: *reporter,
+                            seq: row.seq,
+                            at: row.at,
+                            stale: row.stale,
+                            entries: row
+                                .entries
+                                .iter()
+                                .map(|(p, t)| HeldEntry::of(p, t))
+                                .collect(),
+                        })
+                    })
+            })
+            .collect()
+    }
+
+    /// Take back the rows [`export`](Self::export) gave, after a restart. All or nothing:
+    /// the first malformed, oversized or inconsistent record, a second record for a row (or
+    /// one for a row already held), or one beyond [`ReportBookConfig::max_reporters`] in its
+    /// topic refuses them all and changes nothing. Returns the number of rows restored.
+    pub fn restore(
+        &mut self,
+        records: impl IntoIterator<Item = Bytes>,
+    ) -> Result<usize, ReportRestoreError> {
+        let mut staged: BTreeMap<Topic, BTreeMap<AgentId, HeldRow>> = BTreeMap::new();
+        let max = self.config.max_reporters;
+        let rows = &self.rows;
+        decode_all(records, |bytes| {
+            let r: BookRecord = decode_record(bytes)?;
+            let entries = check_entries(&r.topic, r.seq, r.at, &r.entries, Some(&r.reporter))?;
+            let held = rows.get(&r.topic);
+            if held.is_some_and(|m| m.contains_key(&r.reporter)) {
+                return Err(RecordError::Duplicate);
+            }
+            let new = staged.entry(r.topic).or_default();
+            if new.contains_key(&r.reporter) {
+                return Err(RecordError::Duplicate);
+            }
+            if held.map_or(0, BTreeMap::len) + new.len() >= max {
+                return Err(RecordError::Full);
+            }
+            new.insert(
+                r.reporter,
+                HeldRow {
+                    seq: r.seq,
+                    at: r.at,
+                    stale: r.stale,
+                    entries,
+                },
+            );
+            Ok(())
+        })?;
+        let mut n = 0;
+        for (topic, rows) in staged {
+            n += rows.len();
+            self.rows.entry(topic).or_default().extend(rows);
+        }
+        Ok(n)
     }
 }
 
@@ -620,5 +970,334 @@ mod tests {
             let s = Signed::sign(&kp, r).unwrap();
             assert!(ReportBook::default().apply(&s).is_err());
         }
+    }
+
+    // ----- persistence ----------------------------------------------------------------------
+
+    fn at(s: u64) -> WallTime {
+        WallTime::from_unix_millis(s * 1000)
+    }
+
+    fn t(pos: f64, neg: f64, s: u64) -> Tally {
+        Tally {
+            pos,
+            neg,
+            at: at(s),
+        }
+    }
+
+    /// A builder that reported on two topics (full, then a delta; the second topic with a
+    /// full report forced next), the book that applied every report, and the reports.
+    fn reported() -> (ReportBuilder, ReportBook, Vec<Signed<TrustReport>>) {
+        let kp = Keypair::from_seed([1; 32]);
+        let p: Vec<AgentId> = (2..6u8).map(|i| Keypair::from_seed([i; 32]).id()).collect();
+        let (code, art) = (
+            Topic::new("code/review").unwrap(),
+            Topic::new("art").unwrap(),
+        );
+        let mut b = ReportBuilder::new(SalienceConfig::default());
+        let mut book = ReportBook::default();
+        let mut sent = Vec::new();
+        let rows = [
+            (
+                &code,
+                vec![(p[0], t(4.0, 0.0, 0)), (p[1], t(1.5, 0.25, 0))],
+                0,
+            ),
+            (&art, vec![(p[2], t(2.0, 0.0, 1))], 1),
+            (
+                &code,
+                vec![(p[0], t(4.0, 3.0, 10)), (p[2], t(1.0, 0.0, 10))],
+                10,
+            ),
+        ];
+        for (topic, row, s) in rows {
+            let r = b.next_report(&kp, topic, &row, at(s)).unwrap().unwrap();
+            book.apply(&r).unwrap();
+            sent.push(r);
+        }
+        assert_eq!(sent[2].base, Some(1), "a delta");
+        b.force_full(&art);
+        (b, book, sent)
+    }
+
+    #[test]
+    fn a_restored_builder_makes_the_report_it_would_have_made() {
+        let kp = Keypair::from_seed([1; 32]);
+        let p: Vec<AgentId> = (2..6u8).map(|i| Keypair::from_seed([i; 32]).id()).collect();
+        let (code, art) = (
+            Topic::new("code/review").unwrap(),
+            Topic::new("art").unwrap(),
+        );
+        let (mut b, mut book, _) = reported();
+        let records = b.export();
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().all(|r| r[0] == REPORT_RECORD_VERSION));
+        let mut restored = ReportBuilder::new(SalienceConfig::default());
+        assert_eq!(restored.restore(records.clone()), Ok(2));
+        // Deterministic: the restored state exports the same bytes.
+        assert_eq!(restored.export(), records);
+        // The next delta in "code" (one more failure for p[1], p[2] gone), decayed inputs.
+        let row = [(p[0], t(3.9, 2.9, 20)), (p[1], t(1.0, 2.0, 20))];
+        let next = b.next_report(&kp, &code, &row, at(20)).unwrap();
+        let again = restored.next_report(&kp, &code, &row, at(20)).unwrap();
+        let (next, again) = (next.unwrap(), again.unwrap());
+        assert_eq!(next.to_frame(), again.to_frame());
+        assert_eq!((again.seq, again.base), (3, Some(2)));
+        // Receivers take it: not stale, on top of the report they hold.
+        assert!(book.apply(&again).is_ok());
+        // The forced full report in "art" survives the restart too.
+        let row = [(p[2], t(2.0, 0.0, 30))];
+        let next = b.next_report(&kp, &art, &row, at(30)).unwrap().unwrap();
+        let again = restored
+            .next_report(&kp, &art, &row, at(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.to_frame(), again.to_frame());
+        assert_eq!(again.base, None);
+        // Nothing salient: nothing on either side.
+        let row = [(p[2], t(2.0, 0.0, 30))];
+        assert!(b.next_report(&kp, &art, &row, at(30)).unwrap().is_none());
+        assert!(
+            restored
+                .next_report(&kp, &art, &row, at(30))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_restored_book_keeps_the_rows_and_takes_the_next_delta() {
+        let kp = Keypair::from_seed([1; 32]);
+        let p: Vec<AgentId> = (2..6u8).map(|i| Keypair::from_seed([i; 32]).id()).collect();
+        let code = Topic::new("code/review").unwrap();
+        let (mut b, book, sent) = reported();
+        let records = book.export();
+        assert_eq!(records.len(), 2);
+        let mut restored = ReportBook::default();
+        assert_eq!(restored.restore(records.clone()), Ok(2));
+        assert_eq!(restored.export(), records);
+        for topic in [&code, &Topic::new("art").unwrap()] {
+            let a: Vec<_> = book.rows(topic).collect();
+            let b: Vec<_> = restored.rows(topic).collect();
+            assert_eq!(a, b);
+            assert_eq!(
+                book.row_at(topic, &kp.id(), at(1000)),
+                restored.row_at(topic, &kp.id(), at(1000))
+            );
+        }
+        // Replays are still stale; the next delta applies.
+        assert!(matches!(
+            restored.apply(&sent[2]),
+            Err(ReportError::Stale { seq: 2, have: 2 })
+        ));
+        let row = [(p[0], t(1.0, 9.0, 20))];
+        let next = b.next_report(&kp, &code, &row, at(20)).unwrap().unwrap();
+        assert_eq!(next.base, Some(2));
+        assert!(restored.apply(&next).is_ok());
+        // An empty book exports nothing and restores from nothing.
+        assert!(ReportBook::default().export().is_empty());
+        assert_eq!(ReportBook::default().restore(Vec::new()), Ok(0));
+    }
+
+    #[test]
+    fn bad_report_records_are_refused_and_change_nothing() {
+        let (b, book, _) = reported();
+        let (good_b, good_book) = (b.export(), book.export());
+        let refused = |records: Vec<Bytes>| {
+            let mut fresh = ReportBuilder::default();
+            let r = fresh.restore(records);
+            assert!(fresh.export().is_empty(), "all or nothing");
+            r.unwrap_err()
+        };
+        let refused_book = |records: Vec<Bytes>| {
+            let mut fresh = ReportBook::new(ReportBookConfig {
+                max_reporters: 1,
+                ..Default::default()
+            });
+            let r = fresh.restore(records);
+            assert!(fresh.export().is_empty(), "all or nothing");
+            r.unwrap_err()
+        };
+        let err = |index, error| ReportRestoreError { index, error };
+        // Garbage, truncation, versions, sizes.
+        assert_eq!(
+            refused(vec![good_b[0].clone(), Bytes::new()]),
+            err(1, RecordError::Empty)
+        );
+        let mut v = good_b[0].to_vec();
+        v[0] = 9;
+        assert_eq!(
+            refused(vec![Bytes::from(v)]),
+            err(0, RecordError::UnsupportedVersion { found: 9 })
+        );
+        for cut in 1..good_b[0].len() {
+            assert!(matches!(
+                refused(vec![good_b[0].slice(..cut)]).error,
+                RecordError::Malformed(_)
+            ));
+        }
+        for cut in 1..good_book[0].len() {
+            assert!(matches!(
+                refused_book(vec![good_book[0].slice(..cut)]).error,
+                RecordError::Malformed(_)
+            ));
+        }
+        let huge = Bytes::from(vec![REPORT_RECORD_VERSION; MAX_REPORT_RECORD_LEN + 1]);
+        assert!(matches!(
+            refused(vec![huge]).error,
+            RecordError::TooLarge { .. }
+        ));
+        // A book record is not a builder record, nor the other way round.
+        assert!(matches!(
+            refused(vec![good_book[0].clone()]).error,
+            RecordError::Malformed(WireError::Schema(_))
+        ));
+        assert!(matches!(
+            refused_book(vec![good_b[0].clone()]).error,
+            RecordError::Malformed(WireError::Schema(_))
+        ));
+        // Duplicates and bounds.
+        assert_eq!(
+            refused(vec![good_b[0].clone(), good_b[0].clone()]),
+            err(1, RecordError::Duplicate)
+        );
+        let row = |reporter| {
+            encode_record(&BookRecord {
+                topic: Topic::new("t").unwrap(),
+                reporter,
+                seq: 1,
+                at: at(5),
+                stale: false,
+                entries: vec![],
+            })
+        };
+        let (r1, r2) = (AgentId::from_bytes([5; 32]), AgentId::from_bytes([6; 32]));
+        assert_eq!(
+            refused_book(vec![row(r1), row(r2)]),
+            err(1, RecordError::Full)
+        );
+        assert_eq!(
+            refused_book(vec![row(r1), row(r1)]),
+            err(1, RecordError::Duplicate)
+        );
+        let mut held = book.clone();
+        assert_eq!(
+            held.restore(vec![good_book[1].clone()]),
+            Err(err(0, RecordError::Duplicate))
+        );
+        // Well-formed, impossible contents.
+        #[derive(Serialize)]
+        struct BadTopic {
+            topic: String,
+            seq: u64,
+            at: WallTime,
+            force_full: bool,
+            believed: Vec<HeldEntry>,
+        }
+        let (p, q) = (AgentId::from_bytes([7; 32]), AgentId::from_bytes([8; 32]));
+        let topic = Topic::new("t").unwrap();
+        let builder = |seq, believed: Vec<HeldEntry>| {
+            encode_record(&BuilderRecord {
+                topic: topic.clone(),
+                seq,
+                at: at(5),
+                force_full: false,
+                believed,
+            })
+        };
+        for (record, why) in [
+            (builder(0, vec![]), "seq starts at 1"),
+            (
+                builder(
+                    1,
+                    vec![HeldEntry(q, 1, 0, at(1)), HeldEntry(p, 1, 0, at(1))],
+                ),
+                "entries not sorted by peer",
+            ),
+            (builder(1, vec![HeldEntry(p, 0, 0, at(1))]), "zero entry"),
+            (
+                builder(1, vec![HeldEntry(p, 1, 0, at(6))]),
+                "entry dated after the record",
+            ),
+            (
+                encode_record(&BadTopic {
+                    topic: "Not A Topic".into(),
+                    seq: 1,
+                    at: at(5),
+                    force_full: false,
+                    believed: vec![],
+                }),
+                "invalid topic",
+            ),
+        ] {
+            assert_eq!(refused(vec![record]), err(0, RecordError::Invalid(why)));
+        }
+        let self_report = encode_record(&BookRecord {
+            topic: topic.clone(),
+            reporter: p,
+            seq: 1,
+            at: at(5),
+            stale: false,
+            entries: vec![HeldEntry(p, 1, 0, at(5))],
+        });
+        assert_eq!(
+            refused_book(vec![self_report]),
+            err(0, RecordError::Invalid("self-report"))
+        );
+    }
+
+    #[test]
+    fn a_row_cannot_grow_past_the_entry_bound() {
+        let kp = Keypair::from_seed([1; 32]);
+        let topic = Topic::new("t").unwrap();
+        let id = |i: u16| {
+            let mut b = [0u8; 32];
+            b[..2].copy_from_slice(&i.to_be_bytes());
+            AgentId::from_bytes(b)
+        };
+        let entries: Vec<ReportEntry> = (0..MAX_REPORT_ENTRIES as u16)
+            .map(|i| ReportEntry {
+                peer: id(i + 10),
+                pos: 1000,
+                neg: 0,
+            })
+            .collect();
+        let report = |seq, base, entries| TrustReport {
+            reporter: kp.id(),
+            topic: topic.clone(),
+            seq,
+            at: t0(),
+            base,
+            entries,
+        };
+        let mut book = ReportBook::default();
+        book.apply(&Signed::sign(&kp, report(1, None, entries)).unwrap())
+            .unwrap();
+        let grow = vec![ReportEntry {
+            peer: id(1),
+            pos: 1000,
+            neg: 0,
+        }];
+        let delta = Signed::sign(&kp, report(2, Some(1), grow)).unwrap();
+        assert!(matches!(book.apply(&delta), Err(ReportError::Malformed(_))));
+        // Swapping one peer for another keeps the row within the bound.
+        let swap = vec![
+            ReportEntry {
+                peer: id(1),
+                pos: 1000,
+                neg: 0,
+            },
+            ReportEntry {
+                peer: id(10),
+                pos: 0,
+                neg: 0,
+            },
+        ];
+        let delta = Signed::sign(&kp, report(2, Some(1), swap)).unwrap();
+        assert!(book.apply(&delta).is_ok());
+        // The full row exports and restores within the record limits.
+        let records = book.export();
+        assert_eq!(ReportBook::default().restore(records), Ok(1));
     }
 }

@@ -804,8 +804,11 @@ impl Agent {
         let link = self
             .sessions
             .session(&sid)
-            .map(|s| s.link)
-            .ok_or(AgentError::Undeliverable("the session has ended".into()))?;
+            .ok_or(AgentError::Undeliverable("the session has ended".into()))?
+            .link
+            .ok_or(AgentError::Undeliverable(
+                "no link to the requester is known yet".into(),
+            ))?;
         let chunks = seal_chunks(
             &self.config.payload,
             &x,
@@ -1333,7 +1336,7 @@ impl Agent {
                 }
             }
         };
-        let link = self.sessions.session(&id).map(|s| s.link);
+        let link = self.sessions.session(&id).and_then(|s| s.link);
         let accepted = match (&decision, link) {
             (Ok(()), Some(link)) => {
                 let r = self.sessions.accept(now, id);
@@ -1386,7 +1389,7 @@ impl Agent {
         else {
             return;
         };
-        let link = self.sessions.session(&id).map(|s| s.link);
+        let link = self.sessions.session(&id).and_then(|s| s.link);
         let x = self.registry.resolve(&provider).map(|r| r.current_x25519);
         let (Some(link), Some(x)) = (link, x) else {
             self.end_try(now, id, Verdict::Unreachable);
