@@ -229,7 +229,7 @@ fn task(tier: Tier, i: usize, input_bytes: usize) -> TaskRequest {
     if tier == Tier::Canary {
         let input = text(input_bytes, i, 2);
         let expected = Bytes::from(input.to_ascii_uppercase());
-        t.canaries(vec![CanaryCase { input, expected }])
+        t.canaries(vec![CanaryCase::new(input, expected)])
     } else {
         t
     }
