@@ -988,7 +988,12 @@ impl Driver {
         let mut wanted = Vec::new();
         for c in found {
             let p = c.descriptor.provider;
-            if p == self.agent.id() || self.agent.peers().any(|(a, _)| *a == p) {
+            let linked = self.links.values().any(|l| l.peer == p);
+            if p == self.agent.id() || linked {
+                if linked && !self.agent.peers().any(|(a, _)| *a == p) {
+                    // Linked but the handshake is still under way: wait for it too.
+                    wanted.push(p);
+                }
                 continue;
             }
             if let Some(ep) = c.descriptor.endpoints.first()

@@ -142,3 +142,69 @@ async fn request_and_serve_between_nodes_with_a_canary_fallback() {
         n.shutdown().await.unwrap();
     }
 }
+
+/// A provider known only through a relay is dialed at its descriptor's endpoint and served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_found_through_a_relay_is_dialed_over_tcp() {
+    use agentnet_transport::tcp::TcpConfig;
+    async fn tcp_node(n: u8, bootstrap: Vec<String>) -> Node {
+        Node::builder()
+            .identity(Keypair::from_seed([n; 32]))
+            .tcp(TcpConfig {
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                ..TcpConfig::default()
+            })
+            .interest(InterestProfile::everything())
+            .seed([n + 100; 32])
+            .config(NodeConfig {
+                bootstrap,
+                follow_peer_topics: true,
+                ..NodeConfig::default()
+            })
+            .start()
+            .await
+            .unwrap()
+    }
+    let relay = tcp_node(11, vec![]).await;
+    let relay_addr = relay.local_addr().unwrap().to_string();
+    let provider = tcp_node(12, vec![relay_addr.clone()]).await;
+    let client = tcp_node(13, vec![relay_addr]).await;
+    provider
+        .serve(
+            descriptor(&Keypair::from_seed([12; 32]), "Rewrite text in capitals"),
+            |_task, input: Bytes| async move {
+                Executed::Done {
+                    result: Bytes::from(input.to_ascii_uppercase()),
+                    tools: Vec::new(),
+                }
+            },
+        )
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !client
+            .discover("shout my text", Default::default(), 4)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let o = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.request(
+            TaskRequest::new("shout my text", Bytes::from_static(b"via relay"))
+                .tier(Tier::Evidence),
+        ),
+    )
+    .await
+    .expect("ends")
+    .unwrap();
+    assert_eq!(o.result.as_deref(), Ok(&b"VIA RELAY"[..]), "{o:?}");
+    assert_eq!(o.provider, Some(provider.id()));
+    for n in [client, provider, relay] {
+        n.shutdown().await.unwrap();
+    }
+}

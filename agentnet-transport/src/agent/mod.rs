@@ -2130,16 +2130,18 @@ impl Agent {
             return;
         }
         link.hellos_answered += 1;
+        // The identity chain first: links deliver in order, so by the time the peer accepts
+        // the proof (and starts using the link as a route) it can resolve this agent's keys.
+        let entries: Vec<Bytes> = self.chain.iter().map(|e| e.to_frame()).collect();
+        for e in entries {
+            self.send(from, e);
+        }
         let proof = HelloProof {
             nonce: hello.nonce,
             agent: self.me,
         };
         if let Ok(signed) = Signed::sign(&self.keys, proof) {
             self.send(from, signed.to_frame());
-        }
-        let entries: Vec<Bytes> = self.chain.iter().map(|e| e.to_frame()).collect();
-        for e in entries {
-            self.send(from, e);
         }
     }
 
@@ -2311,7 +2313,21 @@ impl Engine for Agent {
         if let Some(a) = agent
             && self.routes.get(&a) == Some(&link)
         {
-            self.routes.remove(&a);
+            // Another verified link to the same agent (a simultaneous dial, a reconnect)
+            // becomes the route.
+            match self
+                .links
+                .iter()
+                .find(|(_, l)| l.peer == Some(a))
+                .map(|(id, _)| *id)
+            {
+                Some(other) => {
+                    self.routes.insert(a, other);
+                }
+                None => {
+                    self.routes.remove(&a);
+                }
+            }
         }
         self.gossip.handle_link_down(now, link);
         self.sessions.handle_link_down(now, link);
