@@ -181,3 +181,143 @@ fn three_processes_discover_each_other_and_survive_a_kill() {
     assert_eq!(tr["provider"].as_str(), Some(id2.as_str()));
     drop((n1, n2, n3));
 }
+
+fn serve(
+    dir: &Path,
+    name: &str,
+    bootstrap: Option<&str>,
+    desc: &str,
+    extra: &[&str],
+) -> (Proc, String, String) {
+    let data = dir.join(name).to_string_lossy().into_owned();
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--descriptor",
+        desc,
+        "--exec",
+        "tr a-z A-Z",
+    ];
+    if let Some(b) = bootstrap {
+        args.extend(["--bootstrap", b]);
+    }
+    args.extend(extra);
+    let p = Proc::spawn(&args);
+    let first = p.expect("listening ");
+    let mut parts = first.split_whitespace().skip(1);
+    let addr = parts.next().expect("address").to_string();
+    let id = parts.nth(1).expect("did").to_string();
+    p.expect("serving ");
+    (p, addr, id)
+}
+
+fn request(dir: &Path, bootstrap: &str, extra: &[&str], intent: &str) -> (bool, serde_json::Value) {
+    let input = dir.join("input.txt");
+    std::fs::write(&input, "hello from a process\n").unwrap();
+    let data = dir.join("requester").to_string_lossy().into_owned();
+    let input = input.to_string_lossy().into_owned();
+    let mut args = vec![
+        "request",
+        "--bootstrap",
+        bootstrap,
+        "--data-dir",
+        &data,
+        "--input",
+        &input,
+        "--json",
+    ];
+    args.extend(extra);
+    args.push(intent);
+    let out = Command::new(BIN).args(&args).output().expect("run request");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("request prints JSON ({e}): {out:?}"));
+    (out.status.success(), v)
+}
+
+#[test]
+fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = descriptor(
+        dir.path(),
+        "shout.toml",
+        "capability = \"text.shout\"\ntopic = \"text/style\"\nsummary = \"Rewrite text in capitals\"\n",
+    );
+    let lure = descriptor(
+        dir.path(),
+        "lure.toml",
+        "capability = \"text.shout\"\ntopic = \"text/style\"\nsummary = \"Shout my text: the loudest capitals for any text\"\n",
+    );
+    let canaries = dir.path().join("canaries.jsonl");
+    std::fs::write(
+        &canaries,
+        "{\"input\": \"canary\", \"expected\": \"CANARY\"}\n",
+    )
+    .unwrap();
+    let canaries = canaries.to_string_lossy().into_owned();
+    let (p1, a1, id1) = serve(dir.path(), "one", None, &honest, &[]);
+    let (p2, _, id2) = serve(
+        dir.path(),
+        "two",
+        Some(&a1),
+        &lure,
+        &["--lie-with-receipts"],
+    );
+    let (p3, _, id3) = serve(dir.path(), "three", Some(&a1), &honest, &[]);
+
+    // Tier 3: the cheater ranks first (its descriptor matches best), its evidence contradicts
+    // its own receipts, it is convicted and the request falls back to an honest provider.
+    let (ok, v) = request(
+        dir.path(),
+        &a1,
+        &["--tier", "3", "--canaries", &canaries],
+        "shout my text",
+    );
+    assert!(ok, "{v}");
+    assert_eq!(v["outcome"], "success", "{v}");
+    assert_eq!(v["result"], "HELLO FROM A PROCESS\n", "{v}");
+    assert_eq!(v["tier"], 3);
+    assert_eq!(
+        v["attempts"][0]["provider"].as_str(),
+        Some(id2.as_str()),
+        "{v}"
+    );
+    assert_eq!(v["attempts"][0]["verdict"], "fraud", "{v}");
+    let winner = v["provider"].as_str().unwrap().to_string();
+    assert!(winner == id1 || winner == id3, "{v}");
+    assert!(v["fallbacks"].as_u64() >= Some(1));
+    assert_eq!(v["payment"], 10.0);
+    assert_eq!(v["reputation"][id2.as_str()], 0.0, "{v}");
+    assert!(v["reputation"][winner.as_str()].as_f64() > Some(0.0), "{v}");
+    p2.expect("settled with");
+
+    // The requester's data directory remembers the conviction: the cheater is skipped.
+    let (ok, v) = request(dir.path(), &a1, &["--tier", "1"], "shout my text");
+    assert!(ok, "{v}");
+    assert!(
+        v["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["provider"].as_str() == Some(id2.as_str()) && a["verdict"] == "convicted"),
+        "{v}"
+    );
+
+    // And `reputation` reads it back from the directory.
+    let out = Command::new(BIN)
+        .args(["reputation", "--json", "--data-dir"])
+        .arg(dir.path().join("requester"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = r["scores"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|x| x["agent"].as_str() == Some(id2.as_str()) && x["convicted"] == true),
+        "{r}"
+    );
+    drop((p1, p2, p3));
+}
