@@ -478,3 +478,76 @@ fn a_restarted_agent_keeps_its_identity_ledger_and_index() {
     );
     assert_eq!(o.result.as_deref(), Ok(&b"AFTER"[..]), "{o:?}");
 }
+
+#[test]
+fn a_provider_restarting_mid_session_still_delivers_and_the_deposit_is_refunded() {
+    let mut w = world(
+        9,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let prov = w.ids[1];
+    w.sim.engine_mut(prov).unwrap().exec_delay = Duration::from_secs(2);
+    let store = w.sim.engine(prov).unwrap().store().clone();
+    let s = seed(2, 9);
+    w.sim.set_factory(move |_node, now, _incarnation| {
+        let agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
+        let (host, report) = SimHost::restored(agent, Some(upper()), store.clone(), now);
+        assert_eq!(report.refused, 0, "{report:?}");
+        host
+    });
+    let id = w
+        .sim
+        .command(w.ids[0], |h, now| {
+            h.agent_mut().request(
+                now,
+                TaskRequest::new("summarize my text", Bytes::from_static(b"survive"))
+                    .tier(Tier::Evidence),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    // Committed (deposit posted), delegated, executing: then the provider dies.
+    w.sim.run_for(Duration::from_millis(600));
+    let sessions = w.sim.engine(prov).unwrap().agent().sessions().len();
+    assert_eq!(sessions, 1, "the provider holds the open session");
+    w.sim.crash(prov).unwrap();
+    w.sim.run_for(Duration::from_millis(500));
+    w.sim.restart(prov).unwrap();
+    w.sim.connect(w.ids[0], prov);
+    let mut settled = None;
+    let mut outcome = None;
+    for _ in 0..300 {
+        w.sim.run_for(Duration::from_millis(100));
+        for (_, node, e) in w.sim.drain_events() {
+            if node != w.ids[0] {
+                continue;
+            }
+            match e {
+                AgentEvent::Progress {
+                    stage:
+                        agentnet_transport::agent::Stage::Settled {
+                            payment, refund, ..
+                        },
+                    ..
+                } => settled = Some((payment, refund)),
+                AgentEvent::Completed(o) if o.request == id => outcome = Some(*o),
+                _ => {}
+            }
+        }
+        if outcome.is_some() {
+            break;
+        }
+    }
+    let o = outcome.expect("the request ended");
+    assert_eq!(o.result.as_deref(), Ok(&b"SURVIVE"[..]), "{o:?}");
+    assert_eq!(o.attempts.len(), 1, "no fallback was needed: {o:?}");
+    assert_eq!(
+        settled,
+        Some((10 * UNIT, 5 * UNIT)),
+        "paid in full, deposit intact"
+    );
+}

@@ -801,14 +801,9 @@ impl Agent {
             .ok_or_else(|| {
                 AgentError::Undeliverable("the requester's identity is unknown".into())
             })?;
-        let link = self
-            .sessions
-            .session(&sid)
-            .ok_or(AgentError::Undeliverable("the session has ended".into()))?
-            .link
-            .ok_or(AgentError::Undeliverable(
-                "no link to the requester is known yet".into(),
-            ))?;
+        // Sent now if the requester is reachable; otherwise it asks for the chunks when it
+        // is back (the session's DELIVER waits in the session engine meanwhile).
+        let link = self.routes.get(&requester).copied();
         let chunks = seal_chunks(
             &self.config.payload,
             &x,
@@ -818,9 +813,16 @@ impl Agent {
             &mut self.rng,
         )?;
         self.sessions.deliver(now, sid, result_hash, evidence)?;
-        self.send_chunks(sid, Direction::Result, link, &chunks);
-        self.outgoing
-            .insert((sid, Direction::Result), Outgoing { link, chunks });
+        if let Some(link) = link {
+            self.send_chunks(sid, Direction::Result, link, &chunks);
+        }
+        self.outgoing.insert(
+            (sid, Direction::Result),
+            Outgoing {
+                peer: requester,
+                chunks,
+            },
+        );
         Ok(())
     }
 
@@ -958,6 +960,9 @@ impl Agent {
         let mut rows = Vec::new();
         let mut proofs = Vec::new();
         let mut topics = Vec::new();
+        let mut sessions = Vec::new();
+        let mut jobs = Vec::new();
+        let mut reports = None;
         for r in records {
             let Some(value) = r.value else { continue };
             match &*r.table {
@@ -980,6 +985,12 @@ impl Agent {
                     Err(e) => report.refuse(&r.table, e),
                 },
                 tables::FRAUD_PROOF => proofs.push(value),
+                tables::SESSION => sessions.push(value),
+                tables::JOB => match decode_job(&r.key, &value, &self.limits) {
+                    Ok(j) => jobs.push(j),
+                    Err(e) => report.refuse(&r.table, e),
+                },
+                tables::REPORTS => reports = Some(value),
                 other => report.refuse(other, "unknown table".to_string()),
             }
         }
@@ -1009,6 +1020,43 @@ impl Agent {
         }
         if let Err(e) = self.ledger.restore(rows, []) {
             report.refuse(tables::LEDGER_ROW, e.to_string());
+        }
+        for (sid, job) in jobs {
+            self.incoming.insert(
+                (sid, Direction::Input),
+                Incoming::new(
+                    job.requester,
+                    None,
+                    now.mono + self.config.payload.resend_after,
+                ),
+            );
+            self.jobs.insert(sid, job);
+        }
+        let restored = self.sessions.restore(now, sessions);
+        report.restored += restored.restored;
+        report.refused += restored.refused;
+        for (_, e) in restored.errors {
+            report.note(tables::SESSION, e);
+        }
+        // Jobs whose session did not come back are dropped.
+        let live: BTreeSet<SessionId> = self.sessions.ids().copied().collect();
+        self.jobs.retain(|id, _| live.contains(id));
+        self.incoming.retain(|(id, _), _| live.contains(id));
+        if let Some(v) = reports {
+            match agentnet_core::wire::decode_cbor::<Vec<serde_bytes::ByteBuf>>(
+                &v,
+                &self.record_limits(),
+            ) {
+                Ok(list) => {
+                    if let Err(e) = self
+                        .reports
+                        .restore(list.into_iter().map(|b| Bytes::from(b.into_vec())))
+                    {
+                        report.refuse(tables::REPORTS, e);
+                    }
+                }
+                Err(e) => report.refuse(tables::REPORTS, e),
+            }
         }
         for frame in proofs {
             match FraudProof::from_frame(&frame, &self.limits) {
@@ -1296,6 +1344,13 @@ impl Agent {
             SessionEvent::OfferExpired { id, .. } | SessionEvent::SettlementOverdue { id, .. } => {
                 self.forget_session(id);
             }
+            SessionEvent::Persist { id, record } => {
+                let key = id.0.0.to_vec();
+                self.batch.push(match record {
+                    Some(r) => Record::put(tables::SESSION, key, r),
+                    None => Record::delete(tables::SESSION, key),
+                });
+            }
             // Offences arrive with their proofs in settlement statements (handled there).
             _ => {}
         }
@@ -1336,12 +1391,22 @@ impl Agent {
                 }
             }
         };
-        let link = self.sessions.session(&id).and_then(|s| s.link);
-        let accepted = match (&decision, link) {
-            (Ok(()), Some(link)) => {
+        let live = self.sessions.session(&id).is_some();
+        let accepted = match (&decision, live) {
+            (Ok(()), true) => {
                 let r = self.sessions.accept(now, id);
                 if r.is_ok() {
                     let (capability, _) = capability.clone().expect("decided on it");
+                    if let Ok(v) = agentnet_core::wire::encode_cbor(&(
+                        requester,
+                        capability.as_str(),
+                        topic.as_str(),
+                        task.0,
+                        mechanism.tier() as u8,
+                    )) {
+                        self.batch
+                            .push(Record::put(tables::JOB, id.0.0.to_vec(), v));
+                    }
                     self.jobs.insert(
                         id,
                         Job {
@@ -1358,12 +1423,12 @@ impl Agent {
                     );
                     self.incoming.insert(
                         (id, Direction::Input),
-                        Incoming::new(link, None, now.mono + self.config.payload.resend_after),
+                        Incoming::new(requester, None, now.mono + self.config.payload.resend_after),
                     );
                 }
                 r.map_err(|e| e.to_string())
             }
-            (Ok(()), None) => Err("the session is gone".to_string()),
+            (Ok(()), false) => Err("the session is gone".to_string()),
             (Err(why), _) => {
                 let _ = self.sessions.decline(now, id);
                 Err(why.clone())
@@ -1389,7 +1454,11 @@ impl Agent {
         else {
             return;
         };
-        let link = self.sessions.session(&id).and_then(|s| s.link);
+        let link = self
+            .routes
+            .get(&provider)
+            .copied()
+            .or_else(|| self.sessions.session(&id).and_then(|s| s.link));
         let x = self.registry.resolve(&provider).map(|r| r.current_x25519);
         let (Some(link), Some(x)) = (link, x) else {
             self.end_try(now, id, Verdict::Unreachable);
@@ -1410,11 +1479,16 @@ impl Agent {
                     .is_ok()
                 {
                     self.send_chunks(id, Direction::Input, link, &chunks);
-                    self.outgoing
-                        .insert((id, Direction::Input), Outgoing { link, chunks });
+                    self.outgoing.insert(
+                        (id, Direction::Input),
+                        Outgoing {
+                            peer: provider,
+                            chunks,
+                        },
+                    );
                     self.incoming.insert(
                         (id, Direction::Result),
-                        Incoming::new(link, None, now.mono + self.config.payload.resend_after),
+                        Incoming::new(provider, None, now.mono + self.config.payload.resend_after),
                     );
                     let real = self
                         .requests
@@ -1497,7 +1571,10 @@ impl Agent {
 
     /// Drop everything kept for a session that ended.
     fn forget_session(&mut self, id: SessionId) {
-        self.jobs.remove(&id);
+        if self.jobs.remove(&id).is_some() {
+            self.batch
+                .push(Record::delete(tables::JOB, id.0.0.to_vec()));
+        }
         for d in [Direction::Input, Direction::Result] {
             self.outgoing.remove(&(id, d));
             self.incoming.remove(&(id, d));
@@ -1535,7 +1612,7 @@ impl Agent {
                 session: chunk.session,
                 direction: chunk.direction,
             })?;
-        if inc.link != from {
+        if self.links.get(&from).and_then(|l| l.peer) != Some(inc.peer) {
             return Err(AgentError::UnknownTransfer {
                 session: chunk.session,
                 direction: chunk.direction,
@@ -1610,6 +1687,16 @@ impl Agent {
         });
     }
 
+    /// Limits for this agent's own stored records (larger than a frame's).
+    fn record_limits(&self) -> Limits {
+        Limits {
+            max_frame: 1 << 24,
+            max_bytes_len: 1 << 20,
+            max_items: 65_536,
+            ..self.limits
+        }
+    }
+
     fn limits_for_payload(&self) -> Limits {
         Limits {
             max_frame: self.config.payload.max_payload + 1024,
@@ -1664,7 +1751,7 @@ impl Agent {
             session: r.session,
             direction: r.direction,
         })?;
-        if out.link != from {
+        if self.links.get(&from).and_then(|l| l.peer) != Some(out.peer) {
             return Err(AgentError::UnknownTransfer {
                 session: r.session,
                 direction: r.direction,
@@ -2091,11 +2178,13 @@ impl Agent {
     /// Send salient trust reports and recompute reputation.
     fn trust_round(&mut self, now: Now) {
         let topics: Vec<Topic> = self.reputation.topics().cloned().collect();
+        let mut reported = false;
         for topic in &topics {
             let row = self.ledger.row(topic, now.wall);
             if let Ok(Some(report)) = self.reports.next_report(&self.keys, topic, &row, now.wall) {
                 let frame = report.to_frame();
                 self.broadcast(&frame, None);
+                reported = true;
             }
             let own: Vec<(AgentId, f32, f32)> = row
                 .iter()
@@ -2116,6 +2205,20 @@ impl Agent {
             }
         }
         let _ = self.reputation.recompute();
+        if reported {
+            // The builder's seqs must survive a restart, or peers refuse the next reports as
+            // stale. Written in this turn's batch, before the reports leave.
+            let list: Vec<serde_bytes::ByteBuf> = self
+                .reports
+                .export()
+                .into_iter()
+                .map(|b| serde_bytes::ByteBuf::from(b.to_vec()))
+                .collect();
+            if let Ok(v) = agentnet_core::wire::encode_cbor(&list) {
+                self.batch
+                    .push(Record::put(tables::REPORTS, b"all".to_vec(), v));
+            }
+        }
     }
 
     // =========================================================================================
@@ -2165,7 +2268,14 @@ impl Agent {
         for t in &topics {
             self.reports.force_full(t);
         }
-        let _ = now;
+        // Sessions restored from disk (or whose link went down) continue on this link, and
+        // transfers waiting on this agent ask for their chunks now.
+        self.sessions.set_peer_link(agent, from);
+        for inc in self.incoming.values_mut() {
+            if inc.peer == agent {
+                inc.resend_at = now.mono;
+            }
+        }
         self.event(AgentEvent::PeerUp { link: from, agent });
         Ok(())
     }
@@ -2264,7 +2374,9 @@ impl Engine for Agent {
         let mut resends = Vec::new();
         for ((sid, dir), inc) in self.incoming.iter_mut() {
             if let Some(missing) = inc.due_resend(&cfg, now.mono) {
-                resends.push((inc.link, *sid, *dir, missing));
+                if let Some(link) = self.routes.get(&inc.peer) {
+                    resends.push((*link, *sid, *dir, missing));
+                }
             }
         }
         for (link, session, direction, missing) in resends {
@@ -2370,6 +2482,12 @@ pub mod tables {
     pub const LEDGER_ROW: &str = "ledger.row";
     /// A verified fraud proof (key: its id).
     pub const FRAUD_PROOF: &str = "fraud.proof";
+    /// A task session's record (key: the session id), from the session engine.
+    pub const SESSION: &str = "session";
+    /// What this agent serves in a session it accepted (key: the session id).
+    pub const JOB: &str = "agent.job";
+    /// The trust report builder's state (key: `all`), so report seqs continue after a restart.
+    pub const REPORTS: &str = "report.builder";
 }
 
 /// What [`Agent::restore`] did.
@@ -2386,6 +2504,10 @@ pub struct RestoreReport {
 impl RestoreReport {
     fn refuse(&mut self, table: &str, why: impl ToString) {
         self.refused += 1;
+        self.note(table, why);
+    }
+
+    fn note(&mut self, table: &str, why: impl ToString) {
         if self.reasons.len() < 8 {
             self.reasons.push((table.to_string(), why.to_string()));
         }
@@ -2437,4 +2559,30 @@ fn decode_row(value: &[u8], limits: &Limits) -> Result<LedgerRecord, String> {
             at: agentnet_core::WallTime::from_unix_millis(at),
         },
     })
+}
+
+fn decode_job(key: &[u8], value: &[u8], limits: &Limits) -> Result<(SessionId, Job), String> {
+    let id: [u8; 32] = key
+        .try_into()
+        .map_err(|_| "key is not a session id".to_string())?;
+    let (requester, capability, topic, task, tier): (AgentId, String, String, Hash, u8) =
+        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
+    let tier = Tier::ALL
+        .into_iter()
+        .find(|t| *t as u8 == tier)
+        .ok_or_else(|| format!("tier {tier}"))?;
+    Ok((
+        SessionId(Hash(id)),
+        Job {
+            requester,
+            capability,
+            topic: Topic::new(&topic).map_err(|e| e.to_string())?,
+            task: TaskId(task),
+            tier,
+            input_hash: None,
+            deliver_by: agentnet_core::Instant::ZERO,
+            delegated_at: agentnet_core::WallTime::UNIX_EPOCH,
+            executing: false,
+        },
+    ))
 }

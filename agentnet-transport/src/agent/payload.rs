@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use agentnet_core::seal::{self, SEAL_OVERHEAD, X25519Public, X25519Secret};
-use agentnet_core::{Hash, Instant, LinkId};
+use agentnet_core::{AgentId, Hash, Instant};
 use agentnet_mech::session::SessionId;
 use bytes::Bytes;
 
@@ -97,18 +97,20 @@ fn open(
     Ok(Bytes::copy_from_slice(&padded[4..4 + len]))
 }
 
-/// A payload this agent is sending.
+/// A payload this agent is sending. Addressed to an agent, not a link: a counterparty that
+/// reconnects (or restarts) asks again on whatever verified link it has.
 #[derive(Debug)]
 pub(crate) struct Outgoing {
-    pub(crate) link: LinkId,
+    pub(crate) peer: AgentId,
     pub(crate) chunks: Vec<Bytes>,
 }
 
 /// A payload this agent is receiving.
 #[derive(Debug)]
 pub(crate) struct Incoming {
-    /// Where chunks and resend requests go.
-    pub(crate) link: LinkId,
+    /// The counterparty: chunks are taken only from links verified to be it, and resend
+    /// requests go to its current route.
+    pub(crate) peer: AgentId,
     count: Option<u32>,
     parts: BTreeMap<u32, Bytes>,
     /// The hash the counterparty signed, once its session message arrived.
@@ -130,9 +132,9 @@ pub(crate) enum Progress {
 }
 
 impl Incoming {
-    pub(crate) fn new(link: LinkId, expected: Option<Hash>, resend_at: Instant) -> Self {
+    pub(crate) fn new(peer: AgentId, expected: Option<Hash>, resend_at: Instant) -> Self {
         Incoming {
-            link,
+            peer,
             count: None,
             parts: BTreeMap::new(),
             expected,
@@ -308,7 +310,7 @@ mod tests {
             short.len(),
             "same size class, same chunk count"
         );
-        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let mut inc = Incoming::new(AgentId::from_bytes([1; 32]), Some(hash), Instant::ZERO);
         let n = chunks.len() as u32;
         for i in (0..n).rev() {
             inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
@@ -324,7 +326,7 @@ mod tests {
     fn hostile_chunks_get_typed_errors_and_lose_nothing() {
         let (keys, session, chunks, hash) = setup(b"the real input");
         let n = chunks.len() as u32;
-        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let mut inc = Incoming::new(AgentId::from_bytes([1; 32]), Some(hash), Instant::ZERO);
         // Out of range, zero count, count beyond the bound, empty and oversized data.
         assert!(matches!(
             inc.add(&cfg(), n, n, chunks[0].clone(), Instant::ZERO),
@@ -371,7 +373,11 @@ mod tests {
         let (keys, session, chunks, hash) = setup(b"payload");
         let n = chunks.len() as u32;
         // Signed hash of something else: refused, transfer emptied for a resend.
-        let mut inc = Incoming::new(LinkId(1), Some(Hash([1; 32])), Instant::ZERO);
+        let mut inc = Incoming::new(
+            AgentId::from_bytes([1; 32]),
+            Some(Hash([1; 32])),
+            Instant::ZERO,
+        );
         for i in 0..n {
             inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
                 .unwrap();
@@ -383,7 +389,7 @@ mod tests {
         assert!(!inc.complete());
         // A corrupted chunk (injected by someone on the path) fails to open, then the real
         // bytes, sent again, go through.
-        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let mut inc = Incoming::new(AgentId::from_bytes([1; 32]), Some(hash), Instant::ZERO);
         let mut bad = chunks[0].to_vec();
         bad[5] ^= 1;
         inc.add(&cfg(), 0, n, Bytes::from(bad), Instant::ZERO)
@@ -418,7 +424,7 @@ mod tests {
         );
         // Sealed to someone else: does not open.
         let other = Keypair::from_seed([4; 32]);
-        let mut inc = Incoming::new(LinkId(1), Some(hash), Instant::ZERO);
+        let mut inc = Incoming::new(AgentId::from_bytes([1; 32]), Some(hash), Instant::ZERO);
         for i in 0..n {
             inc.add(&cfg(), i, n, chunks[i as usize].clone(), Instant::ZERO)
                 .unwrap();
