@@ -1561,6 +1561,44 @@ impl Sessions {
         self.adopt(peer, link)
     }
 
+    /// A new link to `peer` came up (after either side restarted, or the old link failed):
+    /// every live session with `peer` moves to `link`, and for each one the message this side
+    /// last sent and still waits on an answer to is sent again — the OFFER before a
+    /// commitment, the DELEGATE before a delivery (requester); the accepting COMMIT before a
+    /// delegation, the DELIVER before a settlement (provider). A message that did arrive the
+    /// first time is refused by the peer as replayed and changes nothing there; one that was
+    /// lost with the old link (or never left before a crash) gets through. Returns how many
+    /// messages were sent again.
+    pub fn resume_with(&mut self, peer: AgentId, link: LinkId) -> usize {
+        self.adopt(peer, link);
+        let mut again = Vec::new();
+        for s in self.sessions.values_mut() {
+            if s.counterparty() != peer {
+                continue;
+            }
+            s.link = Some(link);
+            let frame = match s.role {
+                Role::Requester if s.deliver.is_some() => None,
+                Role::Requester => match (&s.commit, &s.delegate) {
+                    (_, Some(d)) => Some(d.to_frame()),
+                    (None, None) => Some(s.offer.to_frame()),
+                    (Some(_), None) => None,
+                },
+                Role::Provider => match (&s.commit, &s.delegate, &s.deliver) {
+                    (_, _, Some(d)) => Some(d.to_frame()),
+                    (Some(c), None, None) => Some(c.to_frame()),
+                    _ => None,
+                },
+            };
+            again.extend(frame);
+        }
+        let n = again.len();
+        for f in again {
+            self.transmit(link, f);
+        }
+        n
+    }
+
     // ----- requester commands -----------------------------------------------------------------
 
     /// Offer `task` to `provider` (reached on `link`) under `mechanism`, which this agent must

@@ -2270,7 +2270,7 @@ impl Agent {
         }
         // Sessions restored from disk (or whose link went down) continue on this link, and
         // transfers waiting on this agent ask for their chunks now.
-        self.sessions.set_peer_link(agent, from);
+        self.sessions.resume_with(agent, from);
         for inc in self.incoming.values_mut() {
             if inc.peer == agent {
                 inc.resend_at = now.mono;
@@ -2373,10 +2373,11 @@ impl Engine for Agent {
         let cfg = self.config.payload;
         let mut resends = Vec::new();
         for ((sid, dir), inc) in self.incoming.iter_mut() {
-            if let Some(missing) = inc.due_resend(&cfg, now.mono) {
-                if let Some(link) = self.routes.get(&inc.peer) {
-                    resends.push((*link, *sid, *dir, missing));
-                }
+            // Only when the counterparty is reachable: an attempt is not spent into the void.
+            if let Some(link) = self.routes.get(&inc.peer)
+                && let Some(missing) = inc.due_resend(&cfg, now.mono)
+            {
+                resends.push((*link, *sid, *dir, missing));
             }
         }
         for (link, session, direction, missing) in resends {

@@ -232,8 +232,125 @@ async fn start(
         .await
 }
 
+/// Announce and serve every capability of `a` on `n`. Honest work on a prompt starting with
+/// "slowly:" takes 1.5 s (so the quickstart can stop a provider in the middle of it).
+async fn serve_all(n: &Node, a: &Agent, clock: &SystemClock) -> Result<(), Box<dyn Error>> {
+    for (cap, topic, summary, q) in &a.offers {
+        let d = CapabilityDescriptor::builder(n.id(), *cap, topic, *summary)
+            .qos(*q)
+            .ttl(Duration::from_secs(300))
+            .build(clock.now())?;
+        let behaviour = a.behaviour;
+        n.serve(d, move |task, input| async move {
+            if input.starts_with(b"slowly:") {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+            }
+            work(&task, &input, behaviour)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 fn units(micros: u64) -> String {
     format!("{:.2}", micros as f64 / UNIT as f64)
+}
+
+/// Run one request, printing every stage as it happens.
+/// Print one stage of a request as it happens.
+fn print_stage(
+    stage: Stage,
+    names: &BTreeMap<AgentId, &'static str>,
+    t: &dyn Fn() -> u128,
+    shown_rules: &mut bool,
+) {
+    let name = |id: &AgentId| names.get(id).copied().unwrap_or("?");
+    match stage {
+        Stage::Ranked(r) => {
+            println!("   {:>5} ms  candidates, best first:", t());
+            for c in r {
+                println!(
+                    "               {:<7} {:<15} similarity {:.3}  reputation {:.3}",
+                    name(&c.provider),
+                    c.capability,
+                    c.similarity,
+                    c.reputation
+                );
+            }
+        }
+        Stage::TierChosen { tier, reason } => {
+            println!("   {:>5} ms  tier {} chosen: {reason}", t(), tier as u8)
+        }
+        Stage::Offered {
+            provider,
+            tier,
+            clauses,
+            canaries,
+        } => {
+            let canaries = match canaries {
+                0 => "no canaries".to_string(),
+                n => format!("{n} canary interleaved, indistinguishable from the task"),
+            };
+            let rules = if *shown_rules {
+                "under the same signed rules"
+            } else {
+                "under these signed rules:"
+            };
+            println!(
+                "   {:>5} ms  offer to {} at tier {} ({canaries}), {rules}",
+                t(),
+                name(&provider),
+                tier as u8
+            );
+            if !*shown_rules {
+                for c in clauses {
+                    println!("               - {c}");
+                }
+                *shown_rules = true;
+            }
+        }
+        Stage::Delegated { provider, deposit } => println!(
+            "   {:>5} ms  {} committed with a deposit of {} units; input sealed to its key and sent",
+            t(),
+            name(&provider),
+            units(deposit)
+        ),
+        Stage::Delivered { provider, receipts } => println!(
+            "   {:>5} ms  result from {} matches its signed hash{}",
+            t(),
+            name(&provider),
+            if receipts > 0 {
+                format!("; evidence verified: {receipts} signed tool receipts")
+            } else {
+                String::new()
+            }
+        ),
+        Stage::Verdict(a) => {
+            let why = match &a.verdict {
+                Verdict::CanaryFailed => "failed its canary: falling back to the next candidate".to_string(),
+                Verdict::Fraud => "its evidence contradicts its own receipts: FRAUD PROOF, deposit slashed, falling back".to_string(),
+                Verdict::BelowReputation { score } => format!("skipped at tier 1 (score {score:.3}, failures on record)"),
+                Verdict::Convicted => "skipped: convicted by a fraud proof".to_string(),
+                Verdict::Accepted => "accepted".to_string(),
+                other => format!("{other:?}"),
+            };
+            println!("   {:>5} ms  {}: {why}", t(), name(&a.provider));
+        }
+        Stage::Settled {
+            provider,
+            payment,
+            refund,
+            slashed,
+        } => println!(
+            "   {:>5} ms  settled with {}: paid {} units, deposit refunded {}, slashed {}",
+            t(),
+            name(&provider),
+            units(payment),
+            units(refund),
+            units(slashed)
+        ),
+        _ => {}
+    }
 }
 
 /// Run one request, printing every stage as it happens.
@@ -243,96 +360,10 @@ async fn run_request(
     task: TaskRequest,
     t: &dyn Fn() -> u128,
 ) -> Result<agentnet_transport::agent::TaskOutcome, Box<dyn Error>> {
-    let name = |id: &AgentId| names.get(id).copied().unwrap_or("?");
     let mut h = node.start_request(task).await?;
     let mut shown_rules = false;
     while let Some(stage) = h.next_stage().await {
-        match stage {
-            Stage::Ranked(r) => {
-                println!("   {:>5} ms  candidates, best first:", t());
-                for c in r {
-                    println!(
-                        "               {:<7} {:<15} similarity {:.3}  reputation {:.3}",
-                        name(&c.provider),
-                        c.capability,
-                        c.similarity,
-                        c.reputation
-                    );
-                }
-            }
-            Stage::TierChosen { tier, reason } => {
-                println!("   {:>5} ms  tier {} chosen: {reason}", t(), tier as u8)
-            }
-            Stage::Offered {
-                provider,
-                tier,
-                clauses,
-                canaries,
-            } => {
-                let canaries = match canaries {
-                    0 => "no canaries".to_string(),
-                    n => format!("{n} canary interleaved, indistinguishable from the task"),
-                };
-                let rules = if shown_rules {
-                    "under the same signed rules"
-                } else {
-                    "under these signed rules:"
-                };
-                println!(
-                    "   {:>5} ms  offer to {} at tier {} ({canaries}), {rules}",
-                    t(),
-                    name(&provider),
-                    tier as u8
-                );
-                if !shown_rules {
-                    for c in clauses {
-                        println!("               - {c}");
-                    }
-                    shown_rules = true;
-                }
-            }
-            Stage::Delegated { provider, deposit } => println!(
-                "   {:>5} ms  {} committed with a deposit of {} units; input sealed to its key and sent",
-                t(),
-                name(&provider),
-                units(deposit)
-            ),
-            Stage::Delivered { provider, receipts } => println!(
-                "   {:>5} ms  result from {} matches its signed hash{}",
-                t(),
-                name(&provider),
-                if receipts > 0 {
-                    format!("; evidence verified: {receipts} signed tool receipts")
-                } else {
-                    String::new()
-                }
-            ),
-            Stage::Verdict(a) => {
-                let why = match &a.verdict {
-                    Verdict::CanaryFailed => "failed its canary: falling back to the next candidate".to_string(),
-                    Verdict::Fraud => "its evidence contradicts its own receipts: FRAUD PROOF, deposit slashed, falling back".to_string(),
-                    Verdict::BelowReputation { score } => format!("skipped at tier 1 (score {score:.3}, failures on record)"),
-                    Verdict::Convicted => "skipped: convicted by a fraud proof".to_string(),
-                    Verdict::Accepted => "accepted".to_string(),
-                    other => format!("{other:?}"),
-                };
-                println!("   {:>5} ms  {}: {why}", t(), name(&a.provider));
-            }
-            Stage::Settled {
-                provider,
-                payment,
-                refund,
-                slashed,
-            } => println!(
-                "   {:>5} ms  settled with {}: paid {} units, deposit refunded {}, slashed {}",
-                t(),
-                name(&provider),
-                units(payment),
-                units(refund),
-                units(slashed)
-            ),
-            _ => {}
-        }
+        print_stage(stage, names, t, &mut shown_rules);
     }
     Ok(h.outcome().await?)
 }
@@ -396,16 +427,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let clock = SystemClock::new();
     for (n, a) in nodes.iter().zip(&agents) {
-        for (cap, topic, summary, q) in &a.offers {
-            let d = CapabilityDescriptor::builder(n.id(), *cap, topic, *summary)
-                .qos(*q)
-                .ttl(Duration::from_secs(300))
-                .build(clock.now())?;
-            let behaviour = a.behaviour;
-            n.serve(d, move |task, input| async move {
-                work(&task, &input, behaviour)
-            })
-            .await?;
+        serve_all(n, a, &clock).await?;
+        for (cap, topic, summary, _) in &a.offers {
             println!(
                 "   {:<7} serves {cap:<15} in {topic:<17} \"{summary}\"",
                 a.name
@@ -545,59 +568,82 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    println!("\n6. canvas restarts from its data directory: same identity chain, same standing");
+    println!("\n6. canvas stops in the middle of a session and restarts from its data directory");
     let ci = by_name("canvas");
     let canvas_id = nodes[ci].id();
-    let (score_before, _) = herald.reputation(canvas_id, Topic::new(IMAGE)?).await?;
-    let old = nodes.remove(ci);
-    old.shutdown().await?;
-    let others: Vec<String> = addrs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != ci)
-        .map(|(_, a)| a.clone())
-        .collect();
-    let again = start(
-        &agents[ci],
-        dirs[ci].path(),
-        others,
-        cheat.clone(),
-        "127.0.0.1:0".into(),
-    )
-    .await?;
-    for (cap, topic, summary, q) in &agents[ci].offers {
-        let d = CapabilityDescriptor::builder(again.id(), *cap, topic, *summary)
-            .qos(*q)
-            .ttl(Duration::from_secs(300))
-            .build(clock.now())?;
-        again
-            .serve(d, |task, input| async move {
-                work(&task, &input, Behaviour::Honest)
-            })
-            .await?;
-    }
-    nodes.insert(ci, again);
-    let herald = &nodes[by_name("herald")];
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let herald_i = by_name("herald");
     let task = TaskRequest::new(
         "generate an image from a text prompt",
-        Bytes::from_static(b"a quiet harbour"),
+        Bytes::from_static(b"slowly: a quiet harbour"),
     )
     .value_at_risk(150 * UNIT)
     .canaries(vec![CanaryCase::new(
         Bytes::from_static(b"a blue square"),
         render(b"a blue square"),
     )]);
-    let o3 = run_request(herald, &names, task, &t).await?;
-    let (score_after, _) = herald.reputation(canvas_id, Topic::new(IMAGE)?).await?;
+    let mut h = nodes[herald_i].start_request(task).await?;
+    let mut shown_rules = false;
+    let mut restarted = false;
+    let mut settled = None;
+    while let Some(stage) = h.next_stage().await {
+        let delegated_to_canvas =
+            matches!(&stage, Stage::Delegated { provider, .. } if *provider == canvas_id);
+        if let Stage::Settled {
+            payment, refund, ..
+        } = &stage
+        {
+            settled = Some((*payment, *refund));
+        }
+        print_stage(stage, &names, &t, &mut shown_rules);
+        if delegated_to_canvas && !restarted {
+            restarted = true;
+            // The deposit is posted and the work under way: canvas goes down.
+            let old = nodes.remove(ci);
+            old.shutdown().await?;
+            println!("   {:>5} ms  canvas is down, its open session on disk", t());
+            let others: Vec<String> = addrs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != ci)
+                .map(|(_, a)| a.clone())
+                .collect();
+            let again = start(
+                &agents[ci],
+                dirs[ci].path(),
+                others,
+                cheat.clone(),
+                "127.0.0.1:0".into(),
+            )
+            .await?;
+            serve_all(&again, &agents[ci], &clock).await?;
+            println!(
+                "   {:>5} ms  canvas is back ({}): it restored the session and asks herald for the input again",
+                t(),
+                if again.id() == canvas_id {
+                    "same identity chain"
+                } else {
+                    "A DIFFERENT AGENT"
+                }
+            );
+            nodes.insert(ci, again);
+        }
+    }
+    let o3 = h.outcome().await?;
     println!(
-        "   canvas is {} ({}); herald's view of it: {score_before:.3} before the restart, {score_after:.3} after its next task",
-        if nodes[ci].id() == canvas_id {
-            "the same agent"
+        "   outcome: {}; the session settled {}",
+        if o3.result.is_ok() {
+            "success"
         } else {
-            "A DIFFERENT AGENT"
+            "failure"
         },
-        canvas_id.short()
+        match settled {
+            Some((p, r)) => format!(
+                "paying {} units with the deposit intact ({} refunded)",
+                units(p),
+                units(r)
+            ),
+            None => "without a statement".into(),
+        }
     );
 
     println!("\nTraffic per plane (frames / bytes sent by all agents)");
