@@ -155,8 +155,9 @@ pub enum DesignError {
     Timeout,
 }
 
-/// Revises mechanisms. See the module docs.
-pub trait Designer: fmt::Debug {
+/// Revises mechanisms. See the module docs. Designers are `Send`, so an agent that owns a
+/// mechanism loop can be driven from any thread.
+pub trait Designer: fmt::Debug + Send {
     /// A short name for traces (`builtin`, `llm`).
     fn name(&self) -> &'static str;
 

@@ -551,3 +551,80 @@ fn a_provider_restarting_mid_session_still_delivers_and_the_deposit_is_refunded(
         "paid in full, deposit intact"
     );
 }
+
+#[test]
+fn a_leader_turns_real_outcomes_into_scenarios_and_offers_its_loops_rules() {
+    use agentnet_transport::agent::LeaderConfig;
+    let mut w = world(
+        10,
+        &[
+            (Kind::Requester, ""),
+            (
+                Kind::Liar,
+                "Summarize my text: the best summary of any text, instantly",
+            ),
+            (Kind::Honest, "Summaries of documents"),
+        ],
+        LinkModel::default(),
+    );
+    // Make the requester a leader: rebuild it with a loop, restoring its state.
+    let req = w.ids[0];
+    let store = w.sim.engine(req).unwrap().store().clone();
+    let s = seed(1, 10);
+    w.sim.set_factory(move |_node, now, _incarnation| {
+        let mut c = config(s);
+        let mut leader = LeaderConfig {
+            outcomes_per_scenario: 3,
+            ..LeaderConfig::default()
+        };
+        leader.loop_config.iteration_interval = Duration::from_millis(10);
+        c.leader = Some(leader);
+        let mut agent = Agent::new(Keypair::from_seed(s), c, now).unwrap();
+        agent.set_interest(agentnet_gossip::InterestProfile::everything());
+        SimHost::restored(agent, None, store.clone(), now).0
+    });
+    w.sim.crash(req).unwrap();
+    w.sim.restart(req).unwrap();
+    for &other in &w.ids[1..] {
+        w.sim.connect(req, other);
+    }
+    w.sim.run_for(Duration::from_secs(2));
+    let before = w.sim.engine(req).unwrap().agent().current_mechanism();
+    for i in 0..4u8 {
+        let o = request(
+            &mut w,
+            0,
+            TaskRequest::new("summarize my text", Bytes::from(vec![b'a' + i; 16]))
+                .tier(Tier::Canary)
+                .canaries(vec![CanaryCase::new(
+                    Bytes::from(vec![b'k' + i; 8]),
+                    Bytes::from(vec![b'K' + i; 8]),
+                )]),
+        );
+        assert!(o.result.is_ok(), "{o:?}");
+    }
+    w.sim.run_for(Duration::from_secs(3));
+    let agent = w.sim.engine(req).unwrap().agent();
+    let lp = agent.mechanism_loop().expect("a leader");
+    assert!(!lp.suite().is_empty(), "outcomes became a scenario");
+    assert!(
+        lp.suite()[0].population.len() >= 2,
+        "honest and shirking followers were observed"
+    );
+    assert!(!lp.history().is_empty(), "the loop ran");
+    // What it offers now is the loop's incumbent (with the tier chosen per request).
+    let now = agent.current_mechanism();
+    let mut incumbent = lp.incumbent().clone();
+    incumbent.leader = agent.id();
+    incumbent.set(agentnet_mech::mechanism::Clause::Verification {
+        tier: Tier::Reputation,
+    });
+    for c in &incumbent.clauses {
+        if c.kind() != agentnet_mech::mechanism::ClauseKind::Deadlines {
+            assert!(now.clauses.contains(c), "{c:?} offered");
+        }
+    }
+    if lp.history().iter().any(|r| r.accepted) {
+        assert_ne!(now, before, "an accepted revision changes what is offered");
+    }
+}

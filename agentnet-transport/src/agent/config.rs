@@ -294,6 +294,38 @@ impl Default for PayloadConfig {
     }
 }
 
+/// A leading agent improves the rules it offers with the Stackelberg loop
+/// ([`MechanismLoop`](agentnet_mech::stackelberg::MechanismLoop)): the outcomes of its real
+/// sessions become scenarios, and the loop's incumbent mechanism is what it offers next
+/// (with the verification clause the risk policy chooses per request).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeaderConfig {
+    /// The loop's settings (iteration budget per scenario, LLM retries and timeout, pause
+    /// between iterations). Default: [`LoopConfig::default`](agentnet_mech::stackelberg::LoopConfig)
+    /// with a 1 s pause between iterations, so improving the rules never competes with the
+    /// work they govern.
+    pub loop_config: agentnet_mech::stackelberg::LoopConfig,
+    /// Settled real tasks summarised into one scenario. Tasks; default 8; range 1..=10 000.
+    pub outcomes_per_scenario: usize,
+    /// Ask the language model (through [`Effect::Llm`](agentnet_core::Effect)) for revisions,
+    /// falling back to the built-in designer on malformed answers; `false` uses the built-in
+    /// designer only. Default `false`.
+    pub use_llm: bool,
+}
+
+impl Default for LeaderConfig {
+    fn default() -> Self {
+        LeaderConfig {
+            loop_config: agentnet_mech::stackelberg::LoopConfig {
+                iteration_interval: Duration::from_secs(1),
+                ..Default::default()
+            },
+            outcomes_per_scenario: 8,
+            use_llm: false,
+        }
+    }
+}
+
 /// Everything an [`Agent`](super::Agent) is built from.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -322,8 +354,11 @@ pub struct AgentConfig {
     /// The stake this agent declares for itself and assumes for peers it has no stake
     /// information on (the host's unit). Default 1.0; range 0..=1e12.
     pub default_stake: f64,
-    /// The rules offered when requesting.
+    /// The rules offered when requesting (the starting point of a leader's loop).
     pub terms: Terms,
+    /// Improve the rules from real outcomes (see [`LeaderConfig`]). Default `None`: the
+    /// terms stay as configured.
+    pub leader: Option<LeaderConfig>,
     /// Tier by risk.
     pub risk: RiskPolicy,
     /// Request funnel bounds.
@@ -366,6 +401,7 @@ impl AgentConfig {
             report_book: ReportBookConfig::default(),
             default_stake: 1.0,
             terms: Terms::default(),
+            leader: None,
             risk: RiskPolicy::default(),
             funnel: FunnelConfig::default(),
             payload: PayloadConfig::default(),

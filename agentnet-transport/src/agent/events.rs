@@ -382,6 +382,11 @@ pub enum AgentEvent {
         /// Whether this agent found it itself (`None`) or received it on a link.
         from: Option<LinkId>,
     },
+    /// A leading agent's mechanism loop adopted new rules: what it offers from now on.
+    RulesRevised {
+        /// The new mechanism's clauses, in words.
+        clauses: Vec<String>,
+    },
     /// Queues overflowed; this many items were dropped, oldest first.
     Overflow {
         /// Events.

@@ -172,7 +172,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 pub use config::{
-    AgentConfig, ConfigError, FunnelConfig, IdentityConfig, PayloadConfig, RiskPolicy, Terms,
+    AgentConfig, ConfigError, FunnelConfig, IdentityConfig, LeaderConfig, PayloadConfig,
+    RiskPolicy, Terms,
 };
 pub use events::{
     AgentError, AgentEvent, Attempt, CanaryCase, Executed, Ranked, ServePolicy, Stage, TaskOutcome,
@@ -282,6 +283,27 @@ struct Request {
     current: Option<Try>,
 }
 
+/// How a settled real task went, as the leader's loop sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Observed {
+    /// Accepted: the provider behaved as an honest follower.
+    Honest,
+    /// Rejected, timed out or failed a canary: shirking.
+    Lazy,
+    /// Proven fraud.
+    Adversarial,
+}
+
+/// A leading agent's mechanism loop and what feeds it.
+struct Leader {
+    mloop: agentnet_mech::stackelberg::MechanismLoop,
+    observed: Vec<Observed>,
+    per_scenario: usize,
+    scenarios: u32,
+    /// Effect ids of outstanding model calls → the loop's request ids.
+    llm: BTreeMap<RequestId, u64>,
+}
+
 /// A bounded first-in-first-out set.
 #[derive(Debug)]
 struct FifoSet<T: Ord + Clone> {
@@ -362,6 +384,7 @@ pub struct Agent {
     next_trust: Instant,
     timeout: Option<Instant>,
     traffic: Traffic,
+    leader: Option<Leader>,
 }
 
 impl core::fmt::Debug for Agent {
@@ -420,7 +443,38 @@ impl Agent {
             config.sessions.clone(),
             Box::new(Keypair::from_seed(*keys.seed())),
         );
+        let leader = match &config.leader {
+            None => None,
+            Some(l) => {
+                let t = &config.terms;
+                let initial = Mechanism::new(
+                    me,
+                    "agentnet-terms",
+                    t.flat.saturating_add(t.bonus),
+                    t.clauses(Tier::Reputation),
+                );
+                let designer: Box<dyn agentnet_mech::design::Designer> = if l.use_llm {
+                    Box::new(agentnet_mech::llm::LlmDesigner::new())
+                } else {
+                    Box::new(agentnet_mech::design::BuiltInDesigner::new())
+                };
+                let mloop = agentnet_mech::stackelberg::MechanismLoop::new(
+                    l.loop_config.clone(),
+                    initial,
+                    designer,
+                )
+                .map_err(|e| ConfigError::Engine(e.to_string()))?;
+                Some(Leader {
+                    mloop,
+                    observed: Vec::new(),
+                    per_scenario: l.outcomes_per_scenario,
+                    scenarios: 0,
+                    llm: BTreeMap::new(),
+                })
+            }
+        };
         let mut agent = Agent {
+            leader,
             me,
             limits: config.sessions.limits,
             rng: ChaCha8Rng::from_seed(derive_seed(&config.seed, "agent")),
@@ -826,27 +880,69 @@ impl Agent {
         Ok(())
     }
 
-    /// An answer to an [`Effect::Llm`]. This agent issues none yet (the mechanism loop of a
-    /// leading agent will); every id is refused.
+    /// The language model answered [`Effect::Llm`] `id` (a leading agent's mechanism loop
+    /// asked for a revision). A malformed answer is the loop's business: it refuses it with a
+    /// typed reason, retries, and falls back to the built-in designer.
     pub fn handle_llm_response(
         &mut self,
         now: Now,
         id: RequestId,
-        _text: &str,
+        text: &str,
     ) -> Result<(), AgentError> {
         self.tick(now);
-        Err(AgentError::UnknownEffect(id))
+        let (l, loop_id) = self.llm_request(id)?;
+        let r = l.mloop.handle_llm_response(now, loop_id, text);
+        self.pump(now);
+        r.map_err(|e| AgentError::BadRequest(e.to_string()))
     }
 
-    /// A failed [`Effect::Llm`]; see [`handle_llm_response`](Self::handle_llm_response).
+    /// The language model failed [`Effect::Llm`] `id`.
     pub fn handle_llm_failure(
         &mut self,
         now: Now,
         id: RequestId,
-        _why: &str,
+        why: &str,
     ) -> Result<(), AgentError> {
         self.tick(now);
-        Err(AgentError::UnknownEffect(id))
+        let (l, loop_id) = self.llm_request(id)?;
+        let r = l.mloop.handle_llm_failure(now, loop_id, why);
+        self.pump(now);
+        r.map_err(|e| AgentError::BadRequest(e.to_string()))
+    }
+
+    fn llm_request(&mut self, id: RequestId) -> Result<(&mut Leader, u64), AgentError> {
+        let l = self.leader.as_mut().ok_or(AgentError::UnknownEffect(id))?;
+        let loop_id = l.llm.remove(&id).ok_or(AgentError::UnknownEffect(id))?;
+        Ok((l, loop_id))
+    }
+
+    fn on_loop_event(&mut self, e: agentnet_mech::stackelberg::LoopEvent) {
+        use agentnet_mech::stackelberg::LoopEvent as L;
+        match e {
+            L::LlmRequest {
+                id: loop_id,
+                prompt,
+                deadline,
+            } => {
+                let id = self.next_request_id();
+                if let Some(l) = self.leader.as_mut() {
+                    l.llm.insert(id, loop_id);
+                }
+                self.effect(Effect::Llm {
+                    id,
+                    prompt: agentnet_core::effect::LlmPrompt {
+                        system: prompt.system,
+                        user: prompt.user,
+                        schema: Some(prompt.schema),
+                    },
+                    deadline,
+                });
+            }
+            L::Accepted(m) => self.event(AgentEvent::RulesRevised {
+                clauses: m.clauses.iter().map(|c| c.text()).collect(),
+            }),
+            _ => {}
+        }
     }
 
     // =========================================================================================
@@ -1111,6 +1207,10 @@ impl Agent {
                 moved = true;
                 self.on_canary_verdict(now, v);
             }
+            while let Some(e) = self.leader.as_mut().and_then(|l| l.mloop.poll_event()) {
+                moved = true;
+                self.on_loop_event(e);
+            }
             if !moved {
                 break;
             }
@@ -1136,6 +1236,7 @@ impl Agent {
             self.canaries.poll_timeout(),
             incoming,
             Some(self.next_trust),
+            self.leader.as_ref().and_then(|l| l.mloop.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -1820,6 +1921,7 @@ impl Agent {
             request: rid,
             stage: Stage::Verdict(attempt),
         });
+        self.observe(&verdict);
         if verdict == Verdict::Accepted {
             let result = t.result.unwrap_or_default();
             self.complete(rid, Ok(result), Some(t.provider), payment);
@@ -1933,15 +2035,95 @@ impl Agent {
         Ok(())
     }
 
+    /// The rules offered at `tier`: a leader's current mechanism (its verification clause set
+    /// to the tier the risk policy chose, deadlines from the terms if it has none), otherwise
+    /// the configured terms.
     fn mechanism(&self, tier: Tier) -> Result<Signed<Mechanism>, Verdict> {
         let t = &self.config.terms;
-        let m = Mechanism::new(
+        let fixed = Mechanism::new(
             self.me,
             "agentnet-terms",
             t.flat.saturating_add(t.bonus),
             t.clauses(tier),
         );
+        let m = match &self.leader {
+            None => fixed,
+            Some(l) => {
+                let mut m = l.mloop.incumbent().clone();
+                m.leader = self.me;
+                m.set(agentnet_mech::mechanism::Clause::Verification { tier });
+                if m.clause(agentnet_mech::mechanism::ClauseKind::Deadlines)
+                    .is_none()
+                {
+                    for c in t.clauses(tier) {
+                        if c.kind() == agentnet_mech::mechanism::ClauseKind::Deadlines {
+                            m.set(c);
+                        }
+                    }
+                }
+                if m.validate().is_ok() { m } else { fixed }
+            }
+        };
         Signed::sign(&self.keys, m).map_err(|e| Verdict::Failed(e.to_string()))
+    }
+
+    /// A leading agent's mechanism loop (read-only): its suite of observed scenarios, its
+    /// iteration history and its incumbent.
+    pub fn mechanism_loop(&self) -> Option<&agentnet_mech::stackelberg::MechanismLoop> {
+        self.leader.as_ref().map(|l| &l.mloop)
+    }
+
+    /// The rules this agent offers now at tier 1 (a leader's loop incumbent, or the terms).
+    pub fn current_mechanism(&self) -> Mechanism {
+        match self.mechanism(Tier::Reputation) {
+            Ok(m) => m.into_value(),
+            Err(_) => Mechanism::new(self.me, "agentnet-terms", 0, []),
+        }
+    }
+
+    /// A leader records how a settled real task went; every
+    /// [`LeaderConfig::outcomes_per_scenario`] outcomes become one scenario of its loop.
+    fn observe(&mut self, verdict: &Verdict) {
+        let Some(l) = self.leader.as_mut() else {
+            return;
+        };
+        let o = match verdict {
+            Verdict::Accepted => Observed::Honest,
+            Verdict::Fraud => Observed::Adversarial,
+            Verdict::CanaryFailed
+            | Verdict::Rejected
+            | Verdict::EvidenceRejected
+            | Verdict::TimedOut(_) => Observed::Lazy,
+            _ => return,
+        };
+        l.observed.push(o);
+        if l.observed.len() < l.per_scenario {
+            return;
+        }
+        let seen = core::mem::take(&mut l.observed);
+        let share =
+            |k: Observed| seen.iter().filter(|o| **o == k).count() as f64 / seen.len() as f64;
+        use agentnet_mech::follower::FollowerType;
+        let population: Vec<FollowerType> = [
+            (
+                share(Observed::Honest),
+                FollowerType::honest as fn(f64) -> FollowerType,
+            ),
+            (share(Observed::Lazy), FollowerType::lazy),
+            (share(Observed::Adversarial), FollowerType::adversarial),
+        ]
+        .into_iter()
+        .filter(|(s, _)| *s > 0.0)
+        .map(|(s, make)| make(s))
+        .collect();
+        l.scenarios += 1;
+        let scenario = agentnet_mech::evaluate::Scenario {
+            name: format!("observed-{}", l.scenarios),
+            population,
+            env: agentnet_mech::follower::Environment::default(),
+        };
+        // A full suite keeps the scenarios it has (every accepted rule must still pass them).
+        let _ = l.mloop.add_scenario(scenario);
     }
 
     fn random_hash(&mut self) -> Hash {
@@ -2370,6 +2552,9 @@ impl Engine for Agent {
         self.registry.handle_timeout(now);
         self.sessions.handle_timeout(now);
         self.canaries.handle_timeout(now);
+        if let Some(l) = self.leader.as_mut() {
+            l.mloop.handle_timeout(now);
+        }
         let cfg = self.config.payload;
         let mut resends = Vec::new();
         for ((sid, dir), inc) in self.incoming.iter_mut() {
