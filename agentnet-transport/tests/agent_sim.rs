@@ -628,3 +628,80 @@ fn a_leader_turns_real_outcomes_into_scenarios_and_offers_its_loops_rules() {
         assert_ne!(now, before, "an accepted revision changes what is offered");
     }
 }
+
+#[test]
+fn the_funnel_completes_under_loss_and_provider_churn() {
+    use agentnet_core::sim::Fault;
+    use std::collections::BTreeMap;
+    let lossy = LinkModel {
+        loss: 0.02,
+        ..LinkModel::default()
+    };
+    let mut w = world(
+        11,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+            (Kind::Honest, "Summaries of documents"),
+            (Kind::Honest, "Text summarization service"),
+            (
+                Kind::Liar,
+                "Summarize my text: the best summary of any text, instantly",
+            ),
+        ],
+        lossy,
+    );
+    let mut stores = BTreeMap::new();
+    for (i, &id) in w.ids.iter().enumerate().skip(1) {
+        let liar = i == 4;
+        stores.insert(
+            id,
+            (
+                seed(i as u8 + 1, 11),
+                w.sim.engine(id).unwrap().store().clone(),
+                liar,
+            ),
+        );
+    }
+    let table = stores.clone();
+    w.sim.set_factory(move |node, now, _incarnation| {
+        let (s, store, liar) = table[&node].clone();
+        let agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
+        let handler = if liar { self::liar() } else { upper() };
+        SimHost::restored(agent, Some(handler), store, now).0
+    });
+    // Providers go down and come back while requests run: each one in turn, 400 ms down
+    // every 900 ms.
+    let providers: Vec<NodeId> = stores.keys().copied().collect();
+    let start = w.sim.now().mono;
+    for k in 0..30u64 {
+        let p = providers[(k as usize) % providers.len()];
+        let at = start + Duration::from_millis(300 + 900 * k);
+        w.sim.schedule(at, Fault::Crash(p));
+        w.sim
+            .schedule(at + Duration::from_millis(400), Fault::Restart(p));
+    }
+    let mut ok = 0;
+    for i in 0..8u8 {
+        let input = Bytes::from(vec![b'a' + i; 64]);
+        let o = request(
+            &mut w,
+            0,
+            TaskRequest::new("summarize my text", input.clone())
+                .tier(Tier::Canary)
+                .canaries(vec![CanaryCase::new(
+                    Bytes::from(vec![b'p' + i; 32]),
+                    Bytes::from(vec![b'P' + i; 32]),
+                )]),
+        );
+        if let Ok(r) = &o.result {
+            assert_eq!(
+                r,
+                &Bytes::from(input.to_ascii_uppercase()),
+                "only checked work is accepted"
+            );
+            ok += 1;
+        }
+    }
+    assert!(ok >= 5, "only {ok} of 8 succeeded under churn");
+}
