@@ -2483,6 +2483,12 @@ impl Agent {
         }
         let id = self.next_request_id();
         let records = core::mem::take(&mut self.batch);
+        // A host that never completes its persists must not grow this table: the oldest
+        // batch is forgotten (its own log heads then stay unpublished until re-announced).
+        if self.persisting.len() >= self.config.max_queued {
+            self.persisting.pop_first();
+            self.dropped.1 += 1;
+        }
         self.persisting
             .insert(id, core::mem::take(&mut self.batch_acks));
         self.effect(Effect::Persist { id, records });
