@@ -705,3 +705,60 @@ fn the_funnel_completes_under_loss_and_provider_churn() {
     }
     assert!(ok >= 5, "only {ok} of 8 succeeded under churn");
 }
+
+#[test]
+fn an_issuer_attestation_travels_with_the_identity_chain() {
+    use agentnet_trust::baid::{IssuerAttestation, PrincipalCommitment};
+    use agentnet_trust::registry::RegistryConfig;
+    let issuer = Keypair::from_seed([77; 32]);
+    let principal = PrincipalCommitment::new(b"ACME Corp, registration 42", &[5; 32]);
+    let mut sim = Sim::new(SimConfig::seeded(12));
+    let now = sim.now();
+    let mut a_cfg = config(seed(1, 12));
+    a_cfg.identity.principal = principal;
+    let mut b_cfg = config(seed(2, 12));
+    b_cfg.registry = RegistryConfig::with_anchors([issuer.id()]);
+    let a = Agent::new(Keypair::from_seed(seed(1, 12)), a_cfg, now).unwrap();
+    let a_id = a.id();
+    let b = Agent::new(Keypair::from_seed(seed(2, 12)), b_cfg, now).unwrap();
+    let (na, nb) = (
+        sim.add_node(SimHost::new(a, None)),
+        sim.add_node(SimHost::new(b, None)),
+    );
+    let att = IssuerAttestation::sign(
+        &issuer,
+        principal,
+        now.wall,
+        now.wall.saturating_add(Duration::from_secs(3600)),
+    )
+    .unwrap();
+    sim.command(na, |h, now| h.agent_mut().add_attestation(now, att))
+        .unwrap()
+        .unwrap();
+    // Someone else's principal is refused.
+    let other = IssuerAttestation::sign(
+        &issuer,
+        PrincipalCommitment::new(b"someone else", &[6; 32]),
+        now.wall,
+        now.wall.saturating_add(Duration::from_secs(3600)),
+    )
+    .unwrap();
+    assert!(
+        sim.command(na, |h, now| h.agent_mut().add_attestation(now, other))
+            .unwrap()
+            .is_err()
+    );
+    sim.connect(na, nb);
+    sim.run_for(Duration::from_secs(1));
+    let seen = sim
+        .engine(nb)
+        .unwrap()
+        .agent()
+        .registry()
+        .resolve(&a_id)
+        .unwrap();
+    assert!(
+        seen.attested,
+        "b trusts the issuer and holds the attestation: {seen:?}"
+    );
+}

@@ -228,6 +228,9 @@ struct Link {
     hellos_answered: u32,
 }
 
+/// Most attestations of its own principal an agent holds and presents.
+const MAX_OWN_ATTESTATIONS: usize = 8;
+
 /// Most handshake challenges answered per link (each costs a signature).
 const MAX_HELLOS_PER_LINK: u32 = 4;
 
@@ -385,6 +388,7 @@ pub struct Agent {
     timeout: Option<Instant>,
     traffic: Traffic,
     leader: Option<Leader>,
+    own_attestations: Vec<Signed<agentnet_trust::baid::IssuerAttestation>>,
 }
 
 impl core::fmt::Debug for Agent {
@@ -474,6 +478,7 @@ impl Agent {
             }
         };
         let mut agent = Agent {
+            own_attestations: Vec::new(),
             leader,
             me,
             limits: config.sessions.limits,
@@ -678,6 +683,43 @@ impl Agent {
         self.ensure_topic(&topic);
         self.pump(now);
         self.served.insert(capability, Service { topic, policy });
+        Ok(())
+    }
+
+    /// Hold an issuer's attestation of this agent's principal (obtained out of band, e.g. from
+    /// a KYC issuer): it is verified, persisted, and sent with the identity chain to every
+    /// peer, whose registries accept it if they trust the issuer.
+    pub fn add_attestation(
+        &mut self,
+        now: Now,
+        attestation: Signed<agentnet_trust::baid::IssuerAttestation>,
+    ) -> Result<(), AgentError> {
+        self.tick(now);
+        if attestation.principal != self.config.identity.principal {
+            return Err(AgentError::BadRequest(
+                "the attestation is for another principal".into(),
+            ));
+        }
+        // This agent's own registry may not trust the issuer; its peers decide for themselves.
+        let _ = self
+            .registry
+            .handle_signed_attestation(now, attestation.clone());
+        if !self
+            .own_attestations
+            .iter()
+            .any(|a| a.hash() == attestation.hash())
+        {
+            if self.own_attestations.len() >= MAX_OWN_ATTESTATIONS {
+                self.own_attestations.remove(0);
+            }
+            self.batch.push(Record::put(
+                tables::OWN_ATTESTATION,
+                attestation.hash().0.to_vec(),
+                attestation.to_frame(),
+            ));
+            self.own_attestations.push(attestation);
+        }
+        self.pump(now);
         Ok(())
     }
 
@@ -1087,6 +1129,19 @@ impl Agent {
                     Err(e) => report.refuse(&r.table, e),
                 },
                 tables::REPORTS => reports = Some(value),
+                tables::OWN_ATTESTATION => {
+                    match Signed::<agentnet_trust::baid::IssuerAttestation>::from_frame(
+                        &value,
+                        &self.limits,
+                    ) {
+                        Ok(a) if self.own_attestations.len() < MAX_OWN_ATTESTATIONS => {
+                            report.restored += 1;
+                            self.own_attestations.push(a);
+                        }
+                        Ok(_) => report.refuse(&r.table, "too many"),
+                        Err(e) => report.refuse(&r.table, e),
+                    }
+                }
                 other => report.refuse(other, "unknown table".to_string()),
             }
         }
@@ -2417,7 +2472,18 @@ impl Agent {
         link.hellos_answered += 1;
         // The identity chain first: links deliver in order, so by the time the peer accepts
         // the proof (and starts using the link as a route) it can resolve this agent's keys.
-        let entries: Vec<Bytes> = self.chain.iter().map(|e| e.to_frame()).collect();
+        let principal = self.config.identity.principal;
+        let entries: Vec<Bytes> = self
+            .chain
+            .iter()
+            .map(|e| e.to_frame())
+            .chain(
+                self.own_attestations
+                    .iter()
+                    .filter(|a| a.principal == principal)
+                    .map(|a| a.to_frame()),
+            )
+            .collect();
         for e in entries {
             self.send(from, e);
         }
@@ -2678,6 +2744,8 @@ pub mod tables {
     pub const SESSION: &str = "session";
     /// What this agent serves in a session it accepted (key: the session id).
     pub const JOB: &str = "agent.job";
+    /// An issuer's attestation of this agent's own principal (key: its hash).
+    pub const OWN_ATTESTATION: &str = "identity.own_attestation";
     /// The trust report builder's state (key: `all`), so report seqs continue after a restart.
     pub const REPORTS: &str = "report.builder";
 }
