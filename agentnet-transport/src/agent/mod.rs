@@ -265,6 +265,8 @@ struct CanarySlot {
 struct Try {
     provider: AgentId,
     topic: Topic,
+    /// The size class every input of this try is padded to (the largest of them).
+    pad_to: usize,
     tier: Tier,
     real: SessionId,
     /// Inputs to send on commitment, per session (the real one and the canaries).
@@ -906,6 +908,7 @@ impl Agent {
             &sid,
             Direction::Result,
             &result,
+            0,
             &mut self.rng,
         )?;
         self.sessions.deliver(now, sid, result_hash, evidence)?;
@@ -1620,12 +1623,18 @@ impl Agent {
             self.end_try(now, id, Verdict::Unreachable);
             return;
         };
+        let pad_to = self
+            .requests
+            .get(&rid)
+            .and_then(|r| r.current.as_ref())
+            .map_or(0, |t| t.pad_to);
         match seal_chunks(
             &self.config.payload,
             &x,
             &id,
             Direction::Input,
             &input,
+            pad_to,
             &mut self.rng,
         ) {
             Ok(chunks) => {
@@ -2298,9 +2307,11 @@ impl Agent {
         let real = real.expect("the real task is always offered");
         let clauses = mechanism.clauses.iter().map(|c| c.text()).collect();
         let n = canaries.len();
+        let pad_to = inputs.values().map(Bytes::len).max().unwrap_or(0);
         let r = self.requests.get_mut(&rid).expect("present");
         r.tries += 1;
         r.current = Some(Try {
+            pad_to,
             provider,
             topic: topic.clone(),
             tier,
