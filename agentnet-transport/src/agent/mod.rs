@@ -45,9 +45,40 @@
 //!
 //! No I/O, no clock, no threads, no OS randomness: this module compiles without the
 //! `runtime` feature and without tokio. It does not dial peers (a candidate it has no
-//! verified link to is skipped), move money (settlement statements are signed for the host's
-//! payment rail) or judge result quality beyond the checks above: a result that matches the
-//! provider's signed hash (and passes the tier's checks) is accepted with full score.
+//! verified link to is skipped; the `Node` dials candidates' endpoints before a request
+//! starts), move money (settlement statements are signed for the host's payment rail) or
+//! judge result quality beyond the checks above: a result that matches the provider's signed
+//! hash (and passes the tier's checks) is accepted with full score. It does not rotate its
+//! own key (the registry follows rotations of peers' chains, and reputation stays with the
+//! canonical id).
+//!
+//! # Persistence and restarts
+//!
+//! Everything that must survive a restart leaves as one [`Effect::Persist`] per turn, in the
+//! [`tables`] below: own log heads, followed topics, accepted headers and descriptors (with
+//! their expiry), identity chain entries (this agent's own included) and its own principal's
+//! attestations, ledger rows, fraud proofs, open sessions (their signed messages and
+//! deadlines) with what this agent serves in them, and the trust report builder's sequence
+//! numbers. The host writes each batch before it sends the frames of the same turn, so no
+//! peer ever sees an acknowledgement of state that is not yet durable. At start-up the host
+//! hands every stored record to [`Agent::restore`].
+//!
+//! A restarted provider resumes its open sessions: when its requester's link is verified
+//! again both sides re-send what the other may have missed, the provider asks for the input
+//! again and finishes the work, and the session settles with the deposit intact. A restarted
+//! requester keeps its sessions (they settle by their deadlines) but not the funnel state of
+//! requests in flight: the application re-issues them. Peers' trust report rows are not
+//! stored; they come back with the peers' next full reports.
+//!
+//! # Leading agents
+//!
+//! With [`AgentConfig::leader`] set, the agent owns a Stackelberg
+//! [`MechanismLoop`](agentnet_mech::stackelberg::MechanismLoop): every
+//! [`LeaderConfig::outcomes_per_scenario`] settled real tasks become one observed scenario
+//! (the shares of providers that behaved honestly, shirked — rejected, timed out, failed a
+//! canary — or cheated provably), the loop iterates from the agent's own timer (its model
+//! calls are [`Effect::Llm`]s), and what the agent offers is the loop's incumbent, with the
+//! verification clause the risk policy picks per request.
 //!
 //! # Driving it
 //!
