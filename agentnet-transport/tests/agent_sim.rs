@@ -762,3 +762,62 @@ fn an_issuer_attestation_travels_with_the_identity_chain() {
         "b trusts the issuer and holds the attestation: {seen:?}"
     );
 }
+
+#[test]
+fn a_peers_key_rotation_keeps_its_reputation_and_history() {
+    use agentnet_core::Engine;
+    use agentnet_trust::baid::BindingEntry;
+    let mut w = world(
+        13,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Honest, "Summarize long texts into a short summary"),
+        ],
+        LinkModel::default(),
+    );
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"x")).tier(Tier::Reputation),
+    );
+    let old = o.provider.expect("served");
+    w.sim.run_for(Duration::from_secs(2));
+    let topic = Topic::new(TOPIC).unwrap();
+    let old_keys = Keypair::from_seed(seed(2, 13));
+    let new_keys = Keypair::from_seed([0xAB; 32]);
+    let now = w.sim.now();
+    let requester = w.sim.engine_mut(w.ids[0]).unwrap();
+    let chain = requester.agent().registry().resolve(&old).unwrap().chain;
+    let head = requester
+        .agent()
+        .registry()
+        .entries(&chain)
+        .last()
+        .unwrap()
+        .clone();
+    let rotation = BindingEntry::rotation(
+        &head,
+        &old_keys,
+        &new_keys,
+        new_keys.x25519().public(),
+        now.wall,
+    )
+    .unwrap();
+    requester
+        .handle_message(now, agentnet_core::LinkId(1), rotation.to_frame())
+        .unwrap();
+    let a = requester.agent();
+    let before = a.reputation(&old, &topic);
+    assert!(before > 0.0);
+    assert_eq!(
+        a.reputation(&new_keys.id(), &topic),
+        before,
+        "the new key inherits the score"
+    );
+    assert_eq!(
+        a.registry().resolve(&new_keys.id()).unwrap().canonical,
+        old,
+        "both keys map to the chain's canonical id"
+    );
+    assert!(a.ledger().tally(&topic, &old, now.wall).is_some());
+}
