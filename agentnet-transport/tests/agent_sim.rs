@@ -120,6 +120,21 @@ fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
     World { sim, ids }
 }
 
+/// The attractive liar and the plain honest provider most tests use.
+const LURE: &str = "Summarize my text: the best summary of any text, instantly";
+const PLAIN: &str = "Summaries of documents";
+
+/// A tier-2 request for `input` with one canary (`canary` in, its upper case expected).
+fn canary_task(input: impl Into<Bytes>, canary: impl Into<Bytes>) -> TaskRequest {
+    let canary: Bytes = canary.into();
+    TaskRequest::new("summarize my text", input.into())
+        .tier(Tier::Canary)
+        .canaries(vec![CanaryCase::new(
+            canary.clone(),
+            Bytes::from(canary.to_ascii_uppercase()),
+        )])
+}
+
 fn request(w: &mut World, who: usize, task: TaskRequest) -> TaskOutcome {
     let id = w
         .sim
@@ -182,24 +197,15 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
         2,
         &[
             (Kind::Requester, ""),
-            (
-                Kind::Liar,
-                "Summarize my text: the best summary of any text, instantly",
-            ),
-            (Kind::Honest, "Summaries of documents"),
+            (Kind::Liar, LURE),
+            (Kind::Honest, PLAIN),
         ],
         LinkModel::default(),
     );
-    let canaries = vec![CanaryCase::new(
-        Bytes::from_static(b"canary input"),
-        Bytes::from_static(b"CANARY INPUT"),
-    )];
     let o = request(
         &mut w,
         0,
-        TaskRequest::new("summarize my text", Bytes::from_static(b"real work"))
-            .tier(Tier::Canary)
-            .canaries(canaries),
+        canary_task(&b"real work"[..], &b"canary input"[..]),
     );
     let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
     let honest = w.sim.engine(w.ids[2]).unwrap().agent().id();
@@ -246,7 +252,7 @@ fn a_contradicting_provider_is_convicted_everywhere_and_the_request_falls_back()
                 Kind::Cheat,
                 "Summarize my text: the best summary of any text, instantly",
             ),
-            (Kind::Honest, "Summaries of documents"),
+            (Kind::Honest, PLAIN),
             (Kind::Requester, ""),
         ],
         LinkModel::default(),
@@ -275,25 +281,12 @@ fn same_seed_same_trace() {
             5,
             &[
                 (Kind::Requester, ""),
-                (
-                    Kind::Liar,
-                    "Summarize my text: the best summary of any text, instantly",
-                ),
-                (Kind::Honest, "Summaries of documents"),
+                (Kind::Liar, LURE),
+                (Kind::Honest, PLAIN),
             ],
             LinkModel::default(),
         );
-        let canaries = vec![CanaryCase::new(
-            Bytes::from_static(b"x"),
-            Bytes::from_static(b"X"),
-        )];
-        let o = request(
-            &mut w,
-            0,
-            TaskRequest::new("summarize my text", Bytes::from_static(b"y"))
-                .tier(Tier::Canary)
-                .canaries(canaries),
-        );
+        let o = request(&mut w, 0, canary_task(&b"y"[..], &b"x"[..]));
         (o.attempts.len(), w.sim.trace_hash())
     };
     assert_eq!(run(), run());
@@ -390,7 +383,7 @@ fn the_funnel_always_ends_under_loss() {
         &[
             (Kind::Requester, ""),
             (Kind::Honest, "Summarize long texts into a short summary"),
-            (Kind::Honest, "Summaries of documents"),
+            (Kind::Honest, PLAIN),
             (Kind::Honest, "Text summarization service"),
         ],
         lossy,
@@ -401,12 +394,7 @@ fn the_funnel_always_ends_under_loss() {
         let o = request(
             &mut w,
             0,
-            TaskRequest::new("summarize my text", input.clone())
-                .tier(Tier::Canary)
-                .canaries(vec![CanaryCase::new(
-                    Bytes::from(vec![b'q'; 39_000 + usize::from(i)]),
-                    Bytes::from(vec![b'Q'; 39_000 + usize::from(i)]),
-                )]),
+            canary_task(input.clone(), vec![b'q'; 39_000 + usize::from(i)]),
         );
         if let Ok(r) = &o.result {
             assert_eq!(r, &Bytes::from(input.to_ascii_uppercase()));
@@ -559,11 +547,8 @@ fn a_leader_turns_real_outcomes_into_scenarios_and_offers_its_loops_rules() {
         10,
         &[
             (Kind::Requester, ""),
-            (
-                Kind::Liar,
-                "Summarize my text: the best summary of any text, instantly",
-            ),
-            (Kind::Honest, "Summaries of documents"),
+            (Kind::Liar, LURE),
+            (Kind::Honest, PLAIN),
         ],
         LinkModel::default(),
     );
@@ -594,12 +579,7 @@ fn a_leader_turns_real_outcomes_into_scenarios_and_offers_its_loops_rules() {
         let o = request(
             &mut w,
             0,
-            TaskRequest::new("summarize my text", Bytes::from(vec![b'a' + i; 16]))
-                .tier(Tier::Canary)
-                .canaries(vec![CanaryCase::new(
-                    Bytes::from(vec![b'k' + i; 8]),
-                    Bytes::from(vec![b'K' + i; 8]),
-                )]),
+            canary_task(Bytes::from(vec![b'a' + i; 16]), vec![b'k' + i; 8]),
         );
         assert!(o.result.is_ok(), "{o:?}");
     }
@@ -642,12 +622,9 @@ fn the_funnel_completes_under_loss_and_provider_churn() {
         &[
             (Kind::Requester, ""),
             (Kind::Honest, "Summarize long texts into a short summary"),
-            (Kind::Honest, "Summaries of documents"),
+            (Kind::Honest, PLAIN),
             (Kind::Honest, "Text summarization service"),
-            (
-                Kind::Liar,
-                "Summarize my text: the best summary of any text, instantly",
-            ),
+            (Kind::Liar, LURE),
         ],
         lossy,
     );
@@ -684,16 +661,7 @@ fn the_funnel_completes_under_loss_and_provider_churn() {
     let mut ok = 0;
     for i in 0..8u8 {
         let input = Bytes::from(vec![b'a' + i; 64]);
-        let o = request(
-            &mut w,
-            0,
-            TaskRequest::new("summarize my text", input.clone())
-                .tier(Tier::Canary)
-                .canaries(vec![CanaryCase::new(
-                    Bytes::from(vec![b'p' + i; 32]),
-                    Bytes::from(vec![b'P' + i; 32]),
-                )]),
-        );
+        let o = request(&mut w, 0, canary_task(input.clone(), vec![b'p' + i; 32]));
         if let Ok(r) = &o.result {
             assert_eq!(
                 r,
