@@ -80,7 +80,11 @@ fn node(dir: &Path, name: &str, bootstrap: Option<&str>, desc: &str) -> (Proc, S
     if let Some(b) = bootstrap {
         args.extend(["--bootstrap", b]);
     }
-    let p = Proc::spawn(&args);
+    started(Proc::spawn(&args))
+}
+
+/// A process that printed `listening <address> as <did:key>`: it, the address and the id.
+fn started(p: Proc) -> (Proc, String, String) {
     let first = p.expect("listening ");
     let mut parts = first.split_whitespace().skip(1);
     let addr = parts.next().expect("address").to_string();
@@ -205,11 +209,7 @@ fn serve(
         args.extend(["--bootstrap", b]);
     }
     args.extend(extra);
-    let p = Proc::spawn(&args);
-    let first = p.expect("listening ");
-    let mut parts = first.split_whitespace().skip(1);
-    let addr = parts.next().expect("address").to_string();
-    let id = parts.nth(1).expect("did").to_string();
+    let (p, addr, id) = started(Proc::spawn(&args));
     p.expect("serving ");
     (p, addr, id)
 }

@@ -299,7 +299,7 @@ async fn run_node(
         .iter()
         .map(|t| agentnet_core::descriptor::Topic::new(t).map_err(|e| format!("--topic {t}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut node = Node::builder()
+    let node = Node::builder()
         .data_dir(&data_dir)
         .tcp(tcp(&listen)?)
         .config(NodeConfig {
@@ -325,41 +325,7 @@ async fn run_node(
             topic.as_str()
         );
     }
-    let stop = async {
-        match seconds {
-            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    };
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => break,
-            ev = node.next_event() => {
-                let Some(ev) = ev else { break };
-                match ev {
-                    NodeEvent::LinkUp(l) => println!("link up {} {} ({})", l.link, l.peer, l.remote),
-                    NodeEvent::LinkDown { link, peer, reason } => {
-                        println!("link down {link} {peer}: {reason}");
-                    }
-                    NodeEvent::Refused { remote, reason } => println!("refused {remote}: {reason}"),
-                    NodeEvent::Gossip(GossipEvent::Header { author, topic, seq, .. }) => {
-                        println!("header {} {} seq {seq}", author, topic.as_str());
-                    }
-                    NodeEvent::Gossip(GossipEvent::Equivocation { what, .. }) => {
-                        println!("equivocation by {} in {} at seq {}", what.author, what.topic.as_str(), what.seq);
-                    }
-                    NodeEvent::StoreFailed(e) => println!("store failed: {e}"),
-                    _ => {}
-                }
-            }
-        }
-    }
-    node.shutdown().await?;
-    println!("stopped");
-    Ok(())
+    run_until_stopped(node, seconds).await
 }
 
 async fn run_discover(
@@ -572,7 +538,7 @@ async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     let cfg = tcp(&a.listen)?;
     let lie = a.lie;
-    let mut node = Node::builder()
+    let node = Node::builder()
         .data_dir(&a.data_dir)
         .transport_with(move |k: &Keypair, now: Now| {
             let keys = Keypair::from_seed(*k.seed());
@@ -606,8 +572,15 @@ async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
         .await?;
         println!("serving {} in {}", f.capability, f.topic);
     }
+    run_until_stopped(node, a.seconds).await
+}
+
+/// Print one line per notable event until interrupted (Ctrl-C) or for `seconds`, then stop
+/// the node.
+async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), Box<dyn Error>> {
+    use agentnet_transport::agent::AgentEvent;
     let stop = async {
-        match a.seconds {
+        match seconds {
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => {
                 let _ = tokio::signal::ctrl_c().await;
@@ -615,6 +588,7 @@ async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
         }
     };
     tokio::pin!(stop);
+    let units = |m: u64| m as f64 / UNIT as f64;
     loop {
         tokio::select! {
             () = &mut stop => break,
@@ -622,21 +596,31 @@ async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
                 let Some(ev) = ev else { break };
                 match ev {
                     NodeEvent::LinkUp(l) => println!("link up {} {} ({})", l.link, l.peer, l.remote),
-                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Offer { requester, capability, accepted, .. }) => {
+                    NodeEvent::LinkDown { link, peer, reason } => {
+                        println!("link down {link} {peer}: {reason}");
+                    }
+                    NodeEvent::Refused { remote, reason } => println!("refused {remote}: {reason}"),
+                    NodeEvent::Gossip(GossipEvent::Header { author, topic, seq, .. }) => {
+                        println!("header {} {} seq {seq}", author, topic.as_str());
+                    }
+                    NodeEvent::Gossip(GossipEvent::Equivocation { what, .. }) => {
+                        println!("equivocation by {} in {} at seq {}", what.author, what.topic.as_str(), what.seq);
+                    }
+                    NodeEvent::Agent(AgentEvent::Offer { requester, capability, accepted, .. }) => {
                         match accepted {
                             Ok(()) => println!("offer from {requester} for {} accepted", capability.unwrap_or_default()),
                             Err(why) => println!("offer from {requester} declined: {why}"),
                         }
                     }
-                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Served { requester, payment, slashed, disputed, .. }) => {
+                    NodeEvent::Agent(AgentEvent::Served { requester, payment, slashed, disputed, .. }) => {
                         println!(
                             "settled with {requester}: paid {:.2} units, slashed {:.2}{}",
-                            payment as f64 / UNIT as f64,
-                            slashed as f64 / UNIT as f64,
+                            units(payment),
+                            units(slashed),
                             if disputed { " (disputed)" } else { "" }
                         );
                     }
-                    NodeEvent::Agent(agentnet_transport::agent::AgentEvent::Convicted { offender, kind, .. }) => {
+                    NodeEvent::Agent(AgentEvent::Convicted { offender, kind, .. }) => {
                         println!("convicted {offender}: {kind}");
                     }
                     NodeEvent::StoreFailed(e) => println!("store failed: {e}"),
