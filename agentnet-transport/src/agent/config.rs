@@ -19,26 +19,46 @@ use agentnet_trust::registry::RegistryConfig;
 use agentnet_trust::report::{ReportBookConfig, SalienceConfig};
 use thiserror::Error;
 
-/// Why a configuration was refused.
+/// Why an agent's configuration was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A field is outside its documented range.
-    #[error("{field} = {value} is outside {range}")]
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// The value given.
-        value: String,
-        /// The allowed range.
-        range: &'static str,
+    /// A field of the adaptation layer's own settings is outside its documented range.
+    #[error(transparent)]
+    OutOfRange(#[from] agentnet_core::ConfigError),
+    /// An engine refused its part of the configuration; `engine` is the [`AgentConfig`]
+    /// field holding it (`"gossip"`, `"sessions"`, …). Displays as
+    /// `gossip.mesh_d = 0 is outside 1..=32`.
+    #[error("{engine}.{error}")]
+    Engine {
+        /// The [`AgentConfig`] field.
+        engine: &'static str,
+        /// The engine's own error.
+        #[source]
+        error: agentnet_core::ConfigError,
     },
     /// The terms do not make a valid mechanism.
     #[error("the terms do not make a valid mechanism: {0}")]
     Terms(String),
-    /// An engine refused its configuration.
-    #[error("{0}")]
-    Engine(String),
+    /// The reputation engine refused its configuration or the default stake.
+    #[error("reputation: {0}")]
+    Reputation(String),
+}
+
+impl ConfigError {
+    /// The field refused, as written in [`AgentConfig`] (`"max_queued"`, `"funnel.max_attempts"`,
+    /// or an engine's own field name under [`ConfigError::Engine`]), if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::OutOfRange(e) | ConfigError::Engine { error: e, .. } => Some(e.field),
+            _ => None,
+        }
+    }
+
+    /// Wrap an engine's error as refused under the [`AgentConfig`] field `engine`.
+    pub fn engine(engine: &'static str) -> impl FnOnce(agentnet_core::ConfigError) -> Self {
+        move |error| ConfigError::Engine { engine, error }
+    }
 }
 
 fn check<T: PartialOrd + core::fmt::Debug>(
@@ -48,14 +68,12 @@ fn check<T: PartialOrd + core::fmt::Debug>(
     hi: T,
     range: &'static str,
 ) -> Result<(), ConfigError> {
-    if value < lo || value > hi {
-        return Err(ConfigError::OutOfRange {
-            field,
-            value: format!("{value:?}"),
-            range,
-        });
-    }
-    Ok(())
+    Ok(agentnet_core::config::check_range(
+        field,
+        value,
+        lo..=hi,
+        range,
+    )?)
 }
 
 /// Which identity this agent binds its key to (the inputs of its BAID, DESIGN §6). The salt is
@@ -375,18 +393,15 @@ impl AgentConfig {
         }
     }
 
-    /// Check every field this layer owns against its documented range.
+    /// Check every field against its documented range: the engines' configs (their own
+    /// `validate`, reported as [`ConfigError::Engine`]) and this layer's fields.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let day = Duration::from_secs(86_400);
         let ms = Duration::from_millis(1);
+        self.gossip
+            .validate()
+            .map_err(ConfigError::engine("gossip"))?;
         check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
-        if !self.default_stake.is_finite() {
-            return Err(ConfigError::OutOfRange {
-                field: "default_stake",
-                value: format!("{}", self.default_stake),
-                range: "0..=1e12",
-            });
-        }
         check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
         check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;
         check("terms.settle", self.terms.settle, ms, day, "1 ms..=1 day")?;

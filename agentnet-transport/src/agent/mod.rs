@@ -409,13 +409,14 @@ impl Agent {
             Box::new(Keypair::from_seed(*keys.seed())),
             encoder,
             now,
-        );
+        )
+        .map_err(ConfigError::engine("gossip"))?;
         let registry = IdentityRegistry::new(config.registry.clone());
         let mut reputation = Reputation::new(config.reputation.clone())
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+            .map_err(|e| ConfigError::Reputation(e.to_string()))?;
         reputation
             .set_stake(me, config.default_stake)
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+            .map_err(|e| ConfigError::Reputation(e.to_string()))?;
         let sessions = Sessions::new(
             config.sessions.clone(),
             Box::new(Keypair::from_seed(*keys.seed())),
