@@ -4,7 +4,10 @@
 //! **Policy.** The capacity is fixed when the queue is built. Items carry a priority class
 //! (`0` is the highest; plain [`push`](BoundedQueue::push) uses class 0, so a queue that never
 //! names a class is a plain FIFO). [`pop`](BoundedQueue::pop) returns the oldest item of the
-//! highest non-empty class. When a push finds the queue full, **the oldest item of the lowest
+//! highest non-empty class — or, for a queue built
+//! [`in_arrival_order`](BoundedQueue::in_arrival_order), the oldest item of all (classes then
+//! only decide what is dropped, e.g. an event queue that must not reorder events but drops
+//! persistence requests last). When a push finds the queue full, **the oldest item of the lowest
 //! priority class** (the new item included) is dropped: a new item evicts the oldest item of
 //! the lowest class queued if that class is not above its own, and is itself dropped when
 //! everything queued outranks it. What stays is always the newest items of the highest
@@ -29,8 +32,13 @@ pub struct Overflow {
 #[derive(Clone, Debug)]
 pub struct BoundedQueue<T> {
     name: &'static str,
-    /// One FIFO per class; index 0 is the highest priority. Grown on first use of a class.
-    classes: Vec<VecDeque<T>>,
+    /// One FIFO per class of (arrival number, item); index 0 is the highest priority. Grown
+    /// on first use of a class.
+    classes: Vec<VecDeque<(u64, T)>>,
+    /// Next arrival number.
+    next: u64,
+    /// Pop the oldest of all rather than the oldest of the highest class.
+    arrival_order: bool,
     len: usize,
     cap: usize,
     dropped: u64,
@@ -44,11 +52,20 @@ impl<T> BoundedQueue<T> {
         BoundedQueue {
             name,
             classes: vec![VecDeque::new()],
+            next: 0,
+            arrival_order: false,
             len: 0,
             cap: capacity,
             dropped: 0,
             unreported: 0,
         }
+    }
+
+    /// The same queue, but [`pop`](Self::pop) returns items in arrival order whatever their
+    /// class; classes then only decide which item is dropped when the queue is full.
+    pub fn in_arrival_order(mut self) -> Self {
+        self.arrival_order = true;
+        self
     }
 
     /// The queue's name.
@@ -89,8 +106,10 @@ impl<T> BoundedQueue<T> {
         if self.classes.len() <= c {
             self.classes.resize_with(c + 1, VecDeque::new);
         }
+        let n = self.next;
+        self.next += 1;
         if self.len < self.cap {
-            self.classes[c].push_back(item);
+            self.classes[c].push_back((n, item));
             self.len += 1;
             return None;
         }
@@ -99,40 +118,54 @@ impl<T> BoundedQueue<T> {
         let lowest = self.classes.iter().rposition(|q| !q.is_empty());
         match lowest {
             Some(l) if l >= c => {
-                let victim = self.classes[l].pop_front();
-                self.classes[c].push_back(item);
+                let victim = self.classes[l].pop_front().map(|(_, t)| t);
+                self.classes[c].push_back((n, item));
                 victim
             }
             _ => Some(item),
         }
     }
 
-    /// The oldest item of the highest non-empty class. O(1) when empty, O(classes) otherwise.
+    /// The class [`pop`](Self::pop) takes from next.
+    fn next_class(&self) -> Option<usize> {
+        if self.arrival_order {
+            (0..self.classes.len())
+                .filter_map(|c| self.classes[c].front().map(|(n, _)| (*n, c)))
+                .min()
+                .map(|(_, c)| c)
+        } else {
+            self.classes.iter().position(|q| !q.is_empty())
+        }
+    }
+
+    /// The oldest item of the highest non-empty class (of all classes, for a queue
+    /// [`in_arrival_order`](Self::in_arrival_order)). O(1) when empty, O(classes) otherwise.
     pub fn pop(&mut self) -> Option<T> {
         if self.len == 0 {
             return None;
         }
-        let item = self.classes.iter_mut().find_map(|q| q.pop_front());
-        if item.is_some() {
-            self.len -= 1;
-        }
-        item
+        let c = self.next_class()?;
+        let (_, item) = self.classes[c].pop_front()?;
+        self.len -= 1;
+        Some(item)
     }
 
     /// The item [`pop`](Self::pop) would return.
     pub fn peek(&self) -> Option<&T> {
-        self.classes.iter().find_map(|q| q.front())
+        let c = self.next_class()?;
+        self.classes[c].front().map(|(_, t)| t)
     }
 
-    /// Items in the order [`pop`](Self::pop) would return them.
+    /// Every queued item, highest class first and oldest first within a class (not
+    /// necessarily the order [`pop`](Self::pop) returns them in).
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.classes.iter().flatten()
+        self.classes.iter().flatten().map(|(_, t)| t)
     }
 
     /// Keep only the items `keep` accepts (not counted as drops).
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         for q in &mut self.classes {
-            q.retain(|t| keep(t));
+            q.retain(|(_, t)| keep(t));
         }
         self.len = self.classes.iter().map(VecDeque::len).sum();
     }
@@ -207,6 +240,19 @@ mod tests {
     }
 
     #[test]
+    fn arrival_order_pops_oldest_and_drops_by_class() {
+        let mut q = BoundedQueue::new("q", 3).in_arrival_order();
+        q.push_class(1, 1);
+        q.push_class(2, 0);
+        q.push_class(3, 1);
+        // Full: the oldest class-1 item goes, the order of the rest is kept.
+        assert_eq!(q.push_class(4, 0), Some(1));
+        assert_eq!(q.peek(), Some(&2));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(order, vec![2, 3, 4]);
+    }
+
+    #[test]
     fn zero_capacity_drops_everything() {
         let mut q = BoundedQueue::new("q", 0);
         assert_eq!(q.push(1), Some(1));
@@ -218,9 +264,13 @@ mod tests {
         #[test]
         fn bounded_counted_and_keeps_newest_of_highest(
             cap in 0usize..8,
+            arrival in any::<bool>(),
             ops in proptest::collection::vec(proptest::option::of(0u8..4), 0..64),
         ) {
             let mut q = BoundedQueue::new("p", cap);
+            if arrival {
+                q = q.in_arrival_order();
+            }
             let (mut pushes, mut pops) = (0u64, 0u64);
             // Model: (class, seq) of every item still queued.
             let mut model: Vec<(u8, u64)> = Vec::new();
@@ -239,7 +289,11 @@ mod tests {
                     }
                     None => {
                         let got = q.pop();
-                        model.sort_by_key(|&(c, s)| (c, s));
+                        if arrival {
+                            model.sort_by_key(|&(_, s)| s);
+                        } else {
+                            model.sort_by_key(|&(c, s)| (c, s));
+                        }
                         let want = if model.is_empty() { None } else { Some(model.remove(0)) };
                         prop_assert_eq!(got, want);
                         if got.is_some() {

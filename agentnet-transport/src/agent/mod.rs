@@ -420,7 +420,8 @@ impl Agent {
         let sessions = Sessions::new(
             config.sessions.clone(),
             Box::new(Keypair::from_seed(*keys.seed())),
-        );
+        )
+        .map_err(ConfigError::engine("sessions"))?;
         let mut agent = Agent {
             me,
             limits: config.sessions.limits,
