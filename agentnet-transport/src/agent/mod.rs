@@ -411,7 +411,8 @@ impl Agent {
             now,
         )
         .map_err(ConfigError::engine("gossip"))?;
-        let registry = IdentityRegistry::new(config.registry.clone());
+        let registry = IdentityRegistry::new(config.registry.clone())
+            .map_err(ConfigError::engine("registry"))?;
         let mut reputation = Reputation::new(config.reputation.clone())
             .map_err(|e| ConfigError::Reputation(e.to_string()))?;
         reputation
@@ -430,10 +431,12 @@ impl Agent {
             gossip,
             registry,
             sessions,
-            canaries: CanaryBook::new(config.canary),
-            ledger: Ledger::new(config.ledger),
-            reports: ReportBuilder::new(config.salience),
-            book: ReportBook::new(config.report_book),
+            canaries: CanaryBook::new(config.canary).map_err(ConfigError::engine("canary"))?,
+            ledger: Ledger::new(config.ledger).map_err(ConfigError::engine("ledger"))?,
+            reports: ReportBuilder::new(config.salience)
+                .map_err(ConfigError::engine("salience"))?,
+            book: ReportBook::new(config.report_book)
+                .map_err(ConfigError::engine("report_book"))?,
             reputation,
             chain: Vec::new(),
             links: BTreeMap::new(),
