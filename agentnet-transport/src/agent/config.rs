@@ -401,6 +401,24 @@ impl AgentConfig {
         self.gossip
             .validate()
             .map_err(ConfigError::engine("gossip"))?;
+        self.sessions
+            .validate()
+            .map_err(ConfigError::engine("sessions"))?;
+        self.registry
+            .validate()
+            .map_err(ConfigError::engine("registry"))?;
+        self.ledger
+            .validate()
+            .map_err(ConfigError::engine("ledger"))?;
+        self.canary
+            .validate()
+            .map_err(ConfigError::engine("canary"))?;
+        self.salience
+            .validate()
+            .map_err(ConfigError::engine("salience"))?;
+        self.report_book
+            .validate()
+            .map_err(ConfigError::engine("report_book"))?;
         check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
         check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
         check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;
@@ -465,5 +483,50 @@ impl AgentConfig {
         m.validate()
             .map_err(|e| ConfigError::Terms(e.to_string()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::Agent;
+    use agentnet_core::{Instant, Keypair, Now, WallTime};
+
+    fn now() -> Now {
+        Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))
+    }
+
+    #[test]
+    fn own_field_out_of_range_is_refused_by_name() {
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.max_queued = 1;
+        let e = Agent::new(Keypair::from_seed([1; 32]), c, now()).unwrap_err();
+        assert_eq!(e.field(), Some("max_queued"));
+        assert!(matches!(e, ConfigError::OutOfRange(_)));
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.default_stake = f64::NAN;
+        assert_eq!(c.validate().unwrap_err().field(), Some("default_stake"));
+    }
+
+    #[test]
+    fn engine_field_out_of_range_is_refused_with_the_engine_named() {
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.gossip.mesh_d = 0;
+        let e = Agent::new(Keypair::from_seed([1; 32]), c, now()).unwrap_err();
+        assert_eq!(e.to_string(), "gossip.mesh_d = 0 is outside 1..=32");
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.sessions.max_sessions = 0;
+        let e = c.validate().unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Engine {
+                engine: "sessions",
+                ..
+            }
+        ));
+        assert_eq!(e.field(), Some("max_sessions"));
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.canary.max_pending = 0;
+        assert_eq!(c.validate().unwrap_err().field(), Some("max_pending"));
     }
 }

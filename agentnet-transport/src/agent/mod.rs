@@ -150,8 +150,8 @@ use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
 use agentnet_core::wire::{Limits, MessageKind, Plane, decode_frame_as, encode_frame, peek_kind};
 use agentnet_core::{
-    AgentId, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Record, RequestId, Signed,
-    Transmit,
+    AgentId, BoundedQueue, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Record,
+    RequestId, Signed, Transmit,
 };
 use agentnet_gossip::{Candidate, GossipEngine, Requirements};
 use agentnet_mech::mechanism::{Mechanism, Tier};
@@ -354,10 +354,9 @@ pub struct Agent {
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
     canary_uses: FifoSet<(Hash, AgentId)>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<AgentEvent>,
-    effects: VecDeque<Effect>,
-    dropped: (u64, u64, u64),
+    transmits: BoundedQueue<Transmit>,
+    events: BoundedQueue<AgentEvent>,
+    effects: BoundedQueue<Effect>,
     next_id: u64,
     next_trust: Instant,
     timeout: Option<Instant>,
@@ -454,10 +453,9 @@ impl Agent {
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
             canary_uses: FifoSet::new(config.funnel.max_canary_uses),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
-            effects: VecDeque::new(),
-            dropped: (0, 0, 0),
+            transmits: BoundedQueue::new("transmits", config.max_queued),
+            events: BoundedQueue::new("events", config.max_queued),
+            effects: BoundedQueue::new("effects", config.max_queued),
             next_id: 0,
             next_trust: now.mono + config.trust_interval,
             timeout: None,
@@ -555,7 +553,7 @@ impl Agent {
     /// The next effect for the host, oldest first.
     #[must_use]
     pub fn poll_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
+        self.effects.pop()
     }
 
     /// The canonical (identity chain genesis) id of any key; unknown keys are their own.
@@ -864,27 +862,33 @@ impl Agent {
     }
 
     fn event(&mut self, e: AgentEvent) {
-        if self.events.len() >= self.config.max_queued {
-            self.events.pop_front();
-            self.dropped.0 += 1;
-        }
-        self.events.push_back(e);
+        self.events.push(e);
     }
 
     fn effect(&mut self, e: Effect) {
-        if self.effects.len() >= self.config.max_queued {
-            self.effects.pop_front();
-            self.dropped.1 += 1;
-        }
-        self.effects.push_back(e);
+        self.effects.push(e);
     }
 
     fn send(&mut self, link: LinkId, payload: Bytes) {
-        if self.transmits.len() >= self.config.max_queued {
-            self.transmits.pop_front();
-            self.dropped.2 += 1;
-        }
-        self.transmits.push_back(Transmit { link, payload });
+        self.transmits.push(Transmit { link, payload });
+    }
+
+    /// Report an engine's queue overflow as this agent's, the queue named after the engine.
+    fn engine_overflow(&mut self, engine: &'static str, o: Overflow) {
+        let queue = match (engine, o.queue) {
+            ("gossip", "transmits") => "gossip.transmits",
+            ("gossip", "events") => "gossip.events",
+            ("sessions", "transmits") => "sessions.transmits",
+            ("sessions", "events") => "sessions.events",
+            ("sessions", "parked") => "sessions.parked",
+            ("registry", "events") => "registry.events",
+            ("canary", "verdicts") => "canary.verdicts",
+            (_, q) => q,
+        };
+        self.event(AgentEvent::Overflow(Overflow {
+            queue,
+            dropped: o.dropped,
+        }));
     }
 
     fn broadcast(&mut self, payload: &Bytes, except: Option<LinkId>) {
@@ -1116,19 +1120,14 @@ impl Agent {
                 moved = true;
                 self.on_canary_verdict(now, v);
             }
+            if let Some(o) = self.canaries.take_overflow() {
+                self.engine_overflow("canary", o);
+            }
             if !moved {
                 break;
             }
         }
         self.flush_batch();
-        if self.dropped != (0, 0, 0) && self.events.len() < self.config.max_queued {
-            let (events, effects, transmits) = core::mem::take(&mut self.dropped);
-            self.events.push_back(AgentEvent::Overflow {
-                events,
-                effects,
-                transmits,
-            });
-        }
         let incoming = self
             .incoming
             .values()
@@ -1150,6 +1149,7 @@ impl Agent {
     fn on_gossip_event(&mut self, now: Now, e: agentnet_gossip::Event) {
         use agentnet_gossip::Event as G;
         match e {
+            G::Overflow(o) => self.engine_overflow("gossip", o),
             G::PersistHead(head) => {
                 let value = agentnet_core::wire::encode_cbor(&(
                     head.topic.as_str(),
@@ -1200,6 +1200,7 @@ impl Agent {
 
     fn on_identity_event(&mut self, now: Now, e: IdentityEvent) {
         match e {
+            IdentityEvent::Overflow(o) => self.engine_overflow("registry", o),
             IdentityEvent::Persist { frame } => {
                 let key = Hash::digest("agentnet/v1/record-key", &frame).0.to_vec();
                 self.batch
@@ -1349,6 +1350,7 @@ impl Agent {
             SessionEvent::OfferExpired { id, .. } | SessionEvent::SettlementOverdue { id, .. } => {
                 self.forget_session(id);
             }
+            SessionEvent::Overflow(o) => self.engine_overflow("sessions", o),
             SessionEvent::Persist { id, record } => {
                 let key = id.0.0.to_vec();
                 self.batch.push(match record {
@@ -2455,7 +2457,7 @@ impl Engine for Agent {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.transmits.pop_front()?;
+        let t = self.transmits.pop()?;
         if let Some(p) = self.traffic.plane(peek_kind(&t.payload)) {
             p.sent_frames += 1;
             p.sent_bytes += t.payload.len() as u64;
@@ -2463,8 +2465,19 @@ impl Engine for Agent {
         Some(t)
     }
 
+    /// Drops of this agent's own queues not yet reported come first (one
+    /// [`AgentEvent::Overflow`] per queue; the reports take no queue slot), then the queued
+    /// events in order (engines' overflows among them, queues named `"gossip.transmits"`, …).
     fn poll_event(&mut self) -> Option<AgentEvent> {
-        self.events.pop_front()
+        let report = self
+            .transmits
+            .take_overflow()
+            .or_else(|| self.effects.take_overflow())
+            .or_else(|| self.events.take_overflow());
+        if let Some(o) = report {
+            return Some(AgentEvent::Overflow(o));
+        }
+        self.events.pop()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
