@@ -185,7 +185,7 @@ impl GossipConfig {
 
     /// Check every field against its documented range; the engine refuses a config that
     /// fails ([`GossipEngine::new`](crate::GossipEngine::new)). Nested
-    /// [`IndexLimits`](crate::discover::IndexLimits) are checked too.
+    /// [`IndexLimits`] are checked too.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let ms = Duration::from_millis;
         check_range("mesh_d", self.mesh_d, 1..=32, "1..=32")?;
