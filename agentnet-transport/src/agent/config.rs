@@ -419,6 +419,9 @@ impl AgentConfig {
         self.report_book
             .validate()
             .map_err(ConfigError::engine("report_book"))?;
+        self.reputation
+            .validate()
+            .map_err(ConfigError::engine("reputation"))?;
         check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
         check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
         check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;

@@ -164,7 +164,7 @@ use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected, answer_hash};
 use agentnet_trust::evidence::{ReceiptChain, TaskId, payload_hash};
 use agentnet_trust::fraud::FraudProof;
 use agentnet_trust::ledger::{Ledger, LedgerRecord};
-use agentnet_trust::mg::Reputation;
+use agentnet_trust::mg::{Reputation, ReputationError};
 use agentnet_trust::registry::{IdentityEvent, IdentityRegistry};
 use agentnet_trust::report::{ReportBook, ReportBuilder, TrustReport};
 use bytes::Bytes;
@@ -412,8 +412,13 @@ impl Agent {
         .map_err(ConfigError::engine("gossip"))?;
         let registry = IdentityRegistry::new(config.registry.clone())
             .map_err(ConfigError::engine("registry"))?;
-        let mut reputation = Reputation::new(config.reputation.clone())
-            .map_err(|e| ConfigError::Reputation(e.to_string()))?;
+        let mut reputation = Reputation::new(config.reputation.clone()).map_err(|e| match e {
+            ReputationError::Config(error) => ConfigError::Engine {
+                engine: "reputation",
+                error,
+            },
+            e => ConfigError::Reputation(e.to_string()),
+        })?;
         reputation
             .set_stake(me, config.default_stake)
             .map_err(|e| ConfigError::Reputation(e.to_string()))?;
