@@ -559,7 +559,7 @@ impl TcpTransport {
         self.shared.listen_addr
     }
 
-    /// The settings in force (after clamping).
+    /// The settings in force.
     pub fn config(&self) -> &TcpConfig {
         &self.shared.cfg
     }

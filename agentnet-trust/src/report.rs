@@ -314,8 +314,7 @@ impl ReportBuilder {
         let sent = self.sent.entry(topic.clone()).or_default();
         let now = now.max(sent.at);
         let seq = sent.seq + 1;
-        let full =
-            sent.seq == 0 || sent.force_full || seq.is_multiple_of(self.config.full_every.max(1));
+        let full = sent.seq == 0 || sent.force_full || seq.is_multiple_of(self.config.full_every);
         let entries: Vec<ReportEntry> = if full {
             current
                 .iter()
