@@ -26,6 +26,19 @@
 //! | [`engine`] | the [`Engine`] trait and its written drive contract |
 //! | [`effect`] | [`Effect`]s an engine asks its host to perform (persist, ask a model, execute a task), with [`RequestId`]s for their completions |
 //! | [`sim`] | the deterministic discrete-event simulator that drives engines in virtual time |
+//! | [`config`] | [`ConfigError`] and the range check every engine config uses |
+//! | [`queue`] | [`BoundedQueue`], the one bounded output queue, and its [`Overflow`] report |
+//!
+//! ## Two rules every engine keeps
+//!
+//! **Configs are validated, never clamped.** Every engine config documents a range for each
+//! bounded field and has a `validate()` that checks exactly those ranges; the engine's
+//! constructor calls it and returns a [`ConfigError`] naming the field, the value and the
+//! range (`"mesh_d = 0 is outside 1..=32"`). Nothing is silently raised or lowered into range.
+//! **Queues are bounded one way.** Every output queue is a [`BoundedQueue`] with a capacity
+//! fixed by config: when full it drops the oldest item of the lowest priority class, counts
+//! the drop, and the engine reports the drops not yet reported in one overflow event carrying
+//! an [`Overflow`] (`Event::Overflow(Overflow)`) when its outputs are drained.
 //!
 //! ## What is not here
 //!
@@ -90,11 +103,13 @@
 
 #[macro_use]
 mod bytes_serde;
+pub mod config;
 pub mod descriptor;
 pub mod effect;
 pub mod engine;
 pub mod hash;
 pub mod identity;
+pub mod queue;
 pub mod seal;
 pub mod semantic;
 pub mod signed;
@@ -102,9 +117,11 @@ pub mod sim;
 pub mod time;
 pub mod wire;
 
+pub use config::ConfigError;
 pub use effect::{Effect, Record, RequestId};
 pub use engine::{Engine, LinkId, Transmit};
 pub use hash::Hash;
 pub use identity::{AgentId, Keypair, Signature, Signer};
+pub use queue::{BoundedQueue, Overflow};
 pub use signed::{Signed, SignedObject};
 pub use time::{Instant, Now, WallTime};

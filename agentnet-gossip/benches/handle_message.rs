@@ -44,7 +44,8 @@ fn engine() -> GossipEngine {
         Box::new(Keypair::from_seed([1; 32])),
         Box::new(HashedNgramEncoder::default()),
         now(),
-    );
+    )
+    .unwrap();
     e.subscribe(now(), topic()).unwrap();
     for l in 1..=3 {
         e.handle_link_up(now(), LinkId(l));

@@ -3,6 +3,7 @@
 
 use core::time::Duration;
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::descriptor::DescriptorRules;
 use agentnet_core::wire::Limits;
 
@@ -182,51 +183,177 @@ impl GossipConfig {
         }
     }
 
-    /// Clamp every field into its documented range (the engine calls this on construction).
-    pub fn normalized(mut self) -> Self {
+    /// Check every field against its documented range; the engine refuses a config that
+    /// fails ([`GossipEngine::new`](crate::GossipEngine::new)). Nested
+    /// [`IndexLimits`] are checked too.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let ms = Duration::from_millis;
-        self.mesh_d = self.mesh_d.clamp(1, 32);
-        self.mesh_d_lo = self.mesh_d_lo.clamp(1, self.mesh_d);
-        self.mesh_d_hi = self.mesh_d_hi.clamp(self.mesh_d, 64);
-        self.prune_backoff = self.prune_backoff.clamp(ms(1000), ms(600_000));
-        self.heartbeat = self.heartbeat.clamp(ms(50), ms(60_000));
-        self.lazy_interval = self.lazy_interval.clamp(ms(10), self.heartbeat);
-        self.lazy_fanout = self.lazy_fanout.min(self.mesh_d_hi);
-        self.iwant_delay = self.iwant_delay.min(ms(10_000));
-        self.anti_entropy = self.anti_entropy.clamp(ms(100), ms(600_000));
-        self.settle = self.settle.min(ms(60_000));
-        self.digest_buckets = self.digest_buckets.clamp(1, 256);
-        self.max_pull = self.max_pull.clamp(1, 1024);
-        self.body_timeout = self.body_timeout.clamp(ms(10), ms(60_000));
-        self.body_attempts = self.body_attempts.clamp(1, 16);
-        self.body_hops = self.body_hops.min(32);
-        self.max_pending_bodies = self.max_pending_bodies.clamp(1, 65_536);
-        self.body_cache_bytes = self.body_cache_bytes.min(1 << 30);
-        self.max_entries_per_author = self.max_entries_per_author.clamp(1, 65_536);
-        self.max_authors_per_topic = self.max_authors_per_topic.clamp(1, 1_000_000);
-        self.max_headers = self.max_headers.clamp(1, 10_000_000);
-        self.max_topics = self.max_topics.clamp(1, 4096);
-        self.seen_capacity = self.seen_capacity.clamp(1, 10_000_000);
-        self.seen_ttl = self.seen_ttl.clamp(ms(1000), ms(3_600_000));
-        self.key_cache = self.key_cache.clamp(2, 1_000_000);
-        self.max_queued_transmits = self.max_queued_transmits.clamp(16, 1_000_000);
-        self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
-        self.author_rate = self.author_rate.clamp(1, 10_000);
-        self.author_burst = self.author_burst.clamp(1, 100_000);
-        self.link_rate = self.link_rate.clamp(1, 1_000_000);
-        self.link_burst = self.link_burst.clamp(1, 1_000_000);
-        self.ban_threshold = self.ban_threshold.clamp(1, 1_000_000);
-        self.ban_duration = self.ban_duration.clamp(ms(1000), ms(86_400_000));
-        self.refresh_fraction = if self.refresh_fraction.is_nan() {
-            0.6
-        } else {
-            self.refresh_fraction.clamp(0.1, 0.95)
-        };
-        self.min_similarity = if self.min_similarity.is_nan() {
-            0.05
-        } else {
-            self.min_similarity.clamp(-1.0, 1.0)
-        };
-        self
+        check_range("mesh_d", self.mesh_d, 1..=32, "1..=32")?;
+        check_range("mesh_d_lo", self.mesh_d_lo, 1..=self.mesh_d, "1..=mesh_d")?;
+        check_range("mesh_d_hi", self.mesh_d_hi, self.mesh_d..=64, "mesh_d..=64")?;
+        check_range(
+            "prune_backoff",
+            self.prune_backoff,
+            ms(1000)..=ms(600_000),
+            "1 s..=10 min",
+        )?;
+        check_range(
+            "heartbeat",
+            self.heartbeat,
+            ms(50)..=ms(60_000),
+            "50 ms..=60 s",
+        )?;
+        check_range(
+            "lazy_interval",
+            self.lazy_interval,
+            ms(10)..=self.heartbeat,
+            "10 ms..=heartbeat",
+        )?;
+        check_range(
+            "lazy_fanout",
+            self.lazy_fanout,
+            0..=self.mesh_d_hi,
+            "0..=mesh_d_hi",
+        )?;
+        check_range(
+            "iwant_delay",
+            self.iwant_delay,
+            ms(0)..=ms(10_000),
+            "0..=10 s",
+        )?;
+        check_range(
+            "anti_entropy",
+            self.anti_entropy,
+            ms(100)..=ms(600_000),
+            "100 ms..=10 min",
+        )?;
+        check_range("settle", self.settle, ms(0)..=ms(60_000), "0..=60 s")?;
+        check_range("digest_buckets", self.digest_buckets, 1..=256, "1..=256")?;
+        check_range("max_pull", self.max_pull, 1..=1024, "1..=1024")?;
+        check_range(
+            "body_timeout",
+            self.body_timeout,
+            ms(10)..=ms(60_000),
+            "10 ms..=60 s",
+        )?;
+        check_range("body_attempts", self.body_attempts, 1..=16, "1..=16")?;
+        check_range("body_hops", self.body_hops, 0..=32, "0..=32")?;
+        check_range(
+            "max_pending_bodies",
+            self.max_pending_bodies,
+            1..=65_536,
+            "1..=65536",
+        )?;
+        check_range(
+            "body_cache_bytes",
+            self.body_cache_bytes,
+            0..=1 << 30,
+            "0..=1 GiB",
+        )?;
+        check_range(
+            "max_entries_per_author",
+            self.max_entries_per_author,
+            1..=65_536,
+            "1..=65536",
+        )?;
+        check_range(
+            "max_authors_per_topic",
+            self.max_authors_per_topic,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "max_headers",
+            self.max_headers,
+            1..=10_000_000,
+            "1..=10000000",
+        )?;
+        check_range("max_topics", self.max_topics, 1..=4096, "1..=4096")?;
+        check_range(
+            "seen_capacity",
+            self.seen_capacity,
+            1..=10_000_000,
+            "1..=10000000",
+        )?;
+        check_range(
+            "seen_ttl",
+            self.seen_ttl,
+            ms(1000)..=ms(3_600_000),
+            "1 s..=1 h",
+        )?;
+        check_range("key_cache", self.key_cache, 2..=1_000_000, "2..=1000000")?;
+        self.index.validate()?;
+        check_range(
+            "max_queued_transmits",
+            self.max_queued_transmits,
+            16..=1_000_000,
+            "16..=1000000",
+        )?;
+        check_range(
+            "max_queued_events",
+            self.max_queued_events,
+            16..=1_000_000,
+            "16..=1000000",
+        )?;
+        check_range("author_rate", self.author_rate, 1..=10_000, "1..=10000")?;
+        check_range("author_burst", self.author_burst, 1..=100_000, "1..=100000")?;
+        check_range("link_rate", self.link_rate, 1..=1_000_000, "1..=1000000")?;
+        check_range("link_burst", self.link_burst, 1..=1_000_000, "1..=1000000")?;
+        check_range(
+            "ban_threshold",
+            self.ban_threshold,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "ban_duration",
+            self.ban_duration,
+            ms(1000)..=ms(86_400_000),
+            "1 s..=1 day",
+        )?;
+        check_range(
+            "refresh_fraction",
+            self.refresh_fraction,
+            0.1..=0.95,
+            "0.1..=0.95",
+        )?;
+        check_range("min_similarity", self.min_similarity, -1.0..=1.0, "-1..=1")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_out_of_range_is_refused_by_name() {
+        GossipConfig::default().validate().unwrap();
+        let d = GossipConfig::default;
+        let bad = |c: GossipConfig| c.validate().unwrap_err().field;
+        assert_eq!(bad(GossipConfig { mesh_d: 0, ..d() }), "mesh_d");
+        let heartbeat = Duration::from_millis(1);
+        assert_eq!(bad(GossipConfig { heartbeat, ..d() }), "heartbeat");
+        let refresh_fraction = f64::NAN;
+        assert_eq!(
+            bad(GossipConfig {
+                refresh_fraction,
+                ..d()
+            }),
+            "refresh_fraction"
+        );
+        let e = GossipConfig {
+            max_queued_events: 1,
+            ..d()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "max_queued_events = 1 is outside 16..=1000000"
+        );
+        let mut c = GossipConfig::default();
+        c.index.max_entries = 0;
+        assert_eq!(c.validate().unwrap_err().field, "index.max_entries");
     }
 }

@@ -194,13 +194,33 @@ pub enum IndexInsert {
 /// Bounds on a [`DiscoveryIndex`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexLimits {
-    /// Descriptors held in total, count. Default 10 000; range 1..; 0 is treated as 1.
+    /// Descriptors held in total, count. Default 10 000; range 1..=100 000 000.
     /// When full, a newcomer evicts the entry expiring soonest if that entry expires before
     /// the newcomer, and is refused otherwise.
     pub max_entries: usize,
-    /// Descriptors held per provider, count. Default 32; range 1..; 0 is treated as 1. A
+    /// Descriptors held per provider, count. Default 32; range 1..=100 000 000. A
     /// provider at its cap cannot add capabilities (it can still refresh held ones).
     pub max_per_provider: usize,
+}
+
+impl IndexLimits {
+    /// Check both limits against their documented ranges (field names `index.*`, as nested
+    /// in [`GossipConfig`](crate::GossipConfig)).
+    pub fn validate(&self) -> Result<(), agentnet_core::ConfigError> {
+        use agentnet_core::config::check_range;
+        check_range(
+            "index.max_entries",
+            self.max_entries,
+            1..=100_000_000,
+            "1..=100000000",
+        )?;
+        check_range(
+            "index.max_per_provider",
+            self.max_per_provider,
+            1..=100_000_000,
+            "1..=100000000",
+        )
+    }
 }
 
 impl Default for IndexLimits {
@@ -232,20 +252,18 @@ pub struct DiscoveryIndex {
 }
 
 impl DiscoveryIndex {
-    /// An empty index with `limits` (zero limits are raised to 1).
-    pub fn new(limits: IndexLimits) -> Self {
-        DiscoveryIndex {
-            limits: IndexLimits {
-                max_entries: limits.max_entries.max(1),
-                max_per_provider: limits.max_per_provider.max(1),
-            },
+    /// An empty index with `limits`; refuses limits outside their documented ranges.
+    pub fn new(limits: IndexLimits) -> Result<Self, agentnet_core::ConfigError> {
+        limits.validate()?;
+        Ok(DiscoveryIndex {
+            limits,
             entries: BTreeMap::new(),
             expiry: BTreeSet::new(),
             len: 0,
-        }
+        })
     }
 
-    /// The limits in force (after raising zeros to 1).
+    /// The limits in force.
     pub fn limits(&self) -> IndexLimits {
         self.limits
     }
@@ -803,7 +821,7 @@ mod tests {
     #[test]
     fn supersession_newer_replaces_older_refused_duplicate() {
         let k = kp(1);
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         let v1 = signed(&k, desc(&k, "a.b", "first", 15, now()));
         let later = now().advance(Duration::from_secs(1));
         let v2 = signed(&k, desc(&k, "a.b", "second", 15, later));
@@ -841,7 +859,7 @@ mod tests {
     #[test]
     fn expired_and_future_descriptors_are_refused() {
         let k = kp(1);
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         let d = sd(&k, "a.b", 10);
         let after = now().advance(Duration::from_secs(10));
         assert_eq!(idx.insert(after, d.clone(), emb()), IndexInsert::Expired);
@@ -862,7 +880,7 @@ mod tests {
 
     #[test]
     fn prune_and_next_expiry() {
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         assert_eq!(idx.next_expiry(), None);
         let (a, b, c) = (kp(1), kp(2), kp(3));
         idx.insert(now(), sd(&a, "a.x", 10), emb());
@@ -891,7 +909,7 @@ mod tests {
     #[test]
     fn query_skips_stale_unpruned_entries() {
         let k = kp(1);
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         idx.insert(now(), sd(&k, "a.x", 10), emb());
         idx.insert(now(), sd(&k, "a.y", 20), emb());
         let later = now().advance(Duration::from_secs(15));
@@ -907,7 +925,8 @@ mod tests {
         let mut idx = DiscoveryIndex::new(IndexLimits {
             max_entries: 3,
             max_per_provider: 2,
-        });
+        })
+        .unwrap();
         assert_eq!(
             idx.insert(now(), sd(&a, "a.x", 10), emb()),
             IndexInsert::New
@@ -975,7 +994,7 @@ mod tests {
     #[test]
     fn query_ranks_by_similarity() {
         let enc = HashedNgramEncoder::default();
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         let offers = [
             (
                 1,
@@ -1039,7 +1058,7 @@ mod tests {
 
     #[test]
     fn query_tie_breaks_on_qos_then_key() {
-        let mut idx = DiscoveryIndex::new(IndexLimits::default());
+        let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
         let mk = |seed: u8, cap: &str, success_bp: u16, latency_ms: u32| {
             let k = kp(seed);
             let d = CapabilityDescriptor::builder(k.id(), cap, "topic/x", "same intent")

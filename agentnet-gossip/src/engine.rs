@@ -9,7 +9,8 @@ use agentnet_core::identity::KeyCache;
 use agentnet_core::semantic::{SemanticEncoder, Sketch};
 use agentnet_core::wire::PROTOCOL_VERSION;
 use agentnet_core::{
-    AgentId, Engine, Hash, Instant, LinkId, Now, Signed, Signer, Transmit, WallTime,
+    AgentId, BoundedQueue, ConfigError, Engine, Hash, Instant, LinkId, Now, Signed, Signer,
+    Transmit, WallTime,
 };
 use bytes::Bytes;
 use core::fmt;
@@ -25,7 +26,7 @@ use crate::events::{CommandError, Event, GossipError, OwnHead};
 use crate::fraud::{Equivocation, EquivocationProof};
 use crate::header::{EntryKind, HeaderError, LogHeader};
 use crate::log::{AuthorLog, Insert};
-use crate::queue::{Bucket, Class, TransmitQueue};
+use crate::queue::{Bucket, Class};
 use crate::state::{BodyCache, Fifo, LinkState, PendingBody, SeenEntry, TopicState, Wanted};
 use crate::wire::{self, Message, ShortId};
 
@@ -122,9 +123,8 @@ pub struct GossipEngine {
     interest: InterestProfile,
     author_buckets: BTreeMap<AgentId, Bucket>,
     headers_total: usize,
-    transmits: TransmitQueue,
-    events: VecDeque<Event>,
-    events_dropped: u64,
+    transmits: BoundedQueue<Transmit>,
+    events: BoundedQueue<Event>,
     next_heartbeat: Instant,
     next_lazy: Option<Instant>,
     next_timeout: Option<Instant>,
@@ -146,13 +146,17 @@ impl fmt::Debug for GossipEngine {
 
 impl GossipEngine {
     /// A new engine at `now` signing with `signer` and embedding intents with `encoder`.
+    ///
+    /// Refuses a config with a field outside its documented range
+    /// ([`GossipConfig::validate`]).
     pub fn new(
         config: GossipConfig,
         signer: Box<dyn Signer + Send>,
         encoder: Box<dyn SemanticEncoder + Send>,
         now: Now,
-    ) -> Self {
-        let cfg = config.normalized();
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let cfg = config;
         let mut rng = ChaCha8Rng::from_seed(cfg.seed);
         let first_beat = now.mono + jitter(&mut rng, cfg.heartbeat);
         let me = signer.agent_id();
@@ -180,13 +184,12 @@ impl GossipEngine {
             body_deadlines: BTreeSet::new(),
             wanted_deadlines: BTreeSet::new(),
             wanted_total: 0,
-            index: DiscoveryIndex::new(cfg.index),
+            index: DiscoveryIndex::new(cfg.index)?,
             interest: InterestProfile::none(),
             author_buckets: BTreeMap::new(),
             headers_total: 0,
-            transmits: TransmitQueue::new(cfg.max_queued_transmits),
-            events: VecDeque::new(),
-            events_dropped: 0,
+            transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
+            events: BoundedQueue::new("events", cfg.max_queued_events),
             next_heartbeat: first_beat,
             next_lazy: None,
             next_timeout: Some(first_beat),
@@ -194,7 +197,7 @@ impl GossipEngine {
             cfg,
         };
         e.recompute_timeout();
-        e
+        Ok(e)
     }
 
     // =========================================================================================
@@ -1231,12 +1234,12 @@ impl GossipEngine {
                     v.retain(|l| *l != from);
                 }
                 let f = frame.clone();
-                self.transmits.push(
-                    Class::Forward,
+                self.transmits.push_class(
                     Transmit {
                         link: from,
                         payload: f,
                     },
+                    Class::Forward.rank(),
                 );
             }
         }
@@ -1876,7 +1879,8 @@ impl GossipEngine {
     // =========================================================================================
 
     fn send(&mut self, class: Class, link: LinkId, payload: Bytes) {
-        self.transmits.push(class, Transmit { link, payload });
+        self.transmits
+            .push_class(Transmit { link, payload }, class.rank());
     }
 
     fn send_msg(&mut self, class: Class, link: LinkId, m: Message) {
@@ -1884,11 +1888,7 @@ impl GossipEngine {
     }
 
     fn emit(&mut self, e: Event) {
-        if self.events.len() >= self.cfg.max_queued_events {
-            self.events_dropped += 1;
-        } else {
-            self.events.push_back(e);
-        }
+        self.events.push(e);
     }
 
     fn penalize(&mut self, now: Now, link: LinkId, points: u32) {
@@ -1915,19 +1915,9 @@ impl GossipEngine {
         }
     }
 
-    /// After every input or command: report overflow, recompute the deadline.
+    /// After every input or command: recompute the deadline. (Overflow is reported by
+    /// [`poll_event`](Engine::poll_event), ahead of the queued events.)
     fn after_input(&mut self, _now: Now) {
-        let frames = self.transmits.take_drops();
-        if frames.is_some() || self.events_dropped > 0 {
-            let (class, n) = frames.unwrap_or((Class::Repair, 0));
-            let events = core::mem::take(&mut self.events_dropped);
-            // Overflow reports bypass the cap so that the report itself is never lost.
-            self.events.push_back(Event::Overflow {
-                class,
-                frames: n,
-                events,
-            });
-        }
         self.recompute_timeout();
     }
 
@@ -2050,7 +2040,15 @@ impl Engine for GossipEngine {
     }
 
     fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        // Drops not yet reported come first, one event per queue; the reports take no queue
+        // slot, so they are never lost themselves.
+        if let Some(o) = self.transmits.take_overflow() {
+            return Some(Event::Overflow(o));
+        }
+        if let Some(o) = self.events.take_overflow() {
+            return Some(Event::Overflow(o));
+        }
+        self.events.pop()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

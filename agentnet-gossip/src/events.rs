@@ -3,13 +3,12 @@
 use agentnet_core::descriptor::{CapabilityDescriptor, DescriptorError, Topic};
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::WireError;
-use agentnet_core::{AgentId, Hash, LinkId, Signed};
+use agentnet_core::{AgentId, Hash, LinkId, Overflow, Signed};
 use bytes::Bytes;
 use thiserror::Error;
 
 use crate::fraud::{Equivocation, EquivocationProof, ProofError};
 use crate::header::HeaderError;
-use crate::queue::Class;
 
 /// The durable record of one own log head. The host must store it before the engine publishes
 /// the entry (see [`Event::PersistHead`]) and hands the latest record per topic back through
@@ -90,15 +89,9 @@ pub enum Event {
         /// The link.
         link: LinkId,
     },
-    /// Queued frames or events were dropped for lack of space.
-    Overflow {
-        /// Lowest class dropped.
-        class: Class,
-        /// Frames dropped since the last overflow event.
-        frames: u64,
-        /// Events dropped since the last overflow event.
-        events: u64,
-    },
+    /// Queued frames (`queue: "transmits"`) or events (`queue: "events"`) were dropped for lack
+    /// of space: one event per queue per drain, with the drops since the previous report.
+    Overflow(Overflow),
 }
 
 /// Why a frame was refused. By the time `handle_message` returns one, the engine has applied

@@ -29,7 +29,7 @@
 //! drain transmits and events until both are empty, then read `poll_timeout`.
 //!
 //! ```text
-//! engine = GossipEngine::new(config, signer, encoder, now)
+//! engine = GossipEngine::new(config, signer, encoder, now)?       // ConfigError if out of range
 //! engine.restore(now, durable_heads)?            // own log heads saved before a restart
 //! engine.subscribe(now, topic)?; engine.set_interest(profile)
 //! loop {
@@ -68,7 +68,7 @@
 //!     Box::new(key),
 //!     Box::new(HashedNgramEncoder::default()),
 //!     now,
-//! );
+//! )?;
 //! let d = CapabilityDescriptor::builder(me, "image.generate", "creative/image", "generate images from text")
 //!     .build(now)?;
 //! let (topic, seq) = node.publish(now, d)?;

@@ -1,16 +1,15 @@
 //! Bounded outgoing queues with priority classes, and token buckets for rate limits.
 //!
-//! Frames wait in four FIFO classes — [`Class::Control`] > [`Class::Publish`] >
-//! [`Class::Forward`] > [`Class::Repair`] — and leave highest class first. The total is capped;
-//! when full, a new frame evicts the newest frame of the lowest non-empty class below its own,
-//! or is itself dropped if nothing lower is queued. Control traffic (mesh upkeep, requests,
-//! fraud proofs) therefore survives a flood of forwarding, and repair traffic yields to
-//! everything. Every drop is counted and reported by the engine in an
-//! [`Event::Overflow`](crate::Event::Overflow).
+//! Frames wait in the shared [`BoundedQueue`](agentnet_core::BoundedQueue) in four FIFO
+//! classes — [`Class::Control`] > [`Class::Publish`] > [`Class::Forward`] > [`Class::Repair`] —
+//! and leave highest class first. The total is capped; when full, the oldest frame of the
+//! lowest class queued (the new frame included) is dropped: a new frame evicts a frame of a
+//! class no higher than its own, and is itself dropped if everything queued outranks it.
+//! Control traffic (mesh upkeep, requests, fraud proofs) therefore survives a flood of
+//! forwarding, and repair traffic yields to everything. Every drop is counted and reported by
+//! the engine in an [`Event::Overflow`](crate::Event::Overflow).
 
-use std::collections::VecDeque;
-
-use agentnet_core::{Instant, Transmit};
+use agentnet_core::Instant;
 
 /// Priority class of a queued frame (highest first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,91 +24,11 @@ pub enum Class {
     Repair = 3,
 }
 
-const CLASSES: usize = 4;
-
-/// The outgoing frame queue. See the module docs.
-#[derive(Debug)]
-pub struct TransmitQueue {
-    q: [VecDeque<Transmit>; CLASSES],
-    len: usize,
-    cap: usize,
-    dropped: u64,
-    lowest_dropped: Option<Class>,
-}
-
-impl TransmitQueue {
-    /// A queue holding at most `cap` frames.
-    pub fn new(cap: usize) -> Self {
-        TransmitQueue {
-            q: Default::default(),
-            len: 0,
-            cap: cap.max(1),
-            dropped: 0,
-            lowest_dropped: None,
-        }
-    }
-
-    /// Frames queued.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True if nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Queue `t` in `class`; returns false if it (or a lower frame) had to be dropped.
-    pub fn push(&mut self, class: Class, t: Transmit) -> bool {
-        if self.len < self.cap {
-            self.q[class as usize].push_back(t);
-            self.len += 1;
-            return true;
-        }
-        let victim = (class as usize + 1..CLASSES)
-            .rev()
-            .find(|&c| !self.q[c].is_empty());
-        match victim {
-            Some(c) => {
-                self.q[c].pop_back();
-                self.q[class as usize].push_back(t);
-                self.note_drop(c);
-            }
-            None => self.note_drop(class as usize),
-        }
-        false
-    }
-
-    fn note_drop(&mut self, c: usize) {
-        self.dropped += 1;
-        let class = [
-            Class::Control,
-            Class::Publish,
-            Class::Forward,
-            Class::Repair,
-        ][c];
-        self.lowest_dropped = Some(self.lowest_dropped.map_or(class, |d| d.max(class)));
-    }
-
-    /// The next frame, highest class first. O(1).
-    pub fn pop(&mut self) -> Option<Transmit> {
-        if self.len == 0 {
-            return None;
-        }
-        for q in &mut self.q {
-            if let Some(t) = q.pop_front() {
-                self.len -= 1;
-                return Some(t);
-            }
-        }
-        None
-    }
-
-    /// Drops since the last call, and the lowest class dropped.
-    pub fn take_drops(&mut self) -> Option<(Class, u64)> {
-        let c = self.lowest_dropped.take()?;
-        let n = core::mem::take(&mut self.dropped);
-        Some((c, n))
+impl Class {
+    /// The class number used in the shared [`BoundedQueue`](agentnet_core::BoundedQueue)
+    /// (0 is the highest priority).
+    pub fn rank(self) -> u8 {
+        self as u8
     }
 }
 
@@ -151,7 +70,7 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentnet_core::LinkId;
+    use agentnet_core::{LinkId, Transmit};
     use bytes::Bytes;
     use core::time::Duration;
 
@@ -164,21 +83,21 @@ mod tests {
 
     #[test]
     fn priority_order_and_overflow_drops_lowest() {
-        let mut q = TransmitQueue::new(3);
-        assert!(q.push(Class::Repair, t(1)));
-        assert!(q.push(Class::Forward, t(2)));
-        assert!(q.push(Class::Repair, t(3)));
-        // Full: a control frame evicts the newest repair frame.
-        assert!(!q.push(Class::Control, t(4)));
+        let mut q = agentnet_core::BoundedQueue::new("transmits", 3);
+        q.push_class(t(1), Class::Repair.rank());
+        q.push_class(t(2), Class::Forward.rank());
+        q.push_class(t(3), Class::Repair.rank());
+        // Full: a control frame evicts the oldest repair frame.
+        assert!(q.push_class(t(4), Class::Control.rank()).is_some());
         assert_eq!(q.len(), 3);
-        // Full again: a repair frame has nothing lower to evict and is dropped itself.
-        assert!(!q.push(Class::Repair, t(5)));
-        assert_eq!(q.take_drops(), Some((Class::Repair, 2)));
-        assert_eq!(q.take_drops(), None);
+        // Full again: a repair frame evicts the remaining (older) repair frame.
+        assert!(q.push_class(t(5), Class::Repair.rank()).is_some());
+        assert_eq!(q.take_overflow().map(|o| o.dropped), Some(2));
+        assert_eq!(q.take_overflow(), None);
         let order: Vec<u8> = std::iter::from_fn(|| q.pop())
             .map(|t| t.payload[0])
             .collect();
-        assert_eq!(order, vec![4, 2, 1]);
+        assert_eq!(order, vec![4, 2, 5]);
         assert!(q.is_empty());
     }
 

@@ -32,7 +32,8 @@ fn engine(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine {
         Box::new(Keypair::from_seed([seed; 32])),
         Box::new(HashedNgramEncoder::default()),
         now(0),
-    );
+    )
+    .unwrap();
     e.subscribe(now(0), topic()).unwrap();
     e
 }
@@ -166,7 +167,7 @@ proptest! {
                         Box::new(Keypair::from_seed([5; 32])),
                         Box::new(HashedNgramEncoder::default()),
                         now(t),
-                    );
+                    ).unwrap();
                     e.restore(now(t), stored.clone()).unwrap();
                     waiting.clear();
                 }

@@ -72,8 +72,8 @@
 //! use agentnet_trust::evidence::TaskId;
 //!
 //! let (alice, bob) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]));
-//! let mut requester = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([1; 32])));
-//! let mut provider = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([2; 32])));
+//! let mut requester = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([1; 32])))?;
+//! let mut provider = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([2; 32])))?;
 //! let now = Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000));
 //! fn carry(from: &mut Sessions, to: &mut Sessions, now: Now) {
 //!     while let Some(t) = from.poll_transmit() {
@@ -225,9 +225,10 @@
 //! the host sees every error and decides.
 //!
 //! Queues are bounded ([`SessionConfig::max_queued_events`],
-//! [`SessionConfig::max_queued_transmits`]); on overflow the oldest entry is dropped, counted,
-//! and reported by [`Event::Overflow`] at the end of the input ([`Event::Persist`]s are
-//! dropped last).
+//! [`SessionConfig::max_queued_transmits`]) [`BoundedQueue`]s; on overflow the oldest entry is
+//! dropped, counted, and reported by one [`Event::Overflow`] per queue (`"events"`,
+//! `"transmits"`, `"parked"`) when the events are next polled ([`Event::Persist`]s are dropped
+//! last; events still leave in the order they were queued).
 //!
 //! # Persistence
 //!
@@ -310,13 +311,14 @@ use core::fmt;
 use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::descriptor::{DescriptorError, Topic};
 use agentnet_core::hash::Hasher;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self as frame, Limits, MessageKind, WireError};
 use agentnet_core::{
-    AgentId, Engine, Hash, Instant, LinkId, Now, Signature, Signed, SignedObject, Signer, Transmit,
-    WallTime,
+    AgentId, BoundedQueue, Engine, Hash, Instant, LinkId, Now, Overflow, Signature, Signed,
+    SignedObject, Signer, Transmit, WallTime,
 };
 use agentnet_trust::evidence::{
     AttestationVerifier, EvidencePackage, EvidencePolicy, EvidenceReport, MAX_RECEIPTS,
@@ -343,7 +345,7 @@ const SESSION_ID_DOMAIN: &str = "agentnet/v1/session-id";
 // =============================================================================================
 
 /// Settings of a [`Sessions`] engine. Start from [`SessionConfig::default`]; out-of-range values
-/// are clamped by [`normalized`](Self::normalized) when the engine is built.
+/// are refused with a [`ConfigError`] when the engine is built ([`validate`](Self::validate)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionConfig {
@@ -396,14 +398,38 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
-    /// Clamp every field into its documented range.
-    pub fn normalized(mut self) -> Self {
-        self.max_sessions = self.max_sessions.clamp(1, 1_000_000);
-        self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
-        self.max_queued_transmits = self.max_queued_transmits.clamp(16, 1_000_000);
-        self.max_skew = self.max_skew.min(EvidencePolicy::MAX_SKEW);
-        self.max_receipts = self.max_receipts.clamp(1, MAX_RECEIPTS);
-        self
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "max_sessions",
+            self.max_sessions,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "max_queued_events",
+            self.max_queued_events,
+            16..=1_000_000,
+            "16..=1000000",
+        )?;
+        check_range(
+            "max_queued_transmits",
+            self.max_queued_transmits,
+            16..=1_000_000,
+            "16..=1000000",
+        )?;
+        check_range(
+            "max_skew",
+            self.max_skew,
+            Duration::ZERO..=EvidencePolicy::MAX_SKEW,
+            "0..=10 min",
+        )?;
+        check_range(
+            "max_receipts",
+            self.max_receipts,
+            1..=MAX_RECEIPTS,
+            "1..=MAX_RECEIPTS (256)",
+        )
     }
 }
 
@@ -1041,14 +1067,9 @@ pub enum Event {
         /// The bound.
         max: usize,
     },
-    /// Queue overflow: this many events and frames were dropped (oldest first) since the last
-    /// report.
-    Overflow {
-        /// Events dropped.
-        events: u64,
-        /// Frames dropped.
-        transmits: u64,
-    },
+    /// Queue overflow: this many items of one queue (`"events"`, `"transmits"` or
+    /// `"parked"`) were dropped since its last report.
+    Overflow(Overflow),
     /// A deadline passed but no statement could be made (the signer failed, or the statement
     /// would exceed [`SessionConfig::limits`]); the session ended without one.
     SettleFailed {
@@ -1371,17 +1392,14 @@ pub struct Sessions {
     /// `max_sessions`.
     ended: BTreeSet<SessionId>,
     ended_order: VecDeque<SessionId>,
-    events: VecDeque<Event>,
-    transmits: VecDeque<Transmit>,
+    /// Events in arrival order; [`Event::Persist`] is class 0 (dropped last), the rest class 1.
+    events: BoundedQueue<Event>,
+    transmits: BoundedQueue<Transmit>,
     /// Live sessions without a link (restored), by counterparty.
     unlinked: BTreeSet<(AgentId, SessionId)>,
     /// Frames for counterparties no link is known for, oldest first; bounded by
     /// `max_queued_transmits`.
-    parked: VecDeque<(AgentId, Bytes)>,
-    /// Drops not yet reported by an [`Event::Overflow`] (events, frames).
-    unreported: (u64, u64),
-    dropped_events: u64,
-    dropped_transmits: u64,
+    parked: BoundedQueue<(AgentId, Bytes)>,
 }
 
 impl fmt::Debug for Sessions {
@@ -1399,7 +1417,10 @@ impl Sessions {
     /// An engine signing with `signer`, accepting no attestation format
     /// ([`RejectAllAttestations`]: evidence counts as unattested, and
     /// [`SessionConfig::require_attestation`] then fails closed).
-    pub fn new(config: SessionConfig, signer: Box<dyn Signer + Send>) -> Self {
+    ///
+    /// Refuses a config with a field outside its documented range
+    /// ([`SessionConfig::validate`]).
+    pub fn new(config: SessionConfig, signer: Box<dyn Signer + Send>) -> Result<Self, ConfigError> {
         Self::with_attestation_verifier(config, signer, Box::new(RejectAllAttestations))
     }
 
@@ -1408,9 +1429,9 @@ impl Sessions {
         config: SessionConfig,
         signer: Box<dyn Signer + Send>,
         verifier: Box<dyn AttestationVerifier + Send>,
-    ) -> Self {
-        Sessions {
-            config: config.normalized(),
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Sessions {
             me: signer.agent_id(),
             signer,
             attestations: verifier,
@@ -1418,14 +1439,12 @@ impl Sessions {
             deadlines: BTreeSet::new(),
             ended: BTreeSet::new(),
             ended_order: VecDeque::new(),
-            events: VecDeque::new(),
-            transmits: VecDeque::new(),
+            events: BoundedQueue::new("events", config.max_queued_events).in_arrival_order(),
+            transmits: BoundedQueue::new("transmits", config.max_queued_transmits),
             unlinked: BTreeSet::new(),
-            parked: VecDeque::new(),
-            unreported: (0, 0),
-            dropped_events: 0,
-            dropped_transmits: 0,
-        }
+            parked: BoundedQueue::new("parked", config.max_queued_transmits),
+            config,
+        })
     }
 
     // ----- getters ----------------------------------------------------------------------------
@@ -1435,7 +1454,7 @@ impl Sessions {
         self.me
     }
 
-    /// The configuration in force (normalized).
+    /// The configuration in force.
     pub fn config(&self) -> &SessionConfig {
         &self.config
     }
@@ -1486,12 +1505,12 @@ impl Sessions {
 
     /// Events dropped on overflow since the engine started.
     pub fn dropped_events(&self) -> u64 {
-        self.dropped_events
+        self.events.dropped()
     }
 
     /// Frames dropped on overflow since the engine started (parked frames included).
     pub fn dropped_transmits(&self) -> u64 {
-        self.dropped_transmits
+        self.transmits.dropped() + self.parked.dropped()
     }
 
     /// Frames waiting for a link to their counterparty (module docs, "Persistence").
@@ -1540,7 +1559,6 @@ impl Sessions {
                 }
             }
         }
-        self.report_overflow();
         report
     }
 
@@ -2364,9 +2382,7 @@ impl Sessions {
         f: impl FnOnce(&mut Self) -> Result<R, SessionError>,
     ) -> Result<R, SessionError> {
         self.expire(now);
-        let r = f(self);
-        self.report_overflow();
-        r
+        f(self)
     }
 
     /// Sign `value` and frame it, refusing a frame the counterparty's limits (assumed equal to
@@ -2471,11 +2487,14 @@ impl Sessions {
         if self.parked.is_empty() {
             return;
         }
-        let (mine, rest): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|(p, _)| *p == peer);
-        self.parked = rest;
-        for (_, frame) in mine {
+        let mine: Vec<Bytes> = self
+            .parked
+            .iter()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, f)| f.clone())
+            .collect();
+        self.parked.retain(|(p, _)| *p != peer);
+        for frame in mine {
             self.transmit(link, frame);
         }
     }
@@ -2483,12 +2502,7 @@ impl Sessions {
     /// Send a session frame to `peer` on `link`, or park it until a link to `peer` is known.
     fn send(&mut self, peer: AgentId, link: Option<LinkId>, payload: Bytes) {
         let Some(link) = link else {
-            if self.parked.len() >= self.config.max_queued_transmits {
-                self.parked.pop_front();
-                self.dropped_transmits += 1;
-                self.unreported.1 += 1;
-            }
-            self.parked.push_back((peer, payload));
+            self.parked.push((peer, payload));
             return;
         };
         self.transmit(link, payload);
@@ -2530,37 +2544,19 @@ impl Sessions {
         Some(s)
     }
 
-    /// Queue an event; on overflow drop the oldest one that is not a [`Event::Persist`] (the
-    /// oldest of all when every queued event is one).
+    /// Queue an event; on overflow drop the oldest one that is not an [`Event::Persist`] (the
+    /// oldest `Persist` when every queued event and the new one are).
     fn emit(&mut self, e: Event) {
-        if self.events.len() >= self.config.max_queued_events {
-            let victim = self
-                .events
-                .iter()
-                .position(|e| !matches!(e, Event::Persist { .. }))
-                .unwrap_or(0);
-            self.events.remove(victim);
-            self.dropped_events += 1;
-            self.unreported.0 += 1;
-        }
-        self.events.push_back(e);
+        let class = if matches!(e, Event::Persist { .. }) {
+            0
+        } else {
+            1
+        };
+        self.events.push_class(e, class);
     }
 
     fn transmit(&mut self, link: LinkId, payload: Bytes) {
-        if self.transmits.len() >= self.config.max_queued_transmits {
-            self.transmits.pop_front();
-            self.dropped_transmits += 1;
-            self.unreported.1 += 1;
-        }
-        self.transmits.push_back(Transmit { link, payload });
-    }
-
-    fn report_overflow(&mut self) {
-        let (events, transmits) = core::mem::take(&mut self.unreported);
-        if events + transmits > 0 {
-            // May itself drop one more event; that drop is reported after the next input.
-            self.emit(Event::Overflow { events, transmits });
-        }
+        self.transmits.push(Transmit { link, payload });
     }
 }
 
@@ -2582,7 +2578,6 @@ impl Engine for Sessions {
     /// Acts on every deadline that has passed (the timeout table in the module docs).
     fn handle_timeout(&mut self, now: Now) {
         self.expire(now);
-        self.report_overflow();
     }
 
     /// Sessions outlive links: replies go to the link the counterparty last used, and the
@@ -2597,11 +2592,21 @@ impl Engine for Sessions {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.transmits.pop()
     }
 
+    /// Unreported drops come first (one [`Event::Overflow`] per queue; the reports take no
+    /// queue slot), then the queued events in order.
     fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let report = self
+            .transmits
+            .take_overflow()
+            .or_else(|| self.parked.take_overflow())
+            .or_else(|| self.events.take_overflow());
+        if let Some(o) = report {
+            return Some(Event::Overflow(o));
+        }
+        self.events.pop()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -2907,19 +2912,48 @@ mod tests {
     }
 
     #[test]
-    fn config_is_clamped() {
-        let c = SessionConfig {
-            max_sessions: 0,
-            max_queued_events: 1,
-            max_receipts: 10_000,
-            max_skew: Duration::from_secs(3600),
-            ..SessionConfig::default()
-        }
-        .normalized();
-        assert_eq!(c.max_sessions, 1);
-        assert_eq!(c.max_queued_events, 16);
-        assert_eq!(c.max_receipts, MAX_RECEIPTS);
-        assert_eq!(c.max_skew, EvidencePolicy::MAX_SKEW);
+    fn out_of_range_config_is_refused_by_name() {
+        SessionConfig::default().validate().unwrap();
+        let d = SessionConfig::default;
+        let field = |c: SessionConfig| c.validate().unwrap_err().field;
+        assert_eq!(
+            field(SessionConfig {
+                max_sessions: 0,
+                ..d()
+            }),
+            "max_sessions"
+        );
+        assert_eq!(
+            field(SessionConfig {
+                max_queued_events: 1,
+                ..d()
+            }),
+            "max_queued_events"
+        );
+        assert_eq!(
+            field(SessionConfig {
+                max_receipts: MAX_RECEIPTS + 1,
+                ..d()
+            }),
+            "max_receipts"
+        );
+        assert_eq!(
+            field(SessionConfig {
+                max_skew: Duration::from_secs(3600),
+                ..d()
+            }),
+            "max_skew"
+        );
+        let signer = Box::new(agentnet_core::Keypair::from_seed([1; 32]));
+        let e = Sessions::new(
+            SessionConfig {
+                max_sessions: 0,
+                ..d()
+            },
+            signer,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "max_sessions");
     }
 
     #[test]

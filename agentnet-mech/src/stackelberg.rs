@@ -81,10 +81,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use agentnet_core::{Instant, Now};
+use agentnet_core::config::{ConfigError, check_range};
+use agentnet_core::{BoundedQueue, Instant, Now, Overflow};
 
 use crate::design::{
     BuiltInDesigner, ClauseBlame, DesignContext, DesignError, Designer, LlmPrompt, Proposal,
@@ -99,12 +99,12 @@ pub struct LoopConfig {
     /// Iteration budget. Default 20; range 1..=10 000.
     pub max_iterations: u32,
     /// Weight of violations (IC + IR, in task values) against system loss in the objective.
-    /// Default 10; range > 0.
+    /// Default 10; range 1e-9..=1e9.
     pub violation_weight: f64,
     /// Extra attempts after a refused LLM answer before falling back to the built-in
     /// designer. Default 2; range 0..=10.
     pub max_llm_retries: u32,
-    /// How long the host may take to answer an LLM request. Default 120 s.
+    /// How long the host may take to answer an LLM request. Default 120 s; range 1 ms..=1 day.
     pub llm_timeout: Duration,
     /// Pause between the end of one iteration and the start of the next (the next iteration
     /// is a deadline [`MechanismLoop::poll_timeout`] returns). Default zero: back to back, as
@@ -114,8 +114,36 @@ pub struct LoopConfig {
     pub iteration_interval: Duration,
     /// Most scenarios in the suite. Default 64; range 1..=4096.
     pub max_scenarios: usize,
-    /// Most undrained events; the oldest are dropped beyond it. Default 1024.
+    /// Most undrained events; the oldest are dropped beyond it and reported by
+    /// [`LoopEvent::Overflow`]. Default 1024; range 1..=1 000 000.
     pub max_events: usize,
+}
+
+impl LoopConfig {
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "max_iterations",
+            self.max_iterations,
+            1..=10_000,
+            "1..=10000",
+        )?;
+        check_range(
+            "violation_weight",
+            self.violation_weight,
+            1e-9..=1e9,
+            "1e-9..=1e9",
+        )?;
+        check_range("max_llm_retries", self.max_llm_retries, 0..=10, "0..=10")?;
+        check_range(
+            "llm_timeout",
+            self.llm_timeout,
+            Duration::from_millis(1)..=Duration::from_secs(86_400),
+            "1 ms..=1 day",
+        )?;
+        check_range("max_scenarios", self.max_scenarios, 1..=4096, "1..=4096")?;
+        check_range("max_events", self.max_events, 1..=1_000_000, "1..=1000000")
+    }
 }
 
 impl Default for LoopConfig {
@@ -141,7 +169,7 @@ pub enum LoopError {
     Invalid(#[from] MechanismError),
     /// A config value is outside its range.
     #[error("config: {0}")]
-    Config(&'static str),
+    Config(#[from] ConfigError),
     /// The suite is full.
     #[error("suite holds {0} scenarios already")]
     SuiteFull(usize),
@@ -236,8 +264,9 @@ pub enum LoopEvent {
         /// Whether the incumbent passes every scenario (IC = IR = 0).
         passes: bool,
     },
-    /// Events were dropped because nobody drained them.
-    EventsDropped(u64),
+    /// Events were dropped because nobody drained them (`queue: "events"`), since the last
+    /// report.
+    Overflow(Overflow),
 }
 
 #[derive(Debug)]
@@ -263,8 +292,7 @@ pub struct MechanismLoop {
     next_at: Instant,
     pending: Option<Pending>,
     next_request: u64,
-    events: VecDeque<LoopEvent>,
-    dropped: u64,
+    events: BoundedQueue<LoopEvent>,
     history: Vec<IterationRecord>,
 }
 
@@ -276,18 +304,7 @@ impl MechanismLoop {
         initial: Mechanism,
         designer: Box<dyn Designer>,
     ) -> Result<Self, LoopError> {
-        if config.max_iterations == 0 || config.max_iterations > 10_000 {
-            return Err(LoopError::Config("max_iterations must be 1..=10000"));
-        }
-        if !(config.violation_weight > 0.0 && config.violation_weight.is_finite()) {
-            return Err(LoopError::Config("violation_weight must be > 0"));
-        }
-        if config.max_llm_retries > 10 {
-            return Err(LoopError::Config("max_llm_retries must be 0..=10"));
-        }
-        if config.max_scenarios == 0 || config.max_scenarios > 4096 {
-            return Err(LoopError::Config("max_scenarios must be 1..=4096"));
-        }
+        config.validate()?;
         initial.validate()?;
         Ok(MechanismLoop {
             report: SuiteReport::new(&initial, &[]),
@@ -300,8 +317,7 @@ impl MechanismLoop {
             next_at: Instant::ZERO,
             pending: None,
             next_request: 1,
-            events: VecDeque::new(),
-            dropped: 0,
+            events: BoundedQueue::new("events", config.max_events),
             history: Vec::new(),
             config,
         })
@@ -397,11 +413,10 @@ impl MechanismLoop {
     /// The next event.
     #[must_use = "a polled event leaves the loop's queue; handle it or it is lost"]
     pub fn poll_event(&mut self) -> Option<LoopEvent> {
-        if self.dropped > 0 {
-            let n = std::mem::take(&mut self.dropped);
-            return Some(LoopEvent::EventsDropped(n));
+        if let Some(o) = self.events.take_overflow() {
+            return Some(LoopEvent::Overflow(o));
         }
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// The mechanism in force.
@@ -592,10 +607,37 @@ impl MechanismLoop {
     }
 
     fn push(&mut self, e: LoopEvent) {
-        if self.events.len() >= self.config.max_events.max(1) {
-            self.events.pop_front();
-            self.dropped += 1;
+        self.events.push(e);
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_config_is_refused_by_name() {
+        LoopConfig::default().validate().unwrap();
+        let e = LoopConfig {
+            max_iterations: 0,
+            ..LoopConfig::default()
         }
-        self.events.push_back(e);
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "max_iterations");
+        let e = LoopConfig {
+            violation_weight: 0.0,
+            ..LoopConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "violation_weight");
+        let e = LoopConfig {
+            max_events: 0,
+            ..LoopConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.to_string(), "max_events = 0 is outside 1..=1000000");
     }
 }

@@ -66,7 +66,7 @@ fn mallory() -> Keypair {
 }
 
 fn engine(kp: Keypair) -> Sessions {
-    Sessions::new(SessionConfig::default(), Box::new(kp))
+    Sessions::new(SessionConfig::default(), Box::new(kp)).unwrap()
 }
 
 fn rules(tier: Tier) -> Mechanism {
@@ -1262,7 +1262,7 @@ fn an_outcome_the_provider_knows_is_impossible_is_disputed() {
 fn the_session_table_is_bounded() {
     let mut cfg = SessionConfig::default();
     cfg.max_sessions = 2;
-    let mut prov = Sessions::new(cfg.clone(), Box::new(bob()));
+    let mut prov = Sessions::new(cfg.clone(), Box::new(bob())).unwrap();
     let mut req = engine(alice());
     for i in 1..=3 {
         req.offer(
@@ -1283,7 +1283,7 @@ fn the_session_table_is_bounded() {
     assert!(drain_events(&mut prov).contains(&Event::TableFull { max: 2 }));
     assert_eq!(prov.len(), 2);
 
-    let mut small = Sessions::new(cfg, Box::new(alice()));
+    let mut small = Sessions::new(cfg, Box::new(alice())).unwrap();
     small
         .offer(
             at(0),
@@ -1318,7 +1318,7 @@ fn the_session_table_is_bounded() {
 fn queue_overflow_drops_the_oldest_and_says_so() {
     let mut cfg = SessionConfig::default();
     cfg.max_queued_transmits = 16;
-    let mut req = Sessions::new(cfg, Box::new(alice()));
+    let mut req = Sessions::new(cfg, Box::new(alice())).unwrap();
     for i in 0..20u8 {
         let provider = Keypair::from_seed([100 + i; 32]).id();
         req.offer(
@@ -1336,7 +1336,7 @@ fn queue_overflow_drops_the_oldest_and_says_so() {
     let dropped: u64 = drain_events(&mut req)
         .iter()
         .map(|e| match e {
-            Event::Overflow { transmits, .. } => *transmits,
+            Event::Overflow(o) if o.queue == "transmits" => o.dropped,
             _ => 0,
         })
         .sum();

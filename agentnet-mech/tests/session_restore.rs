@@ -138,7 +138,8 @@ impl Host {
     fn with_config(seed: u8, origin: u64, peer: Keypair, config: SessionConfig) -> Self {
         Host {
             seed,
-            engine: Sessions::new(config.clone(), Box::new(Keypair::from_seed([seed; 32]))),
+            engine: Sessions::new(config.clone(), Box::new(Keypair::from_seed([seed; 32])))
+                .unwrap(),
             config,
             store: BTreeMap::new(),
             origin,
@@ -183,7 +184,8 @@ impl Host {
         self.engine = Sessions::new(
             self.config.clone(),
             Box::new(Keypair::from_seed([self.seed; 32])),
-        );
+        )
+        .unwrap();
         self.origin = origin;
         self.events.clear();
         let report = self
@@ -643,7 +645,8 @@ fn restore_one(seed: u8, record: Bytes) -> Result<Sessions, RestoreError> {
     let mut e = Sessions::new(
         SessionConfig::default(),
         Box::new(Keypair::from_seed([seed; 32])),
-    );
+    )
+    .unwrap();
     let r = e.restore(Now::new(Instant::ZERO, wall(30)), [record]);
     match &r.errors[..] {
         [] => {
@@ -842,7 +845,7 @@ fn evidence_that_no_longer_verifies_refuses_the_record() {
     // The same record under a policy that requires attestations.
     let mut cfg = SessionConfig::default();
     cfg.require_attestation = true;
-    let mut e = Sessions::new(cfg, Box::new(alice()));
+    let mut e = Sessions::new(cfg, Box::new(alice())).unwrap();
     let r = e.restore(Now::new(Instant::ZERO, wall(150)), [rec]);
     assert_eq!(r.errors, vec![(0, RestoreError::Evidence(id))]);
 }
@@ -859,16 +862,16 @@ fn restore_is_bounded_and_reports_the_first_errors() {
     let recs: Vec<Bytes> = a.store.values().cloned().collect();
     let mut cfg = SessionConfig::default();
     cfg.max_sessions = 2;
-    let mut e = Sessions::new(cfg, Box::new(alice()));
+    let mut e = Sessions::new(cfg, Box::new(alice())).unwrap();
     let r = e.restore(a.now(1), recs.clone());
     assert_eq!((r.restored, r.refused), (2, 1));
     assert_eq!(r.errors, vec![(2, RestoreError::Full { max: 2 })]);
     // A record given twice.
-    let mut e = Sessions::new(SessionConfig::default(), Box::new(alice()));
+    let mut e = Sessions::new(SessionConfig::default(), Box::new(alice())).unwrap();
     let r = e.restore(a.now(1), [recs[0].clone(), recs[0].clone()]);
     assert!(matches!(r.errors[..], [(1, RestoreError::Duplicate(_))]));
     // Many bad records: all counted, the first few kept.
-    let mut e = Sessions::new(SessionConfig::default(), Box::new(alice()));
+    let mut e = Sessions::new(SessionConfig::default(), Box::new(alice())).unwrap();
     let r = e.restore(a.now(1), (0..20).map(|_| Bytes::new()));
     assert_eq!((r.restored, r.refused), (0, 20));
     assert_eq!(r.errors.len(), MAX_RESTORE_ERRORS);
@@ -930,7 +933,7 @@ proptest! {
         if versioned {
             bytes.insert(0, RECORD_VERSION);
         }
-        let mut e = Sessions::new(SessionConfig::default(), Box::new(alice()));
+        let mut e = Sessions::new(SessionConfig::default(), Box::new(alice())).unwrap();
         let r = e.restore(Now::new(Instant::ZERO, wall(30)), [Bytes::from(bytes)]);
         prop_assert_eq!(r.restored + r.refused, 1);
         prop_assert_eq!(e.len(), r.restored);
@@ -953,7 +956,7 @@ proptest! {
         let mut e = Sessions::new(
             SessionConfig::default(),
             Box::new(Keypair::from_seed([seed; 32])),
-        );
+        ).unwrap();
         let r = e.restore(Now::new(Instant::ZERO, wall(30)), [Bytes::from(f)]);
         prop_assert_eq!(r.restored + r.refused, 1);
         prop_assert_eq!(e.len(), r.restored);

@@ -19,11 +19,13 @@ fn lost_messages_are_sent_again_on_a_new_link_and_duplicates_are_refused() {
     let mut req = Sessions::new(
         SessionConfig::default(),
         Box::new(Keypair::from_seed([1; 32])),
-    );
+    )
+    .unwrap();
     let mut prov = Sessions::new(
         SessionConfig::default(),
         Box::new(Keypair::from_seed([2; 32])),
-    );
+    )
+    .unwrap();
     let now = Now::new(
         Instant::from_secs(1),
         WallTime::from_unix_millis(1_800_000_000_000),

@@ -115,6 +115,9 @@ pub enum TransportError {
     /// An I/O error.
     #[error("i/o error: {0}")]
     Io(String),
+    /// The transport's configuration has a field outside its documented range.
+    #[error("config: {0}")]
+    Config(#[from] agentnet_core::ConfigError),
 }
 
 /// Carries frames over links, each authenticated to an [`AgentId`].

@@ -62,6 +62,9 @@ pub enum NodeError {
     /// The agent refused its configuration.
     #[error(transparent)]
     AgentConfig(#[from] ConfigError),
+    /// A node setting ([`NodeConfig`], outside its `agent` part) is out of its range.
+    #[error("node configuration: {0}")]
+    NodeConfig(#[source] agentnet_core::ConfigError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -102,17 +105,61 @@ pub struct NodeConfig {
     /// First redial delay for a bootstrap address without a link. Default 500 ms; range
     /// 10 ms..=`redial_max`.
     pub redial_initial: Duration,
-    /// Largest redial delay (the delay doubles per failure). Default 30 s.
+    /// Largest redial delay (the delay doubles per failure). Default 30 s; range
+    /// 10 ms..=1 day.
     pub redial_max: Duration,
-    /// How often expired records are deleted from the store. Default 60 s; min 1 s.
+    /// How often expired records are deleted from the store. Default 60 s; range 1 s..=1 day.
     pub prune_interval: Duration,
-    /// Commands queued from handles before callers wait. Default 256; min 1.
+    /// Commands queued from handles before callers wait. Default 256; range 1..=1 000 000.
     pub command_queue: usize,
     /// Events buffered per event receiver before the slowest one lags (and is told how many
-    /// it missed). Default 1024; min 1.
+    /// it missed). Default 1024; range 1..=1 000 000.
     pub event_capacity: usize,
-    /// Largest token count asked of the language model per call. Default 1024.
+    /// Largest token count asked of the language model per call. Default 1024; range
+    /// 1..=1 000 000.
     pub llm_max_tokens: u32,
+}
+
+impl NodeConfig {
+    /// Check the node's own fields against their documented ranges (the agent's part is
+    /// checked by [`AgentConfig::validate`]). [`NodeBuilder::start`] refuses a config that
+    /// fails with [`NodeError::NodeConfig`].
+    pub fn validate(&self) -> Result<(), agentnet_core::ConfigError> {
+        use agentnet_core::config::check_range;
+        let ms = Duration::from_millis;
+        let day = Duration::from_secs(86_400);
+        check_range("redial_max", self.redial_max, ms(10)..=day, "10 ms..=1 day")?;
+        check_range(
+            "redial_initial",
+            self.redial_initial,
+            ms(10)..=self.redial_max,
+            "10 ms..=redial_max",
+        )?;
+        check_range(
+            "prune_interval",
+            self.prune_interval,
+            Duration::from_secs(1)..=day,
+            "1 s..=1 day",
+        )?;
+        check_range(
+            "command_queue",
+            self.command_queue,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "event_capacity",
+            self.event_capacity,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "llm_max_tokens",
+            self.llm_max_tokens,
+            1..=1_000_000,
+            "1..=1000000",
+        )
+    }
 }
 
 impl Default for NodeConfig {
@@ -434,6 +481,7 @@ impl NodeBuilder {
     /// Open the store, settle the identity, restore the agent, start the transport and spawn
     /// the driver on the current tokio runtime.
     pub async fn start(self) -> Result<Node, NodeError> {
+        self.config.validate().map_err(NodeError::NodeConfig)?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         let now = clock.now();
         let mut store: Box<dyn Store> = match (self.store, &self.data_dir) {
@@ -500,9 +548,9 @@ impl NodeBuilder {
             agent.subscribe(now, t.clone())?;
         }
         let addr = transport.local_addr();
-        let (cmd_tx, cmd_rx) = mpsc::channel(self.config.command_queue.max(1));
+        let (cmd_tx, cmd_rx) = mpsc::channel(self.config.command_queue);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = broadcast::channel(self.config.event_capacity.max(1));
+        let (ev_tx, ev_rx) = broadcast::channel(self.config.event_capacity);
         let bootstrap = self
             .config
             .bootstrap
@@ -519,7 +567,7 @@ impl NodeBuilder {
             })
             .collect();
         let driver = Driver {
-            prune_at: now.mono + self.config.prune_interval.max(Duration::from_secs(1)),
+            prune_at: now.mono + self.config.prune_interval,
             cfg: self.config,
             agent,
             transport,
@@ -822,7 +870,7 @@ impl Driver {
                 self.agent.handle_timeout(now);
             }
             if self.prune_at <= now.mono {
-                self.prune_at = now.mono + self.cfg.prune_interval.max(Duration::from_secs(1));
+                self.prune_at = now.mono + self.cfg.prune_interval;
                 if let Err(e) = self.store.prune(now.wall) {
                     self.emit(NodeEvent::StoreFailed(e.to_string()));
                 }
@@ -1264,5 +1312,25 @@ impl Driver {
             let r = llm.complete(&p, budget).await.map_err(|e| e.to_string());
             let _ = done.send(Done::Llm(id, r));
         });
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_node_config_is_refused_by_name() {
+        NodeConfig::default().validate().unwrap();
+        let c = NodeConfig {
+            command_queue: 0,
+            ..NodeConfig::default()
+        };
+        assert_eq!(c.validate().unwrap_err().field, "command_queue");
+        let c = NodeConfig {
+            redial_initial: Duration::from_secs(60),
+            ..NodeConfig::default()
+        };
+        assert_eq!(c.validate().unwrap_err().field, "redial_initial");
     }
 }

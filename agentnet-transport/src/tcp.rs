@@ -124,6 +124,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::seal::{KeyBinding, X25519Secret};
 use agentnet_core::{AgentId, Keypair, LinkId, Signed, WallTime};
 use async_trait::async_trait;
@@ -154,8 +155,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// frame is buffered whole, so keep it sane.
 pub const MAX_FRAME_LIMIT: usize = 1 << 30;
 
-/// Settings of a [`TcpTransport`]. Values outside a field's range are clamped into it by
-/// [`TcpTransport::bind`].
+/// Settings of a [`TcpTransport`]. Values outside a field's range are refused by
+/// [`TcpTransport::bind`] ([`TcpConfig::validate`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TcpConfig {
     /// Address to listen on; `None` (default) dials only. Port 0 picks a free port (see
@@ -214,22 +215,57 @@ impl Default for TcpConfig {
 }
 
 impl TcpConfig {
-    /// This config with every field clamped into its documented range.
-    fn normalized(mut self) -> Self {
+    /// Check every field against its documented range ([`TcpTransport::bind`] refuses a
+    /// config that fails with [`TransportError::Config`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         const MS: Duration = Duration::from_millis(1);
         const HOUR: Duration = Duration::from_secs(3600);
         const DAY: Duration = Duration::from_secs(86_400);
-        self.max_frame = self.max_frame.min(MAX_FRAME_LIMIT);
-        self.send_queue = self.send_queue.clamp(1, 1 << 20);
-        self.event_queue = self.event_queue.clamp(1, 1 << 20);
-        self.handshake_timeout = self.handshake_timeout.clamp(MS, HOUR);
-        self.idle_timeout = self.idle_timeout.clamp(3 * MS, DAY);
-        self.close_linger = self.close_linger.min(HOUR);
-        self.max_connections = self.max_connections.clamp(1, 1 << 20);
-        self.max_per_ip = self.max_per_ip.clamp(1, self.max_connections);
-        self.backoff_max = self.backoff_max.clamp(MS, DAY);
-        self.backoff_initial = self.backoff_initial.clamp(MS, self.backoff_max);
-        self
+        check_range(
+            "max_frame",
+            self.max_frame,
+            0..=MAX_FRAME_LIMIT,
+            "0..=MAX_FRAME_LIMIT (1 GiB)",
+        )?;
+        check_range("send_queue", self.send_queue, 1..=1 << 20, "1..=1048576")?;
+        check_range("event_queue", self.event_queue, 1..=1 << 20, "1..=1048576")?;
+        check_range(
+            "handshake_timeout",
+            self.handshake_timeout,
+            MS..=HOUR,
+            "1 ms..=1 h",
+        )?;
+        check_range(
+            "idle_timeout",
+            self.idle_timeout,
+            3 * MS..=DAY,
+            "3 ms..=1 day",
+        )?;
+        check_range(
+            "close_linger",
+            self.close_linger,
+            Duration::ZERO..=HOUR,
+            "0..=1 h",
+        )?;
+        check_range(
+            "max_connections",
+            self.max_connections,
+            1..=1 << 20,
+            "1..=1048576",
+        )?;
+        check_range(
+            "max_per_ip",
+            self.max_per_ip,
+            1..=self.max_connections,
+            "1..=max_connections",
+        )?;
+        check_range("backoff_max", self.backoff_max, MS..=DAY, "1 ms..=1 day")?;
+        check_range(
+            "backoff_initial",
+            self.backoff_initial,
+            MS..=self.backoff_max,
+            "1 ms..=backoff_max",
+        )
     }
 }
 
@@ -463,7 +499,7 @@ impl TcpTransport {
         cfg: TcpConfig,
         now_wall_ms: u64,
     ) -> Result<TcpTransport, TransportError> {
-        let cfg = cfg.normalized();
+        cfg.validate()?;
         let id = keypair.id();
         let binding = KeyBinding {
             agent: id,
@@ -523,7 +559,7 @@ impl TcpTransport {
         self.shared.listen_addr
     }
 
-    /// The settings in force (after clamping).
+    /// The settings in force.
     pub fn config(&self) -> &TcpConfig {
         &self.shared.cfg
     }

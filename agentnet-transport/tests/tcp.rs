@@ -569,3 +569,20 @@ async fn shutdown_and_drop_close_every_link() {
     assert_eq!(a.connect("127.0.0.1:1"), Err(TransportError::Closed));
     assert_eq!(link_down(&mut b).await, (lb.link, LinkDown::ClosedByPeer));
 }
+
+#[tokio::test]
+async fn out_of_range_config_is_refused_not_clamped() {
+    let cfg = TcpConfig {
+        max_per_ip: 0,
+        ..listening()
+    };
+    match TcpTransport::bind(&kp(1), cfg, 1_700_000_000_000).await {
+        Err(TransportError::Config(e)) => assert_eq!(e.field, "max_per_ip"),
+        other => panic!("expected a config error, got {:?}", other.err()),
+    }
+    let cfg = TcpConfig {
+        backoff_initial: Duration::from_secs(60),
+        ..TcpConfig::default()
+    };
+    assert_eq!(cfg.validate().unwrap_err().field, "backoff_initial");
+}

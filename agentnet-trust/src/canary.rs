@@ -28,10 +28,11 @@
 //! refused with [`CanaryError::Full`]. Verdicts wait in a queue of the same bound; when it is
 //! full the oldest verdict is dropped and counted in [`CanaryBook::dropped_verdicts`].
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::descriptor::Topic;
-use agentnet_core::{AgentId, Hash, Instant, Now, Signed, WallTime};
+use agentnet_core::{AgentId, BoundedQueue, Hash, Instant, Now, Overflow, Signed, WallTime};
 use core::time::Duration;
 use thiserror::Error;
 
@@ -74,6 +75,13 @@ pub struct CanaryConfig {
     /// Most canaries outstanding at once, and most verdicts queued. Default 1 024; range
     /// 1..=65 536.
     pub max_pending: usize,
+}
+
+impl CanaryConfig {
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("max_pending", self.max_pending, 1..=65_536, "1..=65536")
+    }
 }
 
 impl Default for CanaryConfig {
@@ -168,22 +176,31 @@ struct Pending {
 /// [`handle_delivery`](Self::handle_delivery) and [`handle_timeout`](Self::handle_timeout),
 /// outputs [`poll_verdict`](Self::poll_verdict) and
 /// [`poll_timeout`](Self::poll_timeout)).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CanaryBook {
     config: CanaryConfig,
     pending: BTreeMap<Hash, Pending>,
     deadlines: BTreeSet<(Instant, Hash)>,
-    verdicts: VecDeque<CanaryVerdict>,
-    dropped: u64,
+    verdicts: BoundedQueue<CanaryVerdict>,
+}
+
+impl Default for CanaryBook {
+    fn default() -> Self {
+        CanaryBook::new(CanaryConfig::default()).expect("the default config is valid")
+    }
 }
 
 impl CanaryBook {
-    /// An empty book.
-    pub fn new(config: CanaryConfig) -> Self {
-        CanaryBook {
+    /// An empty book. Refuses a config with a field outside its documented range
+    /// ([`CanaryConfig::validate`]).
+    pub fn new(config: CanaryConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(CanaryBook {
             config,
-            ..Default::default()
-        }
+            pending: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            verdicts: BoundedQueue::new("verdicts", config.max_pending),
+        })
     }
 
     /// Record that canary `id` was sent to `provider` in `topic`, expecting `expected`
@@ -320,7 +337,13 @@ impl CanaryBook {
     /// [`CanaryConfig::max_pending`] are dropped oldest first.
     #[must_use = "a polled verdict leaves the book; record it or it is lost"]
     pub fn poll_verdict(&mut self) -> Option<CanaryVerdict> {
-        self.verdicts.pop_front()
+        self.verdicts.pop()
+    }
+
+    /// Verdicts dropped since the last call (`queue: "verdicts"`), if any: the book's overflow
+    /// report, to be surfaced by the host as its overflow event.
+    pub fn take_overflow(&mut self) -> Option<Overflow> {
+        self.verdicts.take_overflow()
     }
 
     /// Canaries outstanding.
@@ -330,15 +353,11 @@ impl CanaryBook {
 
     /// Verdicts dropped because nobody polled them.
     pub fn dropped_verdicts(&self) -> u64 {
-        self.dropped
+        self.verdicts.dropped()
     }
 
     fn push(&mut self, v: CanaryVerdict) {
-        if self.verdicts.len() >= self.config.max_pending {
-            self.verdicts.pop_front();
-            self.dropped += 1;
-        }
-        self.verdicts.push_back(v);
+        self.verdicts.push(v);
     }
 }
 
@@ -346,6 +365,18 @@ impl CanaryBook {
 mod tests {
     use super::*;
     use agentnet_core::Keypair;
+
+    #[test]
+    fn out_of_range_config_is_refused_by_name() {
+        let e = CanaryBook::new(CanaryConfig { max_pending: 0 }).unwrap_err();
+        assert_eq!(e.field, "max_pending");
+        assert!(
+            CanaryBook::new(CanaryConfig {
+                max_pending: 65_537
+            })
+            .is_err()
+        );
+    }
 
     fn now(ms: u64) -> Now {
         Now::new(
@@ -364,7 +395,7 @@ mod tests {
 
     /// A book with canaries 1 and 2 sent to `provider()`, expecting `b"42"` within 1 s.
     fn book() -> CanaryBook {
-        let mut c = CanaryBook::new(CanaryConfig::default());
+        let mut c = CanaryBook::new(CanaryConfig::default()).unwrap();
         for i in [1, 2] {
             c.issue(
                 now(0),

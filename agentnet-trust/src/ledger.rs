@@ -43,6 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::descriptor::Topic;
 use agentnet_core::{AgentId, WallTime};
 use core::time::Duration;
@@ -75,6 +76,29 @@ pub struct LedgerConfig {
     pub max_topics: usize,
     /// Most peers tracked per topic. Default 4 096; range 1..=1 000 000.
     pub max_peers: usize,
+}
+
+impl LedgerConfig {
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "half_life",
+            self.half_life,
+            Duration::from_secs(1)..=Duration::from_secs(10 * 365 * 86_400),
+            "1 s..=10 years",
+        )?;
+        for (field, w) in [
+            ("failure_weight", self.failure_weight),
+            ("canary_weight", self.canary_weight),
+            ("task_weight", self.task_weight),
+            ("checked_weight", self.checked_weight),
+            ("rejection_weight", self.rejection_weight),
+        ] {
+            check_range(field, w, 0.0..=100.0, "0..=100")?;
+        }
+        check_range("max_topics", self.max_topics, 1..=4096, "1..=4096")?;
+        check_range("max_peers", self.max_peers, 1..=1_000_000, "1..=1000000")
+    }
 }
 
 impl Default for LedgerConfig {
@@ -162,12 +186,14 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// An empty ledger.
-    pub fn new(config: LedgerConfig) -> Self {
-        Ledger {
+    /// An empty ledger. Refuses a config with a field outside its documented range
+    /// ([`LedgerConfig::validate`]).
+    pub fn new(config: LedgerConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Ledger {
             config,
             ..Default::default()
-        }
+        })
     }
 
     /// The configuration.
@@ -381,5 +407,27 @@ impl Ledger {
         d.neg += neg;
         *t = d;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_config_is_refused_by_name() {
+        LedgerConfig::default().validate().unwrap();
+        let e = Ledger::new(LedgerConfig {
+            failure_weight: -1.0,
+            ..LedgerConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "failure_weight");
+        let e = Ledger::new(LedgerConfig {
+            max_topics: 0,
+            ..LedgerConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "max_topics = 0 is outside 1..=4096");
     }
 }

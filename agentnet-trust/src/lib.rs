@@ -61,8 +61,8 @@
 //! let now = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_800_000_000_000));
 //!
 //! // Tier 2: send a canary (as ordinary work), grade the signed answer, record the verdict.
-//! let mut canaries = CanaryBook::new(CanaryConfig::default());
-//! let mut ledger = Ledger::new(LedgerConfig::default());
+//! let mut canaries = CanaryBook::new(CanaryConfig::default())?;
+//! let mut ledger = Ledger::new(LedgerConfig::default())?;
 //! let task = Hash::digest("example/task-id", b"drawn from the host's seeded generator");
 //! canaries.issue(now, task, provider.id(), topic.clone(), Expected::exact(b"42"), Duration::from_secs(10))?;
 //! let answer = Answer::sign(&provider, task, b"42".to_vec(), now.wall)?;

@@ -69,6 +69,7 @@
 //! At most [`ReputationConfig::max_agents`] agents and [`ReputationConfig::max_topics`]
 //! topics; rows longer than [`crate::report::MAX_REPORT_ENTRIES`] are refused.
 
+use agentnet_core::config::{ConfigError, check_range};
 use std::collections::{BTreeMap, BTreeSet};
 
 use agentnet_core::AgentId;
@@ -153,6 +154,34 @@ pub struct ReputationConfig {
     pub max_topics: usize,
 }
 
+impl ReputationConfig {
+    /// Check every field against its documented range ([`params`](Self::params) has its own
+    /// [`EigenTrustParams::validate`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "failure_weight",
+            self.failure_weight,
+            0.0..=100.0,
+            "0..=100",
+        )?;
+        check_range("bridge_share", self.bridge_share, 0.0..=1.0, "0..=1")?;
+        check_range("gate_tolerance", self.gate_tolerance, 0.0..=1.0, "0..=1")?;
+        check_range(
+            "gate_min_evidence",
+            self.gate_min_evidence,
+            0.0..=1e6,
+            "0..=1e6",
+        )?;
+        check_range(
+            "max_agents",
+            self.max_agents,
+            1..=u32::MAX as usize - 1,
+            "1..=u32::MAX - 1",
+        )?;
+        check_range("max_topics", self.max_topics, 1..=4096, "1..=4096")
+    }
+}
+
 impl Default for ReputationConfig {
     fn default() -> Self {
         ReputationConfig {
@@ -192,9 +221,9 @@ pub enum ReputationError {
     /// A stake is negative or not finite.
     #[error("bad stake")]
     BadStake,
-    /// The configuration is out of range.
+    /// A configuration field is out of its documented range.
     #[error("bad configuration: {0}")]
-    BadConfig(&'static str),
+    Config(#[from] ConfigError),
     /// The power iteration refused its input.
     #[error(transparent)]
     EigenTrust(#[from] EigenTrustError),
@@ -265,19 +294,7 @@ impl Reputation {
     /// A new engine with no agents and no topics.
     pub fn new(config: ReputationConfig) -> Result<Self, ReputationError> {
         config.params.validate()?;
-        let unit = |v: f64| (0.0..=1.0).contains(&v);
-        if !(0.0..=100.0).contains(&config.failure_weight) {
-            return Err(ReputationError::BadConfig("failure_weight"));
-        }
-        if !unit(config.bridge_share) || !unit(config.gate_tolerance) {
-            return Err(ReputationError::BadConfig("bridge_share or gate_tolerance"));
-        }
-        if !(0.0..=1e6).contains(&config.gate_min_evidence) {
-            return Err(ReputationError::BadConfig("gate_min_evidence"));
-        }
-        if config.max_agents == 0 || config.max_agents >= u32::MAX as usize {
-            return Err(ReputationError::BadConfig("max_agents"));
-        }
+        config.validate()?;
         let global = matches!(config.method, Method::Global)
             .then(|| (TrustGraph::default(), Solver::new(), Vec::new()));
         Ok(Reputation {
@@ -807,4 +824,27 @@ impl Reputation {
 
 fn local_trust(pos: f32, neg: f32, phi: f64) -> f32 {
     (pos as f64 - phi * neg as f64).max(0.0) as f32
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_config_is_refused_by_name() {
+        ReputationConfig::default().validate().unwrap();
+        let e = Reputation::new(ReputationConfig {
+            bridge_share: 1.5,
+            ..ReputationConfig::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ReputationError::Config(ref c) if c.field == "bridge_share"));
+        let e = ReputationConfig {
+            max_topics: 0,
+            ..ReputationConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "max_topics");
+    }
 }

@@ -31,7 +31,7 @@
 //! let genesis = BindingEntry::genesis(&old, old.x25519().public(), inputs, now.wall)?;
 //! let rotation = BindingEntry::rotation(&genesis, &old, &new, new.x25519().public(), now.wall)?;
 //!
-//! let mut registry = IdentityRegistry::new(RegistryConfig::default());
+//! let mut registry = IdentityRegistry::new(RegistryConfig::default())?;
 //! registry.handle_entry(now, &genesis.to_frame())?; // frames as they arrive on links
 //! registry.handle_entry(now, &rotation.to_frame())?;
 //!
@@ -111,12 +111,15 @@
 //! host keeps its proofs and submits them again.
 
 use core::time::Duration;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::seal::X25519Public;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self, Limits, WireError};
-use agentnet_core::{AgentId, Engine, Instant, LinkId, Now, Signed, Transmit, WallTime};
+use agentnet_core::{
+    AgentId, BoundedQueue, Engine, Instant, LinkId, Now, Overflow, Signed, Transmit, WallTime,
+};
 use bytes::Bytes;
 use thiserror::Error;
 
@@ -127,7 +130,8 @@ use crate::baid::{
 };
 
 /// Settings of an [`IdentityRegistry`]. Start from [`RegistryConfig::default`]; out-of-range
-/// values are clamped by [`normalized`](Self::normalized) when the registry is built.
+/// values are refused with a [`ConfigError`] when the registry is built
+/// ([`validate`](Self::validate)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RegistryConfig {
@@ -179,15 +183,39 @@ impl RegistryConfig {
         }
     }
 
-    /// Clamp every field into its documented range.
-    pub fn normalized(mut self) -> Self {
-        self.max_chains = self.max_chains.clamp(1, 1_000_000);
-        self.max_entries_per_chain = self.max_entries_per_chain.clamp(2, 65_536);
-        self.max_attestations = self.max_attestations.clamp(1, 1_000_000);
-        self.max_skew = self.max_skew.min(Duration::from_secs(600));
-        self.max_queued_events = self.max_queued_events.clamp(16, 1_000_000);
-        self.max_proof_bytes = self.max_proof_bytes.min(64 << 20);
-        self
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("max_chains", self.max_chains, 1..=1_000_000, "1..=1000000")?;
+        check_range(
+            "max_entries_per_chain",
+            self.max_entries_per_chain,
+            2..=65_536,
+            "2..=65536",
+        )?;
+        check_range(
+            "max_attestations",
+            self.max_attestations,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "max_skew",
+            self.max_skew,
+            Duration::ZERO..=Duration::from_secs(600),
+            "0..=10 min",
+        )?;
+        check_range(
+            "max_queued_events",
+            self.max_queued_events,
+            16..=1_000_000,
+            "16..=1000000",
+        )?;
+        check_range(
+            "max_proof_bytes",
+            self.max_proof_bytes,
+            0..=64 << 20,
+            "0..=64 MiB",
+        )
     }
 }
 
@@ -298,6 +326,9 @@ pub enum Accepted {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdentityEvent {
+    /// Events were dropped for lack of space (`queue: "events"`). Inputs are refused before
+    /// the queue can overflow ([`IdentityError::EventQueueFull`]), so this is a safety net.
+    Overflow(Overflow),
     /// Store `frame` durably and hand it to [`IdentityRegistry::restore`] after a restart.
     /// Queued before the event describing the change.
     Persist {
@@ -570,7 +601,7 @@ pub struct IdentityRegistry {
     attestations: BTreeMap<(PrincipalCommitment, AgentId), Signed<IssuerAttestation>>,
     /// Expiry index over `attestations`.
     expiry: BTreeSet<(WallTime, PrincipalCommitment, AgentId)>,
-    events: VecDeque<IdentityEvent>,
+    events: BoundedQueue<IdentityEvent>,
     /// False while restoring: restored state is already durable and known.
     emit: bool,
 }
@@ -590,27 +621,32 @@ impl core::fmt::Debug for IdentityRegistry {
 const EVENTS_PER_INPUT: usize = 2;
 
 impl IdentityRegistry {
-    /// A registry with the default proof policy ([`RejectAllProofs`]).
-    pub fn new(config: RegistryConfig) -> Self {
+    /// A registry with the default proof policy ([`RejectAllProofs`]). Refuses a config with
+    /// a field outside its documented range ([`RegistryConfig::validate`]).
+    pub fn new(config: RegistryConfig) -> Result<Self, ConfigError> {
         Self::with_verifier(config, Box::new(RejectAllProofs))
     }
 
     /// A registry checking execution proofs with `verifier`.
-    pub fn with_verifier(config: RegistryConfig, verifier: Box<dyn ProofVerifier>) -> Self {
-        IdentityRegistry {
-            config: config.normalized(),
+    pub fn with_verifier(
+        config: RegistryConfig,
+        verifier: Box<dyn ProofVerifier>,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(IdentityRegistry {
+            events: BoundedQueue::new("events", config.max_queued_events),
+            config,
             verifier,
             now: Now::default(),
             chains: BTreeMap::new(),
             keys: BTreeMap::new(),
             attestations: BTreeMap::new(),
             expiry: BTreeSet::new(),
-            events: VecDeque::new(),
             emit: true,
-        }
+        })
     }
 
-    /// The configuration in force (normalized).
+    /// The configuration in force.
     pub fn config(&self) -> &RegistryConfig {
         &self.config
     }
@@ -809,7 +845,7 @@ impl IdentityRegistry {
 
     fn push(&mut self, e: IdentityEvent) {
         if self.emit {
-            self.events.push_back(e);
+            self.events.push(e);
         }
     }
 
@@ -1197,7 +1233,7 @@ impl Engine for IdentityRegistry {
     fn handle_timeout(&mut self, now: Now) {
         self.observe(now);
         while let Some(&(exp, principal, issuer)) = self.expiry.first() {
-            if exp > self.now.wall || self.events.len() >= self.config.max_queued_events {
+            if exp > self.now.wall || self.events.remaining() == 0 {
                 break;
             }
             self.expiry.pop_first();
@@ -1220,7 +1256,10 @@ impl Engine for IdentityRegistry {
     }
 
     fn poll_event(&mut self) -> Option<IdentityEvent> {
-        self.events.pop_front()
+        if let Some(o) = self.events.take_overflow() {
+            return Some(IdentityEvent::Overflow(o));
+        }
+        self.events.pop()
     }
 
     /// The next attestation expiry, mapped onto the monotonic clock of the latest `Now`.
@@ -1255,7 +1294,7 @@ mod tests {
     #[test]
     fn engine_shape_and_expiry_timer() {
         let anchor = Keypair::from_seed([9; 32]);
-        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()]));
+        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
         let n = now();
         assert_eq!(r.poll_timeout(), None);
         assert_eq!(r.poll_transmit(), None);
@@ -1300,11 +1339,30 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_config_is_refused_by_name() {
+        RegistryConfig::default().validate().unwrap();
+        let e = IdentityRegistry::new(RegistryConfig {
+            max_entries_per_chain: 1,
+            ..RegistryConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "max_entries_per_chain");
+        let e = RegistryConfig {
+            max_skew: Duration::from_secs(601),
+            ..RegistryConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "max_skew");
+    }
+
+    #[test]
     fn event_queue_full_refuses_without_change() {
         let mut r = IdentityRegistry::new(RegistryConfig {
             max_queued_events: 16,
             ..RegistryConfig::default()
-        });
+        })
+        .unwrap();
         let n = now();
         for i in 0..8u8 {
             let k = Keypair::from_seed([i + 1; 32]);
@@ -1323,15 +1381,18 @@ mod tests {
     }
 
     #[test]
-    fn config_is_clamped() {
-        let r = IdentityRegistry::new(RegistryConfig {
-            max_entries_per_chain: 0,
+    fn config_is_refused_not_clamped() {
+        let e = IdentityRegistry::new(RegistryConfig {
             max_chains: 0,
-            max_skew: Duration::from_secs(100_000),
             ..RegistryConfig::default()
-        });
-        assert_eq!(r.config().max_entries_per_chain, 2);
-        assert_eq!(r.config().max_chains, 1);
-        assert_eq!(r.config().max_skew, Duration::from_secs(600));
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "max_chains = 0 is outside 1..=1000000");
+        let e = IdentityRegistry::new(RegistryConfig {
+            max_queued_events: 15,
+            ..RegistryConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "max_queued_events");
     }
 }

@@ -49,6 +49,7 @@
 
 use std::collections::BTreeMap;
 
+use agentnet_core::config::{ConfigError, check_range};
 use agentnet_core::descriptor::Topic;
 use agentnet_core::signed::{SignedError, SignedObject};
 use agentnet_core::wire::{self, Limits, MessageKind, WireError};
@@ -227,6 +228,19 @@ impl Default for SalienceConfig {
 const DEFAULT_HALF_LIFE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl SalienceConfig {
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("min_change", self.min_change, 0.0..=100.0, "0..=100")?;
+        check_range("min_relative", self.min_relative, 0.0..=10.0, "0..=10")?;
+        check_range("full_every", self.full_every, 1..=1_000_000, "1..=1000000")?;
+        check_range(
+            "half_life",
+            self.half_life,
+            Duration::from_secs(1)..=Duration::from_secs(10 * 365 * 86_400),
+            "1 s..=10 years",
+        )
+    }
+
     /// Report every row in full every time (no salience filter).
     pub const ALWAYS_FULL: SalienceConfig = SalienceConfig {
         min_change: 0.0,
@@ -254,12 +268,14 @@ struct Sent {
 }
 
 impl ReportBuilder {
-    /// A builder with the given salience rule.
-    pub fn new(config: SalienceConfig) -> Self {
-        ReportBuilder {
+    /// A builder with the given salience rule. Refuses a config with a field outside its
+    /// documented range ([`SalienceConfig::validate`]).
+    pub fn new(config: SalienceConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(ReportBuilder {
             config,
             sent: BTreeMap::new(),
-        }
+        })
     }
 
     /// Make the next report for `topic` a full row (e.g. a receiver said it missed a delta).
@@ -298,8 +314,7 @@ impl ReportBuilder {
         let sent = self.sent.entry(topic.clone()).or_default();
         let now = now.max(sent.at);
         let seq = sent.seq + 1;
-        let full =
-            sent.seq == 0 || sent.force_full || seq.is_multiple_of(self.config.full_every.max(1));
+        let full = sent.seq == 0 || sent.force_full || seq.is_multiple_of(self.config.full_every);
         let entries: Vec<ReportEntry> = if full {
             current
                 .iter()
@@ -378,8 +393,26 @@ pub struct ReportBookConfig {
     /// Most reporters whose rows are held per topic. Default 100 000; range 1..=10 000 000.
     pub max_reporters: usize,
     /// Half-life used to age held entries; must match the reporters'
-    /// [`SalienceConfig::half_life`]. Default 7 days.
+    /// [`SalienceConfig::half_life`]. Default 7 days; range 1 s..=10 years.
     pub half_life: Duration,
+}
+
+impl ReportBookConfig {
+    /// Check every field against its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "max_reporters",
+            self.max_reporters,
+            1..=10_000_000,
+            "1..=10000000",
+        )?;
+        check_range(
+            "half_life",
+            self.half_life,
+            Duration::from_secs(1)..=Duration::from_secs(10 * 365 * 86_400),
+            "1 s..=10 years",
+        )
+    }
 }
 
 impl Default for ReportBookConfig {
@@ -412,12 +445,14 @@ pub struct ReportBook {
 }
 
 impl ReportBook {
-    /// An empty book.
-    pub fn new(config: ReportBookConfig) -> Self {
-        ReportBook {
+    /// An empty book. Refuses a config with a field outside its documented range
+    /// ([`ReportBookConfig::validate`]).
+    pub fn new(config: ReportBookConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(ReportBook {
             config,
             rows: BTreeMap::new(),
-        }
+        })
     }
 
     /// Apply a verified report. Returns the number of entries applied.
@@ -835,6 +870,35 @@ mod tests {
     use super::*;
     use agentnet_core::Keypair;
 
+    #[test]
+    fn out_of_range_configs_are_refused_by_name() {
+        let e = ReportBuilder::new(SalienceConfig {
+            full_every: 0,
+            ..SalienceConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "full_every");
+        let e = ReportBuilder::new(SalienceConfig {
+            min_change: f64::NAN,
+            ..SalienceConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "min_change");
+        let e = ReportBook::new(ReportBookConfig {
+            max_reporters: 0,
+            ..ReportBookConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "max_reporters");
+        let e = ReportBook::new(ReportBookConfig {
+            half_life: Duration::ZERO,
+            ..ReportBookConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "half_life");
+        SalienceConfig::ALWAYS_FULL.validate().unwrap();
+    }
+
     fn t0() -> WallTime {
         WallTime::from_unix_millis(0)
     }
@@ -852,7 +916,7 @@ mod tests {
         let kp = Keypair::from_seed([1; 32]);
         let peers: Vec<AgentId> = (2..6u8).map(|i| Keypair::from_seed([i; 32]).id()).collect();
         let topic = Topic::new("code/review").unwrap();
-        let mut b = ReportBuilder::new(SalienceConfig::default());
+        let mut b = ReportBuilder::new(SalienceConfig::default()).unwrap();
         let mut book = ReportBook::default();
         let row1: Vec<_> = peers.iter().map(|p| (*p, tally(4.0, 0.0))).collect();
         let r1 = b.next_report(&kp, &topic, &row1, t0()).unwrap().unwrap();
@@ -900,11 +964,13 @@ mod tests {
         let mut b = ReportBuilder::new(SalienceConfig {
             half_life,
             ..Default::default()
-        });
+        })
+        .unwrap();
         let mut book = ReportBook::new(ReportBookConfig {
             half_life,
             ..Default::default()
-        });
+        })
+        .unwrap();
         let at = |s: u64| WallTime::from_unix_millis(s * 1000);
         let r1 = b
             .next_report(&kp, &topic, &[(p, tally(8.0, 0.0))], at(0))
@@ -995,7 +1061,7 @@ mod tests {
             Topic::new("code/review").unwrap(),
             Topic::new("art").unwrap(),
         );
-        let mut b = ReportBuilder::new(SalienceConfig::default());
+        let mut b = ReportBuilder::new(SalienceConfig::default()).unwrap();
         let mut book = ReportBook::default();
         let mut sent = Vec::new();
         let rows = [
@@ -1033,7 +1099,7 @@ mod tests {
         let records = b.export();
         assert_eq!(records.len(), 2);
         assert!(records.iter().all(|r| r[0] == REPORT_RECORD_VERSION));
-        let mut restored = ReportBuilder::new(SalienceConfig::default());
+        let mut restored = ReportBuilder::new(SalienceConfig::default()).unwrap();
         assert_eq!(restored.restore(records.clone()), Ok(2));
         // Deterministic: the restored state exports the same bytes.
         assert_eq!(restored.export(), records);
@@ -1114,7 +1180,8 @@ mod tests {
             let mut fresh = ReportBook::new(ReportBookConfig {
                 max_reporters: 1,
                 ..Default::default()
-            });
+            })
+            .unwrap();
             let r = fresh.restore(records);
             assert!(fresh.export().is_empty(), "all or nothing");
             r.unwrap_err()

@@ -116,7 +116,7 @@ fn execution_proof(service: &Keypair, baid: &Baid) -> ExecutionProof {
 #[test]
 fn genesis_config_change_rotation_revocation_in_order() {
     let (a, b) = (key(1), key(2));
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     let cid = chain_id(&g);
     assert_eq!(
@@ -211,7 +211,7 @@ fn genesis_config_change_rotation_revocation_in_order() {
 #[test]
 fn out_of_order_and_wrong_signer_successors_are_refused() {
     let (a, b, mallory) = (key(1), key(2), key(66));
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     let cid = chain_id(&g);
     let c1 = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
@@ -321,7 +321,7 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
 #[test]
 fn rotation_cannot_bind_a_key_without_its_possession_or_one_already_bound() {
     let (a, victim, other) = (key(1), key(2), key(3));
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     r.handle_entry(now(), &g.to_frame()).unwrap();
     // Alice binds the victim's key, "proving" possession with her own signature.
@@ -371,7 +371,7 @@ fn rotation_cannot_bind_a_key_without_its_possession_or_one_already_bound() {
 fn rotation_keeps_reputation_and_history() {
     let (a, b, c) = (key(1), key(2), key(3));
     let anchor = key(50);
-    let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()]));
+    let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
     let g = genesis(&a);
     r.handle_entry(now(), &g.to_frame()).unwrap();
     let att = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(86_400_000)).unwrap();
@@ -423,7 +423,7 @@ fn rotation_keeps_reputation_and_history() {
 #[test]
 fn revoked_and_rotated_out_keys_are_refused_for_new_signatures() {
     let (a, b) = (key(1), key(2));
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     r.handle_entry(now(), &g.to_frame()).unwrap();
     assert!(r.check_signer(&a.id()).is_ok());
@@ -477,7 +477,7 @@ fn revoked_and_rotated_out_keys_are_refused_for_new_signatures() {
 #[test]
 fn two_successors_give_a_standalone_fork_proof() {
     let a = key(1);
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     let cid = chain_id(&g);
     let x = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
@@ -541,7 +541,7 @@ fn two_successors_give_a_standalone_fork_proof() {
 #[test]
 fn two_geneses_by_one_key_are_a_fork() {
     let a = key(1);
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g1 = genesis(&a);
     let g2 = BindingEntry::genesis(&a, a.x25519().public(), inputs("other"), wall(5)).unwrap();
     r.handle_entry(now(), &g1.to_frame()).unwrap();
@@ -623,7 +623,7 @@ proptest! {
 #[test]
 fn anchor_attestation_raises_the_tier_others_do_not() {
     let (a, anchor, stranger) = (key(1), key(50), key(51));
-    let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()]));
+    let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
     r.handle_entry(now(), &genesis(&a).to_frame()).unwrap();
     let tier = |r: &IdentityRegistry| r.resolve(&a.id()).unwrap().tier;
     assert_eq!(tier(&r), IdentityTier::Signatures);
@@ -693,7 +693,7 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
     let g = genesis(&a);
 
     // Default policy: nothing reaches tier 2.
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     r.handle_entry(now(), &g.to_frame()).unwrap();
     let proof = execution_proof(&service, &g.baid);
     assert!(matches!(
@@ -709,7 +709,8 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
     let verifier = SignedBaidVerifier {
         service: service.id(),
     };
-    let mut r = IdentityRegistry::with_verifier(RegistryConfig::default(), Box::new(verifier));
+    let mut r =
+        IdentityRegistry::with_verifier(RegistryConfig::default(), Box::new(verifier)).unwrap();
     r.handle_entry(now(), &g.to_frame()).unwrap();
     drain(&mut r);
     let wrong = execution_proof(&impostor, &g.baid);
@@ -764,7 +765,7 @@ fn every_bound_overflows_with_a_typed_error() {
     cfg.max_attestations = 1;
     cfg.max_proof_bytes = 100;
     cfg.max_queued_events = 16;
-    let mut r = IdentityRegistry::new(cfg);
+    let mut r = IdentityRegistry::new(cfg).unwrap();
     let a = key(1);
     let g = genesis(&a);
     r.handle_entry(now(), &g.to_frame()).unwrap();
@@ -831,7 +832,8 @@ fn every_bound_overflows_with_a_typed_error() {
         let mut c = RegistryConfig::default();
         c.max_queued_events = 16;
         c
-    });
+    })
+    .unwrap();
     let mut refused = None;
     for i in 0..20u8 {
         match r.handle_entry(now(), &genesis(&key(100 + i)).to_frame()) {
@@ -848,7 +850,7 @@ fn every_bound_overflows_with_a_typed_error() {
     // Frame size.
     let mut small = RegistryConfig::default();
     small.limits.max_frame = 64;
-    let mut r = IdentityRegistry::new(small);
+    let mut r = IdentityRegistry::new(small).unwrap();
     assert!(matches!(
         r.handle_entry(now(), &g.to_frame()),
         Err(IdentityError::Signed(_))
@@ -861,7 +863,7 @@ fn every_bound_overflows_with_a_typed_error() {
 fn persisted_frames_restore_the_same_state() {
     let (a, b, anchor) = (key(1), key(2), key(50));
     let cfg = RegistryConfig::with_anchors([anchor.id()]);
-    let mut r = IdentityRegistry::new(cfg.clone());
+    let mut r = IdentityRegistry::new(cfg.clone()).unwrap();
     let g = genesis(&a);
     let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
     let c = BindingEntry::config_change(&rot, &b, inputs("model-b"), wall(2)).unwrap();
@@ -882,7 +884,7 @@ fn persisted_frames_restore_the_same_state() {
         .collect();
     assert_eq!(persisted.len(), 6);
 
-    let mut back = IdentityRegistry::new(cfg.clone());
+    let mut back = IdentityRegistry::new(cfg.clone()).unwrap();
     let report = back.restore(at(10), persisted);
     assert_eq!(report.accepted, 6);
     assert!(report.refused.is_empty(), "{:?}", report.refused);
@@ -897,7 +899,7 @@ fn persisted_frames_restore_the_same_state() {
     // A snapshot restores too, and junk in the store is reported, not fatal.
     let mut snap = r.export();
     snap.push(Bytes::from_static(b"\x01\x02\x01garbage"));
-    let mut again = IdentityRegistry::new(cfg);
+    let mut again = IdentityRegistry::new(cfg).unwrap();
     let report = again.restore(at(10), snap);
     assert_eq!(report.accepted, 6);
     assert_eq!(report.refused.len(), 1);
@@ -907,7 +909,7 @@ fn persisted_frames_restore_the_same_state() {
 #[test]
 fn same_inputs_same_outputs() {
     let run = || {
-        let mut r = IdentityRegistry::new(RegistryConfig::default());
+        let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
         let mut out = Vec::new();
         for i in 0..6u8 {
             let k = key(i + 1);
@@ -942,7 +944,7 @@ proptest! {
     /// Arbitrary bytes never panic and never change the state.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..700), kind in 0u8..3) {
-        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([key(50).id()]));
+        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([key(50).id()])).unwrap();
         let mut frame = bytes.clone();
         if kind > 0 && frame.len() >= 3 {
             // Give the frame a valid header so the payload checks are exercised too.
@@ -968,7 +970,7 @@ proptest! {
     #[test]
     fn corrupted_frames_never_panic(which in 0usize..3, pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
         let frames = valid_frames();
-        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([key(50).id()]));
+        let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([key(50).id()])).unwrap();
         let mut v = frames[which].to_vec();
         let i = pos.index(v.len());
         v[i] ^= delta;
@@ -989,7 +991,7 @@ proptest! {
 
 #[test]
 fn wire_errors_are_typed() {
-    let mut r = IdentityRegistry::new(RegistryConfig::default());
+    let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     assert_eq!(
         r.handle_message(now(), LinkId(1), Bytes::new()),
         Err(IdentityError::Wire(WireError::TruncatedHeader { len: 0 }))

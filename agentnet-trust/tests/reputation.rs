@@ -92,13 +92,14 @@ fn sum(r: &Reputation, t: &Topic) -> f64 {
 
 #[test]
 fn ledger_decays_on_read_and_weighs_failures() {
-    let mut c = CanaryBook::new(CanaryConfig::default());
+    let mut c = CanaryBook::new(CanaryConfig::default()).unwrap();
     let p = kp(2);
     let t = topic("code/review");
     let mut l = Ledger::new(LedgerConfig {
         half_life: Duration::from_secs(100),
         ..Default::default()
-    });
+    })
+    .unwrap();
     for (i, answer) in [b"42", b"42", b"42", b"41"].into_iter().enumerate() {
         l.record_canary(&graded(&mut c, &p, &t, i as u8, answer))
             .unwrap();
@@ -109,7 +110,7 @@ fn ledger_decays_on_read_and_weighs_failures() {
     let later = l.tally(&t, &p.id(), now(100_010).wall).unwrap();
     assert!((later.pos - 1.5).abs() < 1e-9 && (later.neg - 0.5).abs() < 1e-9);
     // Export and restore keep everything.
-    let mut back = Ledger::new(*l.config());
+    let mut back = Ledger::new(*l.config()).unwrap();
     back.restore(l.export(), l.convicted().copied()).unwrap();
     assert_eq!(back.export(), l.export());
     // A conviction zeroes the peer and keeps it at zero.
@@ -121,12 +122,13 @@ fn ledger_decays_on_read_and_weighs_failures() {
 
 #[test]
 fn ledger_is_bounded() {
-    let mut c = CanaryBook::new(CanaryConfig::default());
+    let mut c = CanaryBook::new(CanaryConfig::default()).unwrap();
     let mut l = Ledger::new(LedgerConfig {
         max_peers: 3,
         max_topics: 1,
         ..Default::default()
-    });
+    })
+    .unwrap();
     for i in 0..5u8 {
         l.record_canary(&graded(&mut c, &kp(10 + i), &topic("a"), i, b"42"))
             .unwrap();
@@ -139,7 +141,7 @@ fn ledger_is_bounded() {
 
 #[test]
 fn canaries_time_out_refuse_strangers_and_stay_bounded() {
-    let mut c = CanaryBook::new(CanaryConfig { max_pending: 2 });
+    let mut c = CanaryBook::new(CanaryConfig { max_pending: 2 }).unwrap();
     let (p, q) = (kp(2), kp(3));
     let t = topic("code/review");
     let id = |i: u8| Hash::digest("test/canary", &[i]);

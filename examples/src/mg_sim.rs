@@ -418,7 +418,8 @@ impl World {
             book: ReportBook::new(ReportBookConfig {
                 half_life: ledger_cfg.half_life,
                 ..Default::default()
-            }),
+            })
+            .expect("valid config"),
             global_topic: Topic::new("all").expect("valid topic"),
             limits: Limits::default(),
             salience,
@@ -513,9 +514,9 @@ impl World {
             quality,
             principal: PrincipalCommitment::new(format!("principal-{node}").as_bytes(), &blinding),
             identity: usize::MAX,
-            ledger: Ledger::new(self.ledger_cfg),
-            builder: ReportBuilder::new(self.salience),
-            canaries: CanaryBook::new(CanaryConfig::default()),
+            ledger: Ledger::new(self.ledger_cfg).expect("valid config"),
+            builder: ReportBuilder::new(self.salience).expect("valid config"),
+            canaries: CanaryBook::new(CanaryConfig::default()).expect("valid config"),
         });
         node
     }
@@ -564,7 +565,7 @@ impl World {
             }
         }
         // A new key is a new reporter: its reports start again from a full row.
-        self.nodes[node].builder = ReportBuilder::new(self.salience);
+        self.nodes[node].builder = ReportBuilder::new(self.salience).expect("valid config");
         self.nodes[node].identity = self.ids.len();
         self.ids.push(Identity {
             key,

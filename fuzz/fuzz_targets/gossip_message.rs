@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         Box::new(Keypair::from_seed([1; 32])),
         Box::new(HashedNgramEncoder::default()),
         now,
-    );
+    ).unwrap();
     let topic = agentnet_core::descriptor::Topic::new("fuzz/t").unwrap();
     e.subscribe(now, topic).unwrap();
     e.handle_link_up(now, LinkId(1));

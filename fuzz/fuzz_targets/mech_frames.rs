@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     let now = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_800_000_000_000));
-    let mut sessions = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32])));
+    let mut sessions = Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32]))).unwrap();
     let kinds = [
         agentnet_mech::wire::MECHANISM,
         agentnet_mech::wire::OFFER,
@@ -44,13 +44,13 @@ fuzz_target!(|data: &[u8]| {
     versioned.extend_from_slice(data);
     for record in [Bytes::copy_from_slice(data), Bytes::from(versioned)] {
         let mut fresh =
-            Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32])));
+            Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32]))).unwrap();
         let report = fresh.restore(now, [record]);
         assert_eq!(report.restored + report.refused, 1);
         assert_eq!(fresh.len(), report.restored);
         for (_, again) in fresh.export(now) {
             let mut other =
-                Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32])));
+                Sessions::new(SessionConfig::default(), Box::new(Keypair::from_seed([5; 32]))).unwrap();
             assert_eq!(other.restore(now, [again]).restored, 1);
         }
         fresh.handle_timeout(now);

@@ -19,8 +19,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let now = Now::new(Instant::from_secs(1), WallTime::from_unix_millis(1_800_000_000_000));
     let limits = Limits::default();
-    let mut registry = IdentityRegistry::new(RegistryConfig::default());
-    let mut book = ReportBook::new(ReportBookConfig::default());
+    let mut registry = IdentityRegistry::new(RegistryConfig::default()).unwrap();
+    let mut book = ReportBook::new(ReportBookConfig::default()).unwrap();
     let kinds = [
         agentnet_trust::wire::BINDING,
         agentnet_trust::wire::FRAUD_PROOF,

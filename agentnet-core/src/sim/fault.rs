@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use crate::config::{ConfigError, check_range};
 use crate::time::Now;
 
 use super::NodeId;
@@ -33,13 +34,24 @@ pub enum Fault {
 /// exponentially distributed times drawn from the simulator's churn stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChurnConfig {
-    /// Fraction of all current nodes that churn, in `[0, 1]` (clamped; NaN is 0). The nodes
-    /// are picked uniformly at random; `round(fraction · nodes)` of them.
+    /// Fraction of all current nodes that churn; range 0..=1. The nodes are picked uniformly
+    /// at random; `round(fraction · nodes)` of them.
     pub fraction: f64,
-    /// Mean time a churning node stays up before crashing. At least 1 µs is used.
+    /// Mean time a churning node stays up before crashing. Range 1 µs..=1 year.
     pub mean_up: Duration,
-    /// Mean time a churning node stays down before restarting. At least 1 µs is used.
+    /// Mean time a churning node stays down before restarting. Range 1 µs..=1 year.
     pub mean_down: Duration,
+}
+
+impl ChurnConfig {
+    /// Check every field against its documented range
+    /// ([`Sim::start_churn`](super::Sim::start_churn) refuses a config that fails).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let period = Duration::from_micros(1)..=Duration::from_secs(365 * 86_400);
+        check_range("fraction", self.fraction, 0.0..=1.0, "0..=1")?;
+        check_range("mean_up", self.mean_up, period.clone(), "1 µs..=1 year")?;
+        check_range("mean_down", self.mean_down, period, "1 µs..=1 year")
+    }
 }
 
 /// Builds the engine of a node being (re)started.
@@ -75,4 +87,7 @@ pub enum SimError {
     /// Restarting, spawning or churning needs an [`EngineFactory`], and none was set.
     #[error("no engine factory set")]
     NoFactory,
+    /// A configuration field is outside its documented range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }

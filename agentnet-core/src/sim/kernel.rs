@@ -813,14 +813,10 @@ where
         if self.factory.is_none() {
             return Err(SimError::NoFactory);
         }
+        config.validate()?;
         self.stop_churn();
         let n = self.k.nodes.len();
-        let fraction = if config.fraction.is_nan() {
-            0.0
-        } else {
-            config.fraction.clamp(0.0, 1.0)
-        };
-        let count = ((fraction * n as f64).round() as usize).min(n);
+        let count = ((config.fraction * n as f64).round() as usize).min(n);
         let mut pick: Vec<u32> = (0..n as u32).collect();
         for i in 0..count {
             let j = i + self.k.churn_rng.below((n - i) as u64) as usize;

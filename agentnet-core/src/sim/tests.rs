@@ -312,6 +312,27 @@ fn restart_without_factory_fails() {
 }
 
 #[test]
+fn out_of_range_churn_is_refused_by_name() {
+    let mut sim = factory_sim();
+    sim.spawn().unwrap();
+    let cfg = ChurnConfig {
+        fraction: 1.5,
+        mean_up: Duration::from_secs(1),
+        mean_down: Duration::from_secs(1),
+    };
+    match sim.start_churn(cfg) {
+        Err(SimError::Config(e)) => assert_eq!(e.field, "fraction"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    let cfg = ChurnConfig {
+        fraction: 0.5,
+        mean_up: Duration::ZERO,
+        mean_down: Duration::from_secs(1),
+    };
+    assert_eq!(cfg.validate().unwrap_err().field, "mean_up");
+}
+
+#[test]
 fn scheduled_faults_apply_at_their_time() {
     let mut sim = factory_sim();
     let a = sim.spawn().unwrap();

@@ -26,7 +26,8 @@ fn engine_with(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine 
         Box::new(Keypair::from_seed([seed; 32])),
         Box::new(HashedNgramEncoder::default()),
         now(),
-    );
+    )
+    .unwrap();
     e.subscribe(now(), topic()).unwrap();
     e
 }
@@ -383,7 +384,8 @@ fn publish_waits_for_persistence_and_restore_continues_the_log() {
         Box::new(Keypair::from_seed([3; 32])),
         Box::new(HashedNgramEncoder::default()),
         now(),
-    );
+    )
+    .unwrap();
     r.restore(now(), [head]).unwrap();
     assert_eq!(r.head_seq(&t, &r.id()), 1);
     let (_, seq2) = r.publish(now(), d).unwrap();
@@ -678,13 +680,18 @@ fn overflow_drops_lowest_class_and_reports() {
     e.handle_message(now(), LinkId(1), ask).unwrap();
     assert!(e.queued_transmits() <= 16);
     let (_, ev) = drain(&mut e);
-    assert!(ev.iter().any(|e| matches!(
-        e,
-        Event::Overflow {
-            class: Class::Repair,
-            ..
-        }
-    )));
+    // One report for the transmit queue, with every drop of the input; the kept frames are
+    // the newest repair frames.
+    let reports: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Overflow(o) => Some(*o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].queue, "transmits");
+    assert!(reports[0].dropped >= 4);
 }
 
 #[test]

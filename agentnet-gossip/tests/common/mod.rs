@@ -70,7 +70,8 @@ impl Net {
                 Box::new(keypair(node)),
                 Box::new(HashedNgramEncoder::default()),
                 now,
-            );
+            )
+            .unwrap();
             e.restore(now, st.borrow().heads(node))
                 .expect("own heads restore");
             for t in &subs {

@@ -19,26 +19,46 @@ use agentnet_trust::registry::RegistryConfig;
 use agentnet_trust::report::{ReportBookConfig, SalienceConfig};
 use thiserror::Error;
 
-/// Why a configuration was refused.
+/// Why an agent's configuration was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A field is outside its documented range.
-    #[error("{field} = {value} is outside {range}")]
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// The value given.
-        value: String,
-        /// The allowed range.
-        range: &'static str,
+    /// A field of the adaptation layer's own settings is outside its documented range.
+    #[error(transparent)]
+    OutOfRange(#[from] agentnet_core::ConfigError),
+    /// An engine refused its part of the configuration; `engine` is the [`AgentConfig`]
+    /// field holding it (`"gossip"`, `"sessions"`, …). Displays as
+    /// `gossip.mesh_d = 0 is outside 1..=32`.
+    #[error("{engine}.{error}")]
+    Engine {
+        /// The [`AgentConfig`] field.
+        engine: &'static str,
+        /// The engine's own error.
+        #[source]
+        error: agentnet_core::ConfigError,
     },
     /// The terms do not make a valid mechanism.
     #[error("the terms do not make a valid mechanism: {0}")]
     Terms(String),
-    /// An engine refused its configuration.
-    #[error("{0}")]
-    Engine(String),
+    /// The reputation engine refused its configuration or the default stake.
+    #[error("reputation: {0}")]
+    Reputation(String),
+}
+
+impl ConfigError {
+    /// The field refused, as written in [`AgentConfig`] (`"max_queued"`, `"funnel.max_attempts"`,
+    /// or an engine's own field name under [`ConfigError::Engine`]), if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::OutOfRange(e) | ConfigError::Engine { error: e, .. } => Some(e.field),
+            _ => None,
+        }
+    }
+
+    /// Wrap an engine's error as refused under the [`AgentConfig`] field `engine`.
+    pub fn engine(engine: &'static str) -> impl FnOnce(agentnet_core::ConfigError) -> Self {
+        move |error| ConfigError::Engine { engine, error }
+    }
 }
 
 fn check<T: PartialOrd + core::fmt::Debug>(
@@ -48,14 +68,12 @@ fn check<T: PartialOrd + core::fmt::Debug>(
     hi: T,
     range: &'static str,
 ) -> Result<(), ConfigError> {
-    if value < lo || value > hi {
-        return Err(ConfigError::OutOfRange {
-            field,
-            value: format!("{value:?}"),
-            range,
-        });
-    }
-    Ok(())
+    Ok(agentnet_core::config::check_range(
+        field,
+        value,
+        lo..=hi,
+        range,
+    )?)
 }
 
 /// Which identity this agent binds its key to (the inputs of its BAID, DESIGN §6). The salt is
@@ -411,18 +429,36 @@ impl AgentConfig {
         }
     }
 
-    /// Check every field this layer owns against its documented range.
+    /// Check every field against its documented range: the engines' configs (their own
+    /// `validate`, reported as [`ConfigError::Engine`]) and this layer's fields.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let day = Duration::from_secs(86_400);
         let ms = Duration::from_millis(1);
+        self.gossip
+            .validate()
+            .map_err(ConfigError::engine("gossip"))?;
+        self.sessions
+            .validate()
+            .map_err(ConfigError::engine("sessions"))?;
+        self.registry
+            .validate()
+            .map_err(ConfigError::engine("registry"))?;
+        self.ledger
+            .validate()
+            .map_err(ConfigError::engine("ledger"))?;
+        self.canary
+            .validate()
+            .map_err(ConfigError::engine("canary"))?;
+        self.salience
+            .validate()
+            .map_err(ConfigError::engine("salience"))?;
+        self.report_book
+            .validate()
+            .map_err(ConfigError::engine("report_book"))?;
+        self.reputation
+            .validate()
+            .map_err(ConfigError::engine("reputation"))?;
         check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
-        if !self.default_stake.is_finite() {
-            return Err(ConfigError::OutOfRange {
-                field: "default_stake",
-                value: format!("{}", self.default_stake),
-                range: "0..=1e12",
-            });
-        }
         check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
         check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;
         check("terms.settle", self.terms.settle, ms, day, "1 ms..=1 day")?;
@@ -486,5 +522,50 @@ impl AgentConfig {
         m.validate()
             .map_err(|e| ConfigError::Terms(e.to_string()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::Agent;
+    use agentnet_core::{Instant, Keypair, Now, WallTime};
+
+    fn now() -> Now {
+        Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))
+    }
+
+    #[test]
+    fn own_field_out_of_range_is_refused_by_name() {
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.max_queued = 1;
+        let e = Agent::new(Keypair::from_seed([1; 32]), c, now()).unwrap_err();
+        assert_eq!(e.field(), Some("max_queued"));
+        assert!(matches!(e, ConfigError::OutOfRange(_)));
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.default_stake = f64::NAN;
+        assert_eq!(c.validate().unwrap_err().field(), Some("default_stake"));
+    }
+
+    #[test]
+    fn engine_field_out_of_range_is_refused_with_the_engine_named() {
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.gossip.mesh_d = 0;
+        let e = Agent::new(Keypair::from_seed([1; 32]), c, now()).unwrap_err();
+        assert_eq!(e.to_string(), "gossip.mesh_d = 0 is outside 1..=32");
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.sessions.max_sessions = 0;
+        let e = c.validate().unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Engine {
+                engine: "sessions",
+                ..
+            }
+        ));
+        assert_eq!(e.field(), Some("max_sessions"));
+        let mut c = AgentConfig::seeded([1; 32]);
+        c.canary.max_pending = 0;
+        assert_eq!(c.validate().unwrap_err().field(), Some("max_pending"));
     }
 }

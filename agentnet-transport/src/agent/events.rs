@@ -3,7 +3,7 @@
 
 use agentnet_core::descriptor::SideEffects;
 use agentnet_core::wire::WireError;
-use agentnet_core::{AgentId, Hash, LinkId, RequestId};
+use agentnet_core::{AgentId, Hash, LinkId, Overflow, RequestId};
 use agentnet_gossip::{CommandError, Requirements};
 use agentnet_mech::mechanism::{Micros, Tier};
 use agentnet_mech::session::{SessionError, SessionId};
@@ -387,15 +387,13 @@ pub enum AgentEvent {
         /// The new mechanism's clauses, in words.
         clauses: Vec<String>,
     },
-    /// Queues overflowed; this many items were dropped, oldest first.
-    Overflow {
-        /// Events.
-        events: u64,
-        /// Effects.
-        effects: u64,
-        /// Frames.
-        transmits: u64,
-    },
+    /// A queue overflowed: `dropped` items since its last report, oldest first. The agent's
+    /// own queues are `"events"`, `"effects"`, `"transmits"` and `"persisting"` (persist batches
+    /// the host never completed); the engines' are named after
+    /// the engine (`"gossip.transmits"`, `"gossip.events"`, `"sessions.events"`,
+    /// `"sessions.transmits"`, `"sessions.parked"`, `"registry.events"`, `"canary.verdicts"`,
+    /// `"leader.events"`).
+    Overflow(Overflow),
 }
 
 /// Why an input, command or completion was refused. Nothing changed when one is returned.

@@ -181,8 +181,8 @@ use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
 use agentnet_core::wire::{Limits, MessageKind, Plane, decode_frame_as, encode_frame, peek_kind};
 use agentnet_core::{
-    AgentId, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Record, RequestId, Signed,
-    Transmit,
+    AgentId, BoundedQueue, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Record,
+    RequestId, Signed, Transmit,
 };
 use agentnet_gossip::{Candidate, GossipEngine, Requirements};
 use agentnet_mech::mechanism::{Mechanism, Tier};
@@ -195,7 +195,7 @@ use agentnet_trust::canary::{CanaryBook, CanaryOutcome, Expected, answer_hash};
 use agentnet_trust::evidence::{ReceiptChain, TaskId, payload_hash};
 use agentnet_trust::fraud::FraudProof;
 use agentnet_trust::ledger::{Ledger, LedgerRecord};
-use agentnet_trust::mg::Reputation;
+use agentnet_trust::mg::{Reputation, ReputationError};
 use agentnet_trust::registry::{IdentityEvent, IdentityRegistry};
 use agentnet_trust::report::{ReportBook, ReportBuilder, TrustReport};
 use bytes::Bytes;
@@ -412,10 +412,9 @@ pub struct Agent {
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
     canary_uses: FifoSet<(Hash, AgentId)>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<AgentEvent>,
-    effects: VecDeque<Effect>,
-    dropped: (u64, u64, u64),
+    transmits: BoundedQueue<Transmit>,
+    events: BoundedQueue<AgentEvent>,
+    effects: BoundedQueue<Effect>,
     next_id: u64,
     next_trust: Instant,
     timeout: Option<Instant>,
@@ -469,17 +468,25 @@ impl Agent {
             Box::new(Keypair::from_seed(*keys.seed())),
             encoder,
             now,
-        );
-        let registry = IdentityRegistry::new(config.registry.clone());
-        let mut reputation = Reputation::new(config.reputation.clone())
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+        )
+        .map_err(ConfigError::engine("gossip"))?;
+        let registry = IdentityRegistry::new(config.registry.clone())
+            .map_err(ConfigError::engine("registry"))?;
+        let mut reputation = Reputation::new(config.reputation.clone()).map_err(|e| match e {
+            ReputationError::Config(error) => ConfigError::Engine {
+                engine: "reputation",
+                error,
+            },
+            e => ConfigError::Reputation(e.to_string()),
+        })?;
         reputation
             .set_stake(me, config.default_stake)
-            .map_err(|e| ConfigError::Engine(e.to_string()))?;
+            .map_err(|e| ConfigError::Reputation(e.to_string()))?;
         let sessions = Sessions::new(
             config.sessions.clone(),
             Box::new(Keypair::from_seed(*keys.seed())),
-        );
+        )
+        .map_err(ConfigError::engine("sessions"))?;
         let leader = match &config.leader {
             None => None,
             Some(l) => {
@@ -500,7 +507,13 @@ impl Agent {
                     initial,
                     designer,
                 )
-                .map_err(|e| ConfigError::Engine(e.to_string()))?;
+                .map_err(|e| match e {
+                    agentnet_mech::stackelberg::LoopError::Config(error) => ConfigError::Engine {
+                        engine: "leader",
+                        error,
+                    },
+                    other => ConfigError::Terms(other.to_string()),
+                })?;
                 Some(Leader {
                     mloop,
                     observed: Vec::new(),
@@ -520,10 +533,12 @@ impl Agent {
             gossip,
             registry,
             sessions,
-            canaries: CanaryBook::new(config.canary),
-            ledger: Ledger::new(config.ledger),
-            reports: ReportBuilder::new(config.salience),
-            book: ReportBook::new(config.report_book),
+            canaries: CanaryBook::new(config.canary).map_err(ConfigError::engine("canary"))?,
+            ledger: Ledger::new(config.ledger).map_err(ConfigError::engine("ledger"))?,
+            reports: ReportBuilder::new(config.salience)
+                .map_err(ConfigError::engine("salience"))?,
+            book: ReportBook::new(config.report_book)
+                .map_err(ConfigError::engine("report_book"))?,
             reputation,
             chain: Vec::new(),
             links: BTreeMap::new(),
@@ -541,10 +556,9 @@ impl Agent {
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
             canary_uses: FifoSet::new(config.funnel.max_canary_uses),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
-            effects: VecDeque::new(),
-            dropped: (0, 0, 0),
+            transmits: BoundedQueue::new("transmits", config.max_queued),
+            events: BoundedQueue::new("events", config.max_queued),
+            effects: BoundedQueue::new("effects", config.max_queued),
             next_id: 0,
             next_trust: now.mono + config.trust_interval,
             timeout: None,
@@ -642,7 +656,7 @@ impl Agent {
     /// The next effect for the host, oldest first.
     #[must_use]
     pub fn poll_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
+        self.effects.pop()
     }
 
     /// The canonical (identity chain genesis) id of any key; unknown keys are their own.
@@ -1017,6 +1031,7 @@ impl Agent {
             L::Accepted(m) => self.event(AgentEvent::RulesRevised {
                 clauses: m.clauses.iter().map(|c| c.text()).collect(),
             }),
+            L::Overflow(o) => self.engine_overflow("leader", o),
             _ => {}
         }
     }
@@ -1031,27 +1046,34 @@ impl Agent {
     }
 
     fn event(&mut self, e: AgentEvent) {
-        if self.events.len() >= self.config.max_queued {
-            self.events.pop_front();
-            self.dropped.0 += 1;
-        }
-        self.events.push_back(e);
+        self.events.push(e);
     }
 
     fn effect(&mut self, e: Effect) {
-        if self.effects.len() >= self.config.max_queued {
-            self.effects.pop_front();
-            self.dropped.1 += 1;
-        }
-        self.effects.push_back(e);
+        self.effects.push(e);
     }
 
     fn send(&mut self, link: LinkId, payload: Bytes) {
-        if self.transmits.len() >= self.config.max_queued {
-            self.transmits.pop_front();
-            self.dropped.2 += 1;
-        }
-        self.transmits.push_back(Transmit { link, payload });
+        self.transmits.push(Transmit { link, payload });
+    }
+
+    /// Report an engine's queue overflow as this agent's, the queue named after the engine.
+    fn engine_overflow(&mut self, engine: &'static str, o: Overflow) {
+        let queue = match (engine, o.queue) {
+            ("gossip", "transmits") => "gossip.transmits",
+            ("gossip", "events") => "gossip.events",
+            ("sessions", "transmits") => "sessions.transmits",
+            ("sessions", "events") => "sessions.events",
+            ("sessions", "parked") => "sessions.parked",
+            ("registry", "events") => "registry.events",
+            ("canary", "verdicts") => "canary.verdicts",
+            ("leader", "events") => "leader.events",
+            (_, q) => q,
+        };
+        self.event(AgentEvent::Overflow(Overflow {
+            queue,
+            dropped: o.dropped,
+        }));
     }
 
     fn broadcast(&mut self, payload: &Bytes, except: Option<LinkId>) {
@@ -1300,19 +1322,14 @@ impl Agent {
                 moved = true;
                 self.on_loop_event(e);
             }
+            if let Some(o) = self.canaries.take_overflow() {
+                self.engine_overflow("canary", o);
+            }
             if !moved {
                 break;
             }
         }
         self.flush_batch();
-        if self.dropped != (0, 0, 0) && self.events.len() < self.config.max_queued {
-            let (events, effects, transmits) = core::mem::take(&mut self.dropped);
-            self.events.push_back(AgentEvent::Overflow {
-                events,
-                effects,
-                transmits,
-            });
-        }
         let incoming = self
             .incoming
             .values()
@@ -1335,6 +1352,7 @@ impl Agent {
     fn on_gossip_event(&mut self, now: Now, e: agentnet_gossip::Event) {
         use agentnet_gossip::Event as G;
         match e {
+            G::Overflow(o) => self.engine_overflow("gossip", o),
             G::PersistHead(head) => {
                 let value = agentnet_core::wire::encode_cbor(&(
                     head.topic.as_str(),
@@ -1385,6 +1403,7 @@ impl Agent {
 
     fn on_identity_event(&mut self, now: Now, e: IdentityEvent) {
         match e {
+            IdentityEvent::Overflow(o) => self.engine_overflow("registry", o),
             IdentityEvent::Persist { frame } => {
                 let key = Hash::digest("agentnet/v1/record-key", &frame).0.to_vec();
                 self.batch
@@ -1534,6 +1553,7 @@ impl Agent {
             SessionEvent::OfferExpired { id, .. } | SessionEvent::SettlementOverdue { id, .. } => {
                 self.forget_session(id);
             }
+            SessionEvent::Overflow(o) => self.engine_overflow("sessions", o),
             SessionEvent::Persist { id, record } => {
                 let key = id.0.0.to_vec();
                 self.batch.push(match record {
@@ -2595,7 +2615,10 @@ impl Agent {
         // batch is forgotten (its own log heads then stay unpublished until re-announced).
         if self.persisting.len() >= self.config.max_queued {
             self.persisting.pop_first();
-            self.dropped.1 += 1;
+            self.event(AgentEvent::Overflow(Overflow {
+                queue: "persisting",
+                dropped: 1,
+            }));
         }
         self.persisting
             .insert(id, core::mem::take(&mut self.batch_acks));
@@ -2749,7 +2772,7 @@ impl Engine for Agent {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.transmits.pop_front()?;
+        let t = self.transmits.pop()?;
         if let Some(p) = self.traffic.plane(peek_kind(&t.payload)) {
             p.sent_frames += 1;
             p.sent_bytes += t.payload.len() as u64;
@@ -2757,8 +2780,19 @@ impl Engine for Agent {
         Some(t)
     }
 
+    /// Drops of this agent's own queues not yet reported come first (one
+    /// [`AgentEvent::Overflow`] per queue; the reports take no queue slot), then the queued
+    /// events in order (engines' overflows among them, queues named `"gossip.transmits"`, …).
     fn poll_event(&mut self) -> Option<AgentEvent> {
-        self.events.pop_front()
+        let report = self
+            .transmits
+            .take_overflow()
+            .or_else(|| self.effects.take_overflow())
+            .or_else(|| self.events.take_overflow());
+        if let Some(o) = report {
+            return Some(AgentEvent::Overflow(o));
+        }
+        self.events.pop()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -837,7 +837,7 @@ impl FloodNode {
         let start_at = (restarted && provider.is_some()).then_some(now.mono);
         FloodNode {
             inner: FloodEngine::new(65_536, flood_valid),
-            index: DiscoveryIndex::new(IndexLimits::default()),
+            index: DiscoveryIndex::new(IndexLimits::default()).expect("default limits are valid"),
             encoder: HashedNgramEncoder::default(),
             provider,
             refresh_at: None,
@@ -1167,7 +1167,8 @@ impl Bodyless {
                 Box::new(keypair(node)),
                 Box::new(enc),
                 now,
-            );
+            )
+            .expect("valid gossip config");
             e.restore(now, st.borrow().heads(node))
                 .expect("own heads restore");
             e.subscribe(now, scf.topic(node).clone())
@@ -1257,10 +1258,8 @@ impl Scheme for Bodyless {
                     let secs = self.life.since_start_ms(node, now) as f64 / 1000.0;
                     t.ban_secs_after_restart.push(secs);
                 }
-                Event::Overflow { frames, events, .. } => {
-                    t.overflow_frames += frames;
-                    t.overflow_events += events;
-                }
+                Event::Overflow(o) if o.queue == "transmits" => t.overflow_frames += o.dropped,
+                Event::Overflow(o) => t.overflow_events += o.dropped,
                 _ => {}
             }
         }

@@ -220,7 +220,7 @@ impl Args {
         if let Some(v) = self.heartbeat_ms {
             c.heartbeat = ms(v);
         }
-        c.normalized()
+        c
     }
 
     fn sim_config(&self, edges: &[(u32, u32)]) -> SimConfig {
@@ -541,9 +541,13 @@ impl GossipState {
                     }
                     "published_events_unmatched"
                 }
-                Event::Overflow { frames, events, .. } => {
-                    *self.counts.entry("overflow_frames").or_default() += frames;
-                    *self.counts.entry("overflow_events").or_default() += events;
+                Event::Overflow(o) => {
+                    let key = if o.queue == "transmits" {
+                        "overflow_frames"
+                    } else {
+                        "overflow_events"
+                    };
+                    *self.counts.entry(key).or_default() += o.dropped;
                     "overflow"
                 }
                 Event::LinkPenalized { .. } => "link_penalized",
@@ -777,7 +781,8 @@ fn main() {
             Box::new(keypair(args.seed, i)),
             Box::new(encoder),
             now,
-        );
+        )
+        .expect("valid gossip config");
         e.subscribe(now, topic.clone()).expect("subscribe");
         sim.add_node(e);
         progress.update(u64::from(i) + 1, "engines");
