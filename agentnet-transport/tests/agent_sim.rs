@@ -789,3 +789,38 @@ fn a_peers_key_rotation_keeps_its_reputation_and_history() {
     );
     assert!(a.ledger().tally(&topic, &old, now.wall).is_some());
 }
+
+#[test]
+fn full_queues_drop_the_oldest_and_say_so() {
+    use agentnet_core::{Engine, Instant, LinkId, WallTime};
+    let now = Now::new(
+        Instant::from_secs(1),
+        WallTime::from_unix_millis(1_800_000_000_000),
+    );
+    let mut cfg = config(seed(1, 14));
+    cfg.max_queued = 64;
+    let mut a = Agent::new(Keypair::from_seed(seed(1, 14)), cfg, now).unwrap();
+    // Every link that comes up queues a handshake challenge; nobody drains the frames.
+    for l in 0..100 {
+        a.handle_link_up(now, LinkId(l));
+    }
+    let overflow: u64 = std::iter::from_fn(|| a.poll_event())
+        .filter_map(|e| match e {
+            AgentEvent::Overflow(o) if o.queue == "transmits" => Some(o.dropped),
+            _ => None,
+        })
+        .sum();
+    assert!(overflow >= 36, "dropped {overflow}");
+    let kept: Vec<_> = std::iter::from_fn(|| a.poll_transmit()).collect();
+    assert_eq!(kept.len(), 64, "the queue holds its bound");
+    assert_eq!(
+        kept.last().unwrap().link,
+        LinkId(99),
+        "the newest frames are kept"
+    );
+    // Out-of-range settings are refused by name, never clamped.
+    let mut bad = config(seed(1, 14));
+    bad.max_queued = 1;
+    let e = Agent::new(Keypair::from_seed(seed(1, 14)), bad, now).unwrap_err();
+    assert_eq!(e.field(), Some("max_queued"));
+}
