@@ -40,11 +40,13 @@ What the `runtime` feature holds:
 * [`tcp`] — TCP + Noise XX (`snow`): every link is bound to an [`agentnet_core::AgentId`]
   by a signed key binding in the handshake; length-delimited, chunked frames; bounded
   queues; connection limits; idle timeout; redial with backoff.
-* [`node`] — [`Node`], the protocol adaptation layer: builder, task-level calls
-  (`announce`, `discover`, `subscribe`, ...), an event stream, and the driver that routes
-  frames to engines by kind, drives their deadlines, persists what they ask for and sends
-  what they emit.
-* [`store`] — durable node state ([`RedbStore`] in a data directory; [`MemoryStore`]).
+* [`node`] — [`Node`], the executor of one [`agent::Agent`]: builder, task-level calls
+  (`serve`, `request`, `start_request`, `announce`, `discover`, `reputation`, ...), an
+  event stream, and the driver that hands frames to the agent, drives its deadline, writes
+  what it asks to persist before sending that turn's frames, runs `Execute` effects through
+  the application's handlers and `Llm` effects through the [`LanguageModel`].
+* [`store`] — durable node state, engine-agnostic tables of records with expiry
+  ([`RedbStore`] in a data directory; [`MemoryStore`]).
 * [`llm`] — the OpenAI-compatible [`LanguageModel`] adapter (cargo feature `openai`).
 
 What it does not do (yet): find peers beyond its bootstrap list and those that dial it (no
@@ -55,11 +57,15 @@ The drive loop, in short (the full contract is in [`node`]):
 
 ```text
 loop {
-    wait for: command | transport event | min(engine.poll_timeout(), prune, redial)
-    feed it:  handle_message (by frame kind) | handle_link_up/down | handle_timeout | command
+    wait for: command | transport event | handler/model done | min(agent.poll_timeout(), prune, redial)
+    feed it:  handle_message | handle_link_up/down | handle_timeout | command | handle_executed/_llm_*
     drain, until a pass yields nothing:
-        poll_transmit -> transport.send (never blocks)
-        poll_event    -> one durable batch -> handle_persisted for own heads -> app events
+        poll_transmit -> hold this pass's frames
+        poll_event    -> application events, request stages and outcomes
+        poll_effect   -> Persist: one durable batch, then handle_persisted
+                         Execute: the capability's handler on its own task
+                         Llm: the language model on its own task
+        send the held frames (never blocks)
     then read poll_timeout for the next wait
 }
 ```
