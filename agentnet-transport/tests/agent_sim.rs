@@ -824,3 +824,81 @@ fn full_queues_drop_the_oldest_and_say_so() {
     let e = Agent::new(Keypair::from_seed(seed(1, 14)), bad, now).unwrap_err();
     assert_eq!(e.field(), Some("max_queued"));
 }
+
+/// Run a request and return its ranked candidates with the outcome.
+fn request_ranked(
+    w: &mut World,
+    who: usize,
+    task: TaskRequest,
+) -> (Vec<agentnet_transport::agent::Ranked>, TaskOutcome) {
+    let id = w
+        .sim
+        .command(w.ids[who], |h, now| h.agent_mut().request(now, task))
+        .expect("up")
+        .expect("request starts");
+    let mut ranked = Vec::new();
+    for _ in 0..600 {
+        w.sim.run_for(Duration::from_millis(100));
+        for (_, node, e) in w.sim.drain_events() {
+            if node != w.ids[who] {
+                continue;
+            }
+            match e {
+                AgentEvent::Progress {
+                    request,
+                    stage: agentnet_transport::agent::Stage::Ranked(r),
+                } if request == id => ranked = r,
+                AgentEvent::Completed(o) if o.request == id => return (ranked, *o),
+                _ => {}
+            }
+        }
+    }
+    panic!("request {id} did not complete");
+}
+
+#[test]
+fn a_drifting_provider_is_demoted_until_it_refreshes_its_descriptor() {
+    let mut w = world(
+        15,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Liar, LURE),
+            (Kind::Honest, PLAIN),
+        ],
+        LinkModel::default(),
+    );
+    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    let (first, o) = request_ranked(&mut w, 0, canary_task(&b"one"[..], &b"c1"[..]));
+    assert!(first.iter().all(|r| !r.demoted));
+    assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
+    let (second, _) = request_ranked(&mut w, 0, canary_task(&b"two"[..], &b"c2"[..]));
+    let l = second
+        .iter()
+        .find(|r| r.provider == liar)
+        .expect("still a candidate");
+    assert!(l.demoted, "{second:?}");
+    assert_eq!(
+        second.last().unwrap().provider,
+        liar,
+        "demoted candidates come last"
+    );
+    // The provider re-issues its descriptor (say after fixing what drifted).
+    w.sim.run_for(Duration::from_secs(1));
+    let d = CapabilityDescriptor::builder(liar, "text.summarize", TOPIC, LURE)
+        .ttl(Duration::from_secs(600))
+        .build(w.sim.now())
+        .unwrap();
+    w.sim
+        .command(w.ids[1], |h, now| {
+            h.agent_mut().serve(now, d, ServePolicy::default())
+        })
+        .unwrap()
+        .unwrap();
+    w.sim.run_for(Duration::from_secs(3));
+    let (third, _) = request_ranked(&mut w, 0, canary_task(&b"three"[..], &b"c3"[..]));
+    let l = third
+        .iter()
+        .find(|r| r.provider == liar)
+        .expect("still a candidate");
+    assert!(!l.demoted, "a refresh lifts the demotion: {third:?}");
+}

@@ -20,6 +20,7 @@
 //! | [`ledger`] | local trust per (peer, topic), fed only by verified outcomes, decayed on read |
 //! | [`report`] | signed sparse per-topic trust reports: salient-change builder and receiver book |
 //! | [`eigentrust`] | sparse (CSR) EigenTrust: a Gauss–Seidel push solver that keeps its residual, so a warm start after small edits needs a few sweeps |
+//! | [`select`] | candidate selection: Pareto layers over relevance, reputation, observed-and-claimed QoS, evidence offered and attestation; exploration; demotion after a failure until the descriptor is refreshed |
 //! | [`mg`] | [`Reputation`](mg::Reputation): MG-EigenTrust (stake + gated, semantically weighted cross-topic pretrust, slashing) and the flattened-global and per-topic baselines; formulas in the module docs |
 //! | [`wire`] | the trust plane's frame kinds (`0x02xx`) |
 //!
@@ -100,4 +101,5 @@ pub mod ledger;
 pub mod mg;
 pub mod registry;
 pub mod report;
+pub mod select;
 pub mod wire;

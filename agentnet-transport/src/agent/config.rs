@@ -379,6 +379,8 @@ pub struct AgentConfig {
     pub leader: Option<LeaderConfig>,
     /// Tier by risk.
     pub risk: RiskPolicy,
+    /// Candidate selection (Pareto layers, claims blended with observations, exploration).
+    pub selection: agentnet_trust::select::SelectionConfig,
     /// Request funnel bounds.
     pub funnel: FunnelConfig,
     /// Payload plane bounds.
@@ -421,6 +423,7 @@ impl AgentConfig {
             terms: Terms::default(),
             leader: None,
             risk: RiskPolicy::default(),
+            selection: agentnet_trust::select::SelectionConfig::default(),
             funnel: FunnelConfig::default(),
             payload: PayloadConfig::default(),
             trust_interval: Duration::from_secs(2),

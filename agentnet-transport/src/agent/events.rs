@@ -235,6 +235,12 @@ pub struct Ranked {
     pub similarity: f32,
     /// Its reputation in the topic as this agent sees it.
     pub reputation: f64,
+    /// Its Pareto layer (0 = the front; see `agentnet_trust::select`).
+    pub layer: usize,
+    /// Moved to the front to explore (never observed before).
+    pub explored: bool,
+    /// Placed last: it failed since it last refreshed its descriptor.
+    pub demoted: bool,
 }
 
 /// How a request ended.

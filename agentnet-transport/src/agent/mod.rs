@@ -25,7 +25,9 @@
 //!
 //! ```text
 //! discover (gossip index) → filter (signed, fresh, hard constraints, not convicted, reachable)
-//!   → rank → tier (risk policy or caller) → per candidate, best first:
+//!   → select (agentnet_trust::select: Pareto layers over relevance, reputation, observed and
+//!     claimed QoS, evidence offered, attestation; exploration; demotion after a failure)
+//!   → tier (risk policy or caller) → per candidate, best first:
 //!      tier 1 gate: reputation ≥ threshold and no net failures in the ledger
 //!      offer (signed mechanism: payment, threshold, deposit, slashing, tier, deadlines)
 //!      tier 2: canaries interleaved with the real task, same frames, no marker
@@ -296,6 +298,10 @@ struct CanarySlot {
 struct Try {
     provider: AgentId,
     topic: Topic,
+    capability: String,
+    /// When the real task was offered, and how long until its result was in.
+    offered_at: Instant,
+    took_ms: Option<u64>,
     /// The size class every input of this try is padded to (the largest of them).
     pad_to: usize,
     tier: Tier,
@@ -421,6 +427,8 @@ pub struct Agent {
     traffic: Traffic,
     leader: Option<Leader>,
     own_attestations: Vec<Signed<agentnet_trust::baid::IssuerAttestation>>,
+    /// What this agent saw each provider deliver, per capability (selection's input).
+    observations: agentnet_trust::select::Observations,
 }
 
 impl core::fmt::Debug for Agent {
@@ -523,7 +531,10 @@ impl Agent {
                 })
             }
         };
+        let observations = agentnet_trust::select::Observations::new(config.selection)
+            .map_err(ConfigError::engine("selection"))?;
         let mut agent = Agent {
+            observations,
             own_attestations: Vec::new(),
             leader,
             me,
@@ -794,25 +805,64 @@ impl Agent {
         }
         let id = self.next_request_id();
         let mut seen = BTreeSet::new();
-        let found = self.gossip.discover(
-            now,
-            &task.intent,
-            &task.requirements,
-            self.config.funnel.max_candidates,
-        );
-        let queue: VecDeque<Candidate> = found
+        let found: Vec<Candidate> = self
+            .gossip
+            .discover(
+                now,
+                &task.intent,
+                &task.requirements,
+                self.config.funnel.max_candidates,
+            )
             .into_iter()
             .filter(|c| c.descriptor.provider != self.me && seen.insert(c.descriptor.provider))
             .collect();
-        let ranked = queue
+        // Selection: Pareto layers over relevance, reputation, observed-and-claimed QoS,
+        // evidence offered and attestation (agentnet_trust::select).
+        let inputs: Vec<agentnet_trust::select::Candidate> = found
             .iter()
-            .map(|c| Ranked {
+            .map(|c| {
+                let d = &c.descriptor;
+                let resolved = self.registry.resolve(&d.provider);
+                agentnet_trust::select::Candidate {
+                    provider: self.canonical(&d.provider),
+                    capability: d.capability.clone(),
+                    similarity: c.similarity,
+                    claimed_latency_ms: d.qos.latency_ms,
+                    claimed_success_bp: d.qos.success_bp,
+                    claimed_cost_micros: d.qos.cost_micros,
+                    reputation: self.reputation(&d.provider, &d.topic),
+                    evidence_tier: d.trust.tiers.iter().copied().max().unwrap_or(1).clamp(1, 3),
+                    attested: resolved.is_some_and(|r| r.attested),
+                    issued_at: d.issued_at,
+                }
+            })
+            .collect();
+        let draw = self.rng.next_u64();
+        let chosen = agentnet_trust::select::select(inputs, &self.observations, draw);
+        let mut pool: Vec<Option<Candidate>> = found.into_iter().map(Some).collect();
+        let mut queue = VecDeque::new();
+        let mut ranked = Vec::new();
+        for ch in chosen {
+            let at = pool.iter().position(|c| {
+                c.as_ref().is_some_and(|c| {
+                    self.canonical(&c.descriptor.provider) == ch.candidate.provider
+                        && c.descriptor.capability == ch.candidate.capability
+                })
+            });
+            let Some(c) = at.and_then(|i| pool[i].take()) else {
+                continue;
+            };
+            ranked.push(Ranked {
                 provider: c.descriptor.provider,
                 capability: c.descriptor.capability.clone(),
                 similarity: c.similarity,
-                reputation: self.reputation(&c.descriptor.provider, &c.descriptor.topic),
-            })
-            .collect();
+                reputation: ch.objectives.reputation,
+                layer: ch.layer,
+                explored: ch.explored,
+                demoted: ch.demoted,
+            });
+            queue.push_back(c);
+        }
         let (tier, reason) = match task.tier {
             TierChoice::Fixed(t) => (t, "set by the caller".to_string()),
             TierChoice::Auto => self.config.risk.tier(task.value_at_risk, task.side_effects),
@@ -1934,6 +1984,13 @@ impl Agent {
             let _ = self.canaries.handle_delivery(now, task, provider, &bytes);
         } else if t.real == id {
             t.result = Some(bytes);
+            t.took_ms = Some(
+                now.mono
+                    .saturating_duration_since(t.offered_at)
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
+            );
             let (provider, receipts) = (t.provider, t.receipts);
             self.event(AgentEvent::Progress {
                 request: rid,
@@ -2037,6 +2094,25 @@ impl Agent {
             stage: Stage::Verdict(attempt),
         });
         self.observe(&verdict);
+        let canonical = self.canonical(&t.provider);
+        match &verdict {
+            Verdict::Accepted => self.observations.record_success(
+                canonical,
+                &t.capability,
+                t.took_ms.unwrap_or(0),
+                payment,
+                now.wall,
+            ),
+            Verdict::CanaryFailed
+            | Verdict::Rejected
+            | Verdict::EvidenceRejected
+            | Verdict::Fraud
+            | Verdict::TimedOut(_) => {
+                self.observations
+                    .record_failure(canonical, &t.capability, now.wall)
+            }
+            _ => {}
+        }
         if verdict == Verdict::Accepted {
             let result = t.result.unwrap_or_default();
             self.complete(rid, Ok(result), Some(t.provider), payment);
@@ -2363,6 +2439,9 @@ impl Agent {
         r.tries += 1;
         r.current = Some(Try {
             pad_to,
+            capability: capability.clone(),
+            offered_at: now.mono,
+            took_ms: None,
             provider,
             topic: topic.clone(),
             tier,

@@ -267,10 +267,22 @@ fn print_stage(
     let name = |id: &AgentId| names.get(id).copied().unwrap_or("?");
     match stage {
         Stage::Ranked(r) => {
-            println!("   {:>5} ms  candidates, best first:", t());
+            println!(
+                "   {:>5} ms  candidates, best first (Pareto layers over relevance, reputation, QoS, evidence):",
+                t()
+            );
             for c in r {
+                let place = if c.demoted {
+                    "demoted".to_string()
+                } else if c.explored {
+                    "explored".to_string()
+                } else if c.layer == 0 {
+                    "front".to_string()
+                } else {
+                    format!("layer {}", c.layer)
+                };
                 println!(
-                    "               {:<7} {:<15} similarity {:.3}  reputation {:.3}",
+                    "               {:<7} {:<15} similarity {:.3}  reputation {:.3}  {place}",
                     name(&c.provider),
                     c.capability,
                     c.similarity,
