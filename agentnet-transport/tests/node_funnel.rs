@@ -9,7 +9,7 @@ use agentnet_core::Keypair;
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_gossip::InterestProfile;
 use agentnet_mech::mechanism::Tier;
-use agentnet_transport::agent::{CanaryCase, Executed, Stage, TaskRequest, Verdict};
+use agentnet_transport::agent::{AgentConfig, CanaryCase, Executed, Stage, TaskRequest, Verdict};
 use agentnet_transport::host::Clock;
 use agentnet_transport::{MemoryNetwork, Node, NodeConfig, SystemClock};
 use bytes::Bytes;
@@ -23,6 +23,14 @@ fn descriptor(keys: &Keypair, summary: &str) -> CapabilityDescriptor {
         .unwrap()
 }
 
+/// Agent settings without exploration, so which provider is tried first does not depend on
+/// the order links came up in.
+fn deterministic() -> AgentConfig {
+    let mut a = AgentConfig::default();
+    a.selection.exploration = 0.0;
+    a
+}
+
 async fn node(net: &MemoryNetwork, name: &str, n: u8, bootstrap: Vec<String>) -> Node {
     let keys = Keypair::from_seed([n; 32]);
     let t = net.transport(name, keys.id()).unwrap();
@@ -32,6 +40,7 @@ async fn node(net: &MemoryNetwork, name: &str, n: u8, bootstrap: Vec<String>) ->
         .interest(InterestProfile::everything())
         .seed([n + 100; 32])
         .config(NodeConfig {
+            agent: deterministic(),
             bootstrap,
             topics: vec![Topic::new(TOPIC).unwrap()],
             ..NodeConfig::default()

@@ -272,7 +272,7 @@ fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
     let (ok, v) = request(
         dir.path(),
         &a1,
-        &["--tier", "3", "--canaries", &canaries],
+        &["--tier", "3", "--canaries", &canaries, "--explore", "0"],
         "shout my text",
     );
     assert!(ok, "{v}");
@@ -293,15 +293,22 @@ fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
     assert!(v["reputation"][winner.as_str()].as_f64() > Some(0.0), "{v}");
     p2.expect("settled with");
 
-    // The requester's data directory remembers the conviction: the cheater is skipped.
-    let (ok, v) = request(dir.path(), &a1, &["--tier", "1"], "shout my text");
+    // The requester's data directory remembers the conviction: the cheater is never offered
+    // work again (it ranks below providers with standing, and is skipped if reached).
+    let (ok, v) = request(
+        dir.path(),
+        &a1,
+        &["--tier", "1", "--explore", "0"],
+        "shout my text",
+    );
     assert!(ok, "{v}");
+    assert_ne!(v["provider"].as_str(), Some(id2.as_str()), "{v}");
     assert!(
         v["attempts"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["provider"].as_str() == Some(id2.as_str()) && a["verdict"] == "convicted"),
+            .all(|a| a["provider"].as_str() != Some(id2.as_str()) || a["verdict"] == "convicted"),
         "{v}"
     );
 

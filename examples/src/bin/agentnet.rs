@@ -23,7 +23,9 @@
 //! best candidates, picks the tier (`--tier auto` lets the risk policy decide from
 //! `--value-at-risk` units), interleaves `--canaries` (JSON lines
 //! `{"input": "...", "expected": "..."}`; an answer passes if it equals `expected`, ignoring
-//! one trailing newline), and falls back to the next candidate on a failed check. `--json`
+//! one trailing newline), and falls back to the next candidate on a failed check. Candidates
+//! are ordered by Pareto-layer selection; `--explore P` is the probability of trying a
+//! never-observed provider first (default 0.1; 0 makes the order depend on standing only). `--json`
 //! prints one object: `outcome` (`"success"` or why not), `result` (UTF-8 text), `provider`,
 //! `tier`, `attempts` (`[{provider, verdict}]`), `fallbacks`, `payment` (units), and
 //! `reputation` (each attempted provider's score in its topic as this requester now sees it).
@@ -184,6 +186,9 @@ enum Cmd {
         /// Longest wait for descriptors before the request starts, in seconds.
         #[arg(long, default_value_t = 10)]
         wait_secs: u64,
+        /// Probability of trying a never-observed provider first (0..=1; default 0.1).
+        #[arg(long, default_value_t = 0.1)]
+        explore: f64,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -445,6 +450,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             tier,
             value_at_risk,
             wait_secs,
+            explore,
             json,
             intent,
         } => {
@@ -456,6 +462,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 tier,
                 value_at_risk,
                 wait_secs,
+                explore,
                 json,
                 intent,
             })
@@ -635,6 +642,7 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
 }
 
 struct RequestArgs {
+    explore: f64,
     bootstrap: Vec<String>,
     data_dir: Option<PathBuf>,
     input: PathBuf,
@@ -689,11 +697,13 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
     task = task
         .value_at_risk((a.value_at_risk * UNIT as f64) as u64)
         .canaries(canaries);
+    let mut agent = agent_config();
+    agent.selection.exploration = a.explore;
     let mut builder = Node::builder()
         .tcp(tcp("127.0.0.1:0")?)
         .interest(InterestProfile::everything())
         .config(NodeConfig {
-            agent: agent_config(),
+            agent,
             bootstrap: a.bootstrap,
             follow_peer_topics: true,
             ..NodeConfig::default()

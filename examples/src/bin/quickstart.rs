@@ -191,6 +191,9 @@ async fn start(
     let mut agent = AgentConfig::default();
     // Quick trust rounds, so reputation visibly moves within the demo.
     agent.trust_interval = Duration::from_millis(300);
+    // No exploration: the transcript is the same on every run (a real agent keeps the default,
+    // so newcomers get some work).
+    agent.selection.exploration = 0.0;
     let topics = vec![
         Topic::new(IMAGE).expect("topic"),
         Topic::new(CAPTION).expect("topic"),
