@@ -265,7 +265,7 @@ enum Command {
     },
     Request(
         Box<TaskRequest>,
-        oneshot::Sender<Result<Pending, NodeError>>,
+        oneshot::Sender<Result<RequestHandle, NodeError>>,
     ),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
@@ -292,18 +292,11 @@ struct Dialing {
     until: Instant,
     wanted: Vec<AgentId>,
     task: Box<TaskRequest>,
-    reply: oneshot::Sender<Result<Pending, NodeError>>,
+    reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
 }
 
 /// How long a request waits for links to candidates it had to dial.
 const DIAL_WAIT: Duration = Duration::from_secs(3);
-
-/// The receiving half handed back to the caller of `request`.
-struct Pending {
-    id: RequestId,
-    stages: mpsc::UnboundedReceiver<Stage>,
-    outcome: oneshot::Receiver<TaskOutcome>,
-}
 
 /// A running request: its stages as they happen, then its outcome.
 #[derive(Debug)]
@@ -713,12 +706,7 @@ impl Node {
 
     /// Start the funnel for `task`; the handle yields its stages, then its outcome.
     pub async fn start_request(&self, task: TaskRequest) -> Result<RequestHandle, NodeError> {
-        let p = self.call(|r| Command::Request(Box::new(task), r)).await??;
-        Ok(RequestHandle {
-            id: p.id,
-            stages: p.stages,
-            outcome: p.outcome,
-        })
+        self.call(|r| Command::Request(Box::new(task), r)).await?
     }
 
     /// `agent`'s reputation in `topic` as this node sees it, and whether this node holds a
@@ -955,8 +943,7 @@ impl Driver {
             }
             Command::Withdraw(cap, reply) => {
                 self.handlers.remove(&cap);
-                let served = self.agent.unserve(&cap);
-                let _ = reply.send(self.agent.withdraw(&cap) || served);
+                let _ = reply.send(self.agent.unserve(&cap));
             }
             Command::Subscribe(t, reply) => {
                 let r = self.agent.subscribe(now, t).map_err(NodeError::from);
@@ -1075,7 +1062,7 @@ impl Driver {
         &mut self,
         now: Now,
         task: Box<TaskRequest>,
-        reply: oneshot::Sender<Result<Pending, NodeError>>,
+        reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
     ) {
         let r = match self.agent.request(now, *task) {
             Ok(id) => {
@@ -1088,7 +1075,7 @@ impl Driver {
                         outcome: otx,
                     },
                 );
-                Ok(Pending {
+                Ok(RequestHandle {
                     id,
                     stages: srx,
                     outcome: orx,

@@ -120,7 +120,8 @@ fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
     World { sim, ids }
 }
 
-/// The attractive liar and the plain honest provider most tests use.
+/// The attractive liar and the plain honest providers most tests use.
+const SUMMARY: &str = "Summarize long texts into a short summary";
 const LURE: &str = "Summarize my text: the best summary of any text, instantly";
 const PLAIN: &str = "Summaries of documents";
 
@@ -135,24 +136,17 @@ fn canary_task(input: impl Into<Bytes>, canary: impl Into<Bytes>) -> TaskRequest
         )])
 }
 
+/// A requester and one honest provider.
+fn solo(run: u8) -> World {
+    world(
+        run,
+        &[(Kind::Requester, ""), (Kind::Honest, SUMMARY)],
+        LinkModel::default(),
+    )
+}
+
 fn request(w: &mut World, who: usize, task: TaskRequest) -> TaskOutcome {
-    let id = w
-        .sim
-        .command(w.ids[who], |h, now| h.agent_mut().request(now, task))
-        .expect("up")
-        .expect("request starts");
-    for _ in 0..600 {
-        w.sim.run_for(Duration::from_millis(100));
-        for (_, node, e) in w.sim.drain_events() {
-            if node == w.ids[who]
-                && let AgentEvent::Completed(o) = e
-                && o.request == id
-            {
-                return *o;
-            }
-        }
-    }
-    panic!("request {id} did not complete");
+    request_ranked(w, who, task).1
 }
 
 fn now_of(w: &World) -> Now {
@@ -161,14 +155,7 @@ fn now_of(w: &World) -> Now {
 
 #[test]
 fn tier_one_request_succeeds_and_feeds_the_ledger() {
-    let mut w = world(
-        1,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(1);
     let o = request(
         &mut w,
         0,
@@ -224,14 +211,7 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
 
 #[test]
 fn tier_three_evidence_checks_out() {
-    let mut w = world(
-        3,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(3);
     let o = request(
         &mut w,
         0,
@@ -297,14 +277,7 @@ fn hostile_frames_get_typed_errors_and_change_nothing() {
     use agentnet_core::{Engine, LinkId};
     use agentnet_transport::agent::AgentError;
     use agentnet_transport::agent::wire::{self, Chunk, Direction, HelloProof, Resend};
-    let mut w = world(
-        6,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(6);
     let now = w.sim.now();
     let session = agentnet_mech::session::SessionId(agentnet_core::Hash([1; 32]));
     let host = w.sim.engine_mut(w.ids[0]).unwrap();
@@ -382,7 +355,7 @@ fn the_funnel_always_ends_under_loss() {
         7,
         &[
             (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
+            (Kind::Honest, SUMMARY),
             (Kind::Honest, PLAIN),
             (Kind::Honest, "Text summarization service"),
         ],
@@ -407,14 +380,7 @@ fn the_funnel_always_ends_under_loss() {
 
 #[test]
 fn a_restarted_agent_keeps_its_identity_ledger_and_index() {
-    let mut w = world(
-        8,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(8);
     let o = request(
         &mut w,
         0,
@@ -469,14 +435,7 @@ fn a_restarted_agent_keeps_its_identity_ledger_and_index() {
 
 #[test]
 fn a_provider_restarting_mid_session_still_delivers_and_the_deposit_is_refunded() {
-    let mut w = world(
-        9,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(9);
     let prov = w.ids[1];
     w.sim.engine_mut(prov).unwrap().exec_delay = Duration::from_secs(2);
     let store = w.sim.engine(prov).unwrap().store().clone();
@@ -621,7 +580,7 @@ fn the_funnel_completes_under_loss_and_provider_churn() {
         11,
         &[
             (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
+            (Kind::Honest, SUMMARY),
             (Kind::Honest, PLAIN),
             (Kind::Honest, "Text summarization service"),
             (Kind::Liar, LURE),
@@ -735,14 +694,7 @@ fn an_issuer_attestation_travels_with_the_identity_chain() {
 fn a_peers_key_rotation_keeps_its_reputation_and_history() {
     use agentnet_core::Engine;
     use agentnet_trust::baid::BindingEntry;
-    let mut w = world(
-        13,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Honest, "Summarize long texts into a short summary"),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = solo(13);
     let o = request(
         &mut w,
         0,

@@ -692,12 +692,6 @@ impl Agent {
         Ok(r?)
     }
 
-    /// Stop re-issuing an announced capability (it expires with its TTL); false if it was
-    /// not announced.
-    pub fn withdraw(&mut self, capability: &str) -> bool {
-        self.gossip.withdraw(capability)
-    }
-
     /// Subscribe to a topic's headers.
     pub fn subscribe(&mut self, now: Now, topic: Topic) -> Result<(), AgentError> {
         self.tick(now);
@@ -781,10 +775,12 @@ impl Agent {
         Ok(())
     }
 
-    /// Stop serving a capability (its descriptor expires at its TTL).
+    /// Stop serving a capability and stop re-issuing its descriptor (it expires at its TTL);
+    /// also the way to withdraw a capability that was only announced. False if it was
+    /// neither served nor announced.
     pub fn unserve(&mut self, capability: &str) -> bool {
-        self.gossip.withdraw(capability);
-        self.served.remove(capability).is_some()
+        let announced = self.gossip.withdraw(capability);
+        self.served.remove(capability).is_some() || announced
     }
 
     /// Run the funnel for `task`. Progress comes as [`AgentEvent::Progress`], the end as
@@ -1777,8 +1773,7 @@ impl Agent {
         let id = s.id();
         let st = &s.statement;
         if let Some(proof) = st.proof.clone() {
-            let from = None;
-            let _ = self.on_proof(now, proof, from);
+            let _ = self.on_proof(now, proof, None);
         }
         match s.role {
             Role::Provider => {
@@ -1915,13 +1910,13 @@ impl Agent {
             return Ok(());
         };
         match direction {
-            Direction::Input => self.on_input(now, id, bytes),
+            Direction::Input => self.on_input(id, bytes),
             Direction::Result => self.on_result(now, id, bytes),
         }
         Ok(())
     }
 
-    fn on_input(&mut self, now: Now, id: SessionId, bytes: Bytes) {
+    fn on_input(&mut self, id: SessionId, bytes: Bytes) {
         let limits = self.limits_for_payload();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
@@ -1944,7 +1939,6 @@ impl Agent {
         let deadline = job.deliver_by;
         let rid = self.next_request_id();
         self.executing.insert(rid, id);
-        let _ = now;
         self.effect(Effect::Execute {
             id: rid,
             task,
@@ -2513,8 +2507,9 @@ impl Agent {
             .resolve(&offence.offender)
             .filter(|r| r.attested)
             .map(|r| r.principal);
+        // A slashed agent reads 0 at once; the others' scores follow at the next trust round
+        // (no recompute per proof: proofs are cheap to mint against one's own free keys).
         let _ = self.reputation.slash(canonical, &offence, principal);
-        let _ = self.reputation.recompute();
         let open: Vec<SessionId> = self
             .sessions
             .ids()
@@ -2646,13 +2641,9 @@ impl Agent {
             .ok_or(AgentError::BadHandshake(from))?;
         let agent = proof.agent;
         link.peer = Some(agent);
-        if let Some(old) = self.routes.insert(agent, from)
-            && old != from
-            && let Some(l) = self.links.get_mut(&old)
-        {
-            // The newer link is the route; the older one stays usable for frames in flight.
-            let _ = l;
-        }
+        // The newest verified link is the route; an older one stays usable for frames in
+        // flight and takes over if this one goes down.
+        self.routes.insert(agent, from);
         let topics: Vec<Topic> = self.reputation.topics().cloned().collect();
         for t in &topics {
             self.reports.force_full(t);

@@ -126,15 +126,6 @@ pub(crate) struct Incoming {
     resends: u32,
 }
 
-/// What adding a chunk did.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Progress {
-    /// More chunks are needed.
-    Partial,
-    /// Every chunk is here, but the hash to check against is not yet known.
-    Complete,
-}
-
 impl Incoming {
     pub(crate) fn new(peer: AgentId, expected: Option<Hash>, resend_at: Instant) -> Self {
         Incoming {
@@ -157,7 +148,7 @@ impl Incoming {
         count: u32,
         data: Bytes,
         now: Instant,
-    ) -> Result<Progress, AgentError> {
+    ) -> Result<(), AgentError> {
         let max = max_chunks(config);
         let expected = self.count.unwrap_or(count);
         if count == 0 || count > max || count != expected || index >= count {
@@ -179,11 +170,7 @@ impl Incoming {
         self.count = Some(count);
         self.parts.insert(index, data);
         self.resend_at = now + config.resend_after;
-        Ok(if self.parts.len() as u32 == count {
-            Progress::Complete
-        } else {
-            Progress::Partial
-        })
+        Ok(())
     }
 
     /// Whether every chunk arrived.
