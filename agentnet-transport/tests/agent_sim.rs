@@ -69,6 +69,19 @@ fn cheat_tamper(keys: Keypair) -> Tamper {
 }
 
 fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
+    world_wrapped(run, kinds, link, |_, _| {}, |_, h| h)
+}
+
+/// [`world`], with each agent's config passed through `configure` and each host through
+/// `wrap` (by index) before it joins: how a test changes one agent's settings or records
+/// what it sends or hands its application.
+fn world_wrapped(
+    run: u8,
+    kinds: &[(Kind, &str)],
+    link: LinkModel,
+    mut configure: impl FnMut(usize, &mut AgentConfig),
+    mut wrap: impl FnMut(usize, SimHost) -> SimHost,
+) -> World {
     let mut cfg = SimConfig::seeded(u64::from(run) + 1);
     cfg.link = link;
     let mut sim = Sim::new(cfg);
@@ -77,14 +90,16 @@ fn world(run: u8, kinds: &[(Kind, &str)], link: LinkModel) -> World {
     for (i, (kind, intent)) in kinds.iter().enumerate() {
         let s = seed(i as u8 + 1, run);
         let keys = Keypair::from_seed(s);
-        let agent = Agent::new(Keypair::from_seed(s), config(s), now).expect("valid config");
+        let mut ac = config(s);
+        configure(i, &mut ac);
+        let agent = Agent::new(Keypair::from_seed(s), ac, now).expect("valid config");
         let host = match kind {
             Kind::Requester => SimHost::new(agent, None),
             Kind::Honest => SimHost::new(agent, Some(upper())),
             Kind::Liar => SimHost::new(agent, Some(liar())),
             Kind::Cheat => SimHost::new(agent, Some(upper())).with_tamper(cheat_tamper(keys)),
         };
-        let id = sim.add_node(host);
+        let id = sim.add_node(wrap(i, host));
         if *kind != Kind::Requester {
             let d = CapabilityDescriptor::builder(
                 Keypair::from_seed(s).id(),
@@ -853,4 +868,149 @@ fn a_drifting_provider_is_demoted_until_it_refreshes_its_descriptor() {
         .find(|r| r.provider == liar)
         .expect("still a candidate");
     assert!(!l.demoted, "a refresh lifts the demotion: {third:?}");
+}
+
+/// What a hook saw, shared between the hook (inside the simulator) and the test.
+type Log<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+
+#[test]
+fn a_canary_and_the_real_task_look_the_same_on_the_wire() {
+    use agentnet_core::effect::ExecuteTask;
+    use agentnet_core::wire::{Limits, Plane, decode_frame_as, peek_kind};
+    use agentnet_transport::agent::wire::{CHUNK, Chunk, Direction};
+    let sent: Log<Bytes> = Log::default();
+    let ran: Log<(ExecuteTask, Bytes)> = Log::default();
+    let (s, r) = (sent.clone(), ran.clone());
+    let mut w = world_wrapped(
+        16,
+        &[(Kind::Requester, ""), (Kind::Honest, SUMMARY)],
+        LinkModel::default(),
+        |_, _| {},
+        move |i, host| {
+            if i == 0 {
+                let s = s.clone();
+                host.with_tamper(Box::new(move |t: Transmit| {
+                    s.lock().unwrap().push(t.payload.clone());
+                    Some(t)
+                }))
+            } else {
+                let r = r.clone();
+                host.with_handler(Some(Box::new(move |task, input| {
+                    r.lock().unwrap().push((task.clone(), input.clone()));
+                    Executed::Done {
+                        result: Bytes::from(input.to_ascii_uppercase()),
+                        tools: Vec::new(),
+                    }
+                })))
+            }
+        },
+    );
+    sent.lock().unwrap().clear(); // the handshakes and gossip before the request
+    // Inputs of very different lengths (a real document of 3 KB, a canary of a few bytes:
+    // different size classes): the requester pads both to the larger before sealing.
+    let o = request(
+        &mut w,
+        0,
+        canary_task(b"a long document ".repeat(200), &b"a short canary"[..]),
+    );
+    assert_eq!(o.attempts.len(), 1, "{o:?}");
+    assert_eq!(o.attempts[0].verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(o.tier, Tier::Canary);
+
+    // The provider's application gets two tasks that differ only in their ids and inputs.
+    let ran = ran.lock().unwrap();
+    assert_eq!(ran.len(), 2, "the real task and one canary");
+    let (a, b) = (&ran[0].0, &ran[1].0);
+    assert_ne!(a.task, b.task);
+    let same = |t: &ExecuteTask| {
+        (
+            t.requester,
+            t.capability.clone(),
+            t.topic.clone(),
+            t.intent.clone(),
+        )
+    };
+    assert_eq!(same(a), same(b));
+
+    // On the wire: every task-plane frame the requester sent has a twin of the same kind
+    // and size, and both input transfers are chunked identically.
+    let sent = sent.lock().unwrap();
+    let mut by_kind: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+    let mut chunks: std::collections::BTreeMap<_, Vec<(u32, u32, usize)>> = Default::default();
+    for f in sent.iter() {
+        let kind = peek_kind(f).expect("framed");
+        if !matches!(kind.plane(), Plane::Execution | Plane::Payload) {
+            continue;
+        }
+        by_kind.entry(kind.0).or_default().push(f.len());
+        if kind == CHUNK {
+            let c: Chunk = decode_frame_as(f, CHUNK, &Limits::default()).expect("chunk");
+            if c.direction == Direction::Input {
+                chunks
+                    .entry(c.session)
+                    .or_default()
+                    .push((c.index, c.count, c.data.len()));
+            }
+        }
+    }
+    assert!(!by_kind.is_empty());
+    for (kind, mut lens) in by_kind {
+        lens.sort_unstable();
+        assert!(
+            lens.len() % 2 == 0 && lens.chunks(2).all(|p| p[0] == p[1]),
+            "frames of kind {kind:#06x} come without a twin of the same size: {lens:?}"
+        );
+    }
+    let transfers: Vec<_> = chunks.into_values().collect();
+    assert_eq!(transfers.len(), 2, "one input transfer per session");
+    assert_eq!(transfers[0], transfers[1]);
+}
+
+#[test]
+fn fallback_stops_at_its_bound() {
+    for bound in [1usize, 2] {
+        let tried: Log<usize> = Log::default();
+        let t = tried.clone();
+        let mut w = world_wrapped(
+            17 + bound as u8,
+            &[
+                (Kind::Requester, ""),
+                (Kind::Liar, LURE),
+                (Kind::Liar, SUMMARY),
+                (Kind::Liar, PLAIN),
+            ],
+            LinkModel::default(),
+            |i, c| {
+                if i == 0 {
+                    c.funnel.max_attempts = bound;
+                }
+            },
+            move |i, host| {
+                if i == 0 {
+                    return host;
+                }
+                let t = t.clone();
+                host.with_handler(Some(Box::new(move |_, _| {
+                    t.lock().unwrap().push(i);
+                    Executed::Done {
+                        result: Bytes::from_static(b"SOMETHING ELSE ENTIRELY"),
+                        tools: Vec::new(),
+                    }
+                })))
+            },
+        );
+        let o = request(&mut w, 0, canary_task(&b"work"[..], &b"probe"[..]));
+        assert!(o.result.is_err(), "{o:?}");
+        assert_eq!(o.attempts.len(), bound, "{o:?}");
+        assert!(
+            o.attempts.iter().all(|a| a.verdict == Verdict::CanaryFailed),
+            "{o:?}"
+        );
+        assert_eq!(o.fallbacks(), bound - 1);
+        // Only the providers attempted ever ran anything.
+        let mut ran: Vec<usize> = tried.lock().unwrap().clone();
+        ran.sort_unstable();
+        ran.dedup();
+        assert_eq!(ran.len(), bound, "{ran:?}");
+    }
 }

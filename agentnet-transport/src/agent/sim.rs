@@ -99,6 +99,13 @@ impl SimHost {
         self
     }
 
+    /// The same host running `handler` for the tasks it serves instead of the one it was
+    /// built with (`None`: every task fails).
+    pub fn with_handler(mut self, handler: Option<Handler>) -> Self {
+        self.handler = handler;
+        self
+    }
+
     /// The agent.
     pub fn agent(&self) -> &Agent {
         &self.agent
