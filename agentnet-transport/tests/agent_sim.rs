@@ -1003,7 +1003,9 @@ fn fallback_stops_at_its_bound() {
         assert!(o.result.is_err(), "{o:?}");
         assert_eq!(o.attempts.len(), bound, "{o:?}");
         assert!(
-            o.attempts.iter().all(|a| a.verdict == Verdict::CanaryFailed),
+            o.attempts
+                .iter()
+                .all(|a| a.verdict == Verdict::CanaryFailed),
             "{o:?}"
         );
         assert_eq!(o.fallbacks(), bound - 1);
@@ -1013,4 +1015,69 @@ fn fallback_stops_at_its_bound() {
         ran.dedup();
         assert_eq!(ran.len(), bound, "{ran:?}");
     }
+}
+
+#[test]
+fn a_restarted_requester_keeps_its_observations_and_demotions() {
+    let mut w = world(
+        20,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Liar, LURE),
+            (Kind::Honest, PLAIN),
+        ],
+        LinkModel::default(),
+    );
+    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    let honest = w.sim.engine(w.ids[2]).unwrap().agent().id();
+    let o = request(&mut w, 0, canary_task(&b"one"[..], &b"c1"[..]));
+    assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
+    assert_eq!(o.provider, Some(honest), "{o:?}");
+    let req = w.ids[0];
+    let before: Vec<_> = w
+        .sim
+        .engine(req)
+        .unwrap()
+        .agent()
+        .observations()
+        .iter()
+        .map(|(p, c, o)| (*p, c.to_string(), *o))
+        .collect();
+    assert_eq!(
+        before.len(),
+        2,
+        "the liar's failure and the honest delivery"
+    );
+    let store = w.sim.engine(req).unwrap().store().clone();
+    let s = seed(1, 20);
+    w.sim.set_factory(move |_node, now, _incarnation| {
+        let mut agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
+        agent.set_interest(agentnet_gossip::InterestProfile::everything());
+        let (host, report) = SimHost::restored(agent, None, store.clone(), now);
+        assert_eq!(report.refused, 0, "{report:?}");
+        host
+    });
+    w.sim.crash(req).unwrap();
+    w.sim.run_for(Duration::from_secs(1));
+    w.sim.restart(req).unwrap();
+    for &other in &w.ids[1..] {
+        w.sim.connect(req, other);
+    }
+    w.sim.run_for(Duration::from_secs(2));
+    let after: Vec<_> = w
+        .sim
+        .engine(req)
+        .unwrap()
+        .agent()
+        .observations()
+        .iter()
+        .map(|(p, c, o)| (*p, c.to_string(), *o))
+        .collect();
+    assert_eq!(before, after);
+    // The liar is still demoted, so the next request goes straight to the honest provider.
+    let (ranked, o) = request_ranked(&mut w, 0, canary_task(&b"two"[..], &b"c2"[..]));
+    let l = ranked.iter().find(|r| r.provider == liar).expect("listed");
+    assert!(l.demoted, "{ranked:?}");
+    assert_eq!(o.attempts.len(), 1, "{o:?}");
+    assert_eq!(o.provider, Some(honest), "{o:?}");
 }

@@ -186,8 +186,37 @@ impl Observations {
         self.table.is_empty()
     }
 
+    /// Every pair held, in key order (what a host persists; see [`restore`](Self::restore)).
+    pub fn iter(&self) -> impl Iterator<Item = (&AgentId, &str, &Observed)> {
+        self.table.iter().map(|((p, c), o)| (p, c.as_str(), o))
+    }
+
+    /// Put back a pair saved before a restart. The table's bound and eviction rule apply as
+    /// for a new pair; returns the pair evicted to make room, if any. A record with values
+    /// outside their range (a damaged or hand-edited store) is refused with `false` in the
+    /// second place and changes nothing.
+    pub fn restore(
+        &mut self,
+        provider: AgentId,
+        capability: &str,
+        observed: Observed,
+    ) -> (Option<(AgentId, String)>, bool) {
+        let sane = (0.0..=1.0).contains(&observed.success)
+            && observed.latency_ms.is_finite()
+            && observed.latency_ms >= 0.0
+            && observed.cost_micros.is_finite()
+            && observed.cost_micros >= 0.0;
+        if !sane {
+            return (None, false);
+        }
+        let (evicted, o) = self.entry(provider, capability, observed.at);
+        *o = observed;
+        (evicted, true)
+    }
+
     /// Record a successful, checked delivery: `latency_ms` from delegation to delivery, and
-    /// what was paid.
+    /// what was paid. Returns the pair evicted to make room for this one, if any (so a host
+    /// that persists the table can delete it).
     pub fn record_success(
         &mut self,
         provider: AgentId,
@@ -195,9 +224,9 @@ impl Observations {
         latency_ms: u64,
         paid_micros: u64,
         at: WallTime,
-    ) {
+    ) -> Option<(AgentId, String)> {
         let a = self.config.smoothing;
-        let o = self.entry(provider, capability, at);
+        let (evicted, o) = self.entry(provider, capability, at);
         let first = o.count == 0;
         o.count = o.count.saturating_add(1);
         o.success = if first {
@@ -218,13 +247,19 @@ impl Observations {
             o.cost_micros + a * (c - o.cost_micros)
         };
         o.at = at;
+        evicted
     }
 
     /// Record a failed real task or canary: the provider is demoted for `capability` until it
-    /// re-issues its descriptor after `at`.
-    pub fn record_failure(&mut self, provider: AgentId, capability: &str, at: WallTime) {
+    /// re-issues its descriptor after `at`. Returns the pair evicted to make room, if any.
+    pub fn record_failure(
+        &mut self,
+        provider: AgentId,
+        capability: &str,
+        at: WallTime,
+    ) -> Option<(AgentId, String)> {
         let a = self.config.smoothing;
-        let o = self.entry(provider, capability, at);
+        let (evicted, o) = self.entry(provider, capability, at);
         let first = o.count == 0;
         o.count = o.count.saturating_add(1);
         o.success = if first {
@@ -234,10 +269,17 @@ impl Observations {
         };
         o.last_failure = Some(at);
         o.at = at;
+        evicted
     }
 
-    fn entry(&mut self, provider: AgentId, capability: &str, at: WallTime) -> &mut Observed {
+    fn entry(
+        &mut self,
+        provider: AgentId,
+        capability: &str,
+        at: WallTime,
+    ) -> (Option<(AgentId, String)>, &mut Observed) {
         let key = (provider, capability.to_string());
+        let mut evicted = None;
         if !self.table.contains_key(&key) && self.table.len() >= self.config.max_observed {
             // Fair eviction: the least-observed pair goes (then the longest unseen), so never-
             // served identities cannot push out the record of providers that were.
@@ -248,16 +290,18 @@ impl Observations {
                 .map(|(k, _)| k.clone())
             {
                 self.table.remove(&victim);
+                evicted = Some(victim);
             }
         }
-        self.table.entry(key).or_insert(Observed {
+        let o = self.table.entry(key).or_insert(Observed {
             count: 0,
             success: 0.0,
             latency_ms: 0.0,
             cost_micros: 0.0,
             last_failure: None,
             at,
-        })
+        });
+        (evicted, o)
     }
 
     /// Whether `c` is demoted: it failed after its descriptor was issued.
@@ -479,6 +523,45 @@ mod tests {
             ..SelectionConfig::default()
         })
         .unwrap()
+    }
+
+    #[test]
+    fn restored_pairs_obey_the_bound_and_out_of_range_values_are_refused() {
+        let mut o = Observations::new(SelectionConfig {
+            max_observed: 2,
+            ..SelectionConfig::default()
+        })
+        .unwrap();
+        let t = WallTime::from_unix_millis(5_000);
+        let seen = |count| Observed {
+            count,
+            success: 0.5,
+            latency_ms: 10.0,
+            cost_micros: 1.0,
+            last_failure: Some(t),
+            at: t,
+        };
+        let id = |b| AgentId::from_bytes([b; 32]);
+        assert_eq!(o.restore(id(1), "cap", seen(9)), (None, true));
+        assert_eq!(o.restore(id(2), "cap", seen(1)), (None, true));
+        // Full: the least-observed pair makes room.
+        assert_eq!(
+            o.restore(id(3), "cap", seen(4)),
+            (Some((id(2), "cap".to_string())), true)
+        );
+        assert_eq!(o.get(&id(3), "cap"), Some(&seen(4)));
+        let bad = Observed {
+            success: f64::NAN,
+            ..seen(3)
+        };
+        assert_eq!(o.restore(id(4), "cap", bad), (None, false));
+        assert_eq!(o.len(), 2);
+        assert!(o.get(&id(4), "cap").is_none());
+        // A failure recorded after the restore reports the eviction it caused.
+        assert_eq!(
+            o.record_failure(id(5), "cap", t),
+            Some((id(3), "cap".to_string()))
+        );
     }
 
     #[test]

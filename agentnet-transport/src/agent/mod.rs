@@ -414,6 +414,8 @@ pub struct Agent {
     batch_acks: Vec<(Topic, u64)>,
     /// Ledger rows changed this turn.
     ledger_dirty: BTreeSet<(Topic, AgentId)>,
+    /// Selection observations changed (or evicted) this turn.
+    observed_dirty: BTreeSet<(AgentId, String)>,
     outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
@@ -563,6 +565,7 @@ impl Agent {
             batch: Vec::new(),
             batch_acks: Vec::new(),
             ledger_dirty: BTreeSet::new(),
+            observed_dirty: BTreeSet::new(),
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
@@ -613,6 +616,11 @@ impl Agent {
     /// The ledger (read-only).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// What this agent observed of providers, behind selection and demotion (read-only).
+    pub fn observations(&self) -> &agentnet_trust::select::Observations {
+        &self.observations
     }
 
     /// The reputation engine (read-only).
@@ -1186,7 +1194,7 @@ impl Agent {
     /// host stored. Records that do not decode or verify are refused (counted, with the
     /// first reasons) and the rest restored: own log heads (publishing continues the logs),
     /// accepted headers and descriptors, identity chains (this agent's own included, so its
-    /// canonical id and reputation survive), ledger rows and fraud proofs (convictions).
+    /// canonical id and reputation survive), ledger rows, fraud proofs (convictions) and selection observations (demotions).
     pub fn restore(
         &mut self,
         now: Now,
@@ -1231,6 +1239,16 @@ impl Agent {
                     Err(e) => report.refuse(&r.table, e),
                 },
                 tables::REPORTS => reports = Some(value),
+                tables::SELECTION_OBSERVED => match decode_observed(&value, &self.limits) {
+                    Ok((provider, capability, o)) => {
+                        if self.observations.restore(provider, &capability, o).1 {
+                            report.restored += 1;
+                        } else {
+                            report.refuse(tables::SELECTION_OBSERVED, "values out of range");
+                        }
+                    }
+                    Err(e) => report.refuse(tables::SELECTION_OBSERVED, e),
+                },
                 tables::OWN_ATTESTATION => {
                     match Signed::<agentnet_trust::baid::IssuerAttestation>::from_frame(
                         &value,
@@ -2089,7 +2107,7 @@ impl Agent {
         });
         self.observe(&verdict);
         let canonical = self.canonical(&t.provider);
-        match &verdict {
+        let evicted = match &verdict {
             Verdict::Accepted => self.observations.record_success(
                 canonical,
                 &t.capability,
@@ -2105,8 +2123,13 @@ impl Agent {
                 self.observations
                     .record_failure(canonical, &t.capability, now.wall)
             }
-            _ => {}
-        }
+            _ => None,
+        };
+        // Observations (and demotions) survive a restart: a requester that comes back must
+        // not hand its next task to the provider that just drifted.
+        self.observed_dirty
+            .insert((canonical, t.capability.clone()));
+        self.observed_dirty.extend(evicted);
         if verdict == Verdict::Accepted {
             let result = t.result.unwrap_or_default();
             self.complete(rid, Ok(result), Some(t.provider), payment);
@@ -2676,6 +2699,19 @@ impl Agent {
             };
             self.batch.push(r);
         }
+        let dirty = core::mem::take(&mut self.observed_dirty);
+        for (provider, capability) in dirty {
+            let mut key = provider.as_bytes().to_vec();
+            key.extend_from_slice(capability.as_bytes());
+            let r = match self.observations.get(&provider, &capability) {
+                Some(o) => match encode_observed(&provider, &capability, o) {
+                    Ok(v) => Record::put(tables::SELECTION_OBSERVED, key, v),
+                    Err(_) => continue,
+                },
+                None => Record::delete(tables::SELECTION_OBSERVED, key),
+            };
+            self.batch.push(r);
+        }
         if self.batch.is_empty() {
             return;
         }
@@ -2894,6 +2930,9 @@ pub mod tables {
     pub const OWN_ATTESTATION: &str = "identity.own_attestation";
     /// The trust report builder's state (key: `all`), so report seqs continue after a restart.
     pub const REPORTS: &str = "report.builder";
+    /// What this agent observed of a provider for a capability, for selection and demotion
+    /// (key: provider, capability).
+    pub const SELECTION_OBSERVED: &str = "selection.observed";
 }
 
 /// What [`Agent::restore`] did.
@@ -2946,6 +2985,45 @@ fn encode_row(r: &LedgerRecord) -> Result<Vec<u8>, agentnet_core::wire::WireErro
         r.tally.pos.to_bits(),
         r.tally.neg.to_bits(),
         r.tally.at.as_unix_millis(),
+    ))
+}
+
+/// A selection observation as a record: floats as their IEEE-754 bits (canonical CBOR has
+/// no floats), so a restart restores them exactly.
+fn encode_observed(
+    provider: &AgentId,
+    capability: &str,
+    o: &agentnet_trust::select::Observed,
+) -> Result<Vec<u8>, agentnet_core::wire::WireError> {
+    agentnet_core::wire::encode_cbor(&(
+        provider,
+        capability,
+        o.count,
+        o.success.to_bits(),
+        o.latency_ms.to_bits(),
+        o.cost_micros.to_bits(),
+        o.last_failure.map(|t| t.as_unix_millis()),
+        o.at.as_unix_millis(),
+    ))
+}
+
+type ObservedRecord = (AgentId, String, agentnet_trust::select::Observed);
+
+fn decode_observed(value: &[u8], limits: &Limits) -> Result<ObservedRecord, String> {
+    type Raw = (AgentId, String, u32, u64, u64, u64, Option<u64>, u64);
+    let (provider, capability, count, success, latency, cost, failed, at): Raw =
+        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
+    Ok((
+        provider,
+        capability,
+        agentnet_trust::select::Observed {
+            count,
+            success: f64::from_bits(success),
+            latency_ms: f64::from_bits(latency),
+            cost_micros: f64::from_bits(cost),
+            last_failure: failed.map(agentnet_core::WallTime::from_unix_millis),
+            at: agentnet_core::WallTime::from_unix_millis(at),
+        },
     ))
 }
 
