@@ -84,6 +84,11 @@ impl Default for HeaderRules {
     }
 }
 
+/// The highest `seq` a log may reach: 2^53 (an entry every millisecond for 285,000 years).
+/// Headers above it are refused, so no arithmetic on a peer's `seq` (the next entry, the one
+/// below, a range end) can overflow.
+pub const MAX_SEQ: u64 = 1 << 53;
+
 /// Why a header was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -91,6 +96,12 @@ pub enum HeaderError {
     /// `seq` is zero.
     #[error("seq must start at 1")]
     ZeroSeq,
+    /// `seq` is above [`MAX_SEQ`].
+    #[error("seq {seq} above the limit {MAX_SEQ}")]
+    SeqTooLarge {
+        /// The header's seq.
+        seq: u64,
+    },
     /// `prev` is present on the first entry or missing on a later one.
     #[error("prev hash must be absent exactly when seq == 1 (seq {seq})")]
     PrevMismatch {
@@ -134,6 +145,9 @@ impl LogHeader {
     pub fn validate(&self, now: Now, rules: &HeaderRules) -> Result<(), HeaderError> {
         if self.seq == 0 {
             return Err(HeaderError::ZeroSeq);
+        }
+        if self.seq > MAX_SEQ {
+            return Err(HeaderError::SeqTooLarge { seq: self.seq });
         }
         if (self.seq == 1) != self.prev.is_none() {
             return Err(HeaderError::PrevMismatch { seq: self.seq });
@@ -265,6 +279,13 @@ mod tests {
                     ..ok.clone()
                 },
                 "future",
+            ),
+            (
+                LogHeader {
+                    seq: u64::MAX,
+                    ..ok.clone()
+                },
+                "seq at the top of u64",
             ),
         ];
         for (h, what) in cases {

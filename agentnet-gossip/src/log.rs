@@ -143,12 +143,14 @@ impl AuthorLog {
         if seq < self.floor {
             return Insert::Stale;
         }
-        if let Some(below) = self.get(seq - 1)
+        // Validation keeps 1 <= seq <= MAX_SEQ; the checked forms make this code safe on its
+        // own (a header at either end of u64 has no neighbour there).
+        if let Some(below) = seq.checked_sub(1).and_then(|s| self.get(s))
             && h.prev != Some(below.hash())
         {
-            return Insert::PrevConflict { seq: seq - 1 };
+            return Insert::PrevConflict { seq: below.seq };
         }
-        if let Some(above) = self.get(seq + 1)
+        if let Some(above) = seq.checked_add(1).and_then(|s| self.get(s))
             && above.prev != Some(h.hash())
         {
             return Insert::PrevConflict { seq };
@@ -162,7 +164,7 @@ impl AuthorLog {
         self.entries.insert(at, h);
         if self.entries.len() > self.max_entries {
             let excess = self.entries.len() - self.max_entries;
-            self.floor = self.entries[excess - 1].seq + 1;
+            self.floor = self.entries[excess - 1].seq.saturating_add(1);
             self.entries.drain(..excess);
         }
         Insert::New { missing }
@@ -177,7 +179,7 @@ impl AuthorLog {
         let known_below = below
             .checked_sub(1)
             .map_or(self.floor - 1, |i| self.entries[i].seq);
-        (known_below + 1 < seq).then_some((known_below + 1, seq - 1))
+        (known_below.saturating_add(1) < seq).then_some((known_below + 1, seq - 1))
     }
 
     /// Drop entries that expired at `now`; the head seq and hash are kept. Positions at or
@@ -194,7 +196,7 @@ impl AuthorLog {
             keep
         });
         if let Some(r) = highest_removed {
-            self.floor = self.floor.max(r + 1);
+            self.floor = self.floor.max(r.saturating_add(1));
         }
         before - self.entries.len()
     }
@@ -295,6 +297,36 @@ mod tests {
         let h3 = a.make(3, Some(other_two.hash()), b"3", 10_000);
         assert_eq!(log.insert(h3), Insert::PrevConflict { seq: 2 });
         assert_eq!(log.head_seq(), 2, "conflicting headers change nothing");
+    }
+
+    #[test]
+    fn seqs_at_the_ends_of_u64_do_not_overflow() {
+        let a = Author::new(4);
+        let mut log = AuthorLog::new(4);
+        let top = a.make(u64::MAX, Some(Hash([7; 32])), b"top", 10_000);
+        assert_eq!(
+            top.validate(
+                agentnet_core::Now::new(
+                    agentnet_core::Instant::ZERO,
+                    WallTime::from_unix_millis(1_000)
+                ),
+                &crate::header::HeaderRules::default()
+            ),
+            Err(crate::header::HeaderError::SeqTooLarge { seq: u64::MAX })
+        );
+        // Even past validation the log stays consistent.
+        assert_eq!(
+            log.insert(top),
+            Insert::New {
+                missing: Some((1, u64::MAX - 1))
+            }
+        );
+        let below = a.make(u64::MAX - 1, Some(Hash([8; 32])), b"below", 10_000);
+        assert_eq!(
+            log.insert(below),
+            Insert::PrevConflict { seq: u64::MAX - 1 }
+        );
+        assert_eq!(log.head_seq(), u64::MAX);
     }
 
     #[test]
