@@ -24,7 +24,8 @@
 //! forget the network until anti-entropy catches up). Expired records are deleted by
 //! [`Store::prune`].
 //!
-//! The data directory holds the identity's secret seed unencrypted: protect it like an SSH
+//! The data directory holds the identity's secret seed unencrypted (the file is created mode
+//! `0600`, new directories `0700`, on Unix): protect it like an SSH
 //! private key.
 
 use std::borrow::Cow;
@@ -209,9 +210,32 @@ impl fmt::Debug for RedbStore {
 
 impl RedbStore {
     /// Open (or create) the store in `dir`, creating the directory if needed.
+    ///
+    /// The file holds the identity seed: on Unix it is created (or tightened to) mode `0600`,
+    /// and directories this call creates get mode `0700`, so other local users can read
+    /// neither. An existing directory keeps its mode (it may be one the user chose to share).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let file = dir.join(STORE_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(db)?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&file)
+                .map_err(db)?;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(db)?;
+        }
+        #[cfg(not(unix))]
         std::fs::create_dir_all(dir).map_err(db)?;
-        let database = Database::create(dir.join(STORE_FILE)).map_err(db)?;
+        let database = Database::create(file).map_err(db)?;
         let tx = database.begin_write().map_err(db)?;
         {
             tx.open_table(META).map_err(db)?;
@@ -368,6 +392,27 @@ mod tests {
         let r = s.load().unwrap();
         assert_eq!(r.identity, Some([1; 32]));
         assert_eq!(r.records.len(), 4);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_store_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a").join("b");
+        drop(RedbStore::open(&dir).unwrap());
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&root.path().join("a")), 0o700);
+        assert_eq!(mode(&dir.join(STORE_FILE)), 0o600);
+        // A file left readable by an older version (or a copy) is tightened on open, and
+        // the store in it still opens.
+        std::fs::set_permissions(dir.join(STORE_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let mut s = RedbStore::open(&dir).unwrap();
+        s.write(&[Write::Identity([3; 32])]).unwrap();
+        assert_eq!(mode(&dir.join(STORE_FILE)), 0o600);
+        assert_eq!(s.load().unwrap().identity, Some([3; 32]));
     }
 
     #[test]
