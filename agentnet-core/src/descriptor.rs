@@ -83,10 +83,25 @@ pub mod bounds {
 }
 
 /// A hierarchical topic such as `creative/image`: 1 to 8 `/`-separated segments of
-/// `[a-z0-9_-]`, at most 128 bytes.
+/// `[a-z0-9_-]`, at most 128 bytes. The rule holds however a topic is made: decoding one
+/// from the wire (or a store) checks it like [`Topic::new`], so no frame can carry a topic
+/// that is empty, oversized or full of control characters into a table or a terminal.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Topic(String);
+
+impl TryFrom<String> for Topic {
+    type Error = DescriptorError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Topic::new(s)
+    }
+}
+
+impl From<Topic> for String {
+    fn from(t: Topic) -> String {
+        t.0
+    }
+}
 
 impl Topic {
     /// A validated topic.
@@ -973,5 +988,20 @@ mod tests {
         );
         assert!(Topic::new("Creative").is_err());
         assert!(Topic::new("a/b/c/d/e/f/g/h/i").is_err());
+    }
+
+    #[test]
+    fn topics_are_checked_when_decoded() {
+        let l = crate::wire::Limits::default();
+        let t = Topic::new("creative/image").unwrap();
+        let bytes = crate::wire::encode_cbor(&t).unwrap();
+        assert_eq!(crate::wire::decode_cbor::<Topic>(&bytes, &l).unwrap(), t);
+        for bad in ["", "\u{1b}[2J", "UPPER", "a//b", &"x".repeat(200)] {
+            let bytes = crate::wire::encode_cbor(&bad.to_string()).unwrap();
+            assert!(
+                crate::wire::decode_cbor::<Topic>(&bytes, &l).is_err(),
+                "{bad:?} decoded"
+            );
+        }
     }
 }
