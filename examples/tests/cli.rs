@@ -272,7 +272,16 @@ fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
     let (ok, v) = request(
         dir.path(),
         &a1,
-        &["--tier", "3", "--canaries", &canaries, "--explore", "0"],
+        &[
+            "--tier",
+            "3",
+            "--canaries",
+            &canaries,
+            "--explore",
+            "0",
+            "--expect",
+            "3",
+        ],
         "shout my text",
     );
     assert!(ok, "{v}");

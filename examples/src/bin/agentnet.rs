@@ -186,6 +186,10 @@ enum Cmd {
         /// Longest wait for descriptors before the request starts, in seconds.
         #[arg(long, default_value_t = 10)]
         wait_secs: u64,
+        /// Start as soon as this many candidates are known (default: when the candidate list
+        /// has not grown for a second).
+        #[arg(long)]
+        expect: Option<usize>,
         /// Probability of trying a never-observed provider first (0..=1; default 0.1).
         #[arg(long, default_value_t = 0.1)]
         explore: f64,
@@ -450,6 +454,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             tier,
             value_at_risk,
             wait_secs,
+            expect,
             explore,
             json,
             intent,
@@ -462,6 +467,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 tier,
                 value_at_risk,
                 wait_secs,
+                expect,
                 explore,
                 json,
                 intent,
@@ -650,6 +656,7 @@ struct RequestArgs {
     tier: String,
     value_at_risk: f64,
     wait_secs: u64,
+    expect: Option<usize>,
     json: bool,
     intent: String,
 }
@@ -712,7 +719,8 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
         builder = builder.data_dir(d);
     }
     let node = builder.start().await?;
-    // Collect descriptors until the candidate list stops growing for a second.
+    // Collect descriptors until `--expect` candidates are known, or else until the list
+    // stops growing for a second.
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);
     let (mut seen, mut stable_since) = (0, WallClock::now());
     while WallClock::now() < until {
@@ -720,7 +728,11 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
             .discover(&a.intent, task.requirements.clone(), 16)
             .await?
             .len();
-        if n != seen {
+        if let Some(e) = a.expect {
+            if n >= e {
+                break;
+            }
+        } else if n != seen {
             seen = n;
             stable_since = WallClock::now();
         } else if n > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
