@@ -100,8 +100,16 @@ pub struct NodeConfig {
     /// Topics to subscribe to at start. Default none (announcing subscribes on its own).
     pub topics: Vec<Topic>,
     /// Subscribe to every topic a linked peer says it follows. Default false; useful for
-    /// clients that want to discover across all topics they can reach.
+    /// clients that want to discover across all topics they can reach. Bounded by
+    /// `max_peer_topics` and `max_peer_topics_per_link`, and such topics always yield to the
+    /// node's own: when the gossip engine's topic table is full, an own `subscribe`,
+    /// `announce` or `serve` leaves the most recently followed peer topic to make room.
     pub follow_peer_topics: bool,
+    /// Most topics followed because peers follow them. Default 16; range 0..=4096.
+    pub max_peer_topics: usize,
+    /// Most of those one link may introduce (so one peer, or one free identity, cannot take
+    /// them all). Default 4; range 1..=`max_peer_topics` (any value when it is 0).
+    pub max_peer_topics_per_link: usize,
     /// First redial delay for a bootstrap address without a link. Default 500 ms; range
     /// 10 ms..=`redial_max`.
     pub redial_initial: Duration,
@@ -154,6 +162,20 @@ impl NodeConfig {
             "1..=1000000",
         )?;
         check_range(
+            "max_peer_topics",
+            self.max_peer_topics,
+            0..=4096,
+            "0..=4096",
+        )?;
+        if self.max_peer_topics > 0 {
+            check_range(
+                "max_peer_topics_per_link",
+                self.max_peer_topics_per_link,
+                1..=self.max_peer_topics,
+                "1..=max_peer_topics",
+            )?;
+        }
+        check_range(
             "llm_max_tokens",
             self.llm_max_tokens,
             1..=1_000_000,
@@ -169,6 +191,8 @@ impl Default for NodeConfig {
             bootstrap: Vec::new(),
             topics: Vec::new(),
             follow_peer_topics: false,
+            max_peer_topics: 16,
+            max_peer_topics_per_link: 4,
             redial_initial: Duration::from_millis(500),
             redial_max: Duration::from_secs(30),
             prune_interval: Duration::from_secs(60),
@@ -272,6 +296,7 @@ enum Command {
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
     Peers(oneshot::Sender<Vec<LinkInfo>>),
     Stats(oneshot::Sender<NodeStats>),
+    Topics(oneshot::Sender<Vec<(Topic, bool)>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -561,6 +586,7 @@ impl NodeBuilder {
             .collect();
         let driver = Driver {
             prune_at: now.mono + self.config.prune_interval,
+            peer_topics: Vec::new(),
             cfg: self.config,
             agent,
             transport,
@@ -769,6 +795,12 @@ impl Node {
         self.call(Command::Stats).await
     }
 
+    /// The topics followed, each with whether it is followed only because a peer follows it
+    /// (`NodeConfig::follow_peer_topics`; such topics are not kept across a restart).
+    pub async fn topics(&self) -> Result<Vec<(Topic, bool)>, NodeError> {
+        self.call(Command::Topics).await
+    }
+
     /// The next event for this handle. `None` once the node has stopped and every event was
     /// read.
     pub async fn next_event(&mut self) -> Option<NodeEvent> {
@@ -818,6 +850,9 @@ struct Driver {
     bootstrap: BTreeMap<String, Redial>,
     stats: NodeStats,
     prune_at: Instant,
+    /// Topics followed only because a peer follows them (`follow_peer_topics`), in the order
+    /// followed, with the link that named them.
+    peer_topics: Vec<(Topic, LinkId)>,
 }
 
 impl Driver {
@@ -928,11 +963,13 @@ impl Driver {
         let now = self.clock.now();
         match cmd {
             Command::Announce(d, reply) => {
+                self.make_room(now, &d.topic);
                 let d = self.with_endpoints(*d);
                 let r = self.agent.announce(now, d).map_err(NodeError::from);
                 let _ = reply.send(r);
             }
             Command::Serve(d, policy, handler, reply) => {
+                self.make_room(now, &d.topic);
                 let d = self.with_endpoints(*d);
                 let cap = d.capability.clone();
                 let r = self.agent.serve(now, d, policy).map_err(NodeError::from);
@@ -946,6 +983,7 @@ impl Driver {
                 let _ = reply.send(self.agent.unserve(&cap));
             }
             Command::Subscribe(t, reply) => {
+                self.make_room(now, &t);
                 let r = self.agent.subscribe(now, t).map_err(NodeError::from);
                 let _ = reply.send(r);
             }
@@ -998,6 +1036,15 @@ impl Driver {
             }
             Command::Peers(reply) => {
                 let _ = reply.send(self.links.values().cloned().collect());
+            }
+            Command::Topics(reply) => {
+                let list = self
+                    .agent
+                    .gossip()
+                    .topics()
+                    .map(|t| (t.clone(), self.peer_topics.iter().any(|(p, _)| p == t)))
+                    .collect();
+                let _ = reply.send(list);
             }
             Command::Stats(reply) => {
                 let mut s = self.stats.clone();
@@ -1150,12 +1197,47 @@ impl Driver {
             tracing::debug!(%link, error = %e, "the agent refused a frame");
         }
         if follow {
-            let known: Vec<Topic> = self.agent.gossip().topics().cloned().collect();
-            for t in self.agent.gossip().link_topics(link) {
-                if !known.contains(&t) {
-                    let _ = self.agent.subscribe(now, t);
-                }
+            self.follow_topics_of(now, link);
+        }
+    }
+
+    /// Follow the topics `link`'s peer follows, within the peer-topic bounds. A peer names
+    /// topics for free, so they get only the room the bounds give them: a total cap, a cap
+    /// per link, and none of the room the node needs for its own (see [`Self::make_room`]).
+    fn follow_topics_of(&mut self, now: Now, link: LinkId) {
+        let known: Vec<Topic> = self.agent.gossip().topics().cloned().collect();
+        for t in self.agent.gossip().link_topics(link) {
+            if known.contains(&t) {
+                continue;
             }
+            let from_link = self.peer_topics.iter().filter(|(_, l)| *l == link).count();
+            if self.peer_topics.len() >= self.cfg.max_peer_topics
+                || from_link >= self.cfg.max_peer_topics_per_link
+            {
+                break;
+            }
+            if self.agent.subscribe_volatile(now, t.clone()).is_ok() {
+                self.peer_topics.push((t, link));
+            }
+        }
+    }
+
+    /// Before an own command on `topic`: a topic followed for a peer becomes the node's own,
+    /// and if the topic table is full the most recently followed peer topic is left.
+    fn make_room(&mut self, now: Now, topic: &Topic) {
+        if let Some(i) = self.peer_topics.iter().position(|(t, _)| t == topic) {
+            // Followed for a peer, now the node's own: subscribing again persists it.
+            self.peer_topics.remove(i);
+            let _ = self.agent.subscribe(now, topic.clone());
+            return;
+        }
+        let full = self.agent.gossip().topics().count() >= self.cfg.agent.gossip.max_topics;
+        let followed = self.agent.gossip().topics().any(|t| t == topic);
+        if full
+            && !followed
+            && let Some((t, _)) = self.peer_topics.pop()
+        {
+            self.agent.unsubscribe(now, &t);
         }
     }
 

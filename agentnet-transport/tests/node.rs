@@ -165,3 +165,85 @@ async fn announce_discover_and_restart_from_data_dirs() {
         Err(agentnet_transport::NodeError::IdentityMismatch { .. })
     ));
 }
+
+/// Peers name topics for free: a node following its peers' topics follows at most
+/// `max_peer_topics` of them, at most `max_peer_topics_per_link` per link, and its own
+/// subscriptions and announcements still get room when the topic table is full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_topics_are_bounded_and_yield_to_the_nodes_own() {
+    let net = MemoryNetwork::new();
+    let ka = Keypair::from_seed([21; 32]);
+    let mut config = NodeConfig {
+        follow_peer_topics: true,
+        max_peer_topics: 3,
+        max_peer_topics_per_link: 2,
+        ..NodeConfig::default()
+    };
+    config.agent.gossip.max_topics = 4;
+    let a = Node::builder()
+        .identity(Keypair::from_seed([21; 32]))
+        .transport(net.transport("a", ka.id()).unwrap())
+        .config(config)
+        .seed([21; 32])
+        .start()
+        .await
+        .unwrap();
+    // Two peers, each following six topics of its own.
+    let mut peers = Vec::new();
+    for (n, prefix) in [(22u8, "junk"), (23u8, "more")] {
+        let k = Keypair::from_seed([n; 32]);
+        let topics = (0..6)
+            .map(|i| Topic::new(format!("{prefix}/t{i}")).unwrap())
+            .collect();
+        peers.push(
+            Node::builder()
+                .identity(Keypair::from_seed([n; 32]))
+                .transport(net.transport(&format!("p{n}"), k.id()).unwrap())
+                .config(NodeConfig {
+                    bootstrap: vec!["a".into()],
+                    topics,
+                    ..NodeConfig::default()
+                })
+                .seed([n; 32])
+                .start()
+                .await
+                .unwrap(),
+        );
+    }
+    let followed = |list: &[(Topic, bool)]| list.iter().filter(|(_, p)| *p).count();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut list = a.topics().await.unwrap();
+    while followed(&list) < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        list = a.topics().await.unwrap();
+    }
+    // Let any further SUBSCRIBE frames arrive: the caps must still hold.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list = a.topics().await.unwrap();
+    assert_eq!(followed(&list), 3, "{list:?}");
+    for prefix in ["junk/", "more/"] {
+        let from = list
+            .iter()
+            .filter(|(t, _)| t.as_str().starts_with(prefix))
+            .count();
+        assert!((1..=2).contains(&from), "{prefix}: {list:?}");
+    }
+    // The node's own topics get room in the full table (4 topics): peer topics make way.
+    a.subscribe(Topic::new("mine/one").unwrap()).await.unwrap();
+    a.announce(descriptor(&ka, "x.y", "mine/two", "my own capability"))
+        .await
+        .unwrap();
+    let list = a.topics().await.unwrap();
+    assert!(list.len() <= 4, "{list:?}");
+    for own in ["mine/one", "mine/two"] {
+        assert!(
+            list.iter().any(|(t, p)| t.as_str() == own && !p),
+            "{own}: {list:?}"
+        );
+    }
+    assert_eq!(followed(&list), list.len() - 2);
+    for p in peers {
+        p.shutdown().await.unwrap();
+    }
+    a.shutdown().await.unwrap();
+}

@@ -700,7 +700,17 @@ impl Agent {
         Ok(r?)
     }
 
-    /// Subscribe to a topic's headers.
+    /// Subscribe to a topic's headers until [`unsubscribe`](Self::unsubscribe) or a restart
+    /// (nothing is persisted): for topics followed on a peer's word, which must not become
+    /// permanent by surviving a restart.
+    pub fn subscribe_volatile(&mut self, now: Now, topic: Topic) -> Result<(), AgentError> {
+        self.tick(now);
+        let r = self.gossip.subscribe(now, topic);
+        self.pump(now);
+        Ok(r?)
+    }
+
+    /// Subscribe to a topic's headers (restored after a restart).
     pub fn subscribe(&mut self, now: Now, topic: Topic) -> Result<(), AgentError> {
         self.tick(now);
         let key = topic.as_str().as_bytes().to_vec();
@@ -711,6 +721,18 @@ impl Agent {
         }
         self.pump(now);
         Ok(r?)
+    }
+
+    /// Leave a topic: its headers are forgotten (the own log's head is kept, so a later
+    /// re-join continues the sequence) and it is not followed again after a restart.
+    pub fn unsubscribe(&mut self, now: Now, topic: &Topic) {
+        self.tick(now);
+        if self.gossip.topics().any(|t| t == topic) {
+            self.gossip.unsubscribe(now, topic);
+            let key = topic.as_str().as_bytes().to_vec();
+            self.batch.push(Record::delete(tables::GOSSIP_TOPIC, key));
+        }
+        self.pump(now);
     }
 
     /// Set which announced bodies to pull.

@@ -240,6 +240,21 @@ struct QosFile {
     load_bp: Option<u16>,
 }
 
+/// Peer-chosen text made safe for a terminal: control characters (escape sequences that
+/// could rewrite the screen, carriage returns that hide a line) are shown escaped; newlines
+/// and tabs are kept only when `lines` (a task result).
+fn printable(s: &str, lines: bool) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && !(lines && (c == '\n' || c == '\t')) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn default_ttl() -> u64 {
     600
 }
@@ -394,10 +409,10 @@ async fn run_discover(
             println!(
                 "  {:>6.3}  {:<20} {:<24} {}  {}",
                 c.similarity,
-                c.descriptor.capability,
+                printable(&c.descriptor.capability, false),
                 c.descriptor.topic.as_str(),
                 c.descriptor.provider,
-                c.descriptor.intent.summary
+                printable(&c.descriptor.intent.summary, false)
             );
         }
     }
@@ -610,9 +625,11 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
                 match ev {
                     NodeEvent::LinkUp(l) => println!("link up {} {} ({})", l.link, l.peer, l.remote),
                     NodeEvent::LinkDown { link, peer, reason } => {
-                        println!("link down {link} {peer}: {reason}");
+                        println!("link down {link} {peer}: {}", printable(&reason.to_string(), false));
                     }
-                    NodeEvent::Refused { remote, reason } => println!("refused {remote}: {reason}"),
+                    NodeEvent::Refused { remote, reason } => {
+                        println!("refused {}: {}", printable(&remote, false), printable(&reason.to_string(), false));
+                    }
                     NodeEvent::Gossip(GossipEvent::Header { author, topic, seq, .. }) => {
                         println!("header {} {} seq {seq}", author, topic.as_str());
                     }
@@ -621,8 +638,8 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
                     }
                     NodeEvent::Agent(AgentEvent::Offer { requester, capability, accepted, .. }) => {
                         match accepted {
-                            Ok(()) => println!("offer from {requester} for {} accepted", capability.unwrap_or_default()),
-                            Err(why) => println!("offer from {requester} declined: {why}"),
+                            Ok(()) => println!("offer from {requester} for {} accepted", printable(&capability.unwrap_or_default(), false)),
+                            Err(why) => println!("offer from {requester} declined: {}", printable(&why.to_string(), false)),
                         }
                     }
                     NodeEvent::Agent(AgentEvent::Served { requester, payment, slashed, disputed, .. }) => {
@@ -775,7 +792,7 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
                 "tried {} at tier {}: {}",
                 at.provider,
                 at.tier as u8,
-                verdict(&at.verdict)
+                printable(&verdict(&at.verdict), false)
             );
         }
         match &outcome.result {
@@ -783,9 +800,9 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
                 "success from {} (paid {:.2} units):\n{}",
                 outcome.provider.map(|p| p.to_string()).unwrap_or_default(),
                 outcome.payment as f64 / UNIT as f64,
-                String::from_utf8_lossy(r)
+                printable(&String::from_utf8_lossy(r), true)
             ),
-            Err(e) => println!("failed: {e}"),
+            Err(e) => println!("failed: {}", printable(e, false)),
         }
         for (p, s, convicted) in scores {
             println!(
@@ -851,4 +868,19 @@ async fn run_reputation(
     }
     node.shutdown().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn peer_text_cannot_drive_the_terminal() {
+        assert_eq!(printable("plain text", false), "plain text");
+        assert_eq!(printable("\u{1b}[2Jgone", false), "\\u{1b}[2Jgone");
+        assert_eq!(printable("a\rb", false), "a\\rb");
+        assert_eq!(printable("two\nlines\tok", true), "two\nlines\tok");
+        assert_eq!(printable("one\nline", false), "one\\nline");
+        assert_eq!(printable("\u{9b}31m", true), "\\u{9b}31m");
+    }
 }
