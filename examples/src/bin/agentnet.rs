@@ -792,7 +792,7 @@ async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
                 "tried {} at tier {}: {}",
                 at.provider,
                 at.tier as u8,
-                printable(&verdict(&at.verdict), false)
+                printable(verdict(&at.verdict), false)
             );
         }
         match &outcome.result {
