@@ -60,6 +60,12 @@ pub enum SignedError {
     /// The signer could not sign.
     #[error("signing failed: {0}")]
     Sign(#[from] SignError),
+    /// The body decodes, but is not the canonical encoding of what it decodes to
+    /// (reordered map keys, unknown fields, a type encoded another way). Refused, so every
+    /// signed object has exactly one accepted encoding, hence one hash and one identity
+    /// for deduplication, equivocation and fraud proofs.
+    #[error("the signed body is not in canonical form")]
+    NonCanonical,
 }
 
 #[derive(Serialize)]
@@ -122,6 +128,11 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
     ) -> Result<Self, SignedError> {
         let value: T = wire::decode_cbor(&body, limits)?;
+        // Re-encoding is the reference: whatever `sign` would produce for this value is the
+        // one form accepted.
+        if wire::encode_cbor(&value).map_or(true, |canonical| canonical != body) {
+            return Err(SignedError::NonCanonical);
+        }
         if let Some(author) = value.author()
             && author != signer
         {
@@ -408,6 +419,63 @@ mod tests {
         let sig = b.sign_bytes(Note::CONTEXT, &body);
         let r = Signed::<Note>::from_parts(b.id(), sig, Bytes::from(body), &Limits::default());
         assert!(matches!(r, Err(SignedError::SignerMismatch { .. })));
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_is_accepted() {
+        #[derive(Serialize)]
+        struct Reordered<'a> {
+            text: &'a str,
+            author: AgentId,
+        }
+        #[derive(Serialize)]
+        struct Extra<'a> {
+            author: AgentId,
+            text: &'a str,
+            more: u8,
+        }
+        #[derive(Serialize)]
+        struct KeyAsArray<'a> {
+            author: [u8; 32],
+            text: &'a str,
+        }
+        let kp = Keypair::from_seed([1; 32]);
+        let l = Limits::default();
+        let bodies = [
+            wire::encode_cbor(&Reordered {
+                text: "hello",
+                author: kp.id(),
+            })
+            .unwrap(),
+            wire::encode_cbor(&Extra {
+                author: kp.id(),
+                text: "hello",
+                more: 1,
+            })
+            .unwrap(),
+            wire::encode_cbor(&KeyAsArray {
+                author: *kp.id().as_bytes(),
+                text: "hello",
+            })
+            .unwrap(),
+        ];
+        for body in bodies {
+            // Each one is a validly signed body that decodes to the same note...
+            let sig = kp.sign_bytes(Note::CONTEXT, &body);
+            let r = Signed::<Note>::from_parts(kp.id(), sig, Bytes::from(body.clone()), &l);
+            assert!(matches!(r, Err(SignedError::NonCanonical)), "{r:?}");
+            // ...and is refused on every path, the frame one included.
+            let env = wire::encode_cbor(&EnvelopeRef(&kp.id(), &sig, &body)).unwrap();
+            let frame = wire::frame_from_payload(Note::KIND, &env);
+            assert!(matches!(
+                Signed::<Note>::from_frame(&frame, &l),
+                Err(SignedError::NonCanonical)
+            ));
+            assert!(matches!(
+                Signed::<Note>::from_frames_batch(&[frame], &l)[0],
+                Err(SignedError::NonCanonical)
+            ));
+        }
     }
 
     #[test]
