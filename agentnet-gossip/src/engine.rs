@@ -343,6 +343,10 @@ impl GossipEngine {
         if self.topics.len() >= self.cfg.max_topics {
             return Err(CommandError::TooManyTopics);
         }
+        // Headers of topics this node did not follow were remembered only to make copies
+        // free; one of them may be in this topic, and must be taken when it comes again
+        // (from anti-entropy, or a restart's restore).
+        self.seen.retain(|_, s| s.topic.is_some());
         let idx = self.next_topic_idx;
         self.next_topic_idx = self.next_topic_idx.wrapping_add(1);
         let sync = now.mono + jitter(&mut self.rng, self.cfg.anti_entropy);

@@ -164,6 +164,13 @@ impl<K: Ord + Copy, V> Fifo<K, V> {
     pub fn len(&self) -> usize {
         self.map.len()
     }
+
+    /// Keep only the entries for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.map.retain(|k, v| keep(k, v));
+        let map = &self.map;
+        self.order.retain(|(_, k)| map.contains_key(k));
+    }
 }
 
 /// Who is waiting for a body.

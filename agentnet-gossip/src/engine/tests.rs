@@ -721,3 +721,22 @@ fn anti_entropy_leaves_unsettled_entries_to_the_trees() {
     let (t, _) = drain(&mut e);
     assert_eq!(kinds(&t), vec![kind::VECTOR.0]);
 }
+
+#[test]
+fn a_header_seen_before_subscribing_is_taken_after() {
+    // Not following the topic yet: the header is only remembered as seen.
+    let mut e = engine(1);
+    e.unsubscribe(now(), &topic());
+    e.handle_link_up(now(), LinkId(1));
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let f = header(&kp, 1, None, b"body").to_frame();
+    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    assert_eq!(e.header_count(), 0);
+    // After subscribing, the same bytes (anti-entropy, a peer's push, a restore) are new.
+    e.subscribe(now(), topic()).unwrap();
+    e.handle_message(now(), LinkId(1), f).unwrap();
+    assert_eq!(e.header_count(), 1);
+    let (_, ev) = drain(&mut e);
+    assert!(ev.iter().any(|e| matches!(e, Event::Header { seq: 1, .. })));
+}
