@@ -118,14 +118,21 @@ impl AgentId {
         &self.0
     }
 
-    /// The decompressed key, refusing non-canonical encodings and small-order points.
+    /// The decompressed key, refusing non-canonical encodings, small-order points and points
+    /// with a torsion component.
+    ///
+    /// Torsion: `A + T` (T of order 2, 4 or 8) is a different id for the same secret, and
+    /// single (cofactorless) and batch (cofactored) verification can disagree on signatures
+    /// under it. Honest keys (`a·B`) are always in the prime-order subgroup, so refusing the
+    /// rest costs honest agents nothing. The check is one scalar multiplication; the hot
+    /// paths go through [`KeyCache`], which pays it once per key.
     pub fn verifying_key(&self) -> Result<VerifyingKey, SignatureError> {
         if !is_canonical_y(&self.0) {
             return Err(SignatureError::InvalidKey);
         }
         count::key_decompression();
         let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::InvalidKey)?;
-        if vk.is_weak() {
+        if vk.is_weak() || !vk.to_edwards().is_torsion_free() {
             return Err(SignatureError::InvalidKey);
         }
         Ok(vk)
@@ -659,6 +666,28 @@ fn is_small_order_encoding(enc: &[u8; 32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn keys_with_a_torsion_component_are_refused() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let kp = Keypair::from_seed([9; 32]);
+        let a = CompressedEdwardsY(*kp.id().as_bytes())
+            .decompress()
+            .expect("a real key");
+        assert!(kp.id().verifying_key().is_ok());
+        let msg = b"the same secret, another id";
+        let sig = kp.sign_bytes("agentnet/test/torsion", msg);
+        for t in &EIGHT_TORSION[1..] {
+            let id = AgentId::from_bytes((a + t).compress().to_bytes());
+            assert_ne!(id, kp.id());
+            assert_eq!(id.verifying_key(), Err(SignatureError::InvalidKey), "{t:?}");
+            assert!(id.verify("agentnet/test/torsion", msg, &sig).is_err());
+            assert!(AgentId::from_bytes_checked(*id.as_bytes()).is_err());
+            let mut cache = KeyCache::new(4);
+            assert!(cache.get(&id).is_err());
+        }
+    }
+
     #[test]
     fn small_order_table_matches_the_curve() {
         // Every entry we block decompresses (if at all) to a small-order point, and the order-8
