@@ -1009,13 +1009,24 @@ fn offers_are_checked_before_anything_is_stored() {
         send(sign_frame(&a, offer(&a, bob().id(), wall(10_000), &broke))),
         Err(SessionError::Mechanism(_))
     ));
-    // An invalid topic (topics decode without validation).
-    let mut topic: Offer = offer(&a, bob().id(), wall(10_000), &mech);
-    topic.topic = serde_json::from_str("\"Not A Topic\"").unwrap();
-    assert!(matches!(
-        send(sign_frame(&a, topic)),
-        Err(SessionError::Topic(_))
-    ));
+    // An invalid topic, validly signed: it does not even decode (a `Topic` is checked when
+    // decoded).
+    let good = offer(&a, bob().id(), wall(10_000), &mech);
+    let text = good.topic.as_str().to_string();
+    let mut body = encode_cbor(&good).unwrap();
+    let at = body
+        .windows(text.len())
+        .position(|w| w == text.as_bytes())
+        .unwrap();
+    body[at] = body[at].to_ascii_uppercase();
+    let sig = a.sign_bytes(<Offer as SignedObject>::CONTEXT, &body);
+    let env = encode_cbor(&(a.id(), sig, ciborium::Value::Bytes(body))).unwrap();
+    let frame = frame_from_payload(<Offer as SignedObject>::KIND, &env);
+    let r = send(frame);
+    assert!(
+        matches!(r, Err(SessionError::Wire(WireError::Schema(ref e))) if e.contains("invalid topic")),
+        "{r:?}"
+    );
     assert!(prov.is_empty());
     assert!(drain_events(&mut prov).is_empty());
 
