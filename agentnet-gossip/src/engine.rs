@@ -1572,7 +1572,11 @@ impl GossipEngine {
         match (header, upstream) {
             (Some(h), Some((_, _, _, up))) if m.hops > 0 && h.body_hash == m.hash => {
                 let first = up.filter(|l| *l != from);
-                self.start_fetch(now, h, first, false, Some((from, m.hops - 1)));
+                // The sender picks `hops`; a forwarded request never travels further than one
+                // this node starts itself would, so no peer can send a request around the
+                // mesh for 255 hops.
+                let hops = (m.hops - 1).min(self.cfg.body_hops.saturating_sub(1));
+                self.start_fetch(now, h, first, false, Some((from, hops)));
             }
             _ => self.send_msg(
                 Class::Control,

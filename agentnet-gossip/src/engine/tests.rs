@@ -740,3 +740,32 @@ fn a_header_seen_before_subscribing_is_taken_after() {
     let (_, ev) = drain(&mut e);
     assert!(ev.iter().any(|e| matches!(e, Event::Header { seq: 1, .. })));
 }
+
+#[test]
+fn a_forwarded_body_request_never_travels_further_than_an_own_one() {
+    let mut r = engine(1);
+    peer(&mut r, 1);
+    peer(&mut r, 2);
+    drain(&mut r);
+    let kp = Keypair::from_seed([9; 32]);
+    let h = header(&kp, 1, None, b"the body");
+    r.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    drain(&mut r);
+    let ask = Message::BodyRequest(wire::BodyRequest {
+        hash: h.body_hash,
+        hops: u8::MAX,
+    })
+    .encode();
+    r.handle_message(now(), LinkId(2), ask).unwrap();
+    let (t, _) = drain(&mut r);
+    let fwd = t
+        .iter()
+        .find(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
+        .unwrap();
+    match Message::decode(&fwd.payload, &Limits::default()).unwrap() {
+        Message::BodyRequest(b) => {
+            assert_eq!(b.hops, GossipConfig::seeded([1; 32]).body_hops - 1)
+        }
+        m => panic!("{m:?}"),
+    }
+}
