@@ -62,3 +62,41 @@ fn runs_are_deterministic_for_a_seed() {
         p2p_sim::run(&cfg, Discovery::Gossip, 3)
     );
 }
+
+#[test]
+fn ttl_sweep_trades_reliability_for_overhead_and_finds_a_knee() {
+    // High drift, no Sybils: a short TTL recovers drifted providers sooner and costs more
+    // refreshes.
+    let at = |ttl: u64| {
+        let cfg = Config {
+            drift: 0.2,
+            ttl: Duration::from_secs(ttl),
+            ..small(0.0)
+        };
+        (ttl as f64, p2p_sim::run(&cfg, Discovery::Gossip, 11))
+    };
+    let runs: Vec<(f64, RunResult)> = [5, 15, 60].into_iter().map(at).collect();
+    let (short, long) = (&runs[0].1, &runs[2].1);
+    assert!(
+        short.control_msgs_per_node_per_s() > long.control_msgs_per_node_per_s(),
+        "{short:?} {long:?}"
+    );
+    for p in [Policy::Reputation, Policy::RiskAware] {
+        assert!(
+            success(short, p) > success(long, p),
+            "{p:?}: {short:?} {long:?}"
+        );
+    }
+    let points: Vec<(f64, f64, f64)> = runs
+        .iter()
+        .map(|(t, r)| {
+            (
+                *t,
+                success(r, Policy::RiskAware),
+                r.control_msgs_per_node_per_s(),
+            )
+        })
+        .collect();
+    let knee = p2p_sim::knee(&points).expect("points");
+    assert!(knee > 5.0 && knee < 60.0, "knee {knee} from {points:?}");
+}
