@@ -87,7 +87,9 @@
 //!   observers pull every body.
 //! - `registry`: the paper's model, a central registry: one extra node (the production agent
 //!   with a wide gossip mesh, `mesh_d` 32, `mesh_d_hi` 64) every agent is linked to and nobody
-//!   else; it relays every header and serves every body. Requesters still dial providers for
+//!   else; it relays every header and serves every body. Its topic mesh holds at most 64
+//!   peers: beyond that the others learn headers from its lazy announcements and anti-entropy
+//!   (seconds later), which the scale sweep's registry latency shows. Requesters still dial providers for
 //!   execution (those links carry gossip too); observers stay linked to the registry only.
 //!
 //! Requesters are linked to each other in both models (trust reports travel on links).
