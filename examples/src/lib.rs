@@ -1,5 +1,6 @@
 //! Shared pieces of the agentnet example programs: the flooding baseline engine the gossip
-//! experiments compare against, the MG-EigenTrust attack simulation ([`mg_sim`]), reporting helpers (CSV, SVG charts, progress, memory), and
+//! experiments compare against, the MG-EigenTrust attack simulation ([`mg_sim`]), the agentic-P2P
+//! world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG charts, progress, memory), and
 //! [`unix`], an example of a custom transport.
 
 #![forbid(unsafe_code)]
@@ -9,5 +10,6 @@ pub mod adversary;
 pub mod flood;
 pub mod mech_run;
 pub mod mg_sim;
+pub mod p2p_sim;
 pub mod report;
 pub mod unix;
