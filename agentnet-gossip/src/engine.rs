@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use agentnet_core::descriptor::{self, CapabilityDescriptor, Topic};
+use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorError, Topic};
 use agentnet_core::hash::Hasher;
 use agentnet_core::identity::KeyCache;
 use agentnet_core::semantic::{SemanticEncoder, Sketch};
@@ -1958,11 +1958,19 @@ impl Engine for GossipEngine {
         if let Err(e) = &r {
             self.stats.refused += 1;
             let points = match e {
-                // Not the relayer's fault: a fork by the author, or an entry whose TTL ran out
-                // while it was in flight (honest relays race with expiry).
+                // Not the relayer's fault: a fork by the author, or an entry outside this
+                // node's time window: its TTL ran out in flight (honest relays race with
+                // expiry), or its stamp is ahead of this node's clock by more than the skew
+                // (the author's clock, or ours, is off; the relay's clock may be right).
+                // Punishing the relay for the window would let anyone stamping at the edge
+                // of it get honest relays banned by every receiver whose clock lags. The
+                // per-link rate limit, checked before the signature, still bounds the cost.
                 GossipError::Banned(_)
                 | GossipError::PrevConflict { .. }
-                | GossipError::Header(HeaderError::Expired)
+                | GossipError::Header(HeaderError::Expired | HeaderError::FromTheFuture { .. })
+                | GossipError::Descriptor(
+                    DescriptorError::Expired { .. } | DescriptorError::FromTheFuture { .. },
+                )
                 | GossipError::LateBody => 0,
                 GossipError::RateLimited => 1,
                 GossipError::Unexpected(_) => 2,

@@ -769,3 +769,31 @@ fn a_forwarded_body_request_never_travels_further_than_an_own_one() {
         m => panic!("{m:?}"),
     }
 }
+
+#[test]
+fn headers_outside_the_time_window_do_not_cost_the_relay() {
+    // A relay whose clock is ahead of ours (or an author stamping at the edge of the skew
+    // window) forwards headers we see as from the future, many of them: the relay is not
+    // penalised for our clock, let alone banned.
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    drain(&mut e);
+    for i in 0..50u8 {
+        let kp = Keypair::from_seed([100 + i; 32]);
+        let mut future = header(&kp, 1, None, b"b").value().clone();
+        future.issued_at = WallTime::from_unix_millis(T0 + 120_000);
+        let f = Signed::sign(&kp, future).unwrap().to_frame();
+        assert!(matches!(
+            e.handle_message(now(), LinkId(1), f),
+            Err(GossipError::Header(HeaderError::FromTheFuture { .. }))
+        ));
+    }
+    assert_eq!(e.penalty(LinkId(1)), 0);
+    // A bad signature still costs.
+    let kp = Keypair::from_seed([9; 32]);
+    let mut forged = header(&kp, 1, None, b"b").to_frame().to_vec();
+    let n = forged.len();
+    forged[n - 1] ^= 1;
+    assert!(e.handle_message(now(), LinkId(1), forged.into()).is_err());
+    assert!(e.penalty(LinkId(1)) > 0);
+}
