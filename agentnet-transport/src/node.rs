@@ -351,6 +351,8 @@ impl RequestHandle {
 /// Builds a [`Node`]. Only the transport is required; everything else has a default.
 pub struct NodeBuilder {
     identity: Option<Keypair>,
+    /// The given identity may go with a store that does not outlive the process.
+    ephemeral: bool,
     data_dir: Option<PathBuf>,
     store: Option<Box<dyn Store>>,
     transport: Option<TransportSource>,
@@ -392,6 +394,7 @@ impl NodeBuilder {
     pub fn new() -> Self {
         NodeBuilder {
             identity: None,
+            ephemeral: false,
             data_dir: None,
             store: None,
             transport: None,
@@ -406,8 +409,25 @@ impl NodeBuilder {
 
     /// The node's keys. Default: the identity stored in the data directory, or a fresh one
     /// from the OS random source (stored there if there is a directory).
+    ///
+    /// A given identity needs a durable store (a data directory, or a [`Store`] whose
+    /// [`is_durable`](Store::is_durable) is true): [`start`](Self::start) refuses it with a
+    /// [`MemoryStore`] (the default without a directory). An agent's logs must continue
+    /// across restarts: the same keys started again with nothing remembered would sign a
+    /// second entry at a seq they already used, which every peer that saw the first proves
+    /// as equivocation. For keys that live exactly as long as this node (tests, one-shot
+    /// programs), use [`ephemeral_identity`](Self::ephemeral_identity).
     pub fn identity(mut self, keys: Keypair) -> Self {
         self.identity = Some(keys);
+        self.ephemeral = false;
+        self
+    }
+
+    /// [`identity`](Self::identity) without a durable store: the caller promises these keys
+    /// are never started again after this node stops (tests, one-shot programs).
+    pub fn ephemeral_identity(mut self, keys: Keypair) -> Self {
+        self.identity = Some(keys);
+        self.ephemeral = true;
         self
     }
 
@@ -512,6 +532,14 @@ impl NodeBuilder {
             (None, Some(dir)) => Box::new(RedbStore::open(dir)?),
             (None, None) => Box::new(MemoryStore::new()),
         };
+        if self.identity.is_some() && !self.ephemeral && !store.is_durable() {
+            return Err(NodeError::Config(
+                "a given identity needs a durable store (a data directory): restarted without \
+                 one it would reuse its log seqs, which peers prove as equivocation; use \
+                 NodeBuilder::ephemeral_identity for keys that never outlive this node"
+                    .into(),
+            ));
+        }
         let restored = store.load()?;
         let keys = match (restored.identity, self.identity) {
             (Some(seed), Some(given)) => {

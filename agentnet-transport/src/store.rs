@@ -89,6 +89,12 @@ pub trait Store: Send + fmt::Debug {
     fn load(&self) -> Result<Restored, StoreError>;
     /// Delete records that expired at `now`; returns how many.
     fn prune(&mut self, now: WallTime) -> Result<usize, StoreError>;
+    /// Whether what is written survives the process. Default `true`; [`MemoryStore`] says
+    /// `false`, and a node refuses to pair it with an identity that outlives the process
+    /// (see [`NodeBuilder::identity`](crate::NodeBuilder::identity)).
+    fn is_durable(&self) -> bool {
+        true
+    }
 }
 
 /// The key of a record in the flat key space: table name, a zero byte, the record's key.
@@ -153,6 +159,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn is_durable(&self) -> bool {
+        false
+    }
+
     fn write(&mut self, batch: &[Write]) -> Result<(), StoreError> {
         for w in batch {
             match w {

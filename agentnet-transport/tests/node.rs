@@ -181,7 +181,7 @@ async fn peer_topics_are_bounded_and_yield_to_the_nodes_own() {
     };
     config.agent.gossip.max_topics = 4;
     let a = Node::builder()
-        .identity(Keypair::from_seed([21; 32]))
+        .ephemeral_identity(Keypair::from_seed([21; 32]))
         .transport(net.transport("a", ka.id()).unwrap())
         .config(config)
         .seed([21; 32])
@@ -197,7 +197,7 @@ async fn peer_topics_are_bounded_and_yield_to_the_nodes_own() {
             .collect();
         peers.push(
             Node::builder()
-                .identity(Keypair::from_seed([n; 32]))
+                .ephemeral_identity(Keypair::from_seed([n; 32]))
                 .transport(net.transport(&format!("p{n}"), k.id()).unwrap())
                 .config(NodeConfig {
                     bootstrap: vec!["a".into()],
@@ -246,4 +246,30 @@ async fn peer_topics_are_bounded_and_yield_to_the_nodes_own() {
         p.shutdown().await.unwrap();
     }
     a.shutdown().await.unwrap();
+}
+
+/// A fixed identity with a store that forgets everything would, once restarted, sign new
+/// entries at seqs it already used: the node refuses to start that way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_identity_needs_a_durable_store() {
+    let net = MemoryNetwork::new();
+    let k = Keypair::from_seed([31; 32]);
+    let r = Node::builder()
+        .identity(Keypair::from_seed([31; 32]))
+        .transport(net.transport("x", k.id()).unwrap())
+        .start()
+        .await;
+    assert!(
+        matches!(r, Err(agentnet_transport::NodeError::Config(ref m)) if m.contains("durable")),
+        "{r:?}"
+    );
+    // Said explicitly, it starts.
+    let n = Node::builder()
+        .ephemeral_identity(Keypair::from_seed([31; 32]))
+        .transport(net.transport("y", k.id()).unwrap())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(n.id(), k.id());
+    n.shutdown().await.unwrap();
 }

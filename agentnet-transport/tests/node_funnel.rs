@@ -35,7 +35,7 @@ async fn node(net: &MemoryNetwork, name: &str, n: u8, bootstrap: Vec<String>) ->
     let keys = Keypair::from_seed([n; 32]);
     let t = net.transport(name, keys.id()).unwrap();
     Node::builder()
-        .identity(keys)
+        .ephemeral_identity(keys)
         .transport(t)
         .interest(InterestProfile::everything())
         .seed([n + 100; 32])
@@ -158,7 +158,7 @@ async fn a_provider_found_through_a_relay_is_dialed_over_tcp() {
     use agentnet_transport::tcp::TcpConfig;
     async fn tcp_node(n: u8, bootstrap: Vec<String>) -> Node {
         Node::builder()
-            .identity(Keypair::from_seed([n; 32]))
+            .ephemeral_identity(Keypair::from_seed([n; 32]))
             .tcp(TcpConfig {
                 listen: Some("127.0.0.1:0".parse().unwrap()),
                 ..TcpConfig::default()

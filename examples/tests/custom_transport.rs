@@ -45,7 +45,7 @@ async fn nodes_talk_over_a_custom_transport() {
     let topic = Topic::new("language/translation").unwrap();
     let node = |keys: Keypair, t: UnixTransport, bootstrap: Vec<String>, interest| {
         Node::builder()
-            .identity(keys)
+            .ephemeral_identity(keys)
             .transport(t)
             .interest(interest)
             .config(NodeConfig {
