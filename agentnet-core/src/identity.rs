@@ -276,17 +276,27 @@ pub struct Keypair {
     x25519: crate::seal::X25519Secret,
 }
 
+/// The seed is wiped when the keys are dropped (the signing and X25519 keys wipe
+/// themselves).
+impl Drop for Keypair {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.seed);
+    }
+}
+
 impl Keypair {
     /// The keys derived from `seed`. The Ed25519 key uses the seed as its RFC 8032 secret; the
     /// X25519 secret is `BLAKE3-derive_key("agentnet/v1/x25519-from-seed", seed)`, so the two
     /// keys are independent but recoverable from the one seed.
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(&seed);
-        let xsecret = blake3::derive_key("agentnet/v1/x25519-from-seed", &seed);
+        let mut xsecret = blake3::derive_key("agentnet/v1/x25519-from-seed", &seed);
+        let x25519 = crate::seal::X25519Secret::from_bytes(xsecret);
+        zeroize::Zeroize::zeroize(&mut xsecret);
         Keypair {
             seed,
             signing,
-            x25519: crate::seal::X25519Secret::from_bytes(xsecret),
+            x25519,
         }
     }
 
@@ -294,7 +304,9 @@ impl Keypair {
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        Self::from_seed(seed)
+        let keys = Self::from_seed(seed);
+        zeroize::Zeroize::zeroize(&mut seed);
+        keys
     }
 
     /// The seed these keys derive from (for persistence by the host).

@@ -540,7 +540,7 @@ impl NodeBuilder {
                     .into(),
             ));
         }
-        let restored = store.load()?;
+        let mut restored = store.load()?;
         let keys = match (restored.identity, self.identity) {
             (Some(seed), Some(given)) => {
                 let stored = Keypair::from_seed(seed);
@@ -586,7 +586,7 @@ impl NodeBuilder {
         let id = keys.id();
         let mut agent = Agent::with_encoder(keys, acfg, now, encoder)?;
         agent.set_interest(self.interest);
-        let report = agent.restore(now, restored.records);
+        let report = agent.restore(now, core::mem::take(&mut restored.records));
         if report.refused > 0 {
             tracing::warn!(?report, "some stored records were refused");
         }

@@ -59,8 +59,9 @@ fn db<E: fmt::Display>(e: E) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
-/// One durable change.
-#[derive(Clone, Debug, PartialEq)]
+/// One durable change. The identity seed never shows in `Debug` output and is wiped when
+/// the change is dropped.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Write {
     /// The identity seed (written once, when the node first starts in a directory).
@@ -69,16 +70,51 @@ pub enum Write {
     Record(Record),
 }
 
+impl fmt::Debug for Write {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Write::Identity(_) => f.write_str("Identity(<secret seed>)"),
+            Write::Record(r) => f.debug_tuple("Record").field(r).finish(),
+        }
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        if let Write::Identity(seed) = self {
+            zeroize::Zeroize::zeroize(seed);
+        }
+    }
+}
+
 /// Changes made durable together.
 pub type Batch = Vec<Write>;
 
-/// Everything a node reads back at start-up.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Everything a node reads back at start-up. The seed never shows in `Debug` output and is
+/// wiped when this is dropped.
+#[derive(Clone, Default, PartialEq)]
 pub struct Restored {
     /// The identity seed, if one was stored.
     pub identity: Option<[u8; 32]>,
     /// Every record, in (table, key) order.
     pub records: Vec<Record>,
+}
+
+impl fmt::Debug for Restored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Restored")
+            .field("identity", &self.identity.map(|_| "<secret seed>"))
+            .field("records", &self.records)
+            .finish()
+    }
+}
+
+impl Drop for Restored {
+    fn drop(&mut self) {
+        if let Some(seed) = &mut self.identity {
+            zeroize::Zeroize::zeroize(seed);
+        }
+    }
 }
 
 /// Durable node state. See the [module docs](self).
@@ -303,7 +339,7 @@ impl Store for RedbStore {
         };
         let mut out = Restored {
             identity,
-            ..Restored::default()
+            records: Vec::new(),
         };
         for r in tx.open_table(RECORDS).map_err(db)?.iter().map_err(db)? {
             let (k, v) = r.map_err(db)?;
@@ -423,6 +459,22 @@ mod tests {
         s.write(&[Write::Identity([3; 32])]).unwrap();
         assert_eq!(mode(&dir.join(STORE_FILE)), 0o600);
         assert_eq!(s.load().unwrap().identity, Some([3; 32]));
+    }
+
+    #[test]
+    fn the_seed_never_shows_in_debug_output() {
+        let w = format!("{:?}", Write::Identity([0xab; 32]));
+        let r = format!(
+            "{:?}",
+            Restored {
+                identity: Some([0xab; 32]),
+                records: Vec::new()
+            }
+        );
+        for s in [w, r] {
+            assert!(s.contains("<secret seed>"), "{s}");
+            assert!(!s.contains("171") && !s.contains("ab"), "{s}");
+        }
     }
 
     #[test]
