@@ -120,7 +120,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -168,6 +168,10 @@ pub struct TcpConfig {
     /// Frames queued per link for sending before new ones are dropped (frames). Default 1 024;
     /// range 1 ..= 1 048 576.
     pub send_queue: usize,
+    /// Bytes queued per link for sending before new frames are dropped (bytes). A peer that
+    /// reads slowly holds at most this much of this node's memory, whatever the frame sizes.
+    /// Default 16 MiB; range `max_frame` (at least 1) ..= 4 GiB.
+    pub send_queue_bytes: usize,
     /// Events queued for [`Transport::next_event`] (events). When full, links stop reading
     /// (TCP backpressure) and drop reports are coalesced. Default 4 096; range 1 ..= 1 048 576.
     pub event_queue: usize,
@@ -202,6 +206,7 @@ impl Default for TcpConfig {
             listen: None,
             max_frame: 1 << 20,
             send_queue: 1024,
+            send_queue_bytes: 16 << 20,
             event_queue: 4096,
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(60),
@@ -228,6 +233,12 @@ impl TcpConfig {
             "0..=MAX_FRAME_LIMIT (1 GiB)",
         )?;
         check_range("send_queue", self.send_queue, 1..=1 << 20, "1..=1048576")?;
+        check_range(
+            "send_queue_bytes",
+            self.send_queue_bytes,
+            self.max_frame.max(1)..=1 << 32,
+            "max_frame..=4 GiB",
+        )?;
         check_range("event_queue", self.event_queue, 1..=1 << 20, "1..=1048576")?;
         check_range(
             "handshake_timeout",
@@ -269,14 +280,21 @@ impl TcpConfig {
     }
 }
 
+/// What a link's send queue holds beyond its frames: drops not yet reported and bytes queued.
+#[derive(Default)]
+struct Backlog {
+    dropped: AtomicU64,
+    bytes: AtomicUsize,
+}
+
 /// One registered link.
 struct LinkEntry {
     peer: AgentId,
     outbound: bool,
     hash: [u8; 32],
     queue: mpsc::Sender<Bytes>,
-    /// Frames dropped and not yet reported.
-    dropped: Arc<AtomicU64>,
+    /// Frames dropped and not yet reported, bytes queued.
+    backlog: Arc<Backlog>,
     /// Tells the link task why it is being closed (dropping it means "closed locally").
     stop: oneshot::Sender<LinkDown>,
 }
@@ -395,7 +413,7 @@ impl Shared {
         est: &Established,
         outbound: bool,
         queue: mpsc::Sender<Bytes>,
-        dropped: Arc<AtomicU64>,
+        backlog: Arc<Backlog>,
         stop: oneshot::Sender<LinkDown>,
     ) -> Result<LinkId, String> {
         let me = self.local.id;
@@ -433,7 +451,7 @@ impl Shared {
                 outbound,
                 hash: est.hash,
                 queue,
-                dropped,
+                backlog,
                 stop,
             },
         );
@@ -704,21 +722,37 @@ impl Transport for TcpTransport {
         let Some(entry) = st.links.get(&link) else {
             return Err(TransportError::UnknownLink(link));
         };
-        match entry.queue.try_send(frame) {
+        let len = frame.len();
+        let b = &entry.backlog;
+        // The byte bound: reserve the frame's bytes first (the writer gives them back once
+        // the frame is written), so many large frames to a slow reader cannot pile up.
+        let over =
+            b.bytes.fetch_add(len, Ordering::Relaxed) + len > self.shared.cfg.send_queue_bytes;
+        let sent = if over {
+            Err(())
+        } else {
+            entry.queue.try_send(frame).map_err(drop)
+        };
+        if sent.is_err() {
+            b.bytes.fetch_sub(len, Ordering::Relaxed);
+        }
+        if sent.is_err() && entry.queue.is_closed() {
+            return Err(TransportError::UnknownLink(link));
+        }
+        match sent {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                entry.dropped.fetch_add(1, Ordering::Relaxed);
-                let frames = entry.dropped.swap(0, Ordering::Relaxed);
+            Err(()) => {
+                b.dropped.fetch_add(1, Ordering::Relaxed);
+                let frames = b.dropped.swap(0, Ordering::Relaxed);
                 if events
                     .try_send(TransportEvent::SendDropped { link, frames })
                     .is_err()
                 {
                     // Reported later: by the next drop, the writer, or at link down.
-                    entry.dropped.fetch_add(frames, Ordering::Relaxed);
+                    b.dropped.fetch_add(frames, Ordering::Relaxed);
                 }
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(TransportError::UnknownLink(link)),
         }
     }
 
@@ -952,8 +986,8 @@ async fn run_link(
     let cfg = &shared.cfg;
     let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
     let (stop_tx, mut stop_rx) = oneshot::channel();
-    let dropped = Arc::new(AtomicU64::new(0));
-    let link = match shared.register(&est, outbound, queue_tx, Arc::clone(&dropped), stop_tx) {
+    let backlog = Arc::new(Backlog::default());
+    let link = match shared.register(&est, outbound, queue_tx, Arc::clone(&backlog), stop_tx) {
         Ok(link) => link,
         Err(reason) => {
             drop((stream, slot));
@@ -977,7 +1011,7 @@ async fn run_link(
         Sealer::new(Arc::clone(&noise)),
         queue_rx,
         link,
-        Arc::clone(&dropped),
+        Arc::clone(&backlog),
         events.clone(),
         cfg.idle_timeout / 3,
     ));
@@ -1022,7 +1056,7 @@ async fn run_link(
     }
     shared.unregister(link);
     drop(slot);
-    let frames = dropped.swap(0, Ordering::Relaxed);
+    let frames = backlog.dropped.swap(0, Ordering::Relaxed);
     if frames > 0 {
         let _ = events
             .send(TransportEvent::SendDropped { link, frames })
@@ -1155,10 +1189,11 @@ async fn write_loop(
     sealer: Sealer,
     mut queue: mpsc::Receiver<Bytes>,
     link: LinkId,
-    dropped: Arc<AtomicU64>,
+    backlog: Arc<Backlog>,
     events: mpsc::Sender<TransportEvent>,
     keepalive: Duration,
 ) -> Option<LinkDown> {
+    let dropped = &backlog.dropped;
     let mut w = Writer { wr, sealer };
     let result: Result<(), LinkDown> = async {
         let mut next_keepalive = Instant::now() + keepalive;
@@ -1177,9 +1212,11 @@ async fn write_loop(
                 return Ok(());
             };
             w.frame(&frame).await?;
+            backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
             // Pack whatever else is already queued into the same messages and writes.
             while let Ok(frame) = queue.try_recv() {
                 w.frame(&frame).await?;
+                backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
             }
             w.flush(false).await?;
             next_keepalive = Instant::now() + keepalive;

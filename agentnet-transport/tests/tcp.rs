@@ -586,3 +586,49 @@ async fn out_of_range_config_is_refused_not_clamped() {
     };
     assert_eq!(cfg.validate().unwrap_err().field, "backoff_initial");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_holds_at_most_send_queue_bytes() {
+    // A frame-count bound far away: only the byte bound can stop the queue growing.
+    let cfg = TcpConfig {
+        send_queue: 1 << 20,
+        send_queue_bytes: 64 * 1024,
+        max_frame: 8 * 1024,
+        event_queue: 8,
+        close_linger: WAIT,
+        ..listening()
+    };
+    let mut a = transport(1, cfg).await;
+    let me = kp(9);
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let stream = sock.connect(a.listen_addr().unwrap()).await.unwrap();
+    let (s, noise) = manual_dial(
+        stream,
+        me.x25519().to_bytes(),
+        &binding(&me, me.x25519().public()),
+    )
+    .await;
+    let up = link_up(&mut a).await;
+    const N: u64 = 5000;
+    for i in 0..N {
+        let mut f = i.to_be_bytes().to_vec();
+        f.resize(4096, i as u8);
+        a.send(up.link, Bytes::from(f)).unwrap();
+    }
+    let reader = tokio::spawn(read_frames(s, noise));
+    a.close(up.link);
+    let mut reported = 0;
+    loop {
+        match next(&mut a).await {
+            TransportEvent::SendDropped { frames, .. } => reported += frames,
+            TransportEvent::LinkDown { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let received = reader.await.unwrap().len() as u64;
+    assert_eq!(received + reported, N, "every frame delivered or reported");
+    // 20 MB offered to a peer that reads nothing until the end: all but what the socket
+    // buffers and 64 KiB of queue hold was dropped.
+    assert!(reported > N / 2, "{reported} dropped, {received} delivered");
+}
