@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::sim::{LinkModel, NodeId, Sim, SimConfig};
-use agentnet_core::{Keypair, Now, Signed, Transmit};
+use agentnet_core::{AgentId, Keypair, Now, Signed, Transmit};
 use agentnet_mech::mechanism::{Tier, UNIT};
 use agentnet_transport::agent::sim::{Handler, SimHost, Tamper, forge_contradicting_delivery};
 use agentnet_transport::agent::{
@@ -1080,4 +1080,85 @@ fn a_restarted_requester_keeps_its_observations_and_demotions() {
     assert!(l.demoted, "{ranked:?}");
     assert_eq!(o.attempts.len(), 1, "{o:?}");
     assert_eq!(o.provider, Some(honest), "{o:?}");
+}
+
+/// A proof against an identity of one's own, freshly minted for the purpose.
+fn self_conviction(seed: u8, wall: agentnet_core::WallTime) -> (AgentId, Bytes) {
+    use agentnet_gossip::{EntryKind, LogHeader};
+    let kp = Keypair::from_seed([seed; 32]);
+    let header = |body: &[u8]| {
+        Signed::sign(
+            &kp,
+            LogHeader {
+                author: kp.id(),
+                topic: Topic::new(TOPIC).unwrap(),
+                seq: 1,
+                prev: None,
+                kind: EntryKind::DESCRIPTOR,
+                body_hash: agentnet_core::Hash::digest("agentnet/test/body", body),
+                body_len: body.len() as u32,
+                issued_at: wall,
+                ttl_ms: 60_000,
+                sketch: None,
+            },
+        )
+        .unwrap()
+    };
+    let proof =
+        agentnet_trust::fraud::FraudProof::equivocation(&header(b"one"), &header(b"two")).unwrap();
+    (kp.id(), proof.to_frame())
+}
+
+#[test]
+fn proofs_against_free_identities_are_not_relayed_or_stored() {
+    let mut w = world(
+        21,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Requester, ""),
+            (Kind::Honest, SUMMARY),
+        ],
+        LinkModel::default(),
+    );
+    let (a, b) = (w.ids[0], w.ids[1]);
+    let from_a = {
+        let me = w.sim.engine(a).unwrap().agent().id();
+        *w.sim
+            .engine(b)
+            .unwrap()
+            .agent()
+            .peers()
+            .find(|(p, _)| **p == me)
+            .expect("linked")
+            .1
+    };
+    // A hands B a hundred proofs, each against a key nobody here ever dealt with.
+    let mut strangers = Vec::new();
+    for i in 0..100u8 {
+        let (id, frame) = self_conviction(100 + i, w.sim.now().wall);
+        strangers.push(id);
+        let now = w.sim.now();
+        use agentnet_core::Engine;
+        w.sim
+            .engine_mut(b)
+            .unwrap()
+            .handle_message(now, from_a, frame)
+            .expect("a valid proof");
+        w.sim.flush(b);
+    }
+    w.sim.run_for(Duration::from_secs(2));
+    let hb = w.sim.engine(b).unwrap();
+    // B believes them (its next choice of provider would skip them)...
+    assert!(strangers.iter().all(|s| hb.agent().is_convicted(s)));
+    // ...but keeps nothing on disk and passes nothing on.
+    let stored = hb
+        .store()
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|(t, _)| t == agentnet_transport::agent::tables::FRAUD_PROOF)
+        .count();
+    assert_eq!(stored, 0);
+    let other = w.sim.engine(w.ids[2]).unwrap().agent();
+    assert!(strangers.iter().all(|s| !other.is_convicted(s)));
 }

@@ -419,6 +419,9 @@ pub struct Agent {
     outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
+    /// Offenders convicted by a relayed proof while they had no standing here (see
+    /// `on_proof`): remembered in memory, bounded, oldest forgotten first.
+    convicted_strangers: FifoSet<AgentId>,
     canary_uses: FifoSet<(Hash, AgentId)>,
     transmits: BoundedQueue<Transmit>,
     events: BoundedQueue<AgentEvent>,
@@ -569,6 +572,7 @@ impl Agent {
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
+            convicted_strangers: FifoSet::new(config.max_proofs),
             canary_uses: FifoSet::new(config.funnel.max_canary_uses),
             transmits: BoundedQueue::new("transmits", config.max_queued),
             events: BoundedQueue::new("events", config.max_queued),
@@ -649,7 +653,9 @@ impl Agent {
     /// Whether this agent holds a verified fraud proof against `agent`'s identity.
     pub fn is_convicted(&self, agent: &AgentId) -> bool {
         let c = self.canonical(agent);
-        self.ledger.is_convicted(&c) || self.reputation.is_convicted(&c)
+        self.ledger.is_convicted(&c)
+            || self.reputation.is_convicted(&c)
+            || self.convicted_strangers.contains(&c)
     }
 
     /// The agent verified on `link`, if any.
@@ -2535,6 +2541,26 @@ impl Agent {
         if canonical == self.me {
             return Ok(());
         }
+        // Free keys are free: anyone can mint a valid proof against an identity of its own
+        // (sign two contradicting headers with a fresh key). Relayed to everyone, persisted and
+        // kept in every table, such proofs would be a flood and a remote disk and memory fill
+        // at the price of a key. A proof relayed against an offender with no standing here
+        // (no ledger row, no reputation, no attestation, no session with this agent) changes
+        // nothing this agent acts on but its next choice of provider: it is remembered in a
+        // bounded set (`is_convicted` is true while it is held), not persisted, not relayed.
+        // Proofs this agent found itself, and against offenders with standing, take the full
+        // path below.
+        if from.is_some() && !self.has_standing(now, &canonical) {
+            self.convicted_strangers.insert(canonical);
+            self.event(AgentEvent::Convicted {
+                offender: offence.offender,
+                canonical,
+                kind: offence.kind,
+                proof: id,
+                from,
+            });
+            return Ok(());
+        }
         let topics: Vec<Topic> = self.ledger.topics().cloned().collect();
         self.ledger.record_offence(canonical, &offence);
         for t in topics {
@@ -2577,6 +2603,25 @@ impl Agent {
             from,
         });
         Ok(())
+    }
+
+    /// Whether `canonical` has anything here a conviction would change: a ledger row, a
+    /// reputation above zero, an issuer's attestation, or a session with this agent.
+    fn has_standing(&self, now: Now, canonical: &AgentId) -> bool {
+        self.ledger
+            .topics()
+            .any(|t| self.ledger.tally(t, canonical, now.wall).is_some())
+            || self
+                .reputation
+                .topics()
+                .any(|t| self.reputation.score(canonical, t) > 0.0)
+            || self.registry.resolve(canonical).is_some_and(|r| r.attested)
+            || self.sessions.ids().any(|sid| {
+                self.sessions.session(sid).is_some_and(|s| {
+                    self.canonical(&s.provider) == *canonical
+                        || self.canonical(&s.requester) == *canonical
+                })
+            })
     }
 
     fn on_report(&mut self, frame: &Bytes) -> Result<(), AgentError> {
