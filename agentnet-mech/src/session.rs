@@ -159,6 +159,18 @@
 //! that never got a commitment refunds nothing real. A declined offer ends with
 //! [`Event::Declined`] and no statement.
 //!
+//! # Settlement threats
+//!
+//! What a provider or requester could do to settle a session against the mechanism, and what
+//! stops it (issue 15, finding 9):
+//!
+//! - **A conviction too large to sign.** A fraud statement carries the provider's package
+//!   as its proof, so it is a few hundred bytes larger than the DELIVER that brought it; a
+//!   package sized between the two would make the conviction unsignable and the deposit
+//!   safe. Every delivery is measured against the worst-case fraud statement it could lead
+//!   to, by both engines, and one that would not fit [`SessionConfig::limits`] is refused
+//!   ([`SessionError::EvidenceTooLarge`]): every delivery taken can be convicted.
+//!
 //! # Timeouts
 //!
 //! Deadlines are absolute [`Instant`]s on the local monotonic clock, taken from the
@@ -317,8 +329,8 @@ use agentnet_core::hash::Hasher;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self as frame, Limits, MessageKind, WireError};
 use agentnet_core::{
-    AgentId, BoundedQueue, Engine, Hash, Instant, LinkId, Now, Overflow, Signature, Signed,
-    SignedObject, Signer, Transmit, WallTime,
+    AgentId, BoundedQueue, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Signature,
+    Signed, SignedObject, Signer, Transmit, WallTime,
 };
 use agentnet_trust::evidence::{
     AttestationVerifier, EvidencePackage, EvidencePolicy, EvidenceReport, MAX_RECEIPTS,
@@ -367,7 +379,9 @@ pub struct SessionConfig {
     /// [`Limits::default`] (64 KiB frames, 16 KiB strings). A receipt envelope takes about
     /// 350 bytes and a fraud settlement carries the whole package, so `max_bytes_len` should
     /// exceed `max_receipts × 350 + 1 KiB` (the defaults do: 32 receipts ≈ 12 KiB); hosts
-    /// that accept larger packages raise `max_bytes_len` and `max_frame` together. Session
+    /// that accept larger packages raise `max_bytes_len` and `max_frame` together. A delivery
+    /// whose package would make its fraud settlement exceed these limits is refused
+    /// ([`SessionError::EvidenceTooLarge`]; module docs, "Settlement threats"). Session
     /// records ([`Sessions::restore`]) are decoded within them too and are at most
     /// 4 × `max_frame` + 1 KiB long.
     pub limits: Limits,
@@ -752,7 +766,11 @@ mod bytes_field {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        d.deserialize_bytes(ByteString)
+        // `deserialize_byte_buf`, not `deserialize_bytes`: the CBOR decoder serves borrowed
+        // bytes only up to its 4 KiB scratch buffer and refuses longer strings that way, which
+        // would cap evidence and mechanism envelopes far below `Limits::max_bytes_len`. The
+        // frame was structure-checked against the limits first, so the length is bounded.
+        d.deserialize_byte_buf(ByteString)
     }
 
     struct ByteString;
@@ -927,6 +945,10 @@ pub enum DisputeReason {
         /// Whom it convicts.
         offender: AgentId,
     },
+    /// The attached proof convicts this provider of something outside this session (it is
+    /// not about the package of this session's delivery).
+    #[error("fraud proof is not about this session ({0})")]
+    ProofNotForSession(&'static str),
 }
 
 /// What the engine reports to its application.
@@ -1256,6 +1278,50 @@ pub enum SessionError {
         /// The session's provider.
         provider: AgentId,
     },
+    /// The fraud proof convicts the provider, but of nothing done in this session: only a
+    /// receipt contradiction in the package of this session's delivery forfeits its deposit
+    /// (module docs, "Settlement threats").
+    #[error("{id}: the proof is not about this session ({reason})")]
+    ProofNotForSession {
+        /// The session.
+        id: SessionId,
+        /// What does not tie it to the session.
+        reason: &'static str,
+    },
+    /// The evidence package holds more receipts than [`SessionConfig::max_receipts`]; its
+    /// chain is not examined, so the delivery is not taken.
+    #[error("{id}: the evidence package holds {count} receipts, at most {max} are taken")]
+    TooManyReceipts {
+        /// The session.
+        id: SessionId,
+        /// Receipts in the package.
+        count: usize,
+        /// [`SessionConfig::max_receipts`].
+        max: usize,
+    },
+    /// The evidence package is so large that the fraud settlement carrying it would not fit
+    /// [`SessionConfig::limits`]; the delivery is not taken (module docs, "Settlement
+    /// threats").
+    #[error("{id}: an evidence package of {len} bytes would not fit a fraud settlement")]
+    EvidenceTooLarge {
+        /// The session.
+        id: SessionId,
+        /// The package envelope's length.
+        len: usize,
+    },
+    /// A `TimedOut(Execute)` statement arrived before the delivery deadline could have passed
+    /// for the requester, even allowing [`SessionConfig::max_skew`].
+    #[error("{id}: execution timeout claimed {early_ms} ms before the deadline (skew allowed)")]
+    EarlyTimeout {
+        /// The session.
+        id: SessionId,
+        /// How much too early, after allowing the skew.
+        early_ms: u64,
+    },
+    /// A `TimedOut(Execute)` statement arrived after this provider delivered: the requester
+    /// owes a grade (or `TimedOut(Grade)`), not an execution timeout.
+    #[error("{0}: execution timeout claimed after the delivery")]
+    TimeoutAfterDelivery(SessionId),
 }
 
 /// A read-only view of one session.
@@ -1891,13 +1957,18 @@ impl Sessions {
             None => {}
             Some(p) => check_own_package(id, p, self.me, s.task, result_hash)?,
         }
+        let evidence = evidence.map(|p| Bytes::from(p.to_envelope()));
+        if let Some(env) = &evidence {
+            // The requester refuses what it could not convict; refuse it here first.
+            fraud_settlement_fits(id, s, env, &self.config.limits)?;
+        }
         let overdue = now.mono + s.ms(|d| d.settle_ms);
         let (peer, link) = (s.counterparty(), s.link);
         let (deliver, msg) = self.sign(Deliver {
             session: id,
             provider: self.me,
             result_hash,
-            evidence: evidence.map(|p| Bytes::from(p.to_envelope())),
+            evidence,
         })?;
         self.set_state(
             id,
@@ -2205,6 +2276,9 @@ impl Sessions {
         };
         if s.mechanism.tier() == Tier::Evidence && m.evidence.is_none() {
             return Err(SessionError::EvidenceRequired(id));
+        }
+        if let Some(env) = &m.evidence {
+            fraud_settlement_fits(id, s, env, &self.config.limits)?;
         }
         let provider = s.provider;
         let grade_by = now.mono + s.ms(|d| d.settle_ms.div_ceil(2));
@@ -2665,6 +2739,55 @@ fn feedback_for(outcome: Outcome) -> Option<TaskOutcome> {
         Outcome::Accepted => Some(TaskOutcome::Accepted),
         Outcome::Rejected | Outcome::TimedOut(Stage::Execute) => Some(TaskOutcome::Rejected),
         Outcome::Fraud | Outcome::TimedOut(_) => None,
+    }
+}
+
+/// Whether the fraud settlement that would convict the provider on `evidence` (a package
+/// envelope) fits `limits`: the statement carries the package as its proof, so it is a few
+/// hundred bytes larger than the package.
+///
+/// Threat: a provider delivers a self-contradicting package just large enough for the
+/// DELIVER to pass and the SETTLE carrying it as a proof to exceed the limits; the requester
+/// could not sign its conviction, and the provider would keep its deposit. So every
+/// delivery is checked against the worst case of that statement (this session's fields and
+/// amounts, the latest `settled_at`) before it is taken, by both sides, and one that fails
+/// is refused with [`SessionError::EvidenceTooLarge`]: a provider cannot make its own
+/// conviction unsignable, only its delivery untakeable (which earns it nothing). The
+/// statement is signed with a throwaway key for the measurement; every signature and key
+/// has the same length, so the size is exact.
+fn fraud_settlement_fits(
+    id: SessionId,
+    s: &Session,
+    evidence: &[u8],
+    limits: &Limits,
+) -> Result<(), SessionError> {
+    let probe = Keypair::from_seed([0; 32]);
+    let amounts = settlement_amounts(s.mechanism.value(), Outcome::Fraud);
+    let worst = Settle {
+        session: id,
+        requester: probe.id(),
+        provider: s.provider,
+        task: s.task,
+        mechanism: s.mechanism_id,
+        outcome: Outcome::Fraud,
+        payment: amounts.payment,
+        refund: amounts.refund,
+        slashed: amounts.slashed,
+        proof: Some(FraudProof::ReceiptContradiction {
+            package: Bytes::copy_from_slice(evidence),
+        }),
+        settled_at: WallTime::from_unix_millis(u64::MAX),
+    };
+    let fits = Signed::sign(&probe, worst).is_ok_and(|st| {
+        frame::decode_frame_of(&st.to_frame(), <Settle as SignedObject>::KIND, limits).is_ok()
+    });
+    if fits {
+        Ok(())
+    } else {
+        Err(SessionError::EvidenceTooLarge {
+            id,
+            len: evidence.len(),
+        })
     }
 }
 

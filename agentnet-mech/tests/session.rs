@@ -15,7 +15,8 @@ use agentnet_mech::session::{
 };
 use agentnet_mech::wire;
 use agentnet_trust::evidence::{
-    EvidencePackage, ReceiptChain, TaskId, VerifiedEvidence, payload_hash,
+    Attestation, EvidencePackage, MAX_ATTESTATION_LEN, ReceiptChain, TaskId, VerifiedEvidence,
+    payload_hash,
 };
 use agentnet_trust::fraud::{FraudKind, FraudProof};
 use agentnet_trust::ledger::TaskOutcome;
@@ -1445,4 +1446,118 @@ proptest! {
         while req.poll_event().is_some() {}
         prop_assert!(req.len() <= 1);
     }
+}
+
+// =============================================================================================
+// Settlement loopholes (issue 15, finding 9)
+// =============================================================================================
+
+/// A lying package (an intact chain ending in `result()`, claiming `claimed`) with `n`
+/// receipts whose tool names are `tool_len` bytes long and, if `pad` > 0, an attestation of
+/// `pad` bytes: a cheat's package of whatever size it likes.
+fn sized_lie(
+    task: TaskId,
+    n: usize,
+    tool_len: usize,
+    pad: usize,
+    claimed: Hash,
+) -> Signed<EvidencePackage> {
+    let b = bob();
+    let mut chain = ReceiptChain::new(b.id(), task);
+    let tool = "t".repeat(tool_len);
+    let mut prev = input();
+    for i in 0..n {
+        let out = if i + 1 == n {
+            result()
+        } else {
+            payload_hash(&(i as u64).to_le_bytes())
+        };
+        chain
+            .record(&b, &tool, prev, out, wall(25), wall(90))
+            .unwrap();
+        prev = out;
+    }
+    let attestation = (pad > 0).then(|| Attestation {
+        format: "pad".into(),
+        bytes: vec![0; pad],
+    });
+    let honest = chain.finish(&b, result(), attestation).unwrap();
+    let mut lie = honest.value().clone();
+    lie.result_hash = claimed;
+    Signed::sign(&b, lie).unwrap()
+}
+
+/// A DELIVER for session `id` carrying `package`, signed by Bob by hand (no engine checks).
+fn deliver_frame(id: SessionId, claimed: Hash, package: &Signed<EvidencePackage>) -> Bytes {
+    sign_frame(
+        &bob(),
+        Deliver {
+            session: id,
+            provider: bob().id(),
+            result_hash: claimed,
+            evidence: Some(Bytes::from(package.to_envelope())),
+        },
+    )
+}
+
+/// The largest `x` in `0..=hi` with `ok(x)`, for a predicate that holds at 0 and turns false
+/// once.
+fn largest(hi: usize, ok: impl Fn(usize) -> bool) -> usize {
+    assert!(ok(0) && !ok(hi));
+    let (mut lo, mut hi) = (0, hi);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) { lo = mid } else { hi = mid }
+    }
+    lo
+}
+
+#[test]
+fn a_cheat_cannot_make_its_own_fraud_settlement_too_large_to_sign() {
+    let claimed = payload_hash(b"a result no tool produced");
+    let lie = |pad| sized_lie(task_id(1), 24, 100, pad, claimed);
+    // The largest lie a DELIVER frame can carry within the default limits.
+    let (_, _, id) = offered(Tier::Evidence);
+    let frame_fits = |pad| {
+        Signed::<Deliver>::from_frame(&deliver_frame(id, claimed, &lie(pad)), &Limits::default())
+            .is_ok()
+    };
+    let biggest = largest(MAX_ATTESTATION_LEN, frame_fits);
+
+    // Its fraud settlement (the statement carries the package) would not fit a frame, so it
+    // is refused at delivery with nothing changed: the cheat gets no delivery it could hide
+    // behind, and at the deadline it is paid nothing.
+    let (mut req, mut prov, id) = delegated(Tier::Evidence);
+    let err = req
+        .handle_message(at(100), LINK, deliver_frame(id, claimed, &lie(biggest)))
+        .unwrap_err();
+    assert!(
+        matches!(err, SessionError::EvidenceTooLarge { id: got, .. } if got == id),
+        "{err:?}"
+    );
+    assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
+    assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
+    // An honest provider's engine refuses to send such a package in the first place.
+    assert!(matches!(
+        prov.deliver(at(100), id, claimed, Some(lie(biggest))),
+        Err(SessionError::EvidenceTooLarge { .. })
+    ));
+    assert_eq!(prov.session(&id).unwrap().phase, Phase::Delegated);
+
+    // Every package a delivery may carry can be convicted: the largest one the engines take
+    // settles as fraud, slashing the deposit, and the provider accepts the statement.
+    let deliverable = |pad| {
+        let (_, mut p, id) = delegated(Tier::Evidence);
+        p.deliver(at(100), id, claimed, Some(lie(pad))).is_ok()
+    };
+    let edge = largest(biggest, deliverable);
+    prov.deliver(at(100), id, claimed, Some(lie(edge))).unwrap();
+    carry(&mut prov, &mut req, at(100));
+    let ev = drain_events(&mut req);
+    assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
+    assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
+    carry(&mut req, &mut prov, at(110));
+    let ev = drain_events(&mut prov);
+    assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
+    assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
 }
