@@ -170,6 +170,12 @@
 //!   safe. Every delivery is measured against the worst-case fraud statement it could lead
 //!   to, by both engines, and one that would not fit [`SessionConfig::limits`] is refused
 //!   ([`SessionError::EvidenceTooLarge`]): every delivery taken can be convicted.
+//! - **A chain too long to check.** A package over [`SessionConfig::max_receipts`] is not
+//!   walked (bounded work), so a contradiction in it would go unseen and the delivery would
+//!   settle as merely `Rejected`, flat fee paid. Such a delivery is refused
+//!   ([`SessionError::TooManyReceipts`], by both engines) and never judged; the provider can
+//!   deliver again within the deadline or times out with nothing paid. Both sides should
+//!   use the same `max_receipts` (the default is 32): a provider's engine checks its own.
 //!
 //! # Timeouts
 //!
@@ -333,8 +339,8 @@ use agentnet_core::{
     Signed, SignedObject, Signer, Transmit, WallTime,
 };
 use agentnet_trust::evidence::{
-    AttestationVerifier, EvidencePackage, EvidencePolicy, EvidenceReport, MAX_RECEIPTS,
-    RejectAllAttestations, TaskId, VerifiedEvidence, verify_evidence,
+    AttestationVerifier, EvidenceFault, EvidencePackage, EvidencePolicy, EvidenceReport,
+    MAX_RECEIPTS, RejectAllAttestations, TaskId, VerifiedEvidence, verify_evidence,
 };
 use agentnet_trust::fraud::{FraudError, FraudProof, Offence};
 use agentnet_trust::ledger::TaskOutcome;
@@ -1439,6 +1445,12 @@ enum EvidenceCheck {
     Failed(EvidenceReport),
     /// Failed with a provable contradiction.
     Fraud(Box<(FraudProof, Offence)>),
+    /// More receipts than `max_receipts`: the chain was not examined, so the delivery is not
+    /// taken (see `check_evidence`).
+    TooManyReceipts {
+        count: usize,
+        max: usize,
+    },
 }
 
 // =============================================================================================
@@ -1955,7 +1967,18 @@ impl Sessions {
                 return Err(SessionError::EvidenceRequired(id));
             }
             None => {}
-            Some(p) => check_own_package(id, p, self.me, s.task, result_hash)?,
+            Some(p) => {
+                check_own_package(id, p, self.me, s.task, result_hash)?;
+                // The requester would refuse it (see `check_evidence`); refuse it here first.
+                let max = self.config.max_receipts;
+                if p.receipts.len() > max {
+                    return Err(SessionError::TooManyReceipts {
+                        id,
+                        count: p.receipts.len(),
+                        max,
+                    });
+                }
+            }
         }
         let evidence = evidence.map(|p| Bytes::from(p.to_envelope()));
         if let Some(env) = &evidence {
@@ -2286,6 +2309,9 @@ impl Sessions {
             None => EvidenceCheck::Absent,
             Some(env) => self.check_evidence(s, env, m.result_hash, at, now),
         };
+        if let EvidenceCheck::TooManyReceipts { count, max } = check {
+            return Err(SessionError::TooManyReceipts { id, count, max });
+        }
         self.route(id, from);
         match check {
             EvidenceCheck::Fraud(fraud) if fraud.1.offender == provider => {
@@ -2307,6 +2333,9 @@ impl Sessions {
                     report,
                 });
                 Ok(())
+            }
+            EvidenceCheck::TooManyReceipts { count, max } => {
+                Err(SessionError::TooManyReceipts { id, count, max })
             }
             EvidenceCheck::Absent | EvidenceCheck::Verified(_) => {
                 let evidence = match check {
@@ -2388,6 +2417,19 @@ impl Sessions {
             Ok(v) => return EvidenceCheck::Verified(v),
             Err(report) => report,
         };
+        // Threat: a package over `max_receipts` is refused by `verify_evidence` before its
+        // chain is walked (bounded work), so a contradiction inside it is never found. Settled
+        // as merely `Rejected`, a cheating provider would pocket the flat fee and keep its
+        // deposit by adding one receipt. Such a delivery is therefore not taken at all: the
+        // provider may still deliver a package within the bound before the deadline, or it
+        // times out (nothing paid).
+        let too_many = report.faults().iter().find_map(|f| match f {
+            EvidenceFault::TooManyReceipts { count, max } => Some((*count, *max)),
+            _ => None,
+        });
+        if let Some((count, max)) = too_many {
+            return EvidenceCheck::TooManyReceipts { count, max };
+        }
         // Only a contradiction inside the provider's own signatures is fraud; every other fault
         // depends on our view and merely refuses the evidence.
         let proven = FraudProof::from_evidence_report(&report, limits)

@@ -1561,3 +1561,37 @@ fn a_cheat_cannot_make_its_own_fraud_settlement_too_large_to_sign() {
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
 }
+
+#[test]
+fn a_package_over_max_receipts_is_refused_not_waved_past_the_chain_check() {
+    let (mut req, mut prov, id) = delegated(Tier::Evidence);
+    let claimed = payload_hash(b"a result no tool produced");
+    let max = SessionConfig::default().max_receipts;
+    let over = sized_lie(task_id(1), max + 1, 4, 0, claimed);
+    let too_many = SessionError::TooManyReceipts {
+        id,
+        count: max + 1,
+        max,
+    };
+    // Sent by hand: refused, nothing changed (before, the chain went unchecked and the
+    // session settled as merely Rejected, flat fee paid, deposit untouched).
+    assert_eq!(
+        req.handle_message(at(100), LINK, deliver_frame(id, claimed, &over)),
+        Err(too_many.clone())
+    );
+    assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
+    assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
+    // The provider's own engine does not send it.
+    assert_eq!(
+        prov.deliver(at(100), id, claimed, Some(over)),
+        Err(too_many)
+    );
+    assert_eq!(prov.session(&id).unwrap().phase, Phase::Delegated);
+    // At `max_receipts` the chain is checked, and the same lie is fraud.
+    let at_max = sized_lie(task_id(1), max, 4, 0, claimed);
+    prov.deliver(at(110), id, claimed, Some(at_max)).unwrap();
+    carry(&mut prov, &mut req, at(110));
+    let ev = drain_events(&mut req);
+    assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
+    assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
+}
