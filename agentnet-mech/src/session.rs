@@ -176,6 +176,12 @@
 //!   ([`SessionError::TooManyReceipts`], by both engines) and never judged; the provider can
 //!   deliver again within the deadline or times out with nothing paid. Both sides should
 //!   use the same `max_receipts` (the default is 32): a provider's engine checks its own.
+//! - **An execution timeout out of time.** A requester could claim `TimedOut(Execute)` (pay
+//!   nothing, record a failure) while the provider is still within its delivery window, or
+//!   after it delivered. The provider refuses such a statement with the session unchanged:
+//!   before its own delivery deadline less [`SessionConfig::max_skew`]
+//!   ([`SessionError::EarlyTimeout`]), and at any time after its delivery
+//!   ([`SessionError::TimeoutAfterDelivery`]; a delivered provider is owed a grade).
 //!
 //! # Timeouts
 //!
@@ -198,6 +204,11 @@
 //! Every row ends the session. The provider's waits are longer than the requester's matching
 //! deadline by a `settle_ms`, so a requester that settles on time is heard before the
 //! provider gives up.
+//!
+//! A `TimedOut(Execute)` statement is taken by the provider only once its own delivery
+//! deadline (delegation's arrival + `execute_ms`; without a delegation, commitment +
+//! `execute_ms`) is at most [`SessionConfig::max_skew`] away, and never after it delivered
+//! (module docs, "Settlement threats").
 //!
 //! # Disputes
 //!
@@ -2102,7 +2113,7 @@ impl Sessions {
             Some(wire::SETTLE) => {
                 let m = open::<Settle>(&payload, &limits)?;
                 self.adopt(m.signer(), from);
-                self.on_settle(from, m)
+                self.on_settle(now, from, m)
             }
             // Not ours: report the most specific wire error (malformed beats unknown kind).
             _ => Err(match frame::decode_frame(&payload, &limits) {
@@ -2368,10 +2379,15 @@ impl Sessions {
         }
     }
 
-    /// Provider: the settlement statement. Accepted or disputed, it ends the session.
-    fn on_settle(&mut self, from: LinkId, m: Signed<Settle>) -> Result<(), SessionError> {
+    /// Provider: the settlement statement. Accepted or disputed, it ends the session; an
+    /// execution timeout that cannot have happened yet, or after our delivery, is refused
+    /// with the session unchanged ([`check_execute_timeout`]).
+    fn on_settle(&mut self, now: Now, from: LinkId, m: Signed<Settle>) -> Result<(), SessionError> {
         let id = m.session;
         let s = self.counterpart(id, Role::Provider, m.signer(), "SETTLE")?;
+        if m.outcome == Outcome::TimedOut(Stage::Execute) {
+            check_execute_timeout(id, s, now, self.config.max_skew)?;
+        }
         let verdict = check_statement(s, m.value(), self.me, &self.config.limits);
         let topic = s.topic.clone();
         self.route(id, from);
@@ -2852,6 +2868,49 @@ fn check_own_package(
         return Ok(());
     };
     Err(SessionError::EvidenceMismatch { id, reason })
+}
+
+/// The provider's check of a `TimedOut(Execute)` statement against its own clock.
+///
+/// Threat: the requester ends the session as "the provider did not deliver in time" while
+/// the provider is still within its delivery window, or after it delivered: it pays nothing
+/// for work done or about to be done and records a failure against the provider
+/// ([`Event::Feedback`] `Rejected`). The requester's delivery deadline is its delegation time
+/// plus `execute_ms`; ours is the delegation's arrival plus `execute_ms`, so it is later by
+/// the DELEGATE's transit. A statement is refused while `now + max_skew` is before our
+/// deadline (the skew absorbs transit and clock-rate differences). Without a DELEGATE (lost,
+/// the session still `Committed`), the requester delegated at the earliest when we committed,
+/// so the bound is our commitment time plus `execute_ms`. After our delivery the requester
+/// owes a grade (or `TimedOut(Grade)`), never an execution timeout: refused too. Both
+/// refusals leave the session as it was ([`SessionError::EarlyTimeout`],
+/// [`SessionError::TimeoutAfterDelivery`]): the requester may still settle correctly, and
+/// otherwise the provider's own deadline reports [`Event::SettlementOverdue`]. (A delivery
+/// racing the requester's deadline ends the same way: the requester settled without it.)
+fn check_execute_timeout(
+    id: SessionId,
+    s: &Session,
+    now: Now,
+    max_skew: Duration,
+) -> Result<(), SessionError> {
+    let earliest = match s.state {
+        State::Delivered { .. } => return Err(SessionError::TimeoutAfterDelivery(id)),
+        State::Delegated { deliver_by, .. } => deliver_by,
+        // Our deadline while committed is commitment + commit_ms + settle_ms (`answer`).
+        State::Committed => s
+            .deadline
+            .saturating_sub(s.ms(|d| d.commit_ms) + s.ms(|d| d.settle_ms))
+            .saturating_add(s.ms(|d| d.execute_ms)),
+        // Impossible before a commitment: disputed by `check_statement`.
+        State::Offered => return Ok(()),
+    };
+    let skewed = now.mono.saturating_add(max_skew);
+    if skewed < earliest {
+        return Err(SessionError::EarlyTimeout {
+            id,
+            early_ms: millis(earliest.saturating_duration_since(skewed)),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `outcome` can have happened given the provider's `phase`. Messages can be lost, so

@@ -1595,3 +1595,54 @@ fn a_package_over_max_receipts_is_refused_not_waved_past_the_chain_check() {
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
 }
+
+/// Alice's signed `TimedOut(Execute)` statement for session `id` (task 1), made at `ms`.
+fn execute_timeout(id: SessionId, ms: u64) -> Bytes {
+    let mut st = statement(id, 1, Outcome::TimedOut(Stage::Execute), 0);
+    st.settled_at = wall(ms);
+    sign_frame(&alice(), st)
+}
+
+#[test]
+fn an_execution_timeout_is_refused_before_the_deadline_or_after_the_delivery() {
+    // Delegated at 20 ms: the delivery deadline is 60 020 ms, 30 s of skew allowed.
+    let (_req, mut prov, id) = delegated(Tier::Reputation);
+    let earliest = 20 + EXECUTE_MS - 30_000;
+    for ms in [30, earliest - 1] {
+        assert_eq!(
+            prov.handle_message(at(ms), LINK, execute_timeout(id, ms)),
+            Err(SessionError::EarlyTimeout {
+                id,
+                early_ms: earliest - ms
+            })
+        );
+        assert_eq!(prov.session(&id).unwrap().phase, Phase::Delegated);
+        assert!(drain_events(&mut prov).is_empty());
+    }
+    // Within the skew of the deadline the statement stands.
+    prov.handle_message(at(earliest), LINK, execute_timeout(id, earliest))
+        .unwrap();
+    let ev = drain_events(&mut prov);
+    assert_eq!(settlement(&ev).outcome(), Outcome::TimedOut(Stage::Execute));
+
+    // After its delivery the provider is owed a grade, not a timeout.
+    let (mut req, mut prov, id) = delegated(Tier::Reputation);
+    prov.deliver(at(55_000), id, result(), None).unwrap();
+    let delivery = drain_frames(&mut prov);
+    let late = 20 + EXECUTE_MS;
+    assert_eq!(
+        prov.handle_message(at(late), LINK, execute_timeout(id, late)),
+        Err(SessionError::TimeoutAfterDelivery(id))
+    );
+    assert_eq!(prov.session(&id).unwrap().phase, Phase::Delivered);
+    assert!(drain_events(&mut prov).is_empty());
+    // The session is intact: a requester that took the delivery still settles it.
+    for f in delivery {
+        req.handle_message(at(55_000), LINK, f).unwrap();
+    }
+    req.grade(at(55_010), id, Grade::new(900_000, false))
+        .unwrap();
+    carry(&mut req, &mut prov, at(55_020));
+    let ev = drain_events(&mut prov);
+    assert_eq!(settlement(&ev).outcome(), Outcome::Accepted);
+}
