@@ -133,9 +133,12 @@
 //!   as [`Outcome::Fraud`]. The evidence window runs from the requester's delegation time to
 //!   the delivery's arrival, widened by [`SessionConfig::max_skew`]. The host must check that
 //!   the result bytes it received hash to [`Event::Delivered`]'s `result_hash` before grading.
-//! - **Any verified offence by the provider forfeits the deposit** ([`Sessions::report_fraud`]),
-//!   matching the slashing clause ("on a verified fraud proof"); the proof travels in the
-//!   statement, so the provider and the rail can check it.
+//! - **Only an offence in this session forfeits its deposit**: the slashing clause ("on a
+//!   verified fraud proof") is applied to a proof tied to this session — a receipt
+//!   contradiction in the package of this session's delivery ([`Sessions::report_fraud`],
+//!   and the provider's check of the statement); older or unrelated offences are the trust
+//!   plane's to punish. The proof travels in the statement, so the provider and the rail can
+//!   check it.
 //!
 //! # Settlement
 //!
@@ -182,6 +185,12 @@
 //!   before its own delivery deadline less [`SessionConfig::max_skew`]
 //!   ([`SessionError::EarlyTimeout`]), and at any time after its delivery
 //!   ([`SessionError::TimeoutAfterDelivery`]; a delivered provider is owed a grade).
+//! - **An old proof reused.** A fraud proof verifies forever and names no session, so one
+//!   old offence could be cited to slash every later deposit of the same provider. Only a
+//!   proof about this session slashes it: a receipt contradiction whose package is the one
+//!   this session's DELIVER carried. [`Sessions::report_fraud`] refuses anything else
+//!   ([`SessionError::ProofNotForSession`]) and the provider disputes a statement citing it
+//!   ([`DisputeReason::ProofNotForSession`]).
 //!
 //! # Timeouts
 //!
@@ -212,16 +221,21 @@
 //!
 //! # Disputes
 //!
-//! An authentic statement is never an error: the provider ends the session with
-//! [`Event::Settled`] when the statement is exactly right and [`Event::Disputed`] (with a
-//! [`DisputeReason`] and the signed statement as evidence) otherwise. Exactly right means: the
-//! session's parties, task and mechanism id; payment at most flat + bonus and equal to what the
-//! outcome pays; refund + slashed = deposit, with slashed as computed above; a `Fraud` outcome
-//! carries a proof that verifies and convicts this provider (and no other outcome carries
-//! one); and the outcome is possible given what the provider saw — a judgement needs its
-//! delivery, fraud and execution timeouts need its commitment, and a requester that signed a
-//! DELEGATE cannot claim the commitment or the delegation never happened. The grade itself is
-//! the requester's judgement and cannot be checked; everything that follows from it can.
+//! An authentic statement is never an error, with one exception: the provider ends the
+//! session with [`Event::Settled`] when the statement is exactly right and
+//! [`Event::Disputed`] (with a [`DisputeReason`] and the signed statement as evidence)
+//! otherwise. Exactly right means: the session's parties, task and mechanism id; payment at
+//! most flat + bonus and equal to what the outcome pays; refund + slashed = deposit, with
+//! slashed as computed above; a `Fraud` outcome carries a proof that verifies, convicts this
+//! provider and is about this session's delivered package (and no other outcome carries
+//! one); and the outcome is possible given what the provider saw — a judgement and fraud
+//! need its delivery, an execution timeout needs its commitment, and a requester that signed
+//! a DELEGATE cannot claim the commitment or the delegation never happened. The grade itself
+//! is the requester's judgement and cannot be checked; everything that follows from it can.
+//! The exception: a `TimedOut(Execute)` statement that comes before the provider's delivery
+//! deadline (less the skew) or after its delivery is refused with a typed error and the
+//! session left as it was, since the requester may still settle it correctly (see
+//! "Settlement threats").
 //!
 //! # Threat model and checks
 //!
@@ -1746,9 +1760,14 @@ impl Sessions {
         self.run(now, |e| e.apply_grade(now, id, grade))
     }
 
-    /// Settle the session as [`Outcome::Fraud`] on a fraud proof that verifies and convicts the
-    /// session's provider (any time after its commitment). Sends the SETTLE statement with the
-    /// proof and queues [`Event::Settled`] and [`Event::Offence`].
+    /// Settle the session as [`Outcome::Fraud`] on a fraud proof that verifies, convicts the
+    /// session's provider and is about this session: a receipt contradiction in the package
+    /// of this session's delivery ([`SessionError::ProofNotForSession`] otherwise; module
+    /// docs, "Settlement threats"). Sends the SETTLE statement with the proof and queues
+    /// [`Event::Settled`] and [`Event::Offence`]. A contradicting package is normally found
+    /// and settled on as it arrives; a proof of anything else the provider did belongs to the
+    /// trust plane ([`Ledger::record_offence`](agentnet_trust::ledger::Ledger::record_offence)),
+    /// not to this session's deposit.
     pub fn report_fraud(
         &mut self,
         now: Now,
@@ -1916,6 +1935,8 @@ impl Sessions {
                 provider,
             });
         }
+        proof_of_this_delivery(s, proof, &self.config.limits)
+            .map_err(|reason| SessionError::ProofNotForSession { id, reason })?;
         self.settle(
             now,
             id,
@@ -2870,6 +2891,41 @@ fn check_own_package(
     Err(SessionError::EvidenceMismatch { id, reason })
 }
 
+/// Whether a verified `proof` against the provider is about this session: it must be a
+/// receipt contradiction whose package is the one this session's DELIVER carried (compared
+/// by [`Signed::hash`], so an envelope re-encoded canonically still matches).
+///
+/// Threat: a proof verifies forever and names no session, so a requester holding one old
+/// offence of a provider (another task, another session, gossip) could cite it in every later
+/// session and take every later deposit. The deposit of a session answers for what the
+/// provider did in that session, and the one thing it does there that a proof can show is
+/// the package it delivers; any other offence (equivocation, chain fork, answer
+/// contradiction, a package of another delivery, even for the same task id) is the trust
+/// plane's to punish ([`Event::Offence`], the ledger), not this deposit's. Checked by the
+/// requester ([`Sessions::report_fraud`]) and by the provider (a statement citing anything
+/// else is disputed).
+fn proof_of_this_delivery(
+    s: &Session,
+    proof: &FraudProof,
+    limits: &Limits,
+) -> Result<(), &'static str> {
+    let FraudProof::ReceiptContradiction { package } = proof else {
+        return Err("only a receipt contradiction in this session's delivery forfeits its deposit");
+    };
+    let Some(delivered) = s.deliver.as_ref().and_then(|d| d.value().evidence.as_ref()) else {
+        return Err("this session has no delivered evidence package");
+    };
+    let hash = |envelope: &[u8]| {
+        Signed::<EvidencePackage>::from_envelope(envelope, limits)
+            .ok()
+            .map(|p| p.hash())
+    };
+    match (hash(package), hash(delivered)) {
+        (Some(cited), Some(ours)) if cited == ours => Ok(()),
+        _ => Err("the proof's package is not the one delivered in this session"),
+    }
+}
+
 /// The provider's check of a `TimedOut(Execute)` statement against its own clock.
 ///
 /// Threat: the requester ends the session as "the provider did not deliver in time" while
@@ -2915,14 +2971,16 @@ fn check_execute_timeout(
 
 /// Whether `outcome` can have happened given the provider's `phase`. Messages can be lost, so
 /// only what the provider's own actions or the requester's own signed DELEGATE rule out is
-/// impossible: a judgement needs a delivery; fraud and an execution timeout need a commitment;
+/// impossible: a judgement and fraud need a delivery; an execution timeout needs a commitment;
 /// a requester that signed a delegation had the commitment and did delegate.
 fn outcome_possible(outcome: Outcome, phase: Phase) -> bool {
     match outcome {
         Outcome::Accepted | Outcome::Rejected | Outcome::TimedOut(Stage::Grade) => {
             phase == Phase::Delivered
         }
-        Outcome::Fraud | Outcome::TimedOut(Stage::Execute) => phase >= Phase::Committed,
+        // Fraud is judged on this session's delivery only (`proof_of_this_delivery`).
+        Outcome::Fraud => phase == Phase::Delivered,
+        Outcome::TimedOut(Stage::Execute) => phase >= Phase::Committed,
         Outcome::TimedOut(Stage::Delegate) => phase == Phase::Committed,
         Outcome::TimedOut(Stage::Commit) => phase <= Phase::Committed,
     }
@@ -2994,7 +3052,7 @@ fn check_statement(
                     offender: offence.offender,
                 });
             }
-            Ok(())
+            proof_of_this_delivery(s, p, limits).map_err(DisputeReason::ProofNotForSession)
         }
         (_, Some(_)) => Err(DisputeReason::UnexpectedProof),
         (_, None) => Ok(()),

@@ -645,7 +645,7 @@ fn tier_three_requires_evidence_and_a_corrected_delivery_is_accepted() {
 }
 
 #[test]
-fn report_fraud_settles_as_fraud_when_the_proof_convicts_the_provider() {
+fn report_fraud_needs_a_proof_that_convicts_the_provider_in_this_session() {
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
     let limits = Limits::default();
 
@@ -679,24 +679,24 @@ fn report_fraud_settles_as_fraud_when_the_proof_convicts_the_provider() {
     assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
     assert!(drain_frames(&mut req).is_empty());
 
-    // A proof against the provider from anywhere (here: another task's package).
+    // A proof against the provider from anywhere else (here: another task's package) is not
+    // this session's: it slashes nothing here (issue 15, finding 9).
     let proof = FraudProof::receipt_contradiction(
         &contradicting_package(task_id(42), payload_hash(b"lie")),
         &limits,
     )
     .unwrap();
-    req.report_fraud(at(40), id, &proof).unwrap();
-    let ev = drain_events(&mut req);
-    let s = settlement(&ev);
-    assert_eq!(s.outcome(), Outcome::Fraud);
-    assert_eq!(amounts(s), (0, 20_000_011, 9_999_990));
+    assert!(matches!(
+        req.report_fraud(at(40), id, &proof),
+        Err(SessionError::ProofNotForSession { .. })
+    ));
+    assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
+    assert!(drain_frames(&mut req).is_empty());
     assert!(
-        ev.iter()
-            .any(|e| matches!(e, Event::Offence(o) if o.offender == bob().id()))
+        drain_events(&mut prov)
+            .iter()
+            .all(|e| !matches!(e, Event::Settled(_)))
     );
-    carry(&mut req, &mut prov, at(50));
-    let ev = drain_events(&mut prov);
-    assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
 }
 
 #[test]
@@ -1645,4 +1645,58 @@ fn an_execution_timeout_is_refused_before_the_deadline_or_after_the_delivery() {
     carry(&mut req, &mut prov, at(55_020));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::Accepted);
+}
+
+#[test]
+fn a_proof_from_another_session_slashes_nothing() {
+    let limits = Limits::default();
+    let (mut req, mut prov, id) = delegated(Tier::Reputation);
+    // Bob's old offence: a lying package for another task, long settled.
+    let old = FraudProof::receipt_contradiction(
+        &contradicting_package(task_id(42), payload_hash(b"lie")),
+        &limits,
+    )
+    .unwrap();
+    assert!(matches!(
+        req.report_fraud(at(40), id, &old),
+        Err(SessionError::ProofNotForSession { id: got, .. }) if got == id
+    ));
+    assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
+    assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
+
+    // Bob delivers honestly; a lie for the same task that is not this delivery's package (an
+    // earlier session of a re-submitted task) is no more this session's.
+    prov.deliver(
+        at(100),
+        id,
+        result(),
+        Some(honest_package(task_id(1), result())),
+    )
+    .unwrap();
+    carry(&mut prov, &mut req, at(100));
+    drain_events(&mut req);
+    let same_task = FraudProof::receipt_contradiction(
+        &contradicting_package(task_id(1), payload_hash(b"lie")),
+        &limits,
+    )
+    .unwrap();
+    for proof in [&old, &same_task] {
+        assert!(matches!(
+            req.report_fraud(at(110), id, proof),
+            Err(SessionError::ProofNotForSession { .. })
+        ));
+        assert_eq!(req.session(&id).unwrap().phase, Phase::Delivered);
+    }
+    assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
+
+    // A requester that signs such a slashing anyway is disputed by the provider.
+    let mut st = statement(id, 1, Outcome::Fraud, 0);
+    st.slashed = 9_999_990;
+    st.refund = DEPOSIT - 9_999_990;
+    st.mechanism = rules(Tier::Reputation).id();
+    st.proof = Some(same_task);
+    assert!(matches!(
+        dispute_of(&mut prov, st),
+        DisputeReason::ProofNotForSession(_)
+    ));
 }
