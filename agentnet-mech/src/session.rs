@@ -133,9 +133,12 @@
 //!   as [`Outcome::Fraud`]. The evidence window runs from the requester's delegation time to
 //!   the delivery's arrival, widened by [`SessionConfig::max_skew`]. The host must check that
 //!   the result bytes it received hash to [`Event::Delivered`]'s `result_hash` before grading.
-//! - **Any verified offence by the provider forfeits the deposit** ([`Sessions::report_fraud`]),
-//!   matching the slashing clause ("on a verified fraud proof"); the proof travels in the
-//!   statement, so the provider and the rail can check it.
+//! - **Only an offence in this session forfeits its deposit**: the slashing clause ("on a
+//!   verified fraud proof") is applied to a proof tied to this session — a receipt
+//!   contradiction in the package of this session's delivery ([`Sessions::report_fraud`],
+//!   and the provider's check of the statement); older or unrelated offences are the trust
+//!   plane's to punish. The proof travels in the statement, so the provider and the rail can
+//!   check it.
 //!
 //! # Settlement
 //!
@@ -159,6 +162,36 @@
 //! that never got a commitment refunds nothing real. A declined offer ends with
 //! [`Event::Declined`] and no statement.
 //!
+//! # Settlement threats
+//!
+//! What a provider or requester could do to settle a session against the mechanism, and what
+//! stops it (issue 15, finding 9):
+//!
+//! - **A conviction too large to sign.** A fraud statement carries the provider's package
+//!   as its proof, so it is a few hundred bytes larger than the DELIVER that brought it; a
+//!   package sized between the two would make the conviction unsignable and the deposit
+//!   safe. Every delivery is measured against the worst-case fraud statement it could lead
+//!   to, by both engines, and one that would not fit [`SessionConfig::limits`] is refused
+//!   ([`SessionError::EvidenceTooLarge`]): every delivery taken can be convicted.
+//! - **A chain too long to check.** A package over [`SessionConfig::max_receipts`] is not
+//!   walked (bounded work), so a contradiction in it would go unseen and the delivery would
+//!   settle as merely `Rejected`, flat fee paid. Such a delivery is refused
+//!   ([`SessionError::TooManyReceipts`], by both engines) and never judged; the provider can
+//!   deliver again within the deadline or times out with nothing paid. Both sides should
+//!   use the same `max_receipts` (the default is 32): a provider's engine checks its own.
+//! - **An execution timeout out of time.** A requester could claim `TimedOut(Execute)` (pay
+//!   nothing, record a failure) while the provider is still within its delivery window, or
+//!   after it delivered. The provider refuses such a statement with the session unchanged:
+//!   before its own delivery deadline less [`SessionConfig::max_skew`]
+//!   ([`SessionError::EarlyTimeout`]), and at any time after its delivery
+//!   ([`SessionError::TimeoutAfterDelivery`]; a delivered provider is owed a grade).
+//! - **An old proof reused.** A fraud proof verifies forever and names no session, so one
+//!   old offence could be cited to slash every later deposit of the same provider. Only a
+//!   proof about this session slashes it: a receipt contradiction whose package is the one
+//!   this session's DELIVER carried. [`Sessions::report_fraud`] refuses anything else
+//!   ([`SessionError::ProofNotForSession`]) and the provider disputes a statement citing it
+//!   ([`DisputeReason::ProofNotForSession`]).
+//!
 //! # Timeouts
 //!
 //! Deadlines are absolute [`Instant`]s on the local monotonic clock, taken from the
@@ -181,18 +214,28 @@
 //! deadline by a `settle_ms`, so a requester that settles on time is heard before the
 //! provider gives up.
 //!
+//! A `TimedOut(Execute)` statement is taken by the provider only once its own delivery
+//! deadline (delegation's arrival + `execute_ms`; without a delegation, commitment +
+//! `execute_ms`) is at most [`SessionConfig::max_skew`] away, and never after it delivered
+//! (module docs, "Settlement threats").
+//!
 //! # Disputes
 //!
-//! An authentic statement is never an error: the provider ends the session with
-//! [`Event::Settled`] when the statement is exactly right and [`Event::Disputed`] (with a
-//! [`DisputeReason`] and the signed statement as evidence) otherwise. Exactly right means: the
-//! session's parties, task and mechanism id; payment at most flat + bonus and equal to what the
-//! outcome pays; refund + slashed = deposit, with slashed as computed above; a `Fraud` outcome
-//! carries a proof that verifies and convicts this provider (and no other outcome carries
-//! one); and the outcome is possible given what the provider saw — a judgement needs its
-//! delivery, fraud and execution timeouts need its commitment, and a requester that signed a
-//! DELEGATE cannot claim the commitment or the delegation never happened. The grade itself is
-//! the requester's judgement and cannot be checked; everything that follows from it can.
+//! An authentic statement is never an error, with one exception: the provider ends the
+//! session with [`Event::Settled`] when the statement is exactly right and
+//! [`Event::Disputed`] (with a [`DisputeReason`] and the signed statement as evidence)
+//! otherwise. Exactly right means: the session's parties, task and mechanism id; payment at
+//! most flat + bonus and equal to what the outcome pays; refund + slashed = deposit, with
+//! slashed as computed above; a `Fraud` outcome carries a proof that verifies, convicts this
+//! provider and is about this session's delivered package (and no other outcome carries
+//! one); and the outcome is possible given what the provider saw — a judgement and fraud
+//! need its delivery, an execution timeout needs its commitment, and a requester that signed
+//! a DELEGATE cannot claim the commitment or the delegation never happened. The grade itself
+//! is the requester's judgement and cannot be checked; everything that follows from it can.
+//! The exception: a `TimedOut(Execute)` statement that comes before the provider's delivery
+//! deadline (less the skew) or after its delivery is refused with a typed error and the
+//! session left as it was, since the requester may still settle it correctly (see
+//! "Settlement threats").
 //!
 //! # Threat model and checks
 //!
@@ -317,12 +360,12 @@ use agentnet_core::hash::Hasher;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self as frame, Limits, MessageKind, WireError};
 use agentnet_core::{
-    AgentId, BoundedQueue, Engine, Hash, Instant, LinkId, Now, Overflow, Signature, Signed,
-    SignedObject, Signer, Transmit, WallTime,
+    AgentId, BoundedQueue, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Signature,
+    Signed, SignedObject, Signer, Transmit, WallTime,
 };
 use agentnet_trust::evidence::{
-    AttestationVerifier, EvidencePackage, EvidencePolicy, EvidenceReport, MAX_RECEIPTS,
-    RejectAllAttestations, TaskId, VerifiedEvidence, verify_evidence,
+    AttestationVerifier, EvidenceFault, EvidencePackage, EvidencePolicy, EvidenceReport,
+    MAX_RECEIPTS, RejectAllAttestations, TaskId, VerifiedEvidence, verify_evidence,
 };
 use agentnet_trust::fraud::{FraudError, FraudProof, Offence};
 use agentnet_trust::ledger::TaskOutcome;
@@ -367,7 +410,9 @@ pub struct SessionConfig {
     /// [`Limits::default`] (64 KiB frames, 16 KiB strings). A receipt envelope takes about
     /// 350 bytes and a fraud settlement carries the whole package, so `max_bytes_len` should
     /// exceed `max_receipts × 350 + 1 KiB` (the defaults do: 32 receipts ≈ 12 KiB); hosts
-    /// that accept larger packages raise `max_bytes_len` and `max_frame` together. Session
+    /// that accept larger packages raise `max_bytes_len` and `max_frame` together. A delivery
+    /// whose package would make its fraud settlement exceed these limits is refused
+    /// ([`SessionError::EvidenceTooLarge`]; module docs, "Settlement threats"). Session
     /// records ([`Sessions::restore`]) are decoded within them too and are at most
     /// 4 × `max_frame` + 1 KiB long.
     pub limits: Limits,
@@ -752,7 +797,11 @@ mod bytes_field {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        d.deserialize_bytes(ByteString)
+        // `deserialize_byte_buf`, not `deserialize_bytes`: the CBOR decoder serves borrowed
+        // bytes only up to its 4 KiB scratch buffer and refuses longer strings that way, which
+        // would cap evidence and mechanism envelopes far below `Limits::max_bytes_len`. The
+        // frame was structure-checked against the limits first, so the length is bounded.
+        d.deserialize_byte_buf(ByteString)
     }
 
     struct ByteString;
@@ -927,6 +976,10 @@ pub enum DisputeReason {
         /// Whom it convicts.
         offender: AgentId,
     },
+    /// The attached proof convicts this provider of something outside this session (it is
+    /// not about the package of this session's delivery).
+    #[error("fraud proof is not about this session ({0})")]
+    ProofNotForSession(&'static str),
 }
 
 /// What the engine reports to its application.
@@ -1256,6 +1309,50 @@ pub enum SessionError {
         /// The session's provider.
         provider: AgentId,
     },
+    /// The fraud proof convicts the provider, but of nothing done in this session: only a
+    /// receipt contradiction in the package of this session's delivery forfeits its deposit
+    /// (module docs, "Settlement threats").
+    #[error("{id}: the proof is not about this session ({reason})")]
+    ProofNotForSession {
+        /// The session.
+        id: SessionId,
+        /// What does not tie it to the session.
+        reason: &'static str,
+    },
+    /// The evidence package holds more receipts than [`SessionConfig::max_receipts`]; its
+    /// chain is not examined, so the delivery is not taken.
+    #[error("{id}: the evidence package holds {count} receipts, at most {max} are taken")]
+    TooManyReceipts {
+        /// The session.
+        id: SessionId,
+        /// Receipts in the package.
+        count: usize,
+        /// [`SessionConfig::max_receipts`].
+        max: usize,
+    },
+    /// The evidence package is so large that the fraud settlement carrying it would not fit
+    /// [`SessionConfig::limits`]; the delivery is not taken (module docs, "Settlement
+    /// threats").
+    #[error("{id}: an evidence package of {len} bytes would not fit a fraud settlement")]
+    EvidenceTooLarge {
+        /// The session.
+        id: SessionId,
+        /// The package envelope's length.
+        len: usize,
+    },
+    /// A `TimedOut(Execute)` statement arrived before the delivery deadline could have passed
+    /// for the requester, even allowing [`SessionConfig::max_skew`].
+    #[error("{id}: execution timeout claimed {early_ms} ms before the deadline (skew allowed)")]
+    EarlyTimeout {
+        /// The session.
+        id: SessionId,
+        /// How much too early, after allowing the skew.
+        early_ms: u64,
+    },
+    /// A `TimedOut(Execute)` statement arrived after this provider delivered: the requester
+    /// owes a grade (or `TimedOut(Grade)`), not an execution timeout.
+    #[error("{0}: execution timeout claimed after the delivery")]
+    TimeoutAfterDelivery(SessionId),
 }
 
 /// A read-only view of one session.
@@ -1373,6 +1470,12 @@ enum EvidenceCheck {
     Failed(EvidenceReport),
     /// Failed with a provable contradiction.
     Fraud(Box<(FraudProof, Offence)>),
+    /// More receipts than `max_receipts`: the chain was not examined, so the delivery is not
+    /// taken (see `check_evidence`).
+    TooManyReceipts {
+        count: usize,
+        max: usize,
+    },
 }
 
 // =============================================================================================
@@ -1657,9 +1760,14 @@ impl Sessions {
         self.run(now, |e| e.apply_grade(now, id, grade))
     }
 
-    /// Settle the session as [`Outcome::Fraud`] on a fraud proof that verifies and convicts the
-    /// session's provider (any time after its commitment). Sends the SETTLE statement with the
-    /// proof and queues [`Event::Settled`] and [`Event::Offence`].
+    /// Settle the session as [`Outcome::Fraud`] on a fraud proof that verifies, convicts the
+    /// session's provider and is about this session: a receipt contradiction in the package
+    /// of this session's delivery ([`SessionError::ProofNotForSession`] otherwise; module
+    /// docs, "Settlement threats"). Sends the SETTLE statement with the proof and queues
+    /// [`Event::Settled`] and [`Event::Offence`]. A contradicting package is normally found
+    /// and settled on as it arrives; a proof of anything else the provider did belongs to the
+    /// trust plane ([`Ledger::record_offence`](agentnet_trust::ledger::Ledger::record_offence)),
+    /// not to this session's deposit.
     pub fn report_fraud(
         &mut self,
         now: Now,
@@ -1827,6 +1935,8 @@ impl Sessions {
                 provider,
             });
         }
+        proof_of_this_delivery(s, proof, &self.config.limits)
+            .map_err(|reason| SessionError::ProofNotForSession { id, reason })?;
         self.settle(
             now,
             id,
@@ -1889,7 +1999,23 @@ impl Sessions {
                 return Err(SessionError::EvidenceRequired(id));
             }
             None => {}
-            Some(p) => check_own_package(id, p, self.me, s.task, result_hash)?,
+            Some(p) => {
+                check_own_package(id, p, self.me, s.task, result_hash)?;
+                // The requester would refuse it (see `check_evidence`); refuse it here first.
+                let max = self.config.max_receipts;
+                if p.receipts.len() > max {
+                    return Err(SessionError::TooManyReceipts {
+                        id,
+                        count: p.receipts.len(),
+                        max,
+                    });
+                }
+            }
+        }
+        let evidence = evidence.map(|p| Bytes::from(p.to_envelope()));
+        if let Some(env) = &evidence {
+            // The requester refuses what it could not convict; refuse it here first.
+            fraud_settlement_fits(id, s, env, &self.config.limits)?;
         }
         let overdue = now.mono + s.ms(|d| d.settle_ms);
         let (peer, link) = (s.counterparty(), s.link);
@@ -1897,7 +2023,7 @@ impl Sessions {
             session: id,
             provider: self.me,
             result_hash,
-            evidence: evidence.map(|p| Bytes::from(p.to_envelope())),
+            evidence,
         })?;
         self.set_state(
             id,
@@ -2008,7 +2134,7 @@ impl Sessions {
             Some(wire::SETTLE) => {
                 let m = open::<Settle>(&payload, &limits)?;
                 self.adopt(m.signer(), from);
-                self.on_settle(from, m)
+                self.on_settle(now, from, m)
             }
             // Not ours: report the most specific wire error (malformed beats unknown kind).
             _ => Err(match frame::decode_frame(&payload, &limits) {
@@ -2206,12 +2332,18 @@ impl Sessions {
         if s.mechanism.tier() == Tier::Evidence && m.evidence.is_none() {
             return Err(SessionError::EvidenceRequired(id));
         }
+        if let Some(env) = &m.evidence {
+            fraud_settlement_fits(id, s, env, &self.config.limits)?;
+        }
         let provider = s.provider;
         let grade_by = now.mono + s.ms(|d| d.settle_ms.div_ceil(2));
         let check = match &m.evidence {
             None => EvidenceCheck::Absent,
             Some(env) => self.check_evidence(s, env, m.result_hash, at, now),
         };
+        if let EvidenceCheck::TooManyReceipts { count, max } = check {
+            return Err(SessionError::TooManyReceipts { id, count, max });
+        }
         self.route(id, from);
         match check {
             EvidenceCheck::Fraud(fraud) if fraud.1.offender == provider => {
@@ -2233,6 +2365,9 @@ impl Sessions {
                     report,
                 });
                 Ok(())
+            }
+            EvidenceCheck::TooManyReceipts { count, max } => {
+                Err(SessionError::TooManyReceipts { id, count, max })
             }
             EvidenceCheck::Absent | EvidenceCheck::Verified(_) => {
                 let evidence = match check {
@@ -2265,10 +2400,15 @@ impl Sessions {
         }
     }
 
-    /// Provider: the settlement statement. Accepted or disputed, it ends the session.
-    fn on_settle(&mut self, from: LinkId, m: Signed<Settle>) -> Result<(), SessionError> {
+    /// Provider: the settlement statement. Accepted or disputed, it ends the session; an
+    /// execution timeout that cannot have happened yet, or after our delivery, is refused
+    /// with the session unchanged ([`check_execute_timeout`]).
+    fn on_settle(&mut self, now: Now, from: LinkId, m: Signed<Settle>) -> Result<(), SessionError> {
         let id = m.session;
         let s = self.counterpart(id, Role::Provider, m.signer(), "SETTLE")?;
+        if m.outcome == Outcome::TimedOut(Stage::Execute) {
+            check_execute_timeout(id, s, now, self.config.max_skew)?;
+        }
         let verdict = check_statement(s, m.value(), self.me, &self.config.limits);
         let topic = s.topic.clone();
         self.route(id, from);
@@ -2314,6 +2454,19 @@ impl Sessions {
             Ok(v) => return EvidenceCheck::Verified(v),
             Err(report) => report,
         };
+        // Threat: a package over `max_receipts` is refused by `verify_evidence` before its
+        // chain is walked (bounded work), so a contradiction inside it is never found. Settled
+        // as merely `Rejected`, a cheating provider would pocket the flat fee and keep its
+        // deposit by adding one receipt. Such a delivery is therefore not taken at all: the
+        // provider may still deliver a package within the bound before the deadline, or it
+        // times out (nothing paid).
+        let too_many = report.faults().iter().find_map(|f| match f {
+            EvidenceFault::TooManyReceipts { count, max } => Some((*count, *max)),
+            _ => None,
+        });
+        if let Some((count, max)) = too_many {
+            return EvidenceCheck::TooManyReceipts { count, max };
+        }
         // Only a contradiction inside the provider's own signatures is fraud; every other fault
         // depends on our view and merely refuses the evidence.
         let proven = FraudProof::from_evidence_report(&report, limits)
@@ -2668,6 +2821,55 @@ fn feedback_for(outcome: Outcome) -> Option<TaskOutcome> {
     }
 }
 
+/// Whether the fraud settlement that would convict the provider on `evidence` (a package
+/// envelope) fits `limits`: the statement carries the package as its proof, so it is a few
+/// hundred bytes larger than the package.
+///
+/// Threat: a provider delivers a self-contradicting package just large enough for the
+/// DELIVER to pass and the SETTLE carrying it as a proof to exceed the limits; the requester
+/// could not sign its conviction, and the provider would keep its deposit. So every
+/// delivery is checked against the worst case of that statement (this session's fields and
+/// amounts, the latest `settled_at`) before it is taken, by both sides, and one that fails
+/// is refused with [`SessionError::EvidenceTooLarge`]: a provider cannot make its own
+/// conviction unsignable, only its delivery untakeable (which earns it nothing). The
+/// statement is signed with a throwaway key for the measurement; every signature and key
+/// has the same length, so the size is exact.
+fn fraud_settlement_fits(
+    id: SessionId,
+    s: &Session,
+    evidence: &[u8],
+    limits: &Limits,
+) -> Result<(), SessionError> {
+    let probe = Keypair::from_seed([0; 32]);
+    let amounts = settlement_amounts(s.mechanism.value(), Outcome::Fraud);
+    let worst = Settle {
+        session: id,
+        requester: probe.id(),
+        provider: s.provider,
+        task: s.task,
+        mechanism: s.mechanism_id,
+        outcome: Outcome::Fraud,
+        payment: amounts.payment,
+        refund: amounts.refund,
+        slashed: amounts.slashed,
+        proof: Some(FraudProof::ReceiptContradiction {
+            package: Bytes::copy_from_slice(evidence),
+        }),
+        settled_at: WallTime::from_unix_millis(u64::MAX),
+    };
+    let fits = Signed::sign(&probe, worst).is_ok_and(|st| {
+        frame::decode_frame_of(&st.to_frame(), <Settle as SignedObject>::KIND, limits).is_ok()
+    });
+    if fits {
+        Ok(())
+    } else {
+        Err(SessionError::EvidenceTooLarge {
+            id,
+            len: evidence.len(),
+        })
+    }
+}
+
 /// A provider's own package must be for this task and result and signed by it: anything else
 /// is a wiring mistake the requester would refuse.
 fn check_own_package(
@@ -2689,16 +2891,96 @@ fn check_own_package(
     Err(SessionError::EvidenceMismatch { id, reason })
 }
 
+/// Whether a verified `proof` against the provider is about this session: it must be a
+/// receipt contradiction whose package is the one this session's DELIVER carried (compared
+/// by [`Signed::hash`], so an envelope re-encoded canonically still matches).
+///
+/// Threat: a proof verifies forever and names no session, so a requester holding one old
+/// offence of a provider (another task, another session, gossip) could cite it in every later
+/// session and take every later deposit. The deposit of a session answers for what the
+/// provider did in that session, and the one thing it does there that a proof can show is
+/// the package it delivers; any other offence (equivocation, chain fork, answer
+/// contradiction, a package of another delivery, even for the same task id) is the trust
+/// plane's to punish ([`Event::Offence`], the ledger), not this deposit's. Checked by the
+/// requester ([`Sessions::report_fraud`]) and by the provider (a statement citing anything
+/// else is disputed).
+fn proof_of_this_delivery(
+    s: &Session,
+    proof: &FraudProof,
+    limits: &Limits,
+) -> Result<(), &'static str> {
+    let FraudProof::ReceiptContradiction { package } = proof else {
+        return Err("only a receipt contradiction in this session's delivery forfeits its deposit");
+    };
+    let Some(delivered) = s.deliver.as_ref().and_then(|d| d.value().evidence.as_ref()) else {
+        return Err("this session has no delivered evidence package");
+    };
+    let hash = |envelope: &[u8]| {
+        Signed::<EvidencePackage>::from_envelope(envelope, limits)
+            .ok()
+            .map(|p| p.hash())
+    };
+    match (hash(package), hash(delivered)) {
+        (Some(cited), Some(ours)) if cited == ours => Ok(()),
+        _ => Err("the proof's package is not the one delivered in this session"),
+    }
+}
+
+/// The provider's check of a `TimedOut(Execute)` statement against its own clock.
+///
+/// Threat: the requester ends the session as "the provider did not deliver in time" while
+/// the provider is still within its delivery window, or after it delivered: it pays nothing
+/// for work done or about to be done and records a failure against the provider
+/// ([`Event::Feedback`] `Rejected`). The requester's delivery deadline is its delegation time
+/// plus `execute_ms`; ours is the delegation's arrival plus `execute_ms`, so it is later by
+/// the DELEGATE's transit. A statement is refused while `now + max_skew` is before our
+/// deadline (the skew absorbs transit and clock-rate differences). Without a DELEGATE (lost,
+/// the session still `Committed`), the requester delegated at the earliest when we committed,
+/// so the bound is our commitment time plus `execute_ms`. After our delivery the requester
+/// owes a grade (or `TimedOut(Grade)`), never an execution timeout: refused too. Both
+/// refusals leave the session as it was ([`SessionError::EarlyTimeout`],
+/// [`SessionError::TimeoutAfterDelivery`]): the requester may still settle correctly, and
+/// otherwise the provider's own deadline reports [`Event::SettlementOverdue`]. (A delivery
+/// racing the requester's deadline ends the same way: the requester settled without it.)
+fn check_execute_timeout(
+    id: SessionId,
+    s: &Session,
+    now: Now,
+    max_skew: Duration,
+) -> Result<(), SessionError> {
+    let earliest = match s.state {
+        State::Delivered { .. } => return Err(SessionError::TimeoutAfterDelivery(id)),
+        State::Delegated { deliver_by, .. } => deliver_by,
+        // Our deadline while committed is commitment + commit_ms + settle_ms (`answer`).
+        State::Committed => s
+            .deadline
+            .saturating_sub(s.ms(|d| d.commit_ms) + s.ms(|d| d.settle_ms))
+            .saturating_add(s.ms(|d| d.execute_ms)),
+        // Impossible before a commitment: disputed by `check_statement`.
+        State::Offered => return Ok(()),
+    };
+    let skewed = now.mono.saturating_add(max_skew);
+    if skewed < earliest {
+        return Err(SessionError::EarlyTimeout {
+            id,
+            early_ms: millis(earliest.saturating_duration_since(skewed)),
+        });
+    }
+    Ok(())
+}
+
 /// Whether `outcome` can have happened given the provider's `phase`. Messages can be lost, so
 /// only what the provider's own actions or the requester's own signed DELEGATE rule out is
-/// impossible: a judgement needs a delivery; fraud and an execution timeout need a commitment;
+/// impossible: a judgement and fraud need a delivery; an execution timeout needs a commitment;
 /// a requester that signed a delegation had the commitment and did delegate.
 fn outcome_possible(outcome: Outcome, phase: Phase) -> bool {
     match outcome {
         Outcome::Accepted | Outcome::Rejected | Outcome::TimedOut(Stage::Grade) => {
             phase == Phase::Delivered
         }
-        Outcome::Fraud | Outcome::TimedOut(Stage::Execute) => phase >= Phase::Committed,
+        // Fraud is judged on this session's delivery only (`proof_of_this_delivery`).
+        Outcome::Fraud => phase == Phase::Delivered,
+        Outcome::TimedOut(Stage::Execute) => phase >= Phase::Committed,
         Outcome::TimedOut(Stage::Delegate) => phase == Phase::Committed,
         Outcome::TimedOut(Stage::Commit) => phase <= Phase::Committed,
     }
@@ -2770,7 +3052,7 @@ fn check_statement(
                     offender: offence.offender,
                 });
             }
-            Ok(())
+            proof_of_this_delivery(s, p, limits).map_err(DisputeReason::ProofNotForSession)
         }
         (_, Some(_)) => Err(DisputeReason::UnexpectedProof),
         (_, None) => Ok(()),
