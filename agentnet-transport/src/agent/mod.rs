@@ -2581,19 +2581,9 @@ impl Agent {
         // A slashed agent reads 0 at once; the others' scores follow at the next trust round
         // (no recompute per proof: proofs are cheap to mint against one's own free keys).
         let _ = self.reputation.slash(canonical, &offence, principal);
-        let open: Vec<SessionId> = self
-            .sessions
-            .ids()
-            .copied()
-            .filter(|sid| {
-                self.sessions.session(sid).is_some_and(|s| {
-                    s.role == Role::Requester && self.canonical(&s.provider) == canonical
-                })
-            })
-            .collect();
-        for sid in open {
-            let _ = self.sessions.report_fraud(now, sid, &proof);
-        }
+        // Open sessions with the offender are left to their own checks: a proof slashes only
+        // the deposit of the session whose delivery it convicts (the session engine settles
+        // that one as fraud when the delivery arrives), never a later, unrelated one.
         self.broadcast(&proof.to_frame(), from);
         self.event(AgentEvent::Convicted {
             offender: offence.offender,
