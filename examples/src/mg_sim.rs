@@ -7,7 +7,8 @@
 //!
 //! # The world
 //! - `nodes` agents, `topics` topics (the paper's five: code generation, code review/security,
-//!   devops tool execution, data analysis, creative writing). Every agent deposits `stake`
+//!   devops tool execution, data analysis, creative writing; up to three more for the harder
+//!   runs: web research, translation, customer support). Every agent deposits `stake`
 //!   per identity and has a principal commitment attested by a KYC issuer (the same person
 //!   always gets the same commitment, so every identity of one principal shares it).
 //! - Honest agents serve 2–3 random topics with quality `q ~ U(0.75, 0.98)` (the chance a
@@ -20,23 +21,35 @@
 //!   honest requesters with probability `sabotage_rate`. The rest are **bridges**: excellent
 //!   (0.97) honest work in every topic except the two code topics, which earns them real
 //!   trust there.
+//! - A `defector_share` of the would-be attackers are **slow defectors** instead: excellent
+//!   (0.97) in both code topics, and after warm-up they sabotage an honest requester's code
+//!   review only with probability `defector_rate`, always behind a forged, consistent trace,
+//!   so they never produce a fraud proof. Canaries look like work, so they fail the canary
+//!   that goes with a sabotaged task. To the requesters they look like a weak honest reviewer
+//!   (at the default 0.4 a verified acceptance rate of about 0.97·0.6 + 0.4·(1 − `notice`) ≈
+//!   0.78, inside the honest range 0.75–0.98, so their record is never "more bad than good").
+//!   They are staged with, vouched for and re-enter like attackers. This is the attack where
+//!   slashing cannot help and only the gate, the semantic weight and the ledger can.
 //! - Collusion is staged tasks: good work with honest evidence, so the praise that follows
 //!   is backed by checks that really pass — the only praise the ledger accepts. When a
 //!   colluder needs a code task it hires a random fellow attacker with probability
 //!   `collusion`; on top of that every bridge files `vouches` staged code tasks per epoch
-//!   (alternating code generation and code review) with random attackers. Bridges hold no
+//!   (alternating code generation and code review) with random attackers (slow defectors
+//!   included). Bridges hold no
 //!   trust in the code topics, so their vouching is worth something only to a method that
 //!   lets trust cross topics.
-//! - **Sybil re-entry**: an attacker whose identity was slashed, or whose code-review score
+//! - **Sybil re-entry**: an attacker whose identity was convicted by a fraud proof, or whose code-review score
 //!   fell below `whitewash_below` × the median of code-review providers, abandons it and
 //!   comes back under a fresh key with a fresh deposit (same principal). The colluders'
 //!   staged tasks go to current identities, so a fresh one is praised from its first epoch.
 //!
 //! # One epoch
 //! For every topic, `queries` tasks: a random requester (any agent) samples `candidates`
-//! providers of the topic and picks one by EigenTrust's selection rule — proportional to the
-//! method's trust, or with probability `explore` (and when all are zero) uniformly among the
-//! zero-trust candidates; `random` picks uniformly — unless it is a colluder staging a task. Verification follows the requester's risk policy:
+//! providers of the topic (keys convicted by a fraud proof are no candidates) and picks one
+//! by EigenTrust's selection rule — proportional to the method's trust, or with probability
+//! `explore` (and when all are zero) uniformly among the zero-trust candidates; `random`
+//! picks uniformly — unless it is a colluder staging a task. Verification follows the
+//! requester's risk policy:
 //! - code review (high risk) always requires an evidence package (Tier 3); other topics do
 //!   with probability `evidence_rate`. An honest provider's package verifies and the
 //!   requester records the outcome (accepted with probability `q`). A saboteur either ships
@@ -54,11 +67,19 @@
 //! shared [`ReportBook`] applies them, and [`Reputation`] recomputes.
 //! Each method differs only in its [`ReputationConfig`] and report salience:
 //! `global_eigentrust` (one flattened graph, `pretrusted` fixed honest agents, full reports),
-//! `per_topic_eigentrust` (uniform pretrust, full reports), `mg_eigentrust` (stake and
-//! bridge pretrust, gate, semantic weight, slashing, salient reports) and its three
-//! ablations. A verified offence is handed to every method's [`Reputation::slash`]; only MG
-//! with slashing acts on it (the others just record it), and the requester's ledger drops
-//! the offender either way.
+//! `per_topic_eigentrust` (the same fixed pretrusted agents per topic, full reports),
+//! `mg_eigentrust` (stake and bridge pretrust, gate, semantic weight, slashing, salient
+//! reports) and its three ablations.
+//!
+//! **Fraud proofs are the same for every method.** A proof is self-verifying, so it travels
+//! to every agent under every method (`random` included): every agent's ledger drops the
+//! convicted key and refuses further entries about it (so no method's reports mention it
+//! again), and no requester hires a convicted key. The proof is handed to every method's
+//! [`Reputation::slash`]; what only MG with slashing adds is its own mechanism: the stake is
+//! burned (the attackers' ROI), and the principal is flagged, so every other and every
+//! future key of the same principal is convicted too (a Sybil re-entry gains nothing). Under
+//! the baselines and the ablation without slashing a fresh key of the same principal starts
+//! clean.
 //!
 //! # Metrics (per method, pooled over seeds)
 //! - `attack_success`: sabotaged code-review tasks ÷ honest requesters' code-review tasks
@@ -73,12 +94,19 @@
 //!   and its code-review score fell below `whitewash_below` × the median of code-review
 //!   providers.
 //! - `detection_rate`: of the identities that sabotaged at least once, the fraction the
-//!   method *flags* at the end: slashed, or its reported verified record in code review is
+//!   method *flags* at the end: convicted by a fraud proof (public, so under every method) or
+//!   slashed by MG, or its reported verified record in code review is
 //!   more bad than good (`N > P` with `P + N ≥ flag_min_evidence`, summed over the reports
 //!   the method received; the global baseline's reports are flattened, so its record is the
 //!   flattened one).
-//! - `false_positive_rate`: of honest identities, the fraction flagged (slashed, or a record
-//!   more bad than good in a topic they serve).
+//! - `false_positive_rate`: of honest identities, the fraction flagged (convicted or slashed,
+//!   or a record more bad than good in a topic they serve).
+//! - `defector_attack_success` and `defector_detection_rate`: the same two restricted to the
+//!   slow defectors (their sabotaged tasks over the same denominator; their identities).
+//! - `gate_open_colluders` / `gate_open_honest` (MG variants, a diagnostic): the share of
+//!   unconvicted colluders / honest agents serving both code topics whose consistency gate
+//!   from code generation into code review is open at the end, evaluated from MG's own
+//!   evidence ([`Reputation::evidence`]).
 //! - `cold_start_reputation`: an honest agent with a deposit joins at epoch `epochs / 2`;
 //!   its mean score over its topics right after joining, before any interaction (`random`
 //!   has no scores: 0).
@@ -106,8 +134,9 @@ use agentnet_trust::report::{
 };
 use core::time::Duration;
 
-/// The paper's topics: (topic, description encoded for the semantic weight).
-pub const TOPICS: [(&str, &str); 5] = [
+/// The paper's five topics, then three more for the harder runs (`topics` up to 8): (topic,
+/// description encoded for the semantic weight).
+pub const TOPICS: [(&str, &str); 8] = [
     (
         "code/generation",
         "code generation: write source code, functions and programs",
@@ -127,6 +156,18 @@ pub const TOPICS: [(&str, &str); 5] = [
     (
         "creative/writing",
         "creative writing: stories, poems and marketing copy",
+    ),
+    (
+        "research/web-search",
+        "web research: search the web and summarise sources",
+    ),
+    (
+        "language/translation",
+        "translation and localisation of documents between languages",
+    ),
+    (
+        "support/customer",
+        "customer support: answer user questions and tickets",
     ),
 ];
 /// Where attackers build their reputation.
@@ -203,7 +244,7 @@ impl MethodName {
 pub struct ExperimentConfig {
     /// Agents at the start. Default 100.
     pub nodes: usize,
-    /// Topics (2..=5, the first ones of [`TOPICS`]). Default 5.
+    /// Topics (2..=8, the first ones of [`TOPICS`]). Default 5.
     pub topics: usize,
     /// Epochs. Default 50.
     pub epochs: usize,
@@ -213,6 +254,12 @@ pub struct ExperimentConfig {
     pub candidates: usize,
     /// Fraction of colluding agents. Default 0.2.
     pub malicious_fraction: f64,
+    /// Share of the non-bridge colluders that are slow defectors instead of attackers.
+    /// Default 0 (the paper's attack).
+    pub defector_share: f64,
+    /// Probability that a slow defector sabotages an honest requester's code review after
+    /// warm-up (always behind a forged, consistent trace). Default 0.4.
+    pub defector_rate: f64,
     /// Epochs of good behaviour before attackers defect. Default 10.
     pub warmup: usize,
     /// Deposit per identity. Default 10.
@@ -241,6 +288,8 @@ pub struct ExperimentConfig {
     pub evidence_rate: f64,
     /// EigenTrust `a` for every method. Default 0.15.
     pub alpha: f64,
+    /// MG's `β` ([`ReputationConfig::bridge_share`]). Default: the library default.
+    pub bridge_share: f64,
     /// Fixed pretrusted honest agents of the global baseline. Default 5.
     pub pretrusted: usize,
     /// Verified weight (reported `pos + neg`) needed before a record can flag an agent.
@@ -261,6 +310,8 @@ impl Default for ExperimentConfig {
             queries: 50,
             candidates: 8,
             malicious_fraction: 0.2,
+            defector_share: 0.0,
+            defector_rate: 0.4,
             warmup: 10,
             stake: 10.0,
             gain: 1.0,
@@ -274,6 +325,7 @@ impl Default for ExperimentConfig {
             canary_rate: 0.1,
             evidence_rate: 0.3,
             alpha: 0.15,
+            bridge_share: ReputationConfig::default().bridge_share,
             pretrusted: 5,
             flag_min_evidence: 3.0,
             whitewash_below: 0.5,
@@ -311,13 +363,33 @@ pub struct RunResult {
     pub fraud_proofs: u64,
     /// Sybil identities created.
     pub sybils: u64,
+    /// Of `sabotaged`, the tasks sabotaged by slow defectors.
+    pub defector_sabotaged: u64,
+    /// Slow-defector identities that sabotaged at least once (included in `defecting`).
+    pub defectors: u64,
+    /// Of those, flagged at the end (included in `defecting_flagged`).
+    pub defectors_flagged: u64,
+    /// MG variants: (current colluder identities serving both code topics, of those with the
+    /// code generation → code review gate open at the end).
+    pub gate_colluders: (u64, u64),
+    /// MG variants: the same for honest agents serving both code topics.
+    pub gate_honest: (u64, u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Honest,
     Attacker,
+    /// The slow defector: never ships a contradicting trace.
+    Defector,
     Bridge,
+}
+
+impl Role {
+    /// Attackers and slow defectors: the colluders that serve the code topics and defect.
+    fn defects(self) -> bool {
+        matches!(self, Role::Attacker | Role::Defector)
+    }
 }
 
 #[derive(Debug)]
@@ -351,8 +423,9 @@ struct World {
     book: ReportBook,
     global_topic: Topic,
     limits: Limits,
-    /// Whether verified offences slash (MG variants other than the ablation).
-    slashing: bool,
+    /// Identities convicted by a verified fraud proof. The proof is self-verifying and
+    /// travels to every agent, so this set is public knowledge under every method.
+    convicted: BTreeSet<AgentId>,
     /// Report salience of this method.
     salience: SalienceConfig,
     /// Every agent's ledger configuration.
@@ -388,9 +461,12 @@ impl World {
             HashedNgramEncoder::new(HashedNgramConfig::default()).expect("default config");
         let malicious = (cfg.nodes as f64 * cfg.malicious_fraction).round() as usize;
         let attackers = (malicious as f64 * 0.75).round() as usize;
+        let defectors = (attackers as f64 * cfg.defector_share.clamp(0.0, 1.0)).round() as usize;
         let mut roles: Vec<Role> = (0..cfg.nodes)
             .map(|i| {
-                if i < attackers {
+                if i < defectors {
+                    Role::Defector
+                } else if i < attackers {
                     Role::Attacker
                 } else if i < malicious {
                     Role::Bridge
@@ -424,16 +500,13 @@ impl World {
             limits: Limits::default(),
             salience,
             ledger_cfg,
-            slashing: matches!(
-                method.method(),
-                Some(Method::MultiGraph(MgOptions { slashing: true, .. }))
-            ),
+            convicted: BTreeSet::new(),
             result: RunResult::default(),
             task_counter: 0,
         };
         for role in roles {
             let topics = match role {
-                Role::Attacker => vec![SOURCE, TARGET],
+                Role::Attacker | Role::Defector => vec![SOURCE, TARGET],
                 Role::Bridge => w.pick_other_topics(),
                 Role::Honest => {
                     let count = 2 + w.rng.below(2) as usize;
@@ -444,7 +517,7 @@ impl World {
                 .iter()
                 .map(|&t| match role {
                     Role::Attacker if t == TARGET => 0.75 + 0.23 * w.rng.unit(),
-                    Role::Attacker | Role::Bridge => 0.97,
+                    Role::Attacker | Role::Defector | Role::Bridge => 0.97,
                     Role::Honest => 0.75 + 0.23 * w.rng.unit(),
                 })
                 .collect();
@@ -474,6 +547,7 @@ impl World {
                     max_iterations: 1000,
                 },
                 failure_weight: cfg.failure_weight,
+                bridge_share: cfg.bridge_share,
                 pretrusted,
                 ..Default::default()
             })
@@ -632,8 +706,15 @@ impl World {
             self.stage(now, requester, topic);
             return (0, 0);
         }
+        // A key convicted by a public fraud proof is no candidate under any method.
         let mut providers: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| i != requester && self.nodes[i].topics.contains(&topic))
+            .filter(|&i| {
+                i != requester
+                    && self.nodes[i].topics.contains(&topic)
+                    && !self
+                        .convicted
+                        .contains(&self.ids[self.nodes[i].identity].key.id())
+            })
             .collect();
         if providers.is_empty() {
             return (0, 0);
@@ -652,12 +733,19 @@ impl World {
         let after_warmup = epoch >= self.cfg.warmup;
         // Attackers sabotage honest requesters' code reviews only; only those count.
         let counts = u64::from(topic == TARGET && after_warmup && !colluder);
-        let defects = self.nodes[chosen].role == Role::Attacker
-            && counts == 1
-            && self.rng.chance(self.cfg.sabotage_rate);
+        let role = self.nodes[chosen].role;
+        let defects = counts == 1
+            && match role {
+                Role::Attacker => self.rng.chance(self.cfg.sabotage_rate),
+                Role::Defector => self.rng.chance(self.cfg.defector_rate),
+                _ => false,
+            };
         let ident = self.nodes[chosen].identity;
         if defects {
             self.ids[ident].sabotaged += 1;
+            if role == Role::Defector {
+                self.result.defector_sabotaged += 1;
+            }
         }
         let quality = {
             let n = &self.nodes[chosen];
@@ -674,11 +762,12 @@ impl World {
         (counts, counts * u64::from(defects))
     }
 
-    /// A staged task: colluder `requester` hires a random fellow attacker, which does the work
-    /// well and ships honest evidence, so the praise that follows is backed by real checks.
+    /// A staged task: colluder `requester` hires a random fellow attacker or slow defector,
+    /// which does the work well and ships honest evidence, so the praise that follows is
+    /// backed by real checks.
     fn stage(&mut self, now: Now, requester: usize, topic: usize) {
         let attackers: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| i != requester && self.nodes[i].role == Role::Attacker)
+            .filter(|&i| i != requester && self.nodes[i].role.defects())
             .collect();
         if !attackers.is_empty() {
             let p = attackers[self.rng.below(attackers.len() as u64) as usize];
@@ -765,7 +854,10 @@ impl World {
         let mid = Hash::digest("agentnet/example/mid", task.0.as_bytes());
         let genuine = Hash::digest("agentnet/example/output", task.0.as_bytes());
         let altered = Hash::digest("agentnet/example/sabotage", task.0.as_bytes());
-        let sloppy = defects && self.rng.chance(self.cfg.sloppy);
+        // A slow defector never ships its real trace: it always forges a consistent one.
+        let sloppy = defects
+            && self.nodes[provider].role == Role::Attacker
+            && self.rng.chance(self.cfg.sloppy);
         // The trace ends in the genuine output unless a saboteur forges it.
         let trace_end = if defects && !sloppy { altered } else { genuine };
         let delivered = if defects { altered } else { genuine };
@@ -849,8 +941,15 @@ impl World {
                 match FraudProof::from_evidence_report(&report, &self.limits)
                     .and_then(|p| p.verify(&self.limits))
                 {
-                    Ok(offence) if self.slashing => {
+                    // Every method gets the proof. It travels to every agent (it is
+                    // self-verifying): each drops the offender from its own ledger, so no
+                    // method's reports mention it again, and nobody hires the convicted key.
+                    // What differs is what `Reputation::slash` does with it: MG with slashing
+                    // burns the stake and flags the principal (every key of it is convicted),
+                    // the others only record it.
+                    Ok(offence) => {
                         self.result.fraud_proofs += 1;
+                        self.convicted.insert(pid);
                         let principal = self.nodes[provider].principal;
                         if let Some(r) = self.rep.as_mut()
                             && let Ok(agentnet_trust::mg::SlashOutcome::Slashed { stake }) =
@@ -858,16 +957,13 @@ impl World {
                         {
                             self.result.burned += stake;
                         }
-                        // The proof travels to every agent (it is self-verifying); each drops
-                        // the offender from its own ledger.
                         for n in &mut self.nodes {
                             n.ledger.record_offence(pid, &offence);
                         }
                     }
-                    // Without slashing there is no use for proofs: like a plain EigenTrust
-                    // deployment, the requester keeps the failed check as its own negative
-                    // entry.
-                    _ => {
+                    // A failed check that yields no verifiable proof (none here: every
+                    // mismatch is provable) stays the requester's own negative entry.
+                    Err(_) => {
                         if let Some(rej) = report.rejection() {
                             let _ = self.nodes[requester].ledger.record_rejection(
                                 &topic_name,
@@ -996,29 +1092,32 @@ impl World {
     }
 
     fn attackers_adapt(&mut self, epoch: usize) {
-        let Some(rep) = self.rep.as_ref() else {
-            return;
-        };
+        let rep = self.rep.as_ref();
         let target = &self.topics[TARGET];
+        let score = |id: &AgentId| rep.map_or(0.0, |r| r.score(id, target));
         let mut scores: Vec<f64> = (0..self.nodes.len())
             .filter(|&n| self.nodes[n].topics.contains(&TARGET))
-            .map(|n| rep.score(&self.ids[self.nodes[n].identity].key.id(), target))
+            .map(|n| score(&self.ids[self.nodes[n].identity].key.id()))
             .collect();
         let median = crate::report::quantile(&mut scores, 0.5);
         let mut renew = Vec::new();
         for n in 0..self.nodes.len() {
-            if self.nodes[n].role != Role::Attacker {
+            if !self.nodes[n].role.defects() {
                 continue;
             }
             let ident = &self.ids[self.nodes[n].identity];
             let id = ident.key.id();
-            let slashed = rep.is_slashed(&id);
+            // A key convicted by a public proof is useless under every method (MG's slash
+            // convicts it too).
+            let convicted = self.convicted.contains(&id) || rep.is_some_and(|r| r.is_slashed(&id));
             // An identity that has burned its name by sabotage and now ranks low is
-            // abandoned; a fresh one is kept (re-entering again would not help it).
-            let whitewash = epoch >= self.cfg.warmup
+            // abandoned; a fresh one is kept (re-entering again would not help it). `random`
+            // keeps no scores, so nobody ranks low there.
+            let whitewash = rep.is_some()
+                && epoch >= self.cfg.warmup
                 && ident.sabotaged > 0
-                && rep.score(&id, target) < self.cfg.whitewash_below * median;
-            if slashed || whitewash {
+                && score(&id) < self.cfg.whitewash_below * median;
+            if convicted || whitewash {
                 renew.push(n);
             }
         }
@@ -1041,22 +1140,16 @@ impl World {
     }
 
     fn final_metrics(&mut self) {
-        let Some(rep) = self.rep.as_ref() else {
-            // Random keeps no reputation: it flags nobody.
-            for i in &self.ids {
-                match self.nodes[i.node].role {
-                    Role::Honest => self.result.honest += 1,
-                    _ if i.sabotaged > 0 => self.result.defecting += 1,
-                    _ => {}
-                }
-            }
-            return;
-        };
+        let rep = self.rep.as_ref();
         let now = now_at(self.cfg.epochs, 0).wall;
         let half_life = self.ledger_cfg.half_life;
         let global = self.method == MethodName::GlobalEigenTrust;
-        // The reported verified record of `id` in `topic`: (P, N) summed over reporters.
+        // The reported verified record of `id` in `topic`: (P, N) summed over reporters
+        // (`random` receives no reports: empty).
         let record = |id: &AgentId, topic: usize| -> (f64, f64) {
+            if rep.is_none() {
+                return (0.0, 0.0);
+            }
             let t = if global {
                 &self.global_topic
             } else {
@@ -1073,23 +1166,66 @@ impl World {
             let (p, n) = record(id, topic);
             p + n >= min && n > p
         };
+        // Convicted by a public proof (every method knows), or slashed by MG.
+        let convicted =
+            |id: &AgentId| self.convicted.contains(id) || rep.is_some_and(|r| r.is_slashed(id));
+        let mut r = RunResult::default();
         for i in &self.ids {
             let id = i.key.id();
             let node = &self.nodes[i.node];
             match node.role {
                 Role::Honest => {
-                    self.result.honest += 1;
-                    if rep.is_slashed(&id) || node.topics.iter().any(|t| bad(&id, *t)) {
-                        self.result.honest_flagged += 1;
+                    r.honest += 1;
+                    if convicted(&id) || node.topics.iter().any(|t| bad(&id, *t)) {
+                        r.honest_flagged += 1;
                     }
                 }
-                _ if i.sabotaged > 0 => {
-                    self.result.defecting += 1;
-                    if rep.is_slashed(&id) || bad(&id, TARGET) {
-                        self.result.defecting_flagged += 1;
+                role if i.sabotaged > 0 => {
+                    let flagged = convicted(&id) || bad(&id, TARGET);
+                    r.defecting += 1;
+                    r.defecting_flagged += u64::from(flagged);
+                    if role == Role::Defector {
+                        r.defectors += 1;
+                        r.defectors_flagged += u64::from(flagged);
                     }
                 }
                 _ => {}
+            }
+        }
+        self.result.honest = r.honest;
+        self.result.honest_flagged = r.honest_flagged;
+        self.result.defecting = r.defecting;
+        self.result.defecting_flagged = r.defecting_flagged;
+        self.result.defectors = r.defectors;
+        self.result.defectors_flagged = r.defectors_flagged;
+        // Diagnostics of the consistency gate from code generation into code review, as MG
+        // evaluates it from its evidence (see `agentnet_trust::mg`): open iff the record in
+        // code generation is large enough and the one in code review is not worse by more
+        // than the tolerance.
+        if let (Some(rep), Some(Method::MultiGraph(_))) = (rep, self.method.method()) {
+            let c = rep.config();
+            let rate = |(p, n): (f64, f64)| (p + 1.0) / (p + n + 2.0);
+            let (src, dst) = (&self.topics[SOURCE], &self.topics[TARGET]);
+            let open = |id: &AgentId| {
+                let there = rep.evidence(id, src);
+                there.0 + there.1 >= c.gate_min_evidence
+                    && rate(rep.evidence(id, dst)) >= rate(there) - c.gate_tolerance
+            };
+            for node in &self.nodes {
+                if !(node.topics.contains(&SOURCE) && node.topics.contains(&TARGET)) {
+                    continue;
+                }
+                let id = self.ids[node.identity].key.id();
+                if rep.is_convicted(&id) {
+                    continue;
+                }
+                let slot = match node.role {
+                    Role::Honest => &mut self.result.gate_honest,
+                    Role::Attacker | Role::Defector => &mut self.result.gate_colluders,
+                    Role::Bridge => continue,
+                };
+                slot.0 += 1;
+                slot.1 += u64::from(open(&id));
             }
         }
     }
@@ -1143,6 +1279,16 @@ pub struct Summary {
     pub fraud_proofs_per_seed: f64,
     /// Sybil identities per seed.
     pub sybils_per_seed: f64,
+    /// The slow defectors' share of `attack_success` (tasks they sabotaged ÷ the same
+    /// denominator).
+    pub defector_attack_success: f64,
+    /// `detection_rate` restricted to slow-defector identities (0 when none sabotaged).
+    pub defector_detection_rate: f64,
+    /// MG variants: share of unconvicted colluders serving both code topics whose code
+    /// generation → code review gate is open at the end.
+    pub gate_open_colluders: f64,
+    /// MG variants: the same share for honest agents serving both code topics.
+    pub gate_open_honest: f64,
 }
 
 /// Pool runs of one method.
@@ -1180,5 +1326,78 @@ pub fn summarize(cfg: &ExperimentConfig, method: MethodName, runs: &[RunResult])
         per_epoch,
         fraud_proofs_per_seed: sum(&|r| r.fraud_proofs as f64) / seeds,
         sybils_per_seed: sum(&|r| r.sybils as f64) / seeds,
+        defector_attack_success: ratio(
+            sum(&|r| r.defector_sabotaged as f64),
+            sum(&|r| r.target_tasks as f64),
+        ),
+        defector_detection_rate: ratio(
+            sum(&|r| r.defectors_flagged as f64),
+            sum(&|r| r.defectors as f64),
+        ),
+        gate_open_colluders: ratio(
+            sum(&|r| r.gate_colluders.1 as f64),
+            sum(&|r| r.gate_colluders.0 as f64),
+        ),
+        gate_open_honest: ratio(
+            sum(&|r| r.gate_honest.1 as f64),
+            sum(&|r| r.gate_honest.0 as f64),
+        ),
+    }
+}
+
+/// The baselines MG must beat by 5×.
+pub const BASELINES: [MethodName; 3] = [
+    MethodName::Random,
+    MethodName::GlobalEigenTrust,
+    MethodName::PerTopicEigenTrust,
+];
+
+/// The headline goals of one point (issue 14), evaluated on pooled summaries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Goals {
+    /// MG attack success ≤ 0.03.
+    pub attack_success_le_0_03: bool,
+    /// MG attack success at least 5× below every baseline's.
+    pub five_x_below_every_baseline: bool,
+    /// MG attacker ROI < 0.
+    pub roi_lt_0: bool,
+    /// MG detection ≥ 0.95.
+    pub detection_ge_0_95: bool,
+    /// MG false positives ≤ 0.10.
+    pub false_positives_le_0_10: bool,
+    /// The lowest baseline attack success ÷ MG's (∞ when MG's is 0).
+    pub lowest_baseline_over_mg: f64,
+}
+
+impl Goals {
+    /// Evaluate the goals; `None` unless `summaries` holds MG and every baseline.
+    pub fn evaluate(summaries: &[Summary]) -> Option<Goals> {
+        let by = |m: MethodName| summaries.iter().find(|s| s.method == m);
+        let mg = by(MethodName::MgEigenTrust)?;
+        let mut lowest = f64::INFINITY;
+        for b in BASELINES {
+            lowest = lowest.min(by(b)?.attack_success);
+        }
+        Some(Goals {
+            attack_success_le_0_03: mg.attack_success <= 0.03,
+            five_x_below_every_baseline: mg.attack_success * 5.0 <= lowest,
+            roi_lt_0: mg.attacker_roi < 0.0,
+            detection_ge_0_95: mg.detection_rate >= 0.95,
+            false_positives_le_0_10: mg.false_positive_rate <= 0.10,
+            lowest_baseline_over_mg: if mg.attack_success > 0.0 {
+                lowest / mg.attack_success
+            } else {
+                f64::INFINITY
+            },
+        })
+    }
+
+    /// Whether all five hold.
+    pub fn all_met(&self) -> bool {
+        self.attack_success_le_0_03
+            && self.five_x_below_every_baseline
+            && self.roi_lt_0
+            && self.detection_ge_0_95
+            && self.false_positives_le_0_10
     }
 }

@@ -39,10 +39,11 @@ const PALETTE: [RGBColor; 8] = [
 
 fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
     let pts = series.iter().flat_map(|s| s.points.iter());
-    let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, f64::MIN);
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, 0.0f64, f64::MIN);
     for &(x, y) in pts {
         x0 = x0.min(x);
         x1 = x1.max(x);
+        y0 = y0.min(y);
         y1 = y1.max(y);
     }
     if x0 > x1 {
@@ -51,8 +52,9 @@ fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
+    // The y axis starts at 0, or below it when a value is negative (an ROI).
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.08 };
-    (x0, x1, 0.0, y1)
+    (x0, x1, y0 * 1.08, y1)
 }
 
 /// An SVG line chart (800×480) of `series`.
