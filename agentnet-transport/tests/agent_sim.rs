@@ -1162,3 +1162,56 @@ fn proofs_against_free_identities_are_not_relayed_or_stored() {
     let other = w.sim.engine(w.ids[2]).unwrap().agent();
     assert!(strangers.iter().all(|s| !other.is_convicted(s)));
 }
+
+#[test]
+fn a_trust_report_dated_in_the_future_is_refused() {
+    use agentnet_core::Engine;
+    use agentnet_trust::report::{ReportEntry, TrustReport};
+    let mut w = solo(22);
+    // The requester works in the topic once it has requested there.
+    let o = request(
+        &mut w,
+        0,
+        TaskRequest::new("summarize my text", Bytes::from_static(b"x")).tier(Tier::Reputation),
+    );
+    let provider = o.provider.expect("served");
+    let (req, prov) = (w.ids[0], w.ids[1]);
+    let link = {
+        let me = w.sim.engine(prov).unwrap().agent().id();
+        *w.sim
+            .engine(req)
+            .unwrap()
+            .agent()
+            .peers()
+            .find(|(p, _)| **p == me)
+            .unwrap()
+            .1
+    };
+    let kp = Keypair::from_seed([77; 32]);
+    let report = |ahead: Duration| {
+        Signed::sign(
+            &kp,
+            TrustReport {
+                reporter: kp.id(),
+                topic: Topic::new(TOPIC).unwrap(),
+                seq: 1,
+                at: w.sim.now().wall + ahead,
+                base: None,
+                entries: vec![ReportEntry::new(provider, 5.0, 0.0)],
+            },
+        )
+        .unwrap()
+        .to_frame()
+    };
+    let (late, fine) = (report(Duration::from_secs(3600)), report(Duration::ZERO));
+    let now = w.sim.now();
+    let host = w.sim.engine_mut(req).unwrap();
+    let r = host.handle_message(now, link, late);
+    assert!(
+        matches!(r, Err(agentnet_transport::agent::AgentError::Report(_))),
+        "{r:?}"
+    );
+    // The same reporter's honest report still applies (nothing was locked in).
+    host.handle_message(now, link, fine)
+        .expect("a current report");
+}

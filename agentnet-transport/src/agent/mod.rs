@@ -2614,8 +2614,18 @@ impl Agent {
             })
     }
 
-    fn on_report(&mut self, frame: &Bytes) -> Result<(), AgentError> {
+    fn on_report(&mut self, now: Now, frame: &Bytes) -> Result<(), AgentError> {
         let report = Signed::<TrustReport>::from_frame(frame, &self.limits)?;
+        // A report dated ahead of this clock (beyond the skew the gossip plane allows) would
+        // never age here, and would lock out the reporter's honest later reports (report
+        // times may not go backwards): refused.
+        let skew = self.config.gossip.header_rules.max_skew;
+        if report.at > now.wall + skew {
+            return Err(agentnet_trust::report::ReportError::Malformed(
+                "report dated in the future",
+            )
+            .into());
+        }
         // Only topics this agent itself works in: peers cannot grow its tables.
         if !self.reputation.topics().any(|t| *t == report.topic) {
             return Ok(());
@@ -2804,7 +2814,7 @@ impl Agent {
                     let (proof, _) = FraudProof::from_frame(&payload, &self.limits)?;
                     self.on_proof(now, proof, Some(from))
                 }
-                agentnet_trust::wire::TRUST_REPORT => self.on_report(&payload),
+                agentnet_trust::wire::TRUST_REPORT => self.on_report(now, &payload),
                 other => Err(AgentError::UnknownKind(other.0)),
             },
             Plane::Execution => Ok(self.sessions.handle_message(now, from, payload)?),
