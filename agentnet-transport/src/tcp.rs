@@ -189,8 +189,15 @@ pub struct TcpConfig {
     /// Default 256; range 1 ..= 1 048 576.
     pub max_connections: usize,
     /// Open inbound connections from one remote IP address, handshakes included
-    /// (connections). Default 16; range 1 ..= `max_connections`.
+    /// (connections). IPv6 addresses count per /64 (one host usually holds a whole /64) and
+    /// IPv4-mapped IPv6 addresses as their IPv4 address. Default 16; range 1 ..=
+    /// `max_connections`.
     pub max_per_ip: usize,
+    /// Connection slots only outbound dials may use: inbound connections are admitted up to
+    /// `max_connections - outbound_reserved`, so peers that connect to this node cannot take
+    /// every slot and cut it off from the peers it chooses. Default 32; range 0 ..
+    /// `max_connections`.
+    pub outbound_reserved: usize,
     /// First delay before [`TcpTransport::dial_persistent`] redials. Default 250 ms; range
     /// 1 ms ..= `backoff_max`.
     pub backoff_initial: Duration,
@@ -213,6 +220,7 @@ impl Default for TcpConfig {
             close_linger: Duration::from_secs(2),
             max_connections: 256,
             max_per_ip: 16,
+            outbound_reserved: 32,
             backoff_initial: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
         }
@@ -270,6 +278,12 @@ impl TcpConfig {
             1..=self.max_connections,
             "1..=max_connections",
         )?;
+        check_range(
+            "outbound_reserved",
+            self.outbound_reserved,
+            0..=self.max_connections.saturating_sub(1),
+            "0..max_connections",
+        )?;
         check_range("backoff_max", self.backoff_max, MS..=DAY, "1 ms..=1 day")?;
         check_range(
             "backoff_initial",
@@ -307,6 +321,9 @@ struct State {
     by_peer: HashMap<AgentId, LinkId>,
     /// Open connections (handshakes and links).
     conns: usize,
+    /// Of which inbound.
+    inbound: usize,
+    /// Inbound connections by address group ([`ip_group`]).
     per_ip: HashMap<IpAddr, usize>,
     persistent: HashSet<String>,
 }
@@ -332,6 +349,22 @@ struct Shared {
     link_gone: Notify,
 }
 
+/// The group an address counts in for the per-IP limit: an IPv4 address itself (also when
+/// IPv4-mapped), an IPv6 address's /64 (a host is usually given a whole /64, so counting each
+/// address apart would give one host 2^64 budgets).
+fn ip_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 /// Holds one connection's place in the limits; releases it on drop.
 struct Slot {
     shared: Arc<Shared>,
@@ -342,6 +375,9 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut st = self.shared.lock();
         st.conns = st.conns.saturating_sub(1);
+        if self.ip.is_some() {
+            st.inbound = st.inbound.saturating_sub(1);
+        }
         if let Some(ip) = self.ip
             && let Some(n) = st.per_ip.get_mut(&ip)
         {
@@ -389,7 +425,15 @@ impl Shared {
                 st.conns, self.cfg.max_connections
             ));
         }
+        let ip = ip.map(ip_group);
         if let Some(ip) = ip {
+            let max_inbound = self.cfg.max_connections - self.cfg.outbound_reserved;
+            if st.inbound >= max_inbound {
+                return Err(format!(
+                    "inbound connection limit: {} open (max {max_inbound}; {} kept for dialing out)",
+                    st.inbound, self.cfg.outbound_reserved
+                ));
+            }
             let n = st.per_ip.get(&ip).copied().unwrap_or(0);
             if n >= self.cfg.max_per_ip {
                 return Err(format!(
@@ -398,6 +442,7 @@ impl Shared {
                 ));
             }
             st.per_ip.insert(ip, n + 1);
+            st.inbound += 1;
         }
         st.conns += 1;
         drop(st);
@@ -557,6 +602,7 @@ impl TcpTransport {
                 by_peer: HashMap::new(),
                 conns: 0,
                 per_ip: HashMap::new(),
+                inbound: 0,
                 persistent: HashSet::new(),
             }),
             shutdown: watch::Sender::new(false),
@@ -1234,4 +1280,19 @@ async fn write_loop(
     }
     .await;
     result.err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let g = |s: &str| ip_group(s.parse().unwrap());
+        assert_eq!(g("2001:db8:1:2:aaaa::1"), g("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(g("2001:db8:1:2::1"), g("2001:db8:1:3::1"));
+        assert_eq!(g("::ffff:192.0.2.7"), g("192.0.2.7"));
+        assert_eq!(g("192.0.2.7"), "192.0.2.7".parse::<IpAddr>().unwrap());
+        assert_ne!(g("192.0.2.7"), g("192.0.2.8"));
+    }
 }

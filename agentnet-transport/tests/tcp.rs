@@ -632,3 +632,30 @@ async fn a_slow_reader_holds_at_most_send_queue_bytes() {
     // buffers and 64 KiB of queue hold was dropped.
     assert!(reported > N / 2, "{reported} dropped, {received} delivered");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_connections_cannot_take_the_slots_kept_for_dialing_out() {
+    let cfg = TcpConfig {
+        max_connections: 4,
+        max_per_ip: 4,
+        outbound_reserved: 2,
+        ..listening()
+    };
+    let mut a = transport(1, cfg).await;
+    let addr = a.listen_addr().unwrap();
+    // Three inbound connections that never finish their handshakes: the third is refused.
+    let mut held = vec![];
+    for _ in 0..3 {
+        held.push(connect(addr).await);
+    }
+    let reason = refused(&mut a).await;
+    assert!(reason.contains("inbound connection limit"), "{reason}");
+    assert_eq!(a.connections(), 2);
+    // The node still dials out.
+    let mut b = transport(2, listening()).await;
+    a.connect(&b.listen_addr().unwrap().to_string()).unwrap();
+    link_up(&mut a).await;
+    link_up(&mut b).await;
+    assert_eq!(a.connections(), 3);
+    drop(held);
+}
