@@ -615,6 +615,7 @@ impl NodeBuilder {
         let driver = Driver {
             prune_at: now.mono + self.config.prune_interval,
             peer_topics: Vec::new(),
+            banned: BTreeMap::new(),
             cfg: self.config,
             agent,
             transport,
@@ -881,7 +882,14 @@ struct Driver {
     /// Topics followed only because a peer follows them (`follow_peer_topics`), in the order
     /// followed, with the link that named them.
     peer_topics: Vec<(Topic, LinkId)>,
+    /// Peers whose link the gossip plane banned, until when. A ban closes the link and holds
+    /// for the peer, not the link: a reconnect is closed again until it ends. Bounded by
+    /// [`MAX_BANNED_PEERS`]; when full the ban ending first makes room.
+    banned: BTreeMap<AgentId, Instant>,
 }
+
+/// Most peers a node remembers as banned.
+const MAX_BANNED_PEERS: usize = 1024;
 
 impl Driver {
     async fn run(
@@ -1178,6 +1186,17 @@ impl Driver {
         let now = self.clock.now();
         match ev {
             T::LinkUp(info) => {
+                if let Some(&until) = self.banned.get(&info.peer) {
+                    if now.mono < until {
+                        self.transport.close(info.link);
+                        self.emit(NodeEvent::Refused {
+                            remote: info.remote,
+                            reason: format!("{} is banned", info.peer),
+                        });
+                        return;
+                    }
+                    self.banned.remove(&info.peer);
+                }
                 if info.outbound
                     && let Some(r) = self.bootstrap.get_mut(&info.remote)
                 {
@@ -1339,7 +1358,12 @@ impl Driver {
 
     fn agent_event(&mut self, ev: AgentEvent) {
         match ev {
-            AgentEvent::Gossip(g) => self.emit(NodeEvent::Gossip(g)),
+            AgentEvent::Gossip(g) => {
+                if let GossipEvent::LinkBanned { link } = &g {
+                    self.ban(*link);
+                }
+                self.emit(NodeEvent::Gossip(g))
+            }
             AgentEvent::Progress { request, stage } => {
                 if let Some(w) = self.waiters.get(&request) {
                     let _ = w.stages.send(stage.clone());
@@ -1354,6 +1378,22 @@ impl Driver {
             }
             other => self.emit(NodeEvent::Agent(other)),
         }
+    }
+
+    /// The gossip plane banned `link`: close it, and keep its peer out until the ban ends.
+    fn ban(&mut self, link: LinkId) {
+        let Some(peer) = self.links.get(&link).map(|l| l.peer) else {
+            return;
+        };
+        let until = self.clock.now().mono + self.cfg.agent.gossip.ban_duration;
+        if !self.banned.contains_key(&peer)
+            && self.banned.len() >= MAX_BANNED_PEERS
+            && let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p)
+        {
+            self.banned.remove(&first);
+        }
+        self.banned.insert(peer, until);
+        self.transport.close(link);
     }
 
     /// Run the application's handler for an `Execute` effect on its own task, bounded by the

@@ -273,3 +273,68 @@ async fn a_fixed_identity_needs_a_durable_store() {
     assert_eq!(n.id(), k.id());
     n.shutdown().await.unwrap();
 }
+
+/// A peer whose link the gossip plane bans is cut off, and a reconnect from the same peer is
+/// cut off too until the ban ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_peer_is_disconnected_and_stays_out() {
+    use agentnet_transport::host::{Transport, TransportEvent};
+    let net = MemoryNetwork::new();
+    let ka = Keypair::from_seed([41; 32]);
+    let mut a = Node::builder()
+        .ephemeral_identity(Keypair::from_seed([41; 32]))
+        .transport(net.transport("a", ka.id()).unwrap())
+        .seed([41; 32])
+        .start()
+        .await
+        .unwrap();
+    let evil_id = Keypair::from_seed([42; 32]).id();
+    let mut evil = net.transport("evil", evil_id).unwrap();
+    evil.connect("a").unwrap();
+    let link = loop {
+        if let TransportEvent::LinkUp(l) = next_of(&mut evil).await {
+            break l.link;
+        }
+    };
+    // Malformed gossip frames until the gossip plane bans the link.
+    for _ in 0..50 {
+        let _ = evil.send(link, bytes::Bytes::from_static(&[1, 0x01, 0x01, 0xff]));
+    }
+    loop {
+        match next_of(&mut evil).await {
+            TransportEvent::LinkDown { link: l, .. } if l == link => break,
+            _ => {}
+        }
+    }
+    // Back under the same identity: closed at once.
+    evil.connect("a").unwrap();
+    let again = loop {
+        if let TransportEvent::LinkUp(l) = next_of(&mut evil).await {
+            break l.link;
+        }
+    };
+    loop {
+        match next_of(&mut evil).await {
+            TransportEvent::LinkDown { link: l, .. } if l == again => break,
+            _ => {}
+        }
+    }
+    wait_for(
+        &mut a,
+        "the refusal",
+        |e| matches!(e, NodeEvent::Refused { reason, .. } if reason.contains("banned")),
+    )
+    .await;
+    assert!(a.peers().await.unwrap().is_empty());
+    a.shutdown().await.unwrap();
+}
+
+async fn next_of(
+    t: &mut agentnet_transport::MemoryTransport,
+) -> agentnet_transport::host::TransportEvent {
+    use agentnet_transport::host::Transport;
+    tokio::time::timeout(Duration::from_secs(10), t.next_event())
+        .await
+        .expect("an event in time")
+        .expect("open")
+}
