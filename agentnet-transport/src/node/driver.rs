@@ -1,0 +1,658 @@
+//! The driver task: the one place the agent lives. It feeds the agent commands, transport
+//! events, timeouts and completions, and drains it as the drive contract asks (see the
+//! [module docs](super)).
+
+use super::*;
+
+pub(super) enum Command {
+    Announce(
+        Box<CapabilityDescriptor>,
+        oneshot::Sender<Result<(Topic, u64), NodeError>>,
+    ),
+    Serve(
+        Box<CapabilityDescriptor>,
+        ServePolicy,
+        Handler,
+        oneshot::Sender<Result<(), NodeError>>,
+    ),
+    Withdraw(String, oneshot::Sender<bool>),
+    Subscribe(Topic, oneshot::Sender<Result<(), NodeError>>),
+    Interest(InterestProfile, oneshot::Sender<()>),
+    Discover {
+        intent: String,
+        requirements: Requirements,
+        k: usize,
+        reply: oneshot::Sender<Vec<Candidate>>,
+    },
+    Request(
+        Box<TaskRequest>,
+        oneshot::Sender<Result<RequestHandle, NodeError>>,
+    ),
+    Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
+    ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
+    Connect(String, oneshot::Sender<Result<(), NodeError>>),
+    Peers(oneshot::Sender<Vec<LinkInfo>>),
+    Stats(oneshot::Sender<NodeStats>),
+    Topics(oneshot::Sender<Vec<(Topic, bool)>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Completions of effects run on their own tasks.
+pub(super) enum Done {
+    Executed(RequestId, Executed),
+    Llm(RequestId, Result<String, String>),
+}
+
+/// What the driver keeps for a request a handle waits on.
+pub(super) struct Waiter {
+    pub(super) stages: mpsc::UnboundedSender<Stage>,
+    pub(super) outcome: oneshot::Sender<TaskOutcome>,
+}
+
+/// A request whose candidates are being dialed.
+pub(super) struct Dialing {
+    pub(super) until: Instant,
+    pub(super) wanted: Vec<AgentId>,
+    pub(super) task: Box<TaskRequest>,
+    pub(super) reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
+}
+
+/// How long a request waits for links to candidates it had to dial.
+const DIAL_WAIT: Duration = Duration::from_secs(3);
+
+pub(super) struct Redial {
+    pub(super) link: Option<LinkId>,
+    pub(super) at: Instant,
+    pub(super) delay: Duration,
+}
+
+pub(super) struct Driver {
+    pub(super) cfg: NodeConfig,
+    pub(super) agent: Agent,
+    pub(super) transport: Box<dyn Transport>,
+    pub(super) store: Box<dyn Store>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) llm: Option<Arc<dyn LanguageModel>>,
+    pub(super) addr: Option<String>,
+    pub(super) events: broadcast::Sender<NodeEvent>,
+    pub(super) done: mpsc::UnboundedSender<Done>,
+    pub(super) handlers: BTreeMap<String, Handler>,
+    pub(super) waiters: BTreeMap<RequestId, Waiter>,
+    /// Requests waiting for links to candidates being dialed (until the deadline).
+    pub(super) dialing: Vec<Dialing>,
+    pub(super) links: BTreeMap<LinkId, LinkInfo>,
+    pub(super) bootstrap: BTreeMap<String, Redial>,
+    pub(super) stats: NodeStats,
+    pub(super) prune_at: Instant,
+    /// Topics followed only because a peer follows them (`follow_peer_topics`), in the order
+    /// followed, with the link that named them.
+    pub(super) peer_topics: Vec<(Topic, LinkId)>,
+    /// Peers whose link the gossip plane banned, until when. A ban closes the link and holds
+    /// for the peer, not the link: a reconnect is closed again until it ends. Bounded by
+    /// [`MAX_BANNED_PEERS`]; when full the ban ending first makes room.
+    pub(super) banned: BTreeMap<AgentId, Instant>,
+}
+
+/// Most peers a node remembers as banned.
+const MAX_BANNED_PEERS: usize = 1024;
+
+impl Driver {
+    pub(super) async fn run(
+        mut self,
+        mut cmds: mpsc::Receiver<Command>,
+        mut done: mpsc::UnboundedReceiver<Done>,
+    ) {
+        let now = self.clock.now();
+        self.redial(now);
+        self.flush(now);
+        loop {
+            let now = self.clock.now();
+            let deadline = self.deadline();
+            let wait = deadline.saturating_duration_since(now.mono);
+            tokio::select! {
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    if let Some(done) = self.command(cmd) {
+                        self.flush(self.clock.now());
+                        let _ = done.send(());
+                        break;
+                    }
+                }
+                d = done.recv() => {
+                    if let Some(d) = d {
+                        self.completion(d);
+                    }
+                }
+                ev = self.transport.next_event() => {
+                    let Some(ev) = ev else { break };
+                    self.transport_event(ev);
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+            let now = self.clock.now();
+            if self.agent.poll_timeout().is_some_and(|t| t <= now.mono) {
+                self.agent.handle_timeout(now);
+            }
+            if self.prune_at <= now.mono {
+                self.prune_at = now.mono + self.cfg.prune_interval;
+                if let Err(e) = self.store.prune(now.wall) {
+                    self.emit(NodeEvent::StoreFailed(e.to_string()));
+                }
+            }
+            self.redial(now);
+            self.start_dialed(now);
+            self.flush(now);
+        }
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for l in links {
+            self.transport.close(l);
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        let mut d = self.prune_at;
+        if let Some(t) = self.agent.poll_timeout() {
+            d = d.min(t);
+        }
+        for r in self.bootstrap.values() {
+            if r.link.is_none() {
+                d = d.min(r.at);
+            }
+        }
+        for w in &self.dialing {
+            d = d.min(w.until);
+        }
+        d
+    }
+
+    fn emit(&self, e: NodeEvent) {
+        // No receivers is fine: the handle may not be listening.
+        let _ = self.events.send(e);
+    }
+
+    fn redial(&mut self, now: Now) {
+        let max = self.cfg.redial_max;
+        let mut dial = Vec::new();
+        for (addr, r) in self.bootstrap.iter_mut() {
+            if r.link.is_none() && r.at <= now.mono {
+                dial.push(addr.clone());
+                r.at = now.mono + r.delay;
+                r.delay = (r.delay * 2).min(max);
+            }
+        }
+        for a in dial {
+            if let Err(e) = self.transport.connect(&a) {
+                self.emit(NodeEvent::Refused {
+                    remote: a,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Fill a descriptor's endpoints from the listen address when it names none.
+    fn with_endpoints(&self, mut d: CapabilityDescriptor) -> CapabilityDescriptor {
+        if d.endpoints.is_empty()
+            && let Some(a) = &self.addr
+        {
+            d.endpoints.push(a.clone());
+        }
+        d
+    }
+
+    fn command(&mut self, cmd: Command) -> Option<oneshot::Sender<()>> {
+        let now = self.clock.now();
+        match cmd {
+            Command::Announce(d, reply) => {
+                self.make_room(now, &d.topic);
+                let d = self.with_endpoints(*d);
+                let r = self.agent.announce(now, d).map_err(NodeError::from);
+                let _ = reply.send(r);
+            }
+            Command::Serve(d, policy, handler, reply) => {
+                self.make_room(now, &d.topic);
+                let d = self.with_endpoints(*d);
+                let cap = d.capability.clone();
+                let r = self.agent.serve(now, d, policy).map_err(NodeError::from);
+                if r.is_ok() {
+                    self.handlers.insert(cap, handler);
+                }
+                let _ = reply.send(r);
+            }
+            Command::Withdraw(cap, reply) => {
+                self.handlers.remove(&cap);
+                let _ = reply.send(self.agent.unserve(&cap));
+            }
+            Command::Subscribe(t, reply) => {
+                self.make_room(now, &t);
+                let r = self.agent.subscribe(now, t).map_err(NodeError::from);
+                let _ = reply.send(r);
+            }
+            Command::Interest(p, reply) => {
+                self.agent.set_interest(p);
+                let _ = reply.send(());
+            }
+            Command::Discover {
+                intent,
+                requirements,
+                k,
+                reply,
+            } => {
+                let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));
+            }
+            Command::Request(task, reply) => {
+                let wanted = self.dial_candidates(now, &task);
+                if wanted.is_empty() {
+                    self.start_request(now, task, reply);
+                } else {
+                    self.dialing.push(Dialing {
+                        until: now.mono + DIAL_WAIT,
+                        wanted,
+                        task,
+                        reply,
+                    });
+                }
+            }
+            Command::Reputation(agent, topic, reply) => {
+                let _ = reply.send((
+                    self.agent.reputation(&agent, &topic),
+                    self.agent.is_convicted(&agent),
+                ));
+            }
+            Command::ReputationTable(reply) => {
+                let table = self
+                    .agent
+                    .reputation_table()
+                    .into_iter()
+                    .map(|(t, a, s)| {
+                        let convicted = self.agent.is_convicted(&a);
+                        (t, a, s, convicted)
+                    })
+                    .collect();
+                let _ = reply.send(table);
+            }
+            Command::Connect(addr, reply) => {
+                let r = self.transport.connect(&addr).map_err(NodeError::from);
+                let _ = reply.send(r);
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.links.values().cloned().collect());
+            }
+            Command::Topics(reply) => {
+                let list = self
+                    .agent
+                    .gossip()
+                    .topics()
+                    .map(|t| (t.clone(), self.peer_topics.iter().any(|(p, _)| p == t)))
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Command::Stats(reply) => {
+                let mut s = self.stats.clone();
+                s.links = self.links.len();
+                s.planes = self.agent.traffic();
+                s.headers = self.agent.gossip().header_count();
+                s.descriptors = self.agent.gossip().index().len();
+                let _ = reply.send(s);
+            }
+            Command::Shutdown(done) => return Some(done),
+        }
+        None
+    }
+
+    /// Dial the endpoints of candidates for `task` this node has no verified route to yet,
+    /// so the funnel can reach providers it only heard of through relays; returns them. Links
+    /// already up are reused.
+    fn dial_candidates(&mut self, now: Now, task: &TaskRequest) -> Vec<AgentId> {
+        let k = self.cfg.agent.funnel.max_candidates;
+        let found = self
+            .agent
+            .discover(now, &task.intent, &task.requirements, k);
+        let mut wanted = Vec::new();
+        for c in found {
+            let p = c.descriptor.provider;
+            let linked = self.links.values().any(|l| l.peer == p);
+            if p == self.agent.id() || linked {
+                if linked && !self.agent.peers().any(|(a, _)| *a == p) {
+                    // Linked but the handshake is still under way: wait for it too.
+                    wanted.push(p);
+                }
+                continue;
+            }
+            if let Some(ep) = c.descriptor.endpoints.first()
+                && self.transport.connect(ep).is_ok()
+            {
+                wanted.push(p);
+            }
+        }
+        wanted
+    }
+
+    /// Start requests whose candidates are reachable now, or whose wait ran out.
+    fn start_dialed(&mut self, now: Now) {
+        let mut i = 0;
+        while i < self.dialing.len() {
+            let d = &self.dialing[i];
+            let reachable = d
+                .wanted
+                .iter()
+                .all(|w| self.agent.peers().any(|(a, _)| a == w));
+            if reachable || d.until <= now.mono {
+                let d = self.dialing.swap_remove(i);
+                self.start_request(now, d.task, d.reply);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn start_request(
+        &mut self,
+        now: Now,
+        task: Box<TaskRequest>,
+        reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
+    ) {
+        let r = match self.agent.request(now, *task) {
+            Ok(id) => {
+                let (stx, srx) = mpsc::unbounded_channel();
+                let (otx, orx) = oneshot::channel();
+                self.waiters.insert(
+                    id,
+                    Waiter {
+                        stages: stx,
+                        outcome: otx,
+                    },
+                );
+                Ok(RequestHandle {
+                    id,
+                    stages: srx,
+                    outcome: orx,
+                })
+            }
+            Err(e) => Err(NodeError::from(e)),
+        };
+        let _ = reply.send(r);
+    }
+
+    fn completion(&mut self, d: Done) {
+        let now = self.clock.now();
+        let r = match d {
+            Done::Executed(id, out) => self.agent.handle_executed(now, id, out),
+            Done::Llm(id, Ok(text)) => self.agent.handle_llm_response(now, id, &text),
+            Done::Llm(id, Err(why)) => self.agent.handle_llm_failure(now, id, &why),
+        };
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "a completion was refused");
+        }
+    }
+
+    fn transport_event(&mut self, ev: crate::host::TransportEvent) {
+        use crate::host::TransportEvent as T;
+        let now = self.clock.now();
+        match ev {
+            T::LinkUp(info) => {
+                if let Some(&until) = self.banned.get(&info.peer) {
+                    if now.mono < until {
+                        self.transport.close(info.link);
+                        self.emit(NodeEvent::Refused {
+                            remote: info.remote,
+                            reason: format!("{} is banned", info.peer),
+                        });
+                        return;
+                    }
+                    self.banned.remove(&info.peer);
+                }
+                if info.outbound
+                    && let Some(r) = self.bootstrap.get_mut(&info.remote)
+                {
+                    r.link = Some(info.link);
+                    r.delay = self.cfg.redial_initial;
+                }
+                self.links.insert(info.link, info.clone());
+                self.agent.handle_link_up(now, info.link);
+                self.emit(NodeEvent::LinkUp(info));
+            }
+            T::LinkDown { link, reason } => {
+                let Some(info) = self.links.remove(&link) else {
+                    return;
+                };
+                for r in self.bootstrap.values_mut() {
+                    if r.link == Some(link) {
+                        r.link = None;
+                        r.at = now.mono + r.delay;
+                    }
+                }
+                self.agent.handle_link_down(now, link);
+                self.emit(NodeEvent::LinkDown {
+                    link,
+                    peer: info.peer,
+                    reason,
+                });
+            }
+            T::Frame { link, frame } => self.frame(now, link, frame),
+            T::SendDropped { link, frames } => self.emit(NodeEvent::SendDropped { link, frames }),
+            T::Refused { remote, reason } => self.emit(NodeEvent::Refused { remote, reason }),
+        }
+    }
+
+    fn frame(&mut self, now: Now, link: LinkId, frame: Bytes) {
+        let Some(kind) = peek_kind(&frame) else {
+            self.stats.refused += 1;
+            return;
+        };
+        let e = self.stats.received.entry(kind.0).or_default();
+        e.0 += 1;
+        e.1 += frame.len() as u64;
+        let follow = self.cfg.follow_peer_topics && kind == agentnet_gossip::wire::kind::SUBSCRIBE;
+        if let Err(e) = self.agent.handle_message(now, link, frame) {
+            self.stats.refused += 1;
+            tracing::debug!(%link, error = %e, "the agent refused a frame");
+        }
+        if follow {
+            self.follow_topics_of(now, link);
+        }
+    }
+
+    /// Follow the topics `link`'s peer follows, within the peer-topic bounds. A peer names
+    /// topics for free, so they get only the room the bounds give them: a total cap, a cap
+    /// per link, and none of the room the node needs for its own (see [`Self::make_room`]).
+    fn follow_topics_of(&mut self, now: Now, link: LinkId) {
+        let known: Vec<Topic> = self.agent.gossip().topics().cloned().collect();
+        for t in self.agent.gossip().link_topics(link) {
+            if known.contains(&t) {
+                continue;
+            }
+            let from_link = self.peer_topics.iter().filter(|(_, l)| *l == link).count();
+            if self.peer_topics.len() >= self.cfg.max_peer_topics
+                || from_link >= self.cfg.max_peer_topics_per_link
+            {
+                break;
+            }
+            if self.agent.subscribe_volatile(now, t.clone()).is_ok() {
+                self.peer_topics.push((t, link));
+            }
+        }
+    }
+
+    /// Before an own command on `topic`: a topic followed for a peer becomes the node's own,
+    /// and if the topic table is full the most recently followed peer topic is left.
+    fn make_room(&mut self, now: Now, topic: &Topic) {
+        if let Some(i) = self.peer_topics.iter().position(|(t, _)| t == topic) {
+            // Followed for a peer, now the node's own: subscribing again persists it.
+            self.peer_topics.remove(i);
+            let _ = self.agent.subscribe(now, topic.clone());
+            return;
+        }
+        let full = self.agent.gossip().topics().count() >= self.cfg.agent.gossip.max_topics;
+        let followed = self.agent.gossip().topics().any(|t| t == topic);
+        if full
+            && !followed
+            && let Some((t, _)) = self.peer_topics.pop()
+        {
+            self.agent.unsubscribe(now, &t);
+        }
+    }
+
+    /// Drain the agent as the drive contract asks, pass after pass until a pass yields
+    /// nothing: collect the pass's frames, publish its events, run its effects — every
+    /// `Persist` of the pass as one durable batch, acknowledged once it is on disk — and only
+    /// then send the pass's frames.
+    fn flush(&mut self, now: Now) {
+        loop {
+            let mut idle = true;
+            let mut frames = Vec::new();
+            while let Some(t) = self.agent.poll_transmit() {
+                idle = false;
+                frames.push(t);
+            }
+            while let Some(ev) = self.agent.poll_event() {
+                idle = false;
+                self.agent_event(ev);
+            }
+            let mut batch = Vec::new();
+            let mut ids = Vec::new();
+            while let Some(effect) = self.agent.poll_effect() {
+                idle = false;
+                match effect {
+                    Effect::Persist { id, records } => {
+                        ids.push(id);
+                        batch.extend(records.into_iter().map(Write::Record));
+                    }
+                    Effect::Execute {
+                        id,
+                        task,
+                        input,
+                        deadline,
+                    } => self.execute(now, id, task, input, deadline),
+                    Effect::Llm {
+                        id,
+                        prompt,
+                        deadline,
+                    } => self.ask_model(now, id, prompt, deadline),
+                    _ => {}
+                }
+            }
+            if !ids.is_empty() {
+                match self.store.write(&batch) {
+                    Ok(()) => {
+                        for id in ids {
+                            let _ = self.agent.handle_persisted(now, id);
+                        }
+                    }
+                    Err(e) => {
+                        // Unacknowledged: what depends on it stays unsent.
+                        tracing::warn!(error = %e, "store write failed");
+                        self.emit(NodeEvent::StoreFailed(e.to_string()));
+                    }
+                }
+            }
+            for t in frames {
+                if let Some(kind) = peek_kind(&t.payload) {
+                    let e = self.stats.sent.entry(kind.0).or_default();
+                    e.0 += 1;
+                    e.1 += t.payload.len() as u64;
+                }
+                // An unknown link raced with its LinkDown, which is on its way.
+                let _ = self.transport.send(t.link, t.payload);
+            }
+            if idle {
+                break;
+            }
+        }
+    }
+
+    fn agent_event(&mut self, ev: AgentEvent) {
+        match ev {
+            AgentEvent::Gossip(g) => {
+                if let GossipEvent::LinkBanned { link } = &g {
+                    self.ban(*link);
+                }
+                self.emit(NodeEvent::Gossip(g))
+            }
+            AgentEvent::Progress { request, stage } => {
+                if let Some(w) = self.waiters.get(&request) {
+                    let _ = w.stages.send(stage.clone());
+                }
+                self.emit(NodeEvent::Agent(AgentEvent::Progress { request, stage }));
+            }
+            AgentEvent::Completed(o) => {
+                if let Some(w) = self.waiters.remove(&o.request) {
+                    let _ = w.outcome.send((*o).clone());
+                }
+                self.emit(NodeEvent::Agent(AgentEvent::Completed(o)));
+            }
+            other => self.emit(NodeEvent::Agent(other)),
+        }
+    }
+
+    /// The gossip plane banned `link`: close it, and keep its peer out until the ban ends.
+    fn ban(&mut self, link: LinkId) {
+        let Some(peer) = self.links.get(&link).map(|l| l.peer) else {
+            return;
+        };
+        let until = self.clock.now().mono + self.cfg.agent.gossip.ban_duration;
+        if !self.banned.contains_key(&peer)
+            && self.banned.len() >= MAX_BANNED_PEERS
+            && let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p)
+        {
+            self.banned.remove(&first);
+        }
+        self.banned.insert(peer, until);
+        self.transport.close(link);
+    }
+
+    /// Run the application's handler for an `Execute` effect on its own task, bounded by the
+    /// task's deadline; a missing handler, a panic or a timeout fails the task honestly.
+    fn execute(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        task: ExecuteTask,
+        input: Bytes,
+        deadline: Instant,
+    ) {
+        let done = self.done.clone();
+        let Some(handler) = self.handlers.get(&task.capability).cloned() else {
+            let _ = done.send(Done::Executed(
+                id,
+                Executed::Failed(format!("no handler for {}", task.capability)),
+            ));
+            return;
+        };
+        let budget = deadline.saturating_duration_since(now.mono);
+        tokio::spawn(async move {
+            let run = tokio::spawn(handler(task, input));
+            let out = match tokio::time::timeout(budget, run).await {
+                Ok(Ok(out)) => out,
+                Ok(Err(e)) => Executed::Failed(format!("the handler failed: {e}")),
+                Err(_) => Executed::Failed("the handler ran past the deadline".into()),
+            };
+            let _ = done.send(Done::Executed(id, out));
+        });
+    }
+
+    fn ask_model(
+        &mut self,
+        now: Now,
+        id: RequestId,
+        prompt: agentnet_core::effect::LlmPrompt,
+        deadline: Instant,
+    ) {
+        let done = self.done.clone();
+        let Some(llm) = self.llm.clone() else {
+            let _ = done.send(Done::Llm(id, Err("no language model configured".into())));
+            return;
+        };
+        let budget = deadline.saturating_duration_since(now.mono);
+        let p = Prompt {
+            system: prompt.system,
+            user: prompt.user,
+            max_tokens: self.cfg.llm_max_tokens,
+            temperature: 0.0,
+        };
+        tokio::spawn(async move {
+            let r = llm.complete(&p, budget).await.map_err(|e| e.to_string());
+            let _ = done.send(Done::Llm(id, r));
+        });
+    }
+}
