@@ -160,6 +160,62 @@ fn solo(run: u8) -> World {
     )
 }
 
+/// A requester, an attractive liar and a plain honest provider.
+fn lure_world(run: u8) -> World {
+    world(
+        run,
+        &[
+            (Kind::Requester, ""),
+            (Kind::Liar, LURE),
+            (Kind::Honest, PLAIN),
+        ],
+        LinkModel::default(),
+    )
+}
+
+/// The agent id of node `i`.
+fn id_of(w: &World, i: usize) -> AgentId {
+    w.sim.engine(w.ids[i]).unwrap().agent().id()
+}
+
+/// The link node `at` has to node `peer` (after the link handshake).
+fn link_to(w: &World, at: usize, peer: usize) -> agentnet_core::LinkId {
+    let me = id_of(w, peer);
+    *w.sim
+        .engine(w.ids[at])
+        .unwrap()
+        .agent()
+        .peers()
+        .find(|(p, _)| **p == me)
+        .expect("linked")
+        .1
+}
+
+/// Crash requester `who` (built from `seed(who + 1, run)`), restart it from what it
+/// persisted and link it to the others again; its restore must refuse nothing.
+fn restart_requester(w: &mut World, who: usize, run: u8) {
+    let node = w.ids[who];
+    let store = w.sim.engine(node).unwrap().store().clone();
+    let s = seed(who as u8 + 1, run);
+    w.sim.set_factory(move |_node, now, _incarnation| {
+        let mut agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
+        agent.set_interest(agentnet_gossip::InterestProfile::everything());
+        let (host, report) = SimHost::restored(agent, None, store.clone(), now);
+        assert_eq!(report.refused, 0, "{report:?}");
+        assert!(report.restored > 0);
+        host
+    });
+    w.sim.crash(node).unwrap();
+    w.sim.run_for(Duration::from_secs(1));
+    w.sim.restart(node).unwrap();
+    for (i, &other) in w.ids.iter().enumerate() {
+        if i != who {
+            w.sim.connect(node, other);
+        }
+    }
+    w.sim.run_for(Duration::from_secs(2));
+}
+
 fn request(w: &mut World, who: usize, task: TaskRequest) -> TaskOutcome {
     request_ranked(w, who, task).1
 }
@@ -195,22 +251,14 @@ fn tier_one_request_succeeds_and_feeds_the_ledger() {
 
 #[test]
 fn a_failed_canary_falls_back_to_the_next_provider() {
-    let mut w = world(
-        2,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Liar, LURE),
-            (Kind::Honest, PLAIN),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = lure_world(2);
     let o = request(
         &mut w,
         0,
         canary_task(&b"real work"[..], &b"canary input"[..]),
     );
-    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
-    let honest = w.sim.engine(w.ids[2]).unwrap().agent().id();
+    let liar = id_of(&w, 1);
+    let honest = id_of(&w, 2);
     assert_eq!(o.attempts[0].provider, liar, "{o:?}");
     assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
     assert_eq!(o.provider, Some(honest), "{o:?}");
@@ -257,7 +305,7 @@ fn a_contradicting_provider_is_convicted_everywhere_and_the_request_falls_back()
         0,
         TaskRequest::new("summarize my text", Bytes::from_static(b"big deal")).tier(Tier::Evidence),
     );
-    let cheat = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    let cheat = id_of(&w, 1);
     assert_eq!(o.attempts[0].provider, cheat, "{o:?}");
     assert_eq!(o.attempts[0].verdict, Verdict::Fraud, "{o:?}");
     assert_eq!(o.result.as_deref(), Ok(&b"BIG DEAL"[..]), "{o:?}");
@@ -272,15 +320,7 @@ fn a_contradicting_provider_is_convicted_everywhere_and_the_request_falls_back()
 #[test]
 fn same_seed_same_trace() {
     let run = || {
-        let mut w = world(
-            5,
-            &[
-                (Kind::Requester, ""),
-                (Kind::Liar, LURE),
-                (Kind::Honest, PLAIN),
-            ],
-            LinkModel::default(),
-        );
+        let mut w = lure_world(5);
         let o = request(&mut w, 0, canary_task(&b"y"[..], &b"x"[..]));
         (o.attempts.len(), w.sim.trace_hash())
     };
@@ -404,28 +444,13 @@ fn a_restarted_agent_keeps_its_identity_ledger_and_index() {
     let provider = o.provider.expect("served");
     let topic = Topic::new(TOPIC).unwrap();
     let req = w.ids[0];
-    let (me, chain, store) = {
+    let (me, chain) = {
         let h = w.sim.engine(req).unwrap();
         let me = h.agent().id();
         let chain = h.agent().registry().resolve(&me).unwrap().chain;
-        (me, chain, h.store().clone())
+        (me, chain)
     };
-    let s = seed(1, 8);
-    w.sim.set_factory(move |_node, now, _incarnation| {
-        let mut agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
-        agent.set_interest(agentnet_gossip::InterestProfile::everything());
-        let (host, report) = SimHost::restored(agent, None, store.clone(), now);
-        assert_eq!(report.refused, 0, "{report:?}");
-        assert!(report.restored > 0);
-        host
-    });
-    w.sim.crash(req).unwrap();
-    w.sim.run_for(Duration::from_secs(1));
-    w.sim.restart(req).unwrap();
-    for &other in &w.ids[1..] {
-        w.sim.connect(req, other);
-    }
-    w.sim.run_for(Duration::from_secs(2));
+    restart_requester(&mut w, 0, 8);
     let h = w.sim.engine(req).unwrap();
     assert_eq!(
         h.agent().registry().resolve(&me).unwrap().chain,
@@ -517,15 +542,7 @@ fn a_provider_restarting_mid_session_still_delivers_and_the_deposit_is_refunded(
 #[test]
 fn a_leader_turns_real_outcomes_into_scenarios_and_offers_its_loops_rules() {
     use agentnet_transport::agent::LeaderConfig;
-    let mut w = world(
-        10,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Liar, LURE),
-            (Kind::Honest, PLAIN),
-        ],
-        LinkModel::default(),
-    );
+    let mut w = lure_world(10);
     // Make the requester a leader: rebuild it with a loop, restoring its state.
     let req = w.ids[0];
     let store = w.sim.engine(req).unwrap().store().clone();
@@ -825,16 +842,8 @@ fn request_ranked(
 
 #[test]
 fn a_drifting_provider_is_demoted_until_it_refreshes_its_descriptor() {
-    let mut w = world(
-        15,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Liar, LURE),
-            (Kind::Honest, PLAIN),
-        ],
-        LinkModel::default(),
-    );
-    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
+    let mut w = lure_world(15);
+    let liar = id_of(&w, 1);
     let (first, o) = request_ranked(&mut w, 0, canary_task(&b"one"[..], &b"c1"[..]));
     assert!(first.iter().all(|r| !r.demoted));
     assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
@@ -1019,17 +1028,9 @@ fn fallback_stops_at_its_bound() {
 
 #[test]
 fn a_restarted_requester_keeps_its_observations_and_demotions() {
-    let mut w = world(
-        20,
-        &[
-            (Kind::Requester, ""),
-            (Kind::Liar, LURE),
-            (Kind::Honest, PLAIN),
-        ],
-        LinkModel::default(),
-    );
-    let liar = w.sim.engine(w.ids[1]).unwrap().agent().id();
-    let honest = w.sim.engine(w.ids[2]).unwrap().agent().id();
+    let mut w = lure_world(20);
+    let liar = id_of(&w, 1);
+    let honest = id_of(&w, 2);
     let o = request(&mut w, 0, canary_task(&b"one"[..], &b"c1"[..]));
     assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
     assert_eq!(o.provider, Some(honest), "{o:?}");
@@ -1048,22 +1049,7 @@ fn a_restarted_requester_keeps_its_observations_and_demotions() {
         2,
         "the liar's failure and the honest delivery"
     );
-    let store = w.sim.engine(req).unwrap().store().clone();
-    let s = seed(1, 20);
-    w.sim.set_factory(move |_node, now, _incarnation| {
-        let mut agent = Agent::new(Keypair::from_seed(s), config(s), now).unwrap();
-        agent.set_interest(agentnet_gossip::InterestProfile::everything());
-        let (host, report) = SimHost::restored(agent, None, store.clone(), now);
-        assert_eq!(report.refused, 0, "{report:?}");
-        host
-    });
-    w.sim.crash(req).unwrap();
-    w.sim.run_for(Duration::from_secs(1));
-    w.sim.restart(req).unwrap();
-    for &other in &w.ids[1..] {
-        w.sim.connect(req, other);
-    }
-    w.sim.run_for(Duration::from_secs(2));
+    restart_requester(&mut w, 0, 20);
     let after: Vec<_> = w
         .sim
         .engine(req)
@@ -1120,18 +1106,8 @@ fn proofs_against_free_identities_are_not_relayed_or_stored() {
         ],
         LinkModel::default(),
     );
-    let (a, b) = (w.ids[0], w.ids[1]);
-    let from_a = {
-        let me = w.sim.engine(a).unwrap().agent().id();
-        *w.sim
-            .engine(b)
-            .unwrap()
-            .agent()
-            .peers()
-            .find(|(p, _)| **p == me)
-            .expect("linked")
-            .1
-    };
+    let b = w.ids[1];
+    let from_a = link_to(&w, 1, 0);
     // A hands B a hundred proofs, each against a key nobody here ever dealt with.
     let mut strangers = Vec::new();
     for i in 0..100u8 {
@@ -1175,18 +1151,8 @@ fn a_trust_report_dated_in_the_future_is_refused() {
         TaskRequest::new("summarize my text", Bytes::from_static(b"x")).tier(Tier::Reputation),
     );
     let provider = o.provider.expect("served");
-    let (req, prov) = (w.ids[0], w.ids[1]);
-    let link = {
-        let me = w.sim.engine(prov).unwrap().agent().id();
-        *w.sim
-            .engine(req)
-            .unwrap()
-            .agent()
-            .peers()
-            .find(|(p, _)| **p == me)
-            .unwrap()
-            .1
-    };
+    let req = w.ids[0];
+    let link = link_to(&w, 0, 1);
     let kp = Keypair::from_seed([77; 32]);
     let report = |ahead: Duration| {
         Signed::sign(
