@@ -540,21 +540,20 @@ fn body_fetch_gives_up_after_deadlines() {
     assert_eq!(e.pending_bodies(), 0);
 }
 
-#[test]
-fn relay_forwards_body_requests_toward_the_author() {
-    // Relay R got the header from link 1 (toward the author) and serves link 2.
+/// Relay R got the header of `body` from link 1 (toward the author) and link 2 asks it for
+/// the body with `hops`: the relay, the header, and the request R forwarded (link, hops).
+fn forwarded_body_request(body: &[u8], hops: u8) -> (GossipEngine, Signed<LogHeader>, LinkId, u8) {
     let mut r = engine(1);
     peer(&mut r, 1);
     peer(&mut r, 2);
     drain(&mut r);
     let kp = Keypair::from_seed([9; 32]);
-    let body = b"the body".to_vec();
-    let h = header(&kp, 1, None, &body);
+    let h = header(&kp, 1, None, body);
     r.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
     drain(&mut r);
     let ask = Message::BodyRequest(wire::BodyRequest {
         hash: h.body_hash,
-        hops: 3,
+        hops,
     })
     .encode();
     r.handle_message(now(), LinkId(2), ask).unwrap();
@@ -563,11 +562,18 @@ fn relay_forwards_body_requests_toward_the_author() {
         .iter()
         .find(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
         .unwrap();
-    assert_eq!(fwd.link, LinkId(1));
     match Message::decode(&fwd.payload, &Limits::default()).unwrap() {
-        Message::BodyRequest(b) => assert_eq!(b.hops, 2),
+        Message::BodyRequest(b) => (r, h, fwd.link, b.hops),
         m => panic!("{m:?}"),
     }
+}
+
+#[test]
+fn relay_forwards_body_requests_toward_the_author() {
+    let body = b"the body".to_vec();
+    let (mut r, h, link, hops) = forwarded_body_request(&body, 3);
+    assert_eq!(link, LinkId(1));
+    assert_eq!(hops, 2);
     let resp = Message::Body(wire::Body {
         hash: h.body_hash,
         body: body.clone(),
@@ -743,31 +749,8 @@ fn a_header_seen_before_subscribing_is_taken_after() {
 
 #[test]
 fn a_forwarded_body_request_never_travels_further_than_an_own_one() {
-    let mut r = engine(1);
-    peer(&mut r, 1);
-    peer(&mut r, 2);
-    drain(&mut r);
-    let kp = Keypair::from_seed([9; 32]);
-    let h = header(&kp, 1, None, b"the body");
-    r.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
-    drain(&mut r);
-    let ask = Message::BodyRequest(wire::BodyRequest {
-        hash: h.body_hash,
-        hops: u8::MAX,
-    })
-    .encode();
-    r.handle_message(now(), LinkId(2), ask).unwrap();
-    let (t, _) = drain(&mut r);
-    let fwd = t
-        .iter()
-        .find(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
-        .unwrap();
-    match Message::decode(&fwd.payload, &Limits::default()).unwrap() {
-        Message::BodyRequest(b) => {
-            assert_eq!(b.hops, GossipConfig::seeded([1; 32]).body_hops - 1)
-        }
-        m => panic!("{m:?}"),
-    }
+    let (_, _, _, hops) = forwarded_body_request(b"the body", u8::MAX);
+    assert_eq!(hops, GossipConfig::seeded([1; 32]).body_hops - 1);
 }
 
 #[test]
