@@ -359,17 +359,19 @@ async fn connection_limits_hold_without_exhausting_resources() {
     link_up(&mut b).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_send_queue_drops_and_every_drop_is_reported() {
-    let cfg = TcpConfig {
-        send_queue: 4,
-        event_queue: 8,
-        close_linger: WAIT,
-        ..listening()
-    };
+/// Frame `i` of a flood: its index, padded to 4 KiB.
+fn indexed(i: u64) -> Bytes {
+    let mut f = i.to_be_bytes().to_vec();
+    f.resize(4096, i as u8);
+    Bytes::from(f)
+}
+
+/// Send `n` [`indexed`] frames from a transport with `cfg` to a peer with a tiny receive
+/// buffer that reads nothing until the transport closes the link; returns the frames the
+/// peer got and the number of drops the transport reported.
+async fn flood_a_slow_reader(cfg: TcpConfig, n: u64) -> (Vec<Bytes>, u64) {
     let mut a = transport(1, cfg).await;
     let me = kp(9);
-    // A peer with a tiny receive buffer that does not read for now.
     let sock = TcpSocket::new_v4().unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     let stream = sock.connect(a.listen_addr().unwrap()).await.unwrap();
@@ -380,14 +382,7 @@ async fn a_full_send_queue_drops_and_every_drop_is_reported() {
     )
     .await;
     let up = link_up(&mut a).await;
-
-    const N: u64 = 5000;
-    let indexed = |i: u64| {
-        let mut f = i.to_be_bytes().to_vec();
-        f.resize(4096, i as u8);
-        Bytes::from(f)
-    };
-    for i in 0..N {
+    for i in 0..n {
         a.send(up.link, indexed(i)).unwrap();
     }
     // Now read everything the transport still delivers, and close so the stream ends.
@@ -409,12 +404,24 @@ async fn a_full_send_queue_drops_and_every_drop_is_reported() {
         }
     }
     let received = reader.await.unwrap();
-    assert!(reported > 0, "the queue of 4 overflowed");
     assert_eq!(
         received.len() as u64 + reported,
-        N,
+        n,
         "every frame delivered or reported"
     );
+    (received, reported)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_send_queue_drops_and_every_drop_is_reported() {
+    let cfg = TcpConfig {
+        send_queue: 4,
+        event_queue: 8,
+        close_linger: WAIT,
+        ..listening()
+    };
+    let (received, reported) = flood_a_slow_reader(cfg, 5000).await;
+    assert!(reported > 0, "the queue of 4 overflowed");
     // Delivered frames are whole and in send order.
     let mut last = None;
     for f in &received {
@@ -598,39 +605,15 @@ async fn a_slow_reader_holds_at_most_send_queue_bytes() {
         close_linger: WAIT,
         ..listening()
     };
-    let mut a = transport(1, cfg).await;
-    let me = kp(9);
-    let sock = TcpSocket::new_v4().unwrap();
-    sock.set_recv_buffer_size(4096).unwrap();
-    let stream = sock.connect(a.listen_addr().unwrap()).await.unwrap();
-    let (s, noise) = manual_dial(
-        stream,
-        me.x25519().to_bytes(),
-        &binding(&me, me.x25519().public()),
-    )
-    .await;
-    let up = link_up(&mut a).await;
     const N: u64 = 5000;
-    for i in 0..N {
-        let mut f = i.to_be_bytes().to_vec();
-        f.resize(4096, i as u8);
-        a.send(up.link, Bytes::from(f)).unwrap();
-    }
-    let reader = tokio::spawn(read_frames(s, noise));
-    a.close(up.link);
-    let mut reported = 0;
-    loop {
-        match next(&mut a).await {
-            TransportEvent::SendDropped { frames, .. } => reported += frames,
-            TransportEvent::LinkDown { .. } => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    let received = reader.await.unwrap().len() as u64;
-    assert_eq!(received + reported, N, "every frame delivered or reported");
+    let (received, reported) = flood_a_slow_reader(cfg, N).await;
     // 20 MB offered to a peer that reads nothing until the end: all but what the socket
     // buffers and 64 KiB of queue hold was dropped.
-    assert!(reported > N / 2, "{reported} dropped, {received} delivered");
+    assert!(
+        reported > N / 2,
+        "{reported} dropped, {} delivered",
+        received.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
