@@ -164,41 +164,7 @@ enum Cmd {
         lie_with_receipts: bool,
     },
     /// Hand one task to the network and run the whole funnel.
-    Request {
-        /// Peers to join through (repeatable).
-        #[arg(long, required = true)]
-        bootstrap: Vec<String>,
-        /// Keep the requester's identity, ledger and reputation here (default: throwaway).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// The task input.
-        #[arg(long)]
-        input: PathBuf,
-        /// Canaries, JSON lines `{"input": "...", "expected": "..."}`.
-        #[arg(long)]
-        canaries: Option<PathBuf>,
-        /// Verification tier: auto (the risk policy decides), 1, 2 or 3.
-        #[arg(long, default_value = "auto")]
-        tier: String,
-        /// What a wrong result would cost, in units (for `--tier auto`).
-        #[arg(long, default_value_t = 0.0)]
-        value_at_risk: f64,
-        /// Longest wait for descriptors before the request starts, in seconds.
-        #[arg(long, default_value_t = 10)]
-        wait_secs: u64,
-        /// Start as soon as this many candidates are known (default: when the candidate list
-        /// has not grown for a second).
-        #[arg(long)]
-        expect: Option<usize>,
-        /// Probability of trying a never-observed provider first (0..=1; default 0.1).
-        #[arg(long, default_value_t = 0.1)]
-        explore: f64,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-        /// What is wanted, in words.
-        intent: String,
-    },
+    Request(RequestArgs),
     /// Print the reputation scores a (stopped) node's data directory holds.
     Reputation {
         /// The node's data directory.
@@ -461,34 +427,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             })
             .await
         }
-        Cmd::Request {
-            bootstrap,
-            data_dir,
-            input,
-            canaries,
-            tier,
-            value_at_risk,
-            wait_secs,
-            expect,
-            explore,
-            json,
-            intent,
-        } => {
-            let ok = run_request(RequestArgs {
-                bootstrap,
-                data_dir,
-                input,
-                canaries,
-                tier,
-                value_at_risk,
-                wait_secs,
-                expect,
-                explore,
-                json,
-                intent,
-            })
-            .await?;
-            if !ok {
+        Cmd::Request(args) => {
+            if !run_request(args).await? {
                 std::process::exit(1);
             }
             Ok(())
@@ -664,17 +604,41 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
     Ok(())
 }
 
+/// The `request` command's arguments.
+#[derive(clap::Args, Debug)]
 struct RequestArgs {
-    explore: f64,
+    /// Peers to join through (repeatable).
+    #[arg(long, required = true)]
     bootstrap: Vec<String>,
+    /// Keep the requester's identity, ledger and reputation here (default: throwaway).
+    #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The task input.
+    #[arg(long)]
     input: PathBuf,
+    /// Canaries, JSON lines `{"input": "...", "expected": "..."}`.
+    #[arg(long)]
     canaries: Option<PathBuf>,
+    /// Verification tier: auto (the risk policy decides), 1, 2 or 3.
+    #[arg(long, default_value = "auto")]
     tier: String,
+    /// What a wrong result would cost, in units (for `--tier auto`).
+    #[arg(long, default_value_t = 0.0)]
     value_at_risk: f64,
+    /// Longest wait for descriptors before the request starts, in seconds.
+    #[arg(long, default_value_t = 10)]
     wait_secs: u64,
+    /// Start as soon as this many candidates are known (default: when the candidate list
+    /// has not grown for a second).
+    #[arg(long)]
     expect: Option<usize>,
+    /// Probability of trying a never-observed provider first (0..=1; default 0.1).
+    #[arg(long, default_value_t = 0.1)]
+    explore: f64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
     json: bool,
+    /// What is wanted, in words.
     intent: String,
 }
 
