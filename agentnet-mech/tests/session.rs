@@ -11,7 +11,7 @@ use agentnet_mech::mechanism::{Clause, Mechanism, Micros, Tier, UNIT};
 use agentnet_mech::session::{Commit, Delegate, Deliver, Offer};
 use agentnet_mech::session::{
     DisputeReason, Event, Grade, Outcome, Phase, Role, SessionConfig, SessionError, SessionId,
-    Sessions, Settle, Settlement, Stage, TaskSpec,
+    Sessions, Settle, Settlement, Stage,
 };
 use agentnet_mech::wire;
 use agentnet_trust::evidence::{
@@ -23,21 +23,15 @@ use agentnet_trust::ledger::TaskOutcome;
 use bytes::Bytes;
 use proptest::prelude::*;
 
+mod common;
+use common::*;
+
 // =============================================================================================
 // Fixtures
 // =============================================================================================
 
-const T0: u64 = 1_800_000_000_000;
-const LINK: LinkId = LinkId(7);
-
-const FLAT: Micros = 10 * UNIT;
-const BONUS: Micros = 60 * UNIT;
-/// An odd deposit and ratio so that slashing has to round.
-const DEPOSIT: Micros = 30 * UNIT + 1;
+/// An odd ratio, so that slashing has to round.
 const RATIO: u32 = 333_333;
-const COMMIT_MS: u64 = 5_000;
-const EXECUTE_MS: u64 = 60_000;
-const SETTLE_MS: u64 = 10_000;
 
 /// Virtual time: both clocks `ms` milliseconds after the start.
 fn at(ms: u64) -> Now {
@@ -45,25 +39,6 @@ fn at(ms: u64) -> Now {
         Instant::from_millis(ms),
         WallTime::from_unix_millis(T0 + ms),
     )
-}
-
-fn wall(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(T0 + ms)
-}
-
-/// The requester.
-fn alice() -> Keypair {
-    Keypair::from_seed([1; 32])
-}
-
-/// The provider.
-fn bob() -> Keypair {
-    Keypair::from_seed([2; 32])
-}
-
-/// Someone else.
-fn mallory() -> Keypair {
-    Keypair::from_seed([3; 32])
 }
 
 fn engine(kp: Keypair) -> Sessions {
@@ -95,26 +70,6 @@ fn rules(tier: Tier) -> Mechanism {
 
 fn signed_rules(tier: Tier) -> Signed<Mechanism> {
     Signed::sign(&alice(), rules(tier)).unwrap()
-}
-
-fn task_id(n: u8) -> TaskId {
-    TaskId(payload_hash(&[b'T', n]))
-}
-
-fn task(n: u8) -> TaskSpec {
-    TaskSpec::new(
-        task_id(n),
-        Topic::new("code/review").unwrap(),
-        payload_hash(b"review the pull request"),
-    )
-}
-
-fn input() -> Hash {
-    payload_hash(b"the diff")
-}
-
-fn result() -> Hash {
-    payload_hash(b"the review")
 }
 
 fn drain_frames(e: &mut Sessions) -> Vec<Bytes> {

@@ -4,14 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use agentnet_core::descriptor::Topic;
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::WireError;
-use agentnet_core::{Engine, Hash, Instant, Keypair, LinkId, Now, Signed, Transmit, WallTime};
+use agentnet_core::{Engine, Hash, Instant, Keypair, LinkId, Now, Signed, Transmit};
 use agentnet_mech::mechanism::{Clause, Mechanism, Micros, Tier, UNIT};
 use agentnet_mech::session::{
     Commit, Event, Grade, MAX_RESTORE_ERRORS, Outcome, Phase, RECORD_VERSION, RestoreError,
-    RestoreReport, Role, SessionConfig, SessionId, Sessions, Settlement, Stage, TaskSpec,
+    RestoreReport, Role, SessionConfig, SessionId, Sessions, Settlement, Stage,
 };
 use agentnet_trust::evidence::{EvidencePackage, ReceiptChain, TaskId, payload_hash};
 use agentnet_trust::ledger::TaskOutcome;
@@ -19,35 +18,12 @@ use bytes::Bytes;
 use ciborium::Value;
 use proptest::prelude::*;
 
+mod common;
+use common::*;
+
 // =============================================================================================
 // Fixtures
 // =============================================================================================
-
-const T0: u64 = 1_800_000_000_000;
-const LINK: LinkId = LinkId(7);
-
-const FLAT: Micros = 10 * UNIT;
-const BONUS: Micros = 60 * UNIT;
-const DEPOSIT: Micros = 30 * UNIT + 1;
-const COMMIT_MS: u64 = 5_000;
-const EXECUTE_MS: u64 = 60_000;
-const SETTLE_MS: u64 = 10_000;
-
-fn wall(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(T0 + ms)
-}
-
-fn alice() -> Keypair {
-    Keypair::from_seed([1; 32])
-}
-
-fn bob() -> Keypair {
-    Keypair::from_seed([2; 32])
-}
-
-fn mallory() -> Keypair {
-    Keypair::from_seed([3; 32])
-}
 
 fn rules(tier: Tier) -> Signed<Mechanism> {
     rules_by(&alice(), tier)
@@ -76,26 +52,6 @@ fn rules_by(leader: &Keypair, tier: Tier) -> Signed<Mechanism> {
         ],
     );
     Signed::sign(leader, m).unwrap()
-}
-
-fn task_id(n: u8) -> TaskId {
-    TaskId(payload_hash(&[b'T', n]))
-}
-
-fn task(n: u8) -> TaskSpec {
-    TaskSpec::new(
-        task_id(n),
-        Topic::new("code/review").unwrap(),
-        payload_hash(b"review the pull request"),
-    )
-}
-
-fn input() -> Hash {
-    payload_hash(b"the diff")
-}
-
-fn result() -> Hash {
-    payload_hash(b"the review")
 }
 
 /// Two receipts inside the window (delegation at 20 ms, delivery at 100 ms).

@@ -1,0 +1,60 @@
+//! The fixture the session tests share: one task between a requester (alice) and a provider
+//! (bob) on one link, with the mechanism's amounts and deadlines.
+#![allow(dead_code)] // each test file uses its own part of it
+
+use agentnet_core::descriptor::Topic;
+use agentnet_core::{Hash, Keypair, LinkId, WallTime};
+use agentnet_mech::mechanism::{Micros, UNIT};
+use agentnet_mech::session::TaskSpec;
+use agentnet_trust::evidence::{TaskId, payload_hash};
+
+pub const T0: u64 = 1_800_000_000_000;
+pub const LINK: LinkId = LinkId(7);
+
+pub const FLAT: Micros = 10 * UNIT;
+pub const BONUS: Micros = 60 * UNIT;
+/// An odd deposit, so that slashing has to round.
+pub const DEPOSIT: Micros = 30 * UNIT + 1;
+pub const COMMIT_MS: u64 = 5_000;
+pub const EXECUTE_MS: u64 = 60_000;
+pub const SETTLE_MS: u64 = 10_000;
+
+/// Wall time `ms` milliseconds after the start.
+pub fn wall(ms: u64) -> WallTime {
+    WallTime::from_unix_millis(T0 + ms)
+}
+
+/// The requester.
+pub fn alice() -> Keypair {
+    Keypair::from_seed([1; 32])
+}
+
+/// The provider.
+pub fn bob() -> Keypair {
+    Keypair::from_seed([2; 32])
+}
+
+/// Someone else.
+pub fn mallory() -> Keypair {
+    Keypair::from_seed([3; 32])
+}
+
+pub fn task_id(n: u8) -> TaskId {
+    TaskId(payload_hash(&[b'T', n]))
+}
+
+pub fn task(n: u8) -> TaskSpec {
+    TaskSpec::new(
+        task_id(n),
+        Topic::new("code/review").unwrap(),
+        payload_hash(b"review the pull request"),
+    )
+}
+
+pub fn input() -> Hash {
+    payload_hash(b"the diff")
+}
+
+pub fn result() -> Hash {
+    payload_hash(b"the review")
+}
