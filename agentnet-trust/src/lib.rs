@@ -17,6 +17,7 @@
 //! | [`evidence`] | signed tool receipts, evidence packages, their verification (every fault reported), commitments and answers |
 //! | [`fraud`] | self-contained fraud proofs (log equivocation, chain fork, receipt contradiction, answer contradiction) and the verified [`Offence`](fraud::Offence) they yield |
 //! | [`canary`] | the requester's book of canary challenges (Tier 2) and their verdicts |
+//! | [`depth`] | how many canaries a check needs: the share of bad providers this agent's own checks meet (proven providers and strangers apart), and the smallest count that keeps the residual risk under a target |
 //! | [`ledger`] | local trust per (peer, topic), fed only by verified outcomes, decayed on read |
 //! | [`report`] | signed sparse per-topic trust reports: salient-change builder and receiver book |
 //! | [`eigentrust`] | sparse (CSR) EigenTrust: a Gauss–Seidel push solver that keeps its residual, so a warm start after small edits needs a few sweeps |
@@ -94,6 +95,7 @@
 
 pub mod baid;
 pub mod canary;
+pub mod depth;
 pub mod eigentrust;
 pub mod evidence;
 pub mod fraud;

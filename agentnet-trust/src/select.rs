@@ -16,13 +16,19 @@
 //! | evidence | the highest verification tier the descriptor offers |
 //! | attested | whether an issuer this agent trusts attested the provider's principal |
 //!
-//! **Claims are blended with observations, and shrunk while there are none.** A QoS claim is
-//! worth [`SelectionConfig::claim_weight`] observations of a neutral prior
-//! ([`SelectionConfig::prior_success`], the candidates' median claimed latency and cost): with
-//! `n` observations of the provider for this capability,
-//! `value = (w·claim_shrunk + n·observed) / (w + n)` where
-//! `claim_shrunk = (claim + prior) / 2`. So a fresh descriptor's boasts move it only halfway
-//! from the prior, and a provider's own deliveries soon outweigh what it says.
+//! **Claims count only for a provider someone vouches for, and are blended with
+//! observations.** A provider is *vouched for* when this agent observed it (a checked outcome
+//! for this capability), when it has reputation in the topic (its peers' verified interactions)
+//! or when a trusted issuer attested its principal. A *stranger* — none of the three — has its
+//! QoS objectives set to the neutral prior ([`SelectionConfig::prior_success`], the
+//! candidates' median claimed latency and cost) whatever it claims: claims are free, and
+//! letting an unknown identity's boasts order it would hand the front to whoever boasts most
+//! (under index poisoning, every copying Sybil). Strangers are then ordered by the same
+//! tie-break as everyone (relevance, then id), and exploration gives them work. For a vouched-for
+//! provider, a QoS claim is worth [`SelectionConfig::claim_weight`] observations of the prior:
+//! with `n` observations, `value = (w·claim_shrunk + n·observed) / (w + n)` where
+//! `claim_shrunk = (claim + prior) / 2`. So claims move a provider only halfway from the prior,
+//! and its own deliveries soon outweigh what it says.
 //!
 //! Candidates are sorted into Pareto layers (non-dominated sorting): the first layer is exactly
 //! the set no other candidate dominates (at least as good in every objective and better in
@@ -44,10 +50,9 @@
 //! # Threat model
 //!
 //! Anyone can publish a descriptor, and claims are free. A Sybil that copies an honest
-//! provider's text gets the same relevance; with zero reputation and no deliveries it is at
-//! best equal to an equally unknown honest provider and is dominated by one with any standing.
-//! Better QoS claims only move it halfway from the prior, and the first failed check demotes
-//! it. The observation table is keyed by (provider, capability) — attacker-chosen — so it is
+//! provider's text gets the same relevance; with zero reputation and no deliveries its claims
+//! do not count, so it is at best equal to an equally unknown honest provider and is dominated
+//! by one with any standing, and the first failed check demotes it. The observation table is keyed by (provider, capability) — attacker-chosen — so it is
 //! bounded ([`SelectionConfig::max_observed`]); when full, the entry with the fewest
 //! observations (then the oldest) goes, so identities that were never served cannot push out
 //! the record of those that were.
@@ -405,23 +410,44 @@ pub fn select(candidates: Vec<Candidate>, obs: &Observations, draw: u64) -> Vec<
             let o = obs.get(&c.provider, &c.capability).copied();
             let n = o.map_or(0, |o| o.count);
             let delivered = o.filter(|o| o.latency_ms > 0.0);
+            let vouched = n > 0 || c.reputation > 0.0 || c.attested;
+            let qos = if vouched {
+                None
+            } else {
+                Some((cfg.prior_success, -prior_latency, -prior_cost))
+            };
             let objectives = Objectives {
                 relevance: f64::from(c.similarity),
                 reputation: c.reputation,
-                success: blend(
-                    f64::from(c.claimed_success_bp) / 10_000.0,
-                    cfg.prior_success,
-                    o.map(|o| (o.success, n)),
+                success: qos.map_or_else(
+                    || {
+                        blend(
+                            f64::from(c.claimed_success_bp) / 10_000.0,
+                            cfg.prior_success,
+                            o.map(|o| (o.success, n)),
+                        )
+                    },
+                    |q| q.0,
                 ),
-                speed: -blend(
-                    f64::from(c.claimed_latency_ms),
-                    prior_latency,
-                    delivered.map(|o| (o.latency_ms, n)),
+                speed: qos.map_or_else(
+                    || {
+                        -blend(
+                            f64::from(c.claimed_latency_ms),
+                            prior_latency,
+                            delivered.map(|o| (o.latency_ms, n)),
+                        )
+                    },
+                    |q| q.1,
                 ),
-                thrift: -blend(
-                    c.claimed_cost_micros as f64,
-                    prior_cost,
-                    delivered.map(|o| (o.cost_micros, n)),
+                thrift: qos.map_or_else(
+                    || {
+                        -blend(
+                            c.claimed_cost_micros as f64,
+                            prior_cost,
+                            delivered.map(|o| (o.cost_micros, n)),
+                        )
+                    },
+                    |q| q.2,
                 ),
                 evidence: f64::from(c.evidence_tier),
                 attested: f64::from(u8::from(c.attested)),
@@ -608,6 +634,27 @@ mod tests {
         };
         let out = select(vec![copy, honest.clone()], &o, 0);
         assert_eq!(out[0].candidate.provider, honest.provider);
+    }
+
+    #[test]
+    fn a_strangers_boasts_do_not_order_it() {
+        // Neither is vouched for: the boaster (2) gains nothing over the modest stranger (1),
+        // which comes first on the id tie-break; once the modest one has reputation, its claims
+        // count again and it dominates on that too.
+        let modest = cand(1, 0.9, 0.0, 900, 8000);
+        let mut boaster = cand(2, 0.9, 0.0, 10, 10_000);
+        boaster.claimed_cost_micros = 0;
+        let out = select(vec![boaster.clone(), modest.clone()], &obs(), 0);
+        assert_eq!(out[0].candidate.provider, modest.provider, "{out:?}");
+        assert_eq!((out[0].layer, out[1].layer), (0, 0));
+        assert_eq!(out[0].objectives, out[1].objectives);
+        let vouched = Candidate {
+            reputation: 0.1,
+            ..modest.clone()
+        };
+        let out = select(vec![boaster, vouched], &obs(), 0);
+        assert_eq!(out[0].candidate.provider, modest.provider);
+        assert_eq!(out[1].layer, 1, "dominated by a provider with standing");
     }
 
     #[test]

@@ -66,7 +66,7 @@
 //! |---|---|
 //! | `naive` | the advertised best: the host picks, among the discovered candidates, the highest claimed success (then lowest claimed latency, then highest similarity), and pins the request to claims at least that good (`Requirements::min_success_bp`/`max_latency_ms`); tier 1, one attempt, no exploration |
 //! | `reputation` | tier 1: the Agent's own selection (Pareto layers with reputation, exploration 0.1) and its tier-1 gate (no net failures in its ledger, reputation ≥ 0); up to [`Config::attempts`] offers (fallback only on a decline or timeout: tier 1 accepts any delivery whose hash matches) |
-//! | `risk_aware` | tier 2: the same selection, [`Config::canaries`] canaries interleaved with each attempt, fallback to the next candidate on a failed canary, up to [`Config::attempts`] offers |
+//! | `risk_aware` | tier 2: the same selection, canaries interleaved with each attempt (as many as the Agent's canary depth asks for, up to [`Config::canaries`]), fallback to the next candidate on a failed canary, up to [`Config::attempts`] offers |
 //! | `full` | `risk_aware` on step 1, tier 3 (evidence package verified; a contradiction becomes a fraud proof) on the publishing step. The Agent checks one tier per request, so step 2 has no canary: tier 3 replaces tier 2 there |
 //!
 //! `naive` pins by claims because the Agent has no "use this provider" command; any other
@@ -232,9 +232,14 @@ pub struct Config {
     /// Providers offered the task per request (`FunnelConfig::max_attempts`) for every
     /// policy but `naive` (which has one). Default 3, the Agent's default.
     pub attempts: usize,
-    /// Canaries interleaved with each tier-2 attempt (`FunnelConfig::canaries_per_attempt`,
-    /// 1..=4). Default 1, the Agent's default.
+    /// Most canaries interleaved with a tier-2 attempt (`FunnelConfig::canaries.max`, 1..=8):
+    /// the Agent picks between 1 and this from the share of bad providers its own checks met
+    /// ([`agentnet_trust::depth`]); 1 is the fixed single canary. Default 4, the Agent's
+    /// default.
     pub canaries: usize,
+    /// The residual risk the canary depth aims for (`FunnelConfig::canaries.target`).
+    /// Default 0.02, the Agent's default.
+    pub canary_target: f64,
 }
 
 impl Default for Config {
@@ -254,7 +259,8 @@ impl Default for Config {
             grace: Duration::from_secs(30),
             latency_ms: (10, 40),
             attempts: 3,
-            canaries: 1,
+            canaries: 4,
+            canary_target: 0.02,
         }
     }
 }
@@ -293,8 +299,11 @@ impl Config {
         if self.ttl < Duration::from_secs(1) {
             return Err("the descriptor TTL must be at least 1 s".into());
         }
-        if !(1..=16).contains(&self.attempts) || !(1..=4).contains(&self.canaries) {
-            return Err("attempts must be in 1..=16 and canaries in 1..=4".into());
+        if !(1..=16).contains(&self.attempts) || !(1..=8).contains(&self.canaries) {
+            return Err("attempts must be in 1..=16 and canaries in 1..=8".into());
+        }
+        if !(0.0001..=1.0).contains(&self.canary_target) {
+            return Err("the canary target is a probability in 0.0001..=1".into());
         }
         if self.latency_ms.0 > self.latency_ms.1 {
             return Err("latency min exceeds max".into());
@@ -656,7 +665,8 @@ fn build(cfg: &Config, discovery: Discovery, seed: u64) -> World {
         let mut ac = AgentConfig::seeded(s);
         ac.funnel.max_candidates = CANDIDATES;
         ac.funnel.max_attempts = cfg.attempts;
-        ac.funnel.canaries_per_attempt = cfg.canaries;
+        ac.funnel.canaries.max = cfg.canaries;
+        ac.funnel.canaries.target = cfg.canary_target;
         match role {
             Role::Requester(Policy::Naive) => {
                 ac.selection.exploration = 0.0;

@@ -259,8 +259,13 @@ pub struct FunnelConfig {
     /// Providers tried per request before it fails (the first try included). Default 3;
     /// range 1..=16.
     pub max_attempts: usize,
-    /// Canaries interleaved with the real task at tier 2. Default 1; range 1..=4.
-    pub canaries_per_attempt: usize,
+    /// Canaries interleaved with the real task at tier 2: between `canaries.min` (default 1)
+    /// and `canaries.max` (default 4), as many as keep the residual risk under
+    /// `canaries.target` given the share of bad providers this agent's own checks met
+    /// ([`agentnet_trust::depth`]). Set `min = max` for a fixed count. The host supplies the
+    /// cases ([`TaskRequest::canaries`](super::TaskRequest::canaries)); an attempt uses what
+    /// is left of them, up to the depth.
+    pub canaries: agentnet_trust::depth::DepthConfig,
     /// Tier 1: the least MG-EigenTrust score (this topic) a provider needs. Default 0.0 (any
     /// provider this agent has no evidence against); range 0..=1.
     pub min_reputation: f64,
@@ -276,7 +281,7 @@ impl Default for FunnelConfig {
         FunnelConfig {
             max_candidates: 8,
             max_attempts: 3,
-            canaries_per_attempt: 1,
+            canaries: agentnet_trust::depth::DepthConfig::default(),
             min_reputation: 0.0,
             max_requests: 64,
             max_canary_uses: 4096,
@@ -468,13 +473,9 @@ impl AgentConfig {
         let f = &self.funnel;
         check("funnel.max_candidates", f.max_candidates, 1, 64, "1..=64")?;
         check("funnel.max_attempts", f.max_attempts, 1, 16, "1..=16")?;
-        check(
-            "funnel.canaries_per_attempt",
-            f.canaries_per_attempt,
-            1,
-            4,
-            "1..=4",
-        )?;
+        f.canaries
+            .validate()
+            .map_err(ConfigError::engine("funnel"))?;
         check("funnel.min_reputation", f.min_reputation, 0.0, 1.0, "0..=1")?;
         check("funnel.max_requests", f.max_requests, 1, 4096, "1..=4096")?;
         check(

@@ -434,6 +434,8 @@ pub struct Agent {
     own_attestations: Vec<Signed<agentnet_trust::baid::IssuerAttestation>>,
     /// What this agent saw each provider deliver, per capability (selection's input).
     observations: agentnet_trust::select::Observations,
+    /// How many canaries the next tier-2 check needs (learned from this agent's own checks).
+    depth: agentnet_trust::depth::CanaryDepth,
 }
 
 impl core::fmt::Debug for Agent {
@@ -538,8 +540,11 @@ impl Agent {
         };
         let observations = agentnet_trust::select::Observations::new(config.selection)
             .map_err(ConfigError::engine("selection"))?;
+        let depth = agentnet_trust::depth::CanaryDepth::new(config.funnel.canaries)
+            .map_err(ConfigError::engine("funnel"))?;
         let mut agent = Agent {
             observations,
+            depth,
             own_attestations: Vec::new(),
             leader,
             me,
@@ -2135,6 +2140,14 @@ impl Agent {
         });
         self.observe(&verdict);
         let canonical = self.canonical(&t.provider);
+        // A check whose canaries were all answered (accepted) or one of which failed teaches
+        // the canary depth; other endings (timeouts, evidence) say nothing about canaries.
+        let checked = t.canaries.len();
+        if matches!(verdict, Verdict::Accepted | Verdict::CanaryFailed) {
+            let class = self.class_of(&t.provider, &t.capability);
+            self.depth
+                .record(class, checked, verdict == Verdict::CanaryFailed);
+        }
         let evicted = match &verdict {
             Verdict::Accepted => self.observations.record_success(
                 canonical,
@@ -2246,6 +2259,20 @@ impl Agent {
                     });
                 }
             }
+        }
+    }
+
+    /// Whether this agent has seen `provider` deliver `capability` (a checked, accepted
+    /// result): the class the canary depth is estimated for.
+    fn class_of(&self, provider: &AgentId, capability: &str) -> agentnet_trust::depth::Class {
+        let proven = self
+            .observations
+            .get(&self.canonical(provider), capability)
+            .is_some_and(|o| o.success > 0.0);
+        if proven {
+            agentnet_trust::depth::Class::Proven
+        } else {
+            agentnet_trust::depth::Class::Stranger
         }
     }
 
@@ -2391,9 +2418,10 @@ impl Agent {
         // the canaries, not put in their place).
         let mut cases = Vec::new();
         if tier >= Tier::Canary {
+            let depth = self.depth.depth(self.class_of(&provider, &capability));
             for case in &r.task.canaries {
                 let key = Hash::digest("agentnet/v1/canary-case", &case.input);
-                if cases.len() < self.config.funnel.canaries_per_attempt
+                if cases.len() < depth
                     && !self.canary_uses.contains(&(key, self.canonical(&provider)))
                 {
                     cases.push((key, case.clone()));

@@ -90,9 +90,13 @@ struct Args {
     /// Providers offered a task per request (all policies but naive; the Agent's default 3).
     #[arg(long, default_value_t = 3)]
     attempts: usize,
-    /// Canaries per tier-2 attempt (the Agent's default 1).
-    #[arg(long, default_value_t = 1)]
+    /// Most canaries per tier-2 attempt; the Agent's canary depth picks between 1 and this
+    /// (the Agent's default 4; 1 = a fixed single canary).
+    #[arg(long, default_value_t = 4)]
     canaries: usize,
+    /// Residual risk the canary depth aims for (the Agent's default 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    canary_target: f64,
     /// Requesters per policy.
     #[arg(long, default_value_t = 2)]
     requesters: usize,
@@ -194,6 +198,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         requesters_per_policy: args.requesters,
         attempts: args.attempts,
         canaries: args.canaries,
+        canary_target: args.canary_target,
         ..Config::default()
     };
     let name = match args.sweep {
@@ -422,7 +427,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "warmup_s": base.warmup.as_secs_f64(),
             "requesters_per_policy": args.requesters,
             "attempts": args.attempts,
-            "canaries_per_attempt": args.canaries,
+            "max_canaries_per_attempt": args.canaries,
+            "canary_target": args.canary_target,
             "observers": base.observers,
             "chords": base.chords,
             "latency_ms": [base.latency_ms.0, base.latency_ms.1],
