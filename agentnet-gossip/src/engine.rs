@@ -943,9 +943,9 @@ impl GossipEngine {
         let stores = held.is_none_or(|l| l.check(&h).is_none());
         if stores && held.is_none() && ts.logs.len() >= max_authors {
             // Make room by forgetting an author that holds no entry (they expired or were
-            // evicted), an unproven one first, if any; else
-            // evict the newest unproven author of the largest introducer group, unless the
-            // newcomer's own group is as large (a flooding link only recycles its share).
+            // evicted), an unproven one first; else evict the newest unproven author of the
+            // largest introducer group, unless the newcomer's own group is as large (a
+            // flooding link then competes only with itself). A vouched newcomer always may.
             let idle = ts
                 .unproven_by_len
                 .first()
