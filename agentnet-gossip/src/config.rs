@@ -78,8 +78,8 @@ pub struct GossipConfig {
     /// Headers kept across all topics and authors. Default 65 536; range 1..=10 000 000.
     /// When full, a new position evicts the oldest entry of the author without standing that
     /// holds the most entries (an unproven author that is itself the largest recycles its
-    /// own oldest entry); with no such author, an author recycles its own oldest entry, and a
-    /// new author is refused.
+    /// own oldest entry); with no such author, an author recycles its own oldest entry if it
+    /// is older than the new one, and a new author is refused.
     pub max_headers: usize,
     /// Authors the host vouches for ([`GossipEngine::set_standing`](crate::GossipEngine::set_standing)),
     /// count. Default 4 096; range 0..=1 000 000.

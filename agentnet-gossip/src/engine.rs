@@ -701,7 +701,7 @@ impl GossipEngine {
         let grows = ts.logs.get(&self.me).is_some_and(AuthorLog::has_room);
         if grows && self.headers_total >= self.cfg.max_headers {
             let me = self.me;
-            self.make_header_room(now, &h.topic, &me, true);
+            self.make_header_room(now, &h.topic, &me, h.seq, true);
         }
         let Some(log) = self
             .topics
@@ -713,6 +713,9 @@ impl GossipEngine {
         let before = log.len();
         let inserted = matches!(log.insert(h.clone()), Insert::New { .. });
         self.headers_total = self.headers_total + log.len() - before;
+        if let Some(ts) = self.topics.get_mut(&h.topic) {
+            ts.sync_len(&self.me);
+        }
         let id = wire::frame_id(&frame);
         self.seen.insert(
             id,
@@ -946,13 +949,7 @@ impl GossipEngine {
             // evicted), an unproven one first; else evict the newest unproven author of the
             // largest introducer group, unless the newcomer's own group is as large (a
             // flooding link then competes only with itself). A vouched newcomer always may.
-            let idle = ts
-                .unproven_by_len
-                .first()
-                .filter(|(len, _, _)| *len == 0)
-                .map(|(_, _, a)| *a)
-                .or_else(|| ts.logs.iter().find(|(_, l)| l.is_empty()).map(|(a, _)| *a));
-            match (idle, ts.victim()) {
+            match (ts.idle(), ts.victim()) {
                 (Some(a), _) => {
                     ts.forget(&a);
                 }
@@ -975,7 +972,7 @@ impl GossipEngine {
                     .admitted
                     .get(&h.author)
                     .is_some_and(|a| a.unproven.is_none());
-            if !self.make_header_room(now, &h.topic, &h.author, standing) {
+            if !self.make_header_room(now, &h.topic, &h.author, h.seq, standing) {
                 self.stats.dropped_full += 1;
                 return Ok(());
             }
@@ -1044,27 +1041,27 @@ impl GossipEngine {
         }
     }
 
-    /// Free one header for a new position of `author` in `topic` (the table is at
+    /// Free one header for position `seq` of `author` in `topic` (the table is at
     /// `max_headers`): evict the oldest entry of the unproven author holding the most
     /// entries in any topic (the newest admitted among equals). An unproven `author` that
     /// holds at least as many recycles its own oldest entry instead; with no unproven author
-    /// holding anything, `author` recycles its own oldest entry. False if nothing may go.
+    /// holding anything, `author` recycles its own oldest entry. An author recycles only an
+    /// entry older than `seq`. False if nothing may go.
     fn make_header_room(
         &mut self,
         now: Now,
         topic: &Topic,
         author: &AgentId,
+        seq: u64,
         standing: bool,
     ) -> bool {
         let age = self.cfg.standing_age;
         for ts in self.topics.values_mut() {
             ts.graduate(now.mono, age);
         }
-        let own_len = self
-            .topics
-            .get(topic)
-            .and_then(|t| t.logs.get(author))
-            .map_or(0, AuthorLog::len);
+        let own = self.topics.get(topic).and_then(|t| t.logs.get(author));
+        let own_len = own.map_or(0, AuthorLog::len);
+        let own_older = own.and_then(AuthorLog::low).is_some_and(|low| low < seq);
         let heaviest = self
             .topics
             .iter()
@@ -1076,7 +1073,7 @@ impl GossipEngine {
             .map(|(len, _, a, t)| (len, a, t.clone()));
         let (t, a) = match heaviest {
             Some((len, a, t)) if standing || len > own_len => (t, a),
-            _ if own_len > 0 => (topic.clone(), *author),
+            _ if own_older => (topic.clone(), *author),
             _ => return false,
         };
         let Some(ts) = self.topics.get_mut(&t) else {
@@ -2157,6 +2154,13 @@ impl GossipEngine {
             let grouped: usize = ts.unproven_by_link.values().map(BTreeSet::len).sum();
             assert_eq!(grouped, unproven);
             assert!(ts.unproven_by_link.values().all(|g| !g.is_empty()));
+            let empty: Vec<_> = ts
+                .logs
+                .iter()
+                .filter(|(_, l)| l.is_empty())
+                .map(|(a, _)| a)
+                .collect();
+            assert!(ts.empty.iter().eq(empty), "empty logs");
         }
         assert_eq!(total, self.headers_total, "headers_total");
         assert_eq!(self.author_buckets.len(), self.bucket_use.len());

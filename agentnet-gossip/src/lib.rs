@@ -194,8 +194,9 @@
 //! - *Header cap.* At `max_headers`, a new position evicts the oldest entry of the unproven
 //!   author holding the most entries, in any topic ([`GossipStats::evicted_headers`]); an
 //!   unproven author that itself holds as many recycles its own oldest entry, and with no
-//!   unproven entry left an author recycles its own oldest. So the next seq of a held author
-//!   (an honest refresh) is never dropped for space. Own entries are always kept.
+//!   unproven entry left an author recycles its own oldest (only ever for a newer one). So the
+//!   next seq of a held author (an honest refresh) is never dropped for space. Own entries are
+//!   always kept.
 //! - *Discovery index.* The same standing protects a provider's descriptors
 //!   ([`DiscoveryIndex::insert_with_standing`]); a full index evicts an entry of the unproven
 //!   provider with the most entries, newest provider first. A long TTL buys no place.
@@ -205,9 +206,8 @@
 //! places and make honest newcomers wait for standing by age, but cannot evict authors with
 //! standing, nor keep out authors relayed by links other than its own. Authors relayed by the
 //! attacker's own link (say a node's only link) cannot be told from its Sybils; there only
-//! standing protects them. Choosing a victim costs O(links) per newcomer at a full topic and
-//! O(topics) per new position at the header cap, plus a scan of the topic's logs for one that
-//! holds no entry when no unproven one does.
+//! standing protects them. Choosing a victim costs O(links + log authors) per newcomer at a
+//! full topic and O(topics + log authors) per new position at the header cap.
 //!
 //! Outgoing frames wait in four priority classes ([`queue`]): control, then own publish, then
 //! forwarding, then repair; overflow evicts the lowest class first and is reported in

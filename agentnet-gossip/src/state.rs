@@ -42,6 +42,8 @@ pub(crate) struct TopicState {
     /// Authors without standing by (headers held, admission order): the last one is the
     /// unproven author holding the most headers, newest first among equals.
     pub unproven_by_len: BTreeSet<(usize, u64, AgentId)>,
+    /// Authors in `logs` that hold no entry (expired or evicted): the first to make room.
+    pub empty: BTreeSet<AgentId>,
     /// Authors proven to equivocate in this topic.
     pub equivocators: BTreeSet<AgentId>,
     /// Ids to announce lazily at the next flush, per link (bounded: each accepted header
@@ -86,6 +88,7 @@ impl TopicState {
             admitted: BTreeMap::new(),
             unproven_by_link: BTreeMap::new(),
             unproven_by_len: BTreeSet::new(),
+            empty: BTreeSet::new(),
             equivocators: BTreeSet::new(),
             lazy: BTreeMap::new(),
             wanted: BTreeMap::new(),
@@ -100,6 +103,9 @@ impl TopicState {
     /// Hold a new author `log`, admitted as `a`, filed as unproven unless `standing`.
     pub fn admit(&mut self, author: AgentId, log: AuthorLog, a: Admission, standing: bool) {
         let len = log.len();
+        if len == 0 {
+            self.empty.insert(author);
+        }
         self.logs.insert(author, log);
         self.admitted.insert(
             author,
@@ -146,10 +152,15 @@ impl TopicState {
         self.unproven_by_len.remove(&(len, a.order, *author));
     }
 
-    /// Re-file an unproven author under its log's current length (call after every change
-    /// of the log's length).
+    /// Re-file an author under its log's current length (call after every change of the
+    /// log's length).
     pub fn sync_len(&mut self, author: &AgentId) {
         let len = self.logs.get(author).map_or(0, AuthorLog::len);
+        if len == 0 {
+            self.empty.insert(*author);
+        } else {
+            self.empty.remove(author);
+        }
         let Some(a) = self.admitted.get_mut(author) else {
             return;
         };
@@ -166,8 +177,19 @@ impl TopicState {
     pub fn forget(&mut self, author: &AgentId) -> usize {
         self.make_proven(author);
         self.admitted.remove(author);
+        self.empty.remove(author);
         self.lazy_to.remove(author);
         self.logs.remove(author).map_or(0, |l| l.len())
+    }
+
+    /// An author to forget for a newcomer at no cost: one that holds no entry, an unproven
+    /// one first.
+    pub fn idle(&self) -> Option<AgentId> {
+        self.unproven_by_len
+            .first()
+            .filter(|(len, _, _)| *len == 0)
+            .map(|(_, _, a)| *a)
+            .or_else(|| self.empty.first().copied())
     }
 
     /// Unproven authors admitted at least `age` before `now` have held their log long

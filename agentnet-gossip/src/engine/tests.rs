@@ -941,3 +941,55 @@ fn the_author_bucket_idle_longest_is_forgotten() {
     assert_eq!(e.head_seq(&topic(), &idle.id()), 2);
     e.assert_consistent();
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+
+    /// The admission bookkeeping (header total, admissions, unproven groups, empty logs,
+    /// rate buckets) stays consistent under arrivals from several links, host standing
+    /// toggled on and off, eviction, and expiry.
+    #[test]
+    fn admission_bookkeeping_stays_consistent(
+        ops in proptest::collection::vec((0usize..10, 1u64..4, 1u64..5, 0u64..4, 0u8..8), 1..80),
+    ) {
+        let mut e = engine_with(1, |c| {
+            c.max_headers = 7;
+            c.max_entries_per_author = 3;
+            c.max_authors_per_topic = 5;
+            c.author_burst = 1000;
+            c.standing_age = Duration::from_secs(1);
+        });
+        for l in 1..=3 {
+            peer(&mut e, l);
+        }
+        let chains: Vec<(Keypair, Vec<Signed<LogHeader>>)> = (30u8..40)
+            .map(|n| {
+                let kp = Keypair::from_seed([n; 32]);
+                let mut prev = None;
+                let chain = (1..=4)
+                    .map(|s| {
+                        let h = header(&kp, s, prev, &[n, s as u8]);
+                        prev = Some(h.hash());
+                        h
+                    })
+                    .collect();
+                (kp, chain)
+            })
+            .collect();
+        let mut at = now();
+        for (author, link, seq, dt, toggle) in ops {
+            at = at.advance(Duration::from_millis(dt * 100));
+            let (kp, chain) = &chains[author];
+            match toggle {
+                0 => e.set_standing(at, kp.id(), true).unwrap(),
+                1 => e.set_standing(at, kp.id(), false).unwrap(),
+                _ => {}
+            }
+            let _ = e.handle_message(at, LinkId(link), chain[seq as usize - 1].to_frame());
+            e.handle_timeout(at);
+            drain(&mut e);
+            e.assert_consistent();
+            proptest::prop_assert!(e.header_count() <= 7);
+        }
+    }
+}
