@@ -1074,13 +1074,17 @@ mod tests {
             max_per_provider: 4,
         })
         .unwrap();
-        // A provider with standing and a short TTL, then long-TTL Sybils fill the index.
+        // Long-TTL Sybils, then a provider with standing and a short TTL: the newest entry
+        // and the one expiring soonest, so only its standing keeps it.
+        for n in 10..13 {
+            idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
+        }
         let h = sd(&honest, "h.x", 10);
         assert_eq!(
             idx.insert_with_standing(now(), h, emb(), true),
             IndexInsert::New
         );
-        for n in 10..40 {
+        for n in 13..40 {
             let _ = idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
             idx.assert_consistent();
             assert!(idx.get(&honest.id(), "h.x").is_some(), "after sybil {n}");

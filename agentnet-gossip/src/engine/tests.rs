@@ -901,6 +901,15 @@ fn authors_with_standing_stay_and_a_flooding_link_gets_only_its_share() {
         assert_eq!(e.head_seq(&topic(), &a.id()), 1);
     }
     e.assert_consistent();
+    // A newcomer the host vouches for gets in even through the flooding link, and stays
+    // although it is the newest author that link introduced.
+    let late = kp(14);
+    e.set_standing(later, late.id(), true).unwrap();
+    send(&mut e, later, 1, &late).unwrap();
+    assert_eq!(e.head_seq(&topic(), &late.id()), 1);
+    flood(&mut e, later, 3, 200..204);
+    assert_eq!(e.head_seq(&topic(), &late.id()), 1);
+    e.assert_consistent();
     // Once everything held has standing (here by age), a newcomer is refused.
     let much_later = later.advance(Duration::from_secs(3));
     let dropped = e.stats().dropped_full;
@@ -992,4 +1001,50 @@ proptest::proptest! {
             proptest::prop_assert!(e.header_count() <= 7);
         }
     }
+}
+
+/// `kp` announces a descriptor (TTL `ttl_s`) through `link`, and `link` serves its body.
+fn deliver_descriptor(e: &mut GossipEngine, link: u64, kp: &Keypair, ttl_s: u64) {
+    let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
+        .ttl(Duration::from_secs(ttl_s))
+        .build(now())
+        .unwrap();
+    let body = Signed::sign(kp, d).unwrap().to_frame();
+    let h = header(kp, 1, None, &body);
+    e.handle_message(now(), LinkId(link), h.to_frame()).unwrap();
+    let m = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: body.to_vec(),
+    })
+    .encode();
+    e.handle_message(now(), LinkId(link), m).unwrap();
+    drain(e);
+}
+
+#[test]
+fn long_lived_sybil_descriptors_do_not_displace_a_provider_with_standing() {
+    let mut e = engine_with(1, |c| c.index.max_entries = 4);
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    for n in 100..103u8 {
+        deliver_descriptor(&mut e, 1, &Keypair::from_seed([n; 32]), 3000);
+    }
+    // The newest provider, and the one whose entry expires soonest: without standing it
+    // would be the first to go.
+    let vouched = Keypair::from_seed([9; 32]);
+    deliver_descriptor(&mut e, 2, &vouched, 10);
+    // The host vouches for the provider after its descriptor arrived.
+    e.set_standing(now(), vouched.id(), true).unwrap();
+    for n in 103..120u8 {
+        deliver_descriptor(&mut e, 1, &Keypair::from_seed([n; 32]), 3000);
+        assert!(e.index().get(&vouched.id(), "image.gen").is_some());
+    }
+    assert_eq!(e.index().len(), 4);
+    // An honest newcomer without standing still enters, in an unproven provider's place.
+    let honest = Keypair::from_seed([10; 32]);
+    deliver_descriptor(&mut e, 2, &honest, 10);
+    assert!(e.index().get(&honest.id(), "image.gen").is_some());
+    assert!(e.index().get(&vouched.id(), "image.gen").is_some());
+    e.index().assert_consistent();
 }
