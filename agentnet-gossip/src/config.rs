@@ -383,6 +383,22 @@ mod tests {
             e.to_string(),
             "max_queued_events = 1 is outside 16..=1000000"
         );
+        let standing_age = Duration::ZERO;
+        assert_eq!(
+            bad(GossipConfig {
+                standing_age,
+                ..d()
+            }),
+            "standing_age"
+        );
+        let max_standing = 2_000_000;
+        assert_eq!(
+            bad(GossipConfig {
+                max_standing,
+                ..d()
+            }),
+            "max_standing"
+        );
         let mut c = GossipConfig::default();
         c.index.max_entries = 0;
         assert_eq!(c.validate().unwrap_err().field, "index.max_entries");

@@ -1246,6 +1246,9 @@ impl GossipEngine {
         if !ts.equivocators.insert(what.author) {
             return;
         }
+        // The proof is all that is kept of a proven equivocator: its log (never relayed or
+        // served again) makes room for others.
+        self.headers_total -= ts.forget(&what.author);
         self.stats.equivocations += 1;
         let frame = proof.to_frame();
         let id = wire::frame_id(&frame);

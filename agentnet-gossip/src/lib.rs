@@ -123,8 +123,9 @@
 //! - **Equivocation.** Two different signed headers at one (author, topic, seq) — seen directly
 //!   or completed by pulling the other version when a `prev` link disagrees — become an
 //!   [`EquivocationProof`]. The engine reports it once, floods it to its topic peers (control
-//!   class), drops the author's descriptors from its index and stops relaying the author in
-//!   that topic. Proofs are verified strictly, one signature at a time, with no other state.
+//!   class), drops the author's log in that topic and its descriptors from its index, and stops
+//!   relaying the author in that topic. Proofs are verified strictly, one signature at a time,
+//!   with no other state.
 //!
 //! # Validation order
 //!
@@ -183,8 +184,8 @@
 //! - *Introducer.* Each log remembers the link that delivered its first admitted header — the
 //!   relayer, not the author ([`LinkId`](agentnet_core::LinkId) is routing only); none for
 //!   restored ones. Unproven authors are grouped by introducer.
-//! - *Full topic.* A new author takes the place of an author holding no entry (expired or
-//!   evicted), unproven first; else of the most recently admitted unproven author of the
+//! - *Full topic.* A proven equivocator's log is dropped at once (the proof remains). A new
+//!   author takes the place of an author holding no entry (expired or evicted), unproven first; else of the most recently admitted unproven author of the
 //!   largest group ([`GossipStats::evicted_unproven`]) — unless the newcomer's own group is as
 //!   large: then the newcomer is refused ([`GossipStats::dropped_full`]). A flooding link thus
 //!   competes only with itself once it holds the largest share (a fair share per link without a

@@ -336,6 +336,10 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
             .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::EQUIVOCATION))
     );
     assert!(e.is_equivocator(&topic(), &kp.id()));
+    // Its log is forgotten: the proof is what remains.
+    assert_eq!(e.author_count(&topic()), 0);
+    assert_eq!(e.header_count(), 0);
+    e.assert_consistent();
     // Later entries of the equivocator are not relayed.
     let h1 = header(&kp, 1, None, b"a");
     e.handle_message(
