@@ -81,8 +81,9 @@ pub struct GossipConfig {
     /// own oldest entry); with no such author, an author recycles its own oldest entry if it
     /// is older than the new one, and a new author is refused.
     pub max_headers: usize,
-    /// Authors the host vouches for ([`GossipEngine::set_standing`](crate::GossipEngine::set_standing)),
-    /// count. Default 4 096; range 0..=1 000 000.
+    /// Authors the host vouches for, count
+    /// ([`GossipEngine::set_standing`](crate::GossipEngine::set_standing)). Default 4 096;
+    /// range 0..=1 000 000.
     pub max_standing: usize,
     /// How long an author's log must have been held in a topic before the author has
     /// standing there by age (it is then never evicted for a newcomer). Default 5 min;

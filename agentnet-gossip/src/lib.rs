@@ -185,9 +185,10 @@
 //!   relayer, not the author ([`LinkId`](agentnet_core::LinkId) is routing only); none for
 //!   restored ones. Unproven authors are grouped by introducer.
 //! - *Full topic.* A proven equivocator's log is dropped at once (the proof remains). A new
-//!   author takes the place of an author holding no entry (expired or evicted), unproven first; else of the most recently admitted unproven author of the
-//!   largest group ([`GossipStats::evicted_unproven`]) — unless the newcomer's own group is as
-//!   large: then the newcomer is refused ([`GossipStats::dropped_full`]). A flooding link thus
+//!   author takes the place of an author holding no entry (expired or evicted), unproven
+//!   first; else of the most recently admitted unproven author of the largest group
+//!   ([`GossipStats::evicted_unproven`]) — unless the newcomer's own group is as large: then
+//!   the newcomer is refused ([`GossipStats::dropped_full`]). A flooding link thus
 //!   competes only with itself once it holds the largest share (a fair share per link without a
 //!   fixed quota, as Bitcoin Core evicts inbound peers from the largest network group), while
 //!   authors relayed by other links still get in. A newcomer the host vouches for evicts
@@ -205,10 +206,12 @@
 //! Threat model: an attacker with unlimited keys and some links, but no standing with the host
 //! and no control over the links honest authors arrive on. It can churn the newest unproven
 //! places and make honest newcomers wait for standing by age, but cannot evict authors with
-//! standing, nor keep out authors relayed by links other than its own. Authors relayed by the
-//! attacker's own link (say a node's only link) cannot be told from its Sybils; there only
-//! standing protects them. Choosing a victim costs O(links + log authors) per newcomer at a
-//! full topic and O(topics + log authors) per new position at the header cap.
+//! standing, and each link it controls ends up with about an equal share of the unproven
+//! places: a newcomer relayed by a link with a smaller share still gets in. More links buy a
+//! proportionally larger share. Authors relayed by the attacker's own link (say a node's only
+//! link) cannot be told from its Sybils; there only standing protects them. Choosing a victim
+//! costs O(links + log authors) per newcomer at a full topic and O(topics + log authors) per
+//! new position at the header cap.
 //!
 //! Outgoing frames wait in four priority classes ([`queue`]): control, then own publish, then
 //! forwarding, then repair; overflow evicts the lowest class first and is reported in

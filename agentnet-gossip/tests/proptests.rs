@@ -279,7 +279,8 @@ proptest! {
             let at = now(t);
             // Held: at least one entry (a log whose entries all expired or were evicted for
             // the header cap holds nothing and may make room).
-            let holds = |e: &GossipEngine, a: &AgentId| (1..5).any(|s| e.header(&topic(), a, s).is_some());
+            let holds =
+                |e: &GossipEngine, a: &AgentId| (1..5).any(|s| e.header(&topic(), a, s).is_some());
             let held_with_standing: Vec<AgentId> = AUTHORS
                 .map(author_id)
                 .filter(|a| holds(&e, a) && e.has_standing(at, &topic(), a))
