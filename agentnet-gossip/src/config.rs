@@ -68,10 +68,28 @@ pub struct GossipConfig {
     // ----- memory --------------------------------------------------------------------------
     /// Headers kept per (author, topic) log. Default 64; range 1..=65 536.
     pub max_entries_per_author: usize,
-    /// Authors tracked per topic. Default 4 096; range 1..=1 000 000.
+    /// Authors tracked per topic. Default 4 096; range 1..=1 000 000. When a topic is full, a
+    /// new author takes the place of an author whose entries all expired, else of the most
+    /// recently admitted author *without standing* from the link that introduced the most
+    /// such authors — unless the newcomer's own link introduced as many (then it is
+    /// refused). Authors with standing are never evicted for a newcomer. See the crate docs,
+    /// "Memory and queues".
     pub max_authors_per_topic: usize,
     /// Headers kept across all topics and authors. Default 65 536; range 1..=10 000 000.
+    /// When full, a new position evicts the oldest entry of the author without standing that
+    /// holds the most entries (an unproven author that is itself the largest recycles its
+    /// own oldest entry); with no such author, an author recycles its own oldest entry if it
+    /// is older than the new one, and a new author is refused.
     pub max_headers: usize,
+    /// Authors the host vouches for, count
+    /// ([`GossipEngine::set_standing`](crate::GossipEngine::set_standing)). Default 4 096;
+    /// range 0..=1 000 000.
+    pub max_standing: usize,
+    /// How long an author's log must have been held in a topic before the author has
+    /// standing there by age (it is then never evicted for a newcomer). Default 5 min;
+    /// range 1 s..=7 days. Age cannot be bought with fresh keys; a shorter age protects
+    /// flooders sooner, a longer one leaves honest newcomers exposed longer.
+    pub standing_age: Duration,
     /// Topics this node may subscribe to at once. Default 64; range 1..=4 096.
     pub max_topics: usize,
     /// Frame ids remembered for duplicate suppression. Default 65 536; range 1..=10 000 000.
@@ -151,6 +169,8 @@ impl Default for GossipConfig {
             max_entries_per_author: 64,
             max_authors_per_topic: 4096,
             max_headers: 65_536,
+            max_standing: 4096,
+            standing_age: Duration::from_secs(300),
             max_topics: 64,
             seen_capacity: 65_536,
             seen_ttl: Duration::from_secs(120),
@@ -268,6 +288,18 @@ impl GossipConfig {
             1..=10_000_000,
             "1..=10000000",
         )?;
+        check_range(
+            "max_standing",
+            self.max_standing,
+            0..=1_000_000,
+            "0..=1000000",
+        )?;
+        check_range(
+            "standing_age",
+            self.standing_age,
+            ms(1000)..=ms(7 * 86_400_000),
+            "1 s..=7 days",
+        )?;
         check_range("max_topics", self.max_topics, 1..=4096, "1..=4096")?;
         check_range(
             "seen_capacity",
@@ -351,6 +383,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "max_queued_events = 1 is outside 16..=1000000"
+        );
+        let standing_age = Duration::ZERO;
+        assert_eq!(
+            bad(GossipConfig {
+                standing_age,
+                ..d()
+            }),
+            "standing_age"
+        );
+        let max_standing = 2_000_000;
+        assert_eq!(
+            bad(GossipConfig {
+                max_standing,
+                ..d()
+            }),
+            "max_standing"
         );
         let mut c = GossipConfig::default();
         c.index.max_entries = 0;

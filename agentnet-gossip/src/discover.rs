@@ -6,8 +6,10 @@
 //!   (provider, capability), each with the intent [`Embedding`] the engine computed for it when
 //!   it arrived. Insertion applies supersession ([`compare_versions`]): a newer version replaces
 //!   the held one, an older one or a byte-identical copy is refused. Memory is bounded by
-//!   [`IndexLimits`] (a total cap and a per-provider cap); when the index is full, the entry
-//!   expiring soonest makes room for a longer-lived newcomer. Expired entries are dropped by
+//!   [`IndexLimits`] (a total cap and a per-provider cap); when the index is full, a newcomer
+//!   evicts an entry of an *unproven* provider (one without standing), the provider holding
+//!   the most entries first, the most recently admitted among equals — see
+//!   [`DiscoveryIndex::insert_with_standing`]. Expired entries are dropped by
 //!   [`DiscoveryIndex::prune`], which walks an expiry-ordered set and so costs nothing when
 //!   nothing expired.
 //! - [`DiscoveryIndex::query`]: the requester's side. Hard [`Requirements`] filter first
@@ -186,8 +188,9 @@ pub enum IndexInsert {
     Older,
     /// Not fresh (expired, or issued further ahead than [`FRESHNESS_SKEW`]); refused.
     Expired,
-    /// No room: the provider is at its cap, or the index is at its cap and no held entry
-    /// expires before this one; refused.
+    /// No room: the provider is at its cap, or the index is at its cap and no held entry may
+    /// be evicted for this one (every holder has standing, or the newcomer's provider
+    /// already holds as many entries as the largest unproven provider); refused.
     Full,
 }
 
@@ -195,8 +198,11 @@ pub enum IndexInsert {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexLimits {
     /// Descriptors held in total, count. Default 10 000; range 1..=100 000 000.
-    /// When full, a newcomer evicts the entry expiring soonest if that entry expires before
-    /// the newcomer, and is refused otherwise.
+    /// When full, an expired entry makes room first; otherwise a newcomer evicts one entry
+    /// of the unproven provider (no standing) holding the most entries, the most recently
+    /// admitted among equals, unless its own provider already holds as many; providers with
+    /// standing are never evicted. A long TTL buys no place: anyone can sign one, so TTL
+    /// only chooses which entry of the chosen provider goes (the one expiring soonest).
     pub max_entries: usize,
     /// Descriptors held per provider, count. Default 32; range 1..=100 000 000. A
     /// provider at its cap cannot add capabilities (it can still refresh held ones).
@@ -238,17 +244,29 @@ struct Entry {
     embedding: Embedding,
 }
 
+/// One provider's entries and its standing.
+#[derive(Debug)]
+struct Provider {
+    caps: BTreeMap<String, Entry>,
+    /// Whether the provider has standing (it is then never evicted for a newcomer).
+    standing: bool,
+    /// Admission counter when the provider got its first held entry: larger is newer.
+    order: u64,
+}
+
 /// The fresh descriptors this node holds, keyed by (provider, capability). Bounded by
 /// [`IndexLimits`]; see the module docs.
 #[derive(Debug)]
 pub struct DiscoveryIndex {
     limits: IndexLimits,
     /// provider → capability → entry.
-    entries: BTreeMap<AgentId, BTreeMap<String, Entry>>,
+    entries: BTreeMap<AgentId, Provider>,
     /// (expires_at, provider, capability) of every entry.
     expiry: BTreeSet<(WallTime, AgentId, String)>,
     /// Number of entries.
     len: usize,
+    /// Next provider admission number.
+    next_order: u64,
 }
 
 impl DiscoveryIndex {
@@ -260,6 +278,7 @@ impl DiscoveryIndex {
             entries: BTreeMap::new(),
             expiry: BTreeSet::new(),
             len: 0,
+            next_order: 0,
         })
     }
 
@@ -268,63 +287,96 @@ impl DiscoveryIndex {
         self.limits
     }
 
-    /// Offer a verified descriptor. `embedding` is the descriptor's intent vector as the
-    /// engine's encoder sees it (the engine computes it once, at insert, usually from
-    /// [`intent_text`]).
-    ///
-    /// Rules, in order: not fresh at `now` → [`IndexInsert::Expired`]; same (provider,
-    /// capability) held: same hash → `Duplicate`, incoming older per [`compare_versions`] →
-    /// `Older`, newer → `Replaced`. A new key: provider at `max_per_provider` → `Full`; index at
-    /// `max_entries` → evict the entry expiring soonest if it expires strictly before the
-    /// newcomer (then `New`), else `Full`.
+    /// Offer a verified descriptor from a provider without standing; see
+    /// [`insert_with_standing`](Self::insert_with_standing).
     pub fn insert(
         &mut self,
         now: Now,
         d: Signed<CapabilityDescriptor>,
         embedding: Embedding,
     ) -> IndexInsert {
+        self.insert_with_standing(now, d, embedding, false)
+    }
+
+    /// Offer a verified descriptor. `embedding` is the descriptor's intent vector as the
+    /// engine's encoder sees it (the engine computes it once, at insert, usually from
+    /// [`intent_text`]). `standing` says whether the host vouches for the provider (the
+    /// engine passes its own standing rule: host-marked, or an author whose log it has held
+    /// for [`GossipConfig::standing_age`](crate::GossipConfig::standing_age)); it is stored
+    /// for the provider and updated by every insert (and by
+    /// [`set_standing`](Self::set_standing)).
+    ///
+    /// Rules, in order: not fresh at `now` → [`IndexInsert::Expired`]; same (provider,
+    /// capability) held: same hash → `Duplicate`, incoming older per [`compare_versions`] →
+    /// `Older`, newer → `Replaced`. A new key: provider at `max_per_provider` → `Full`. Index
+    /// at `max_entries`: an entry expired at `now` makes room; else the victim provider is
+    /// the unproven one with the most entries, the most recently admitted among equals (then
+    /// the highest id); if the newcomer has standing, or its provider holds fewer entries
+    /// than the victim, the victim's entry expiring soonest is evicted (then `New`); else
+    /// `Full`. So anyone minting providers only recycles the newest unproven places, never
+    /// those of providers with standing, and a provider with many entries loses them first.
+    ///
+    /// Cost when full: O(providers) to choose the victim.
+    pub fn insert_with_standing(
+        &mut self,
+        now: Now,
+        d: Signed<CapabilityDescriptor>,
+        embedding: Embedding,
+        standing: bool,
+    ) -> IndexInsert {
         if !d.is_fresh(now, FRESHNESS_SKEW) {
             return IndexInsert::Expired;
         }
         let provider = d.provider;
         let expires = d.expires_at();
-        if let Some(held) = self
-            .entries
-            .get_mut(&provider)
-            .and_then(|m| m.get_mut(d.capability.as_str()))
-        {
-            if held.descriptor.hash() == d.hash() {
-                return IndexInsert::Duplicate;
+        if let Some(p) = self.entries.get_mut(&provider) {
+            p.standing = standing;
+            if let Some(held) = p.caps.get_mut(d.capability.as_str()) {
+                if held.descriptor.hash() == d.hash() {
+                    return IndexInsert::Duplicate;
+                }
+                if compare_versions(&d, &held.descriptor) != Ordering::Greater {
+                    return IndexInsert::Older;
+                }
+                let old_expires = held.descriptor.expires_at();
+                if old_expires != expires {
+                    let cap = d.capability.clone();
+                    self.expiry.remove(&(old_expires, provider, cap.clone()));
+                    self.expiry.insert((expires, provider, cap));
+                }
+                *held = Entry {
+                    descriptor: d,
+                    embedding,
+                };
+                return IndexInsert::Replaced;
             }
-            if compare_versions(&d, &held.descriptor) != Ordering::Greater {
-                return IndexInsert::Older;
-            }
-            let old_expires = held.descriptor.expires_at();
-            if old_expires != expires {
-                let cap = d.capability.clone();
-                self.expiry.remove(&(old_expires, provider, cap.clone()));
-                self.expiry.insert((expires, provider, cap));
-            }
-            *held = Entry {
-                descriptor: d,
-                embedding,
-            };
-            return IndexInsert::Replaced;
         }
-        let provider_count = self.entries.get(&provider).map_or(0, BTreeMap::len);
+        let provider_count = self.entries.get(&provider).map_or(0, |p| p.caps.len());
         if provider_count >= self.limits.max_per_provider {
             return IndexInsert::Full;
         }
         if self.len >= self.limits.max_entries {
             let victim = match self.expiry.first() {
-                Some((at, p, c)) if *at < expires => (*p, c.clone()),
-                _ => return IndexInsert::Full,
+                Some((at, p, c)) if *at <= now.wall => Some((*p, c.clone())),
+                _ => self.victim(provider, provider_count, standing),
             };
-            self.remove(&victim.0, &victim.1);
+            let Some((p, c)) = victim else {
+                return IndexInsert::Full;
+            };
+            self.remove(&p, &c);
         }
         let cap = d.capability.clone();
         self.expiry.insert((expires, provider, cap.clone()));
-        self.entries.entry(provider).or_default().insert(
+        let order = self.next_order;
+        let p = self.entries.entry(provider).or_insert_with(|| Provider {
+            caps: BTreeMap::new(),
+            standing,
+            order,
+        });
+        if p.order == order {
+            self.next_order += 1;
+        }
+        p.caps.insert(
             cap,
             Entry {
                 descriptor: d,
@@ -335,6 +387,32 @@ impl DiscoveryIndex {
         IndexInsert::New
     }
 
+    /// The entry to evict for a newcomer from `provider` (holding `count` entries), if any:
+    /// see [`insert_with_standing`](Self::insert_with_standing).
+    fn victim(&self, provider: AgentId, count: usize, standing: bool) -> Option<(AgentId, String)> {
+        let (id, p) = self
+            .entries
+            .iter()
+            .filter(|(_, p)| !p.standing)
+            .max_by_key(|(id, p)| (p.caps.len(), p.order, **id))?;
+        if !standing && (*id == provider || count >= p.caps.len()) {
+            return None;
+        }
+        let (cap, _) = p
+            .caps
+            .iter()
+            .min_by_key(|(cap, e)| (e.descriptor.expires_at(), *cap))?;
+        Some((*id, cap.clone()))
+    }
+
+    /// Record whether `provider` has standing (if it holds entries). The engine calls it
+    /// when the host changes a provider's standing.
+    pub fn set_standing(&mut self, provider: &AgentId, standing: bool) {
+        if let Some(p) = self.entries.get_mut(provider) {
+            p.standing = standing;
+        }
+    }
+
     /// The held descriptor for (provider, capability), fresh or not (until pruned).
     pub fn get(
         &self,
@@ -343,13 +421,13 @@ impl DiscoveryIndex {
     ) -> Option<&Signed<CapabilityDescriptor>> {
         self.entries
             .get(provider)
-            .and_then(|m| m.get(capability))
+            .and_then(|p| p.caps.get(capability))
             .map(|e| &e.descriptor)
     }
 
     /// Drop every descriptor of `provider` (used when it equivocates); returns how many.
     pub fn remove_provider(&mut self, provider: &AgentId) -> usize {
-        let Some(m) = self.entries.remove(provider) else {
+        let Some(Provider { caps: m, .. }) = self.entries.remove(provider) else {
             return 0;
         };
         for (cap, e) in m.iter() {
@@ -362,13 +440,13 @@ impl DiscoveryIndex {
 
     /// Drop the descriptor for (provider, capability); true if one was held.
     pub fn remove(&mut self, provider: &AgentId, capability: &str) -> bool {
-        let Some(m) = self.entries.get_mut(provider) else {
+        let Some(p) = self.entries.get_mut(provider) else {
             return false;
         };
-        let Some((cap, e)) = m.remove_entry(capability) else {
+        let Some((cap, e)) = p.caps.remove_entry(capability) else {
             return false;
         };
-        if m.is_empty() {
+        if p.caps.is_empty() {
             self.entries.remove(provider);
         }
         self.expiry
@@ -388,12 +466,12 @@ impl DiscoveryIndex {
             let Some((_, provider, cap)) = self.expiry.pop_first() else {
                 break;
             };
-            if let Some(m) = self.entries.get_mut(&provider) {
-                if m.remove(&cap).is_some() {
+            if let Some(p) = self.entries.get_mut(&provider) {
+                if p.caps.remove(&cap).is_some() {
                     self.len -= 1;
                     n += 1;
                 }
-                if m.is_empty() {
+                if p.caps.is_empty() {
                     self.entries.remove(&provider);
                 }
             }
@@ -421,7 +499,7 @@ impl DiscoveryIndex {
     pub fn iter(&self) -> impl Iterator<Item = &Signed<CapabilityDescriptor>> {
         self.entries
             .values()
-            .flat_map(|m| m.values())
+            .flat_map(|p| p.caps.values())
             .map(|e| &e.descriptor)
     }
 
@@ -445,7 +523,7 @@ impl DiscoveryIndex {
         let mut hits: Vec<(f32, &Signed<CapabilityDescriptor>)> = self
             .entries
             .values()
-            .flat_map(|m| m.values())
+            .flat_map(|p| p.caps.values())
             .filter(|e| e.descriptor.is_fresh(now, FRESHNESS_SKEW) && req.admits(&e.descriptor))
             .filter_map(|e| {
                 let s = query.cosine(&e.embedding);
@@ -477,6 +555,7 @@ impl DiscoveryIndex {
     pub(crate) fn assert_consistent(&self) {
         let mut n = 0;
         for (p, m) in &self.entries {
+            let m = &m.caps;
             assert!(!m.is_empty(), "empty provider map for {p:?}");
             assert!(m.len() <= self.limits.max_per_provider);
             for (cap, e) in m {
@@ -945,37 +1024,34 @@ mod tests {
         );
         idx.assert_consistent();
         assert_eq!(idx.len(), 3);
-        // Full; the newcomer outlives a.x (10 s), which is evicted.
-        assert_eq!(
-            idx.insert(now(), sd(&c, "c.x", 60), emb()),
-            IndexInsert::New
-        );
+        // Full; the unproven provider with the most entries (a) loses its entry expiring
+        // soonest (a.x), whatever the newcomer's TTL.
+        assert_eq!(idx.insert(now(), sd(&c, "c.x", 5), emb()), IndexInsert::New);
         idx.assert_consistent();
         assert_eq!(idx.len(), 3);
         assert!(idx.get(&a.id(), "a.x").is_none());
-        // Soonest now is b.x at 20 s: a 5 s newcomer does not outlive it.
+        // Every provider holds one entry; the newest (c) is the victim, and a newcomer from c
+        // itself would only displace c: refused, long TTL or not.
         assert_eq!(
-            idx.insert(now(), sd(&c, "c.y", 5), emb()),
+            idx.insert(now(), sd(&c, "c.y", 3600), emb()),
             IndexInsert::Full
         );
-        // Equal expiry does not evict either.
-        assert_eq!(
-            idx.insert(now(), sd(&c, "c.y", 20), emb()),
-            IndexInsert::Full
-        );
-        // a has room again after the eviction; 30 s outlives b.x.
+        // A new provider displaces the newest unproven provider's entry (c.x); a provider
+        // holding as many entries as the victim does not (a.z).
+        let d = kp(4);
+        assert_eq!(idx.insert(now(), sd(&d, "d.x", 5), emb()), IndexInsert::New);
+        assert!(idx.get(&c.id(), "c.x").is_none());
         assert_eq!(
             idx.insert(now(), sd(&a, "a.z", 30), emb()),
-            IndexInsert::New
+            IndexInsert::Full
         );
-        assert!(idx.get(&b.id(), "b.x").is_none());
         idx.assert_consistent();
         // Refreshing a held entry never needs room.
         let refreshed = signed(
             &a,
             desc(
                 &a,
-                "a.z",
+                "a.y",
                 "again",
                 30,
                 now().advance(Duration::from_secs(1)),
@@ -983,12 +1059,73 @@ mod tests {
         );
         assert_eq!(idx.insert(now(), refreshed, emb()), IndexInsert::Replaced);
         idx.assert_consistent();
-        assert_eq!(idx.remove_provider(&a.id()), 2);
+        assert_eq!(idx.remove_provider(&a.id()), 1);
         assert_eq!(idx.remove_provider(&a.id()), 0);
         idx.assert_consistent();
-        assert_eq!(idx.len(), 1);
-        let order: Vec<_> = idx.iter().map(|d| d.capability.clone()).collect();
-        assert_eq!(order, ["c.x"]);
+        assert_eq!(idx.len(), 2);
+        assert!(idx.get(&b.id(), "b.x").is_some() && idx.get(&d.id(), "d.x").is_some());
+    }
+
+    #[test]
+    fn sybil_descriptors_do_not_displace_providers_with_standing() {
+        let honest = kp(1);
+        let mut idx = DiscoveryIndex::new(IndexLimits {
+            max_entries: 4,
+            max_per_provider: 4,
+        })
+        .unwrap();
+        // Long-TTL Sybils, then a provider with standing and a short TTL: the newest entry
+        // and the one expiring soonest, so only its standing keeps it.
+        for n in 10..13 {
+            idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
+        }
+        let h = sd(&honest, "h.x", 10);
+        assert_eq!(
+            idx.insert_with_standing(now(), h, emb(), true),
+            IndexInsert::New
+        );
+        for n in 13..40 {
+            let _ = idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
+            idx.assert_consistent();
+            assert!(idx.get(&honest.id(), "h.x").is_some(), "after sybil {n}");
+        }
+        assert_eq!(idx.len(), 4);
+        // An honest newcomer without standing still gets in, evicting an unproven entry,
+        // and the provider with standing stays.
+        let newcomer = kp(50);
+        assert_eq!(
+            idx.insert(now(), sd(&newcomer, "n.x", 10), emb()),
+            IndexInsert::New
+        );
+        assert!(idx.get(&newcomer.id(), "n.x").is_some());
+        assert!(idx.get(&honest.id(), "h.x").is_some());
+        // A Sybil with many entries loses them first.
+        let greedy = kp(60);
+        idx.insert(now(), sd(&greedy, "g.a", 3600), emb());
+        assert_eq!(
+            idx.insert(now(), sd(&greedy, "g.b", 3600), emb()),
+            IndexInsert::Full,
+            "a provider as large as the largest unproven one recycles nothing"
+        );
+        // When everything held has standing, an unproven newcomer is refused.
+        let mut idx = DiscoveryIndex::new(IndexLimits {
+            max_entries: 1,
+            max_per_provider: 1,
+        })
+        .unwrap();
+        let h = sd(&honest, "h.x", 10);
+        idx.insert_with_standing(now(), h, emb(), true);
+        assert_eq!(
+            idx.insert(now(), sd(&kp(9), "s.x", 3600), emb()),
+            IndexInsert::Full
+        );
+        // Until the host withdraws the standing.
+        idx.set_standing(&honest.id(), false);
+        assert_eq!(
+            idx.insert(now(), sd(&kp(9), "s.x", 3600), emb()),
+            IndexInsert::New
+        );
+        idx.assert_consistent();
     }
 
     #[test]

@@ -27,7 +27,9 @@ use crate::fraud::{Equivocation, EquivocationProof};
 use crate::header::{EntryKind, HeaderError, LogHeader};
 use crate::log::{AuthorLog, Insert};
 use crate::queue::{Bucket, Class};
-use crate::state::{BodyCache, Fifo, LinkState, PendingBody, SeenEntry, TopicState, Wanted};
+use crate::state::{
+    Admission, BodyCache, Fifo, LinkState, PendingBody, SeenEntry, TopicState, Wanted,
+};
 use crate::wire::{self, Message, ShortId};
 
 /// Most announced-but-missing ids tracked across topics.
@@ -63,6 +65,11 @@ pub struct GossipStats {
     pub refused: u64,
     /// Headers dropped because a memory cap was reached.
     pub dropped_full: u64,
+    /// Authors without standing evicted from a full topic to admit a newcomer.
+    pub evicted_unproven: u64,
+    /// Single entries of authors without standing (or an author's own oldest entry)
+    /// evicted to keep the total header cap.
+    pub evicted_headers: u64,
     /// Bodies this node asked for on its own behalf.
     pub bodies_requested: u64,
     /// Bodies this node received for itself, checked and ingested.
@@ -121,7 +128,14 @@ pub struct GossipEngine {
     wanted_total: usize,
     index: DiscoveryIndex,
     interest: InterestProfile,
-    author_buckets: BTreeMap<AgentId, Bucket>,
+    /// Per-author rate buckets with their last use; `bucket_use` orders them by that use,
+    /// so the bucket idle longest is the one forgotten when the table is full.
+    author_buckets: BTreeMap<AgentId, (Bucket, Instant)>,
+    bucket_use: BTreeSet<(Instant, AgentId)>,
+    /// Authors the host vouches for (bounded by `max_standing`).
+    standing: BTreeSet<AgentId>,
+    /// Author logs admitted so far (orders admissions: larger is newer).
+    admissions: u64,
     headers_total: usize,
     transmits: BoundedQueue<Transmit>,
     events: BoundedQueue<Event>,
@@ -187,6 +201,9 @@ impl GossipEngine {
             index: DiscoveryIndex::new(cfg.index)?,
             interest: InterestProfile::none(),
             author_buckets: BTreeMap::new(),
+            bucket_use: BTreeSet::new(),
+            standing: BTreeSet::new(),
+            admissions: 0,
             headers_total: 0,
             transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
             events: BoundedQueue::new("events", cfg.max_queued_events),
@@ -244,6 +261,29 @@ impl GossipEngine {
     /// Headers held across all topics.
     pub fn header_count(&self) -> usize {
         self.headers_total
+    }
+
+    /// Author logs held in `topic` (this node's own included).
+    pub fn author_count(&self, topic: &Topic) -> usize {
+        self.topics.get(topic).map_or(0, |t| t.logs.len())
+    }
+
+    /// True if `author` has standing in `topic` at `now`: it is this node, the host vouches
+    /// for it ([`set_standing`](Self::set_standing)), or its log has been held in the topic
+    /// for at least [`GossipConfig::standing_age`]. Authors with standing are never evicted
+    /// to admit others (see the crate docs, "Memory and queues").
+    pub fn has_standing(&self, now: Now, topic: &Topic, author: &AgentId) -> bool {
+        *author == self.me
+            || self.standing.contains(author)
+            || self
+                .topics
+                .get(topic)
+                .and_then(|t| t.admitted.get(author))
+                .is_some_and(|a| self.aged(now, a.at))
+    }
+
+    fn aged(&self, now: Now, admitted_at: Instant) -> bool {
+        now.mono.saturating_duration_since(admitted_at) >= self.cfg.standing_age
     }
 
     /// The highest seq known for `author` in `topic` (0 if none).
@@ -324,6 +364,46 @@ impl GossipEngine {
     // =========================================================================================
     // Commands
     // =========================================================================================
+
+    /// Vouch for `author` (`standing = true`) or stop vouching. The host decides whom: for
+    /// example providers with reputation or verified deliveries. Authors with standing are
+    /// never evicted from a full topic or the discovery index to admit newcomers, and
+    /// are admitted into a full topic ahead of unproven authors. At most
+    /// [`GossipConfig::max_standing`] authors; beyond that
+    /// [`CommandError::TooManyStanding`] (withdraw some first).
+    pub fn set_standing(
+        &mut self,
+        now: Now,
+        author: AgentId,
+        standing: bool,
+    ) -> Result<(), CommandError> {
+        if standing {
+            if !self.standing.contains(&author) && self.standing.len() >= self.cfg.max_standing {
+                return Err(CommandError::TooManyStanding);
+            }
+            self.standing.insert(author);
+            for ts in self.topics.values_mut() {
+                ts.make_proven(&author);
+            }
+            self.index.set_standing(&author, true);
+        } else if self.standing.remove(&author) {
+            let age = self.cfg.standing_age;
+            let mut any = author == self.me;
+            for ts in self.topics.values_mut() {
+                let Some(a) = ts.admitted.get(&author) else {
+                    continue;
+                };
+                if author == self.me || now.mono.saturating_duration_since(a.at) >= age {
+                    any = true;
+                    continue;
+                }
+                let len = ts.logs.get(&author).map_or(0, AuthorLog::len);
+                ts.make_unproven(&author, len);
+            }
+            self.index.set_standing(&author, any);
+        }
+        Ok(())
+    }
 
     /// Decide which bodies to pull from now on.
     pub fn set_interest(&mut self, profile: InterestProfile) {
@@ -605,13 +685,37 @@ impl GossipEngine {
             return false;
         };
         let idx = ts.idx;
-        let log = ts
-            .logs
-            .entry(self.me)
-            .or_insert_with(|| AuthorLog::new(self.cfg.max_entries_per_author));
+        if !ts.logs.contains_key(&self.me) {
+            let log = AuthorLog::new(self.cfg.max_entries_per_author);
+            let a = Admission {
+                by: None,
+                at: now.mono,
+                order: self.admissions,
+                unproven: None,
+            };
+            self.admissions += 1;
+            ts.admit(self.me, log, a, true);
+        }
+        // Own entries are always kept; at the header cap they make room like any author
+        // with standing (if nothing may go, the cap is exceeded by own entries only).
+        let grows = ts.logs.get(&self.me).is_some_and(AuthorLog::has_room);
+        if grows && self.headers_total >= self.cfg.max_headers {
+            let me = self.me;
+            self.make_header_room(now, &h.topic, &me, h.seq, true);
+        }
+        let Some(log) = self
+            .topics
+            .get_mut(&h.topic)
+            .and_then(|t| t.logs.get_mut(&self.me))
+        else {
+            return false;
+        };
         let before = log.len();
         let inserted = matches!(log.insert(h.clone()), Insert::New { .. });
         self.headers_total = self.headers_total + log.len() - before;
+        if let Some(ts) = self.topics.get_mut(&h.topic) {
+            ts.sync_len(&self.me);
+        }
         let id = wire::frame_id(&frame);
         self.seen.insert(
             id,
@@ -796,15 +900,18 @@ impl GossipEngine {
             if self.author_buckets.len() >= self.cfg.max_authors_per_topic * 2
                 && !self.author_buckets.contains_key(&h.author)
             {
-                // Forget the bucket that has been idle longest... approximately: the first.
-                if let Some(k) = self.author_buckets.keys().next().copied() {
+                // Forget the bucket idle longest (not one an attacker can pick by its key).
+                if let Some((_, k)) = self.bucket_use.pop_first() {
                     self.author_buckets.remove(&k);
                 }
             }
-            let b = self
+            let (b, used) = self
                 .author_buckets
                 .entry(h.author)
-                .or_insert_with(|| Bucket::full(burst, now.mono));
+                .or_insert_with(|| (Bucket::full(burst, now.mono), now.mono));
+            self.bucket_use.remove(&(*used, h.author));
+            *used = now.mono;
+            self.bucket_use.insert((now.mono, h.author));
             if !b.take(now.mono, rate, burst) {
                 return Err(GossipError::RateLimited);
             }
@@ -813,6 +920,9 @@ impl GossipEngine {
         self.insert_header(now, from, id, frame, h)
     }
 
+    /// Admission under memory pressure (see the crate docs, "Memory and queues"): a full
+    /// topic evicts an unproven author rather than refusing everyone new, and a full header
+    /// table evicts single entries of unproven authors rather than dropping honest refreshes.
     fn insert_header(
         &mut self,
         now: Now,
@@ -823,40 +933,70 @@ impl GossipEngine {
     ) -> Result<(), GossipError> {
         let max_authors = self.cfg.max_authors_per_topic;
         let max_entries = self.cfg.max_entries_per_author;
-        let full = self.headers_total >= self.cfg.max_headers;
+        let age = self.cfg.standing_age;
+        let vouched = self.standing.contains(&h.author);
         let Some(ts) = self.topics.get_mut(&h.topic) else {
             return Ok(());
         };
         let tidx = ts.idx;
-        if !ts.logs.contains_key(&h.author) && ts.logs.len() >= max_authors {
-            // Make room by forgetting an author whose entries all expired, if any.
-            let idle = ts.logs.iter().find(|(_, l)| l.is_empty()).map(|(a, _)| *a);
-            match idle {
-                Some(a) => {
-                    ts.logs.remove(&a);
+        ts.graduate(now.mono, age);
+        let held = ts.logs.get(&h.author);
+        // Only a header the log would store needs room; anything else (duplicate, fork,
+        // stale) is classified below without touching other authors.
+        let stores = held.is_none_or(|l| l.check(&h).is_none());
+        if stores && held.is_none() && ts.logs.len() >= max_authors {
+            // Make room by forgetting an author that holds no entry (they expired or were
+            // evicted), an unproven one first; else evict the newest unproven author of the
+            // largest introducer group, unless the newcomer's own group is as large (a
+            // flooding link then competes only with itself). A vouched newcomer always may.
+            match (ts.idle(), ts.victim()) {
+                (Some(a), _) => {
+                    ts.forget(&a);
                 }
-                None => {
+                (None, Some((v, vlink, size)))
+                    if vouched || (vlink != from && ts.unproven_from(from) < size) =>
+                {
+                    self.headers_total -= ts.forget(&v);
+                    self.stats.evicted_unproven += 1;
+                }
+                _ => {
                     self.stats.dropped_full += 1;
                     return Ok(());
                 }
             }
         }
-        let is_new_pos = ts
-            .logs
-            .get(&h.author)
-            .is_none_or(|l| l.get(h.seq).is_none());
-        if full && is_new_pos {
-            self.stats.dropped_full += 1;
-            return Ok(());
+        let grows = ts.logs.get(&h.author).is_none_or(AuthorLog::has_room);
+        if stores && grows && self.headers_total >= self.cfg.max_headers {
+            let standing = vouched
+                || ts
+                    .admitted
+                    .get(&h.author)
+                    .is_some_and(|a| a.unproven.is_none());
+            if !self.make_header_room(now, &h.topic, &h.author, h.seq, standing) {
+                self.stats.dropped_full += 1;
+                return Ok(());
+            }
         }
-        let log = ts
-            .logs
-            .entry(h.author)
-            .or_insert_with(|| AuthorLog::new(max_entries));
+        let Some(ts) = self.topics.get_mut(&h.topic) else {
+            return Ok(());
+        };
+        if !ts.logs.contains_key(&h.author) {
+            let log = AuthorLog::new(max_entries);
+            let a = Admission {
+                by: from,
+                at: now.mono,
+                order: self.admissions,
+                unproven: None,
+            };
+            self.admissions += 1;
+            ts.admit(h.author, log, a, vouched);
+        }
+        let log = ts.logs.get_mut(&h.author).expect("held or just admitted");
         let before = log.len();
         let outcome = log.insert(h.clone());
         let after = log.len();
         self.headers_total = self.headers_total + after - before;
+        ts.sync_len(&h.author);
         let seen_until = now.mono + self.cfg.seen_ttl;
         let seen = SeenEntry {
             topic: Some(tidx),
@@ -899,6 +1039,53 @@ impl GossipEngine {
                 Ok(())
             }
         }
+    }
+
+    /// Free one header for position `seq` of `author` in `topic` (the table is at
+    /// `max_headers`): evict the oldest entry of the unproven author holding the most
+    /// entries in any topic (the newest admitted among equals). An unproven `author` that
+    /// holds at least as many recycles its own oldest entry instead; with no unproven author
+    /// holding anything, `author` recycles its own oldest entry. An author recycles only an
+    /// entry older than `seq`. False if nothing may go.
+    fn make_header_room(
+        &mut self,
+        now: Now,
+        topic: &Topic,
+        author: &AgentId,
+        seq: u64,
+        standing: bool,
+    ) -> bool {
+        let age = self.cfg.standing_age;
+        for ts in self.topics.values_mut() {
+            ts.graduate(now.mono, age);
+        }
+        let own = self.topics.get(topic).and_then(|t| t.logs.get(author));
+        let own_len = own.map_or(0, AuthorLog::len);
+        let own_older = own.and_then(AuthorLog::low).is_some_and(|low| low < seq);
+        let heaviest = self
+            .topics
+            .iter()
+            .filter_map(|(t, ts)| {
+                let &(len, order, a) = ts.unproven_by_len.last()?;
+                (len > 0).then_some((len, order, a, t))
+            })
+            .max_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)))
+            .map(|(len, _, a, t)| (len, a, t.clone()));
+        let (t, a) = match heaviest {
+            Some((len, a, t)) if standing || len > own_len => (t, a),
+            _ if own_older => (topic.clone(), *author),
+            _ => return false,
+        };
+        let Some(ts) = self.topics.get_mut(&t) else {
+            return false;
+        };
+        if !ts.logs.get_mut(&a).is_some_and(AuthorLog::evict_oldest) {
+            return false;
+        }
+        ts.sync_len(&a);
+        self.headers_total -= 1;
+        self.stats.evicted_headers += 1;
+        true
     }
 
     /// A new, valid header from another author: relay, announce, maybe fetch its body.
@@ -1059,6 +1246,9 @@ impl GossipEngine {
         if !ts.equivocators.insert(what.author) {
             return;
         }
+        // The proof is all that is kept of a proven equivocator: its log (never relayed or
+        // served again) makes room for others.
+        self.headers_total -= ts.forget(&what.author);
         self.stats.equivocations += 1;
         let frame = proof.to_frame();
         let id = wire::frame_id(&frame);
@@ -1638,9 +1828,12 @@ impl GossipEngine {
     }
 
     /// Embed a verified descriptor's intent and put it in the discovery index.
+    /// The provider's standing (in the descriptor's topic) decides whether it may be evicted
+    /// for newcomers when the index is full.
     fn index_descriptor(&mut self, now: Now, d: Signed<CapabilityDescriptor>) -> IndexInsert {
         let emb = self.encoder.encode(&intent_text(&d));
-        self.index.insert(now, d, emb)
+        let standing = self.has_standing(now, &d.topic, &d.provider);
+        self.index.insert_with_standing(now, d, emb, standing)
     }
 
     fn ingest_body(
@@ -1825,8 +2018,16 @@ impl GossipEngine {
         // Soft state: expired headers leave every log, expired descriptors the index.
         let mut headers = 0;
         for ts in self.topics.values_mut() {
-            for log in ts.logs.values_mut() {
-                headers += log.prune(now.wall);
+            let mut pruned = Vec::new();
+            for (a, log) in ts.logs.iter_mut() {
+                let n = log.prune(now.wall);
+                if n > 0 {
+                    headers += n;
+                    pruned.push(*a);
+                }
+            }
+            for a in pruned {
+                ts.sync_len(&a);
             }
         }
         self.headers_total -= headers;
@@ -1927,6 +2128,45 @@ impl GossipEngine {
     /// [`poll_event`](Engine::poll_event), ahead of the queued events.)
     fn after_input(&mut self, _now: Now) {
         self.recompute_timeout();
+    }
+
+    /// Check the admission bookkeeping: `headers_total` is the sum of the log lengths, every
+    /// log has an admission record and vice versa, the unproven sets agree with them, and the
+    /// per-topic author cap holds. Panics on inconsistency.
+    #[cfg(test)]
+    pub(crate) fn assert_consistent(&self) {
+        let mut total = 0;
+        for ts in self.topics.values() {
+            total += ts.header_count();
+            assert!(ts.logs.len() <= self.cfg.max_authors_per_topic);
+            assert!(
+                ts.logs.keys().eq(ts.admitted.keys()),
+                "admissions and logs differ"
+            );
+            let mut unproven = 0;
+            for (a, adm) in &ts.admitted {
+                if let Some(len) = adm.unproven {
+                    unproven += 1;
+                    assert_eq!(len, ts.logs[a].len(), "filed length of {a:?}");
+                    assert!(ts.unproven_by_len.contains(&(len, adm.order, *a)));
+                    assert!(ts.unproven_by_link[&adm.by].contains(&(adm.order, *a)));
+                    assert!(*a != self.me && !self.standing.contains(a));
+                }
+            }
+            assert_eq!(ts.unproven_by_len.len(), unproven);
+            let grouped: usize = ts.unproven_by_link.values().map(BTreeSet::len).sum();
+            assert_eq!(grouped, unproven);
+            assert!(ts.unproven_by_link.values().all(|g| !g.is_empty()));
+            let empty: Vec<_> = ts
+                .logs
+                .iter()
+                .filter(|(_, l)| l.is_empty())
+                .map(|(a, _)| a)
+                .collect();
+            assert!(ts.empty.iter().eq(empty), "empty logs");
+        }
+        assert_eq!(total, self.headers_total, "headers_total");
+        assert_eq!(self.author_buckets.len(), self.bucket_use.len());
     }
 
     fn recompute_timeout(&mut self) {

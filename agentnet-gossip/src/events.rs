@@ -158,4 +158,8 @@ pub enum CommandError {
     /// A restore record is not a valid own header.
     #[error("bad restore record: {0}")]
     Restore(String),
+    /// The table of authors with host-given standing is full
+    /// ([`GossipConfig::max_standing`](crate::GossipConfig::max_standing)).
+    #[error("standing table full")]
+    TooManyStanding,
 }

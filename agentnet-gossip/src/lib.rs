@@ -123,8 +123,9 @@
 //! - **Equivocation.** Two different signed headers at one (author, topic, seq) — seen directly
 //!   or completed by pulling the other version when a `prev` link disagrees — become an
 //!   [`EquivocationProof`]. The engine reports it once, floods it to its topic peers (control
-//!   class), drops the author's descriptors from its index and stops relaying the author in
-//!   that topic. Proofs are verified strictly, one signature at a time, with no other state.
+//!   class), drops the author's log in that topic and its descriptors from its index, and stops
+//!   relaying the author in that topic. Proofs are verified strictly, one signature at a time,
+//!   with no other state.
 //!
 //! # Validation order
 //!
@@ -138,7 +139,8 @@
 //! 5. **signature** (strict Ed25519, author = signer, decoding only after verifying);
 //! 6. **fields and clock skew** ([`HeaderRules`]: future skew window, TTL, body size, expiry);
 //! 7. **per-author rate limit** (new positions only);
-//! 8. **seq/prev** consistency against the author's log (gap → pull, fork → proof).
+//! 8. **seq/prev** consistency against the author's log (gap → pull, fork → proof), and
+//!    admission within the memory caps (see "Memory and queues").
 //!
 //! A refused frame returns a typed [`GossipError`]; the relaying link is penalised (10 points
 //! for malformed, forged or invalid input, 2 for unexpected messages, 1 for rate-limit drops;
@@ -163,11 +165,54 @@
 //! # Memory and queues
 //!
 //! Every table is bounded by [`GossipConfig`]: headers per author log
-//! (`max_entries_per_author`), authors per topic (`max_authors_per_topic`; an author whose
-//! entries all expired makes room), headers in total (`max_headers`; new positions are dropped
-//! and counted in [`GossipStats::dropped_full`] when full), topics, the seen cache and recent
-//! history (`seen_capacity`, `seen_ttl`), pending body fetches, the body cache (bytes), the
-//! discovery index ([`IndexLimits`](discover::IndexLimits)), and the outgoing and event queues.
+//! (`max_entries_per_author`), authors per topic (`max_authors_per_topic`), headers in total
+//! (`max_headers`), authors with host-given standing (`max_standing`), topics, the seen cache
+//! and recent history (`seen_capacity`, `seen_ttl`), pending body fetches, the body cache
+//! (bytes), the discovery index ([`IndexLimits`](discover::IndexLimits)), and the outgoing and
+//! event queues.
+//!
+//! **Admission under pressure.** Keys are free: anyone can mint thousands of authors and fill a
+//! topic's tables before honest authors arrive, so a full table that refused everyone new would
+//! hand the topic to whoever filled it first. A full table evicts instead, and chooses whom by
+//! what fresh keys cannot buy:
+//!
+//! - *Standing.* An author has standing in a topic if it is this node, if the host vouches for
+//!   it ([`GossipEngine::set_standing`], e.g. providers with reputation or verified
+//!   deliveries), or if its log has been held in the topic for `standing_age` (age cannot be
+//!   bought with new keys). Authors with standing are never evicted to admit another; the
+//!   others are *unproven*.
+//! - *Introducer.* Each log remembers the link that delivered its first admitted header — the
+//!   relayer, not the author ([`LinkId`](agentnet_core::LinkId) is routing only); none for
+//!   restored ones. Unproven authors are grouped by introducer.
+//! - *Full topic.* A proven equivocator's log is dropped at once (the proof remains). A new
+//!   author takes the place of an author holding no entry (expired or evicted), unproven
+//!   first; else of the most recently admitted unproven author of the largest group
+//!   ([`GossipStats::evicted_unproven`]) — unless the newcomer's own group is as large: then
+//!   the newcomer is refused ([`GossipStats::dropped_full`]). A flooding link thus
+//!   competes only with itself once it holds the largest share (a fair share per link without a
+//!   fixed quota, as Bitcoin Core evicts inbound peers from the largest network group), while
+//!   authors relayed by other links still get in. A newcomer the host vouches for evicts
+//!   whatever group it comes from. If every held author has standing, newcomers are refused.
+//! - *Header cap.* At `max_headers`, a new position evicts the oldest entry of the unproven
+//!   author holding the most entries, in any topic ([`GossipStats::evicted_headers`]); an
+//!   unproven author that itself holds as many recycles its own oldest entry, and with no
+//!   unproven entry left an author recycles its own oldest (only ever for a newer one). So the
+//!   next seq of a held author (an honest refresh) is never dropped for space. Own entries are
+//!   always kept.
+//! - *Discovery index.* The same standing protects a provider's descriptors
+//!   ([`DiscoveryIndex::insert_with_standing`]); a full index evicts an entry of the unproven
+//!   provider with the most entries, newest provider first. A long TTL buys no place.
+//!
+//! Threat model: an attacker with unlimited keys and some links, but no standing with the host
+//! and no control over the links honest authors arrive on. It can churn the newest unproven
+//! places and make honest newcomers wait for standing by age, but cannot evict authors with
+//! standing, and each link it controls ends up with about an equal share of the unproven
+//! places: a newcomer relayed by a link with a smaller share still gets in. More links buy a
+//! proportionally larger share. Authors relayed by the attacker's own link (say a node's only
+//! link) cannot be told from its Sybils; there only standing protects them. Choosing a victim
+//! costs O(links + log authors) per newcomer at a full topic and O(topics + log authors) per
+//! new position at the header cap.
+//!
 //! Outgoing frames wait in four priority classes ([`queue`]): control, then own publish, then
 //! forwarding, then repair; overflow evicts the lowest class first and is reported in
 //! [`Event::Overflow`].

@@ -120,41 +120,10 @@ impl AuthorLog {
 
     /// Offer a header whose signature, author and fields were already checked.
     pub fn insert(&mut self, h: Signed<LogHeader>) -> Insert {
+        if let Some(refused) = self.check(&h) {
+            return refused;
+        }
         let seq = h.seq;
-        if let Some(held) = self.get(seq) {
-            if held.body() == h.body() {
-                return Insert::Duplicate;
-            }
-            return match EquivocationProof::new(held, &h) {
-                Ok(p) => Insert::Equivocation(Box::new(p)),
-                // Same author, topic and seq with different bytes always conflicts; a log
-                // never mixes authors or topics, so this arm is unreachable in practice.
-                Err(_) => Insert::Duplicate,
-            };
-        }
-        if seq == self.head_seq && self.head_hash.is_some() {
-            // The head was evicted from memory but its hash survives.
-            return if Some(h.hash()) == self.head_hash {
-                Insert::Duplicate
-            } else {
-                Insert::PrevConflict { seq }
-            };
-        }
-        if seq < self.floor {
-            return Insert::Stale;
-        }
-        // Validation keeps 1 <= seq <= MAX_SEQ; the checked forms make this code safe on its
-        // own (a header at either end of u64 has no neighbour there).
-        if let Some(below) = seq.checked_sub(1).and_then(|s| self.get(s))
-            && h.prev != Some(below.hash())
-        {
-            return Insert::PrevConflict { seq: below.seq };
-        }
-        if let Some(above) = seq.checked_add(1).and_then(|s| self.get(s))
-            && above.prev != Some(h.hash())
-        {
-            return Insert::PrevConflict { seq };
-        }
         let missing = self.missing_below(seq);
         if seq > self.head_seq {
             self.head_seq = seq;
@@ -170,6 +139,52 @@ impl AuthorLog {
         Insert::New { missing }
     }
 
+    /// What [`insert`](Self::insert) would answer for `h`, without changing anything:
+    /// `None` if it would store `h` (`Insert::New`), else the refusal.
+    pub fn check(&self, h: &Signed<LogHeader>) -> Option<Insert> {
+        let seq = h.seq;
+        if let Some(held) = self.get(seq) {
+            if held.body() == h.body() {
+                return Some(Insert::Duplicate);
+            }
+            return Some(match EquivocationProof::new(held, h) {
+                Ok(p) => Insert::Equivocation(Box::new(p)),
+                // Same author, topic and seq with different bytes always conflicts; a log
+                // never mixes authors or topics, so this arm is unreachable in practice.
+                Err(_) => Insert::Duplicate,
+            });
+        }
+        if seq == self.head_seq && self.head_hash.is_some() {
+            // The head was evicted from memory but its hash survives.
+            return Some(if Some(h.hash()) == self.head_hash {
+                Insert::Duplicate
+            } else {
+                Insert::PrevConflict { seq }
+            });
+        }
+        if seq < self.floor {
+            return Some(Insert::Stale);
+        }
+        // Validation keeps 1 <= seq <= MAX_SEQ; the checked forms make this code safe on its
+        // own (a header at either end of u64 has no neighbour there).
+        if let Some(below) = seq.checked_sub(1).and_then(|s| self.get(s))
+            && h.prev != Some(below.hash())
+        {
+            return Some(Insert::PrevConflict { seq: below.seq });
+        }
+        if let Some(above) = seq.checked_add(1).and_then(|s| self.get(s))
+            && above.prev != Some(h.hash())
+        {
+            return Some(Insert::PrevConflict { seq });
+        }
+        None
+    }
+
+    /// True if storing one more header would not drop an older one for `max_entries`.
+    pub fn has_room(&self) -> bool {
+        self.entries.len() < self.max_entries
+    }
+
     /// The highest contiguous unknown range just below `seq`, if any.
     fn missing_below(&self, seq: u64) -> Option<(u64, u64)> {
         if seq <= self.floor {
@@ -180,6 +195,18 @@ impl AuthorLog {
             .checked_sub(1)
             .map_or(self.floor - 1, |i| self.entries[i].seq);
         (known_below.saturating_add(1) < seq).then_some((known_below + 1, seq - 1))
+    }
+
+    /// Drop the oldest held entry to make room elsewhere (the engine's total header cap);
+    /// returns true if one was held. Like a drop for `max_entries`, its position and every
+    /// position below it cannot be inserted again, and the head seq and hash are kept.
+    pub fn evict_oldest(&mut self) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
+        let h = self.entries.remove(0);
+        self.floor = self.floor.max(h.seq.saturating_add(1));
+        true
     }
 
     /// Drop entries that expired at `now`; the head seq and hash are kept. Positions at or

@@ -3,6 +3,7 @@
 //! the engine outputs depends on hash-map iteration order.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::{AgentId, Hash, Instant, LinkId, Signed};
@@ -32,6 +33,17 @@ pub(crate) struct TopicState {
     pub backoff: BTreeMap<LinkId, Instant>,
     /// Logs by author.
     pub logs: BTreeMap<AgentId, AuthorLog>,
+    /// How each author in `logs` was admitted (same keys as `logs`).
+    pub admitted: BTreeMap<AgentId, Admission>,
+    /// Authors without standing, grouped by the link that introduced them (`None`: restored
+    /// from the host's store), oldest admission first. Empty groups are removed. See
+    /// [`TopicState::victim`].
+    pub unproven_by_link: BTreeMap<Option<LinkId>, BTreeSet<(u64, AgentId)>>,
+    /// Authors without standing by (headers held, admission order): the last one is the
+    /// unproven author holding the most headers, newest first among equals.
+    pub unproven_by_len: BTreeSet<(usize, u64, AgentId)>,
+    /// Authors in `logs` that hold no entry (expired or evicted): the first to make room.
+    pub empty: BTreeSet<AgentId>,
     /// Authors proven to equivocate in this topic.
     pub equivocators: BTreeSet<AgentId>,
     /// Ids to announce lazily at the next flush, per link (bounded: each accepted header
@@ -41,6 +53,20 @@ pub(crate) struct TopicState {
     pub wanted: BTreeMap<ShortId, Wanted>,
     /// Next anti-entropy round.
     pub next_sync: Instant,
+}
+
+/// How an author's log entered a topic's table.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Admission {
+    /// The link that delivered the author's first admitted header (`None`: own or restored).
+    pub by: Option<LinkId>,
+    /// When the log was admitted (standing by age counts from here).
+    pub at: Instant,
+    /// Engine-wide admission counter: a larger value is a more recent admission.
+    pub order: u64,
+    /// `Some(headers held)` while the author is in the unproven sets (the length it is
+    /// filed under there); `None` once it has standing.
+    pub unproven: Option<usize>,
 }
 
 /// An id learned from `IHave` that has not arrived.
@@ -59,6 +85,10 @@ impl TopicState {
             lazy_to: BTreeMap::new(),
             backoff: BTreeMap::new(),
             logs: BTreeMap::new(),
+            admitted: BTreeMap::new(),
+            unproven_by_link: BTreeMap::new(),
+            unproven_by_len: BTreeSet::new(),
+            empty: BTreeSet::new(),
             equivocators: BTreeSet::new(),
             lazy: BTreeMap::new(),
             wanted: BTreeMap::new(),
@@ -68,6 +98,130 @@ impl TopicState {
 
     pub fn header_count(&self) -> usize {
         self.logs.values().map(AuthorLog::len).sum()
+    }
+
+    /// Hold a new author `log`, admitted as `a`, filed as unproven unless `standing`.
+    pub fn admit(&mut self, author: AgentId, log: AuthorLog, a: Admission, standing: bool) {
+        let len = log.len();
+        if len == 0 {
+            self.empty.insert(author);
+        }
+        self.logs.insert(author, log);
+        self.admitted.insert(
+            author,
+            Admission {
+                unproven: None,
+                ..a
+            },
+        );
+        if !standing {
+            self.make_unproven(&author, len);
+        }
+    }
+
+    /// File `author` (admitted) among the unproven with `len` headers, if it is not yet.
+    pub fn make_unproven(&mut self, author: &AgentId, len: usize) {
+        let Some(a) = self.admitted.get_mut(author) else {
+            return;
+        };
+        if a.unproven.is_some() {
+            return;
+        }
+        a.unproven = Some(len);
+        self.unproven_by_link
+            .entry(a.by)
+            .or_default()
+            .insert((a.order, *author));
+        self.unproven_by_len.insert((len, a.order, *author));
+    }
+
+    /// Take `author` out of the unproven sets (it gained standing, or leaves).
+    pub fn make_proven(&mut self, author: &AgentId) {
+        let Some(a) = self.admitted.get_mut(author) else {
+            return;
+        };
+        let Some(len) = a.unproven.take() else {
+            return;
+        };
+        if let Some(g) = self.unproven_by_link.get_mut(&a.by) {
+            g.remove(&(a.order, *author));
+            if g.is_empty() {
+                self.unproven_by_link.remove(&a.by);
+            }
+        }
+        self.unproven_by_len.remove(&(len, a.order, *author));
+    }
+
+    /// Re-file an author under its log's current length (call after every change of the
+    /// log's length).
+    pub fn sync_len(&mut self, author: &AgentId) {
+        let len = self.logs.get(author).map_or(0, AuthorLog::len);
+        if len == 0 {
+            self.empty.insert(*author);
+        } else {
+            self.empty.remove(author);
+        }
+        let Some(a) = self.admitted.get_mut(author) else {
+            return;
+        };
+        if let Some(old) = a.unproven
+            && old != len
+        {
+            self.unproven_by_len.remove(&(old, a.order, *author));
+            self.unproven_by_len.insert((len, a.order, *author));
+            a.unproven = Some(len);
+        }
+    }
+
+    /// Forget `author`'s log and admission; returns the headers it held.
+    pub fn forget(&mut self, author: &AgentId) -> usize {
+        self.make_proven(author);
+        self.admitted.remove(author);
+        self.empty.remove(author);
+        self.lazy_to.remove(author);
+        self.logs.remove(author).map_or(0, |l| l.len())
+    }
+
+    /// An author to forget for a newcomer at no cost: one that holds no entry, an unproven
+    /// one first.
+    pub fn idle(&self) -> Option<AgentId> {
+        self.unproven_by_len
+            .first()
+            .filter(|(len, _, _)| *len == 0)
+            .map(|(_, _, a)| *a)
+            .or_else(|| self.empty.first().copied())
+    }
+
+    /// Unproven authors admitted at least `age` before `now` have held their log long
+    /// enough: they gain standing by age. Admissions are filed in order, so each group is
+    /// walked from its oldest member and the walk stops at the first young one.
+    pub fn graduate(&mut self, now: Instant, age: Duration) {
+        let mut aged = Vec::new();
+        for g in self.unproven_by_link.values() {
+            for (_, a) in g {
+                match self.admitted.get(a) {
+                    Some(adm) if now.saturating_duration_since(adm.at) >= age => aged.push(*a),
+                    _ => break,
+                }
+            }
+        }
+        for a in aged {
+            self.make_proven(&a);
+        }
+    }
+
+    /// How many unproven authors `link` introduced.
+    pub fn unproven_from(&self, link: Option<LinkId>) -> usize {
+        self.unproven_by_link.get(&link).map_or(0, BTreeSet::len)
+    }
+
+    /// The author to evict for a newcomer when the table is full: the most recently
+    /// admitted unproven author of the largest introducer group (ties between groups go to
+    /// the highest link id, deterministic). Returns it with its group's link and size.
+    pub fn victim(&self) -> Option<(AgentId, Option<LinkId>, usize)> {
+        let (link, g) = self.unproven_by_link.iter().max_by_key(|(_, g)| g.len())?;
+        let (_, a) = g.last()?;
+        Some((*a, *link, g.len()))
     }
 
     /// Mesh links that get `author`'s headers in full, and those that get only ids.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::semantic::HashedNgramEncoder;
 use agentnet_core::wire::{Limits, peek_kind};
-use agentnet_core::{Engine, Hash, Instant, Keypair, LinkId, Now, Signed, WallTime};
+use agentnet_core::{AgentId, Engine, Hash, Instant, Keypair, LinkId, Now, Signed, WallTime};
 use agentnet_gossip::wire::{self, Message};
 use agentnet_gossip::{EntryKind, Event, GossipConfig, GossipEngine, LogHeader, OwnHead};
 use bytes::Bytes;
@@ -67,6 +67,32 @@ fn header(author: u8, seq: u64, prev: Option<Hash>, body: u8, skew_ms: i64) -> B
         sketch: None,
     };
     Signed::sign(&kp, h).unwrap().to_frame()
+}
+
+/// `author`'s (0..32) header at `seq` (1..=4) in a well-linked log (each `prev` is the hash
+/// of the header below), issued at `T0`; signed once per test binary.
+fn chained(author: u8, seq: u64) -> Bytes {
+    static CHAINS: std::sync::OnceLock<Vec<Vec<Bytes>>> = std::sync::OnceLock::new();
+    let chains = CHAINS.get_or_init(|| {
+        (0..32u8)
+            .map(|a| {
+                let mut prev = None;
+                (1..=4)
+                    .map(|s| {
+                        let f = header(a, s, prev, 1, 0);
+                        let h = Signed::<LogHeader>::from_frame(&f, &Limits::default());
+                        prev = Some(h.unwrap().hash());
+                        f
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    chains[usize::from(author)][seq as usize - 1].clone()
+}
+
+fn author_id(author: u8) -> AgentId {
+    Keypair::from_seed([author; 32]).id()
 }
 
 #[derive(Clone, Debug)]
@@ -219,6 +245,72 @@ proptest! {
                 prop_assert!(held <= 3);
             }
             while e.poll_event().is_some() {}
+        }
+    }
+
+    /// Fair admission under any sequence of (author, relaying link, seq) arrivals: at most
+    /// `max_authors_per_topic` authors and `max_headers` headers are held, the header count
+    /// is exactly what the logs hold, no author that has standing (host-given or by age) and
+    /// holds entries is ever evicted, and the next entry of a held author the host vouches
+    /// for is never dropped for space.
+    #[test]
+    fn admission_caps_hold_and_authors_with_standing_stay(
+        ops in proptest::collection::vec((1u8..20, 1u64..4, 1u64..5, 0u64..4), 1..120),
+    ) {
+        const AUTHORS: core::ops::Range<u8> = 1..20;
+        let mut e = engine(7, |c| {
+            c.max_headers = 12;
+            c.max_entries_per_author = 3;
+            c.max_authors_per_topic = 6;
+            c.author_burst = 1000;
+            c.standing_age = Duration::from_secs(2);
+        });
+        for l in 1..=3 {
+            join(&mut e, l);
+        }
+        for a in 1u8..=3 {
+            e.set_standing(now(0), author_id(a), true).unwrap();
+        }
+        let mut t = 0u64;
+        // Frames offered before are duplicates to the seen cache, whatever the logs hold.
+        let mut offered = std::collections::BTreeSet::new();
+        for (author, link, seq, dt) in ops {
+            t += dt * 50;
+            let at = now(t);
+            // Held: at least one entry (a log whose entries all expired or were evicted for
+            // the header cap holds nothing and may make room).
+            let holds =
+                |e: &GossipEngine, a: &AgentId| (1..5).any(|s| e.header(&topic(), a, s).is_some());
+            let held_with_standing: Vec<AgentId> = AUTHORS
+                .map(author_id)
+                .filter(|a| holds(&e, a) && e.has_standing(at, &topic(), a))
+                .collect();
+            let id = author_id(author);
+            let vouched_next = author <= 3
+                && holds(&e, &id)
+                && seq == e.head_seq(&topic(), &id) + 1
+                && offered.insert((author, seq));
+            offered.insert((author, seq));
+            let _ = e.handle_message(at, LinkId(link), chained(author, seq));
+            e.handle_timeout(at);
+            while e.poll_event().is_some() {}
+            while e.poll_transmit().is_some() {}
+            prop_assert!(e.author_count(&topic()) <= 6);
+            prop_assert!(e.header_count() <= 12);
+            let held: usize = AUTHORS
+                .map(author_id)
+                .map(|a| (1..5).filter(|s| e.header(&topic(), &a, *s).is_some()).count())
+                .sum();
+            prop_assert_eq!(held, e.header_count());
+            if vouched_next {
+                prop_assert!(
+                    e.header(&topic(), &id, seq).is_some(),
+                    "the next entry of a held author with standing was dropped"
+                );
+            }
+            for a in &held_with_standing {
+                prop_assert!(e.head_seq(&topic(), a) > 0, "an author with standing was evicted");
+            }
         }
     }
 }
