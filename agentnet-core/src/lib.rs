@@ -34,7 +34,7 @@
 //! **Configs are validated, never clamped.** Every engine config documents a range for each
 //! bounded field and has a `validate()` that checks exactly those ranges; the engine's
 //! constructor calls it and returns a [`ConfigError`] naming the field, the value and the
-//! range (`"mesh_d = 0 is outside 1..=32"`). Nothing is silently raised or lowered into range.
+//! range (`"mesh_d = 0 is outside 1..=1024"`). Nothing is silently raised or lowered into range.
 //! **Queues are bounded one way.** Every output queue is a [`BoundedQueue`] with a capacity
 //! fixed by config: when full it drops the oldest item of the lowest priority class, counts
 //! the drop, and the engine reports the drops not yet reported in one overflow event carrying

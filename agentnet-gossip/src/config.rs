@@ -19,11 +19,12 @@ pub struct GossipConfig {
     pub seed: [u8; 32],
 
     // ----- mesh -------------------------------------------------------------------------
-    /// Target mesh degree per topic. Default 6; range 1..=32.
+    /// Target mesh degree per topic. Default 6; range 1..=1 024 (degrees beyond a few dozen
+    /// are for hubs: a registry-like node that pushes to every subscriber directly).
     pub mesh_d: usize,
     /// Graft up to `mesh_d` when below this. Default 4; range 1..=`mesh_d`.
     pub mesh_d_lo: usize,
-    /// Prune down to `mesh_d` when above this. Default 12; range `mesh_d`..=64.
+    /// Prune down to `mesh_d` when above this. Default 12; range `mesh_d`..=4 096.
     pub mesh_d_hi: usize,
     /// How long a pruned peer must wait before grafting again. Default 30 s; range 1 s..=10 min.
     pub prune_backoff: Duration,
@@ -208,9 +209,14 @@ impl GossipConfig {
     /// [`IndexLimits`] are checked too.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let ms = Duration::from_millis;
-        check_range("mesh_d", self.mesh_d, 1..=32, "1..=32")?;
+        check_range("mesh_d", self.mesh_d, 1..=1024, "1..=1024")?;
         check_range("mesh_d_lo", self.mesh_d_lo, 1..=self.mesh_d, "1..=mesh_d")?;
-        check_range("mesh_d_hi", self.mesh_d_hi, self.mesh_d..=64, "mesh_d..=64")?;
+        check_range(
+            "mesh_d_hi",
+            self.mesh_d_hi,
+            self.mesh_d..=4096,
+            "mesh_d..=4096",
+        )?;
         check_range(
             "prune_backoff",
             self.prune_backoff,

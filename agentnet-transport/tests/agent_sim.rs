@@ -270,6 +270,11 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
         .tally(&topic, &liar, now_of(&w).wall)
         .expect("liar recorded");
     assert!(bad.neg > 0.0);
+    // The provider that delivered has standing in the requester's gossip tables (a flood of
+    // fresh identities cannot evict it); the one that failed does not.
+    let gossip = w.sim.engine(w.ids[0]).unwrap().agent().gossip();
+    assert!(gossip.has_standing(now_of(&w), &topic, &honest));
+    assert!(!gossip.has_standing(now_of(&w), &topic, &liar));
 }
 
 #[test]

@@ -86,11 +86,10 @@
 //!   agent follows both workflow topics (so headers cross the whole mesh); requesters and
 //!   observers pull every body.
 //! - `registry`: the paper's model, a central registry: one extra node (the production agent
-//!   with a wide gossip mesh, `mesh_d` 32, `mesh_d_hi` 64) every agent is linked to and nobody
-//!   else; it relays every header and serves every body. Its topic mesh holds at most 64
-//!   peers: beyond that the others learn headers from its lazy announcements and anti-entropy
-//!   (seconds later), which the scale sweep's registry latency shows. Requesters still dial providers for
-//!   execution (those links carry gossip too); observers stay linked to the registry only.
+//!   configured as a hub: its topic mesh holds every agent, `mesh_d` = N up to 1,024) every
+//!   agent is linked to and nobody else; it relays every header to every client directly and
+//!   serves every body. Requesters still dial providers for execution (those links carry
+//!   gossip too); observers stay linked to the registry only.
 //!
 //! Requesters are linked to each other in both models (trust reports travel on links).
 //!
@@ -673,9 +672,11 @@ fn build(cfg: &Config, discovery: Discovery, seed: u64) -> World {
                 ac.funnel.max_attempts = 1;
             }
             Role::Registry => {
-                ac.gossip.mesh_d = 32;
-                ac.gossip.mesh_d_lo = 24;
-                ac.gossip.mesh_d_hi = 64;
+                // A registry pushes to every client directly: its mesh holds all of them.
+                let all = cfg.nodes.clamp(1, 1024);
+                ac.gossip.mesh_d = all;
+                ac.gossip.mesh_d_lo = all;
+                ac.gossip.mesh_d_hi = all;
             }
             _ => {}
         }

@@ -28,7 +28,7 @@ pub enum ConfigError {
     OutOfRange(#[from] agentnet_core::ConfigError),
     /// An engine refused its part of the configuration; `engine` is the [`AgentConfig`]
     /// field holding it (`"gossip"`, `"sessions"`, …). Displays as
-    /// `gossip.mesh_d = 0 is outside 1..=32`.
+    /// `gossip.mesh_d = 0 is outside 1..=1024`.
     #[error("{engine}.{error}")]
     Engine {
         /// The [`AgentConfig`] field.
@@ -556,7 +556,7 @@ mod tests {
         let mut c = AgentConfig::seeded([1; 32]);
         c.gossip.mesh_d = 0;
         let e = Agent::new(Keypair::from_seed([1; 32]), c, now()).unwrap_err();
-        assert_eq!(e.to_string(), "gossip.mesh_d = 0 is outside 1..=32");
+        assert_eq!(e.to_string(), "gossip.mesh_d = 0 is outside 1..=1024");
         let mut c = AgentConfig::seeded([1; 32]);
         c.sessions.max_sessions = 0;
         let e = c.validate().unwrap_err();

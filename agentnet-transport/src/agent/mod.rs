@@ -2172,6 +2172,10 @@ impl Agent {
             .insert((canonical, t.capability.clone()));
         self.observed_dirty.extend(evicted);
         if verdict == Verdict::Accepted {
+            // A provider that delivered a checked result has standing in the gossip tables:
+            // a flood of fresh identities cannot evict its log or its descriptors. The set is
+            // bounded (`gossip.max_standing`); when full, later providers simply go without.
+            let _ = self.gossip.set_standing(now, t.provider, true);
             let result = t.result.unwrap_or_default();
             self.complete(rid, Ok(result), Some(t.provider), payment);
         } else {
