@@ -1240,10 +1240,11 @@ impl GossipEngine {
         what: Equivocation,
         proof: EquivocationProof,
     ) {
+        let cap = self.cfg.max_authors_per_topic;
         let Some(ts) = self.topics.get_mut(&what.topic) else {
             return;
         };
-        if !ts.equivocators.insert(what.author) {
+        if !ts.mark_equivocator(what.author, cap) {
             return;
         }
         // The proof is all that is kept of a proven equivocator: its log (never relayed or

@@ -44,8 +44,10 @@ pub(crate) struct TopicState {
     pub unproven_by_len: BTreeSet<(usize, u64, AgentId)>,
     /// Authors in `logs` that hold no entry (expired or evicted): the first to make room.
     pub empty: BTreeSet<AgentId>,
-    /// Authors proven to equivocate in this topic.
+    /// Authors proven to equivocate in this topic, and the order they were proven in
+    /// (bounded: see [`TopicState::mark_equivocator`]).
     pub equivocators: BTreeSet<AgentId>,
+    pub equivocator_order: VecDeque<AgentId>,
     /// Ids to announce lazily at the next flush, per link (bounded: each accepted header
     /// adds at most `lazy_fanout` ids, and the flush empties it every `lazy_interval`).
     pub lazy: BTreeMap<LinkId, Vec<ShortId>>,
@@ -90,10 +92,28 @@ impl TopicState {
             unproven_by_len: BTreeSet::new(),
             empty: BTreeSet::new(),
             equivocators: BTreeSet::new(),
+            equivocator_order: VecDeque::new(),
             lazy: BTreeMap::new(),
             wanted: BTreeMap::new(),
             next_sync,
         }
+    }
+
+    /// Remember `author` as a proven equivocator; false if it already was. At most `cap`
+    /// are remembered: free keys can equivocate by the thousand, and each costs the attacker
+    /// two signed headers, so the set forgets the one proven longest ago (its log is already
+    /// gone; if it comes back, its next conflicting pair proves it again).
+    pub fn mark_equivocator(&mut self, author: AgentId, cap: usize) -> bool {
+        if !self.equivocators.insert(author) {
+            return false;
+        }
+        self.equivocator_order.push_back(author);
+        while self.equivocator_order.len() > cap.max(1) {
+            if let Some(old) = self.equivocator_order.pop_front() {
+                self.equivocators.remove(&old);
+            }
+        }
+        true
     }
 
     pub fn header_count(&self) -> usize {

@@ -159,7 +159,8 @@ pub enum ReportError {
         /// What we hold.
         have: Option<u64>,
     },
-    /// [`ReportBookConfig::max_reporters`] rows held for this topic.
+    /// [`ReportBookConfig::max_reporters`] rows held for this topic, every one from a
+    /// reporter weighing more than this one (see [`ReportBook::apply_weighted`]).
     #[error("too many reporters in topic")]
     Full,
 }
@@ -435,6 +436,9 @@ pub struct HeldRow {
     pub stale: bool,
     /// Peer → tallies as reported (with the time they were reported).
     pub entries: BTreeMap<AgentId, Tally>,
+    /// The reporter's weight at its last report (what decides who keeps a place when the
+    /// topic is full; 0 for rows restored after a restart).
+    pub weight: f64,
 }
 
 /// The receiver's side: the latest row of every reporter per topic.
@@ -455,13 +459,53 @@ impl ReportBook {
         })
     }
 
-    /// Apply a verified report. Returns the number of entries applied.
+    /// Apply a verified report from a reporter of weight 0 (see
+    /// [`apply_weighted`](Self::apply_weighted)). Returns the number of entries applied.
     pub fn apply(&mut self, report: &Signed<TrustReport>) -> Result<usize, ReportError> {
+        self.apply_weighted(report, 0.0)
+    }
+
+    /// Apply a verified report from a reporter the host gives `weight` (its reputation in the
+    /// report's topic, say; non-finite or negative counts as 0). Returns the number of entries
+    /// applied.
+    ///
+    /// **Room when full.** A topic holds at most [`ReportBookConfig::max_reporters`] rows.
+    /// Reporters are free keys, so refusing newcomers once full would hand the table to
+    /// whoever filled it first. Instead a newcomer takes the place of the row whose reporter
+    /// weighs least (then the one updated longest ago) if it weighs at least as much; it is
+    /// refused ([`ReportError::Full`]) only when every held reporter weighs more. A row
+    /// weighs what its reporter weighed at its last report. In EigenTrust a row counts in
+    /// proportion to its reporter's trust, so the rows a flood of weightless keys can push
+    /// out are the ones that counted for nothing; reporters with standing keep their rows.
+    pub fn apply_weighted(
+        &mut self,
+        report: &Signed<TrustReport>,
+        weight: f64,
+    ) -> Result<usize, ReportError> {
         let r = report.value();
         r.validate()?;
+        let weight = if weight.is_finite() && weight > 0.0 {
+            weight
+        } else {
+            0.0
+        };
         let topic_rows = self.rows.entry(r.topic.clone()).or_default();
         if !topic_rows.contains_key(&r.reporter) && topic_rows.len() >= self.config.max_reporters {
-            return Err(ReportError::Full);
+            let lightest = topic_rows
+                .iter()
+                .min_by(|a, b| {
+                    a.1.weight
+                        .total_cmp(&b.1.weight)
+                        .then(a.1.at.cmp(&b.1.at))
+                        .then(a.0.cmp(b.0))
+                })
+                .map(|(k, row)| (*k, row.weight));
+            match lightest {
+                Some((victim, w)) if w <= weight => {
+                    topic_rows.remove(&victim);
+                }
+                _ => return Err(ReportError::Full),
+            }
         }
         let row = topic_rows.entry(r.reporter).or_default();
         if r.seq <= row.seq {
@@ -515,6 +559,7 @@ impl ReportBook {
         }
         row.seq = r.seq;
         row.at = r.at;
+        row.weight = weight;
         Ok(r.entries.len())
     }
 
@@ -851,6 +896,7 @@ impl ReportBook {
                     at: r.at,
                     stale: r.stale,
                     entries,
+                    weight: 0.0,
                 },
             );
             Ok(())
@@ -1084,6 +1130,54 @@ mod tests {
         assert_eq!(sent[2].base, Some(1), "a delta");
         b.force_full(&art);
         (b, book, sent)
+    }
+
+    #[test]
+    fn a_full_topic_keeps_reporters_with_weight_and_weightless_keys_take_turns() {
+        let topic = Topic::new("code/review").unwrap();
+        let peer = Keypair::from_seed([200; 32]).id();
+        let report = |seed: u8, s: u64| {
+            let mut b = ReportBuilder::new(SalienceConfig::default()).unwrap();
+            let kp = Keypair::from_seed([seed; 32]);
+            b.next_report(&kp, &topic, &[(peer, t(1.0, 0.0, s))], at(s))
+                .unwrap()
+                .unwrap()
+        };
+        let mut book = ReportBook::new(ReportBookConfig {
+            max_reporters: 3,
+            ..ReportBookConfig::default()
+        })
+        .unwrap();
+        // Two reporters with standing and one without fill the topic.
+        book.apply_weighted(&report(1, 1), 0.2).unwrap();
+        book.apply_weighted(&report(2, 2), 0.1).unwrap();
+        book.apply(&report(3, 3)).unwrap();
+        // A flood of weightless keys: each takes the weightless place in turn, never one
+        // of the weighted reporters'.
+        for seed in 10..60 {
+            book.apply(&report(seed, u64::from(seed))).unwrap();
+        }
+        let held: Vec<AgentId> = book.rows(&topic).map(|(r, _)| *r).collect();
+        assert_eq!(held.len(), 3);
+        for seed in [1, 2, 59] {
+            assert!(
+                held.contains(&Keypair::from_seed([seed; 32]).id()),
+                "{seed}"
+            );
+        }
+        // A newcomer weighing more than the lightest takes its place; one weighing less than
+        // every held reporter is refused.
+        book.apply_weighted(&report(70, 70), 0.15).unwrap();
+        assert!(
+            !book
+                .rows(&topic)
+                .any(|(r, _)| *r == Keypair::from_seed([59; 32]).id())
+        );
+        assert!(matches!(
+            book.apply_weighted(&report(71, 71), 0.05),
+            Err(ReportError::Full)
+        ));
+        assert_eq!(book.rows(&topic).count(), 3);
     }
 
     #[test]

@@ -356,6 +356,31 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
 }
 
 #[test]
+fn the_equivocator_set_is_bounded_and_forgets_the_oldest() {
+    let mut e = engine_with(1, |c| c.max_authors_per_topic = 4);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let keys: Vec<Keypair> = (10..20).map(|i| Keypair::from_seed([i; 32])).collect();
+    for kp in &keys {
+        for body in [&b"a"[..], b"b"] {
+            e.handle_message(now(), LinkId(1), header(kp, 1, None, body).to_frame())
+                .unwrap();
+        }
+        drain(&mut e);
+    }
+    let held: Vec<bool> = keys
+        .iter()
+        .map(|k| e.is_equivocator(&topic(), &k.id()))
+        .collect();
+    assert_eq!(held.iter().filter(|h| **h).count(), 4, "{held:?}");
+    assert!(
+        held[6..].iter().all(|h| *h),
+        "the newest proofs are kept: {held:?}"
+    );
+    e.assert_consistent();
+}
+
+#[test]
 fn publish_waits_for_persistence_and_restore_continues_the_log() {
     let mut e = engine(3);
     peer(&mut e, 1);

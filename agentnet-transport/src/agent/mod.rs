@@ -2666,7 +2666,10 @@ impl Agent {
         if self.is_convicted(&reporter) {
             return Ok(());
         }
-        self.book.apply(&report)?;
+        // The reporter's reputation in the topic decides who keeps a place when the topic's
+        // rows are full (weightless keys can only push out each other).
+        let weight = self.reputation.score(&reporter, &report.topic);
+        self.book.apply_weighted(&report, weight)?;
         Ok(())
     }
 
