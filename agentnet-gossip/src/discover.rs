@@ -267,6 +267,8 @@ pub struct DiscoveryIndex {
     len: usize,
     /// Next provider admission number.
     next_order: u64,
+    /// What the last insert evicted (one slot: see [`DiscoveryIndex::last_evicted`]).
+    last_evicted: Option<(AgentId, String)>,
 }
 
 impl DiscoveryIndex {
@@ -279,6 +281,7 @@ impl DiscoveryIndex {
             expiry: BTreeSet::new(),
             len: 0,
             next_order: 0,
+            last_evicted: None,
         })
     }
 
@@ -324,6 +327,7 @@ impl DiscoveryIndex {
         embedding: Embedding,
         standing: bool,
     ) -> IndexInsert {
+        self.last_evicted = None;
         if !d.is_fresh(now, FRESHNESS_SKEW) {
             return IndexInsert::Expired;
         }
@@ -364,6 +368,7 @@ impl DiscoveryIndex {
                 return IndexInsert::Full;
             };
             self.remove(&p, &c);
+            self.last_evicted = Some((p, c));
         }
         let cap = d.capability.clone();
         self.expiry.insert((expires, provider, cap.clone()));
@@ -425,17 +430,24 @@ impl DiscoveryIndex {
             .map(|e| &e.descriptor)
     }
 
-    /// Drop every descriptor of `provider` (used when it equivocates); returns how many.
-    pub fn remove_provider(&mut self, provider: &AgentId) -> usize {
+    /// What the last [`insert_with_standing`](Self::insert_with_standing) (or
+    /// [`insert`](Self::insert)) evicted to make room, if anything: (provider, capability).
+    pub fn last_evicted(&self) -> Option<&(AgentId, String)> {
+        self.last_evicted.as_ref()
+    }
+
+    /// Drop every descriptor of `provider` (used when it equivocates); returns the
+    /// capabilities dropped.
+    pub fn remove_provider(&mut self, provider: &AgentId) -> Vec<String> {
         let Some(Provider { caps: m, .. }) = self.entries.remove(provider) else {
-            return 0;
+            return Vec::new();
         };
         for (cap, e) in m.iter() {
             self.expiry
                 .remove(&(e.descriptor.expires_at(), *provider, cap.clone()));
         }
         self.len -= m.len();
-        m.len()
+        m.into_keys().collect()
     }
 
     /// Drop the descriptor for (provider, capability); true if one was held.
@@ -1059,8 +1071,8 @@ mod tests {
         );
         assert_eq!(idx.insert(now(), refreshed, emb()), IndexInsert::Replaced);
         idx.assert_consistent();
-        assert_eq!(idx.remove_provider(&a.id()), 1);
-        assert_eq!(idx.remove_provider(&a.id()), 0);
+        assert_eq!(idx.remove_provider(&a.id()).len(), 1);
+        assert!(idx.remove_provider(&a.id()).is_empty());
         idx.assert_consistent();
         assert_eq!(idx.len(), 2);
         assert!(idx.get(&b.id(), "b.x").is_some() && idx.get(&d.id(), "d.x").is_some());

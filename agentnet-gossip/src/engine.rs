@@ -956,8 +956,16 @@ impl GossipEngine {
                 (None, Some((v, vlink, size)))
                     if vouched || (vlink != from && ts.unproven_from(from) < size) =>
                 {
+                    let seqs = ts.seqs(&v);
                     self.headers_total -= ts.forget(&v);
                     self.stats.evicted_unproven += 1;
+                    if !seqs.is_empty() {
+                        self.events.push(Event::HeadersForgotten {
+                            topic: h.topic.clone(),
+                            author: v,
+                            seqs,
+                        });
+                    }
                 }
                 _ => {
                     self.stats.dropped_full += 1;
@@ -993,10 +1001,16 @@ impl GossipEngine {
         }
         let log = ts.logs.get_mut(&h.author).expect("held or just admitted");
         let before = log.len();
+        // A full log drops its oldest entry for a new one: remember which, for the host.
+        let oldest = (!log.has_room()).then(|| log.low()).flatten();
         let outcome = log.insert(h.clone());
+        let pushed_out = oldest.filter(|&seq| log.get(seq).is_none());
         let after = log.len();
         self.headers_total = self.headers_total + after - before;
         ts.sync_len(&h.author);
+        if let Some(seq) = pushed_out {
+            self.forgotten(h.topic.clone(), h.author, vec![seq]);
+        }
         let seen_until = now.mono + self.cfg.seen_ttl;
         let seen = SeenEntry {
             topic: Some(tidx),
@@ -1041,6 +1055,17 @@ impl GossipEngine {
         }
     }
 
+    /// Tell the host that `author`'s entries `seqs` in `topic` are no longer held.
+    fn forgotten(&mut self, topic: Topic, author: AgentId, seqs: Vec<u64>) {
+        if !seqs.is_empty() {
+            self.emit(Event::HeadersForgotten {
+                topic,
+                author,
+                seqs,
+            });
+        }
+    }
+
     /// Free one header for position `seq` of `author` in `topic` (the table is at
     /// `max_headers`): evict the oldest entry of the unproven author holding the most
     /// entries in any topic (the newest admitted among equals). An unproven `author` that
@@ -1079,12 +1104,19 @@ impl GossipEngine {
         let Some(ts) = self.topics.get_mut(&t) else {
             return false;
         };
-        if !ts.logs.get_mut(&a).is_some_and(AuthorLog::evict_oldest) {
+        let Some(log) = ts.logs.get_mut(&a) else {
+            return false;
+        };
+        let oldest = log.low();
+        if !log.evict_oldest() {
             return false;
         }
         ts.sync_len(&a);
         self.headers_total -= 1;
         self.stats.evicted_headers += 1;
+        if let Some(seq) = oldest {
+            self.forgotten(t, a, vec![seq]);
+        }
         true
     }
 
@@ -1249,6 +1281,7 @@ impl GossipEngine {
         }
         // The proof is all that is kept of a proven equivocator: its log (never relayed or
         // served again) makes room for others.
+        let seqs = ts.seqs(&what.author);
         self.headers_total -= ts.forget(&what.author);
         self.stats.equivocations += 1;
         let frame = proof.to_frame();
@@ -1268,7 +1301,13 @@ impl GossipEngine {
         for l in peers {
             self.send(Class::Control, l, frame.clone());
         }
-        self.index.remove_provider(&what.author);
+        self.forgotten(what.topic.clone(), what.author, seqs);
+        for capability in self.index.remove_provider(&what.author) {
+            self.emit(Event::DescriptorForgotten {
+                provider: what.author,
+                capability,
+            });
+        }
         self.emit(Event::Equivocation {
             what,
             proof: Box::new(proof),
@@ -1834,7 +1873,14 @@ impl GossipEngine {
     fn index_descriptor(&mut self, now: Now, d: Signed<CapabilityDescriptor>) -> IndexInsert {
         let emb = self.encoder.encode(&intent_text(&d));
         let standing = self.has_standing(now, &d.topic, &d.provider);
-        self.index.insert_with_standing(now, d, emb, standing)
+        let r = self.index.insert_with_standing(now, d, emb, standing);
+        if let Some((provider, capability)) = self.index.last_evicted().cloned() {
+            self.emit(Event::DescriptorForgotten {
+                provider,
+                capability,
+            });
+        }
+        r
     }
 
     fn ingest_body(

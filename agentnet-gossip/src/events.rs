@@ -76,6 +76,27 @@ pub enum Event {
         /// Descriptors removed from the discovery index.
         descriptors: usize,
     },
+    /// Headers this engine stopped holding before they expired: evicted under memory
+    /// pressure (see the crate docs, "Memory and queues"), pushed out of a full author log, or
+    /// the log of a proven equivocator. A host that stored them ([`Event::Header`]) should
+    /// delete them, so its store is bounded by what the engine holds, not by what peers sent.
+    HeadersForgotten {
+        /// Topic.
+        topic: Topic,
+        /// Author.
+        author: AgentId,
+        /// The seqs no longer held.
+        seqs: Vec<u64>,
+    },
+    /// A descriptor left the discovery index before it expired (evicted from a full index,
+    /// or its provider was proven to equivocate). A host that stored it
+    /// ([`Event::Descriptor`]) should delete it.
+    DescriptorForgotten {
+        /// The provider.
+        provider: AgentId,
+        /// The capability.
+        capability: String,
+    },
     /// A link sent bad input and was penalised.
     LinkPenalized {
         /// The link.

@@ -194,6 +194,13 @@ impl TopicState {
     }
 
     /// Forget `author`'s log and admission; returns the headers it held.
+    /// The seqs `author`'s log holds here.
+    pub fn seqs(&self, author: &AgentId) -> Vec<u64> {
+        self.logs
+            .get(author)
+            .map_or_else(Vec::new, |l| l.range(0, u64::MAX).map(|h| h.seq).collect())
+    }
+
     pub fn forget(&mut self, author: &AgentId) -> usize {
         self.make_proven(author);
         self.admitted.remove(author);

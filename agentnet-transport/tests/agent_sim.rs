@@ -1186,3 +1186,68 @@ fn a_trust_report_dated_in_the_future_is_refused() {
     host.handle_message(now, link, fine)
         .expect("a current report");
 }
+
+#[test]
+fn what_the_gossip_plane_evicts_leaves_the_store_too() {
+    use agentnet_core::effect::Effect;
+    use agentnet_core::{Engine, LinkId};
+    use agentnet_gossip::header::{EntryKind, LogHeader};
+    use agentnet_transport::agent::tables;
+    // A node whose topic holds 4 authors, flooded by 40 free identities over 8 links (so
+    // they evict each other): the records the store would hold after applying every Persist
+    // (puts minus deletes) never exceed what the gossip engine holds.
+    let t0 = Now::new(
+        agentnet_core::Instant::from_secs(1),
+        agentnet_core::WallTime::from_unix_millis(1_800_000_000_000),
+    );
+    let mut c = config(seed(1, 90));
+    c.gossip.max_authors_per_topic = 4;
+    let mut agent = Agent::new(Keypair::from_seed(seed(1, 90)), c, t0).unwrap();
+    let topic = Topic::new(TOPIC).unwrap();
+    agent.subscribe(t0, topic.clone()).unwrap();
+    for l in 1..=8 {
+        agent.handle_link_up(t0, LinkId(l));
+    }
+    let mut store = std::collections::BTreeSet::new();
+    let apply = |agent: &mut Agent, store: &mut std::collections::BTreeSet<Bytes>| {
+        while agent.poll_transmit().is_some() || agent.poll_event().is_some() {}
+        while let Some(e) = agent.poll_effect() {
+            if let Effect::Persist { id, records } = e {
+                for r in records.iter().filter(|r| r.table == tables::GOSSIP_HEADER) {
+                    if r.value.is_some() {
+                        store.insert(r.key.clone());
+                    } else {
+                        store.remove(&r.key);
+                    }
+                }
+                agent.handle_persisted(t0, id).unwrap();
+            }
+        }
+    };
+    apply(&mut agent, &mut store);
+    for n in 0..40u8 {
+        let kp = Keypair::from_seed([n.wrapping_add(100); 32]);
+        let h = LogHeader {
+            author: kp.id(),
+            topic: topic.clone(),
+            seq: 1,
+            prev: None,
+            kind: EntryKind::DESCRIPTOR,
+            body_hash: agentnet_gossip::wire::body_hash(b"sybil"),
+            body_len: 5,
+            issued_at: t0.wall,
+            ttl_ms: 600_000,
+            sketch: None,
+        };
+        let frame = Signed::sign(&kp, h).unwrap().to_frame();
+        let _ = agent.handle_message(t0, LinkId(1 + u64::from(n % 8)), frame);
+        apply(&mut agent, &mut store);
+        let held = agent.gossip().header_count();
+        assert!(store.len() <= held, "store {} > engine {held}", store.len());
+    }
+    assert!(
+        agent.gossip().stats().evicted_unproven > 0,
+        "the flood evicted"
+    );
+    assert_eq!(store.len(), agent.gossip().header_count());
+}

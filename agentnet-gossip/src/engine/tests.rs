@@ -336,7 +336,11 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
             .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::EQUIVOCATION))
     );
     assert!(e.is_equivocator(&topic(), &kp.id()));
-    // Its log is forgotten: the proof is what remains.
+    // Its log is forgotten (and the host told so): the proof is what remains.
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::HeadersForgotten { author, seqs, .. } if *author == kp.id() && *seqs == vec![1]
+    )));
     assert_eq!(e.author_count(&topic()), 0);
     assert_eq!(e.header_count(), 0);
     e.assert_consistent();
@@ -353,6 +357,29 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
         t.iter()
             .all(|t| peek_kind(&t.payload) != Some(kind::HEADER))
     );
+}
+
+#[test]
+fn an_entry_pushed_out_of_a_full_author_log_is_reported() {
+    let mut e = engine_with(1, |c| c.max_entries_per_author = 2);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let mut prev = None;
+    let mut forgotten = Vec::new();
+    for seq in 1..=4 {
+        let h = header(&kp, seq, prev, b"x");
+        prev = Some(h.hash());
+        e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+        let (_, ev) = drain(&mut e);
+        for x in ev {
+            if let Event::HeadersForgotten { seqs, .. } = x {
+                forgotten.extend(seqs);
+            }
+        }
+    }
+    assert_eq!(forgotten, vec![1, 2], "the two oldest made room");
+    assert_eq!(e.header_count(), 2);
 }
 
 #[test]
@@ -840,8 +867,17 @@ fn sybils_from_one_link_do_not_lock_newcomers_out_of_a_full_topic() {
     assert_eq!(e.author_count(&topic()), 8);
     assert_eq!(e.stats().evicted_unproven, 1);
     e.assert_consistent();
-    // Its body is pulled and its descriptor reaches discovery.
-    let (t, _) = drain(&mut e);
+    // Its body is pulled and its descriptor reaches discovery; the host hears which
+    // header the evicted Sybil lost, so it can delete it from its store.
+    let (t, ev) = drain(&mut e);
+    let forgotten: Vec<&Event> = ev
+        .iter()
+        .filter(|e| matches!(e, Event::HeadersForgotten { .. }))
+        .collect();
+    assert!(
+        matches!(forgotten[..], [Event::HeadersForgotten { seqs, .. }] if *seqs == vec![1]),
+        "{forgotten:?}"
+    );
     assert!(
         t.iter()
             .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::BODY_REQUEST))

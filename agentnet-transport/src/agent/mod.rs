@@ -1476,10 +1476,7 @@ impl Agent {
                 ..
             } => {
                 if let Some(h) = self.gossip.header(topic, &author, seq) {
-                    let mut key = topic.as_str().as_bytes().to_vec();
-                    key.push(0);
-                    key.extend_from_slice(author.as_bytes());
-                    key.extend_from_slice(&seq.to_be_bytes());
+                    let key = header_key(topic, &author, seq);
                     let r = Record::put(tables::GOSSIP_HEADER, key, h.to_frame())
                         .expiring(h.expires_at());
                     self.batch.push(r);
@@ -1487,12 +1484,31 @@ impl Agent {
                 self.event(AgentEvent::Gossip(e));
             }
             G::Descriptor(ref d) => {
-                let mut key = d.provider.as_bytes().to_vec();
-                key.extend_from_slice(d.capability.as_bytes());
+                let key = descriptor_key(&d.provider, &d.capability);
                 let r = Record::put(tables::GOSSIP_DESCRIPTOR, key, d.to_frame())
                     .expiring(d.expires_at());
                 self.batch.push(r);
                 self.event(AgentEvent::Gossip(e));
+            }
+            // What the engine stopped holding before expiry leaves the store too: the store is
+            // bounded by the engine's tables, not by what peers sent.
+            G::HeadersForgotten {
+                topic,
+                author,
+                seqs,
+            } => {
+                for seq in seqs {
+                    let key = header_key(&topic, &author, seq);
+                    self.batch.push(Record::delete(tables::GOSSIP_HEADER, key));
+                }
+            }
+            G::DescriptorForgotten {
+                provider,
+                capability,
+            } => {
+                let key = descriptor_key(&provider, &capability);
+                self.batch
+                    .push(Record::delete(tables::GOSSIP_DESCRIPTOR, key));
             }
             other => self.event(AgentEvent::Gossip(other)),
         }
@@ -3088,6 +3104,22 @@ fn encode_row(r: &LedgerRecord) -> Result<Vec<u8>, agentnet_core::wire::WireErro
         r.tally.neg.to_bits(),
         r.tally.at.as_unix_millis(),
     ))
+}
+
+/// The store key of a peer's header: topic, a zero byte, author, seq (big-endian).
+fn header_key(topic: &Topic, author: &AgentId, seq: u64) -> Vec<u8> {
+    let mut key = topic.as_str().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(author.as_bytes());
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The store key of a descriptor: provider, capability.
+fn descriptor_key(provider: &AgentId, capability: &str) -> Vec<u8> {
+    let mut key = provider.as_bytes().to_vec();
+    key.extend_from_slice(capability.as_bytes());
+    key
 }
 
 /// A selection observation as a record: floats as their IEEE-754 bits (canonical CBOR has
