@@ -689,29 +689,23 @@ fn an_issuer_attestation_travels_with_the_identity_chain() {
         sim.add_node(SimHost::new(a, None)),
         sim.add_node(SimHost::new(b, None)),
     );
-    let att = IssuerAttestation::sign(
-        &issuer,
-        principal,
-        now.wall,
-        now.wall.saturating_add(Duration::from_secs(3600)),
-    )
-    .unwrap();
+    let hour = now.wall.saturating_add(Duration::from_secs(3600));
+    let att = IssuerAttestation::sign(&issuer, principal, a_id, now.wall, hour).unwrap();
     sim.command(na, |h, now| h.agent_mut().add_attestation(now, att))
         .unwrap()
         .unwrap();
-    // Someone else's principal is refused.
-    let other = IssuerAttestation::sign(
-        &issuer,
-        PrincipalCommitment::new(b"someone else", &[6; 32]),
-        now.wall,
-        now.wall.saturating_add(Duration::from_secs(3600)),
-    )
-    .unwrap();
-    assert!(
-        sim.command(na, |h, now| h.agent_mut().add_attestation(now, other))
-            .unwrap()
-            .is_err()
-    );
+    // Someone else's principal is refused, and so is one naming another chain.
+    let elsewhere = PrincipalCommitment::new(b"someone else", &[6; 32]);
+    let other = IssuerAttestation::sign(&issuer, elsewhere, a_id, now.wall, hour).unwrap();
+    let b_key = Keypair::from_seed(seed(2, 12)).id();
+    let not_mine = IssuerAttestation::sign(&issuer, principal, b_key, now.wall, hour).unwrap();
+    for wrong in [other, not_mine] {
+        assert!(
+            sim.command(na, |h, now| h.agent_mut().add_attestation(now, wrong))
+                .unwrap()
+                .is_err()
+        );
+    }
     sim.connect(na, nb);
     sim.run_for(Duration::from_secs(1));
     let seen = sim

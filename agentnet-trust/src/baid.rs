@@ -524,6 +524,11 @@ pub struct IssuerAttestation {
     pub issuer: AgentId,
     /// The attested principal commitment.
     pub principal: PrincipalCommitment,
+    /// The identity chain the issuer checked belongs to the principal: its canonical id (the
+    /// key that signed its genesis). A principal commitment is public — any genesis can name
+    /// it — so an attestation counts only for the chain it names: a chain that copied the
+    /// commitment is neither attested nor able to get the principal blamed.
+    pub subject: AgentId,
     /// Start of validity (issuer's wall clock).
     pub issued_at: WallTime,
     /// End of validity (exclusive).
@@ -539,10 +544,12 @@ impl SignedObject for IssuerAttestation {
 }
 
 impl IssuerAttestation {
-    /// Sign an attestation of `principal` by `issuer`, valid over `[issued_at, expires_at)`.
+    /// Sign an attestation by `issuer` that the chain `subject` (its canonical id) belongs to
+    /// `principal`, valid over `[issued_at, expires_at)`.
     pub fn sign<S: Signer + ?Sized>(
         issuer: &S,
         principal: PrincipalCommitment,
+        subject: AgentId,
         issued_at: WallTime,
         expires_at: WallTime,
     ) -> Result<Signed<IssuerAttestation>, SignedError> {
@@ -551,6 +558,7 @@ impl IssuerAttestation {
             IssuerAttestation {
                 issuer: issuer.agent_id(),
                 principal,
+                subject,
                 issued_at,
                 expires_at,
             },

@@ -421,9 +421,12 @@ impl Reputation {
     }
 
     /// Apply a verified offence against `agent` (its canonical id; `offence.offender` may be
-    /// a key of the same identity chain). `principal` is the offender's principal commitment
-    /// if the host knows it (from the identity registry or the fork proof); the principal
-    /// registered for `agent` is flagged too.
+    /// a key of the same identity chain). `principal` is the principal to flag with it, and
+    /// the principal registered for `agent` is flagged too: pass (and register) only a
+    /// principal *proven* to own the chain — an issuer attestation naming the chain
+    /// ([`Resolved::attested`](crate::registry::Resolved::attested)). A commitment named in a
+    /// genesis or carried by a fork proof is not such a proof (anyone can copy it), and
+    /// flagging it would let a copier get the honest principal's identities blamed.
     pub fn slash(
         &mut self,
         agent: AgentId,

@@ -89,7 +89,10 @@
 //! - [`IdentityTier::Signatures`] (tier 0): every entry verified and the BAID recomputes from
 //!   its opened inputs — true of every chain held.
 //! - [`IdentityTier::Attested`] (tier 1): a trust anchor ([`RegistryConfig::trust_anchors`])
-//!   has a valid, unexpired [`IssuerAttestation`] over the chain's principal commitment.
+//!   has a valid, unexpired [`IssuerAttestation`] that names the chain's principal commitment
+//!   *and the chain itself* (its canonical id). A commitment is public and any genesis can
+//!   name it; an attestation for the commitment alone would make every copier "attested" and
+//!   let a copier's fork get the honest principal blamed.
 //!   Attestations by other issuers are refused, never stored.
 //! - [`IdentityTier::Proven`] (tier 2): the configured [`ProofVerifier`] accepted an
 //!   [`ExecutionProof`] for the chain's *current* BAID ([`IdentityRegistry::submit_proof`]). A
@@ -317,6 +320,8 @@ pub enum Accepted {
     Attestation {
         /// The attested principal.
         principal: PrincipalCommitment,
+        /// The chain it names (canonical id).
+        subject: AgentId,
         /// The issuer.
         issuer: AgentId,
     },
@@ -386,6 +391,8 @@ pub enum IdentityEvent {
     AttestationAccepted {
         /// The attested principal.
         principal: PrincipalCommitment,
+        /// The chain it names (canonical id).
+        subject: AgentId,
         /// The issuer.
         issuer: AgentId,
         /// End of validity.
@@ -395,6 +402,8 @@ pub enum IdentityEvent {
     AttestationExpired {
         /// The principal.
         principal: PrincipalCommitment,
+        /// The chain it named (canonical id).
+        subject: AgentId,
         /// The issuer.
         issuer: AgentId,
     },
@@ -598,9 +607,10 @@ pub struct IdentityRegistry {
     chains: BTreeMap<ChainId, ChainState>,
     /// Every key any held chain ever bound.
     keys: BTreeMap<AgentId, ChainId>,
-    attestations: BTreeMap<(PrincipalCommitment, AgentId), Signed<IssuerAttestation>>,
+    /// Keyed by (principal, subject chain's canonical id, issuer).
+    attestations: BTreeMap<(PrincipalCommitment, AgentId, AgentId), Signed<IssuerAttestation>>,
     /// Expiry index over `attestations`.
-    expiry: BTreeSet<(WallTime, PrincipalCommitment, AgentId)>,
+    expiry: BTreeSet<(WallTime, PrincipalCommitment, AgentId, AgentId)>,
     events: BoundedQueue<IdentityEvent>,
     /// False while restoring: restored state is already durable and known.
     emit: bool,
@@ -1136,7 +1146,7 @@ impl IdentityRegistry {
         if now.wall >= a.expires_at {
             return Err(IdentityError::AttestationExpired);
         }
-        let key = (a.principal, a.issuer);
+        let key = (a.principal, a.subject, a.issuer);
         match self.attestations.get(&key) {
             Some(old) if old.body() == a.body() => return Ok(Accepted::Duplicate),
             Some(old) if a.expires_at <= old.expires_at => {
@@ -1144,7 +1154,7 @@ impl IdentityRegistry {
             }
             Some(old) => {
                 let old_exp = old.expires_at;
-                self.expiry.remove(&(old_exp, key.0, key.1));
+                self.expiry.remove(&(old_exp, key.0, key.1, key.2));
             }
             None if self.attestations.len() >= self.config.max_attestations => {
                 return Err(self.full(Table::Attestations));
@@ -1153,23 +1163,28 @@ impl IdentityRegistry {
         }
         let expires_at = a.expires_at;
         let frame = a.to_frame();
-        self.expiry.insert((expires_at, key.0, key.1));
+        self.expiry.insert((expires_at, key.0, key.1, key.2));
         self.attestations.insert(key, a);
         self.push(IdentityEvent::Persist { frame });
         self.push(IdentityEvent::AttestationAccepted {
             principal: key.0,
-            issuer: key.1,
+            subject: key.1,
+            issuer: key.2,
             expires_at,
         });
         Ok(Accepted::Attestation {
             principal: key.0,
-            issuer: key.1,
+            subject: key.1,
+            issuer: key.2,
         })
     }
 
-    fn attested(&self, principal: &PrincipalCommitment) -> bool {
-        let lo = (*principal, AgentId::from_bytes([0; 32]));
-        let hi = (*principal, AgentId::from_bytes([0xff; 32]));
+    /// Whether a trust anchor attests, unexpired, that the chain with canonical id `subject`
+    /// belongs to `principal` (an attestation of the commitment for another chain does not
+    /// count: the commitment is public and can be copied into any genesis).
+    fn attested(&self, principal: &PrincipalCommitment, subject: &AgentId) -> bool {
+        let lo = (*principal, *subject, AgentId::from_bytes([0; 32]));
+        let hi = (*principal, *subject, AgentId::from_bytes([0xff; 32]));
         self.attestations
             .range(lo..=hi)
             .any(|(_, a)| self.now.wall < a.expires_at)
@@ -1178,7 +1193,7 @@ impl IdentityRegistry {
     fn resolved(&self, cid: &ChainId, c: &ChainState, key: AgentId) -> Resolved {
         let head = c.head();
         let principal = head.inputs.principal;
-        let attested = self.attested(&principal);
+        let attested = self.attested(&principal, &c.entries[0].agent);
         let proven = c.proven == Some(head.baid);
         let tier = if proven {
             IdentityTier::Proven
@@ -1232,13 +1247,17 @@ impl Engine for IdentityRegistry {
     /// Removes expired attestations (as many as the event queue has room to report).
     fn handle_timeout(&mut self, now: Now) {
         self.observe(now);
-        while let Some(&(exp, principal, issuer)) = self.expiry.first() {
+        while let Some(&(exp, principal, subject, issuer)) = self.expiry.first() {
             if exp > self.now.wall || self.events.remaining() == 0 {
                 break;
             }
             self.expiry.pop_first();
-            self.attestations.remove(&(principal, issuer));
-            self.push(IdentityEvent::AttestationExpired { principal, issuer });
+            self.attestations.remove(&(principal, subject, issuer));
+            self.push(IdentityEvent::AttestationExpired {
+                principal,
+                subject,
+                issuer,
+            });
         }
     }
 
@@ -1264,7 +1283,7 @@ impl Engine for IdentityRegistry {
 
     /// The next attestation expiry, mapped onto the monotonic clock of the latest `Now`.
     fn poll_timeout(&self) -> Option<Instant> {
-        let &(exp, _, _) = self.expiry.first()?;
+        let &(exp, _, _, _) = self.expiry.first()?;
         Some(self.now.mono + exp.saturating_duration_since(self.now.wall))
     }
 }
@@ -1301,6 +1320,7 @@ mod tests {
         let a = IssuerAttestation::sign(
             &anchor,
             inputs().principal,
+            Keypair::from_seed([1; 32]).id(),
             n.wall,
             n.wall + Duration::from_secs(60),
         )

@@ -374,7 +374,8 @@ fn rotation_keeps_reputation_and_history() {
     let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
     let g = genesis(&a);
     r.handle_entry(now(), &g.to_frame()).unwrap();
-    let att = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(86_400_000)).unwrap();
+    let att = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(86_400_000))
+        .unwrap();
     r.handle_attestation(now(), &att.to_frame()).unwrap();
 
     // The application keys its ledger by the canonical id, as the registry docs ask.
@@ -629,50 +630,65 @@ fn anchor_attestation_raises_the_tier_others_do_not() {
     assert_eq!(tier(&r), IdentityTier::Signatures);
 
     // A non-anchor's attestation is refused and changes nothing.
-    let s = IssuerAttestation::sign(&stranger, principal(), wall(0), wall(60_000)).unwrap();
+    let s = IssuerAttestation::sign(&stranger, principal(), key(1).id(), wall(0), wall(60_000))
+        .unwrap();
     assert_eq!(
         r.handle_attestation(now(), &s.to_frame()),
         Err(IdentityError::UntrustedIssuer(stranger.id()))
     );
     // An expired one, or one with an empty window, too.
-    let old = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(1)).unwrap();
+    let old = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(1)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &old.to_frame()),
         Err(IdentityError::AttestationExpired)
     );
-    let empty = IssuerAttestation::sign(&anchor, principal(), wall(9), wall(9)).unwrap();
+    let empty =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(9), wall(9)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &empty.to_frame()),
         Err(IdentityError::EmptyValidity)
     );
     // One over another principal does not help this chain.
     let elsewhere = PrincipalCommitment::new(b"other-org", &[1; 32]);
-    let o = IssuerAttestation::sign(&anchor, elsewhere, wall(0), wall(60_000)).unwrap();
+    let o =
+        IssuerAttestation::sign(&anchor, elsewhere, key(1).id(), wall(0), wall(60_000)).unwrap();
     r.handle_attestation(at(5), &o.to_frame()).unwrap();
     assert_eq!(tier(&r), IdentityTier::Signatures);
 
     // The anchor's valid attestation does.
-    let good = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(60_000)).unwrap();
+    let good =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(60_000)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &good.to_frame()),
         Ok(Accepted::Attestation {
             principal: principal(),
+            subject: a.id(),
             issuer: anchor.id()
         })
     );
     assert_eq!(tier(&r), IdentityTier::Attested);
     assert!(r.resolve(&a.id()).unwrap().attested);
+    // A chain that copied the (public) principal commitment into its own genesis is not
+    // attested by it: the attestation names the chain it was issued for.
+    let copier = key(7);
+    r.handle_entry(at(5), &genesis(&copier).to_frame()).unwrap();
+    let copied = r.resolve(&copier.id()).unwrap();
+    assert_eq!(copied.principal, principal());
+    assert!(!copied.attested);
+    assert_eq!(copied.tier, IdentityTier::Signatures);
     // Re-delivery is a duplicate; an older one is stale; a longer one replaces it.
     assert_eq!(
         r.handle_attestation(at(5), &good.to_frame()),
         Ok(Accepted::Duplicate)
     );
-    let shorter = IssuerAttestation::sign(&anchor, principal(), wall(1), wall(30_000)).unwrap();
+    let shorter =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(1), wall(30_000)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &shorter.to_frame()),
         Err(IdentityError::StaleAttestation)
     );
-    let longer = IssuerAttestation::sign(&anchor, principal(), wall(2), wall(120_000)).unwrap();
+    let longer =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(2), wall(120_000)).unwrap();
     r.handle_attestation(at(5), &longer.to_frame()).unwrap();
     assert_eq!(r.attestation_count(), 2);
 
@@ -683,6 +699,7 @@ fn anchor_attestation_raises_the_tier_others_do_not() {
     let ev = drain(&mut r);
     assert!(ev.contains(&IdentityEvent::AttestationExpired {
         principal: principal(),
+        subject: a.id(),
         issuer: anchor.id()
     }));
 }
@@ -806,8 +823,9 @@ fn every_bound_overflows_with_a_typed_error() {
     // Attestations.
     let anchor = key(50);
     let p2 = PrincipalCommitment::new(b"second", &[0; 32]);
-    let a1 = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(60_000)).unwrap();
-    let a2 = IssuerAttestation::sign(&anchor, p2, wall(0), wall(60_000)).unwrap();
+    let a1 =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(60_000)).unwrap();
+    let a2 = IssuerAttestation::sign(&anchor, p2, key(1).id(), wall(0), wall(60_000)).unwrap();
     r.handle_attestation(now(), &a1.to_frame()).unwrap();
     assert_eq!(
         r.handle_attestation(now(), &a2.to_frame()),
@@ -870,7 +888,8 @@ fn persisted_frames_restore_the_same_state() {
     let c_alt = BindingEntry::config_change(&rot, &b, inputs("model-c"), wall(2)).unwrap();
     let other = key(3);
     let og = genesis(&other);
-    let att = IssuerAttestation::sign(&anchor, principal(), wall(0), wall(3_600_000)).unwrap();
+    let att = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(3_600_000))
+        .unwrap();
     for f in [&g, &rot, &c, &c_alt, &og] {
         r.handle_entry(now(), &f.to_frame()).unwrap();
     }
@@ -935,7 +954,9 @@ fn valid_frames() -> &'static [Bytes] {
         let (a, b) = (key(1), key(2));
         let g = genesis(&a);
         let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
-        let att = IssuerAttestation::sign(&key(50), principal(), wall(0), wall(60_000)).unwrap();
+        let att =
+            IssuerAttestation::sign(&key(50), principal(), key(1).id(), wall(0), wall(60_000))
+                .unwrap();
         vec![g.to_frame(), rot.to_frame(), att.to_frame()]
     })
 }
@@ -997,7 +1018,8 @@ fn wire_errors_are_typed() {
         Err(IdentityError::Wire(WireError::TruncatedHeader { len: 0 }))
     );
     let g = genesis(&key(1));
-    let att = IssuerAttestation::sign(&key(50), principal(), wall(0), wall(1)).unwrap();
+    let att =
+        IssuerAttestation::sign(&key(50), principal(), key(1).id(), wall(0), wall(1)).unwrap();
     assert!(matches!(
         r.handle_entry(now(), &att.to_frame()),
         Err(IdentityError::Signed(

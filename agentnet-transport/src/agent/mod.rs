@@ -793,6 +793,11 @@ impl Agent {
                 "the attestation is for another principal".into(),
             ));
         }
+        if attestation.subject != self.canonical(&self.me) {
+            return Err(AgentError::BadRequest(
+                "the attestation names another identity chain".into(),
+            ));
+        }
         // This agent's own registry may not trust the issuer; its peers decide for themselves.
         let _ = self
             .registry
