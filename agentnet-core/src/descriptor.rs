@@ -320,6 +320,18 @@ pub struct CapabilityDescriptor {
     pub issued_at: WallTime,
     /// Lifetime after `issued_at`, milliseconds.
     pub ttl_ms: u32,
+    /// A retraction: the provider withdraws the capability *now*. A retraction is a newer
+    /// version of the same (provider, capability), so it replaces the older descriptor
+    /// everywhere it arrives and, held until its own TTL ends, makes any replay of an older
+    /// version "older" rather than new; nobody offers a retracted capability in discovery.
+    /// Absent from the encoding when false (descriptors that are not retractions encode as
+    /// before). Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retracted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl SignedObject for CapabilityDescriptor {
@@ -759,6 +771,7 @@ impl DescriptorBuilder {
                 endpoints: Vec::new(),
                 issued_at: WallTime::UNIX_EPOCH,
                 ttl_ms: DEFAULT_TTL.as_millis() as u32,
+                retracted: false,
             },
         }
     }

@@ -430,6 +430,11 @@ impl DiscoveryIndex {
             .map(|e| &e.descriptor)
     }
 
+    /// Whether any descriptor of `provider` is held.
+    pub fn holds_provider(&self, provider: &AgentId) -> bool {
+        self.entries.contains_key(provider)
+    }
+
     /// What the last [`insert_with_standing`](Self::insert_with_standing) (or
     /// [`insert`](Self::insert)) evicted to make room, if anything: (provider, capability).
     pub fn last_evicted(&self) -> Option<&(AgentId, String)> {
@@ -507,7 +512,8 @@ impl DiscoveryIndex {
         self.expiry.first().map(|(at, _, _)| *at)
     }
 
-    /// Every held descriptor, ordered by (provider, capability).
+    /// Every held descriptor, ordered by (provider, capability); retractions included (see
+    /// [`CapabilityDescriptor::retracted`]: they are never returned by `query`).
     pub fn iter(&self) -> impl Iterator<Item = &Signed<CapabilityDescriptor>> {
         self.entries
             .values()
@@ -536,7 +542,11 @@ impl DiscoveryIndex {
             .entries
             .values()
             .flat_map(|p| p.caps.values())
-            .filter(|e| e.descriptor.is_fresh(now, FRESHNESS_SKEW) && req.admits(&e.descriptor))
+            .filter(|e| {
+                !e.descriptor.retracted
+                    && e.descriptor.is_fresh(now, FRESHNESS_SKEW)
+                    && req.admits(&e.descriptor)
+            })
             .filter_map(|e| {
                 let s = query.cosine(&e.embedding);
                 // `!(s >= min)` also drops NaN.

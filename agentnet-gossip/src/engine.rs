@@ -509,9 +509,33 @@ impl GossipEngine {
         Ok(r)
     }
 
-    /// Stop re-issuing the capability. Receivers drop it when its TTL ends.
+    /// Stop re-issuing the capability. Receivers drop it when its TTL ends (until then it
+    /// can still be found and replayed; [`retract`](Self::retract) ends it at once).
     pub fn withdraw(&mut self, capability: &str) -> bool {
         self.own_caps.remove(capability).is_some()
+    }
+
+    /// Withdraw the capability *now*: stop re-issuing it and publish a signed retraction
+    /// (a newer version of the descriptor marked
+    /// [`retracted`](CapabilityDescriptor::retracted), in a log entry of kind
+    /// [`EntryKind::RETRACTION`], with the descriptor's TTL so it outlives every copy of
+    /// the old one). Receivers replace the descriptor with it, stop offering the capability
+    /// and refuse replays of older versions while it lasts. Returns the log position, or
+    /// `None` if this engine does not announce `capability`.
+    pub fn retract(
+        &mut self,
+        now: Now,
+        capability: &str,
+    ) -> Result<Option<(Topic, u64)>, CommandError> {
+        let Some(own) = self.own_caps.remove(capability) else {
+            return Ok(None);
+        };
+        let mut d = own.template;
+        d.retracted = true;
+        d.issued_at = now.wall;
+        let r = self.publish_descriptor(now, d)?;
+        self.after_input(now);
+        Ok(Some(r))
     }
 
     /// The host stored the own head (`topic`, `seq`): send every entry up to it.
@@ -640,6 +664,7 @@ impl GossipEngine {
         let topic = d.topic.clone();
         let ttl_ms = d.ttl_ms;
         let issued_at = d.issued_at;
+        let retracted = d.retracted;
         let body = Signed::sign(&*self.signer, d)?.to_frame();
         self.subscribe(now, topic.clone())?;
         let own = self.own.entry(topic.clone()).or_insert(OwnLog {
@@ -652,7 +677,11 @@ impl GossipEngine {
             topic: topic.clone(),
             seq: own.seq + 1,
             prev: own.head,
-            kind: EntryKind::DESCRIPTOR,
+            kind: if retracted {
+                EntryKind::RETRACTION
+            } else {
+                EntryKind::DESCRIPTOR
+            },
             body_hash: wire::body_hash(&body),
             body_len: body.len() as u32,
             issued_at,
@@ -1153,8 +1182,16 @@ impl GossipEngine {
             short,
             &frame,
         );
-        let wanted =
-            h.kind == EntryKind::DESCRIPTOR && self.interest.wants(&h.topic, h.sketch.as_ref());
+        // A retraction is wanted by whoever wants the descriptor it ends, and by any node
+        // holding a descriptor of its author (it must learn the capability is gone).
+        let wanted = match h.kind {
+            EntryKind::DESCRIPTOR => self.interest.wants(&h.topic, h.sketch.as_ref()),
+            EntryKind::RETRACTION => {
+                self.interest.wants(&h.topic, h.sketch.as_ref())
+                    || self.index.holds_provider(&h.author)
+            }
+            _ => false,
+        };
         self.emit(Event::Header {
             author: h.author,
             topic: h.topic.clone(),
@@ -1889,7 +1926,7 @@ impl GossipEngine {
         h: &Signed<LogHeader>,
         body: &Bytes,
     ) -> Result<(), GossipError> {
-        if h.kind != EntryKind::DESCRIPTOR {
+        if h.kind != EntryKind::DESCRIPTOR && h.kind != EntryKind::RETRACTION {
             return Ok(());
         }
         let d = descriptor::ingest_cached(
@@ -1905,7 +1942,9 @@ impl GossipEngine {
             // relayer delivered exactly what the author announced, so it is not penalised.
             Err(_) => return Ok(()),
         };
-        if d.provider != h.author || d.topic != h.topic {
+        // The header's kind must say what the body is: a retraction travels as one.
+        let retraction = h.kind == EntryKind::RETRACTION;
+        if d.provider != h.author || d.topic != h.topic || d.retracted != retraction {
             return Ok(());
         }
         if self.is_equivocator(&h.topic, &h.author) {
@@ -1913,6 +1952,9 @@ impl GossipEngine {
         }
         self.stats.bodies_fetched += 1;
         match self.index_descriptor(now, d.clone()) {
+            IndexInsert::New | IndexInsert::Replaced if retraction => {
+                self.emit(Event::Retracted(Box::new(d)));
+            }
             IndexInsert::New | IndexInsert::Replaced => {
                 self.emit(Event::Descriptor(Box::new(d)));
             }

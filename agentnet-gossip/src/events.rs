@@ -56,6 +56,10 @@ pub enum Event {
     /// A body this node asked for arrived, checked and ingested; the descriptor is now in the
     /// discovery index.
     Descriptor(Box<Signed<CapabilityDescriptor>>),
+    /// A provider's signed retraction arrived (checked, and newer than what was held): the
+    /// capability is no longer offered, and the retraction is held in the index until its
+    /// TTL ends so replays of older versions are refused. Store it like a descriptor.
+    Retracted(Box<Signed<CapabilityDescriptor>>),
     /// A body could not be fetched from any peer before the attempts ran out.
     BodyUnavailable {
         /// The body hash.

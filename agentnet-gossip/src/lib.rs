@@ -226,8 +226,12 @@
 //! and gap detection keep working. A newer descriptor for the same (provider, capability)
 //! replaces the older one. The engine re-issues its own descriptors after `refresh_fraction` of
 //! their TTL until [`GossipEngine::withdraw`]; withdrawn descriptors disappear when their TTL
-//! ends (explicit retraction entries, [`EntryKind::RETRACTION`], are reserved in the format but
-//! not yet produced).
+//! ends. [`GossipEngine::retract`] ends one at once: it publishes a signed retraction, a newer
+//! version of the descriptor marked `retracted` in an entry of kind [`EntryKind::RETRACTION`]
+//! with the descriptor's TTL. Receivers that want the descriptor, or hold any descriptor of its
+//! author, pull it; it replaces the descriptor (queries never return it) and, held until its
+//! TTL ends, makes a replay of any older version `Older`, so a compromised descriptor cannot
+//! be replayed back into service.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

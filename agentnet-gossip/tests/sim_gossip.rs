@@ -38,7 +38,7 @@ fn headers_cover_every_node_with_loss() {
 
 use agentnet_core::semantic::HashedNgramEncoder;
 use agentnet_core::sim::ChurnConfig;
-use agentnet_gossip::{Event, InterestProfile};
+use agentnet_gossip::{Event, InterestProfile, Requirements};
 
 fn lan() -> LinkModel {
     LinkModel::uniform(Duration::from_millis(20), Duration::from_millis(150))
@@ -419,4 +419,67 @@ fn each_author_converges_on_its_own_push_tree() {
         })
     });
     assert!(differs, "one tree per author");
+}
+
+#[test]
+fn a_retraction_ends_a_descriptor_everywhere_and_replays_are_refused() {
+    let mut net = Net::new(20, 4, 5, lan(), &["t/ret"]);
+    for n in 0..20 {
+        net.sim.command(NodeId(n), |e, _| {
+            e.set_interest(InterestProfile::everything())
+        });
+    }
+    net.run(Duration::from_secs(2));
+    net.publish(
+        NodeId(7),
+        "cap.gone",
+        "t/ret",
+        "translate legal contracts",
+        Duration::from_secs(600),
+    );
+    net.run(Duration::from_secs(2));
+    let id = agent(NodeId(7));
+    let found = |net: &Net, n: NodeId| {
+        let e = net.sim.engine(n).unwrap();
+        e.discover(
+            net.sim.now(),
+            "translate legal contracts",
+            &Requirements::default(),
+            8,
+        )
+        .into_iter()
+        .any(|c| c.descriptor.provider == id)
+    };
+    assert!(found(&net, NodeId(3)));
+    // What a replayer would hold: the signed descriptor as it travelled.
+    let old = net
+        .sim
+        .engine(NodeId(3))
+        .unwrap()
+        .index()
+        .get(&id, "cap.gone")
+        .expect("indexed")
+        .to_frame();
+    net.sim.command(NodeId(7), |e, now| {
+        assert!(e.retract(now, "cap.gone").unwrap().is_some());
+    });
+    net.run(Duration::from_secs(2));
+    for n in net.sim.node_ids().filter(|n| *n != NodeId(7)) {
+        assert!(
+            !found(&net, n),
+            "{n:?} still offers the retracted capability"
+        );
+        let e = net.sim.engine(n).unwrap();
+        assert!(
+            e.index().get(&id, "cap.gone").is_some_and(|d| d.retracted),
+            "{n:?} holds the retraction"
+        );
+    }
+    // Replaying the old descriptor changes nothing: the retraction is newer.
+    let restored = net
+        .sim
+        .command(NodeId(3), |e, now| e.restore_descriptors(now, [old]))
+        .unwrap();
+    assert_eq!(restored, 0);
+    assert!(!found(&net, NodeId(3)));
 }

@@ -829,6 +829,24 @@ impl Agent {
         self.served.remove(capability).is_some() || announced
     }
 
+    /// Stop serving a capability and retract its descriptor at once: peers receive a signed
+    /// retraction (a newer version marked `retracted`), stop offering the capability and
+    /// refuse replays of the old descriptor until it would have expired
+    /// ([`GossipEngine::retract`]). Use this for a capability that is compromised or gone;
+    /// [`unserve`](Self::unserve) lets it expire instead. False if it was neither served nor
+    /// announced.
+    pub fn retract(&mut self, now: Now, capability: &str) -> Result<bool, AgentError> {
+        self.tick(now);
+        let announced = self
+            .gossip
+            .retract(now, capability)
+            .map_err(|e| AgentError::Gossip(e.to_string()))?
+            .is_some();
+        let served = self.served.remove(capability).is_some();
+        self.pump(now);
+        Ok(served || announced)
+    }
+
     /// Run the funnel for `task`. Progress comes as [`AgentEvent::Progress`], the end as
     /// [`AgentEvent::Completed`] with the same request id.
     pub fn request(&mut self, now: Now, task: TaskRequest) -> Result<RequestId, AgentError> {
@@ -1488,7 +1506,7 @@ impl Agent {
                 }
                 self.event(AgentEvent::Gossip(e));
             }
-            G::Descriptor(ref d) => {
+            G::Descriptor(ref d) | G::Retracted(ref d) => {
                 let key = descriptor_key(&d.provider, &d.capability);
                 let r = Record::put(tables::GOSSIP_DESCRIPTOR, key, d.to_frame())
                     .expiring(d.expires_at());
