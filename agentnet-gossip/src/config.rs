@@ -62,6 +62,10 @@ pub struct GossipConfig {
     /// How many times a body request may be forwarded toward the author. Default 8; range 0..=32.
     pub body_hops: u8,
     /// Most body requests in flight (own and forwarded). Default 1 024; range 1..=65 536.
+    /// When full, a fetch for an author with standing, or announced by a link that announced
+    /// fewer pending fetches than the busiest one, takes the place of that link's newest
+    /// fetch for an unproven author; a link announcing bodies nobody serves recycles only its
+    /// own share.
     pub max_pending_bodies: usize,
     /// Bodies kept to serve others (bytes, all bodies together). Default 4 MiB; range 0..=1 GiB.
     pub body_cache_bytes: usize,

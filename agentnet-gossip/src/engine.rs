@@ -67,6 +67,8 @@ pub struct GossipStats {
     pub dropped_full: u64,
     /// Authors without standing evicted from a full topic to admit a newcomer.
     pub evicted_unproven: u64,
+    /// Body fetches for unproven authors given up to make room in a full pending-body table.
+    pub fetches_evicted: u64,
     /// Single entries of authors without standing (or an author's own oldest entry)
     /// evicted to keep the total header cap.
     pub evicted_headers: u64,
@@ -136,6 +138,8 @@ pub struct GossipEngine {
     standing: BTreeSet<AgentId>,
     /// Author logs admitted so far (orders admissions: larger is newer).
     admissions: u64,
+    /// Body fetches started so far (orders them: larger is newer).
+    fetches: u64,
     headers_total: usize,
     transmits: BoundedQueue<Transmit>,
     events: BoundedQueue<Event>,
@@ -204,6 +208,7 @@ impl GossipEngine {
             bucket_use: BTreeSet::new(),
             standing: BTreeSet::new(),
             admissions: 0,
+            fetches: 0,
             headers_total: 0,
             transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
             events: BoundedQueue::new("events", cfg.max_queued_events),
@@ -1726,7 +1731,10 @@ impl GossipEngine {
         own: bool,
         requester: Option<(LinkId, u8)>,
     ) {
-        if self.pending.len() >= self.cfg.max_pending_bodies {
+        let standing = self.has_standing(now, &h.topic, &h.author);
+        if self.pending.len() >= self.cfg.max_pending_bodies
+            && !self.make_pending_room(first, standing)
+        {
             if let Some((l, _)) = requester {
                 self.send_msg(
                     Class::Control,
@@ -1764,10 +1772,57 @@ impl GossipEngine {
             tried: Vec::new(),
             deadline: now.mono,
             hops,
+            first,
+            standing,
+            order: self.fetches,
         };
+        self.fetches += 1;
         if self.ask_next(now, hash, &mut p) {
             self.pending.insert(hash, p);
         }
+    }
+
+    /// The pending-body table is full: make room for a fetch announced by `first` (whose
+    /// author has `standing` or not) by giving up the newest fetch of an unproven author from
+    /// the link that announced the most of those — unless the newcomer is unproven and its own
+    /// link announced as many (a link that floods headers nobody serves only recycles its own
+    /// share; authors with standing always get a place). False if nothing may go.
+    fn make_pending_room(&mut self, first: Option<LinkId>, standing: bool) -> bool {
+        let mut groups: BTreeMap<Option<LinkId>, (usize, u64, Hash)> = BTreeMap::new();
+        for (hash, p) in self.pending.iter().filter(|(_, p)| !p.standing) {
+            let g = groups.entry(p.first).or_insert((0, 0, *hash));
+            g.0 += 1;
+            if p.order >= g.1 {
+                g.1 = p.order;
+                g.2 = *hash;
+            }
+        }
+        let Some((&link, &(size, _, victim))) = groups
+            .iter()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(a.0.cmp(b.0)))
+        else {
+            return false;
+        };
+        let own_group = groups.get(&first).map_or(0, |g| g.0);
+        if !standing && (link == first || own_group >= size) {
+            return false;
+        }
+        let Some(p) = self.pending.remove(&victim) else {
+            return false;
+        };
+        self.body_deadlines.remove(&(p.deadline, victim));
+        self.stats.fetches_evicted += 1;
+        for r in &p.requesters {
+            self.send_msg(
+                Class::Control,
+                *r,
+                Message::BodyMissing(wire::BodyMissing { hash: victim }),
+            );
+        }
+        if p.own {
+            self.emit(Event::BodyUnavailable { hash: victim });
+        }
+        true
     }
 
     /// Ask the next candidate for `p`; false (after telling everyone) if none is left.

@@ -202,6 +202,14 @@
 //! - *Discovery index.* The same standing protects a provider's descriptors
 //!   ([`DiscoveryIndex::insert_with_standing`]); a full index evicts an entry of the unproven
 //!   provider with the most entries, newest provider first. A long TTL buys no place.
+//! - *Pending body fetches.* At `max_pending_bodies`, a fetch for an author with standing, or
+//!   one announced by a link with fewer unproven fetches pending than the busiest link, takes
+//!   the place of that link's newest unproven fetch ([`GossipStats::fetches_evicted`]; its
+//!   requesters are told the body is missing). Announcing bodies nobody serves thus holds only
+//!   the announcing link's own share.
+//! - *What leaves early is reported.* Headers and descriptors dropped before they expire
+//!   ([`Event::HeadersForgotten`], [`Event::DescriptorForgotten`]) are reported so a host's
+//!   store stays bounded by the engine's tables.
 //!
 //! Threat model: an attacker with unlimited keys and some links, but no standing with the host
 //! and no control over the links honest authors arrive on. It can churn the newest unproven

@@ -371,6 +371,12 @@ pub(crate) struct PendingBody {
     pub deadline: Instant,
     /// Hops to put on forwarded requests.
     pub hops: u8,
+    /// The link that announced the header (the fetch's group when the table is full).
+    pub first: Option<LinkId>,
+    /// Whether the header's author had standing when the fetch started.
+    pub standing: bool,
+    /// Start order (larger is newer).
+    pub order: u64,
 }
 
 /// Bodies kept to serve requests, bounded in total bytes; oldest evicted first.

@@ -847,6 +847,44 @@ fn flood(e: &mut GossipEngine, at: Now, link: u64, seeds: core::ops::Range<u8>) 
 }
 
 #[test]
+fn unanswered_fetches_from_one_link_do_not_starve_another_links_bodies() {
+    let mut e = engine_with(1, |c| c.max_pending_bodies = 4);
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    peer(&mut e, 2);
+    drain(&mut e);
+    // Link 1 announces Sybil entries (distinct bodies) it never serves.
+    let sybils = |e: &mut GossipEngine, seeds: core::ops::Range<u8>| {
+        for n in seeds {
+            let kp = Keypair::from_seed([n; 32]);
+            let h = header(&kp, 1, None, &[n; 8]);
+            let _ = e.handle_message(now(), LinkId(1), h.to_frame());
+        }
+        drain(e);
+    };
+    sybils(&mut e, 100..110);
+    assert_eq!(
+        e.stats().fetches_evicted,
+        0,
+        "a link never evicts its own fetches"
+    );
+    // An honest author's header on link 2 still gets its body asked for.
+    let kp = Keypair::from_seed([9; 32]);
+    let h = header(&kp, 1, None, b"honest body");
+    e.handle_message(now(), LinkId(2), h.to_frame()).unwrap();
+    let (t, _) = drain(&mut e);
+    assert!(
+        t.iter()
+            .any(|t| t.link == LinkId(2) && peek_kind(&t.payload) == Some(kind::BODY_REQUEST)),
+        "the fetch was refused for lack of room"
+    );
+    assert_eq!(e.stats().fetches_evicted, 1);
+    // Link 1 cannot push it out again: its newcomers only recycle its own share.
+    sybils(&mut e, 110..120);
+    assert_eq!(e.stats().fetches_evicted, 1);
+}
+
+#[test]
 fn sybils_from_one_link_do_not_lock_newcomers_out_of_a_full_topic() {
     let mut e = engine_with(1, |c| c.max_authors_per_topic = 8);
     e.set_interest(InterestProfile::everything());
