@@ -133,3 +133,24 @@ fn scale_sweep_discovers_at_every_size() {
     let ratio = b.discovery_latency_ms() / a.discovery_latency_ms();
     assert!(ratio <= 2.0, "latency {a:?} -> {b:?}");
 }
+
+#[test]
+fn registry_discovery_latency_is_flat_past_a_gossip_meshs_size() {
+    // The latency goal (max/min ≤ 1.5) for the registry model, from 20 to 80 agents:
+    // beyond 64 a hub with a bounded gossip mesh would fall back to lazy announcements.
+    let at = |n: usize| {
+        let cfg = Config {
+            nodes: n,
+            rounds: 6,
+            ..small(0.2)
+        };
+        p2p_sim::run(&cfg, Discovery::Registry, 5)
+    };
+    let (a, b) = (at(20), at(80));
+    let (lo, hi) = (a.discovery_latency_ms(), b.discovery_latency_ms());
+    assert!(lo > 0.0 && hi > 0.0);
+    assert!(
+        hi.max(lo) / hi.min(lo) <= 1.5,
+        "registry latency {lo} -> {hi}"
+    );
+}
