@@ -152,6 +152,18 @@ impl<T: SignedObject> Signed<T> {
         Self::from_parts(signer, signature, body, limits)
     }
 
+    /// Decode a frame of kind `T::KIND` and its body **without verifying the signature**:
+    /// the claimed signer and value, for cheap routing decisions made before paying for a
+    /// verification (is this a topic we follow? whose budget does it draw on?). Nothing read
+    /// here may be believed, stored or acted on beyond such a decision; a frame that passes
+    /// goes through [`from_frame`](Self::from_frame) next.
+    pub fn peek_unverified(frame: &Bytes, limits: &Limits) -> Result<(AgentId, T), SignedError> {
+        let payload = wire::decode_frame_of(frame, T::KIND, limits)?;
+        let (signer, _, body) = open_checked_envelope(&payload)?;
+        let value: T = wire::decode_cbor(&body, limits)?;
+        Ok((signer, value))
+    }
+
     /// Decode a frame of kind `T::KIND` carrying one envelope.
     pub fn from_frame(frame: &Bytes, limits: &Limits) -> Result<Self, SignedError> {
         Self::from_frame_inner(frame, limits, None)

@@ -129,6 +129,13 @@ pub struct GossipConfig {
     pub link_rate: u32,
     /// Burst of the per-link bucket. Default 4 000; range 1..=1 000 000.
     pub link_burst: u32,
+    /// Headers of authors without standing whose signatures are verified per second, across
+    /// all links together (token bucket rate): the node's CPU guard against many links each
+    /// within its own `link_rate`. Headers of authors with standing are always verified.
+    /// Default 5 000; range 1..=1 000 000.
+    pub verify_rate: u32,
+    /// Burst of the verification budget. Default 10 000; range 1..=10 000 000.
+    pub verify_burst: u32,
     /// Penalty points at which a link is ignored (see [`crate::events::Event::LinkBanned`]).
     /// Each malformed, forged or invalid frame costs 10, each rate-limit drop 1; points decay by
     /// 1 per heartbeat. Default 100; range 1..=1 000 000.
@@ -188,6 +195,8 @@ impl Default for GossipConfig {
             descriptor_rules: DescriptorRules::default(),
             author_rate: 20,
             author_burst: 60,
+            verify_rate: 5_000,
+            verify_burst: 10_000,
             link_rate: 2000,
             link_burst: 4000,
             ban_threshold: 100,
@@ -339,6 +348,18 @@ impl GossipConfig {
         )?;
         check_range("author_rate", self.author_rate, 1..=10_000, "1..=10000")?;
         check_range("author_burst", self.author_burst, 1..=100_000, "1..=100000")?;
+        check_range(
+            "verify_rate",
+            self.verify_rate,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "verify_burst",
+            self.verify_burst,
+            1..=10_000_000,
+            "1..=10000000",
+        )?;
         check_range("link_rate", self.link_rate, 1..=1_000_000, "1..=1000000")?;
         check_range("link_burst", self.link_burst, 1..=1_000_000, "1..=1000000")?;
         check_range(

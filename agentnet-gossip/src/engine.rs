@@ -69,6 +69,9 @@ pub struct GossipStats {
     pub evicted_unproven: u64,
     /// Body fetches for unproven authors given up to make room in a full pending-body table.
     pub fetches_evicted: u64,
+    /// Headers of unproven authors dropped unverified because the node-wide verification
+    /// budget (`verify_rate`) was spent.
+    pub unverified_busy: u64,
     /// Single entries of authors without standing (or an author's own oldest entry)
     /// evicted to keep the total header cap.
     pub evicted_headers: u64,
@@ -140,6 +143,8 @@ pub struct GossipEngine {
     admissions: u64,
     /// Body fetches started so far (orders them: larger is newer).
     fetches: u64,
+    /// Node-wide budget for verifying unproven authors' headers.
+    verify_budget: Bucket,
     headers_total: usize,
     transmits: BoundedQueue<Transmit>,
     events: BoundedQueue<Event>,
@@ -209,6 +214,7 @@ impl GossipEngine {
             standing: BTreeSet::new(),
             admissions: 0,
             fetches: 0,
+            verify_budget: Bucket::full(cfg.verify_burst, now.mono),
             headers_total: 0,
             transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
             events: BoundedQueue::new("events", cfg.max_queued_events),
@@ -898,6 +904,28 @@ impl GossipEngine {
             && !self.link_allows(now, l)
         {
             return Err(GossipError::RateLimited);
+        }
+        // Before paying for the signature, read (unverified) what the header claims: a
+        // header in a topic this node does not follow is not verified at all, and one whose
+        // claimed author has no standing draws on the node-wide verification budget. Nothing
+        // read here is believed: a claim to be an author with standing is checked by the
+        // signature right below, and a forgery costs the link its points.
+        let (_, claimed) = Signed::<LogHeader>::peek_unverified(&frame, &self.cfg.limits)?;
+        if !self.topics.contains_key(&claimed.topic) {
+            let seen = SeenEntry {
+                topic: None,
+                author: claimed.author,
+            };
+            self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
+            return Ok(());
+        }
+        if !self.has_standing(now, &claimed.topic, &claimed.author)
+            && !self
+                .verify_budget
+                .take(now.mono, self.cfg.verify_rate, self.cfg.verify_burst)
+        {
+            self.stats.unverified_busy += 1;
+            return Err(GossipError::Busy);
         }
         // 4. Signature (and author == signer), then the decoded fields.
         let h = Signed::<LogHeader>::from_frame_cached(&frame, &self.cfg.limits, &mut self.keys)?;
@@ -2355,7 +2383,8 @@ impl Engine for GossipEngine {
                 | GossipError::Descriptor(
                     DescriptorError::Expired { .. } | DescriptorError::FromTheFuture { .. },
                 )
-                | GossipError::LateBody => 0,
+                | GossipError::LateBody
+                | GossipError::Busy => 0,
                 GossipError::RateLimited => 1,
                 GossipError::Unexpected(_) => 2,
                 _ => 10,

@@ -149,6 +149,12 @@ pub enum GossipError {
     /// The link or the author exceeded its rate limit.
     #[error("rate limited")]
     RateLimited,
+    /// The node's verification budget across all links
+    /// ([`GossipConfig::verify_rate`](crate::GossipConfig::verify_rate)) is spent for now and
+    /// the header's author has no standing: dropped unverified. Not the link's fault, so not
+    /// penalised.
+    #[error("verification budget spent")]
+    Busy,
     /// The link is banned.
     #[error("{0} is banned")]
     Banned(LinkId),

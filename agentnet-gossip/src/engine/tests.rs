@@ -885,6 +885,68 @@ fn unanswered_fetches_from_one_link_do_not_starve_another_links_bodies() {
 }
 
 #[test]
+fn headers_in_unfollowed_topics_are_not_verified() {
+    let mut e = engine(1);
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let mut h = header(&kp, 1, None, b"x").into_value();
+    h.topic = Topic::new("elsewhere/t").unwrap();
+    let signed = Signed::sign(&kp, h).unwrap();
+    let sig = signed.signature().0;
+    let mut forged = signed.to_frame().to_vec();
+    let at = forged
+        .windows(64)
+        .position(|w| w == sig)
+        .expect("the signature travels");
+    forged[at] ^= 1;
+    // Dropped before the signature is checked: no verification, no penalty, no header.
+    e.handle_message(now(), LinkId(1), forged.into()).unwrap();
+    assert_eq!(e.penalty(LinkId(1)), 0);
+    assert_eq!(e.header_count(), 0);
+}
+
+#[test]
+fn a_spent_verification_budget_drops_strangers_but_not_authors_with_standing() {
+    let mut e = engine_with(1, |c| {
+        c.verify_rate = 1;
+        c.verify_burst = 5;
+    });
+    for l in 1..=5 {
+        peer(&mut e, l);
+    }
+    drain(&mut e);
+    // Twenty fresh authors over five links, each link well within its own rate.
+    for n in 0..20u8 {
+        let kp = Keypair::from_seed([n.wrapping_add(100); 32]);
+        let r = e.handle_message(
+            now(),
+            LinkId(1 + u64::from(n % 5)),
+            header(&kp, 1, None, &[n; 4]).to_frame(),
+        );
+        if n >= 5 {
+            assert_eq!(r, Err(GossipError::Busy), "header {n}");
+        }
+    }
+    assert_eq!(e.stats().unverified_busy, 15);
+    assert_eq!(e.header_count(), 5);
+    assert!(
+        (1..=5).all(|l| e.penalty(LinkId(l)) == 0),
+        "not the links' fault"
+    );
+    // An author the host vouches for is still verified and taken.
+    let kp = Keypair::from_seed([9; 32]);
+    e.set_standing(now(), kp.id(), true).unwrap();
+    e.handle_message(
+        now(),
+        LinkId(1),
+        header(&kp, 1, None, b"vouched").to_frame(),
+    )
+    .unwrap();
+    assert_eq!(e.head_seq(&topic(), &kp.id()), 1);
+}
+
+#[test]
 fn sybils_from_one_link_do_not_lock_newcomers_out_of_a_full_topic() {
     let mut e = engine_with(1, |c| c.max_authors_per_topic = 8);
     e.set_interest(InterestProfile::everything());
