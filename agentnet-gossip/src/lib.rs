@@ -136,10 +136,15 @@
 //!    measures it);
 //! 2. **size** and 3. **version**;
 //! 4. **per-link rate limit** — before the signature, because it is the CPU guard;
-//! 5. **signature** (strict Ed25519, author = signer, decoding only after verifying);
-//! 6. **fields and clock skew** ([`HeaderRules`]: future skew window, TTL, body size, expiry);
-//! 7. **per-author rate limit** (new positions only);
-//! 8. **seq/prev** consistency against the author's log (gap → pull, fork → proof), and
+//! 5. **claimed topic and author**, decoded but not yet believed: a header in a topic this
+//!    node does not follow is dropped unverified, and one whose claimed author has no standing
+//!    draws on the node-wide verification budget (`verify_rate`; spent →
+//!    [`GossipError::Busy`], not penalised);
+//! 6. **signature** (strict Ed25519, author = signer; the fields are believed only after
+//!    verifying);
+//! 7. **fields and clock skew** ([`HeaderRules`]: future skew window, TTL, body size, expiry);
+//! 8. **per-author rate limit** (new positions only);
+//! 9. **seq/prev** consistency against the author's log (gap → pull, fork → proof), and
 //!    admission within the memory caps (see "Memory and queues").
 //!
 //! A refused frame returns a typed [`GossipError`]; the relaying link is penalised (10 points
