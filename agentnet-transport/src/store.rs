@@ -281,7 +281,12 @@ impl RedbStore {
         }
         #[cfg(not(unix))]
         std::fs::create_dir_all(dir).map_err(db)?;
-        let database = Database::create(file).map_err(db)?;
+        // redb asserts (panics) on some damaged files instead of returning an error — redb
+        // 3.1.3 on a file shorter than its header's layout, e.g. one truncated by a full disk.
+        // A damaged store must be a typed error at start-up, not a crash.
+        let database = std::panic::catch_unwind(|| Database::create(&file))
+            .map_err(|_| StoreError::Db(format!("{}: damaged database file", file.display())))?
+            .map_err(db)?;
         let tx = database.begin_write().map_err(db)?;
         {
             tx.open_table(META).map_err(db)?;
@@ -438,6 +443,24 @@ mod tests {
         let r = s.load().unwrap();
         assert_eq!(r.identity, Some([1; 32]));
         assert_eq!(r.records.len(), 4);
+    }
+
+    #[test]
+    fn a_truncated_store_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = RedbStore::open(dir.path()).unwrap();
+            exercise(&mut s);
+        }
+        let file = dir.path().join(STORE_FILE);
+        let bytes = std::fs::read(&file).unwrap();
+        for keep in [bytes.len() / 2, 4096, 600] {
+            std::fs::write(&file, &bytes[..keep.min(bytes.len())]).unwrap();
+            // Opening may repair or refuse; it must not panic.
+            if let Ok(s) = RedbStore::open(dir.path()) {
+                let _ = s.load();
+            }
+        }
     }
 
     #[cfg(unix)]
