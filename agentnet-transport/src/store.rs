@@ -282,17 +282,21 @@ impl RedbStore {
         #[cfg(not(unix))]
         std::fs::create_dir_all(dir).map_err(db)?;
         // redb asserts (panics) on some damaged files instead of returning an error — redb
-        // 3.1.3 on a file shorter than its header's layout, e.g. one truncated by a full disk.
-        // A damaged store must be a typed error at start-up, not a crash.
-        let database = std::panic::catch_unwind(|| Database::create(&file))
-            .map_err(|_| StoreError::Db(format!("{}: damaged database file", file.display())))?
-            .map_err(db)?;
-        let tx = database.begin_write().map_err(db)?;
-        {
-            tx.open_table(META).map_err(db)?;
-            tx.open_table(RECORDS).map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
+        // 3.1.3 on a file shorter than its header's layout (e.g. truncated by a full disk), and
+        // in the first commit after a flipped header byte. A damaged store must be a typed
+        // error at start-up, not a crash.
+        let opened = std::panic::catch_unwind(|| -> Result<Database, StoreError> {
+            let database = Database::create(&file).map_err(db)?;
+            let tx = database.begin_write().map_err(db)?;
+            {
+                tx.open_table(META).map_err(db)?;
+                tx.open_table(RECORDS).map_err(db)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(database)
+        });
+        let database = opened
+            .map_err(|_| StoreError::Db(format!("{}: damaged database file", file.display())))??;
         Ok(RedbStore { db: database })
     }
 }
@@ -460,6 +464,23 @@ mod tests {
             if let Ok(s) = RedbStore::open(dir.path()) {
                 let _ = s.load();
             }
+        }
+    }
+
+    #[test]
+    fn a_store_file_with_a_flipped_header_byte_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = RedbStore::open(dir.path()).unwrap();
+            exercise(&mut s);
+        }
+        let file = dir.path().join(STORE_FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[128] ^= 39;
+        std::fs::write(&file, &bytes).unwrap();
+        // Refused or opened (redb may repair), never a panic.
+        if let Ok(s) = RedbStore::open(dir.path()) {
+            let _ = s.load();
         }
     }
 
