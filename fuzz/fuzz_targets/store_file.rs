@@ -76,16 +76,14 @@ fuzz_target!(|edits: Vec<Edit>| {
     let d = dir();
     std::fs::create_dir_all(&d).expect("store dir");
     std::fs::write(d.join(STORE_FILE), &bytes).expect("write the store file");
-    // redb panics on some damaged files and `RedbStore::open` turns that into an error, but
-    // libFuzzer's panic hook aborts before anything unwinds: a quiet hook stands in during
-    // the open (a panic `open` does not catch still aborts the run).
+    // redb panics on some damaged files and `RedbStore::open` and `load` turn that into an
+    // error, but libFuzzer's panic hook aborts before anything unwinds: a quiet hook stands in
+    // during them (a panic they do not catch still aborts the run).
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let opened = RedbStore::open(&d);
+    let loaded = RedbStore::open(&d).and_then(|s| s.load());
     std::panic::set_hook(hook);
-    if let Ok(s) = opened
-        && let Ok(restored) = s.load()
-    {
+    if let Ok(restored) = loaded {
         let now = Now::new(
             Instant::from_secs(1),
             WallTime::from_unix_millis(1_800_000_000_000),
