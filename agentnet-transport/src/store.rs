@@ -281,13 +281,22 @@ impl RedbStore {
         }
         #[cfg(not(unix))]
         std::fs::create_dir_all(dir).map_err(db)?;
-        let database = Database::create(file).map_err(db)?;
-        let tx = database.begin_write().map_err(db)?;
-        {
-            tx.open_table(META).map_err(db)?;
-            tx.open_table(RECORDS).map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
+        // redb asserts (panics) on some damaged files instead of returning an error — redb
+        // 3.1.3 on a file shorter than its header's layout (e.g. truncated by a full disk), and
+        // in the first commit after a flipped header byte. A damaged store must be a typed
+        // error at start-up, not a crash.
+        let opened = std::panic::catch_unwind(|| -> Result<Database, StoreError> {
+            let database = Database::create(&file).map_err(db)?;
+            let tx = database.begin_write().map_err(db)?;
+            {
+                tx.open_table(META).map_err(db)?;
+                tx.open_table(RECORDS).map_err(db)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(database)
+        });
+        let database = opened
+            .map_err(|_| StoreError::Db(format!("{}: damaged database file", file.display())))??;
         Ok(RedbStore { db: database })
     }
 }
@@ -326,6 +335,19 @@ impl Store for RedbStore {
     }
 
     fn load(&self) -> Result<Restored, StoreError> {
+        // redb indexes pages with lengths read from the file and panics on a damaged one
+        // (redb 3.1.3: a slice range past a page's end); see `open`.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load_unguarded()))
+            .map_err(|_| StoreError::Db("damaged database file".into()))?
+    }
+
+    fn prune(&mut self, now: WallTime) -> Result<usize, StoreError> {
+        self.prune_unguarded(now)
+    }
+}
+
+impl RedbStore {
+    fn load_unguarded(&self) -> Result<Restored, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let meta = tx.open_table(META).map_err(db)?;
         let identity = match meta.get("identity").map_err(db)? {
@@ -348,7 +370,7 @@ impl Store for RedbStore {
         Ok(out)
     }
 
-    fn prune(&mut self, now: WallTime) -> Result<usize, StoreError> {
+    fn prune_unguarded(&mut self, now: WallTime) -> Result<usize, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let n = {
             let mut t = tx.open_table(RECORDS).map_err(db)?;
@@ -438,6 +460,66 @@ mod tests {
         let r = s.load().unwrap();
         assert_eq!(r.identity, Some([1; 32]));
         assert_eq!(r.records.len(), 4);
+    }
+
+    #[test]
+    fn a_truncated_store_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = RedbStore::open(dir.path()).unwrap();
+            exercise(&mut s);
+        }
+        let file = dir.path().join(STORE_FILE);
+        let bytes = std::fs::read(&file).unwrap();
+        for keep in [bytes.len() / 2, 4096, 600] {
+            std::fs::write(&file, &bytes[..keep.min(bytes.len())]).unwrap();
+            // Opening may repair or refuse; it must not panic.
+            if let Ok(s) = RedbStore::open(dir.path()) {
+                let _ = s.load();
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_file_with_damaged_pages_loads_or_fails_without_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = RedbStore::open(dir.path()).unwrap();
+            exercise(&mut s);
+        }
+        let file = dir.path().join(STORE_FILE);
+        let bytes = std::fs::read(&file).unwrap();
+        // Overwrite a few bytes at page offsets (redb pages are 4 KiB) and just past them.
+        for page in 0..(bytes.len() / 4096).min(16) {
+            for off in [0, 2, 4, 8, 9] {
+                let at = page * 4096 + off;
+                let mut b = bytes.clone();
+                for x in b.iter_mut().skip(at).take(6) {
+                    *x = 0xff;
+                }
+                std::fs::write(&file, &b).unwrap();
+                if let Ok(s) = RedbStore::open(dir.path()) {
+                    let _ = s.load();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_file_with_a_flipped_header_byte_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = RedbStore::open(dir.path()).unwrap();
+            exercise(&mut s);
+        }
+        let file = dir.path().join(STORE_FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[128] ^= 39;
+        std::fs::write(&file, &bytes).unwrap();
+        // Refused or opened (redb may repair), never a panic.
+        if let Ok(s) = RedbStore::open(dir.path()) {
+            let _ = s.load();
+        }
     }
 
     #[cfg(unix)]

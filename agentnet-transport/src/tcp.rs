@@ -114,6 +114,8 @@
 //! [`LinkDown::ClosedByPeer`].
 
 mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 
 use std::collections::{HashMap, HashSet};

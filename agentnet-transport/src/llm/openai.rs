@@ -530,6 +530,17 @@ fn lossy_prefix(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::host::LlmError;
+
+    /// The completion parser on a response body: `choices[0].message.content` or a typed error.
+    pub fn parse_completion(body: &[u8]) -> Result<String, LlmError> {
+        super::parse_completion(body)
+    }
+}
+
 /// `choices[0].message.content` from a success body.
 fn parse_completion(body: &[u8]) -> Result<String, LlmError> {
     let malformed = |what: &str| Err(LlmError::Malformed(what.to_owned()));
