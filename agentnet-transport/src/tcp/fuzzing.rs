@@ -138,7 +138,7 @@ pub fn handshake(edits: &[HandshakeEdit]) -> HandshakeRun {
     }
 }
 
-/// The identities [`handshake`] uses: (dialer, acceptor).
+/// The identities `handshake` uses: (dialer, acceptor).
 pub fn identities() -> (AgentId, AgentId) {
     (
         Keypair::from_seed([1; 32]).id(),
