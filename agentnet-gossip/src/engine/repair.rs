@@ -1,0 +1,403 @@
+//! Repair: lazy announcements (`IHave` / `IWant`) for trees whose eager copy was lost,
+//! anti-entropy digests and version vectors between peers, and range pulls for gaps.
+
+use super::*;
+
+impl GossipEngine {
+    pub(super) fn on_ihave(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::IHave,
+    ) -> Result<(), GossipError> {
+        let deadline = now.mono + self.cfg.iwant_delay;
+        let Some(ts) = self.topics.get_mut(&m.topic) else {
+            return Ok(());
+        };
+        for id in m.ids {
+            if self.history.get(&id).is_some() {
+                continue;
+            }
+            match ts.wanted.get_mut(&id) {
+                Some(w) => {
+                    if w.announcers.len() < MAX_ANNOUNCERS && !w.announcers.contains(&from) {
+                        w.announcers.push_back(from);
+                    }
+                }
+                None => {
+                    if self.wanted_total >= MAX_WANTED {
+                        continue;
+                    }
+                    self.wanted_total += 1;
+                    ts.wanted.insert(
+                        id,
+                        Wanted {
+                            deadline,
+                            announcers: VecDeque::from([from]),
+                        },
+                    );
+                    self.wanted_deadlines.insert((deadline, ts.idx, id));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_iwant(&mut self, from: LinkId, m: wire::IWant) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get_mut(&m.topic) else {
+            return Ok(());
+        };
+        let tidx = ts.idx;
+        for id in m.ids {
+            if let Some((t, author, frame)) = self.history.get(&id)
+                && *t == tidx
+            {
+                // Plumtree graft: the peer missed this author's header on its tree; push that
+                // author's headers to it eagerly again.
+                if let Some(v) = ts.lazy_to.get_mut(author) {
+                    v.retain(|l| *l != from);
+                }
+                let f = frame.clone();
+                self.transmits.push_class(
+                    Transmit {
+                        link: from,
+                        payload: f,
+                    },
+                    Class::Forward.rank(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn digest(&self, ts: &TopicState, settled: WallTime) -> Vec<u64> {
+        let n = usize::from(self.cfg.digest_buckets);
+        let mut hashers: Vec<Option<Hasher>> = (0..n).map(|_| None).collect();
+        for s in self.summaries(ts, settled) {
+            let b = usize::from(s.author.as_bytes()[0]) % n;
+            hashers[b]
+                .get_or_insert_with(|| Hasher::new("agentnet/v1/gossip-digest"))
+                .update(s.author.as_bytes())
+                .update_u64(s.head)
+                .update_u64(s.low)
+                .update_u64(u64::from(s.count));
+        }
+        hashers
+            .into_iter()
+            .map(|h| {
+                h.map_or(0, |h| {
+                    let d = h.finalize();
+                    u64::from_be_bytes(d.0[..8].try_into().expect("8 bytes")).max(1)
+                })
+            })
+            .collect()
+    }
+
+    /// Summaries of the *settled* entries (issued at or before `settled`) of every author log
+    /// that holds any, except equivocators, in author order. Two nodes holding the same
+    /// settled entries produce the same summaries; a node with a gap differs in `count` or
+    /// `low`. Entries younger than [`GossipConfig::settle`] are still travelling down their
+    /// push tree: leaving them out keeps anti-entropy from racing the tree with duplicate
+    /// copies. Both sides judge age by the signed `issued_at`, so they agree on what is
+    /// settled up to their wall clocks' difference.
+    pub(super) fn summaries<'a>(
+        &self,
+        ts: &'a TopicState,
+        settled: WallTime,
+    ) -> impl Iterator<Item = wire::LogSummary> + 'a {
+        ts.logs.iter().filter_map(move |(a, l)| {
+            if ts.equivocators.contains(a) {
+                return None;
+            }
+            let mut it = l.range(0, u64::MAX).filter(|h| h.issued_at <= settled);
+            let first = it.next()?;
+            let (mut head, mut count) = (first.seq, 1u32);
+            for h in it {
+                head = h.seq;
+                count += 1;
+            }
+            Some(wire::LogSummary {
+                author: *a,
+                head,
+                low: first.seq,
+                count,
+            })
+        })
+    }
+
+    pub(super) fn settled(&self, now: Now) -> WallTime {
+        now.wall.saturating_sub(self.cfg.settle)
+    }
+
+    pub(super) fn bucket_of(&self, a: &AgentId) -> u16 {
+        u16::from(a.as_bytes()[0]) % self.cfg.digest_buckets
+    }
+
+    pub(super) fn on_digest(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::Digest,
+    ) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        let n = usize::from(self.cfg.digest_buckets);
+        if m.buckets.len() != n {
+            return Ok(());
+        }
+        let settled = self.settled(now);
+        let mine = self.digest(ts, settled);
+        let diff: Vec<u16> = (0..n)
+            .filter(|&i| mine[i] != m.buckets[i])
+            .map(|i| i as u16)
+            .collect();
+        if diff.is_empty() {
+            return Ok(());
+        }
+        let max = self.cfg.limits.max_items.saturating_sub(1).max(1);
+        let logs: Vec<wire::LogSummary> = self
+            .summaries(ts, settled)
+            .filter(|s| diff.contains(&self.bucket_of(&s.author)))
+            .take(max)
+            .collect();
+        let m = Message::Vector(wire::Vector {
+            topic: m.topic,
+            buckets: diff,
+            logs,
+        });
+        // The peer will push what we lack in these buckets.
+        self.repairing_with(now, from);
+        self.send_msg(Class::Repair, from, m);
+        Ok(())
+    }
+
+    /// The peer's summaries for the buckets that differed: pull every seq it holds that we
+    /// lack (within the last `max_pull` of its log), and push the entries above its head.
+    pub(super) fn on_vector(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::Vector,
+    ) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        let theirs: BTreeMap<AgentId, wire::LogSummary> =
+            m.logs.iter().map(|s| (s.author, *s)).collect();
+        let mut pulls = Vec::new();
+        'authors: for s in theirs.values() {
+            if s.author == self.me || ts.equivocators.contains(&s.author) || s.low > s.head {
+                continue;
+            }
+            let log = ts.logs.get(&s.author);
+            let floor = log.map_or(1, AuthorLog::floor);
+            let start = s
+                .low
+                .max(s.head.saturating_sub(self.cfg.max_pull - 1))
+                .max(floor);
+            let mut run: Option<(u64, u64)> = None;
+            for seq in start..=s.head {
+                let have = log.is_some_and(|l| l.get(seq).is_some());
+                match (have, run) {
+                    (false, None) => run = Some((seq, seq)),
+                    (false, Some((lo, _))) => run = Some((lo, seq)),
+                    (true, Some((lo, hi))) => {
+                        pulls.push((s.author, lo, hi));
+                        run = None;
+                    }
+                    (true, None) => {}
+                }
+                if pulls.len() >= MAX_REPAIRS_PER_VECTOR {
+                    break 'authors;
+                }
+            }
+            if let Some((lo, hi)) = run {
+                pulls.push((s.author, lo, hi));
+            }
+        }
+        let mut push = Vec::new();
+        let settled = self.settled(now);
+        for s in self.summaries(ts, settled) {
+            if !m.buckets.contains(&self.bucket_of(&s.author)) {
+                continue;
+            }
+            let their_head = theirs.get(&s.author).map_or(0, |t| t.head);
+            if s.head > their_head && push.len() < MAX_REPAIRS_PER_VECTOR {
+                let lo = (their_head + 1).max(s.head.saturating_sub(self.cfg.max_pull - 1));
+                if let Some(l) = ts.logs.get(&s.author) {
+                    push.extend(
+                        l.range(lo, s.head)
+                            .filter(|h| now.wall < h.expires_at() && h.issued_at <= settled)
+                            .map(Signed::to_frame),
+                    );
+                }
+            }
+        }
+        for (author, lo, hi) in pulls {
+            self.pull(now, from, &m.topic, author, lo, hi);
+        }
+        for f in push {
+            self.send(Class::Repair, from, f);
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_pull(
+        &mut self,
+        now: Now,
+        from: LinkId,
+        m: wire::Pull,
+    ) -> Result<(), GossipError> {
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
+        if ts.equivocators.contains(&m.author) || m.from > m.to {
+            return Ok(());
+        }
+        let to = m.to.min(m.from.saturating_add(self.cfg.max_pull - 1));
+        let frames: Vec<Bytes> = ts
+            .logs
+            .get(&m.author)
+            .map(|l| {
+                // Entries past their TTL wait for the next heartbeat's pruning; never serve
+                // them (the receiver would refuse them as expired).
+                l.range(m.from, to)
+                    .filter(|h| now.wall < h.expires_at())
+                    .map(Signed::to_frame)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for f in frames {
+            self.send(Class::Repair, from, f);
+        }
+        Ok(())
+    }
+
+    /// Ask `link` for `author`'s entries `from..=to`; its answers will be repairs.
+    pub(super) fn pull(
+        &mut self,
+        now: Now,
+        link: LinkId,
+        topic: &Topic,
+        author: AgentId,
+        from: u64,
+        to: u64,
+    ) {
+        self.repairing_with(now, link);
+        let m = wire::Pull {
+            topic: topic.clone(),
+            author,
+            from,
+            to,
+        };
+        self.send_msg(Class::Control, link, Message::Pull(m));
+    }
+
+    /// Note that copies from `link` may soon be repair answers.
+    pub(super) fn repairing_with(&mut self, now: Now, link: LinkId) {
+        if self.repairing.len() < self.links.len() + 1 || self.repairing.contains_key(&link) {
+            self.repairing.insert(link, now.mono + REPAIR_WINDOW);
+        }
+    }
+
+    pub(super) fn wanted_due(&mut self, now: Now) {
+        let mut asks: BTreeMap<(LinkId, u32), Vec<ShortId>> = BTreeMap::new();
+        while let Some(&(t, tidx, id)) = self.wanted_deadlines.first() {
+            if t > now.mono {
+                break;
+            }
+            self.wanted_deadlines.pop_first();
+            let Some(topic) = self.topic_names.get(&tidx) else {
+                continue;
+            };
+            let Some(ts) = self.topics.get_mut(topic) else {
+                continue;
+            };
+            let Some(w) = ts.wanted.get_mut(&id) else {
+                continue;
+            };
+            if w.deadline != t {
+                continue;
+            }
+            match w.announcers.pop_front() {
+                Some(a) if self.history.get(&id).is_none() => {
+                    asks.entry((a, tidx)).or_default().push(id);
+                    if w.announcers.is_empty() {
+                        ts.wanted.remove(&id);
+                        self.wanted_total -= 1;
+                    } else {
+                        w.deadline = now.mono + self.cfg.body_timeout;
+                        self.wanted_deadlines.insert((w.deadline, tidx, id));
+                    }
+                }
+                _ => {
+                    ts.wanted.remove(&id);
+                    self.wanted_total -= 1;
+                }
+            }
+        }
+        for ((l, tidx), ids) in asks {
+            self.repairing_with(now, l);
+            if let Some(topic) = self.topic_names.get(&tidx).cloned() {
+                self.send_msg(
+                    Class::Control,
+                    l,
+                    Message::IWant(wire::IWant { topic, ids }),
+                );
+            }
+        }
+    }
+
+    pub(super) fn anti_entropy(&mut self, now: Now, topic: &Topic) {
+        let Some(ts) = self.topics.get(topic) else {
+            return;
+        };
+        if ts.next_sync > now.mono {
+            return;
+        }
+        let peers: Vec<LinkId> = ts.peers.iter().copied().collect();
+        let digest = self.digest(ts, self.settled(now));
+        let next = now.mono + self.cfg.anti_entropy;
+        if let Some(ts) = self.topics.get_mut(topic) {
+            ts.next_sync = next;
+        }
+        if peers.is_empty() {
+            return;
+        }
+        let l = peers[self.rng.next_u64() as usize % peers.len()];
+        self.send_msg(
+            Class::Control,
+            l,
+            Message::Digest(wire::Digest {
+                topic: topic.clone(),
+                buckets: digest,
+            }),
+        );
+    }
+
+    pub(super) fn schedule_lazy(&mut self, now: Now) {
+        if self.next_lazy.is_none() {
+            self.next_lazy = Some(now.mono + self.cfg.lazy_interval);
+        }
+    }
+
+    pub(super) fn flush_lazy(&mut self) {
+        let mut out: Vec<(LinkId, Message)> = Vec::new();
+        let max = self.cfg.limits.max_items.max(1);
+        for (topic, ts) in self.topics.iter_mut() {
+            for (l, ids) in core::mem::take(&mut ts.lazy) {
+                for chunk in ids.chunks(max) {
+                    let m = Message::IHave(wire::IHave {
+                        topic: topic.clone(),
+                        ids: chunk.to_vec(),
+                    });
+                    out.push((l, m));
+                }
+            }
+        }
+        for (l, m) in out {
+            self.send_msg(Class::Control, l, m);
+        }
+    }
+}
