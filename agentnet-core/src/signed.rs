@@ -128,6 +128,17 @@ impl<T: SignedObject> Signed<T> {
         limits: &Limits,
     ) -> Result<Self, SignedError> {
         let value: T = wire::decode_cbor(&body, limits)?;
+        Self::checked(signer, signature, body, value)
+    }
+
+    /// The checks after the signature, on a value decoded from `body`: canonical encoding
+    /// and author = signer.
+    fn checked(
+        signer: AgentId,
+        signature: Signature,
+        body: Bytes,
+        value: T,
+    ) -> Result<Self, SignedError> {
         // Re-encoding is the reference: whatever `sign` would produce for this value is the
         // one form accepted.
         if wire::encode_cbor(&value).map_or(true, |canonical| canonical != body) {
@@ -157,11 +168,16 @@ impl<T: SignedObject> Signed<T> {
     /// verification (is this a topic we follow? whose budget does it draw on?). Nothing read
     /// here may be believed, stored or acted on beyond such a decision; a frame that passes
     /// goes through [`from_frame`](Self::from_frame) next.
-    pub fn peek_unverified(frame: &Bytes, limits: &Limits) -> Result<(AgentId, T), SignedError> {
+    pub fn peek_unverified(frame: &Bytes, limits: &Limits) -> Result<Unverified<T>, SignedError> {
         let payload = wire::decode_frame_of(frame, T::KIND, limits)?;
-        let (signer, _, body) = open_checked_envelope(&payload)?;
+        let (signer, signature, body) = open_checked_envelope(&payload)?;
         let value: T = wire::decode_cbor(&body, limits)?;
-        Ok((signer, value))
+        Ok(Unverified {
+            signer,
+            signature,
+            body,
+            value,
+        })
     }
 
     /// Decode a frame of kind `T::KIND` carrying one envelope.
@@ -258,6 +274,31 @@ impl<T: SignedObject> Signed<T> {
     /// The object's identity: BLAKE3 of the body bytes in the domain `T::CONTEXT`.
     pub fn hash(&self) -> Hash {
         Hash::digest(T::CONTEXT, &self.body)
+    }
+}
+
+/// A frame decoded but not verified ([`Signed::peek_unverified`]): what it claims, for a
+/// routing decision, and the one way on — [`verify_cached`](Self::verify_cached), which checks
+/// exactly what [`Signed::from_frame_cached`] checks without decoding the body again.
+#[derive(Debug)]
+pub struct Unverified<T> {
+    signer: AgentId,
+    signature: Signature,
+    body: Bytes,
+    value: T,
+}
+
+impl<T: SignedObject> Unverified<T> {
+    /// What the body claims (not to be believed).
+    pub fn claimed(&self) -> &T {
+        &self.value
+    }
+
+    /// Verify the signature (keys decompressed through `cache`), then the canonical encoding
+    /// and author = signer.
+    pub fn verify_cached(self, cache: &mut KeyCache) -> Result<Signed<T>, SignedError> {
+        cache.verify(&self.signer, T::CONTEXT, &self.body, &self.signature)?;
+        Signed::checked(self.signer, self.signature, self.body, self.value)
     }
 }
 

@@ -705,7 +705,8 @@ impl GossipEngine {
         // claimed author has no standing draws on the node-wide verification budget. Nothing
         // read here is believed: a claim to be an author with standing is checked by the
         // signature right below, and a forgery costs the link its points.
-        let (_, claimed) = Signed::<LogHeader>::peek_unverified(&frame, &self.cfg.limits)?;
+        let unverified = Signed::<LogHeader>::peek_unverified(&frame, &self.cfg.limits)?;
+        let claimed = unverified.claimed();
         if !self.topics.contains_key(&claimed.topic) {
             let seen = SeenEntry {
                 topic: None,
@@ -723,7 +724,7 @@ impl GossipEngine {
             return Err(GossipError::Busy);
         }
         // 4. Signature (and author == signer), then the decoded fields.
-        let h = Signed::<LogHeader>::from_frame_cached(&frame, &self.cfg.limits, &mut self.keys)?;
+        let h = unverified.verify_cached(&mut self.keys)?;
         // 5. Skew window, TTL, body size, expiry.
         h.validate(now, &self.cfg.header_rules)?;
         let Some(ts) = self.topics.get(&h.topic) else {

@@ -254,15 +254,22 @@ fn equivocation_is_proven_and_reaches_every_honest_node() {
     }
 }
 
-#[test]
-fn expired_descriptors_vanish_everywhere() {
-    let mut net = Net::new(20, 4, 3, lan(), &["t/exp"]);
+/// Twenty nodes (degree 4, seed `seed`) following `topic`, every one pulling every body,
+/// after two seconds to form the mesh.
+fn pulling_net(seed: u64, topic: &str) -> Net {
+    let mut net = Net::new(20, 4, seed, lan(), &[topic]);
     for n in 0..20 {
         net.sim.command(NodeId(n), |e, _| {
             e.set_interest(InterestProfile::everything())
         });
     }
     net.run(Duration::from_secs(2));
+    net
+}
+
+#[test]
+fn expired_descriptors_vanish_everywhere() {
+    let mut net = pulling_net(3, "t/exp");
     net.publish(
         NodeId(7),
         "cap.short",
@@ -423,13 +430,7 @@ fn each_author_converges_on_its_own_push_tree() {
 
 #[test]
 fn a_retraction_ends_a_descriptor_everywhere_and_replays_are_refused() {
-    let mut net = Net::new(20, 4, 5, lan(), &["t/ret"]);
-    for n in 0..20 {
-        net.sim.command(NodeId(n), |e, _| {
-            e.set_interest(InterestProfile::everything())
-        });
-    }
-    net.run(Duration::from_secs(2));
+    let mut net = pulling_net(5, "t/ret");
     net.publish(
         NodeId(7),
         "cap.gone",

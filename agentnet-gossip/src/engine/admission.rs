@@ -4,6 +4,19 @@
 
 use super::*;
 
+/// The admission record of a log admitted now, introduced by `by`; numbers it from `counter`
+/// (larger is newer).
+pub(super) fn next_admission(counter: &mut u64, by: Option<LinkId>, at: Instant) -> Admission {
+    let order = *counter;
+    *counter += 1;
+    Admission {
+        by,
+        at,
+        order,
+        unproven: None,
+    }
+}
+
 impl GossipEngine {
     /// Admission under memory pressure (see the crate docs, "Memory and queues"): a full
     /// topic evicts an unproven author rather than refusing everyone new, and a full header
@@ -74,15 +87,8 @@ impl GossipEngine {
             return Ok(());
         };
         if !ts.logs.contains_key(&h.author) {
-            let log = AuthorLog::new(max_entries);
-            let a = Admission {
-                by: from,
-                at: now.mono,
-                order: self.admissions,
-                unproven: None,
-            };
-            self.admissions += 1;
-            ts.admit(h.author, log, a, vouched);
+            let a = next_admission(&mut self.admissions, from, now.mono);
+            ts.admit(h.author, AuthorLog::new(max_entries), a, vouched);
         }
         let log = ts.logs.get_mut(&h.author).expect("held or just admitted");
         let before = log.len();

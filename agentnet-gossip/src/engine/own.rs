@@ -130,13 +130,7 @@ impl GossipEngine {
         let idx = ts.idx;
         if !ts.logs.contains_key(&self.me) {
             let log = AuthorLog::new(self.cfg.max_entries_per_author);
-            let a = Admission {
-                by: None,
-                at: now.mono,
-                order: self.admissions,
-                unproven: None,
-            };
-            self.admissions += 1;
+            let a = admission::next_admission(&mut self.admissions, None, now.mono);
             ts.admit(self.me, log, a, true);
         }
         // Own entries are always kept; at the header cap they make room like any author

@@ -71,6 +71,19 @@ fn header(kp: &Keypair, seq: u64, prev: Option<Hash>, body: &[u8]) -> Signed<Log
     Signed::sign(kp, h).unwrap()
 }
 
+/// Consecutive signed headers by `kp` at seqs `1..=n`, each linked to the previous one; the
+/// body of seq `s` is `body(s)`.
+fn chain(kp: &Keypair, n: u64, body: impl Fn(u64) -> Vec<u8>) -> Vec<Signed<LogHeader>> {
+    let mut prev = None;
+    (1..=n)
+        .map(|s| {
+            let h = header(kp, s, prev, &body(s));
+            prev = Some(h.hash());
+            h
+        })
+        .collect()
+}
+
 fn kinds(ts: &[Transmit]) -> Vec<u16> {
     ts.iter()
         .map(|t| peek_kind(&t.payload).unwrap().0)
@@ -365,11 +378,8 @@ fn an_entry_pushed_out_of_a_full_author_log_is_reported() {
     peer(&mut e, 1);
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
-    let mut prev = None;
     let mut forgotten = Vec::new();
-    for seq in 1..=4 {
-        let h = header(&kp, seq, prev, b"x");
-        prev = Some(h.hash());
+    for h in chain(&kp, 4, |_| b"x".to_vec()) {
         e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
         let (_, ev) = drain(&mut e);
         for x in ev {
@@ -722,12 +732,8 @@ fn overflow_drops_lowest_class_and_reports() {
     peer(&mut e, 1);
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
-    let mut prev = None;
-    let mut hs = Vec::new();
-    for s in 1..=20 {
-        let h = header(&kp, s, prev, &[s as u8]);
-        prev = Some(h.hash());
-        hs.push(h.clone());
+    let hs = chain(&kp, 20, |s| vec![s as u8]);
+    for h in &hs {
         e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
     }
     drain(&mut e);
@@ -1139,15 +1145,8 @@ proptest::proptest! {
         let chains: Vec<(Keypair, Vec<Signed<LogHeader>>)> = (30u8..40)
             .map(|n| {
                 let kp = Keypair::from_seed([n; 32]);
-                let mut prev = None;
-                let chain = (1..=4)
-                    .map(|s| {
-                        let h = header(&kp, s, prev, &[n, s as u8]);
-                        prev = Some(h.hash());
-                        h
-                    })
-                    .collect();
-                (kp, chain)
+                let headers = chain(&kp, 4, |s| vec![n, s as u8]);
+                (kp, headers)
             })
             .collect();
         let mut at = now();
