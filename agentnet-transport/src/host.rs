@@ -53,6 +53,10 @@ pub enum LinkDown {
     /// A second link to the same peer won the tie-break and this one was closed.
     #[error("duplicate link to the same peer")]
     Duplicate,
+    /// The inbound slots were full and this link was chosen to make room for a new inbound
+    /// connection (see the transport's eviction rule).
+    #[error("evicted to make room for another inbound connection")]
+    Evicted,
 }
 
 /// What a transport reports.

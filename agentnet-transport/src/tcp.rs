@@ -87,7 +87,11 @@
 //! * **Denial of service.** Before a peer is authenticated it can hold at most one connection
 //!   slot (bounded in total and per IP) for at most [`TcpConfig::handshake_timeout`], with
 //!   1 KiB handshake buffers; connections over a limit are closed right after `accept`,
-//!   before any per-connection buffer exists. An authenticated peer can make a link buffer at
+//!   before any per-connection buffer exists. When the inbound slots are full, a newcomer may
+//!   evict one inbound connection instead of being refused (stalled handshakes first, then the
+//!   youngest link of the largest address group, never the most recently useful or longest
+//!   connected links: the rule and its threat model are in the `evict` module's source), so
+//!   whoever filled the slots first with free keys does not keep them. An authenticated peer can make a link buffer at
 //!   most one frame of [`TcpConfig::max_frame`] (plus one Noise message) and stalls against
 //!   the bounded event queue rather than growing memory. An idle link holds about 20 KiB of
 //!   buffers; a busy one up to `max_frame` + about 450 KiB, besides the frames waiting in its
@@ -114,11 +118,12 @@
 //! [`LinkDown::ClosedByPeer`].
 
 mod codec;
+mod evict;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -188,12 +193,14 @@ pub struct TcpConfig {
     /// dropped. Default 2 s; range 0 ..= 1 h.
     pub close_linger: Duration,
     /// Open connections in total, inbound and outbound, handshakes included (connections).
-    /// Default 256; range 1 ..= 1 048 576.
+    /// When full, an inbound newcomer may evict an inbound connection (see the module docs'
+    /// denial-of-service note). Default 256; range 1 ..= 1 048 576.
     pub max_connections: usize,
     /// Open inbound connections from one remote IP address, handshakes included
     /// (connections). IPv6 addresses count per /64 (one host usually holds a whole /64) and
-    /// IPv4-mapped IPv6 addresses as their IPv4 address. Default 16; range 1 ..=
-    /// `max_connections`.
+    /// IPv4-mapped IPv6 addresses as their IPv4 address. A newcomer over this limit is refused
+    /// (it never evicts anyone). Default 16; range 1 ..= 1 048 576 (a value at or above
+    /// `max_connections` means no per-IP limit).
     pub max_per_ip: usize,
     /// Connection slots only outbound dials may use: inbound connections are admitted up to
     /// `max_connections - outbound_reserved`, so peers that connect to this node cannot take
@@ -274,12 +281,7 @@ impl TcpConfig {
             1..=1 << 20,
             "1..=1048576",
         )?;
-        check_range(
-            "max_per_ip",
-            self.max_per_ip,
-            1..=self.max_connections,
-            "1..=max_connections",
-        )?;
+        check_range("max_per_ip", self.max_per_ip, 1..=1 << 20, "1..=1048576")?;
         check_range(
             "outbound_reserved",
             self.outbound_reserved,
@@ -327,7 +329,24 @@ struct State {
     inbound: usize,
     /// Inbound connections by address group ([`ip_group`]).
     per_ip: HashMap<IpAddr, usize>,
+    /// Every inbound connection, handshakes and links, by connection number: what the
+    /// eviction rule ([`evict`]) chooses from. An entry leaves when its slot is released.
+    inbound_conns: BTreeMap<u64, InboundConn>,
+    next_conn: u64,
     persistent: HashSet<String>,
+}
+
+/// One inbound connection, as the eviction rule sees it.
+struct InboundConn {
+    group: IpAddr,
+    opened: Instant,
+    /// Set once the handshake completed and the link registered.
+    link: Option<LinkId>,
+    /// When the link last delivered a frame, in microseconds since [`Shared::epoch`] plus one
+    /// (0: never).
+    activity: Arc<AtomicU64>,
+    /// Ends the handshake (dropped or fired: evicted).
+    evict: Option<oneshot::Sender<()>>,
 }
 
 impl State {
@@ -335,6 +354,21 @@ impl State {
         let entry = self.links.remove(&link)?;
         if self.by_peer.get(&entry.peer) == Some(&link) {
             self.by_peer.remove(&entry.peer);
+        }
+        Some(entry)
+    }
+
+    /// Give back an inbound connection's place in the limits, once: `None` if it was already
+    /// given back (evicted).
+    fn release_inbound(&mut self, conn: u64) -> Option<InboundConn> {
+        let entry = self.inbound_conns.remove(&conn)?;
+        self.conns = self.conns.saturating_sub(1);
+        self.inbound = self.inbound.saturating_sub(1);
+        if let Some(n) = self.per_ip.get_mut(&entry.group) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_ip.remove(&entry.group);
+            }
         }
         Some(entry)
     }
@@ -349,6 +383,8 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     /// Woken whenever a link leaves the table.
     link_gone: Notify,
+    /// Origin of [`InboundConn::activity`].
+    epoch: Instant,
 }
 
 /// The group an address counts in for the per-IP limit: an IPv4 address itself (also when
@@ -370,23 +406,26 @@ fn ip_group(ip: IpAddr) -> IpAddr {
 /// Holds one connection's place in the limits; releases it on drop.
 struct Slot {
     shared: Arc<Shared>,
-    ip: Option<IpAddr>,
+    /// Inbound: the connection's number in [`State::inbound_conns`], where its place is kept
+    /// (an eviction gives the place back early and removes the entry).
+    conn: Option<u64>,
+}
+
+/// What an inbound connection's task holds besides its [`Slot`].
+struct InboundTicket {
+    /// Fires (or is dropped) when the connection is evicted during its handshake.
+    evicted: oneshot::Receiver<()>,
+    activity: Arc<AtomicU64>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut st = self.shared.lock();
-        st.conns = st.conns.saturating_sub(1);
-        if self.ip.is_some() {
-            st.inbound = st.inbound.saturating_sub(1);
-        }
-        if let Some(ip) = self.ip
-            && let Some(n) = st.per_ip.get_mut(&ip)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                st.per_ip.remove(&ip);
+        match self.conn {
+            Some(conn) => {
+                st.release_inbound(conn);
             }
+            None => st.conns = st.conns.saturating_sub(1),
         }
     }
 }
@@ -415,8 +454,8 @@ impl Shared {
         *self.shutdown.borrow()
     }
 
-    /// Take a connection slot, or say which limit is full.
-    fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Slot, String> {
+    /// Take an outbound connection slot, or say which limit is full.
+    fn admit_outbound(self: &Arc<Self>) -> Result<Slot, String> {
         let mut st = self.lock();
         if st.events.is_none() {
             return Err("transport shut down".into());
@@ -427,31 +466,110 @@ impl Shared {
                 st.conns, self.cfg.max_connections
             ));
         }
-        let ip = ip.map(ip_group);
-        if let Some(ip) = ip {
-            let max_inbound = self.cfg.max_connections - self.cfg.outbound_reserved;
-            if st.inbound >= max_inbound {
-                return Err(format!(
-                    "inbound connection limit: {} open (max {max_inbound}; {} kept for dialing out)",
-                    st.inbound, self.cfg.outbound_reserved
-                ));
-            }
-            let n = st.per_ip.get(&ip).copied().unwrap_or(0);
-            if n >= self.cfg.max_per_ip {
-                return Err(format!(
-                    "per-IP connection limit: {n} open connections from {ip} (max {})",
-                    self.cfg.max_per_ip
-                ));
-            }
-            st.per_ip.insert(ip, n + 1);
-            st.inbound += 1;
-        }
         st.conns += 1;
         drop(st);
         Ok(Slot {
             shared: Arc::clone(self),
-            ip,
+            conn: None,
         })
+    }
+
+    /// Take an inbound connection slot from `ip`, evicting another inbound connection if the
+    /// slots are full and the eviction rule ([`evict`]) names one, or say which limit is full.
+    fn admit_inbound(self: &Arc<Self>, ip: IpAddr) -> Result<(Slot, InboundTicket), String> {
+        let group = ip_group(ip);
+        let max_inbound = self.cfg.max_connections - self.cfg.outbound_reserved;
+        let mut st = self.lock();
+        if st.events.is_none() {
+            return Err("transport shut down".into());
+        }
+        let n = st.per_ip.get(&group).copied().unwrap_or(0);
+        if n >= self.cfg.max_per_ip {
+            return Err(format!(
+                "per-IP connection limit: {n} open connections from {group} (max {})",
+                self.cfg.max_per_ip
+            ));
+        }
+        if (st.conns >= self.cfg.max_connections || st.inbound >= max_inbound)
+            && !self.evict_one(&mut st)
+        {
+            return Err(if st.inbound >= max_inbound {
+                format!(
+                    "inbound connection limit: {} open (max {max_inbound}; {} kept for dialing out)",
+                    st.inbound, self.cfg.outbound_reserved
+                )
+            } else {
+                format!(
+                    "connection limit: {} open connections (max {})",
+                    st.conns, self.cfg.max_connections
+                )
+            });
+        }
+        if st.conns >= self.cfg.max_connections {
+            // The eviction freed an inbound slot but outbound connections hold the rest.
+            return Err(format!(
+                "connection limit: {} open connections (max {})",
+                st.conns, self.cfg.max_connections
+            ));
+        }
+        *st.per_ip.entry(group).or_default() += 1;
+        st.inbound += 1;
+        st.conns += 1;
+        let conn = st.next_conn;
+        st.next_conn += 1;
+        let (evict_tx, evicted) = oneshot::channel();
+        let activity = Arc::new(AtomicU64::new(0));
+        st.inbound_conns.insert(
+            conn,
+            InboundConn {
+                group,
+                opened: Instant::now(),
+                link: None,
+                activity: Arc::clone(&activity),
+                evict: Some(evict_tx),
+            },
+        );
+        drop(st);
+        let slot = Slot {
+            shared: Arc::clone(self),
+            conn: Some(conn),
+        };
+        Ok((slot, InboundTicket { evicted, activity }))
+    }
+
+    /// Evict the inbound connection the eviction rule names, giving its place back at once
+    /// (its task notices and ends). False if the rule protects every one.
+    fn evict_one(&self, st: &mut State) -> bool {
+        let at = |us: u64| (us > 0).then(|| self.epoch + Duration::from_micros(us - 1));
+        let cands: Vec<evict::Candidate> = st
+            .inbound_conns
+            .iter()
+            .map(|(&id, c)| evict::Candidate {
+                id,
+                group: c.group,
+                opened: c.opened,
+                established: c.link.is_some(),
+                last_frame: at(c.activity.load(Ordering::Relaxed)),
+            })
+            .collect();
+        let Some(victim) = evict::choose(&cands, Instant::now(), self.cfg.handshake_timeout) else {
+            return false;
+        };
+        let Some(mut entry) = st.release_inbound(victim) else {
+            return false;
+        };
+        match entry.link.and_then(|link| st.remove_link(link)) {
+            Some(link) => {
+                let _ = link.stop.send(LinkDown::Evicted);
+                self.link_gone.notify_waiters();
+            }
+            None => {
+                if let Some(tx) = entry.evict.take() {
+                    let _ = tx.send(());
+                }
+            }
+        }
+        true
     }
 
     /// Enter an authenticated connection in the link table, settling duplicates.
@@ -462,11 +580,17 @@ impl Shared {
         queue: mpsc::Sender<Bytes>,
         backlog: Arc<Backlog>,
         stop: oneshot::Sender<LinkDown>,
+        conn: Option<u64>,
     ) -> Result<LinkId, String> {
         let me = self.local.id;
         let mut st = self.lock();
         if st.events.is_none() {
             return Err("transport shut down".into());
+        }
+        if let Some(conn) = conn
+            && !st.inbound_conns.contains_key(&conn)
+        {
+            return Err("evicted to make room for another inbound connection".into());
         }
         if let Some(&old) = st.by_peer.get(&est.peer)
             && let Some(entry) = st.links.get(&old)
@@ -503,6 +627,10 @@ impl Shared {
             },
         );
         st.by_peer.insert(est.peer, link);
+        if let Some(c) = conn.and_then(|c| st.inbound_conns.get_mut(&c)) {
+            c.link = Some(link);
+            c.evict = None;
+        }
         Ok(link)
     }
 
@@ -605,10 +733,13 @@ impl TcpTransport {
                 conns: 0,
                 per_ip: HashMap::new(),
                 inbound: 0,
+                inbound_conns: BTreeMap::new(),
+                next_conn: 0,
                 persistent: HashSet::new(),
             }),
             shutdown: watch::Sender::new(false),
             link_gone: Notify::new(),
+            epoch: Instant::now(),
         });
         if let Some(listener) = listener {
             let events = shared.events()?;
@@ -849,13 +980,14 @@ async fn accept_loop(
                 }
             }
         };
-        match shared.admit(Some(remote.ip())) {
-            Ok(slot) => {
+        match shared.admit_inbound(remote.ip()) {
+            Ok((slot, ticket)) => {
                 let task = inbound(
                     Arc::clone(&shared),
                     stream,
                     remote,
                     slot,
+                    ticket,
                     events.clone(),
                     stop.clone(),
                 );
@@ -883,18 +1015,30 @@ async fn inbound(
     mut stream: TcpStream,
     remote: SocketAddr,
     slot: Slot,
+    ticket: InboundTicket,
     events: mpsc::Sender<TransportEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let timeout = shared.cfg.handshake_timeout;
+    let InboundTicket {
+        mut evicted,
+        activity,
+    } = ticket;
     let result = tokio::select! {
         () = stopped(&mut stop) => return,
+        _ = &mut evicted => {
+            drop((stream, slot));
+            let reason = "evicted during the handshake to make room for another inbound connection";
+            refuse(&events, remote.to_string(), reason.into()).await;
+            return;
+        }
         r = tokio::time::timeout(timeout, handshake::respond(&mut stream, &shared.local)) => r,
     };
     match result {
         Ok(Ok(est)) => {
-            run_link(shared, stream, remote.to_string(), false, est, slot, events).await;
+            let link = (stream, remote.to_string(), est);
+            run_link(shared, link, false, slot, Some(activity), events).await;
         }
         Ok(Err(e)) => {
             drop((stream, slot));
@@ -915,7 +1059,7 @@ async fn dial(
     events: mpsc::Sender<TransportEvent>,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
-    let slot = match shared.admit(None) {
+    let slot = match shared.admit_outbound() {
         Ok(s) => s,
         Err(reason) => {
             refuse(&events, target, reason).await;
@@ -954,7 +1098,7 @@ async fn dial(
         r = tokio::time::timeout(timeout, handshake::initiate(&mut stream, &shared.local)) => r,
     };
     match result {
-        Ok(Ok(est)) => run_link(shared, stream, remote, true, est, slot, events).await,
+        Ok(Ok(est)) => run_link(shared, (stream, remote, est), true, slot, None, events).await,
         Ok(Err(e)) => {
             drop((stream, slot));
             refuse(&events, remote, e.to_string()).await;
@@ -1021,21 +1165,29 @@ async fn persistent_dialer(
     }
 }
 
-/// Register an authenticated connection, run it until it ends, report it.
+/// Register an authenticated connection (socket, remote address, handshake result), run it
+/// until it ends, report it. `activity` (inbound links) is stamped whenever a frame arrives.
 async fn run_link(
     shared: Arc<Shared>,
-    stream: TcpStream,
-    remote: String,
+    (stream, remote, est): (TcpStream, String, Established),
     outbound: bool,
-    est: Established,
     slot: Slot,
+    activity: Option<Arc<AtomicU64>>,
     events: mpsc::Sender<TransportEvent>,
 ) -> Outcome {
     let cfg = &shared.cfg;
     let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
     let (stop_tx, mut stop_rx) = oneshot::channel();
     let backlog = Arc::new(Backlog::default());
-    let link = match shared.register(&est, outbound, queue_tx, Arc::clone(&backlog), stop_tx) {
+    let registered = shared.register(
+        &est,
+        outbound,
+        queue_tx,
+        Arc::clone(&backlog),
+        stop_tx,
+        slot.conn,
+    );
+    let link = match registered {
         Ok(link) => link,
         Err(reason) => {
             drop((stream, slot));
@@ -1069,6 +1221,7 @@ async fn run_link(
         link,
         &events,
         cfg.idle_timeout,
+        activity.map(|a| (a, shared.epoch)),
     );
     // A finished JoinHandle must not be polled again: remember whether it was.
     let mut writer_done = false;
@@ -1122,12 +1275,14 @@ async fn read_loop(
     link: LinkId,
     events: &mpsc::Sender<TransportEvent>,
     idle: Duration,
+    activity: Option<(Arc<AtomicU64>, Instant)>,
 ) -> LinkDown {
     let mut buf = BytesMut::with_capacity(READ_INITIAL);
     let mut busy = false;
     let mut deadline = Instant::now() + idle;
     loop {
         let mut got_message = false;
+        let mut got_frame = false;
         while buf.len() >= MSG_PREFIX {
             let len = usize::from(u16::from_be_bytes([buf[0], buf[1]]));
             if len < TAG_LEN {
@@ -1147,6 +1302,15 @@ async fn read_loop(
             loop {
                 match opener.next_frame() {
                     Ok(Some(frame)) => {
+                        if !got_frame && let Some((stamp, epoch)) = &activity {
+                            // Stamped before the frame is reported, so whoever sees the frame
+                            // sees the link as active. Microseconds since the epoch, plus one
+                            // so that 0 means "never".
+                            let us = epoch.elapsed().as_micros();
+                            let us = u64::try_from(us).unwrap_or(u64::MAX).saturating_add(1);
+                            stamp.store(us, Ordering::Relaxed);
+                        }
+                        got_frame = true;
                         let ev = TransportEvent::Frame { link, frame };
                         if events.send(ev).await.is_err() {
                             return LinkDown::ClosedLocally;

@@ -642,3 +642,111 @@ async fn inbound_connections_cannot_take_the_slots_kept_for_dialing_out() {
     assert_eq!(a.connections(), 3);
     drop(held);
 }
+
+/// Inbound slots full: a small node that keeps no slot for dialing out.
+fn full_house(max_connections: usize) -> TcpConfig {
+    TcpConfig {
+        max_connections,
+        // Every test peer connects from 127.0.0.1: no per-IP limit.
+        max_per_ip: 64,
+        outbound_reserved: 0,
+        handshake_timeout: Duration::from_secs(20),
+        ..listening()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_handshakes_give_way_to_a_peer_that_completes_one() {
+    let mut a = transport(1, full_house(3)).await;
+    let addr = a.listen_addr().unwrap();
+    // Three connections that never send a handshake message hold every slot.
+    let mut held = vec![];
+    for _ in 0..3 {
+        held.push(connect(addr).await);
+    }
+    // While they are fresh, a newcomer is refused (a handshake gets its grace).
+    let fresh = transport(2, TcpConfig::default()).await;
+    fresh.connect(&addr.to_string()).unwrap();
+    let reason = refused(&mut a).await;
+    assert!(reason.contains("inbound connection limit"), "{reason}");
+    // Once they have stalled past the grace (1 s), an honest peer takes the oldest one's slot.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut b = transport(3, TcpConfig::default()).await;
+    b.connect(&addr.to_string()).unwrap();
+    // Reported by different tasks, in any order.
+    let (mut reason, mut info) = (None, None);
+    while reason.is_none() || info.is_none() {
+        match next(&mut a).await {
+            TransportEvent::Refused { reason: r, .. } => reason = Some(r),
+            TransportEvent::LinkUp(i) => info = Some(i),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let reason = reason.unwrap();
+    assert!(reason.contains("evicted during the handshake"), "{reason}");
+    assert_eq!(info.unwrap().peer, kp(3).id());
+    link_up(&mut b).await;
+    assert_eq!(a.connections(), 3);
+    // The oldest held connection is the one that was closed.
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(WAIT, held[0].read(&mut byte))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_links_from_free_keys_give_way_and_the_active_elder_stays() {
+    let mut a = transport(1, full_house(4)).await;
+    let addr = a.listen_addr().unwrap().to_string();
+    // The honest peer came first and talks.
+    let mut honest = transport(2, TcpConfig::default()).await;
+    honest.connect(&addr).unwrap();
+    let honest_link = link_up(&mut a).await.link;
+    let to_a = link_up(&mut honest).await.link;
+    // Free keys take the other three slots and stay silent.
+    let mut sybils = vec![];
+    let mut sybil_links = vec![];
+    for n in 10..13 {
+        let s = transport(n, TcpConfig::default()).await;
+        s.connect(&addr).unwrap();
+        sybil_links.push(link_up(&mut a).await.link);
+        sybils.push(s);
+    }
+    honest.send(to_a, Bytes::from_static(b"useful")).unwrap();
+    assert_eq!(
+        frame(&mut a).await,
+        (honest_link, Bytes::from_static(b"useful"))
+    );
+    // Each new peer that goes on to be useful takes the slot of the youngest idle Sybil, never
+    // the honest elder's. (A newcomer that stays idle is itself the youngest idle link, and
+    // the next newcomer takes its slot.)
+    let mut newcomers = vec![];
+    for (i, n) in (20..22).enumerate() {
+        let mut newcomer = transport(n, TcpConfig::default()).await;
+        newcomer.connect(&addr).unwrap();
+        // The eviction and the newcomer's link are reported by different tasks, in any order.
+        let (mut gone, mut up) = (None, None);
+        while gone.is_none() || up.is_none() {
+            match next(&mut a).await {
+                TransportEvent::LinkDown { link, reason } => gone = Some((link, reason)),
+                TransportEvent::LinkUp(info) => up = Some(info),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let (gone, up) = (gone.unwrap(), up.unwrap());
+        assert_eq!(
+            gone,
+            (sybil_links[2 - i], LinkDown::Evicted),
+            "youngest Sybil first"
+        );
+        assert_eq!(up.peer, kp(n).id());
+        let out = link_up(&mut newcomer).await.link;
+        newcomer.send(out, Bytes::from_static(b"work")).unwrap();
+        assert_eq!(frame(&mut a).await, (up.link, Bytes::from_static(b"work")));
+        assert_eq!(a.connections(), 4);
+        newcomers.push(newcomer);
+    }
+    // The honest elder never lost its link.
+    assert_eq!(a.peer(honest_link), Some(kp(2).id()));
+}
