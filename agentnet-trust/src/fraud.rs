@@ -133,6 +133,72 @@ pub struct Offence {
     pub proof: Hash,
 }
 
+/// Whom a verified [`Offence`] blames: the key that signed the contradicting statements, the
+/// identity (canonical id) that key belongs to, and the principal proven to own that identity.
+///
+/// Made only from an offence, so [`Reputation::slash`](crate::mg::Reputation::slash) can check
+/// that the agent it slashes is the one the proof names ("blame only what a proof ties to the
+/// one blamed"):
+/// - [`Culprit::key`]: the offending key as its own identity, blaming no principal;
+/// - [`IdentityRegistry::culprit`](crate::registry::IdentityRegistry::culprit): the identity
+///   chain holding the key, and its principal only when an issuer attestation names that chain;
+/// - [`Culprit::with_principal`]: a principal the caller has its own proof for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Culprit {
+    key: AgentId,
+    agent: AgentId,
+    principal: Option<PrincipalCommitment>,
+}
+
+impl Culprit {
+    /// The offending key, standing for itself (no identity chain, no principal).
+    pub fn key(offence: &Offence) -> Culprit {
+        Culprit {
+            key: offence.offender,
+            agent: offence.offender,
+            principal: None,
+        }
+    }
+
+    /// The offending key as a key of the identity `agent` (its canonical id), blaming
+    /// `principal`. Only the identity registry, which proved the key is in the chain, makes one.
+    pub(crate) fn of_chain(
+        offence: &Offence,
+        agent: AgentId,
+        principal: Option<PrincipalCommitment>,
+    ) -> Culprit {
+        Culprit {
+            key: offence.offender,
+            agent,
+            principal,
+        }
+    }
+
+    /// Also blame `principal`. Pass only a principal the caller holds proof for: an issuer
+    /// attestation naming the offender's chain, or, in a simulation, ownership it models as
+    /// ground truth. A commitment named in a genesis or in the proof is no such proof (anyone
+    /// can copy one), and flagging it would get the honest principal's identities blamed.
+    pub fn with_principal(mut self, principal: PrincipalCommitment) -> Culprit {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// The key that signed the contradicting statements.
+    pub fn offender(&self) -> AgentId {
+        self.key
+    }
+
+    /// The identity blamed: the canonical id of the chain holding the key (or the key itself).
+    pub fn agent(&self) -> AgentId {
+        self.agent
+    }
+
+    /// The principal blamed with it, if proven.
+    pub fn principal(&self) -> Option<PrincipalCommitment> {
+        self.principal
+    }
+}
+
 /// Which signed part of a proof an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -79,7 +79,7 @@ use thiserror::Error;
 
 use crate::baid::PrincipalCommitment;
 use crate::eigentrust::{EigenTrustError, EigenTrustParams, Solver, TrustGraph};
-use crate::fraud::Offence;
+use crate::fraud::{Culprit, Offence};
 use crate::report::MAX_REPORT_ENTRIES;
 
 /// Switches of MG-EigenTrust (all on by default; turning one off is an ablation).
@@ -227,6 +227,9 @@ pub enum ReputationError {
     /// The power iteration refused its input.
     #[error(transparent)]
     EigenTrust(#[from] EigenTrustError),
+    /// The culprit passed to [`Reputation::slash`] is not the offence's offender.
+    #[error("the culprit is not the offence's offender")]
+    NotTheOffender,
 }
 
 /// What a slash did.
@@ -420,20 +423,21 @@ impl Reputation {
         Ok(())
     }
 
-    /// Apply a verified offence against `agent` (its canonical id; `offence.offender` may be
-    /// a key of the same identity chain). `principal` is the principal to flag with it, and
-    /// the principal registered for `agent` is flagged too: pass (and register) only a
-    /// principal *proven* to own the chain — an issuer attestation naming the chain
-    /// ([`Resolved::attested`](crate::registry::Resolved::attested)). A commitment named in a
-    /// genesis or carried by a fork proof is not such a proof (anyone can copy it), and
-    /// flagging it would let a copier get the honest principal's identities blamed.
+    /// Apply a verified offence to the identity it blames. `culprit` says who that is: the
+    /// offending key's identity (its canonical id) and the principal, if any, proven to own
+    /// it ([`Culprit`]: the identity registry makes one that blames a principal only when an
+    /// issuer attestation names the chain). The principal registered for the identity is
+    /// flagged too: register only proven principals. A culprit made from another offence is
+    /// refused ([`ReputationError::NotTheOffender`]).
     pub fn slash(
         &mut self,
-        agent: AgentId,
+        culprit: &Culprit,
         offence: &Offence,
-        principal: Option<PrincipalCommitment>,
     ) -> Result<SlashOutcome, ReputationError> {
-        let _ = offence; // verified by construction; its existence authorises the slash
+        if culprit.offender() != offence.offender {
+            return Err(ReputationError::NotTheOffender);
+        }
+        let (agent, principal) = (culprit.agent(), culprit.principal());
         let i = self.ensure(agent)? as usize;
         self.agents[i].offences = self.agents[i].offences.saturating_add(1);
         let slashing = matches!(self.config.method, Method::MultiGraph(o) if o.slashing);

@@ -131,6 +131,7 @@ use crate::baid::{
     ExecutionProof, IssuerAttestation, PrincipalCommitment, ProofRejected, ProofVerifier,
     RejectAllProofs, chain_id,
 };
+use crate::fraud::{Culprit, Offence};
 
 /// Settings of an [`IdentityRegistry`]. Start from [`RegistryConfig::default`]; out-of-range
 /// values are refused with a [`ConfigError`] when the registry is built
@@ -769,6 +770,16 @@ impl IdentityRegistry {
     pub fn resolve(&self, key: &AgentId) -> Option<Resolved> {
         let cid = self.keys.get(key)?;
         Some(self.resolved(cid, self.chains.get(cid)?, *key))
+    }
+
+    /// Whom `offence` blames: the identity chain holding the offending key (its canonical id;
+    /// the key alone if no chain holds it), and the chain's principal only when an issuer
+    /// attestation names this chain ([`Resolved::attested`]). See [`Culprit`].
+    pub fn culprit(&self, offence: &Offence) -> Culprit {
+        match self.resolve(&offence.offender) {
+            Some(r) => Culprit::of_chain(offence, r.canonical, r.attested.then_some(r.principal)),
+            None => Culprit::key(offence),
+        }
     }
 
     /// What is known about a chain (with `key` = its current key).

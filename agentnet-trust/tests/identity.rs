@@ -36,6 +36,18 @@ fn wall(ms: u64) -> WallTime {
     WallTime::from_unix_millis(T0 + ms)
 }
 
+/// A verified offence by `k`: an answer contradicting its own commitment.
+fn contradiction(k: &Keypair) -> agentnet_trust::fraud::Offence {
+    use agentnet_trust::evidence::{Answer, Commitment};
+    let subject = Hash::digest("test/subject", &[1]);
+    let c = Signed::sign(k, Commitment::new(k.id(), subject, b"yes", wall(0))).unwrap();
+    let answer = Answer::sign(k, subject, b"no".to_vec(), wall(0)).unwrap();
+    agentnet_trust::fraud::FraudProof::answer_contradiction(&c, &answer)
+        .unwrap()
+        .verify(&Limits::default())
+        .unwrap()
+}
+
 fn key(seed: u8) -> Keypair {
     Keypair::from_seed([seed; 32])
 }
@@ -676,6 +688,12 @@ fn anchor_attestation_raises_the_tier_others_do_not() {
     assert_eq!(copied.principal, principal());
     assert!(!copied.attested);
     assert_eq!(copied.tier, IdentityTier::Signatures);
+    // Blame follows the proof: an offence by the copier blames the copier's chain and no
+    // principal; one by the attested chain blames its principal.
+    let copier_blamed = r.culprit(&contradiction(&copier));
+    assert_eq!(copier_blamed.agent(), copier.id());
+    assert_eq!(copier_blamed.principal(), None);
+    assert_eq!(r.culprit(&contradiction(&a)).principal(), Some(principal()));
     // Re-delivery is a duplicate; an older one is stale; a longer one replaces it.
     assert_eq!(
         r.handle_attestation(at(5), &good.to_frame()),

@@ -9,9 +9,11 @@ use agentnet_trust::canary::{
     CanaryBook, CanaryConfig, CanaryError, CanaryOutcome, CanaryVerdict, Expected,
 };
 use agentnet_trust::evidence::{Answer, Commitment};
-use agentnet_trust::fraud::{FraudProof, Offence};
+use agentnet_trust::fraud::{Culprit, FraudProof, Offence};
 use agentnet_trust::ledger::{Ledger, LedgerConfig, LedgerError};
-use agentnet_trust::mg::{Method, MgOptions, Reputation, ReputationConfig, SlashOutcome};
+use agentnet_trust::mg::{
+    Method, MgOptions, Reputation, ReputationConfig, ReputationError, SlashOutcome,
+};
 use core::time::Duration;
 use proptest::prelude::*;
 
@@ -40,6 +42,10 @@ fn offence(k: &Keypair) -> Offence {
         .unwrap()
         .verify(&Limits::default())
         .unwrap()
+}
+
+fn slash(r: &mut Reputation, o: &Offence) -> Result<SlashOutcome, ReputationError> {
+    r.slash(&Culprit::key(o), o)
 }
 
 /// Send canary number `i` (expecting `b"42"`) to `p` in `t` and grade `p`'s signed `answer`.
@@ -271,10 +277,10 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     for (t, _) in topics() {
         assert!(r.score(&bad, &t) > 0.1);
     }
-    let out = r.slash(bad, &offence(&agents[5]), None).unwrap();
+    let out = slash(&mut r, &offence(&agents[5])).unwrap();
     assert_eq!(out, SlashOutcome::Slashed { stake: 10.0 });
     assert_eq!(
-        r.slash(bad, &offence(&agents[5]), None).unwrap(),
+        slash(&mut r, &offence(&agents[5])).unwrap(),
         SlashOutcome::AlreadySlashed
     );
     assert_eq!(r.stake(&bad), (0.0, 10.0, 0.0));
@@ -304,7 +310,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     // Baselines record the offence and do nothing else.
     let mut b = engine(Method::PerTopic);
     assert_eq!(
-        b.slash(bad, &offence(&agents[5]), None).unwrap(),
+        slash(&mut b, &offence(&agents[5])).unwrap(),
         SlashOutcome::NotApplied
     );
     assert_eq!(b.offences(&bad), 1);
@@ -381,7 +387,7 @@ proptest! {
             r.set_stake(keys[a as usize].id(), s).unwrap();
         }
         for s in &slashed {
-            r.slash(keys[*s as usize].id(), &offence(&keys[*s as usize]), None).unwrap();
+            slash(&mut r, &offence(&keys[*s as usize])).unwrap();
         }
         r.recompute().unwrap();
         for (t, _) in &ts {
@@ -396,4 +402,27 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_slash_lands_only_on_the_offender_its_proof_names() {
+    let mut r = engine(Method::MultiGraph(MgOptions::default()));
+    let (bad, honest) = (kp(1), kp(2));
+    r.set_stake(honest.id(), 10.0).unwrap();
+    // A culprit made from the honest agent's (say, forged or mixed-up) offence cannot carry
+    // out a slash with the offence the bad key really committed, nor the other way round.
+    let blamed = Culprit::key(&offence(&honest));
+    assert_eq!(
+        r.slash(&blamed, &offence(&bad)),
+        Err(ReputationError::NotTheOffender)
+    );
+    assert_eq!(r.offences(&honest.id()), 0);
+    assert_eq!(r.stake(&honest.id()), (10.0, 0.0, 0.0));
+    assert!(!r.is_slashed(&honest.id()));
+    // The matching pair slashes the offender.
+    assert!(matches!(
+        slash(&mut r, &offence(&bad)),
+        Ok(SlashOutcome::Slashed { .. })
+    ));
+    assert!(r.is_slashed(&bad.id()));
 }

@@ -126,7 +126,7 @@ use agentnet_trust::evidence::{
     Answer, EvidencePackage, EvidencePolicy, ReceiptChain, RejectAllAttestations, TaskId,
     verify_evidence,
 };
-use agentnet_trust::fraud::FraudProof;
+use agentnet_trust::fraud::{Culprit, FraudProof};
 use agentnet_trust::ledger::{Ledger, LedgerConfig, TaskOutcome};
 use agentnet_trust::mg::{Method, MgOptions, Reputation, ReputationConfig};
 use agentnet_trust::report::{
@@ -953,7 +953,7 @@ impl World {
                         let principal = self.nodes[provider].principal;
                         if let Some(r) = self.rep.as_mut()
                             && let Ok(agentnet_trust::mg::SlashOutcome::Slashed { stake }) =
-                                r.slash(pid, &offence, Some(principal))
+                                r.slash(&Culprit::key(&offence).with_principal(principal), &offence)
                         {
                             self.result.burned += stake;
                         }

@@ -2643,15 +2643,12 @@ impl Agent {
             proof.to_frame(),
         ));
         self.book.forget(&canonical);
-        // Blame a principal only when an issuer attested that the chain belongs to it.
-        let principal = self
-            .registry
-            .resolve(&offence.offender)
-            .filter(|r| r.attested)
-            .map(|r| r.principal);
-        // A slashed agent reads 0 at once; the others' scores follow at the next trust round
-        // (no recompute per proof: proofs are cheap to mint against one's own free keys).
-        let _ = self.reputation.slash(canonical, &offence, principal);
+        // The registry blames a principal only when an issuer attested that the chain
+        // belongs to it. A slashed agent reads 0 at once; the others' scores follow at the
+        // next trust round (no recompute per proof: proofs are cheap to mint against one's
+        // own free keys).
+        let culprit = self.registry.culprit(&offence);
+        let _ = self.reputation.slash(&culprit, &offence);
         // Open sessions with the offender are left to their own checks: a proof slashes only
         // the deposit of the session whose delivery it convicts (the session engine settles
         // that one as fraud when the delivery arrives), never a later, unrelated one.
