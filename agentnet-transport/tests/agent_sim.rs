@@ -1245,3 +1245,70 @@ fn what_the_gossip_plane_evicts_leaves_the_store_too() {
     );
     assert_eq!(store.len(), agent.gossip().header_count());
 }
+
+#[test]
+fn free_identity_chains_do_not_lock_a_full_registry_and_leave_the_store_with_it() {
+    use agentnet_core::effect::Effect;
+    use agentnet_core::{Engine, LinkId};
+    use agentnet_transport::agent::tables;
+    use agentnet_trust::baid::{BaidInputs, BindingEntry, PrincipalCommitment};
+    // A registry of 6 chains (the agent's own among them), flooded with geneses of free keys
+    // from one link: an honest provider's genesis from another link still gets in and stays
+    // while the flood goes on, and the store holds exactly the chains the registry holds.
+    let t0 = Now::new(
+        agentnet_core::Instant::from_secs(1),
+        agentnet_core::WallTime::from_unix_millis(1_800_000_000_000),
+    );
+    let mut c = config(seed(1, 91));
+    c.registry.max_chains = 6;
+    let mut agent = Agent::new(Keypair::from_seed(seed(1, 91)), c, t0).unwrap();
+    agent.handle_link_up(t0, LinkId(1));
+    agent.handle_link_up(t0, LinkId(2));
+    let mut store = std::collections::BTreeSet::new();
+    let apply = |agent: &mut Agent, store: &mut std::collections::BTreeSet<Bytes>| {
+        while agent.poll_transmit().is_some() || agent.poll_event().is_some() {}
+        while let Some(e) = agent.poll_effect() {
+            if let Effect::Persist { id, records } = e {
+                for r in records.iter().filter(|r| r.table == tables::IDENTITY_ENTRY) {
+                    if r.value.is_some() {
+                        store.insert(r.key.clone());
+                    } else {
+                        store.remove(&r.key);
+                    }
+                }
+                agent.handle_persisted(t0, id).unwrap();
+            }
+        }
+    };
+    apply(&mut agent, &mut store);
+    let genesis = |n: u8| {
+        let k = Keypair::from_seed([n; 32]);
+        let inputs = BaidInputs {
+            code_hash: agentnet_core::Hash([1; 32]),
+            config_digest: agentnet_core::Hash([2; 32]),
+            principal: PrincipalCommitment::new(b"p", &[n; 32]),
+            salt: [n; 32],
+        };
+        let e = BindingEntry::genesis(&k, k.x25519().public(), inputs, t0.wall).unwrap();
+        (k.id(), e.to_frame())
+    };
+    let me = agent.id();
+    for n in 100..110 {
+        agent.handle_message(t0, LinkId(1), genesis(n).1).unwrap();
+        apply(&mut agent, &mut store);
+    }
+    let (honest, frame) = genesis(7);
+    agent.handle_message(t0, LinkId(2), frame).unwrap();
+    apply(&mut agent, &mut store);
+    for n in 110..150 {
+        agent.handle_message(t0, LinkId(1), genesis(n).1).unwrap();
+        apply(&mut agent, &mut store);
+        assert!(agent.registry().resolve(&honest).is_some(), "after {n}");
+        assert!(
+            agent.registry().resolve(&me).is_some(),
+            "its own chain stays"
+        );
+        assert_eq!(agent.registry().chain_count(), 6);
+        assert_eq!(store.len(), 6, "the store holds what the registry holds");
+    }
+}

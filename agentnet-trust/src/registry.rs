@@ -133,6 +133,8 @@ use crate::baid::{
 };
 use crate::fraud::{Culprit, Offence};
 
+mod admission;
+
 /// Settings of an [`IdentityRegistry`]. Start from [`RegistryConfig::default`]; out-of-range
 /// values are refused with a [`ConfigError`] when the registry is built
 /// ([`validate`](Self::validate)).
@@ -141,9 +143,15 @@ use crate::fraud::{Culprit, Offence};
 pub struct RegistryConfig {
     /// Decoding limits for entry and attestation frames.
     pub limits: Limits,
-    /// Chains held. Default 4 096; range 1..=1 000 000. A new genesis beyond it is refused
-    /// ([`IdentityError::TableFull`]).
+    /// Chains held. Default 4 096; range 1..=1 000 000. When full, a new genesis evicts the
+    /// newest chain without standing of the busiest source, and is refused
+    /// ([`IdentityError::TableFull`]) only if every chain has standing (see
+    /// [Admission](IdentityRegistry#admission-when-the-chain-table-is-full)).
     pub max_chains: usize,
+    /// Age at which a chain has standing by itself (never evicted from a full table): how long
+    /// a chain must have been held here. Time; default 5 min; range 0..=1 day (0: every chain
+    /// has standing at once, so a full table refuses newcomers).
+    pub standing_age: Duration,
     /// Entries per chain, genesis included. Default 64; range 2..=65 536. The last slot is
     /// reserved for a revocation, so a full chain can always still be closed.
     pub max_entries_per_chain: usize,
@@ -168,6 +176,7 @@ impl Default for RegistryConfig {
         RegistryConfig {
             limits: Limits::default(),
             max_chains: 4096,
+            standing_age: Duration::from_secs(300),
             max_entries_per_chain: 64,
             max_attestations: 4096,
             max_skew: Duration::from_secs(30),
@@ -190,6 +199,12 @@ impl RegistryConfig {
     /// Check every field against its documented range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("max_chains", self.max_chains, 1..=1_000_000, "1..=1000000")?;
+        check_range(
+            "standing_age",
+            self.standing_age,
+            Duration::ZERO..=Duration::from_secs(86_400),
+            "0..=1 day",
+        )?;
         check_range(
             "max_entries_per_chain",
             self.max_entries_per_chain,
@@ -415,6 +430,15 @@ pub enum IdentityEvent {
         /// The proven BAID.
         baid: Baid,
     },
+    /// A chain without standing was evicted to make room for a new one: delete every record
+    /// persisted for it. Its keys no longer resolve.
+    Forgotten {
+        /// The chain.
+        chain: ChainId,
+        /// The frames announced by [`IdentityEvent::Persist`] for it (its entries, and the
+        /// conflicting entry of a fork).
+        frames: Vec<Bytes>,
+    },
     /// An input was refused because a table is at its bound.
     TableFull {
         /// The table.
@@ -581,6 +605,12 @@ struct ChainState {
     entries: Vec<Signed<BindingEntry>>,
     fork: Option<ForkRecord>,
     proven: Option<Baid>,
+    /// When the genesis was accepted (monotonic).
+    since: Instant,
+    /// Where the genesis came from (admission fairness).
+    source: admission::Source,
+    /// The host vouched for it ([`IdentityRegistry::vouch`]).
+    vouched: bool,
 }
 
 impl ChainState {
@@ -600,6 +630,18 @@ impl ChainState {
 }
 
 /// The identity registry engine. See the [module docs](self).
+///
+/// # Admission when the chain table is full
+///
+/// A genesis costs a fresh key, so a full table does not refuse newcomers (that would hand it
+/// to whoever filled it first). It evicts a chain **without standing** — standing is an
+/// unexpired issuer attestation naming the chain, an accepted execution proof, the host's word
+/// ([`vouch`](Self::vouch)), or being held for [`RegistryConfig::standing_age`] — taking the
+/// newest chain of the source (link) that introduced the most such chains; a newcomer whose
+/// own link holds as many only recycles that link's newest. Only when every chain has standing
+/// is the newcomer refused ([`IdentityError::TableFull`]). An evicted chain's frames leave in
+/// [`IdentityEvent::Forgotten`] so the host deletes what it stored; its keys then resolve to
+/// nothing (each is its own identity again).
 pub struct IdentityRegistry {
     config: RegistryConfig,
     verifier: Box<dyn ProofVerifier>,
@@ -628,7 +670,8 @@ impl core::fmt::Debug for IdentityRegistry {
     }
 }
 
-/// Events one input may queue at most (a persist record and what it changed).
+/// Events one input may queue at most (a persist record and what it changed), besides the
+/// [`IdentityEvent::Forgotten`] of a chain evicted to make room (checked apart).
 const EVENTS_PER_INPUT: usize = 2;
 
 impl IdentityRegistry {
@@ -666,10 +709,20 @@ impl IdentityRegistry {
 
     /// Handle a frame of kind [`crate::wire::BINDING`]. See the module docs for the checks.
     pub fn handle_entry(&mut self, now: Now, frame: &Bytes) -> Result<Accepted, IdentityError> {
+        self.entry_from(now, frame, None)
+    }
+
+    /// An entry frame from `source` (a link, or `None` for the host).
+    fn entry_from(
+        &mut self,
+        now: Now,
+        frame: &Bytes,
+        source: admission::Source,
+    ) -> Result<Accepted, IdentityError> {
         self.observe(now);
         self.room()?;
         let entry = Signed::<BindingEntry>::from_frame(frame, &self.config.limits)?;
-        self.accept_entry(now, entry)
+        self.accept_entry(now, entry, source)
     }
 
     /// Handle an entry that is already verified (the agent's own, or one decoded by the host).
@@ -680,7 +733,23 @@ impl IdentityRegistry {
     ) -> Result<Accepted, IdentityError> {
         self.observe(now);
         self.room()?;
-        self.accept_entry(now, entry)
+        self.accept_entry(now, entry, None)
+    }
+
+    /// Vouch for the chain holding `key`: it gets standing and is never evicted from a full
+    /// table (the Agent vouches for its own chain and for every provider that delivered a
+    /// checked result). Returns false if no held chain binds `key`.
+    pub fn vouch(&mut self, key: &AgentId) -> bool {
+        let Some(cid) = self.keys.get(key).copied() else {
+            return false;
+        };
+        match self.chains.get_mut(&cid) {
+            Some(c) => {
+                c.vouched = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Handle a frame of kind [`crate::wire::ATTESTATION`].
@@ -902,10 +971,11 @@ impl IdentityRegistry {
         &mut self,
         now: Now,
         e: Signed<BindingEntry>,
+        source: admission::Source,
     ) -> Result<Accepted, IdentityError> {
         e.validate(&e.signer())?;
         if e.kind == BindingKind::Genesis {
-            self.accept_genesis(now, e)
+            self.accept_genesis(now, e, source)
         } else {
             self.accept_successor(now, e)
         }
@@ -915,6 +985,7 @@ impl IdentityRegistry {
         &mut self,
         now: Now,
         e: Signed<BindingEntry>,
+        source: admission::Source,
     ) -> Result<Accepted, IdentityError> {
         let id = ChainId(e.hash());
         if self.chains.contains_key(&id) {
@@ -935,7 +1006,13 @@ impl IdentityRegistry {
         }
         self.check_skew(now, e.issued_at)?;
         if self.chains.len() >= self.config.max_chains {
-            return Err(self.full(Table::Chains));
+            if self.emit && self.events.len() + EVENTS_PER_INPUT + 1 > self.config.max_queued_events
+            {
+                return Err(IdentityError::EventQueueFull);
+            }
+            if !self.make_room(source) {
+                return Err(self.full(Table::Chains));
+            }
         }
         let baid = e.baid;
         let frame = e.to_frame();
@@ -945,6 +1022,9 @@ impl IdentityRegistry {
                 entries: vec![e],
                 fork: None,
                 proven: None,
+                since: now.mono,
+                source,
+                vouched: false,
             },
         );
         self.keys.insert(key, id);
@@ -1236,15 +1316,18 @@ impl Engine for IdentityRegistry {
     type Error = IdentityError;
 
     /// Frames of kind [`crate::wire::BINDING`] and [`crate::wire::ATTESTATION`]; anything else
-    /// is refused. The link is routing only: who signed is what counts.
+    /// is refused. Who signed is what counts; the link only decides, when the chain table is
+    /// full, whose chains give way (see [Admission](IdentityRegistry#admission-when-the-chain-table-is-full)).
     fn handle_message(
         &mut self,
         now: Now,
-        _from: LinkId,
+        from: LinkId,
         payload: Bytes,
     ) -> Result<(), IdentityError> {
         match wire::peek_kind(&payload) {
-            Some(k) if k == crate::wire::BINDING => self.handle_entry(now, &payload).map(drop),
+            Some(k) if k == crate::wire::BINDING => {
+                self.entry_from(now, &payload, Some(from)).map(drop)
+            }
             Some(k) if k == crate::wire::ATTESTATION => {
                 self.handle_attestation(now, &payload).map(drop)
             }

@@ -1242,6 +1242,8 @@ impl Agent {
             .is_ok()
         {
             self.chain.push(genesis);
+            // Its own chain is never evicted from a full registry.
+            self.registry.vouch(&self.me);
         }
     }
 
@@ -1328,6 +1330,7 @@ impl Agent {
         }
         if let Some(chain) = self.registry.resolve(&self.me).map(|r| r.chain) {
             self.chain = self.registry.entries(&chain).cloned().collect();
+            self.registry.vouch(&self.me);
         }
         report.restored += heads.len();
         if let Err(e) = self.gossip.restore(now, heads) {
@@ -1541,12 +1544,19 @@ impl Agent {
         match e {
             IdentityEvent::Overflow(o) => self.engine_overflow("registry", o),
             IdentityEvent::Persist { frame } => {
-                let key = Hash::digest("agentnet/v1/record-key", &frame).0.to_vec();
+                let key = identity_record_key(&frame);
                 self.batch
                     .push(Record::put(tables::IDENTITY_ENTRY, key, frame));
             }
             IdentityEvent::ForkDetected { proof, .. } => {
                 let _ = self.on_proof(now, FraudProof::from(*proof), None);
+            }
+            IdentityEvent::Forgotten { frames, .. } => {
+                // Evicted from a full registry: the store holds no more than the registry.
+                for frame in frames {
+                    let key = identity_record_key(&frame);
+                    self.batch.push(Record::delete(tables::IDENTITY_ENTRY, key));
+                }
             }
             _ => {}
         }
@@ -2214,7 +2224,9 @@ impl Agent {
             // A provider that delivered a checked result has standing in the gossip tables:
             // a flood of fresh identities cannot evict its log or its descriptors. The set is
             // bounded (`gossip.max_standing`); when full, later providers simply go without.
+            // Its identity chain likewise stays in a full registry.
             let _ = self.gossip.set_standing(now, t.provider, true);
+            self.registry.vouch(&t.provider);
             let result = t.result.unwrap_or_default();
             self.complete(rid, Ok(result), Some(t.provider), payment);
         } else {
@@ -3133,6 +3145,11 @@ fn header_key(topic: &Topic, author: &AgentId, seq: u64) -> Vec<u8> {
     key.extend_from_slice(author.as_bytes());
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The store key of an identity entry or attestation: a hash of its frame.
+fn identity_record_key(frame: &Bytes) -> Vec<u8> {
+    Hash::digest("agentnet/v1/record-key", frame).0.to_vec()
 }
 
 /// The store key of a descriptor: provider, capability.
