@@ -806,7 +806,8 @@ fn every_bound_overflows_with_a_typed_error() {
     r.handle_entry(now(), &g.to_frame()).unwrap();
     drain(&mut r);
 
-    // Chains.
+    // Chains: a full table of chains with standing refuses (one without would give way).
+    assert!(r.vouch(&a.id()));
     assert_eq!(
         r.handle_entry(now(), &genesis(&key(2)).to_frame()),
         Err(IdentityError::TableFull {
