@@ -50,6 +50,9 @@ const MAX_BANS: usize = 4096;
 const HISTORY_TTL: Duration = Duration::from_secs(30);
 /// Most `Pull`s or pushes started by one `Vector`.
 const MAX_REPAIRS_PER_VECTOR: usize = 64;
+/// Most log summaries in one `Vector` answering a `Digest` (whole buckets only; about 60 bytes
+/// each): the answer to a small unsolicited digest stays a few KiB, not `max_items` summaries.
+const MAX_VECTOR_LOGS: usize = 4 * MAX_REPAIRS_PER_VECTOR;
 /// After this node asks a link for repairs (`IWant`, `Pull`) or answers its `Digest` with a
 /// `Vector` (the peer then pushes what we lack), copies from that link may be answers rather than eager pushes: such duplicates do
 /// not choke the link (a choke would cut an eager path that is working).
@@ -89,6 +92,9 @@ pub struct GossipStats {
     pub bodies_served: u64,
     /// Equivocations learned (locally detected or from proofs).
     pub equivocations: u64,
+    /// `Digest`s ignored because the same link sent one for the same topic less than half an
+    /// anti-entropy period before.
+    pub digests_throttled: u64,
 }
 
 #[derive(Debug)]
@@ -622,6 +628,7 @@ impl GossipEngine {
         let st = self.links.entry(link).or_insert_with(|| LinkState {
             topics: BTreeSet::new(),
             bucket: Bucket::full(burst, now.mono),
+            digests: BTreeMap::new(),
         });
         st.bucket.take(now.mono, rate, burst)
     }
@@ -1173,6 +1180,7 @@ impl Engine for GossipEngine {
         self.links.entry(link).or_insert_with(|| LinkState {
             topics: BTreeSet::new(),
             bucket: Bucket::full(burst, now.mono),
+            digests: BTreeMap::new(),
         });
         if !self.topics.is_empty() {
             let join: Vec<Topic> = self.topics.keys().cloned().collect();

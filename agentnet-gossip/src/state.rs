@@ -282,6 +282,9 @@ pub(crate) struct LinkState {
     pub topics: BTreeSet<Topic>,
     /// Frames accepted from the link.
     pub bucket: Bucket,
+    /// When the link's last `Digest` for each followed topic was taken up (anti-entropy
+    /// throttle; only followed topics, so bounded by the engine's topic limit).
+    pub digests: BTreeMap<Topic, Instant>,
 }
 
 /// A frame id remembered for duplicate suppression.

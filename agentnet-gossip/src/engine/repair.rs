@@ -139,13 +139,36 @@ impl GossipEngine {
         from: LinkId,
         m: wire::Digest,
     ) -> Result<(), GossipError> {
-        let Some(ts) = self.topics.get(&m.topic) else {
+        if !self.topics.contains_key(&m.topic) {
             return Ok(());
-        };
+        }
         let n = usize::from(self.cfg.digest_buckets);
         if m.buckets.len() != n {
             return Ok(());
         }
+        // Cost control. A digest costs two passes over the topic's logs and may be answered
+        // with a vector hundreds of times its size, and nobody asked for it: take up at most
+        // one per link and topic per half anti-entropy period (an honest peer sends one per
+        // topic per period, to one peer), and answer with at most MAX_VECTOR_LOGS summaries.
+        let window = self.cfg.anti_entropy / 2;
+        if let Some(link) = self.links.get_mut(&from) {
+            if link
+                .digests
+                .get(&m.topic)
+                .is_some_and(|last| now.mono < *last + window)
+            {
+                self.stats.digests_throttled += 1;
+                return Ok(());
+            }
+            if !link.digests.contains_key(&m.topic) {
+                let followed = &self.topics;
+                link.digests.retain(|t, _| followed.contains_key(t));
+            }
+            link.digests.insert(m.topic.clone(), now.mono);
+        }
+        let Some(ts) = self.topics.get(&m.topic) else {
+            return Ok(());
+        };
         let settled = self.settled(now);
         let mine = self.digest(ts, settled);
         let diff: Vec<u16> = (0..n)
@@ -155,15 +178,34 @@ impl GossipEngine {
         if diff.is_empty() {
             return Ok(());
         }
-        let max = self.cfg.limits.max_items.saturating_sub(1).max(1);
-        let logs: Vec<wire::LogSummary> = self
-            .summaries(ts, settled)
-            .filter(|s| diff.contains(&self.bucket_of(&s.author)))
-            .take(max)
-            .collect();
+        // Whole buckets only, so the peer never mistakes a summary left out for a log we
+        // lack; starting at a differing bucket that moves on every anti-entropy period, so
+        // successive rounds cover them all.
+        let mut by_bucket: BTreeMap<u16, Vec<wire::LogSummary>> = BTreeMap::new();
+        for s in self.summaries(ts, settled) {
+            let b = self.bucket_of(&s.author);
+            if diff.contains(&b) {
+                by_bucket.entry(b).or_default().push(s);
+            }
+        }
+        let max = MAX_VECTOR_LOGS.min(self.cfg.limits.max_items.saturating_sub(1).max(1));
+        let period = self.cfg.anti_entropy.as_micros().max(1) as u64;
+        let start = (now.mono.as_micros() / period) as usize % diff.len();
+        let (mut buckets, mut logs) = (Vec::new(), Vec::new());
+        for &b in diff[start..].iter().chain(&diff[..start]) {
+            let in_bucket = by_bucket.remove(&b).unwrap_or_default();
+            if !buckets.is_empty() && logs.len() + in_bucket.len() > max {
+                continue;
+            }
+            // A single bucket larger than the cap goes alone, cut to the cap: the peer may
+            // push a few entries we hold, which costs it, not us.
+            logs.extend(in_bucket.into_iter().take(max - logs.len()));
+            buckets.push(b);
+        }
+        buckets.sort_unstable();
         let m = Message::Vector(wire::Vector {
             topic: m.topic,
-            buckets: diff,
+            buckets,
             logs,
         });
         // The peer will push what we lack in these buckets.
