@@ -155,6 +155,11 @@ pub trait Transport: Send {
     fn close(&self, link: LinkId);
 
     /// The next event. `None` once the transport has shut down and reported everything.
+    ///
+    /// Must be **cancel-safe**: the `Node` polls it inside `select!` and also polls it once
+    /// without waiting to take ready events into the current turn, dropping the future if it
+    /// is not ready; a future dropped before it completes must lose no event (a channel's
+    /// `recv` is).
     async fn next_event(&mut self) -> Option<TransportEvent>;
 }
 

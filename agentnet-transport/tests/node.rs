@@ -338,3 +338,115 @@ async fn next_of(
         .expect("an event in time")
         .expect("open")
 }
+
+/// A store that counts its writes (for the batching test).
+#[derive(Debug)]
+struct CountingStore {
+    inner: agentnet_transport::store::MemoryStore,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    records: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl agentnet_transport::store::Store for CountingStore {
+    fn write(
+        &mut self,
+        batch: &[agentnet_transport::store::Write],
+    ) -> Result<(), agentnet_transport::store::StoreError> {
+        use std::sync::atomic::Ordering;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(batch.len(), Ordering::Relaxed);
+        self.inner.write(batch)
+    }
+    fn load(
+        &self,
+    ) -> Result<agentnet_transport::store::Restored, agentnet_transport::store::StoreError> {
+        self.inner.load()
+    }
+    fn prune(
+        &mut self,
+        now: agentnet_core::WallTime,
+    ) -> Result<usize, agentnet_transport::store::StoreError> {
+        self.inner.prune(now)
+    }
+    fn is_durable(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_flood_is_made_durable_in_batches_not_one_write_per_frame() {
+    use agentnet_core::Signed;
+    use agentnet_gossip::header::{EntryKind, LogHeader};
+    use agentnet_transport::host::{Transport, TransportEvent};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let net = MemoryNetwork::new();
+    let ka = Keypair::from_seed([51; 32]);
+    let (writes, records) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut cfg = NodeConfig::default();
+    cfg.agent.gossip.link_rate = 100_000;
+    cfg.agent.gossip.link_burst = 100_000;
+    let a = Node::builder()
+        .transport(net.transport("a", ka.id()).unwrap())
+        .ephemeral_identity(ka)
+        .store(CountingStore {
+            inner: agentnet_transport::store::MemoryStore::default(),
+            writes: Arc::clone(&writes),
+            records: Arc::clone(&records),
+        })
+        .config(cfg)
+        .seed([51; 32])
+        .start()
+        .await
+        .unwrap();
+    let topic = Topic::new("creative/image").unwrap();
+    a.subscribe(topic.clone()).await.unwrap();
+    let mut flood = net
+        .transport("flood", Keypair::from_seed([52; 32]).id())
+        .unwrap();
+    flood.connect("a").unwrap();
+    let link = loop {
+        if let TransportEvent::LinkUp(l) = next_of(&mut flood).await {
+            break l.link;
+        }
+    };
+    let now = SystemClock::new().now();
+    const N: u32 = 2000;
+    for i in 0..N {
+        let mut seed = [9u8; 32];
+        seed[..4].copy_from_slice(&i.to_be_bytes());
+        let kp = Keypair::from_seed(seed);
+        let h = LogHeader {
+            author: kp.id(),
+            topic: topic.clone(),
+            seq: 1,
+            prev: None,
+            kind: EntryKind::DESCRIPTOR,
+            body_hash: agentnet_gossip::wire::body_hash(b"flood"),
+            body_len: 5,
+            issued_at: now.wall,
+            ttl_ms: 600_000,
+            sketch: None,
+        };
+        flood
+            .send(link, Signed::sign(&kp, h).unwrap().to_frame())
+            .unwrap();
+    }
+    let before = writes.load(Ordering::Relaxed);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let held = a.stats().await.unwrap().headers;
+        if held >= N as usize || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held = a.stats().await.unwrap().headers;
+    let w = writes.load(Ordering::Relaxed) - before;
+    // Every header held was made durable (one record each, at least), in far fewer writes
+    // than frames: before, each frame was its own durable write.
+    assert!(held >= N as usize / 2, "{held} headers held");
+    assert!(records.load(Ordering::Relaxed) >= held);
+    assert!(w * 8 <= held, "{w} writes for {held} headers");
+    a.shutdown().await.unwrap();
+}

@@ -3,6 +3,7 @@
 //! [module docs](super)).
 
 use super::*;
+use futures::FutureExt;
 
 pub(super) enum Command {
     Announce(
@@ -96,6 +97,11 @@ pub(super) struct Driver {
 /// Most peers a node remembers as banned.
 const MAX_BANNED_PEERS: usize = 1024;
 
+/// Transport events handled in one turn at most, before the turn's effects run (one durable
+/// store batch, then the frames). Under a flood of frames the node writes to disk once per
+/// this many frames, not once per frame; a quiet node still writes at once.
+const MAX_EVENTS_PER_TURN: usize = 256;
+
 impl Driver {
     pub(super) async fn run(
         mut self,
@@ -126,6 +132,23 @@ impl Driver {
                 ev = self.transport.next_event() => {
                     let Some(ev) = ev else { break };
                     self.transport_event(ev);
+                    // Take what else is ready now into the same turn (a `Transport`'s
+                    // `next_event` is cancel-safe: a future dropped unfinished loses nothing).
+                    let mut closed = false;
+                    for _ in 1..MAX_EVENTS_PER_TURN {
+                        match self.transport.next_event().now_or_never() {
+                            Some(Some(ev)) => self.transport_event(ev),
+                            Some(None) => {
+                                closed = true;
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    if closed {
+                        self.flush(self.clock.now());
+                        break;
+                    }
                 }
                 () = tokio::time::sleep(wait) => {}
             }
