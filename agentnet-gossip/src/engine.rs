@@ -722,7 +722,11 @@ impl GossipEngine {
             self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
             return Ok(());
         }
-        if !self.has_standing(now, &claimed.topic, &claimed.author)
+        // The wire's guards (this budget, the per-author rate below) do not apply to what the
+        // host restores (`from` = None): those headers were accepted before, and a restart
+        // must not lose what it had acknowledged.
+        if from.is_some()
+            && !self.has_standing(now, &claimed.topic, &claimed.author)
             && !self
                 .verify_budget
                 .take(now.mono, self.cfg.verify_rate, self.cfg.verify_burst)
@@ -761,7 +765,7 @@ impl GossipEngine {
             .logs
             .get(&h.author)
             .is_some_and(|l| l.get(h.seq).is_some());
-        if !known_author {
+        if from.is_some() && !known_author {
             if self.author_buckets.len() >= self.cfg.max_authors_per_topic * 2
                 && !self.author_buckets.contains_key(&h.author)
             {

@@ -1310,3 +1310,33 @@ fn a_vector_answering_a_digest_is_bounded_and_holds_whole_buckets() {
     };
     assert_ne!(w.buckets, v.buckets, "the next round starts elsewhere");
 }
+
+#[test]
+fn a_restore_is_not_held_to_the_wires_rate_limits() {
+    // A node that held a long log from one author and many authors (more than the
+    // verification budget and the per-author burst allow at once) gets all of them back
+    // after a restart: the limits guard the wire, not the node's own store.
+    let tight = |c: &mut GossipConfig| {
+        c.author_burst = 3;
+        c.author_rate = 1;
+        c.verify_burst = 5;
+        c.verify_rate = 1;
+    };
+    let mut frames: Vec<Bytes> = chain(&Keypair::from_seed([9; 32]), 10, |s| vec![s as u8])
+        .iter()
+        .map(Signed::to_frame)
+        .collect();
+    for n in 20..40u8 {
+        frames.push(header(&Keypair::from_seed([n; 32]), 1, None, b"x").to_frame());
+    }
+    let mut e = engine_with(1, tight);
+    assert_eq!(e.restore_headers(now(), frames.clone()), 30);
+    assert_eq!(e.header_count(), 30);
+    // The same frames from a link are held to the limits.
+    let mut wire = engine_with(1, tight);
+    peer(&mut wire, 1);
+    for f in frames {
+        let _ = wire.handle_message(now(), LinkId(1), f);
+    }
+    assert!(wire.header_count() < 30, "{}", wire.header_count());
+}
