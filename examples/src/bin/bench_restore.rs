@@ -150,7 +150,7 @@ fn main() {
             prev = Some(signed.hash());
             let _ = agent.handle_message(now(), LinkId(1), signed.to_frame());
             frames += 1;
-            if frames % 256 == 0 {
+            if frames.is_multiple_of(256) {
                 apply(&mut agent, &mut store);
             }
         }
