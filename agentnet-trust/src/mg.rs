@@ -67,7 +67,12 @@
 //!
 //! # Bounds
 //! At most [`ReputationConfig::max_agents`] agents and [`ReputationConfig::max_topics`]
-//! topics; rows longer than [`crate::report::MAX_REPORT_ENTRIES`] are refused.
+//! topics; rows longer than [`crate::report::MAX_REPORT_ENTRIES`] are refused. A full agent
+//! table first forgets every agent nothing refers to ([`Reputation::compact`]: no stake,
+//! offence, principal or row), so ids named once by free keys cannot keep honest newcomers
+//! out.
+
+mod compact;
 
 use agentnet_core::config::{ConfigError, check_range};
 use std::collections::{BTreeMap, BTreeSet};
@@ -408,7 +413,12 @@ impl Reputation {
             .collect::<BTreeSet<_>>()
             .len();
         if self.agents.len() + needed > self.config.max_agents {
-            return Err(ReputationError::TooManyAgents(self.agents.len()));
+            // Make room from agents nothing refers to; the reporter's old row (replaced
+            // below) still counts as a reference, which only keeps more.
+            self.compact()?;
+            if self.agents.len() + needed > self.config.max_agents {
+                return Err(ReputationError::TooManyAgents(self.agents.len()));
+            }
         }
         let r = self.ensure(reporter)?;
         let mut ix: Vec<(u32, f32, f32)> = Vec::with_capacity(row.len());
@@ -806,6 +816,9 @@ impl Reputation {
     fn ensure(&mut self, agent: AgentId) -> Result<u32, ReputationError> {
         if let Some(&i) = self.index.get(&agent) {
             return Ok(i);
+        }
+        if self.agents.len() >= self.config.max_agents {
+            self.compact()?;
         }
         if self.agents.len() >= self.config.max_agents {
             return Err(ReputationError::TooManyAgents(self.agents.len()));

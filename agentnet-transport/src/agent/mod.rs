@@ -2738,6 +2738,14 @@ impl Agent {
                 .collect();
             let _ = self.reputation.set_row(self.me, topic, own);
             let reporters: Vec<AgentId> = self.book.rows(topic).map(|(r, _)| *r).collect();
+            // Rows of reporters the book no longer holds (it gave their place to others)
+            // leave too, so the ids they named stop holding places in the reputation table.
+            let held: BTreeSet<AgentId> = reporters.iter().map(|r| self.canonical(r)).collect();
+            for gone in self.reputation.reporters(topic) {
+                if gone != self.me && !held.contains(&gone) {
+                    self.reputation.remove_row(&gone, topic);
+                }
+            }
             for reporter in reporters {
                 let entries = self.book.row_at(topic, &reporter, now.wall);
                 let canonical = self.canonical(&reporter);
