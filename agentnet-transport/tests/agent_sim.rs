@@ -1181,9 +1181,33 @@ fn a_trust_report_dated_in_the_future_is_refused() {
         .expect("a current report");
 }
 
+/// Drain `agent`, apply every `Persist` to `store` (the keys of `table` held: puts minus
+/// deletes) and acknowledge it.
+fn apply_persists(
+    agent: &mut Agent,
+    now: Now,
+    table: &str,
+    store: &mut std::collections::BTreeSet<Bytes>,
+) {
+    use agentnet_core::Engine;
+    use agentnet_core::effect::Effect;
+    while agent.poll_transmit().is_some() || agent.poll_event().is_some() {}
+    while let Some(e) = agent.poll_effect() {
+        if let Effect::Persist { id, records } = e {
+            for r in records.iter().filter(|r| r.table == table) {
+                if r.value.is_some() {
+                    store.insert(r.key.clone());
+                } else {
+                    store.remove(&r.key);
+                }
+            }
+            agent.handle_persisted(now, id).unwrap();
+        }
+    }
+}
+
 #[test]
 fn what_the_gossip_plane_evicts_leaves_the_store_too() {
-    use agentnet_core::effect::Effect;
     use agentnet_core::{Engine, LinkId};
     use agentnet_gossip::header::{EntryKind, LogHeader};
     use agentnet_transport::agent::tables;
@@ -1204,19 +1228,7 @@ fn what_the_gossip_plane_evicts_leaves_the_store_too() {
     }
     let mut store = std::collections::BTreeSet::new();
     let apply = |agent: &mut Agent, store: &mut std::collections::BTreeSet<Bytes>| {
-        while agent.poll_transmit().is_some() || agent.poll_event().is_some() {}
-        while let Some(e) = agent.poll_effect() {
-            if let Effect::Persist { id, records } = e {
-                for r in records.iter().filter(|r| r.table == tables::GOSSIP_HEADER) {
-                    if r.value.is_some() {
-                        store.insert(r.key.clone());
-                    } else {
-                        store.remove(&r.key);
-                    }
-                }
-                agent.handle_persisted(t0, id).unwrap();
-            }
-        }
+        apply_persists(agent, t0, tables::GOSSIP_HEADER, store)
     };
     apply(&mut agent, &mut store);
     for n in 0..40u8 {
@@ -1248,7 +1260,6 @@ fn what_the_gossip_plane_evicts_leaves_the_store_too() {
 
 #[test]
 fn free_identity_chains_do_not_lock_a_full_registry_and_leave_the_store_with_it() {
-    use agentnet_core::effect::Effect;
     use agentnet_core::{Engine, LinkId};
     use agentnet_transport::agent::tables;
     use agentnet_trust::baid::{BaidInputs, BindingEntry, PrincipalCommitment};
@@ -1266,19 +1277,7 @@ fn free_identity_chains_do_not_lock_a_full_registry_and_leave_the_store_with_it(
     agent.handle_link_up(t0, LinkId(2));
     let mut store = std::collections::BTreeSet::new();
     let apply = |agent: &mut Agent, store: &mut std::collections::BTreeSet<Bytes>| {
-        while agent.poll_transmit().is_some() || agent.poll_event().is_some() {}
-        while let Some(e) = agent.poll_effect() {
-            if let Effect::Persist { id, records } = e {
-                for r in records.iter().filter(|r| r.table == tables::IDENTITY_ENTRY) {
-                    if r.value.is_some() {
-                        store.insert(r.key.clone());
-                    } else {
-                        store.remove(&r.key);
-                    }
-                }
-                agent.handle_persisted(t0, id).unwrap();
-            }
-        }
+        apply_persists(agent, t0, tables::IDENTITY_ENTRY, store)
     };
     apply(&mut agent, &mut store);
     let genesis = |n: u8| {
