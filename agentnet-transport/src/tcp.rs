@@ -70,7 +70,7 @@
 //!   `es`/`se` DH results key everything after them). The binding, signed by the peer's
 //!   Ed25519 identity key, proves that identity once declared that X25519 key its own. Both
 //!   together: the peer is the agent named in the binding, or someone holding that agent's
-//!   X25519 secret. [`LinkInfo::peer`] is that agent.
+//!   X25519 secret. [`LinkInfo::peer`](crate::host::LinkInfo::peer) is that agent.
 //! * **Why `issued_at` is not checked.** A binding is public and replayable, but replaying it
 //!   is useless without the X25519 secret, whose possession the handshake proves live on every
 //!   connection. An expiry would add nothing against an attacker without the secret and would
