@@ -8,7 +8,7 @@ use agentnet_core::config::{ConfigError, check_range};
 #[cfg(doc)]
 use super::TcpTransport;
 #[cfg(doc)]
-use crate::host::{LinkDown, Transport};
+use crate::host::{LinkDown, Transport, TransportError};
 
 /// Upper bound accepted for [`TcpConfig::max_frame`] (bytes): the record length is a u32 and a
 /// frame is buffered whole, so keep it sane.
