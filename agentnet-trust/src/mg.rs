@@ -92,6 +92,10 @@ pub struct MgOptions {
     /// Weight cross-topic bridge evidence by topic similarity (otherwise every other topic
     /// weighs 1).
     pub semantic_weight: bool,
+    /// Collusion discount: a reporter's praise of several members of one circle of
+    /// providers that deal with each other counts once, split among them (see the
+    /// [module docs](self#collusion-discount)).
+    pub collusion_discount: bool,
 }
 
 impl Default for MgOptions {
@@ -100,6 +104,7 @@ impl Default for MgOptions {
             slashing: true,
             gate: true,
             semantic_weight: true,
+            collusion_discount: true,
         }
     }
 }
@@ -577,8 +582,24 @@ impl Reputation {
                 (n as f64 * best).min(1.0)
             })
             .collect();
+        // Collusion discount d_ij per topic (1 everywhere when off), aligned with the rows.
+        let phi = self.config.failure_weight;
+        let discounts: Vec<BTreeMap<u32, Vec<f64>>> = self
+            .topics
+            .iter()
+            .map(|ts| {
+                if opts.collusion_discount {
+                    circle_discounts(&ts.rows, &excluded, phi)
+                } else {
+                    ts.rows
+                        .iter()
+                        .map(|(r, row)| (*r, vec![1.0; row.len()]))
+                        .collect()
+                }
+            })
+            .collect();
         // Evidence per (topic, agent).
-        for ts in &mut self.topics {
+        for (ts, d) in self.topics.iter_mut().zip(&discounts) {
             ts.pos = vec![0.0; n];
             ts.neg = vec![0.0; n];
             for (r, row) in &ts.rows {
@@ -586,8 +607,8 @@ impl Reputation {
                     continue;
                 }
                 let omega = omega[*r as usize];
-                for &(j, pos, neg) in row {
-                    ts.pos[j as usize] += omega * pos as f64;
+                for (&(j, pos, neg), &dij) in row.iter().zip(&d[r]) {
+                    ts.pos[j as usize] += omega * dij * pos as f64;
                     ts.neg[j as usize] += omega * neg as f64;
                 }
             }
@@ -681,11 +702,27 @@ impl Reputation {
             }
             pretrusts.push(p);
         }
-        for (ts, p) in self.topics.iter_mut().zip(pretrusts) {
-            let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
-            stats.iterations.push(c.iterations);
-            stats.converged &= c.converged;
-            ts.scores = ts.solver.scores().to_vec();
+        for ((ts, p), d) in self.topics.iter_mut().zip(pretrusts).zip(&discounts) {
+            if opts.collusion_discount {
+                // The discounted share of each row goes to a sink (index n) that trusts
+                // nobody, so it is passed on by the pretrust; the agents' scores are then
+                // renormalised to a distribution.
+                let graph = discounted_graph(&ts.rows, d, &excluded, phi)?;
+                let mut p = p;
+                p.push(0.0);
+                let c = ts.solver.run(&graph, &p, &self.config.params)?;
+                stats.iterations.push(c.iterations);
+                stats.converged &= c.converged;
+                let t = ts.solver.scores();
+                let total: f64 = t[..n].iter().sum();
+                let scale = if total > 0.0 { 1.0 / total } else { 0.0 };
+                ts.scores = t[..n].iter().map(|v| v * scale).collect();
+            } else {
+                let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
+                stats.iterations.push(c.iterations);
+                stats.converged &= c.converged;
+                ts.scores = ts.solver.scores().to_vec();
+            }
             // Convicted agents hold exactly zero (no pretrust and no edges in; this removes
             // the last rounding residue of a warm start).
             for (j, x) in excluded.iter().enumerate() {
@@ -823,6 +860,107 @@ impl Reputation {
         }
         Ok(i)
     }
+}
+
+/// `d_ij` for every entry of every row (aligned with the row; rows of convicted reporters
+/// and entries about convicted peers get 1 and are dropped elsewhere): see the
+/// [module docs](self#collusion-discount).
+fn circle_discounts(
+    rows: &BTreeMap<u32, Vec<(u32, f32, f32)>>,
+    excluded: &[bool],
+    phi: f64,
+) -> BTreeMap<u32, Vec<f64>> {
+    let n = excluded.len();
+    let praises = |r: u32, j: u32, pos: f32, neg: f32| {
+        !excluded[r as usize] && !excluded[j as usize] && local_trust(pos, neg, phi) > 0.0
+    };
+    // Undirected praise neighbourhoods N(j), sorted.
+    let mut nbrs: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (&r, row) in rows {
+        for &(j, pos, neg) in row {
+            if praises(r, j, pos, neg) {
+                nbrs[r as usize].push(j);
+                nbrs[j as usize].push(r);
+            }
+        }
+    }
+    for v in &mut nbrs {
+        v.sort_unstable();
+        v.dedup();
+    }
+    rows.iter()
+        .map(|(&r, row)| {
+            // R_i: the peers this reporter praises (rows are sorted by peer).
+            let praised: Vec<u32> = row
+                .iter()
+                .filter(|e| praises(r, e.0, e.1, e.2))
+                .map(|e| e.0)
+                .collect();
+            let d = row
+                .iter()
+                .map(|&(j, _, _)| {
+                    // 1 + |(R_i \ {j}) ∩ N(j)|; i itself is never in R_i.
+                    let shared = sorted_intersection(&praised, &nbrs[j as usize]);
+                    1.0 / (1 + shared) as f64
+                })
+                .collect();
+            (r, d)
+        })
+        .collect()
+}
+
+/// Size of the intersection of two sorted, deduplicated lists.
+fn sorted_intersection(a: &[u32], b: &[u32]) -> usize {
+    let (mut x, mut y, mut count) = (0, 0, 0);
+    while x < a.len() && y < b.len() {
+        match a[x].cmp(&b[y]) {
+            std::cmp::Ordering::Less => x += 1,
+            std::cmp::Ordering::Greater => y += 1,
+            std::cmp::Ordering::Equal => {
+                count += 1;
+                x += 1;
+                y += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The topic graph with the collusion discount: `w_ij · d_ij` per entry, and what the
+/// discount removed from the row as one edge to the sink at index `n`.
+fn discounted_graph(
+    rows: &BTreeMap<u32, Vec<(u32, f32, f32)>>,
+    d: &BTreeMap<u32, Vec<f64>>,
+    excluded: &[bool],
+    phi: f64,
+) -> Result<TrustGraph, ReputationError> {
+    let n = excluded.len();
+    let sink = n as u32;
+    let mut edges = Vec::new();
+    for (&r, row) in rows {
+        if excluded[r as usize] {
+            continue;
+        }
+        let mut removed = 0.0f64;
+        for (&(j, pos, neg), &dij) in row.iter().zip(&d[&r]) {
+            if excluded[j as usize] {
+                continue;
+            }
+            let w = f64::from(local_trust(pos, neg, phi));
+            if w > 0.0 {
+                // Praise is discounted, complaints are not.
+                let kept = f64::from(local_trust((f64::from(pos) * dij) as f32, neg, phi));
+                if kept > 0.0 {
+                    edges.push((r, j, kept as f32));
+                }
+                removed += w - kept;
+            }
+        }
+        if removed > 0.0 {
+            edges.push((r, sink, removed as f32));
+        }
+    }
+    Ok(TrustGraph::from_edges(n + 1, edges)?)
 }
 
 fn local_trust(pos: f32, neg: f32, phi: f64) -> f32 {

@@ -192,11 +192,13 @@ pub enum MethodName {
     MgWithoutGate,
     /// MG without the semantic weight.
     MgWithoutSemanticWeight,
+    /// MG without the collusion discount.
+    MgWithoutCollusionDiscount,
 }
 
 impl MethodName {
     /// Every method, in report order.
-    pub const ALL: [MethodName; 7] = [
+    pub const ALL: [MethodName; 8] = [
         MethodName::Random,
         MethodName::GlobalEigenTrust,
         MethodName::PerTopicEigenTrust,
@@ -204,6 +206,7 @@ impl MethodName {
         MethodName::MgWithoutSlashing,
         MethodName::MgWithoutGate,
         MethodName::MgWithoutSemanticWeight,
+        MethodName::MgWithoutCollusionDiscount,
     ];
 
     /// The `method` field of the JSON.
@@ -216,6 +219,7 @@ impl MethodName {
             MethodName::MgWithoutSlashing => "mg_without_slashing",
             MethodName::MgWithoutGate => "mg_without_gate",
             MethodName::MgWithoutSemanticWeight => "mg_without_semantic_weight",
+            MethodName::MgWithoutCollusionDiscount => "mg_without_collusion_discount",
         }
     }
 
@@ -233,6 +237,10 @@ impl MethodName {
             MethodName::MgWithoutGate => Method::MultiGraph(MgOptions { gate: false, ..mg }),
             MethodName::MgWithoutSemanticWeight => Method::MultiGraph(MgOptions {
                 semantic_weight: false,
+                ..mg
+            }),
+            MethodName::MgWithoutCollusionDiscount => Method::MultiGraph(MgOptions {
+                collusion_discount: false,
                 ..mg
             }),
         })
@@ -1238,7 +1246,8 @@ fn salience(method: MethodName, half_life: Duration) -> SalienceConfig {
         MethodName::MgEigenTrust
         | MethodName::MgWithoutSlashing
         | MethodName::MgWithoutGate
-        | MethodName::MgWithoutSemanticWeight => SalienceConfig::default(),
+        | MethodName::MgWithoutSemanticWeight
+        | MethodName::MgWithoutCollusionDiscount => SalienceConfig::default(),
         _ => SalienceConfig::ALWAYS_FULL,
     };
     SalienceConfig { half_life, ..base }
