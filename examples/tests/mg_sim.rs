@@ -1,7 +1,7 @@
 //! The MG-EigenTrust attack simulation on small worlds: the production trust plane catches
 //! saboteurs, slashing is what stops them, the harder settings (30% malicious, 8 topics) keep
-//! the goals that the full runs keep, the slow defector is never provable, and runs are
-//! deterministic.
+//! the goals that the full runs keep, the slow defector is never provable (and the collusion
+//! discount is what keeps it near random), and runs are deterministic.
 
 use agentnet_examples::mg_sim::{self, ExperimentConfig, Goals, MethodName, Summary};
 
@@ -175,17 +175,20 @@ fn slow_defectors_are_never_provable() {
     // What the collusion discount does here (README): without it the staged praise keeps
     // the defectors' code-review record consistent with their code generation, so the gate
     // stays open for them and the clique's praise compounds; with it the gate closes for
-    // most of them and MG does far better, and better than per-topic EigenTrust.
+    // most of them and MG's attack success roughly halves (seeds 1–2: 0.14 vs 0.28).
     assert!(undiscounted.gate_open_colluders >= 0.5, "{undiscounted:?}");
-    assert!(mg.gate_open_colluders <= 1.0, "{mg:?}");
+    assert!(mg.gate_open_colluders <= 0.25, "{mg:?}");
     assert!(
-        mg.attack_success <= 1.0 * undiscounted.attack_success,
+        mg.attack_success <= 0.6 * undiscounted.attack_success,
         "{s:#?}"
     );
-    assert!(mg.attack_success < by(MethodName::PerTopicEigenTrust).attack_success);
-    // Trust-proportional selection still favours the clique a little: MG is not below
-    // random, and what remains comes through the bridge (MG with no bridge at all does
-    // better still).
-    assert!(mg.attack_success <= 10.0 * by(MethodName::Random).attack_success);
+    // Trust-proportional selection still favours the clique a little: MG stays above
+    // random, but within a quarter of it (seeds 1–2: 0.14 vs 0.12); without any bridge MG
+    // does no worse.
+    let random = by(MethodName::Random).attack_success;
+    assert!(
+        random < mg.attack_success && mg.attack_success <= 1.25 * random,
+        "{s:#?}"
+    );
     assert!(no_bridge[0].attack_success <= mg.attack_success * 1.1);
 }
