@@ -96,7 +96,7 @@
 //! praises two honest providers that once hired each other gives each half its praise.
 //! Cost per recompute and topic: the neighbourhoods (O(edges)), one intersection
 //! per entry (O(|R_τ(i)| · log |N_τ(j)|), rows are at most
-//! [`MAX_REPORT_ENTRIES`](crate::report::MAX_REPORT_ENTRIES) long), and the topic graph is
+//! [`MAX_REPORT_ENTRIES`] long), and the topic graph is
 //! rebuilt, so the solver does a full residual pass instead of a warm patch.
 //!
 //! **Slashing** (MG with [`MgOptions::slashing`]): a verified [`Offence`] against `j`

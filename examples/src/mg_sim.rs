@@ -29,7 +29,8 @@
 //!   (at the default 0.4 a verified acceptance rate of about 0.97·0.6 + 0.4·(1 − `notice`) ≈
 //!   0.78, inside the honest range 0.75–0.98, so their record is never "more bad than good").
 //!   They are staged with, vouched for and re-enter like attackers. This is the attack where
-//!   slashing cannot help and only the gate, the semantic weight and the ledger can.
+//!   slashing cannot help and only the gate, the semantic weight, the collusion discount and
+//!   the ledger can.
 //! - Collusion is staged tasks: good work with honest evidence, so the praise that follows
 //!   is backed by checks that really pass — the only praise the ledger accepts. When a
 //!   colluder needs a code task it hires a random fellow attacker with probability
@@ -68,8 +69,9 @@
 //! Each method differs only in its [`ReputationConfig`] and report salience:
 //! `global_eigentrust` (one flattened graph, `pretrusted` fixed honest agents, full reports),
 //! `per_topic_eigentrust` (the same fixed pretrusted agents per topic, full reports),
-//! `mg_eigentrust` (stake and bridge pretrust, gate, semantic weight, slashing, salient
-//! reports) and its three ablations.
+//! `mg_eigentrust` (stake and bridge pretrust, gate, semantic weight, collusion discount,
+//! slashing, salient reports) and its four ablations (without slashing, gate, semantic weight,
+//! collusion discount).
 //!
 //! **Fraud proofs are the same for every method.** A proof is self-verifying, so it travels
 //! to every agent under every method (`random` included): every agent's ledger drops the
