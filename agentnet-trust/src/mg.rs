@@ -37,7 +37,7 @@
 //! w_τσ      = max(0, cos(emb_τ, emb_σ))            (semantic weight; 1 when disabled)
 //! g_τσ(j)   = [ P_σ(j) + N_σ(j) ≥ m ]  ·  [ r_τ(j) ≥ r_σ(j) − δ ]   (consistency gate; 1 when disabled)
 //! r_τ(j)    = (P_τ(j) + 1) / (P_τ(j) + N_τ(j) + 2)
-//! P_τ(j)    = Σ_i ω_i · pos_ij^τ ,   N_τ(j) = Σ_i ω_i · neg_ij^τ
+//! P_τ(j)    = Σ_i ω_i · d_ij^τ · pos_ij^τ ,   N_τ(j) = Σ_i ω_i · neg_ij^τ   (d: collusion discount, below)
 //! ω_i       = min(1, n · max_σ t_σ(i))            (a reporter counts fully once it has average trust somewhere)
 //! e(j)      = 0 if j is slashed or its principal is flagged, else 1
 //! ```
@@ -53,6 +53,51 @@
 //! `r_σ − δ`, and the trust it earned elsewhere stops flowing into its pretrust here. The
 //! semantic weight keeps trust from unrelated topics (creative writing → security review)
 //! from counting at all.
+//!
+//! ## Collusion discount
+//! (MG with [`MgOptions::collusion_discount`].) Staged tasks are real work with evidence that
+//! really verifies, so a clique can fill every ledger it controls with praise the checks
+//! accept: its members hire each other, and accomplices (who may hold real trust elsewhere)
+//! vouch for all of them. Each such praise passes every check; what gives the clique away is
+//! its shape: the praised providers deal with each other. The discount treats praise of
+//! several providers that deal with each other as praise of one party, split among them:
+//!
+//! ```text
+//! N_τ(j)   = { k : w_jk^τ > 0  or  w_kj^τ > 0 }       (j's praise relations in τ, either direction)
+//! R_τ(i)   = { k : w_ik^τ > 0 }                        (whom i praises in τ)
+//! d_ij^τ   = 1 / (1 + |R_τ(i) ∩ N_τ(j)|)
+//! w'_ij^τ  = max(0, d_ij^τ · pos_ij^τ − φ · neg_ij^τ)
+//! ```
+//!
+//! (`j ∉ N_τ(j)` and `i ∉ R_τ(i)`, so the count is of the *other* providers `i` praises that
+//! have praised `j` or been praised by it; convicted agents and their rows are left out
+//! first.) In the topic graph row `i` keeps its old total `Σ_k w_ik^τ`: entry `j` gets
+//! `w'_ij^τ`, and what the discount removed, `Σ_k (w_ik^τ − w'_ik^τ)`, goes to a sink that
+//! trusts nobody, so that share of `i`'s trust is passed on by the pretrust `p_τ`, like the
+//! trust of an agent with an empty row; the agents' scores are then rescaled to sum 1. The
+//! same `d` weighs the positive evidence `P_τ` that the gate reads.
+//!
+//! What follows from the formula:
+//! - A reporter none of whose praised providers have dealt with each other in `τ` — the
+//!   common case for an independent requester — is not discounted at all (`d = 1`).
+//! - A reporter that praises `k` providers that all deal with each other (a clique) gives
+//!   each of them `1/k` of its praise: together they receive what one of them would. The
+//!   clique's members praising each other are such reporters too, so trust that circulates
+//!   inside a clique mostly drains back to the pretrust instead of compounding.
+//! - Complaints (`neg`) are never discounted: collusion inflates praise; discounting
+//!   complaints would only shield a circle.
+//!
+//! Threat model and limits. It is aimed at cliques whose praise stays among providers that
+//! deal with each other, and at accomplices that spread their praise over several members.
+//! It does not see: accomplices that each praise a single member (every such row has
+//! `d = 1`; they matter only as much as the accomplices' own trust in `τ`, which is what the
+//! stake pretrust bounds); members that never deal with each other in `τ` (relations in other
+//! topics do not count); a clique of two. It costs honest agents too: a requester that
+//! praises two honest providers that once hired each other gives each half its praise.
+//! Cost per recompute and topic: the neighbourhoods (O(edges)), one intersection
+//! per entry (O(|R_τ(i)| · log |N_τ(j)|), rows are at most
+//! [`MAX_REPORT_ENTRIES`] long), and the topic graph is
+//! rebuilt, so the solver does a full residual pass instead of a warm patch.
 //!
 //! **Slashing** (MG with [`MgOptions::slashing`]): a verified [`Offence`] against `j`
 //! burns or freezes its stake ([`SlashPolicy`]), marks `j` slashed and flags its principal
@@ -97,6 +142,10 @@ pub struct MgOptions {
     /// Weight cross-topic bridge evidence by topic similarity (otherwise every other topic
     /// weighs 1).
     pub semantic_weight: bool,
+    /// Collusion discount: a reporter's praise of several members of one circle of
+    /// providers that deal with each other counts once, split among them (see the
+    /// [module docs](self#collusion-discount)).
+    pub collusion_discount: bool,
 }
 
 impl Default for MgOptions {
@@ -105,6 +154,7 @@ impl Default for MgOptions {
             slashing: true,
             gate: true,
             semantic_weight: true,
+            collusion_discount: true,
         }
     }
 }
@@ -591,8 +641,24 @@ impl Reputation {
                 (n as f64 * best).min(1.0)
             })
             .collect();
+        // Collusion discount d_ij per topic (1 everywhere when off), aligned with the rows.
+        let phi = self.config.failure_weight;
+        let discounts: Vec<BTreeMap<u32, Vec<f64>>> = self
+            .topics
+            .iter()
+            .map(|ts| {
+                if opts.collusion_discount {
+                    circle_discounts(&ts.rows, &excluded, phi)
+                } else {
+                    ts.rows
+                        .iter()
+                        .map(|(r, row)| (*r, vec![1.0; row.len()]))
+                        .collect()
+                }
+            })
+            .collect();
         // Evidence per (topic, agent).
-        for ts in &mut self.topics {
+        for (ts, d) in self.topics.iter_mut().zip(&discounts) {
             ts.pos = vec![0.0; n];
             ts.neg = vec![0.0; n];
             for (r, row) in &ts.rows {
@@ -600,8 +666,8 @@ impl Reputation {
                     continue;
                 }
                 let omega = omega[*r as usize];
-                for &(j, pos, neg) in row {
-                    ts.pos[j as usize] += omega * pos as f64;
+                for (&(j, pos, neg), &dij) in row.iter().zip(&d[r]) {
+                    ts.pos[j as usize] += omega * dij * pos as f64;
                     ts.neg[j as usize] += omega * neg as f64;
                 }
             }
@@ -695,11 +761,27 @@ impl Reputation {
             }
             pretrusts.push(p);
         }
-        for (ts, p) in self.topics.iter_mut().zip(pretrusts) {
-            let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
-            stats.iterations.push(c.iterations);
-            stats.converged &= c.converged;
-            ts.scores = ts.solver.scores().to_vec();
+        for ((ts, p), d) in self.topics.iter_mut().zip(pretrusts).zip(&discounts) {
+            if opts.collusion_discount {
+                // The discounted share of each row goes to a sink (index n) that trusts
+                // nobody, so it is passed on by the pretrust; the agents' scores are then
+                // renormalised to a distribution.
+                let graph = discounted_graph(&ts.rows, d, &excluded, phi)?;
+                let mut p = p;
+                p.push(0.0);
+                let c = ts.solver.run(&graph, &p, &self.config.params)?;
+                stats.iterations.push(c.iterations);
+                stats.converged &= c.converged;
+                let t = ts.solver.scores();
+                let total: f64 = t[..n].iter().sum();
+                let scale = if total > 0.0 { 1.0 / total } else { 0.0 };
+                ts.scores = t[..n].iter().map(|v| v * scale).collect();
+            } else {
+                let c = ts.solver.run(&ts.graph, &p, &self.config.params)?;
+                stats.iterations.push(c.iterations);
+                stats.converged &= c.converged;
+                ts.scores = ts.solver.scores().to_vec();
+            }
             // Convicted agents hold exactly zero (no pretrust and no edges in; this removes
             // the last rounding residue of a warm start).
             for (j, x) in excluded.iter().enumerate() {
@@ -801,7 +883,8 @@ impl Reputation {
     }
 
     /// Verified evidence `(P_τ(j), N_τ(j))` for `agent` in `topic` from the last MG recompute
-    /// (zeros for the baselines).
+    /// (zeros for the baselines); `P_τ` is counted after the collusion discount when it is
+    /// on.
     pub fn evidence(&self, agent: &AgentId, topic: &Topic) -> (f64, f64) {
         let (Some(&j), Some(&t)) = (self.index.get(agent), self.topic_index.get(topic)) else {
             return (0.0, 0.0);
@@ -842,6 +925,100 @@ impl Reputation {
     }
 }
 
+/// `d_ij` for every entry of every row (aligned with the row; rows of convicted reporters
+/// and entries about convicted peers get 1 and are dropped elsewhere): see the
+/// [module docs](self#collusion-discount).
+fn circle_discounts(
+    rows: &BTreeMap<u32, Vec<(u32, f32, f32)>>,
+    excluded: &[bool],
+    phi: f64,
+) -> BTreeMap<u32, Vec<f64>> {
+    let n = excluded.len();
+    let praises = |r: u32, j: u32, pos: f32, neg: f32| {
+        !excluded[r as usize] && !excluded[j as usize] && local_trust(pos, neg, phi) > 0.0
+    };
+    // Undirected praise neighbourhoods N(j), sorted.
+    let mut nbrs: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (&r, row) in rows {
+        for &(j, pos, neg) in row {
+            if praises(r, j, pos, neg) {
+                nbrs[r as usize].push(j);
+                nbrs[j as usize].push(r);
+            }
+        }
+    }
+    for v in &mut nbrs {
+        v.sort_unstable();
+        v.dedup();
+    }
+    rows.iter()
+        .map(|(&r, row)| {
+            // R_i: the peers this reporter praises (rows are sorted by peer).
+            let praised: Vec<u32> = row
+                .iter()
+                .filter(|e| praises(r, e.0, e.1, e.2))
+                .map(|e| e.0)
+                .collect();
+            let d = row
+                .iter()
+                .map(|&(j, _, _)| {
+                    // 1 + |(R_i \ {j}) ∩ N(j)|; i itself is never in R_i.
+                    let shared = sorted_intersection(&praised, &nbrs[j as usize]);
+                    1.0 / (1 + shared) as f64
+                })
+                .collect();
+            (r, d)
+        })
+        .collect()
+}
+
+/// Size of the intersection of two sorted, deduplicated lists: each element of the shorter
+/// one looked up in the longer one, O(min · log max).
+fn sorted_intersection(a: &[u32], b: &[u32]) -> usize {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short
+        .iter()
+        .filter(|x| long.binary_search(x).is_ok())
+        .count()
+}
+
+/// The topic graph with the collusion discount: `w_ij · d_ij` per entry, and what the
+/// discount removed from the row as one edge to the sink at index `n`.
+fn discounted_graph(
+    rows: &BTreeMap<u32, Vec<(u32, f32, f32)>>,
+    d: &BTreeMap<u32, Vec<f64>>,
+    excluded: &[bool],
+    phi: f64,
+) -> Result<TrustGraph, ReputationError> {
+    let n = excluded.len();
+    let sink = n as u32;
+    let mut edges = Vec::new();
+    for (&r, row) in rows {
+        if excluded[r as usize] {
+            continue;
+        }
+        let mut removed = 0.0f64;
+        for (&(j, pos, neg), &dij) in row.iter().zip(&d[&r]) {
+            if excluded[j as usize] {
+                continue;
+            }
+            let w = f64::from(local_trust(pos, neg, phi));
+            if w > 0.0 {
+                // Praise is discounted, complaints are not.
+                let kept = f64::from(local_trust((f64::from(pos) * dij) as f32, neg, phi));
+                if kept > 0.0 {
+                    edges.push((r, j, kept as f32));
+                }
+                removed += w - kept;
+            }
+        }
+        if removed > 0.0 {
+            edges.push((r, sink, removed as f32));
+        }
+    }
+    Ok(TrustGraph::from_edges(n + 1, edges)?)
+}
+
 fn local_trust(pos: f32, neg: f32, phi: f64) -> f32 {
     (pos as f64 - phi * neg as f64).max(0.0) as f32
 }
@@ -866,5 +1043,110 @@ mod config_tests {
         .validate()
         .unwrap_err();
         assert_eq!(e.field, "max_topics");
+    }
+}
+
+#[cfg(test)]
+mod collusion_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    type Entry = (u32, f32, f32);
+    type Rows = BTreeMap<u32, Vec<Entry>>;
+
+    fn rows(list: &[(u32, &[Entry])]) -> Rows {
+        list.iter().map(|(r, e)| (*r, e.to_vec())).collect()
+    }
+
+    #[test]
+    fn praise_into_a_clique_is_split_and_independent_praise_is_not() {
+        // 0, 1, 2 hire each other; voucher 3 praises all three; requester 4 praises 5, 6, 7,
+        // which never dealt with each other.
+        let r = rows(&[
+            (0, &[(1, 5.0, 0.0), (2, 5.0, 0.0)]),
+            (1, &[(0, 5.0, 0.0), (2, 5.0, 0.0)]),
+            (2, &[(0, 5.0, 0.0), (1, 5.0, 0.0)]),
+            (3, &[(0, 5.0, 0.0), (1, 5.0, 0.0), (2, 5.0, 0.0)]),
+            (4, &[(5, 5.0, 0.0), (6, 5.0, 0.0), (7, 5.0, 0.0)]),
+        ]);
+        let d = circle_discounts(&r, &[false; 8], 2.0);
+        assert_eq!(d[&3], vec![1.0 / 3.0; 3]);
+        assert_eq!(d[&4], vec![1.0; 3]);
+        // Inside the clique each member praises two that deal with each other.
+        assert_eq!(d[&0], vec![0.5; 2]);
+        // The graph keeps each row's total, the removed share going to the sink (index 8).
+        let g = discounted_graph(&r, &d, &[false; 8], 2.0).unwrap();
+        let row3: Vec<(u32, f32)> = g.row(3).collect();
+        assert_eq!(row3.len(), 4);
+        assert!((row3[3].1 - 10.0).abs() < 1e-5 && row3[3].0 == 8);
+        assert_eq!(g.row(4).count(), 3);
+        // A convicted member drops out of the neighbourhoods: 0 and 1 no longer share 2.
+        let mut ex = [false; 8];
+        ex[2] = true;
+        let d = circle_discounts(&r, &ex, 2.0);
+        assert_eq!(d[&3][0], 0.5);
+        assert_eq!(d[&0][0], 1.0);
+    }
+
+    #[test]
+    fn complaints_are_not_discounted() {
+        let r = rows(&[(0, &[(1, 5.0, 0.0)]), (3, &[(0, 5.0, 0.0), (1, 4.0, 1.0)])]);
+        let d = circle_discounts(&r, &[false; 4], 2.0);
+        assert_eq!(d[&3], vec![0.5, 0.5]);
+        let g = discounted_graph(&r, &d, &[false; 4], 2.0).unwrap();
+        // 0: 0.5·5 kept; 1: max(0, 0.5·4 − 2·1) = 0; removed 2.5 + 2 to the sink.
+        let row: Vec<(u32, f32)> = g.row(3).collect();
+        assert_eq!(row, vec![(0, 2.5), (4, 4.5)]);
+    }
+
+    proptest! {
+        /// `d_ij` is exactly `1 / (1 + #other providers i praises that praised j or were
+        /// praised by j)`, in (0, 1], and the discounted graph keeps every row's total.
+        #[test]
+        fn discount_matches_its_definition(
+            edges in proptest::collection::vec((0u32..8, 0u32..8, 0u8..4, 0u8..2), 0..40),
+            convicted in proptest::collection::vec(any::<bool>(), 8),
+        ) {
+            let mut r: Rows = BTreeMap::new();
+            for (a, b, pos, neg) in edges {
+                if a != b {
+                    r.entry(a).or_default().push((b, f32::from(pos), f32::from(neg)));
+                }
+            }
+            for row in r.values_mut() {
+                row.sort_by_key(|e| e.0);
+                row.dedup_by_key(|e| e.0);
+            }
+            let phi = 2.0;
+            let praises = |a: u32, b: u32| -> bool {
+                !convicted[a as usize] && !convicted[b as usize]
+                    && r.get(&a).is_some_and(|row| {
+                        row.iter().any(|e| e.0 == b && local_trust(e.1, e.2, phi) > 0.0)
+                    })
+            };
+            let d = circle_discounts(&r, &convicted, phi);
+            for (&i, row) in &r {
+                for (k, &(j, _, _)) in row.iter().enumerate() {
+                    let shared = (0..8)
+                        .filter(|&m| m != j && praises(i, m) && (praises(m, j) || praises(j, m)))
+                        .count();
+                    prop_assert_eq!(d[&i][k], 1.0 / (1 + shared) as f64);
+                }
+            }
+            let g = discounted_graph(&r, &d, &convicted, phi).unwrap();
+            for (&i, row) in &r {
+                if convicted[i as usize] {
+                    prop_assert_eq!(g.row(i).count(), 0);
+                    continue;
+                }
+                let before: f64 = row
+                    .iter()
+                    .filter(|e| !convicted[e.0 as usize])
+                    .map(|e| f64::from(local_trust(e.1, e.2, phi)))
+                    .sum();
+                let after: f64 = g.row(i).map(|e| f64::from(e.1)).sum();
+                prop_assert!((before - after).abs() <= 1e-4 * before.max(1.0));
+            }
+        }
     }
 }

@@ -254,6 +254,52 @@ fn a_closed_clique_gets_nothing_under_mg_but_its_share_under_per_topic() {
 }
 
 #[test]
+fn a_clique_praising_itself_gains_less_than_a_provider_with_the_same_independent_praise() {
+    // Clique 0..4 (staked like everyone) hires each other: every member receives 15 of
+    // praise from the other three. Provider 4 receives the same 15 from three independent
+    // requesters 5..8 that praise nobody else. Everyone has the same stake.
+    let agents: Vec<AgentId> = (0..8).map(|i| kp(i + 1).id()).collect();
+    let t = topic("code/review");
+    let run = |discount: bool| {
+        let mut r = engine(Method::MultiGraph(MgOptions {
+            collusion_discount: discount,
+            ..MgOptions::default()
+        }));
+        for (i, a) in agents.iter().enumerate() {
+            let peers: Vec<(AgentId, f32, f32)> = if i < 4 {
+                (0..4)
+                    .filter(|&j| j != i)
+                    .map(|j| (agents[j], 5.0, 0.0))
+                    .collect()
+            } else if i > 4 {
+                vec![(agents[4], 5.0, 0.0)]
+            } else {
+                Vec::new()
+            };
+            r.set_row(*a, &t, peers).unwrap();
+            r.set_stake(*a, 10.0).unwrap();
+        }
+        for _ in 0..3 {
+            r.recompute().unwrap();
+        }
+        assert!((sum(&r, &t) - 1.0).abs() < 1e-9);
+        let member = agents[..4]
+            .iter()
+            .map(|a| r.score(a, &t))
+            .fold(0.0, f64::max);
+        (member, r.score(&agents[4], &t))
+    };
+    let (member, honest) = run(true);
+    let (member_off, honest_off) = run(false);
+    eprintln!("discount: {member} vs {honest}; without: {member_off} vs {honest_off}");
+    assert!(honest > 1.5 * member, "{honest} vs {member}");
+    // The discount takes from the clique what its circulation added, and the independent
+    // provider keeps its praise.
+    assert!(member < 0.9 * member_off, "{member} vs {member_off}");
+    assert!(honest >= honest_off, "{honest} vs {honest_off}");
+}
+
+#[test]
 fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal_start_with_nothing()
  {
     let agents: Vec<Keypair> = (0..6).map(|i| kp(i + 1)).collect();

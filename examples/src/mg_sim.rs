@@ -29,7 +29,8 @@
 //!   (at the default 0.4 a verified acceptance rate of about 0.97·0.6 + 0.4·(1 − `notice`) ≈
 //!   0.78, inside the honest range 0.75–0.98, so their record is never "more bad than good").
 //!   They are staged with, vouched for and re-enter like attackers. This is the attack where
-//!   slashing cannot help and only the gate, the semantic weight and the ledger can.
+//!   slashing cannot help and only the gate, the semantic weight, the collusion discount and
+//!   the ledger can.
 //! - Collusion is staged tasks: good work with honest evidence, so the praise that follows
 //!   is backed by checks that really pass — the only praise the ledger accepts. When a
 //!   colluder needs a code task it hires a random fellow attacker with probability
@@ -68,8 +69,9 @@
 //! Each method differs only in its [`ReputationConfig`] and report salience:
 //! `global_eigentrust` (one flattened graph, `pretrusted` fixed honest agents, full reports),
 //! `per_topic_eigentrust` (the same fixed pretrusted agents per topic, full reports),
-//! `mg_eigentrust` (stake and bridge pretrust, gate, semantic weight, slashing, salient
-//! reports) and its three ablations.
+//! `mg_eigentrust` (stake and bridge pretrust, gate, semantic weight, collusion discount,
+//! slashing, salient reports) and its four ablations (without slashing, gate, semantic weight,
+//! collusion discount).
 //!
 //! **Fraud proofs are the same for every method.** A proof is self-verifying, so it travels
 //! to every agent under every method (`random` included): every agent's ledger drops the
@@ -192,11 +194,13 @@ pub enum MethodName {
     MgWithoutGate,
     /// MG without the semantic weight.
     MgWithoutSemanticWeight,
+    /// MG without the collusion discount.
+    MgWithoutCollusionDiscount,
 }
 
 impl MethodName {
     /// Every method, in report order.
-    pub const ALL: [MethodName; 7] = [
+    pub const ALL: [MethodName; 8] = [
         MethodName::Random,
         MethodName::GlobalEigenTrust,
         MethodName::PerTopicEigenTrust,
@@ -204,6 +208,7 @@ impl MethodName {
         MethodName::MgWithoutSlashing,
         MethodName::MgWithoutGate,
         MethodName::MgWithoutSemanticWeight,
+        MethodName::MgWithoutCollusionDiscount,
     ];
 
     /// The `method` field of the JSON.
@@ -216,6 +221,7 @@ impl MethodName {
             MethodName::MgWithoutSlashing => "mg_without_slashing",
             MethodName::MgWithoutGate => "mg_without_gate",
             MethodName::MgWithoutSemanticWeight => "mg_without_semantic_weight",
+            MethodName::MgWithoutCollusionDiscount => "mg_without_collusion_discount",
         }
     }
 
@@ -233,6 +239,10 @@ impl MethodName {
             MethodName::MgWithoutGate => Method::MultiGraph(MgOptions { gate: false, ..mg }),
             MethodName::MgWithoutSemanticWeight => Method::MultiGraph(MgOptions {
                 semantic_weight: false,
+                ..mg
+            }),
+            MethodName::MgWithoutCollusionDiscount => Method::MultiGraph(MgOptions {
+                collusion_discount: false,
                 ..mg
             }),
         })
@@ -1238,7 +1248,8 @@ fn salience(method: MethodName, half_life: Duration) -> SalienceConfig {
         MethodName::MgEigenTrust
         | MethodName::MgWithoutSlashing
         | MethodName::MgWithoutGate
-        | MethodName::MgWithoutSemanticWeight => SalienceConfig::default(),
+        | MethodName::MgWithoutSemanticWeight
+        | MethodName::MgWithoutCollusionDiscount => SalienceConfig::default(),
         _ => SalienceConfig::ALWAYS_FULL,
     };
     SalienceConfig { half_life, ..base }

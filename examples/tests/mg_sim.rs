@@ -1,7 +1,7 @@
 //! The MG-EigenTrust attack simulation on small worlds: the production trust plane catches
 //! saboteurs, slashing is what stops them, the harder settings (30% malicious, 8 topics) keep
-//! the goals that the full runs keep, the slow defector is never provable, and runs are
-//! deterministic.
+//! the goals that the full runs keep, the slow defector is never provable (and the collusion
+//! discount is what keeps it near random), and runs are deterministic.
 
 use agentnet_examples::mg_sim::{self, ExperimentConfig, Goals, MethodName, Summary};
 
@@ -143,6 +143,7 @@ fn slow_defectors_are_never_provable() {
             MethodName::MgEigenTrust,
             MethodName::MgWithoutGate,
             MethodName::MgWithoutSemanticWeight,
+            MethodName::MgWithoutCollusionDiscount,
         ],
         &[1, 2],
     );
@@ -164,22 +165,30 @@ fn slow_defectors_are_never_provable() {
         assert_eq!(x.defector_detection_rate, 0.0, "{x:?}");
     }
     let mg = by(MethodName::MgEigenTrust);
-    // The claim of the README: here neither the gate nor the semantic weight protects —
-    // the ablations do no worse than MG — because the staged praise keeps the defectors'
-    // code-review record consistent with their code generation, so the gate stays open for
-    // them, and the trust that hurts is inside code review, not bridged into it (MG with no
-    // bridge at all does no worse either).
-    for ablation in [
-        MethodName::MgWithoutGate,
-        MethodName::MgWithoutSemanticWeight,
-    ] {
-        assert!(
-            by(ablation).attack_success <= mg.attack_success * 1.1,
-            "{ablation:?} {s:#?}"
+    let undiscounted = by(MethodName::MgWithoutCollusionDiscount);
+    for x in s.iter().chain(&no_bridge) {
+        eprintln!(
+            "{:?}: attack {:.4} gate open colluders {:.3} honest {:.3}",
+            x.method, x.attack_success, x.gate_open_colluders, x.gate_open_honest
         );
     }
+    // What the collusion discount does here (README): without it the staged praise keeps
+    // the defectors' code-review record consistent with their code generation, so the gate
+    // stays open for them and the clique's praise compounds; with it the gate closes for
+    // most of them and MG's attack success roughly halves (seeds 1–2: 0.14 vs 0.28).
+    assert!(undiscounted.gate_open_colluders >= 0.5, "{undiscounted:?}");
+    assert!(mg.gate_open_colluders <= 0.25, "{mg:?}");
+    assert!(
+        mg.attack_success <= 0.6 * undiscounted.attack_success,
+        "{s:#?}"
+    );
+    // Trust-proportional selection still favours the clique a little: MG stays above
+    // random, but within a quarter of it (seeds 1–2: 0.14 vs 0.12); without any bridge MG
+    // does no worse.
+    let random = by(MethodName::Random).attack_success;
+    assert!(
+        random < mg.attack_success && mg.attack_success <= 1.25 * random,
+        "{s:#?}"
+    );
     assert!(no_bridge[0].attack_success <= mg.attack_success * 1.1);
-    assert!(mg.gate_open_colluders >= 0.5, "{mg:?}");
-    // Trust-proportional selection favours the praised clique: worse than random.
-    assert!(by(MethodName::Random).attack_success < mg.attack_success);
 }
