@@ -292,6 +292,12 @@ impl Ledger {
         })
     }
 
+    /// Forget `peer`'s conviction (the host no longer keeps the proof: its proof store is
+    /// bounded). Entries about `peer` are accepted again; returns whether it was convicted.
+    pub fn forget_conviction(&mut self, peer: &AgentId) -> bool {
+        self.convicted.remove(peer)
+    }
+
     /// Whether `peer` was convicted by a fraud proof.
     pub fn is_convicted(&self, peer: &AgentId) -> bool {
         self.convicted.contains(peer)

@@ -382,6 +382,39 @@ impl<T: Ord + Clone> FifoSet<T> {
     }
 }
 
+/// Fraud proofs this agent keeps and persists (against offenders with standing here), oldest
+/// first, at most `cap`. Proofs against offenders with standing are dear to mint (an identity
+/// that dealt with this agent) but not free: without a bound, identities that once linked here
+/// could self-convict to grow the store. When full the oldest proof goes (its record is
+/// deleted, and its offender's ledger conviction with it unless a kept proof still names it);
+/// the offender stays slashed in the reputation engine until a restart.
+#[derive(Debug)]
+struct StoredProofs {
+    order: VecDeque<(Hash, AgentId)>,
+    cap: usize,
+}
+
+impl StoredProofs {
+    fn new(cap: usize) -> Self {
+        StoredProofs {
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// Keep proof `id` against `offender`; returns the proof given up to make room, and
+    /// whether a kept proof still names its offender.
+    fn push(&mut self, id: Hash, offender: AgentId) -> Option<(Hash, AgentId, bool)> {
+        self.order.push_back((id, offender));
+        if self.order.len() <= self.cap {
+            return None;
+        }
+        let (old, who) = self.order.pop_front()?;
+        let still = self.order.iter().any(|(_, o)| *o == who);
+        Some((old, who, still))
+    }
+}
+
 /// The sans-IO agent. See the [module documentation](self).
 pub struct Agent {
     me: AgentId,
@@ -419,6 +452,7 @@ pub struct Agent {
     outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
+    stored_proofs: StoredProofs,
     /// Offenders convicted by a relayed proof while they had no standing here (see
     /// `on_proof`): remembered in memory, bounded, oldest forgotten first.
     convicted_strangers: FifoSet<AgentId>,
@@ -577,6 +611,7 @@ impl Agent {
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),
+            stored_proofs: StoredProofs::new(config.max_proofs),
             convicted_strangers: FifoSet::new(config.max_proofs),
             canary_uses: FifoSet::new(config.funnel.max_canary_uses),
             transmits: BoundedQueue::new("transmits", config.max_queued),
@@ -2654,6 +2689,13 @@ impl Agent {
             id.0.to_vec(),
             proof.to_frame(),
         ));
+        if let Some((old, who, still)) = self.stored_proofs.push(id, canonical) {
+            self.batch
+                .push(Record::delete(tables::FRAUD_PROOF, old.0.to_vec()));
+            if !still {
+                self.ledger.forget_conviction(&who);
+            }
+        }
         self.book.forget(&canonical);
         // The registry blames a principal only when an issuer attested that the chain
         // belongs to it. A slashed agent reads 0 at once; the others' scores follow at the
@@ -3248,4 +3290,25 @@ fn decode_job(key: &[u8], value: &[u8], limits: &Limits) -> Result<(SessionId, J
             executing: false,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proof_store_is_bounded_and_gives_up_the_oldest() {
+        let id = |n: u8| Hash([n; 32]);
+        let who = |n: u8| Keypair::from_seed([n; 32]).id();
+        let mut s = StoredProofs::new(3);
+        assert_eq!(s.push(id(1), who(1)), None);
+        assert_eq!(s.push(id(2), who(2)), None);
+        assert_eq!(s.push(id(3), who(1)), None);
+        // Full: the oldest proof goes; a kept proof still names its offender.
+        assert_eq!(s.push(id(4), who(4)), Some((id(1), who(1), true)));
+        // Then the offender's last proof goes, and nothing names it any more.
+        assert_eq!(s.push(id(5), who(5)), Some((id(2), who(2), false)));
+        assert_eq!(s.push(id(6), who(6)), Some((id(3), who(1), false)));
+        assert_eq!(s.order.len(), 3);
+    }
 }
