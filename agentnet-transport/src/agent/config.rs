@@ -393,7 +393,9 @@ pub struct AgentConfig {
     /// How often trust reports are sent and reputation recomputed. Default 2 s; range
     /// 10 ms..=1 day.
     pub trust_interval: Duration,
-    /// Fraud proofs remembered to relay each once. Proofs; default 4 096; range 16..=1 000 000.
+    /// Fraud proofs remembered to relay each once, and (apart) proofs kept and persisted
+    /// against offenders with standing here, the oldest given up first. Proofs; default 4 096;
+    /// range 16..=1 000 000.
     pub max_proofs: usize,
     /// Events, effects and frames queued (each). Default 8 192; range 64..=1 000 000. On
     /// overflow the oldest is dropped and [`AgentEvent::Overflow`](super::AgentEvent::Overflow)
