@@ -32,7 +32,7 @@ struct SessionRecord {
 struct Part(
     AgentId,
     Signature,
-    #[serde(with = "super::bytes_field")] Bytes,
+    #[serde(with = "super::messages::bytes_field")] Bytes,
 );
 
 impl<T> From<&Signed<T>> for Part {
