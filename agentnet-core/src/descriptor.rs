@@ -335,7 +335,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl SignedObject for CapabilityDescriptor {
-    const CONTEXT: &'static str = "agentnet/v1/descriptor";
+    const CONTEXT: &'static str = crate::hash::domain::DESCRIPTOR;
     const KIND: MessageKind = MessageKind::SIGNED_DESCRIPTOR;
     fn author(&self) -> Option<AgentId> {
         Some(self.provider)

@@ -3,22 +3,148 @@
 //! Every hash in agentnet names the kind of object it covers: the same bytes hashed as a
 //! descriptor and as a log header give unrelated digests, so a digest can never be replayed as
 //! the identity of a different kind of object. Domains are BLAKE3 `derive_key` context strings
-//! of the form `"agentnet/v1/<object>"`; the constants in [`domain`] list the ones the core uses.
+//! of the form `"agentnet/v1/<object>"`; the constants in [`domain`] list every one agentnet uses.
 
 use core::fmt;
 
-/// Context strings for [`Hash::digest`]. Each object type hashes under its own.
+/// Every domain-separation tag in agentnet, in one place: hash contexts ([`Hash::digest`],
+/// BLAKE3 `derive_key`) and signature contexts ([`crate::SignedObject::CONTEXT`]). One object
+/// type may use its tag for both its signature and its hash (different primitives); two object
+/// types never share one (`every_domain_tag_is_unique`).
 pub mod domain {
     /// Signed envelope bodies (the identity of a [`crate::Signed`] object).
     pub const SIGNED_BODY: &str = "agentnet/v1/signed-body";
-    /// Capability descriptor bodies.
+    /// Capability descriptors: their signatures and their body hashes.
     pub const DESCRIPTOR: &str = "agentnet/v1/descriptor";
+    /// Signatures on an agent's X25519 key binding.
+    pub const KEY_BINDING: &str = "agentnet/v1/key-binding";
+    /// Derivation of an agent's X25519 secret from its identity seed.
+    pub const X25519_FROM_SEED: &str = "agentnet/v1/x25519-from-seed";
     /// Sealed-box key derivation.
     pub const SEAL_KDF: &str = "agentnet/v1/seal-kdf";
     /// Simulator trace hashes.
     pub const SIM_TRACE: &str = "agentnet/v1/sim-trace";
     /// Free-form payloads hashed by applications (task inputs, results).
     pub const PAYLOAD: &str = "agentnet/v1/payload";
+    /// Signatures on gossip log headers.
+    pub const LOG_HEADER: &str = "agentnet/v1/log-header";
+    /// Gossip frame ids (duplicate suppression).
+    pub const GOSSIP_FRAME: &str = "agentnet/v1/gossip-frame";
+    /// Gossip body hashes.
+    pub const GOSSIP_BODY: &str = "agentnet/v1/gossip-body";
+    /// Anti-entropy digest buckets.
+    pub const GOSSIP_DIGEST: &str = "agentnet/v1/gossip-digest";
+    /// Ids of equivocation proofs (two headers at one position).
+    pub const EQUIVOCATION_PROOF: &str = "agentnet/v1/equivocation-proof";
+    /// Principal commitments (BAID).
+    pub const PRINCIPAL_COMMITMENT: &str = "agentnet/v1/principal-commitment";
+    /// Agent configuration digests (BAID).
+    pub const AGENT_CONFIG: &str = "agentnet/v1/agent-config";
+    /// Binding Agent IDs.
+    pub const BAID: &str = "agentnet/v1/baid";
+    /// Proofs of possession of a rotated-in key.
+    pub const BINDING_POSSESSION: &str = "agentnet/v1/binding-possession";
+    /// Signatures on identity-chain entries.
+    pub const BINDING_ENTRY: &str = "agentnet/v1/binding-entry";
+    /// Signatures on issuer attestations.
+    pub const ISSUER_ATTESTATION: &str = "agentnet/v1/issuer-attestation";
+    /// Ids of identity-chain fork proofs.
+    pub const CHAIN_FORK_PROOF: &str = "agentnet/v1/chain-fork-proof";
+    /// Ids of fraud proofs.
+    pub const FRAUD_PROOF: &str = "agentnet/v1/fraud-proof";
+    /// Hashes of committed answers (commit / reveal).
+    pub const COMMITTED_VALUE: &str = "agentnet/v1/committed-value";
+    /// Hashes of a receipt chain in an evidence package.
+    pub const RECEIPT_LIST: &str = "agentnet/v1/receipt-list";
+    /// Claims an evidence attestation binds.
+    pub const ATTESTED_CLAIM: &str = "agentnet/v1/attested-claim";
+    /// Signatures on commitments.
+    pub const COMMITMENT: &str = "agentnet/v1/commitment";
+    /// Signatures on answers.
+    pub const ANSWER: &str = "agentnet/v1/answer";
+    /// Signatures on tool receipts.
+    pub const TOOL_RECEIPT: &str = "agentnet/v1/tool-receipt";
+    /// Signatures on evidence packages.
+    pub const EVIDENCE_PACKAGE: &str = "agentnet/v1/evidence-package";
+    /// Hashes of expected canary answers.
+    pub const CANARY_ANSWER: &str = "agentnet/v1/canary-answer";
+    /// Keys of canary cases an agent generated.
+    pub const CANARY_CASE: &str = "agentnet/v1/canary-case";
+    /// Signatures on trust reports.
+    pub const TRUST_REPORT: &str = "agentnet/v1/trust-report";
+    /// Signatures on mechanisms.
+    pub const MECHANISM: &str = "agentnet/v1/mechanism";
+    /// Mechanism ids.
+    pub const MECHANISM_ID: &str = "agentnet/v1/mechanism-id";
+    /// Task session ids.
+    pub const SESSION_ID: &str = "agentnet/v1/session-id";
+    /// Signatures on session offers.
+    pub const SESSION_OFFER: &str = "agentnet/v1/session-offer";
+    /// Signatures on session commits.
+    pub const SESSION_COMMIT: &str = "agentnet/v1/session-commit";
+    /// Signatures on session delegations.
+    pub const SESSION_DELEGATE: &str = "agentnet/v1/session-delegate";
+    /// Signatures on session deliveries.
+    pub const SESSION_DELIVER: &str = "agentnet/v1/session-deliver";
+    /// Signatures on session settlements.
+    pub const SESSION_SETTLE: &str = "agentnet/v1/session-settle";
+    /// Signatures on link hello proofs (the agent behind a link).
+    pub const HELLO_PROOF: &str = "agentnet/v1/hello-proof";
+    /// Derivation of an agent's internal seeds.
+    pub const AGENT_SEED: &str = "agentnet/v1/agent-seed";
+    /// The default code hash of an agent's identity.
+    pub const CODE: &str = "agentnet/v1/code";
+    /// Store keys of identity records.
+    pub const RECORD_KEY: &str = "agentnet/v1/record-key";
+    /// Frame ids of the flooding baseline in the gossip experiments.
+    pub const FLOOD_FRAME: &str = "agentnet/v1/flood-frame";
+
+    /// Every tag above.
+    pub const ALL: &[&str] = &[
+        SIGNED_BODY,
+        DESCRIPTOR,
+        KEY_BINDING,
+        X25519_FROM_SEED,
+        SEAL_KDF,
+        SIM_TRACE,
+        PAYLOAD,
+        LOG_HEADER,
+        GOSSIP_FRAME,
+        GOSSIP_BODY,
+        GOSSIP_DIGEST,
+        EQUIVOCATION_PROOF,
+        PRINCIPAL_COMMITMENT,
+        AGENT_CONFIG,
+        BAID,
+        BINDING_POSSESSION,
+        BINDING_ENTRY,
+        ISSUER_ATTESTATION,
+        CHAIN_FORK_PROOF,
+        FRAUD_PROOF,
+        COMMITTED_VALUE,
+        RECEIPT_LIST,
+        ATTESTED_CLAIM,
+        COMMITMENT,
+        ANSWER,
+        TOOL_RECEIPT,
+        EVIDENCE_PACKAGE,
+        CANARY_ANSWER,
+        CANARY_CASE,
+        TRUST_REPORT,
+        MECHANISM,
+        MECHANISM_ID,
+        SESSION_ID,
+        SESSION_OFFER,
+        SESSION_COMMIT,
+        SESSION_DELEGATE,
+        SESSION_DELIVER,
+        SESSION_SETTLE,
+        HELLO_PROOF,
+        AGENT_SEED,
+        CODE,
+        RECORD_KEY,
+        FLOOD_FRAME,
+    ];
 }
 
 /// A 32-byte BLAKE3 digest. Ordered and hashable so it can key `BTreeMap`s; encodes as a CBOR
@@ -106,6 +232,18 @@ impl Hasher {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_domain_tag_is_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for tag in domain::ALL {
+            assert!(tag.starts_with("agentnet/v1/"), "{tag}");
+            assert!(seen.insert(*tag), "{tag} is used twice");
+        }
+        // The signature prefix is not a tag: no tag may collide with it.
+        assert!(!seen.contains("agentnet/v1/sig"));
+    }
+
     use super::*;
 
     #[test]

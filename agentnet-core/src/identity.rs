@@ -290,7 +290,7 @@ impl Keypair {
     /// keys are independent but recoverable from the one seed.
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(&seed);
-        let mut xsecret = blake3::derive_key("agentnet/v1/x25519-from-seed", &seed);
+        let mut xsecret = blake3::derive_key(crate::hash::domain::X25519_FROM_SEED, &seed);
         let x25519 = crate::seal::X25519Secret::from_bytes(xsecret);
         zeroize::Zeroize::zeroize(&mut xsecret);
         Keypair {

@@ -97,7 +97,7 @@ pub struct KeyBinding {
 }
 
 impl SignedObject for KeyBinding {
-    const CONTEXT: &'static str = "agentnet/v1/key-binding";
+    const CONTEXT: &'static str = crate::hash::domain::KEY_BINDING;
     const KIND: MessageKind = MessageKind::KEY_BINDING;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)

@@ -89,7 +89,8 @@ impl EquivocationProof {
 
     /// The proof's identity (for deduplication when it is gossiped).
     pub fn id(&self) -> Hash {
-        let mut h = agentnet_core::hash::Hasher::new("agentnet/v1/equivocation-proof");
+        let mut h =
+            agentnet_core::hash::Hasher::new(agentnet_core::hash::domain::EQUIVOCATION_PROOF);
         h.update(&self.first).update(&self.second);
         h.finalize()
     }

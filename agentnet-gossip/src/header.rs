@@ -56,7 +56,7 @@ pub struct LogHeader {
 }
 
 impl SignedObject for LogHeader {
-    const CONTEXT: &'static str = "agentnet/v1/log-header";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::LOG_HEADER;
     const KIND: MessageKind = HEADER_KIND;
     fn author(&self) -> Option<AgentId> {
         Some(self.author)

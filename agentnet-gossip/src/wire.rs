@@ -41,9 +41,9 @@ use crate::fraud::EQUIVOCATION_KIND;
 use crate::header::HEADER_KIND;
 
 /// Domain of [`frame_id`].
-pub const FRAME_ID_DOMAIN: &str = "agentnet/v1/gossip-frame";
+pub const FRAME_ID_DOMAIN: &str = agentnet_core::hash::domain::GOSSIP_FRAME;
 /// Domain of a log entry's `body_hash`.
-pub const BODY_DOMAIN: &str = "agentnet/v1/gossip-body";
+pub const BODY_DOMAIN: &str = agentnet_core::hash::domain::GOSSIP_BODY;
 
 /// Frame kinds of the gossip messages.
 pub mod kind {

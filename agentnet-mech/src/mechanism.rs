@@ -465,7 +465,7 @@ pub struct Mechanism {
 }
 
 impl SignedObject for Mechanism {
-    const CONTEXT: &'static str = "agentnet/v1/mechanism";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::MECHANISM;
     const KIND: MessageKind = crate::wire::MECHANISM;
     fn author(&self) -> Option<AgentId> {
         Some(self.leader)
@@ -473,7 +473,7 @@ impl SignedObject for Mechanism {
 }
 
 /// Domain of [`Mechanism::id`].
-const ID_DOMAIN: &str = "agentnet/v1/mechanism-id";
+const ID_DOMAIN: &str = agentnet_core::hash::domain::MECHANISM_ID;
 
 impl Mechanism {
     /// A mechanism with the given clauses, normalized (not yet validated).

@@ -394,7 +394,7 @@ pub use messages::*;
 pub use persist::{MAX_RESTORE_ERRORS, RECORD_VERSION, RestoreError, RestoreReport};
 
 /// Domain of [`SessionId::derive`].
-const SESSION_ID_DOMAIN: &str = "agentnet/v1/session-id";
+const SESSION_ID_DOMAIN: &str = agentnet_core::hash::domain::SESSION_ID;
 
 #[derive(Clone, Debug)]
 enum State {

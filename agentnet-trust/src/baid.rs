@@ -101,19 +101,19 @@ use thiserror::Error;
 /// Hash and signature domains of this module.
 pub mod domain {
     /// Domain of [`Baid::compute`](super::Baid::compute).
-    pub const BAID: &str = "agentnet/v1/baid";
+    pub const BAID: &str = agentnet_core::hash::domain::BAID;
     /// Domain of [`PrincipalCommitment::new`](super::PrincipalCommitment::new).
-    pub const PRINCIPAL: &str = "agentnet/v1/principal-commitment";
+    pub const PRINCIPAL: &str = agentnet_core::hash::domain::PRINCIPAL_COMMITMENT;
     /// Domain of [`AgentConfig::digest`](super::AgentConfig::digest).
-    pub const CONFIG: &str = "agentnet/v1/agent-config";
+    pub const CONFIG: &str = agentnet_core::hash::domain::AGENT_CONFIG;
     /// Signing context of the new key's proof of possession in a rotation.
-    pub const POSSESSION: &str = "agentnet/v1/binding-possession";
+    pub const POSSESSION: &str = agentnet_core::hash::domain::BINDING_POSSESSION;
     /// Signing and hash domain of [`BindingEntry`](super::BindingEntry).
-    pub const BINDING_ENTRY: &str = "agentnet/v1/binding-entry";
+    pub const BINDING_ENTRY: &str = agentnet_core::hash::domain::BINDING_ENTRY;
     /// Signing and hash domain of [`IssuerAttestation`](super::IssuerAttestation).
-    pub const ATTESTATION: &str = "agentnet/v1/issuer-attestation";
+    pub const ATTESTATION: &str = agentnet_core::hash::domain::ISSUER_ATTESTATION;
     /// Domain of [`ChainForkProof::id`](super::ChainForkProof::id).
-    pub const FORK_PROOF: &str = "agentnet/v1/chain-fork-proof";
+    pub const FORK_PROOF: &str = agentnet_core::hash::domain::CHAIN_FORK_PROOF;
 }
 
 /// A hiding commitment to the accountable principal (user or organisation) behind an agent.

@@ -39,7 +39,7 @@ use thiserror::Error;
 use crate::evidence::Answer;
 
 /// Hash domain of canary answers.
-pub const ANSWER_DOMAIN: &str = "agentnet/v1/canary-answer";
+pub const ANSWER_DOMAIN: &str = agentnet_core::hash::domain::CANARY_ANSWER;
 
 /// The hash a canary answer is compared by: BLAKE3 of the answer bytes in [`ANSWER_DOMAIN`].
 pub fn answer_hash(value: &[u8]) -> Hash {

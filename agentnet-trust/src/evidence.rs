@@ -85,11 +85,11 @@ pub const MAX_ANSWER_LEN: usize = 8 * 1024;
 pub const MAX_REQUIRED_TOOLS: usize = 32;
 
 /// Domain of [`Commitment::value_hash`].
-const COMMITTED_VALUE_DOMAIN: &str = "agentnet/v1/committed-value";
+const COMMITTED_VALUE_DOMAIN: &str = agentnet_core::hash::domain::COMMITTED_VALUE;
 /// Domain of [`EvidencePackage::receipts_digest`].
-const RECEIPT_LIST_DOMAIN: &str = "agentnet/v1/receipt-list";
+const RECEIPT_LIST_DOMAIN: &str = agentnet_core::hash::domain::RECEIPT_LIST;
 /// Domain of [`AttestedClaim::digest`].
-const ATTESTED_CLAIM_DOMAIN: &str = "agentnet/v1/attested-claim";
+const ATTESTED_CLAIM_DOMAIN: &str = agentnet_core::hash::domain::ATTESTED_CLAIM;
 
 /// The hash of a tool input, tool output or delivered result: BLAKE3 of the exact bytes in
 /// the [`domain::PAYLOAD`] domain.

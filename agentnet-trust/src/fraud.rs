@@ -65,7 +65,7 @@ use crate::evidence::{
 };
 
 /// Domain of [`FraudProof::id`].
-const PROOF_ID_DOMAIN: &str = "agentnet/v1/fraud-proof";
+const PROOF_ID_DOMAIN: &str = agentnet_core::hash::domain::FRAUD_PROOF;
 
 /// A self-verifying proof of misbehaviour. See the module docs for each kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -126,7 +126,7 @@ pub struct TrustReport {
 }
 
 impl SignedObject for TrustReport {
-    const CONTEXT: &'static str = "agentnet/v1/trust-report";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::TRUST_REPORT;
     const KIND: MessageKind = crate::wire::TRUST_REPORT;
     fn author(&self) -> Option<AgentId> {
         Some(self.reporter)

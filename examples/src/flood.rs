@@ -15,7 +15,7 @@ use agentnet_core::{Engine, Hash, Instant, LinkId, Now, Signed, SignedObject, Tr
 use bytes::Bytes;
 
 /// Domain of the frame ids the baseline deduplicates on.
-const FLOOD_ID: &str = "agentnet/v1/flood-frame";
+const FLOOD_ID: &str = agentnet_core::hash::domain::FLOOD_FRAME;
 
 /// A flooded object arrived for the first time and passed its checks.
 #[derive(Clone, Debug)]

@@ -76,7 +76,7 @@ impl GossipEngine {
         for s in self.summaries(ts, settled) {
             let b = usize::from(s.author.as_bytes()[0]) % n;
             hashers[b]
-                .get_or_insert_with(|| Hasher::new("agentnet/v1/gossip-digest"))
+                .get_or_insert_with(|| Hasher::new(agentnet_core::hash::domain::GOSSIP_DIGEST))
                 .update(s.author.as_bytes())
                 .update_u64(s.head)
                 .update_u64(s.low)

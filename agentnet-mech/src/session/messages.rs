@@ -124,7 +124,7 @@ pub struct Settle {
 }
 
 impl SignedObject for Offer {
-    const CONTEXT: &'static str = "agentnet/v1/session-offer";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::SESSION_OFFER;
     const KIND: MessageKind = wire::OFFER;
     fn author(&self) -> Option<AgentId> {
         Some(self.requester)
@@ -132,7 +132,7 @@ impl SignedObject for Offer {
 }
 
 impl SignedObject for Commit {
-    const CONTEXT: &'static str = "agentnet/v1/session-commit";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::SESSION_COMMIT;
     const KIND: MessageKind = wire::COMMIT;
     fn author(&self) -> Option<AgentId> {
         Some(self.provider)
@@ -140,7 +140,7 @@ impl SignedObject for Commit {
 }
 
 impl SignedObject for Delegate {
-    const CONTEXT: &'static str = "agentnet/v1/session-delegate";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::SESSION_DELEGATE;
     const KIND: MessageKind = wire::DELEGATE;
     fn author(&self) -> Option<AgentId> {
         Some(self.requester)
@@ -148,7 +148,7 @@ impl SignedObject for Delegate {
 }
 
 impl SignedObject for Deliver {
-    const CONTEXT: &'static str = "agentnet/v1/session-deliver";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::SESSION_DELIVER;
     const KIND: MessageKind = wire::DELIVER;
     fn author(&self) -> Option<AgentId> {
         Some(self.provider)
@@ -156,7 +156,7 @@ impl SignedObject for Deliver {
 }
 
 impl SignedObject for Settle {
-    const CONTEXT: &'static str = "agentnet/v1/session-settle";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::SESSION_SETTLE;
     const KIND: MessageKind = wire::SETTLE;
     fn author(&self) -> Option<AgentId> {
         Some(self.requester)

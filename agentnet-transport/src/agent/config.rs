@@ -94,7 +94,7 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         IdentityConfig {
             code_hash: Hash::digest(
-                "agentnet/v1/code",
+                agentnet_core::hash::domain::CODE,
                 concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")).as_bytes(),
             ),
             config_digest: Hash([0; 32]),

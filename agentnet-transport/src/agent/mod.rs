@@ -487,7 +487,7 @@ impl core::fmt::Debug for Agent {
 /// Domain separation of the agent's derived seeds.
 fn derive_seed(seed: &[u8; 32], what: &str) -> [u8; 32] {
     Hash::digest(
-        "agentnet/v1/agent-seed",
+        agentnet_core::hash::domain::AGENT_SEED,
         &[seed.as_slice(), what.as_bytes()].concat(),
     )
     .0
@@ -2510,7 +2510,7 @@ impl Agent {
         if tier >= Tier::Canary {
             let depth = self.depth.depth(self.class_of(&provider, &capability));
             for case in &r.task.canaries {
-                let key = Hash::digest("agentnet/v1/canary-case", &case.input);
+                let key = Hash::digest(agentnet_core::hash::domain::CANARY_CASE, &case.input);
                 if cases.len() < depth
                     && !self.canary_uses.contains(&(key, self.canonical(&provider)))
                 {
@@ -3199,7 +3199,9 @@ fn header_key(topic: &Topic, author: &AgentId, seq: u64) -> Vec<u8> {
 
 /// The store key of an identity entry or attestation: a hash of its frame.
 fn identity_record_key(frame: &Bytes) -> Vec<u8> {
-    Hash::digest("agentnet/v1/record-key", frame).0.to_vec()
+    Hash::digest(agentnet_core::hash::domain::RECORD_KEY, frame)
+        .0
+        .to_vec()
 }
 
 /// The store key of a descriptor: provider, capability.

@@ -27,7 +27,7 @@ const MIN_CLASS: usize = 256;
 
 /// The associated data binding a sealed payload to its session and direction.
 fn aad(session: &SessionId, direction: Direction) -> Vec<u8> {
-    let mut a = b"agentnet/v1/payload".to_vec();
+    let mut a = agentnet_core::hash::domain::PAYLOAD.as_bytes().to_vec();
     a.extend_from_slice(session.0.as_bytes());
     a.push(match direction {
         Direction::Input => 0,

@@ -48,7 +48,7 @@ pub struct HelloProof {
 }
 
 impl SignedObject for HelloProof {
-    const CONTEXT: &'static str = "agentnet/v1/hello-proof";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::HELLO_PROOF;
     const KIND: MessageKind = HELLO_PROOF;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)

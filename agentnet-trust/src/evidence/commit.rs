@@ -31,7 +31,7 @@ pub struct Commitment {
 }
 
 impl SignedObject for Commitment {
-    const CONTEXT: &'static str = "agentnet/v1/commitment";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::COMMITMENT;
     const KIND: MessageKind = crate::wire::COMMITMENT;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)
@@ -79,7 +79,7 @@ pub struct Answer {
 }
 
 impl SignedObject for Answer {
-    const CONTEXT: &'static str = "agentnet/v1/answer";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::ANSWER;
     const KIND: MessageKind = crate::wire::ANSWER;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)

@@ -20,7 +20,7 @@ pub struct EvidencePackage {
 }
 
 impl SignedObject for EvidencePackage {
-    const CONTEXT: &'static str = "agentnet/v1/evidence-package";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::EVIDENCE_PACKAGE;
     const KIND: MessageKind = crate::wire::EVIDENCE;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)

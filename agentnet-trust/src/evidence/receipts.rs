@@ -27,7 +27,7 @@ pub struct ToolReceipt {
 }
 
 impl SignedObject for ToolReceipt {
-    const CONTEXT: &'static str = "agentnet/v1/tool-receipt";
+    const CONTEXT: &'static str = agentnet_core::hash::domain::TOOL_RECEIPT;
     const KIND: MessageKind = crate::wire::TOOL_RECEIPT;
     fn author(&self) -> Option<AgentId> {
         Some(self.agent)
