@@ -221,3 +221,15 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     let rank = ((q.clamp(0.0, 1.0) * xs.len() as f64).ceil() as usize).clamp(1, xs.len());
     xs[rank - 1]
 }
+
+/// A frame kind's label in experiment output: the gossip plane's name (`"header"`,
+/// `"ihave"`, ...; [`agentnet_gossip::wire::kind_name`]), `"descriptor"` for a signed
+/// descriptor frame, otherwise the kind in hex (`"0x0203"`).
+pub fn kind_label(k: u16) -> String {
+    use agentnet_core::wire::MessageKind;
+    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
+        Some(name) => name.into(),
+        None if MessageKind(k) == MessageKind::SIGNED_DESCRIPTOR => "descriptor".into(),
+        None => format!("0x{k:04x}"),
+    }
+}

@@ -106,7 +106,6 @@
 //! `bytes_per_request.svg`, `latency_cdf.svg` and `latency_cdf.csv`. Progress and a summary go
 //! to stderr.
 
-use agentnet_core::wire::MessageKind;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -1706,14 +1705,6 @@ fn run<S: Scheme>(s: &mut S, sc: &Scenario, a: &Args) -> RunResult {
 // Report
 // =============================================================================================
 
-fn kind_name(k: u16) -> String {
-    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
-        Some(name) => name.into(),
-        None if MessageKind(k) == MessageKind::SIGNED_DESCRIPTOR => "descriptor".into(),
-        None => format!("0x{k:04x}"),
-    }
-}
-
 /// Header, body (a full descriptor: the gossip `Body` or the flooded descriptor frame) or
 /// control.
 fn kind_class(k: u16) -> &'static str {
@@ -1779,7 +1770,7 @@ fn summarize(r: &RunResult, sc: &Scenario, a: &Args) -> Summary {
         let (f, b) = (m.sent - s.sent, m.bytes_sent - s.bytes_sent);
         *by_class.entry(kind_class(*k)).or_default() += b;
         by_kind.insert(
-            kind_name(*k),
+            agentnet_examples::report::kind_label(*k),
             json!({
                 "frames": f,
                 "bytes": b,

@@ -89,7 +89,6 @@
 //! is about 1.2 KB per (node, header) held in run A plus the flooding engines' seen sets.
 //! `--nodes 10000` takes about a minute. `--no-flood` skips run B.
 
-use agentnet_core::wire::MessageKind;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -609,13 +608,6 @@ fn link_model(args: &Args) -> String {
     }
 }
 
-fn kind_name(k: u16) -> String {
-    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
-        Some(name) => name.into(),
-        None => format!("0x{k:04x}"),
-    }
-}
-
 /// Per-kind (frames sent, bytes sent, frames delivered) between two snapshots.
 fn window(before: &Metrics, after: &Metrics) -> BTreeMap<u16, (u64, u64, u64)> {
     after
@@ -948,7 +940,7 @@ fn main() {
         .iter()
         .map(|(k, (sent, bytes, delivered))| {
             (
-                kind_name(*k),
+                agentnet_examples::report::kind_label(*k),
                 json!({"frames_sent": sent, "bytes_sent": bytes, "frames_delivered": delivered}),
             )
         })
