@@ -22,6 +22,8 @@
 //! | [`signed`] | [`Signed<T>`]: verify the exact received bytes first, decode second |
 //! | [`seal`] | X25519 keys, the signed [`seal::KeyBinding`] to an `AgentId`, sealed boxes |
 //! | [`descriptor`] | capability descriptors: fields, validation, freshness, supersession, ingest |
+//! | [`log_header`] | the signed header of a per-author log entry (written by the gossip plane, judged by the trust plane) |
+//! | [`fork`] | [`fork::ForkProof`]: one key signed two statements for one position of an append-only record (log headers, identity chains) |
 //! | [`semantic`] | the [`semantic::SemanticEncoder`] trait, the model-free default encoder, quantized embeddings and 32-byte sketches |
 //! | [`engine`] | the [`Engine`] trait and its written drive contract |
 //! | [`effect`] | [`Effect`]s an engine asks its host to perform (persist, ask a model, execute a task), with [`RequestId`]s for their completions |
@@ -107,8 +109,10 @@ pub mod config;
 pub mod descriptor;
 pub mod effect;
 pub mod engine;
+pub mod fork;
 pub mod hash;
 pub mod identity;
+pub mod log_header;
 pub mod queue;
 pub mod seal;
 pub mod semantic;

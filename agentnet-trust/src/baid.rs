@@ -89,11 +89,12 @@
 
 use core::fmt;
 
+use agentnet_core::fork::{ForkProof, Forkable};
 use agentnet_core::hash::Hasher;
 use agentnet_core::identity::{SignatureError, Signer};
 use agentnet_core::seal::X25519Public;
 use agentnet_core::signed::SignedError;
-use agentnet_core::wire::{Limits, MessageKind};
+use agentnet_core::wire::MessageKind;
 use agentnet_core::{AgentId, Hash, Signature, Signed, SignedObject, WallTime};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -627,16 +628,13 @@ impl ProofVerifier for RejectAllProofs {
     }
 }
 
-/// Two different binding entries signed by one key for the same chain position, the one with
-/// the smaller hash first (so a proof has one canonical encoding whoever builds it). See the
-/// [module docs](self).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChainForkProof {
-    #[serde(with = "serde_bytes")]
-    first: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    second: Vec<u8>,
-}
+/// Two different binding entries signed by one key for the same chain position: core's
+/// [`ForkProof`] over [`BindingEntry`]. See the [module docs](self).
+pub type ChainForkProof = ForkProof<BindingEntry>;
+
+/// Why a chain-fork proof is not valid; [`ForkError::Invalid`] carries the [`BindingError`] of
+/// an entry malformed on its own.
+pub type ForkError = agentnet_core::fork::ForkError<BindingError>;
 
 /// What a verified [`ChainForkProof`] establishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -655,108 +653,43 @@ pub struct ChainFork {
     pub principal: PrincipalCommitment,
 }
 
-/// Why a chain-fork proof is not valid.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ForkError {
-    /// An envelope is malformed or its signature does not verify.
-    #[error("entry in proof refused: {0}")]
-    Entry(#[from] SignedError),
-    /// An entry is malformed on its own.
-    #[error("entry in proof is malformed: {0}")]
-    Binding(#[from] BindingError),
-    /// The entries do not conflict.
-    #[error("entries do not conflict: {0}")]
-    NotConflicting(&'static str),
-    /// The envelopes are not in canonical order.
-    #[error("proof is not in canonical order")]
-    NotCanonical,
-}
+/// A chain position is (`chain` field, `seq`) under one key; each entry must also be well
+/// formed on its own ([`BindingEntry::validate`] for its signer) to count as half of a fork.
+impl Forkable for BindingEntry {
+    const PROOF_DOMAIN: &'static str = domain::FORK_PROOF;
+    const PROOF_KIND: MessageKind = crate::wire::CHAIN_FORK_PROOF;
+    type Fork = ChainFork;
+    type Invalid = BindingError;
 
-impl ChainForkProof {
-    /// Build a proof from two conflicting entries, in either order; refuses entries that do
-    /// not conflict or are malformed.
-    pub fn new(a: &Signed<BindingEntry>, b: &Signed<BindingEntry>) -> Result<Self, ForkError> {
-        check_fork(a, b)?;
-        let (first, second) = if a.hash() < b.hash() { (a, b) } else { (b, a) };
-        Ok(ChainForkProof {
-            first: first.to_envelope(),
-            second: second.to_envelope(),
-        })
-    }
-
-    /// A proof holding these envelope bytes, unchecked (for decoders and tests); call
-    /// [`verify`](Self::verify) before believing it.
-    pub fn from_envelopes(first: Vec<u8>, second: Vec<u8>) -> Self {
-        ChainForkProof { first, second }
-    }
-
-    /// The two envelopes, in the order held.
-    pub fn envelopes(&self) -> (&[u8], &[u8]) {
-        (&self.first, &self.second)
-    }
-
-    /// Verify both envelopes (strictly, one signature at a time), both entries' own
-    /// consistency, the conflict and the canonical order, with no other state. Returns the
-    /// two entries in canonical order.
-    pub fn entries(
-        &self,
-        limits: &Limits,
-    ) -> Result<(Signed<BindingEntry>, Signed<BindingEntry>), ForkError> {
-        let a = Signed::<BindingEntry>::from_envelope(&self.first, limits)?;
-        let b = Signed::<BindingEntry>::from_envelope(&self.second, limits)?;
-        check_fork(&a, &b)?;
-        if a.hash() >= b.hash() {
-            return Err(ForkError::NotCanonical);
+    fn same_position(a: &Signed<Self>, b: &Signed<Self>) -> Result<(), &'static str> {
+        if a.chain != b.chain {
+            return Err("different chains");
         }
-        Ok((a, b))
+        if a.seq != b.seq {
+            return Err("different positions");
+        }
+        Ok(())
     }
 
-    /// [`entries`](Self::entries), returning what the proof establishes.
-    pub fn verify(&self, limits: &Limits) -> Result<ChainFork, ForkError> {
-        let (a, _) = self.entries(limits)?;
-        Ok(ChainFork {
-            signer: a.signer(),
-            chain: chain_id(&a),
-            seq: a.seq,
-            principal: a.inputs.principal,
-        })
+    fn check_alone(entry: &Signed<Self>) -> Result<(), BindingError> {
+        entry.validate(&entry.signer())
     }
 
-    /// The proof's identity, for deduplication: BLAKE3 over both length-prefixed envelopes.
-    pub fn id(&self) -> Hash {
-        let mut h = Hasher::new(domain::FORK_PROOF);
-        h.update_u64(self.first.len() as u64)
-            .update(&self.first)
-            .update_u64(self.second.len() as u64)
-            .update(&self.second);
-        h.finalize()
+    fn fork(first: &Signed<Self>) -> ChainFork {
+        ChainFork {
+            signer: first.signer(),
+            chain: chain_id(first),
+            seq: first.seq,
+            principal: first.inputs.principal,
+        }
     }
-}
-
-fn check_fork(a: &Signed<BindingEntry>, b: &Signed<BindingEntry>) -> Result<(), ForkError> {
-    if a.signer() != b.signer() {
-        return Err(ForkError::NotConflicting("different signers"));
-    }
-    if a.chain != b.chain {
-        return Err(ForkError::NotConflicting("different chains"));
-    }
-    if a.seq != b.seq {
-        return Err(ForkError::NotConflicting("different positions"));
-    }
-    // Compare the signed bytes, not the envelopes: signing one entry twice is not a fork.
-    if a.body() == b.body() {
-        return Err(ForkError::NotConflicting("same entry"));
-    }
-    a.validate(&a.signer())?;
-    b.validate(&b.signer())?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use agentnet_core::Keypair;
+    use agentnet_core::wire::Limits;
 
     fn inputs(tag: u8) -> BaidInputs {
         BaidInputs {

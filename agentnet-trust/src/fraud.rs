@@ -22,7 +22,7 @@
 //!
 //! | kind | carries | contradiction |
 //! |---|---|---|
-//! | [`FraudKind::Equivocation`] | two log headers ([`agentnet_gossip::EquivocationProof`]) | same author, topic and seq, different bodies: an honest log is append-only |
+//! | [`FraudKind::Equivocation`] | two log headers ([`EquivocationProof`]) | same author, topic and seq, different bodies: an honest log is append-only |
 //! | [`FraudKind::ChainFork`] | two identity-chain entries ([`ChainForkProof`]) | two different successors of one chain entry: an honest chain is linear |
 //! | [`FraudKind::ReceiptContradiction`] | one evidence package | an intact receipt chain (every receipt signed by the package's signer, for its task, steps `0..n`, hash-linked) whose last output is not the package's `result_hash`: the honest builder derives the result from the chain (rule 5 in [`crate::evidence`]) |
 //! | [`FraudKind::AnswerContradiction`] | a commitment and an answer | same agent and subject, answer does not open the commitment: an agent commits at most once per subject ([`Commitment`]) |
@@ -48,12 +48,12 @@
 //! receipt-contradiction package of about 45 receipts). Nodes that accept larger evidence
 //! packages must accept proof frames as large.
 
+use agentnet_core::fork::ForkError as CoreForkError;
 use agentnet_core::hash::Hasher;
+use agentnet_core::log_header::{EquivocationProof, LogHeader};
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self, Limits, WireError};
 use agentnet_core::{AgentId, Hash, Signed};
-use agentnet_gossip::fraud::ProofError;
-use agentnet_gossip::{EquivocationProof, LogHeader};
 use bytes::Bytes;
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -233,7 +233,7 @@ pub enum FraudError {
     NotCanonical,
     /// The equivocation proof is invalid.
     #[error("equivocation proof: {0}")]
-    Equivocation(#[from] ProofError),
+    Equivocation(#[from] CoreForkError<core::convert::Infallible>),
     /// The chain-fork proof is invalid.
     #[error("chain-fork proof: {0}")]
     ChainFork(#[from] ForkError),

@@ -128,7 +128,7 @@ use thiserror::Error;
 use crate::baid::{
     Baid, BindingEntry, BindingError, BindingKind, ChainFork, ChainForkProof, ChainId,
     ExecutionProof, IssuerAttestation, PrincipalCommitment, ProofRejected, ProofVerifier,
-    RejectAllProofs, chain_id,
+    RejectAllProofs,
 };
 use crate::fraud::{Culprit, Offence};
 

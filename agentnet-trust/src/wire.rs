@@ -10,6 +10,7 @@
 //! | `0x0206` | signed commitment to an answer |
 //! | `0x0207` | signed answer |
 //! | `0x0208` | signed sparse per-topic trust report |
+//! | `0x0209` | a chain-fork proof on its own (inside the agent protocol it travels as a `0x0202` fraud proof) |
 //!
 //! Canaries have no kinds of their own on purpose: a canary must travel exactly like real work
 //! (the host's task messages), and its answer is a signed [`Answer`](crate::evidence::Answer).
@@ -32,3 +33,7 @@ pub const COMMITMENT: MessageKind = MessageKind(0x0206);
 pub const ANSWER: MessageKind = MessageKind(0x0207);
 /// A signed sparse per-topic trust report.
 pub const TRUST_REPORT: MessageKind = MessageKind(0x0208);
+/// A chain-fork proof sent on its own
+/// ([`ChainForkProof::to_frame`](crate::baid::ChainForkProof)); inside the agent protocol it
+/// travels wrapped in a [`FRAUD_PROOF`].
+pub const CHAIN_FORK_PROOF: MessageKind = MessageKind(0x0209);

@@ -6,9 +6,9 @@
 use std::sync::OnceLock;
 
 use agentnet_core::descriptor::Topic;
+use agentnet_core::log_header::{EntryKind, LogHeader};
 use agentnet_core::wire::{self, Limits, WireError};
 use agentnet_core::{AgentId, Hash, Keypair, Signature, Signed, SignedObject, WallTime};
-use agentnet_gossip::{EntryKind, LogHeader};
 use agentnet_trust::baid::{AgentConfig, BaidInputs, BindingEntry, PrincipalCommitment};
 use agentnet_trust::evidence::{
     Answer, Attestation, AttestationRejected, AttestationVerifier, AttestedClaim, Commitment,

@@ -2,6 +2,7 @@
 //! what accepting one changes (forks included).
 
 use super::*;
+use agentnet_core::fork::Forkable;
 
 impl IdentityRegistry {
     pub(super) fn accept_entry(
@@ -231,17 +232,12 @@ impl IdentityRegistry {
         // Both entries passed `validate`, share signer, chain field and seq, and differ, so
         // this cannot fail; map it anyway rather than panic on a logic slip.
         let proof = ChainForkProof::new(held, &new).map_err(|e| match e {
-            crate::baid::ForkError::Binding(b) => IdentityError::Binding(b),
+            crate::baid::ForkError::Invalid(b) => IdentityError::Binding(b),
             crate::baid::ForkError::Entry(s) => IdentityError::Signed(s),
             _ => IdentityError::ChainForked(cid),
         })?;
         let first = if held.hash() < new.hash() { held } else { &new };
-        let fork = ChainFork {
-            signer: first.signer(),
-            chain: chain_id(first),
-            seq: first.seq,
-            principal: first.inputs.principal,
-        };
+        let fork = <BindingEntry as Forkable>::fork(first);
         let frame = new.to_frame();
         let seq = new.seq;
         self.chains.get_mut(&cid).expect("held").fork = Some(ForkRecord {
