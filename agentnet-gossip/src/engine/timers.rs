@@ -1,0 +1,70 @@
+//! Timers: the heartbeat and recomputing the next deadline.
+
+use super::*;
+
+impl GossipEngine {
+    // =========================================================================================
+    // Timers
+    // =========================================================================================
+
+    pub(super) fn heartbeat(&mut self, now: Now) {
+        let topics: Vec<Topic> = self.topics.keys().cloned().collect();
+        for t in &topics {
+            self.maintain_mesh(now, t);
+            self.anti_entropy(now, t);
+        }
+        // Soft state: expired headers leave every log, expired descriptors the index.
+        let mut headers = 0;
+        for ts in self.topics.values_mut() {
+            let mut pruned = Vec::new();
+            for (a, log) in ts.logs.iter_mut() {
+                let n = log.prune(now.wall);
+                if n > 0 {
+                    headers += n;
+                    pruned.push(*a);
+                }
+            }
+            for a in pruned {
+                ts.sync_len(&a);
+            }
+        }
+        self.headers_total -= headers;
+        let descriptors = self.index.prune(now.wall);
+        self.own_bodies.retain(|_, (exp, _)| now.wall < *exp);
+        if headers + descriptors > 0 {
+            self.emit(Event::Expired {
+                headers,
+                descriptors,
+            });
+        }
+        self.seen.expire(now.mono);
+        self.history.expire(now.mono);
+        self.bans.retain(|_, u| now.mono < *u);
+        self.repairing.retain(|_, u| now.mono < *u);
+        let me = self.me;
+        for ts in self.topics.values_mut() {
+            let logs = &ts.logs;
+            ts.lazy_to
+                .retain(|a, v| !v.is_empty() && (*a == me || logs.contains_key(a)));
+        }
+        self.points.retain(|_, p| {
+            *p = p.saturating_sub(1);
+            *p > 0
+        });
+        self.refresh_own(now);
+    }
+
+    pub(super) fn recompute_timeout(&mut self) {
+        let mut t = self.next_heartbeat;
+        if let Some(l) = self.next_lazy {
+            t = t.min(l);
+        }
+        if let Some((d, _)) = self.body_deadlines.first() {
+            t = t.min(*d);
+        }
+        if let Some((d, _, _)) = self.wanted_deadlines.first() {
+            t = t.min(*d);
+        }
+        self.next_timeout = Some(t);
+    }
+}
