@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Frame kind of a signed log header.
-pub const HEADER_KIND: MessageKind = MessageKind(0x0101);
+pub const HEADER_KIND: MessageKind = crate::wire::kinds::LOG_HEADER;
 
 /// What a log entry's body is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -186,7 +186,7 @@ impl LogHeader {
 }
 
 /// Frame kind of an equivocation proof ([`EquivocationProof`]) sent on its own.
-pub const EQUIVOCATION_KIND: MessageKind = MessageKind(0x0102);
+pub const EQUIVOCATION_KIND: MessageKind = crate::wire::kinds::EQUIVOCATION;
 
 /// Two different headers one author signed for one (topic, seq): the [`ForkProof`] of log
 /// headers, gossiped by the gossip plane and judged by the trust plane.

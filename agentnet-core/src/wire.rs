@@ -44,14 +44,155 @@ pub struct MessageKind(pub u16);
 
 impl MessageKind {
     /// A signed capability descriptor ([`crate::descriptor`]).
-    pub const SIGNED_DESCRIPTOR: MessageKind = MessageKind(0x0001);
+    pub const SIGNED_DESCRIPTOR: MessageKind = kinds::SIGNED_DESCRIPTOR;
     /// A signed binding of an X25519 key to an agent id ([`crate::seal::KeyBinding`]).
-    pub const KEY_BINDING: MessageKind = MessageKind(0x0002);
+    pub const KEY_BINDING: MessageKind = kinds::KEY_BINDING;
     /// A sealed box ([`crate::seal`]).
-    pub const SEALED: MessageKind = MessageKind(0x0003);
+    pub const SEALED: MessageKind = kinds::SEALED;
     /// First kind of the application range; kinds from here to `0x7fff` are never assigned by
     /// agentnet.
     pub const APPLICATION_START: MessageKind = MessageKind(0x7f00);
+
+    /// The registered name of this kind (`"header"`, `"offer"`, ...; [`kinds::ALL`]), or
+    /// `None` for a kind agentnet does not assign.
+    pub fn name(self) -> Option<&'static str> {
+        kinds::ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n)
+    }
+}
+
+/// The registered name (`"ihave"`), or the kind in hex (`"0x7f01"`) when it has none.
+impl core::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "0x{:04x}", self.0),
+        }
+    }
+}
+
+/// Every message kind agentnet assigns, in one place, each with the name logs, metrics and
+/// experiment output use ([`MessageKind::name`], `Display`). The planes' crates name their
+/// kinds through these constants, so a kind cannot be assigned twice without the
+/// `every_kind_is_unique_and_in_its_plane` test failing here.
+pub mod kinds {
+    use super::MessageKind;
+
+    /// Core: a signed capability descriptor.
+    pub const SIGNED_DESCRIPTOR: MessageKind = MessageKind(0x0001);
+    /// Core: a signed X25519 key binding.
+    pub const KEY_BINDING: MessageKind = MessageKind(0x0002);
+    /// Core: a sealed box.
+    pub const SEALED: MessageKind = MessageKind(0x0003);
+
+    /// Gossip: a signed log header.
+    pub const LOG_HEADER: MessageKind = MessageKind(0x0101);
+    /// Gossip: an equivocation proof.
+    pub const EQUIVOCATION: MessageKind = MessageKind(0x0102);
+    /// Gossip: topic subscriptions.
+    pub const SUBSCRIBE: MessageKind = MessageKind(0x0103);
+    /// Gossip: join a topic mesh.
+    pub const GRAFT: MessageKind = MessageKind(0x0104);
+    /// Gossip: leave a topic mesh.
+    pub const PRUNE: MessageKind = MessageKind(0x0105);
+    /// Gossip: lazy announcement of headers.
+    pub const IHAVE: MessageKind = MessageKind(0x0106);
+    /// Gossip: request for announced headers.
+    pub const IWANT: MessageKind = MessageKind(0x0107);
+    /// Gossip: stop eager push for an author.
+    pub const CHOKE: MessageKind = MessageKind(0x0108);
+    /// Gossip: anti-entropy digest.
+    pub const DIGEST: MessageKind = MessageKind(0x0109);
+    /// Gossip: per-author log heads.
+    pub const VECTOR: MessageKind = MessageKind(0x010a);
+    /// Gossip: pull of a log range.
+    pub const PULL: MessageKind = MessageKind(0x010b);
+    /// Gossip: request for a body.
+    pub const BODY_REQUEST: MessageKind = MessageKind(0x010c);
+    /// Gossip: a body.
+    pub const BODY: MessageKind = MessageKind(0x010d);
+    /// Gossip: the body is not held here.
+    pub const BODY_MISSING: MessageKind = MessageKind(0x010e);
+
+    /// Trust: one identity-chain entry.
+    pub const BINDING: MessageKind = MessageKind(0x0201);
+    /// Trust: a fraud proof of any kind.
+    pub const FRAUD_PROOF: MessageKind = MessageKind(0x0202);
+    /// Trust: an issuer attestation.
+    pub const ATTESTATION: MessageKind = MessageKind(0x0203);
+    /// Trust: a signed tool receipt.
+    pub const TOOL_RECEIPT: MessageKind = MessageKind(0x0204);
+    /// Trust: a signed evidence package.
+    pub const EVIDENCE: MessageKind = MessageKind(0x0205);
+    /// Trust: a signed commitment to an answer.
+    pub const COMMITMENT: MessageKind = MessageKind(0x0206);
+    /// Trust: a signed answer.
+    pub const ANSWER: MessageKind = MessageKind(0x0207);
+    /// Trust: a signed per-topic trust report.
+    pub const TRUST_REPORT: MessageKind = MessageKind(0x0208);
+    /// Trust: a chain-fork proof on its own.
+    pub const CHAIN_FORK_PROOF: MessageKind = MessageKind(0x0209);
+
+    /// Execution: a signed mechanism.
+    pub const MECHANISM: MessageKind = MessageKind(0x0301);
+    /// Execution: a task offer.
+    pub const OFFER: MessageKind = MessageKind(0x0302);
+    /// Execution: a provider's answer to an offer.
+    pub const COMMIT: MessageKind = MessageKind(0x0303);
+    /// Execution: the task handed to the committed provider.
+    pub const DELEGATE: MessageKind = MessageKind(0x0304);
+    /// Execution: a delivery.
+    pub const DELIVER: MessageKind = MessageKind(0x0305);
+    /// Execution: a settlement statement.
+    pub const SETTLE: MessageKind = MessageKind(0x0306);
+
+    /// Payload: a link handshake challenge.
+    pub const HELLO: MessageKind = MessageKind(0x0401);
+    /// Payload: the signed answer to a challenge.
+    pub const HELLO_PROOF: MessageKind = MessageKind(0x0402);
+    /// Payload: one piece of a sealed task input or result.
+    pub const CHUNK: MessageKind = MessageKind(0x0410);
+    /// Payload: a request to resend missing pieces.
+    pub const RESEND: MessageKind = MessageKind(0x0411);
+
+    /// Every kind above with its name, in kind order.
+    pub const ALL: &[(MessageKind, &str)] = &[
+        (SIGNED_DESCRIPTOR, "descriptor"),
+        (KEY_BINDING, "key_binding"),
+        (SEALED, "sealed"),
+        (LOG_HEADER, "header"),
+        (EQUIVOCATION, "equivocation"),
+        (SUBSCRIBE, "subscribe"),
+        (GRAFT, "graft"),
+        (PRUNE, "prune"),
+        (IHAVE, "ihave"),
+        (IWANT, "iwant"),
+        (CHOKE, "choke"),
+        (DIGEST, "digest"),
+        (VECTOR, "vector"),
+        (PULL, "pull"),
+        (BODY_REQUEST, "body_request"),
+        (BODY, "body"),
+        (BODY_MISSING, "body_missing"),
+        (BINDING, "binding"),
+        (FRAUD_PROOF, "fraud_proof"),
+        (ATTESTATION, "attestation"),
+        (TOOL_RECEIPT, "tool_receipt"),
+        (EVIDENCE, "evidence"),
+        (COMMITMENT, "commitment"),
+        (ANSWER, "answer"),
+        (TRUST_REPORT, "trust_report"),
+        (CHAIN_FORK_PROOF, "chain_fork_proof"),
+        (MECHANISM, "mechanism"),
+        (OFFER, "offer"),
+        (COMMIT, "commit"),
+        (DELEGATE, "delegate"),
+        (DELIVER, "deliver"),
+        (SETTLE, "settle"),
+        (HELLO, "hello"),
+        (HELLO_PROOF, "hello_proof"),
+        (CHUNK, "chunk"),
+        (RESEND, "resend"),
+    ];
 }
 
 /// The plane a message kind belongs to (its high byte), for routing frames to engines.
@@ -667,5 +808,24 @@ mod tests {
         };
         let p = encode_cbor(&m).unwrap();
         assert_eq!(decode_cbor::<Msg>(&p, &Limits::default()).unwrap(), m);
+    }
+
+    #[test]
+    fn every_kind_is_unique_and_in_its_plane() {
+        let all = kinds::ALL;
+        for (i, (k, name)) in all.iter().enumerate() {
+            assert!(
+                !matches!(k.plane(), Plane::Unassigned(_) | Plane::Application),
+                "{name} outside the assigned planes"
+            );
+            for (k2, name2) in &all[i + 1..] {
+                assert!(k < k2, "{name} and {name2} out of order or assigned twice");
+                assert_ne!(name, name2, "name used twice");
+            }
+            assert_eq!(k.name(), Some(*name));
+            assert_eq!(k.to_string(), *name);
+        }
+        assert_eq!(MessageKind(0x7f01).to_string(), "0x7f01");
+        assert_eq!(MessageKind(0x7f01).name(), None);
     }
 }

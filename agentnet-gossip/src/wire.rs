@@ -51,51 +51,38 @@ pub mod kind {
     pub use crate::fraud::EQUIVOCATION_KIND as EQUIVOCATION;
     pub use crate::header::HEADER_KIND as HEADER;
     /// [`Subscribe`](super::Subscribe).
-    pub const SUBSCRIBE: MessageKind = MessageKind(0x0103);
+    pub const SUBSCRIBE: MessageKind = agentnet_core::wire::kinds::SUBSCRIBE;
     /// [`Graft`](super::Graft).
-    pub const GRAFT: MessageKind = MessageKind(0x0104);
+    pub const GRAFT: MessageKind = agentnet_core::wire::kinds::GRAFT;
     /// [`Prune`](super::Prune).
-    pub const PRUNE: MessageKind = MessageKind(0x0105);
+    pub const PRUNE: MessageKind = agentnet_core::wire::kinds::PRUNE;
     /// [`IHave`](super::IHave).
-    pub const IHAVE: MessageKind = MessageKind(0x0106);
+    pub const IHAVE: MessageKind = agentnet_core::wire::kinds::IHAVE;
     /// [`IWant`](super::IWant).
-    pub const IWANT: MessageKind = MessageKind(0x0107);
+    pub const IWANT: MessageKind = agentnet_core::wire::kinds::IWANT;
     /// [`Choke`](super::Choke).
-    pub const CHOKE: MessageKind = MessageKind(0x0108);
+    pub const CHOKE: MessageKind = agentnet_core::wire::kinds::CHOKE;
     /// [`Digest`](super::Digest).
-    pub const DIGEST: MessageKind = MessageKind(0x0109);
+    pub const DIGEST: MessageKind = agentnet_core::wire::kinds::DIGEST;
     /// [`Vector`](super::Vector).
-    pub const VECTOR: MessageKind = MessageKind(0x010a);
+    pub const VECTOR: MessageKind = agentnet_core::wire::kinds::VECTOR;
     /// [`Pull`](super::Pull).
-    pub const PULL: MessageKind = MessageKind(0x010b);
+    pub const PULL: MessageKind = agentnet_core::wire::kinds::PULL;
     /// [`BodyRequest`](super::BodyRequest).
-    pub const BODY_REQUEST: MessageKind = MessageKind(0x010c);
+    pub const BODY_REQUEST: MessageKind = agentnet_core::wire::kinds::BODY_REQUEST;
     /// [`Body`](super::Body).
-    pub const BODY: MessageKind = MessageKind(0x010d);
+    pub const BODY: MessageKind = agentnet_core::wire::kinds::BODY;
     /// [`BodyMissing`](super::BodyMissing).
-    pub const BODY_MISSING: MessageKind = MessageKind(0x010e);
+    pub const BODY_MISSING: MessageKind = agentnet_core::wire::kinds::BODY_MISSING;
 }
 
-/// The name of a gossip message kind (`"header"`, `"ihave"`, ...), for logs and metrics;
-/// `None` outside the gossip range.
+/// The name of a gossip message kind (`"header"`, `"ihave"`, ...; the registered
+/// [`MessageKind::name`]), for logs and metrics; `None` outside the gossip range.
 pub fn kind_name(k: MessageKind) -> Option<&'static str> {
-    Some(match k {
-        kind::HEADER => "header",
-        kind::EQUIVOCATION => "equivocation",
-        kind::SUBSCRIBE => "subscribe",
-        kind::GRAFT => "graft",
-        kind::PRUNE => "prune",
-        kind::IHAVE => "ihave",
-        kind::IWANT => "iwant",
-        kind::CHOKE => "choke",
-        kind::DIGEST => "digest",
-        kind::VECTOR => "vector",
-        kind::PULL => "pull",
-        kind::BODY_REQUEST => "body_request",
-        kind::BODY => "body",
-        kind::BODY_MISSING => "body_missing",
-        _ => return None,
-    })
+    match k.plane() {
+        agentnet_core::wire::Plane::Gossip => k.name(),
+        _ => None,
+    }
 }
 
 /// The identity of a frame: BLAKE3 of its exact bytes in [`FRAME_ID_DOMAIN`].

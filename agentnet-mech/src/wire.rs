@@ -12,14 +12,14 @@
 use agentnet_core::wire::MessageKind;
 
 /// A signed mechanism.
-pub const MECHANISM: MessageKind = MessageKind(0x0301);
+pub const MECHANISM: MessageKind = agentnet_core::wire::kinds::MECHANISM;
 /// A task offer.
-pub const OFFER: MessageKind = MessageKind(0x0302);
+pub const OFFER: MessageKind = agentnet_core::wire::kinds::OFFER;
 /// A provider's answer to an offer.
-pub const COMMIT: MessageKind = MessageKind(0x0303);
+pub const COMMIT: MessageKind = agentnet_core::wire::kinds::COMMIT;
 /// The task handed to the committed provider.
-pub const DELEGATE: MessageKind = MessageKind(0x0304);
+pub const DELEGATE: MessageKind = agentnet_core::wire::kinds::DELEGATE;
 /// A delivery: result hash and evidence.
-pub const DELIVER: MessageKind = MessageKind(0x0305);
+pub const DELIVER: MessageKind = agentnet_core::wire::kinds::DELIVER;
 /// The requester's settlement statement.
-pub const SETTLE: MessageKind = MessageKind(0x0306);
+pub const SETTLE: MessageKind = agentnet_core::wire::kinds::SETTLE;

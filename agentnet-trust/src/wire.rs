@@ -18,22 +18,22 @@
 use agentnet_core::wire::MessageKind;
 
 /// One identity-chain entry (a signed binding).
-pub const BINDING: MessageKind = MessageKind(0x0201);
+pub const BINDING: MessageKind = agentnet_core::wire::kinds::BINDING;
 /// A fraud proof of any kind.
-pub const FRAUD_PROOF: MessageKind = MessageKind(0x0202);
+pub const FRAUD_PROOF: MessageKind = agentnet_core::wire::kinds::FRAUD_PROOF;
 /// An issuer attestation over a principal commitment.
-pub const ATTESTATION: MessageKind = MessageKind(0x0203);
+pub const ATTESTATION: MessageKind = agentnet_core::wire::kinds::ATTESTATION;
 /// A signed tool receipt.
-pub const TOOL_RECEIPT: MessageKind = MessageKind(0x0204);
+pub const TOOL_RECEIPT: MessageKind = agentnet_core::wire::kinds::TOOL_RECEIPT;
 /// A signed evidence package.
-pub const EVIDENCE: MessageKind = MessageKind(0x0205);
+pub const EVIDENCE: MessageKind = agentnet_core::wire::kinds::EVIDENCE;
 /// A signed commitment to an answer.
-pub const COMMITMENT: MessageKind = MessageKind(0x0206);
+pub const COMMITMENT: MessageKind = agentnet_core::wire::kinds::COMMITMENT;
 /// A signed answer.
-pub const ANSWER: MessageKind = MessageKind(0x0207);
+pub const ANSWER: MessageKind = agentnet_core::wire::kinds::ANSWER;
 /// A signed sparse per-topic trust report.
-pub const TRUST_REPORT: MessageKind = MessageKind(0x0208);
+pub const TRUST_REPORT: MessageKind = agentnet_core::wire::kinds::TRUST_REPORT;
 /// A chain-fork proof sent on its own
 /// ([`ChainForkProof::to_frame`](crate::baid::ChainForkProof)); inside the agent protocol it
 /// travels wrapped in a [`FRAUD_PROOF`].
-pub const CHAIN_FORK_PROOF: MessageKind = MessageKind(0x0209);
+pub const CHAIN_FORK_PROOF: MessageKind = agentnet_core::wire::kinds::CHAIN_FORK_PROOF;

@@ -222,14 +222,9 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     xs[rank - 1]
 }
 
-/// A frame kind's label in experiment output: the gossip plane's name (`"header"`,
-/// `"ihave"`, ...; [`agentnet_gossip::wire::kind_name`]), `"descriptor"` for a signed
-/// descriptor frame, otherwise the kind in hex (`"0x0203"`).
+/// A frame kind's label in experiment output: its registered name (`"header"`, `"ihave"`,
+/// `"descriptor"`, ...; [`agentnet_core::wire::kinds`]), otherwise the kind in hex
+/// (`"0x7f01"`).
 pub fn kind_label(k: u16) -> String {
-    use agentnet_core::wire::MessageKind;
-    match agentnet_gossip::wire::kind_name(MessageKind(k)) {
-        Some(name) => name.into(),
-        None if MessageKind(k) == MessageKind::SIGNED_DESCRIPTOR => "descriptor".into(),
-        None => format!("0x{k:04x}"),
-    }
+    agentnet_core::wire::MessageKind(k).to_string()
 }

@@ -20,13 +20,13 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// [`Hello`].
-pub const HELLO: MessageKind = MessageKind(0x0401);
+pub const HELLO: MessageKind = agentnet_core::wire::kinds::HELLO;
 /// `Signed<HelloProof>`.
-pub const HELLO_PROOF: MessageKind = MessageKind(0x0402);
+pub const HELLO_PROOF: MessageKind = agentnet_core::wire::kinds::HELLO_PROOF;
 /// [`Chunk`].
-pub const CHUNK: MessageKind = MessageKind(0x0410);
+pub const CHUNK: MessageKind = agentnet_core::wire::kinds::CHUNK;
 /// [`Resend`].
-pub const RESEND: MessageKind = MessageKind(0x0411);
+pub const RESEND: MessageKind = agentnet_core::wire::kinds::RESEND;
 
 /// A link handshake challenge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
