@@ -175,16 +175,21 @@ mod config;
 mod events;
 mod leader;
 mod payload;
+mod persist;
 mod provider;
 mod requester;
 pub mod sim;
+mod traffic;
+mod trust;
 pub mod wire;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
-use agentnet_core::wire::{Limits, MessageKind, Plane, decode_frame_as, encode_frame, peek_kind};
+#[cfg(doc)]
+use agentnet_core::wire::MessageKind;
+use agentnet_core::wire::{Limits, Plane, decode_frame_as, encode_frame, peek_kind};
 use agentnet_core::{
     AgentId, BoundedQueue, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Record,
     RequestId, Signed, Transmit,
@@ -196,12 +201,11 @@ use agentnet_mech::session::{
 };
 use agentnet_trust::baid::{BaidInputs, BindingEntry};
 use agentnet_trust::canary::{CanaryBook, CanaryOutcome};
-use agentnet_trust::evidence::TaskId;
 use agentnet_trust::fraud::FraudProof;
-use agentnet_trust::ledger::{Ledger, LedgerRecord};
+use agentnet_trust::ledger::Ledger;
 use agentnet_trust::mg::{Reputation, ReputationError};
 use agentnet_trust::registry::{IdentityEvent, IdentityRegistry};
-use agentnet_trust::report::{ReportBook, ReportBuilder, TrustReport};
+use agentnet_trust::report::{ReportBook, ReportBuilder};
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -217,47 +221,13 @@ pub use events::{
 
 use leader::Leader;
 use payload::{Incoming, Outgoing};
+pub use persist::{RestoreReport, tables};
+use persist::{descriptor_key, header_key, identity_record_key};
 use provider::{Job, Service};
 use requester::Request;
+pub use traffic::{PlaneTraffic, Traffic};
+use trust::{FifoSet, StoredProofs};
 use wire::{Chunk, Direction, Hello, HelloProof, Resend};
-
-/// Traffic of one plane.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PlaneTraffic {
-    /// Frames sent.
-    pub sent_frames: u64,
-    /// Bytes sent.
-    pub sent_bytes: u64,
-    /// Frames received.
-    pub received_frames: u64,
-    /// Bytes received.
-    pub received_bytes: u64,
-}
-
-/// Traffic per plane: gossip, trust, execution (sessions), payload (handshake and payloads).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Traffic {
-    /// `0x01xx`.
-    pub gossip: PlaneTraffic,
-    /// `0x02xx`.
-    pub trust: PlaneTraffic,
-    /// `0x03xx`.
-    pub execution: PlaneTraffic,
-    /// `0x04xx`.
-    pub payload: PlaneTraffic,
-}
-
-impl Traffic {
-    fn plane(&mut self, kind: Option<MessageKind>) -> Option<&mut PlaneTraffic> {
-        match kind?.plane() {
-            Plane::Gossip => Some(&mut self.gossip),
-            Plane::Trust => Some(&mut self.trust),
-            Plane::Execution => Some(&mut self.execution),
-            Plane::Payload => Some(&mut self.payload),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Link {
@@ -271,75 +241,6 @@ const MAX_OWN_ATTESTATIONS: usize = 8;
 
 /// Most handshake challenges answered per link (each costs a signature).
 const MAX_HELLOS_PER_LINK: u32 = 4;
-
-/// A bounded first-in-first-out set.
-#[derive(Debug)]
-struct FifoSet<T: Ord + Clone> {
-    set: BTreeSet<T>,
-    order: VecDeque<T>,
-    cap: usize,
-}
-
-impl<T: Ord + Clone> FifoSet<T> {
-    fn new(cap: usize) -> Self {
-        FifoSet {
-            set: BTreeSet::new(),
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    /// Insert; false if present. The oldest entry goes when full.
-    fn insert(&mut self, v: T) -> bool {
-        if !self.set.insert(v.clone()) {
-            return false;
-        }
-        self.order.push_back(v);
-        if self.order.len() > self.cap
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        true
-    }
-
-    fn contains(&self, v: &T) -> bool {
-        self.set.contains(v)
-    }
-}
-
-/// Fraud proofs this agent keeps and persists (against offenders with standing here), oldest
-/// first, at most `cap`. Proofs against offenders with standing are dear to mint (an identity
-/// that dealt with this agent) but not free: without a bound, identities that once linked here
-/// could self-convict to grow the store. When full the oldest proof goes (its record is
-/// deleted, and its offender's ledger conviction with it unless a kept proof still names it);
-/// the offender stays slashed in the reputation engine until a restart.
-#[derive(Debug)]
-struct StoredProofs {
-    order: VecDeque<(Hash, AgentId)>,
-    cap: usize,
-}
-
-impl StoredProofs {
-    fn new(cap: usize) -> Self {
-        StoredProofs {
-            order: VecDeque::new(),
-            cap,
-        }
-    }
-
-    /// Keep proof `id` against `offender`; returns the proof given up to make room, and
-    /// whether a kept proof still names its offender.
-    fn push(&mut self, id: Hash, offender: AgentId) -> Option<(Hash, AgentId, bool)> {
-        self.order.push_back((id, offender));
-        if self.order.len() <= self.cap {
-            return None;
-        }
-        let (old, who) = self.order.pop_front()?;
-        let still = self.order.iter().any(|(_, o)| *o == who);
-        Some((old, who, still))
-    }
-}
 
 /// The sans-IO agent. See the [module documentation](self).
 pub struct Agent {
@@ -769,20 +670,6 @@ impl Agent {
     // Effect completions
     // =========================================================================================
 
-    /// The records of [`Effect::Persist`] `id` are durable.
-    pub fn handle_persisted(&mut self, now: Now, id: RequestId) -> Result<(), AgentError> {
-        self.tick(now);
-        let acks = self
-            .persisting
-            .remove(&id)
-            .ok_or(AgentError::UnknownEffect(id))?;
-        for (topic, seq) in acks {
-            self.gossip.handle_persisted(now, &topic, seq);
-        }
-        self.pump(now);
-        Ok(())
-    }
-
     // =========================================================================================
     // Internals: queues
     // =========================================================================================
@@ -882,167 +769,6 @@ impl Agent {
             // Its own chain is never evicted from a full registry.
             self.registry.vouch(&self.me);
         }
-    }
-
-    /// Take back what this agent asked to persist before a restart: call once, right after
-    /// [`new`](Self::new) and before any other input, with every record of every table the
-    /// host stored. Records that do not decode or verify are refused (counted, with the
-    /// first reasons) and the rest restored: own log heads (publishing continues the logs),
-    /// accepted headers and descriptors, identity chains (this agent's own included, so its
-    /// canonical id and reputation survive), ledger rows, fraud proofs (convictions) and selection observations (demotions).
-    pub fn restore(
-        &mut self,
-        now: Now,
-        records: impl IntoIterator<Item = Record>,
-    ) -> RestoreReport {
-        let mut report = RestoreReport::default();
-        let mut heads = Vec::new();
-        let mut headers = Vec::new();
-        let mut descriptors = Vec::new();
-        let mut identities = Vec::new();
-        let mut rows = Vec::new();
-        let mut proofs = Vec::new();
-        let mut topics = Vec::new();
-        let mut sessions = Vec::new();
-        let mut jobs = Vec::new();
-        let mut reports = None;
-        for r in records {
-            let Some(value) = r.value else { continue };
-            match &*r.table {
-                tables::GOSSIP_HEAD => match decode_head(&value, &self.limits) {
-                    Ok(h) => heads.push(h),
-                    Err(e) => report.refuse(&r.table, e),
-                },
-                tables::GOSSIP_HEADER => headers.push(value),
-                tables::GOSSIP_TOPIC => match core::str::from_utf8(&r.key)
-                    .ok()
-                    .and_then(|t| Topic::new(t).ok())
-                {
-                    Some(t) => topics.push(t),
-                    None => report.refuse(&r.table, "not a topic"),
-                },
-                tables::GOSSIP_DESCRIPTOR => descriptors.push(value),
-                tables::IDENTITY_ENTRY => identities.push(value),
-                tables::LEDGER_ROW => match decode_row(&value, &self.limits) {
-                    Ok(row) => rows.push(row),
-                    Err(e) => report.refuse(&r.table, e),
-                },
-                tables::FRAUD_PROOF => proofs.push(value),
-                tables::SESSION => sessions.push(value),
-                tables::JOB => match decode_job(&r.key, &value, &self.limits) {
-                    Ok(j) => jobs.push(j),
-                    Err(e) => report.refuse(&r.table, e),
-                },
-                tables::REPORTS => reports = Some(value),
-                tables::SELECTION_OBSERVED => match decode_observed(&value, &self.limits) {
-                    Ok((provider, capability, o)) => {
-                        if self.observations.restore(provider, &capability, o).1 {
-                            report.restored += 1;
-                        } else {
-                            report.refuse(tables::SELECTION_OBSERVED, "values out of range");
-                        }
-                    }
-                    Err(e) => report.refuse(tables::SELECTION_OBSERVED, e),
-                },
-                tables::OWN_ATTESTATION => {
-                    match Signed::<agentnet_trust::baid::IssuerAttestation>::from_frame(
-                        &value,
-                        &self.limits,
-                    ) {
-                        Ok(a) if self.own_attestations.len() < MAX_OWN_ATTESTATIONS => {
-                            report.restored += 1;
-                            self.own_attestations.push(a);
-                        }
-                        Ok(_) => report.refuse(&r.table, "too many"),
-                        Err(e) => report.refuse(&r.table, e),
-                    }
-                }
-                other => report.refuse(other, "unknown table".to_string()),
-            }
-        }
-        let ids = self.registry.restore(now, identities);
-        report.restored += ids.accepted;
-        for (_, e) in ids.refused {
-            report.refuse(tables::IDENTITY_ENTRY, e);
-        }
-        if let Some(chain) = self.registry.resolve(&self.me).map(|r| r.chain) {
-            self.chain = self.registry.entries(&chain).cloned().collect();
-            self.registry.vouch(&self.me);
-        }
-        report.restored += heads.len();
-        if let Err(e) = self.gossip.restore(now, heads) {
-            report.refuse(tables::GOSSIP_HEAD, e.to_string());
-        }
-        for t in topics {
-            match self.gossip.subscribe(now, t) {
-                Ok(()) => report.restored += 1,
-                Err(e) => report.refuse(tables::GOSSIP_TOPIC, e.to_string()),
-            }
-        }
-        report.restored += self.gossip.restore_headers(now, headers);
-        report.restored += self.gossip.restore_descriptors(now, descriptors);
-        report.restored += rows.len();
-        for row in &rows {
-            self.ensure_topic(&row.topic);
-        }
-        if let Err(e) = self.ledger.restore(rows, []) {
-            report.refuse(tables::LEDGER_ROW, e.to_string());
-        }
-        for (sid, job) in jobs {
-            self.incoming.insert(
-                (sid, Direction::Input),
-                Incoming::new(
-                    job.requester,
-                    None,
-                    now.mono + self.config.payload.resend_after,
-                ),
-            );
-            self.jobs.insert(sid, job);
-        }
-        let restored = self.sessions.restore(now, sessions);
-        report.restored += restored.restored;
-        report.refused += restored.refused;
-        for (_, e) in restored.errors {
-            report.note(tables::SESSION, e);
-        }
-        // Jobs whose session did not come back are dropped.
-        let live: BTreeSet<SessionId> = self.sessions.ids().copied().collect();
-        self.jobs.retain(|id, _| live.contains(id));
-        self.incoming.retain(|(id, _), _| live.contains(id));
-        if let Some(v) = reports {
-            match agentnet_core::wire::decode_cbor::<Vec<serde_bytes::ByteBuf>>(
-                &v,
-                &self.record_limits(),
-            ) {
-                Ok(list) => {
-                    if let Err(e) = self
-                        .reports
-                        .restore(list.into_iter().map(|b| Bytes::from(b.into_vec())))
-                    {
-                        report.refuse(tables::REPORTS, e);
-                    }
-                }
-                Err(e) => report.refuse(tables::REPORTS, e),
-            }
-        }
-        for frame in proofs {
-            match FraudProof::from_frame(&frame, &self.limits) {
-                Ok((proof, _)) => {
-                    report.restored += 1;
-                    let _ = self.on_proof(now, proof, None);
-                }
-                Err(e) => report.refuse(tables::FRAUD_PROOF, e.to_string()),
-            }
-        }
-        // Everything above is already durable: do not write it again.
-        self.pump(now);
-        self.effects
-            .retain(|e| !matches!(e, Effect::Persist { .. }));
-        self.persisting.clear();
-        self.tick(now);
-        self.trust_round(now);
-        self.pump(now);
-        report
     }
 
     // =========================================================================================
@@ -1468,16 +1194,6 @@ impl Agent {
         Ok(())
     }
 
-    /// Limits for this agent's own stored records (larger than a frame's).
-    fn record_limits(&self) -> Limits {
-        Limits {
-            max_frame: 1 << 24,
-            max_bytes_len: 1 << 20,
-            max_items: 65_536,
-            ..self.limits
-        }
-    }
-
     fn limits_for_payload(&self) -> Limits {
         Limits {
             max_frame: self.config.payload.max_payload + 1024,
@@ -1529,195 +1245,6 @@ impl Agent {
             self.send(from, f);
         }
         Ok(())
-    }
-
-    // =========================================================================================
-    // Internals: trust plane
-    // =========================================================================================
-
-    /// Make `topic` one of the reputation engine's topics (bounded by its `max_topics`; a
-    /// full table leaves new topics without reputation, never evicts an existing one).
-    fn ensure_topic(&mut self, topic: &Topic) {
-        if self.reputation.topics().any(|t| t == topic) {
-            return;
-        }
-        let e = self.encoder.encode(topic.as_str());
-        let _ = self.reputation.add_topic(topic.clone(), e);
-    }
-
-    /// Verify a fraud proof and act on it once: ledger, slashing, open sessions, relay.
-    fn on_proof(
-        &mut self,
-        now: Now,
-        proof: FraudProof,
-        from: Option<LinkId>,
-    ) -> Result<(), AgentError> {
-        let id = proof.id();
-        if self.proofs.contains(&id) {
-            return Ok(());
-        }
-        let offence = proof.verify(&self.limits)?;
-        self.proofs.insert(id);
-        let canonical = self.canonical(&offence.offender);
-        if canonical == self.me {
-            return Ok(());
-        }
-        // Free keys are free: anyone can mint a valid proof against an identity of its own
-        // (sign two contradicting headers with a fresh key). Relayed to everyone, persisted and
-        // kept in every table, such proofs would be a flood and a remote disk and memory fill
-        // at the price of a key. A proof relayed against an offender with no standing here
-        // (no ledger row, no reputation, no attestation, no session with this agent) changes
-        // nothing this agent acts on but its next choice of provider: it is remembered in a
-        // bounded set (`is_convicted` is true while it is held), not persisted, not relayed.
-        // Proofs this agent found itself, and against offenders with standing, take the full
-        // path below.
-        if from.is_some() && !self.has_standing(now, &canonical) {
-            self.convicted_strangers.insert(canonical);
-            self.event(AgentEvent::Convicted {
-                offender: offence.offender,
-                canonical,
-                kind: offence.kind,
-                proof: id,
-                from,
-            });
-            return Ok(());
-        }
-        let topics: Vec<Topic> = self.ledger.topics().cloned().collect();
-        self.ledger.record_offence(canonical, &offence);
-        for t in topics {
-            self.ledger_dirty.insert((t, canonical));
-        }
-        self.batch.push(Record::put(
-            tables::FRAUD_PROOF,
-            id.0.to_vec(),
-            proof.to_frame(),
-        ));
-        if let Some((old, who, still)) = self.stored_proofs.push(id, canonical) {
-            self.batch
-                .push(Record::delete(tables::FRAUD_PROOF, old.0.to_vec()));
-            if !still {
-                self.ledger.forget_conviction(&who);
-            }
-        }
-        self.book.forget(&canonical);
-        // The registry blames a principal only when an issuer attested that the chain
-        // belongs to it. A slashed agent reads 0 at once; the others' scores follow at the
-        // next trust round (no recompute per proof: proofs are cheap to mint against one's
-        // own free keys).
-        let culprit = self.registry.culprit(&offence);
-        let _ = self.reputation.slash(&culprit, &offence);
-        // Open sessions with the offender are left to their own checks: a proof slashes only
-        // the deposit of the session whose delivery it convicts (the session engine settles
-        // that one as fraud when the delivery arrives), never a later, unrelated one.
-        self.broadcast(&proof.to_frame(), from);
-        self.event(AgentEvent::Convicted {
-            offender: offence.offender,
-            canonical,
-            kind: offence.kind,
-            proof: id,
-            from,
-        });
-        Ok(())
-    }
-
-    /// Whether `canonical` has anything here a conviction would change: a ledger row, a
-    /// reputation above zero, an issuer's attestation, or a session with this agent.
-    fn has_standing(&self, now: Now, canonical: &AgentId) -> bool {
-        self.ledger
-            .topics()
-            .any(|t| self.ledger.tally(t, canonical, now.wall).is_some())
-            || self
-                .reputation
-                .topics()
-                .any(|t| self.reputation.score(canonical, t) > 0.0)
-            || self.registry.resolve(canonical).is_some_and(|r| r.attested)
-            || self.sessions.ids().any(|sid| {
-                self.sessions.session(sid).is_some_and(|s| {
-                    self.canonical(&s.provider) == *canonical
-                        || self.canonical(&s.requester) == *canonical
-                })
-            })
-    }
-
-    fn on_report(&mut self, now: Now, frame: &Bytes) -> Result<(), AgentError> {
-        let report = Signed::<TrustReport>::from_frame(frame, &self.limits)?;
-        // A report dated ahead of this clock (beyond the skew the gossip plane allows) would
-        // never age here, and would lock out the reporter's honest later reports (report
-        // times may not go backwards): refused.
-        let skew = self.config.gossip.header_rules.max_skew;
-        if report.at > now.wall + skew {
-            return Err(agentnet_trust::report::ReportError::Malformed(
-                "report dated in the future",
-            )
-            .into());
-        }
-        // Only topics this agent itself works in: peers cannot grow its tables.
-        if !self.reputation.topics().any(|t| *t == report.topic) {
-            return Ok(());
-        }
-        let reporter = self.canonical(&report.signer());
-        if self.is_convicted(&reporter) {
-            return Ok(());
-        }
-        // The reporter's reputation in the topic decides who keeps a place when the topic's
-        // rows are full (weightless keys can only push out each other).
-        let weight = self.reputation.score(&reporter, &report.topic);
-        self.book.apply_weighted(&report, weight)?;
-        Ok(())
-    }
-
-    /// Send salient trust reports and recompute reputation.
-    fn trust_round(&mut self, now: Now) {
-        let topics: Vec<Topic> = self.reputation.topics().cloned().collect();
-        let mut reported = false;
-        for topic in &topics {
-            let row = self.ledger.row(topic, now.wall);
-            if let Ok(Some(report)) = self.reports.next_report(&self.keys, topic, &row, now.wall) {
-                let frame = report.to_frame();
-                self.broadcast(&frame, None);
-                reported = true;
-            }
-            let own: Vec<(AgentId, f32, f32)> = row
-                .iter()
-                .map(|(p, t)| (*p, t.pos as f32, t.neg as f32))
-                .collect();
-            let _ = self.reputation.set_row(self.me, topic, own);
-            let reporters: Vec<AgentId> = self.book.rows(topic).map(|(r, _)| *r).collect();
-            // Rows of reporters the book no longer holds (it gave their place to others)
-            // leave too, so the ids they named stop holding places in the reputation table.
-            let held: BTreeSet<AgentId> = reporters.iter().map(|r| self.canonical(r)).collect();
-            for gone in self.reputation.reporters(topic) {
-                if gone != self.me && !held.contains(&gone) {
-                    self.reputation.remove_row(&gone, topic);
-                }
-            }
-            for reporter in reporters {
-                let entries = self.book.row_at(topic, &reporter, now.wall);
-                let canonical = self.canonical(&reporter);
-                let _ = self.reputation.set_row(canonical, topic, entries);
-            }
-        }
-        let known: Vec<AgentId> = self.routes.keys().map(|k| self.canonical(k)).collect();
-        for a in known {
-            if self.reputation.stake(&a) == (0.0, 0.0, 0.0) && !self.reputation.is_slashed(&a) {
-                let _ = self.reputation.set_stake(a, self.config.default_stake);
-            }
-        }
-        let _ = self.reputation.recompute();
-        if reported {
-            // The builder's seqs must survive a restart, or peers refuse the next reports as
-            // stale. Written in this turn's batch, before the reports leave.
-            let list: Vec<serde_bytes::ByteBuf> = self
-                .reports
-                .export()
-                .into_iter()
-                .map(|b| serde_bytes::ByteBuf::from(b.to_vec()))
-                .collect();
-            if let Ok(v) = agentnet_core::wire::encode_cbor(&list) {
-                self.batch
-                    .push(Record::put(tables::REPORTS, b"all".to_vec(), v));
-            }
-        }
     }
 
     // =========================================================================================
@@ -1784,54 +1311,6 @@ impl Agent {
         }
         self.event(AgentEvent::PeerUp { link: from, agent });
         Ok(())
-    }
-
-    /// Turn this turn's durable changes into one [`Effect::Persist`].
-    fn flush_batch(&mut self) {
-        let dirty = core::mem::take(&mut self.ledger_dirty);
-        for (topic, peer) in dirty {
-            let mut key = topic.as_str().as_bytes().to_vec();
-            key.push(0);
-            key.extend_from_slice(peer.as_bytes());
-            let r = match self.ledger.record(&topic, &peer) {
-                Some(rec) => match encode_row(&rec) {
-                    Ok(v) => Record::put(tables::LEDGER_ROW, key, v),
-                    Err(_) => continue,
-                },
-                None => Record::delete(tables::LEDGER_ROW, key),
-            };
-            self.batch.push(r);
-        }
-        let dirty = core::mem::take(&mut self.observed_dirty);
-        for (provider, capability) in dirty {
-            let mut key = provider.as_bytes().to_vec();
-            key.extend_from_slice(capability.as_bytes());
-            let r = match self.observations.get(&provider, &capability) {
-                Some(o) => match encode_observed(&provider, &capability, o) {
-                    Ok(v) => Record::put(tables::SELECTION_OBSERVED, key, v),
-                    Err(_) => continue,
-                },
-                None => Record::delete(tables::SELECTION_OBSERVED, key),
-            };
-            self.batch.push(r);
-        }
-        if self.batch.is_empty() {
-            return;
-        }
-        let id = self.next_request_id();
-        let records = core::mem::take(&mut self.batch);
-        // A host that never completes its persists must not grow this table: the oldest
-        // batch is forgotten (its own log heads then stay unpublished until re-announced).
-        if self.persisting.len() >= self.config.max_queued {
-            self.persisting.pop_first();
-            self.event(AgentEvent::Overflow(Overflow {
-                queue: "persisting",
-                dropped: 1,
-            }));
-        }
-        self.persisting
-            .insert(id, core::mem::take(&mut self.batch_acks));
-        self.effect(Effect::Persist { id, records });
     }
 
     fn route_message(&mut self, now: Now, from: LinkId, payload: Bytes) -> Result<(), AgentError> {
@@ -2006,214 +1485,5 @@ impl Engine for Agent {
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.timeout
-    }
-}
-
-/// The tables an [`Agent`] persists ([`Record::table`]).
-pub mod tables {
-    /// A topic this agent follows (key: the topic; empty value).
-    pub const GOSSIP_TOPIC: &str = "gossip.topic";
-    /// An own log head per topic (key: the topic).
-    pub const GOSSIP_HEAD: &str = "gossip.head";
-    /// An accepted header of another author (key: topic, 0, author, seq; expires with it).
-    pub const GOSSIP_HEADER: &str = "gossip.header";
-    /// An accepted descriptor (key: provider, capability; expires with it).
-    pub const GOSSIP_DESCRIPTOR: &str = "gossip.descriptor";
-    /// An identity chain entry (key: the hash of its frame).
-    pub const IDENTITY_ENTRY: &str = "identity.entry";
-    /// A ledger row (key: topic, 0, peer).
-    pub const LEDGER_ROW: &str = "ledger.row";
-    /// A verified fraud proof (key: its id).
-    pub const FRAUD_PROOF: &str = "fraud.proof";
-    /// A task session's record (key: the session id), from the session engine.
-    pub const SESSION: &str = "session";
-    /// What this agent serves in a session it accepted (key: the session id).
-    pub const JOB: &str = "agent.job";
-    /// An issuer's attestation of this agent's own principal (key: its hash).
-    pub const OWN_ATTESTATION: &str = "identity.own_attestation";
-    /// The trust report builder's state (key: `all`), so report seqs continue after a restart.
-    pub const REPORTS: &str = "report.builder";
-    /// What this agent observed of a provider for a capability, for selection and demotion
-    /// (key: provider, capability).
-    pub const SELECTION_OBSERVED: &str = "selection.observed";
-}
-
-/// What [`Agent::restore`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RestoreReport {
-    /// Records taken back.
-    pub restored: usize,
-    /// Records refused.
-    pub refused: usize,
-    /// The first reasons (at most 8): table and why.
-    pub reasons: Vec<(String, String)>,
-}
-
-impl RestoreReport {
-    fn refuse(&mut self, table: &str, why: impl ToString) {
-        self.refused += 1;
-        self.note(table, why);
-    }
-
-    fn note(&mut self, table: &str, why: impl ToString) {
-        if self.reasons.len() < 8 {
-            self.reasons.push((table.to_string(), why.to_string()));
-        }
-    }
-}
-
-fn decode_head(value: &[u8], limits: &Limits) -> Result<agentnet_gossip::OwnHead, String> {
-    type Head = (
-        String,
-        u64,
-        serde_bytes::ByteBuf,
-        Option<serde_bytes::ByteBuf>,
-    );
-    let (topic, seq, header, body): Head =
-        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
-    Ok(agentnet_gossip::OwnHead {
-        topic: Topic::new(&topic).map_err(|e| e.to_string())?,
-        seq,
-        header: Bytes::from(header.into_vec()),
-        body: body.map(|b| Bytes::from(b.into_vec())),
-    })
-}
-
-/// A ledger row as (topic, peer, pos and neg as IEEE-754 bits, time in Unix ms): integers only,
-/// so the record decodes under the strict CBOR checker.
-fn encode_row(r: &LedgerRecord) -> Result<Vec<u8>, agentnet_core::wire::WireError> {
-    agentnet_core::wire::encode_cbor(&(
-        r.topic.as_str(),
-        r.peer,
-        r.tally.pos.to_bits(),
-        r.tally.neg.to_bits(),
-        r.tally.at.as_unix_millis(),
-    ))
-}
-
-/// The store key of a peer's header: topic, a zero byte, author, seq (big-endian).
-fn header_key(topic: &Topic, author: &AgentId, seq: u64) -> Vec<u8> {
-    let mut key = topic.as_str().as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(author.as_bytes());
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-/// The store key of an identity entry or attestation: a hash of its frame.
-fn identity_record_key(frame: &Bytes) -> Vec<u8> {
-    Hash::digest(agentnet_core::hash::domain::RECORD_KEY, frame)
-        .0
-        .to_vec()
-}
-
-/// The store key of a descriptor: provider, capability.
-fn descriptor_key(provider: &AgentId, capability: &str) -> Vec<u8> {
-    let mut key = provider.as_bytes().to_vec();
-    key.extend_from_slice(capability.as_bytes());
-    key
-}
-
-/// A selection observation as a record: floats as their IEEE-754 bits (canonical CBOR has
-/// no floats), so a restart restores them exactly.
-fn encode_observed(
-    provider: &AgentId,
-    capability: &str,
-    o: &agentnet_trust::select::Observed,
-) -> Result<Vec<u8>, agentnet_core::wire::WireError> {
-    agentnet_core::wire::encode_cbor(&(
-        provider,
-        capability,
-        o.count,
-        o.success.to_bits(),
-        o.latency_ms.to_bits(),
-        o.cost_micros.to_bits(),
-        o.last_failure.map(|t| t.as_unix_millis()),
-        o.at.as_unix_millis(),
-    ))
-}
-
-type ObservedRecord = (AgentId, String, agentnet_trust::select::Observed);
-
-fn decode_observed(value: &[u8], limits: &Limits) -> Result<ObservedRecord, String> {
-    type Raw = (AgentId, String, u32, u64, u64, u64, Option<u64>, u64);
-    let (provider, capability, count, success, latency, cost, failed, at): Raw =
-        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
-    Ok((
-        provider,
-        capability,
-        agentnet_trust::select::Observed {
-            count,
-            success: f64::from_bits(success),
-            latency_ms: f64::from_bits(latency),
-            cost_micros: f64::from_bits(cost),
-            last_failure: failed.map(agentnet_core::WallTime::from_unix_millis),
-            at: agentnet_core::WallTime::from_unix_millis(at),
-        },
-    ))
-}
-
-fn decode_row(value: &[u8], limits: &Limits) -> Result<LedgerRecord, String> {
-    let (topic, peer, pos, neg, at): (String, AgentId, u64, u64, u64) =
-        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
-    let (pos, neg) = (f64::from_bits(pos), f64::from_bits(neg));
-    if !(pos.is_finite() && neg.is_finite() && pos >= 0.0 && neg >= 0.0) {
-        return Err("tally negative or not finite".into());
-    }
-    Ok(LedgerRecord {
-        topic: Topic::new(&topic).map_err(|e| e.to_string())?,
-        peer,
-        tally: agentnet_trust::ledger::Tally {
-            pos,
-            neg,
-            at: agentnet_core::WallTime::from_unix_millis(at),
-        },
-    })
-}
-
-fn decode_job(key: &[u8], value: &[u8], limits: &Limits) -> Result<(SessionId, Job), String> {
-    let id: [u8; 32] = key
-        .try_into()
-        .map_err(|_| "key is not a session id".to_string())?;
-    let (requester, capability, topic, task, tier): (AgentId, String, String, Hash, u8) =
-        agentnet_core::wire::decode_cbor(value, limits).map_err(|e| e.to_string())?;
-    let tier = Tier::ALL
-        .into_iter()
-        .find(|t| *t as u8 == tier)
-        .ok_or_else(|| format!("tier {tier}"))?;
-    Ok((
-        SessionId(Hash(id)),
-        Job {
-            requester,
-            capability,
-            topic: Topic::new(&topic).map_err(|e| e.to_string())?,
-            task: TaskId(task),
-            tier,
-            input_hash: None,
-            deliver_by: agentnet_core::Instant::ZERO,
-            delegated_at: agentnet_core::WallTime::UNIX_EPOCH,
-            executing: false,
-        },
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_proof_store_is_bounded_and_gives_up_the_oldest() {
-        let id = |n: u8| Hash([n; 32]);
-        let who = |n: u8| Keypair::from_seed([n; 32]).id();
-        let mut s = StoredProofs::new(3);
-        assert_eq!(s.push(id(1), who(1)), None);
-        assert_eq!(s.push(id(2), who(2)), None);
-        assert_eq!(s.push(id(3), who(1)), None);
-        // Full: the oldest proof goes; a kept proof still names its offender.
-        assert_eq!(s.push(id(4), who(4)), Some((id(1), who(1), true)));
-        // Then the offender's last proof goes, and nothing names it any more.
-        assert_eq!(s.push(id(5), who(5)), Some((id(2), who(2), false)));
-        assert_eq!(s.push(id(6), who(6)), Some((id(3), who(1), false)));
-        assert_eq!(s.order.len(), 3);
     }
 }
