@@ -13,10 +13,11 @@ use agentnet_trust::fraud::FraudProof;
 use agentnet_trust::ledger::LedgerRecord;
 use bytes::Bytes;
 
+use super::identity::MAX_OWN_ATTESTATIONS;
 use super::payload::Incoming;
 use super::provider::Job;
 use super::wire::Direction;
-use super::{Agent, AgentError, AgentEvent, MAX_OWN_ATTESTATIONS};
+use super::{Agent, AgentError, AgentEvent};
 
 /// The tables an [`Agent`] persists ([`Record::table`]).
 pub mod tables {
