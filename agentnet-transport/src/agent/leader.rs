@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use agentnet_core::{Effect, Now, RequestId, Signed};
 use agentnet_mech::mechanism::{Mechanism, Tier};
 
+#[cfg(doc)]
+use super::LeaderConfig;
 use super::{Agent, AgentError, AgentEvent, Verdict};
 
 /// How a settled real task went, as the leader's loop sees it.
