@@ -183,7 +183,7 @@ struct State {
     conns: usize,
     /// Of which inbound.
     inbound: usize,
-    /// Inbound connections by address group ([`ip_group`]).
+    /// Inbound connections by address group ([`ip_group`](slots::ip_group)).
     per_ip: HashMap<IpAddr, usize>,
     /// Every inbound connection, handshakes and links, by connection number: what the
     /// eviction rule ([`evict`]) chooses from. An entry leaves when its slot is released.

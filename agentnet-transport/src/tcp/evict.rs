@@ -46,7 +46,7 @@ pub(super) const STALE_HANDSHAKE: Duration = Duration::from_secs(1);
 pub(super) struct Candidate {
     /// The connection's number in the transport's table.
     pub id: u64,
-    /// Its address group ([`super::ip_group`]).
+    /// Its address group ([`ip_group`](super::slots::ip_group)).
     pub group: IpAddr,
     /// When it was accepted.
     pub opened: Instant,
