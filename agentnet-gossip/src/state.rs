@@ -79,7 +79,7 @@ pub(crate) struct Wanted {
 }
 
 impl TopicState {
-    pub fn new(idx: u32, next_sync: Instant) -> Self {
+    pub(crate) fn new(idx: u32, next_sync: Instant) -> Self {
         TopicState {
             idx,
             peers: BTreeSet::new(),
@@ -103,7 +103,7 @@ impl TopicState {
     /// are remembered: free keys can equivocate by the thousand, and each costs the attacker
     /// two signed headers, so the set forgets the one proven longest ago (its log is already
     /// gone; if it comes back, its next conflicting pair proves it again).
-    pub fn mark_equivocator(&mut self, author: AgentId, cap: usize) -> bool {
+    pub(crate) fn mark_equivocator(&mut self, author: AgentId, cap: usize) -> bool {
         if !self.equivocators.insert(author) {
             return false;
         }
@@ -116,12 +116,12 @@ impl TopicState {
         true
     }
 
-    pub fn header_count(&self) -> usize {
+    pub(crate) fn header_count(&self) -> usize {
         self.logs.values().map(AuthorLog::len).sum()
     }
 
     /// Hold a new author `log`, admitted as `a`, filed as unproven unless `standing`.
-    pub fn admit(&mut self, author: AgentId, log: AuthorLog, a: Admission, standing: bool) {
+    pub(crate) fn admit(&mut self, author: AgentId, log: AuthorLog, a: Admission, standing: bool) {
         let len = log.len();
         if len == 0 {
             self.empty.insert(author);
@@ -140,7 +140,7 @@ impl TopicState {
     }
 
     /// File `author` (admitted) among the unproven with `len` headers, if it is not yet.
-    pub fn make_unproven(&mut self, author: &AgentId, len: usize) {
+    pub(crate) fn make_unproven(&mut self, author: &AgentId, len: usize) {
         let Some(a) = self.admitted.get_mut(author) else {
             return;
         };
@@ -156,7 +156,7 @@ impl TopicState {
     }
 
     /// Take `author` out of the unproven sets (it gained standing, or leaves).
-    pub fn make_proven(&mut self, author: &AgentId) {
+    pub(crate) fn make_proven(&mut self, author: &AgentId) {
         let Some(a) = self.admitted.get_mut(author) else {
             return;
         };
@@ -174,7 +174,7 @@ impl TopicState {
 
     /// Re-file an author under its log's current length (call after every change of the
     /// log's length).
-    pub fn sync_len(&mut self, author: &AgentId) {
+    pub(crate) fn sync_len(&mut self, author: &AgentId) {
         let len = self.logs.get(author).map_or(0, AuthorLog::len);
         if len == 0 {
             self.empty.insert(*author);
@@ -195,13 +195,13 @@ impl TopicState {
 
     /// Forget `author`'s log and admission; returns the headers it held.
     /// The seqs `author`'s log holds here.
-    pub fn seqs(&self, author: &AgentId) -> Vec<u64> {
+    pub(crate) fn seqs(&self, author: &AgentId) -> Vec<u64> {
         self.logs
             .get(author)
             .map_or_else(Vec::new, |l| l.range(0, u64::MAX).map(|h| h.seq).collect())
     }
 
-    pub fn forget(&mut self, author: &AgentId) -> usize {
+    pub(crate) fn forget(&mut self, author: &AgentId) -> usize {
         self.make_proven(author);
         self.admitted.remove(author);
         self.empty.remove(author);
@@ -211,7 +211,7 @@ impl TopicState {
 
     /// An author to forget for a newcomer at no cost: one that holds no entry, an unproven
     /// one first.
-    pub fn idle(&self) -> Option<AgentId> {
+    pub(crate) fn idle(&self) -> Option<AgentId> {
         self.unproven_by_len
             .first()
             .filter(|(len, _, _)| *len == 0)
@@ -222,7 +222,7 @@ impl TopicState {
     /// Unproven authors admitted at least `age` before `now` have held their log long
     /// enough: they gain standing by age. Admissions are filed in order, so each group is
     /// walked from its oldest member and the walk stops at the first young one.
-    pub fn graduate(&mut self, now: Instant, age: Duration) {
+    pub(crate) fn graduate(&mut self, now: Instant, age: Duration) {
         let mut aged = Vec::new();
         for g in self.unproven_by_link.values() {
             for (_, a) in g {
@@ -238,21 +238,21 @@ impl TopicState {
     }
 
     /// How many unproven authors `link` introduced.
-    pub fn unproven_from(&self, link: Option<LinkId>) -> usize {
+    pub(crate) fn unproven_from(&self, link: Option<LinkId>) -> usize {
         self.unproven_by_link.get(&link).map_or(0, BTreeSet::len)
     }
 
     /// The author to evict for a newcomer when the table is full: the most recently
     /// admitted unproven author of the largest introducer group (ties between groups go to
     /// the highest link id, deterministic). Returns it with its group's link and size.
-    pub fn victim(&self) -> Option<(AgentId, Option<LinkId>, usize)> {
+    pub(crate) fn victim(&self) -> Option<(AgentId, Option<LinkId>, usize)> {
         let (link, g) = self.unproven_by_link.iter().max_by_key(|(_, g)| g.len())?;
         let (_, a) = g.last()?;
         Some((*a, *link, g.len()))
     }
 
     /// Mesh links that get `author`'s headers in full, and those that get only ids.
-    pub fn push_targets(
+    pub(crate) fn push_targets(
         &self,
         author: &AgentId,
         except: Option<LinkId>,
@@ -266,7 +266,7 @@ impl TopicState {
     }
 
     /// Forget `link` as a mesh member (and every per-author choke it sent).
-    pub fn leave_mesh(&mut self, link: LinkId) {
+    pub(crate) fn leave_mesh(&mut self, link: LinkId) {
         if self.mesh.remove(&link) {
             for v in self.lazy_to.values_mut() {
                 v.retain(|l| *l != link);
@@ -309,7 +309,7 @@ pub(crate) struct Fifo<K, V> {
 }
 
 impl<K: Ord + Copy, V> Fifo<K, V> {
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Fifo {
             map: BTreeMap::new(),
             order: VecDeque::new(),
@@ -317,13 +317,13 @@ impl<K: Ord + Copy, V> Fifo<K, V> {
         }
     }
 
-    pub fn get(&self, k: &K) -> Option<&V> {
+    pub(crate) fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k)
     }
 
     /// Insert or replace `k`; a new key lives until `expires` or until it is the oldest of
     /// more than `cap` keys.
-    pub fn insert(&mut self, k: K, v: V, expires: Instant) {
+    pub(crate) fn insert(&mut self, k: K, v: V, expires: Instant) {
         if self.map.insert(k, v).is_none() {
             self.order.push_back((expires, k));
         }
@@ -335,7 +335,7 @@ impl<K: Ord + Copy, V> Fifo<K, V> {
         }
     }
 
-    pub fn expire(&mut self, now: Instant) {
+    pub(crate) fn expire(&mut self, now: Instant) {
         while let Some(&(t, k)) = self.order.front() {
             if t > now {
                 break;
@@ -345,12 +345,12 @@ impl<K: Ord + Copy, V> Fifo<K, V> {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Keep only the entries for which `keep` is true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         self.map.retain(|k, v| keep(k, v));
         let map = &self.map;
         self.order.retain(|(_, k)| map.contains_key(k));
@@ -392,7 +392,7 @@ pub(crate) struct BodyCache {
 }
 
 impl BodyCache {
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         BodyCache {
             map: BTreeMap::new(),
             order: VecDeque::new(),
@@ -401,7 +401,7 @@ impl BodyCache {
         }
     }
 
-    pub fn insert(&mut self, hash: Hash, body: Bytes) {
+    pub(crate) fn insert(&mut self, hash: Hash, body: Bytes) {
         if body.len() > self.cap || self.map.contains_key(&hash) {
             return;
         }
@@ -418,11 +418,11 @@ impl BodyCache {
         }
     }
 
-    pub fn get(&self, hash: &Hash) -> Option<&Bytes> {
+    pub(crate) fn get(&self, hash: &Hash) -> Option<&Bytes> {
         self.map.get(hash)
     }
 
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 }

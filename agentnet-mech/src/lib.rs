@@ -52,6 +52,7 @@
 //! with both designers.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod design;
 pub mod evaluate;

@@ -80,6 +80,7 @@ test of this crate.
            transports, the store and the model adapters are not compiled."
 )]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod agent;
 #[cfg(feature = "runtime")]

@@ -86,9 +86,10 @@
 //! ```
 //!
 //! ## Crate dependencies
-//! Besides `agentnet-core`, this crate depends on `agentnet-gossip` for one thing: the log
-//! header type inside gossip's equivocation proofs, so that a [`fraud::FraudProof`] can carry
-//! one and verify it with no other state. Gossip does not depend on trust.
+//! Only `agentnet-core` (DESIGN §1; CI checks it). A [`fraud::FraudProof`] can still carry and
+//! verify the gossip plane's equivocation proofs with no other state: the log header and the
+//! fork proof both live in core ([`agentnet_core::log_header`], [`agentnet_core::fork`]), and
+//! [`baid::ChainForkProof`] is the same generic proof over identity-chain entries.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -15,11 +15,11 @@ use rand_core::{Rng, SeedableRng};
 /// Stream numbers of the simulator's RNGs (see [`SimRng::stream`]).
 pub(crate) mod stream {
     /// Link model: latency, jitter, loss, duplication.
-    pub const LINK: u64 = 1;
+    pub(crate) const LINK: u64 = 1;
     /// Churn: node selection and up/down durations.
-    pub const CHURN: u64 = 2;
+    pub(crate) const CHURN: u64 = 2;
     /// Draws made by users through `Sim::rng`.
-    pub const USER: u64 = 3;
+    pub(crate) const USER: u64 = 3;
 }
 
 /// A deterministic random source: ChaCha8 keyed by a 32-byte seed, on a numbered stream.
@@ -118,7 +118,7 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 
 /// Natural logarithm from basic IEEE operations only (accurate to a few ulps). `ln(0) = -inf`;
 /// negative or NaN input gives NaN; `ln(+inf) = +inf`.
-pub fn ln(x: f64) -> f64 {
+pub(super) fn ln(x: f64) -> f64 {
     if x.is_nan() || x < 0.0 {
         return f64::NAN;
     }
@@ -159,7 +159,7 @@ pub fn ln(x: f64) -> f64 {
 
 /// `e^x` from basic IEEE operations only (accurate to a few ulps). Underflows to 0 below about
 /// −708 and overflows to `+inf` above about 709.
-pub fn exp(x: f64) -> f64 {
+pub(super) fn exp(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }

@@ -11,22 +11,22 @@ const FLUSH_AT: usize = 16 * 1024;
 /// Record tags. Each record is `tag, time (u64 LE, µs)` followed by tag-specific fields; see the
 /// module documentation of [`crate::sim`] for the list.
 pub(crate) mod tag {
-    pub const SEND: u8 = b'S';
-    pub const MESSAGE: u8 = b'M';
-    pub const TIMEOUT: u8 = b'T';
-    pub const LINK_UP: u8 = b'U';
-    pub const LINK_DOWN: u8 = b'D';
-    pub const DROP: u8 = b'X';
-    pub const ERROR: u8 = b'!';
-    pub const EVENT: u8 = b'E';
-    pub const CRASH: u8 = b'C';
-    pub const RESTART: u8 = b'R';
-    pub const CONNECT: u8 = b'K';
-    pub const DISCONNECT: u8 = b'k';
-    pub const PARTITION: u8 = b'P';
-    pub const HEAL: u8 = b'H';
-    pub const LINK_MODEL: u8 = b'L';
-    pub const NODE: u8 = b'N';
+    pub(crate) const SEND: u8 = b'S';
+    pub(crate) const MESSAGE: u8 = b'M';
+    pub(crate) const TIMEOUT: u8 = b'T';
+    pub(crate) const LINK_UP: u8 = b'U';
+    pub(crate) const LINK_DOWN: u8 = b'D';
+    pub(crate) const DROP: u8 = b'X';
+    pub(crate) const ERROR: u8 = b'!';
+    pub(crate) const EVENT: u8 = b'E';
+    pub(crate) const CRASH: u8 = b'C';
+    pub(crate) const RESTART: u8 = b'R';
+    pub(crate) const CONNECT: u8 = b'K';
+    pub(crate) const DISCONNECT: u8 = b'k';
+    pub(crate) const PARTITION: u8 = b'P';
+    pub(crate) const HEAL: u8 = b'H';
+    pub(crate) const LINK_MODEL: u8 = b'L';
+    pub(crate) const NODE: u8 = b'N';
 }
 
 #[derive(Clone, Debug)]

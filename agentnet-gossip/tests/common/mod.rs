@@ -15,23 +15,23 @@ use agentnet_core::{AgentId, Keypair, Now};
 use agentnet_gossip::simhost::{HeadStore, pump};
 use agentnet_gossip::{Event, GossipConfig, GossipEngine};
 
-pub fn keypair(node: NodeId) -> Keypair {
+pub(crate) fn keypair(node: NodeId) -> Keypair {
     let mut s = [0u8; 32];
     s[..4].copy_from_slice(&node.0.to_le_bytes());
     s[31] = 0x5a;
     Keypair::from_seed(s)
 }
 
-pub fn agent(node: NodeId) -> AgentId {
+pub(crate) fn agent(node: NodeId) -> AgentId {
     keypair(node).id()
 }
 
-pub fn topic(s: &str) -> Topic {
+pub(crate) fn topic(s: &str) -> Topic {
     Topic::new(s).unwrap()
 }
 
 /// A network of `n` gossip engines; each node connects to `degree` random others.
-pub struct Net {
+pub(crate) struct Net {
     pub sim: Sim<GossipEngine>,
     pub store: Rc<RefCell<HeadStore>>,
     pub events: Vec<Recorded<Event>>,
@@ -39,11 +39,11 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(n: u32, degree: u32, seed: u64, link: LinkModel, topics: &[&str]) -> Net {
+    pub(crate) fn new(n: u32, degree: u32, seed: u64, link: LinkModel, topics: &[&str]) -> Net {
         Self::with_config(n, degree, seed, link, topics, |_| {})
     }
 
-    pub fn with_config(
+    pub(crate) fn with_config(
         n: u32,
         degree: u32,
         seed: u64,
@@ -103,7 +103,7 @@ impl Net {
     }
 
     /// Run for `d` of virtual time, pumping persistence every 20 ms.
-    pub fn run(&mut self, d: Duration) {
+    pub(crate) fn run(&mut self, d: Duration) {
         let end = self.sim.now().mono + d;
         while self.sim.now().mono < end {
             let step = Duration::from_millis(20).min(end - self.sim.now().mono);
@@ -114,7 +114,14 @@ impl Net {
     }
 
     /// Publish a descriptor from `node` in `topic`.
-    pub fn publish(&mut self, node: NodeId, cap: &str, topic: &str, summary: &str, ttl: Duration) {
+    pub(crate) fn publish(
+        &mut self,
+        node: NodeId,
+        cap: &str,
+        topic: &str,
+        summary: &str,
+        ttl: Duration,
+    ) {
         let id = agent(node);
         self.sim
             .command(node, |e, now| {
@@ -127,12 +134,12 @@ impl Net {
             .expect("node is up");
     }
 
-    pub fn up_nodes(&self) -> Vec<NodeId> {
+    pub(crate) fn up_nodes(&self) -> Vec<NodeId> {
         self.sim.node_ids().filter(|n| self.sim.is_up(*n)).collect()
     }
 
     /// Nodes (up) that hold the header (topic, author, seq).
-    pub fn holders(&self, t: &Topic, author: &AgentId, seq: u64) -> BTreeSet<NodeId> {
+    pub(crate) fn holders(&self, t: &Topic, author: &AgentId, seq: u64) -> BTreeSet<NodeId> {
         self.up_nodes()
             .into_iter()
             .filter(|n| {

@@ -8,42 +8,42 @@ use agentnet_mech::mechanism::{Micros, UNIT};
 use agentnet_mech::session::TaskSpec;
 use agentnet_trust::evidence::{TaskId, payload_hash};
 
-pub const T0: u64 = 1_800_000_000_000;
-pub const LINK: LinkId = LinkId(7);
+pub(crate) const T0: u64 = 1_800_000_000_000;
+pub(crate) const LINK: LinkId = LinkId(7);
 
-pub const FLAT: Micros = 10 * UNIT;
-pub const BONUS: Micros = 60 * UNIT;
+pub(crate) const FLAT: Micros = 10 * UNIT;
+pub(crate) const BONUS: Micros = 60 * UNIT;
 /// An odd deposit, so that slashing has to round.
-pub const DEPOSIT: Micros = 30 * UNIT + 1;
-pub const COMMIT_MS: u64 = 5_000;
-pub const EXECUTE_MS: u64 = 60_000;
-pub const SETTLE_MS: u64 = 10_000;
+pub(crate) const DEPOSIT: Micros = 30 * UNIT + 1;
+pub(crate) const COMMIT_MS: u64 = 5_000;
+pub(crate) const EXECUTE_MS: u64 = 60_000;
+pub(crate) const SETTLE_MS: u64 = 10_000;
 
 /// Wall time `ms` milliseconds after the start.
-pub fn wall(ms: u64) -> WallTime {
+pub(crate) fn wall(ms: u64) -> WallTime {
     WallTime::from_unix_millis(T0 + ms)
 }
 
 /// The requester.
-pub fn alice() -> Keypair {
+pub(crate) fn alice() -> Keypair {
     Keypair::from_seed([1; 32])
 }
 
 /// The provider.
-pub fn bob() -> Keypair {
+pub(crate) fn bob() -> Keypair {
     Keypair::from_seed([2; 32])
 }
 
 /// Someone else.
-pub fn mallory() -> Keypair {
+pub(crate) fn mallory() -> Keypair {
     Keypair::from_seed([3; 32])
 }
 
-pub fn task_id(n: u8) -> TaskId {
+pub(crate) fn task_id(n: u8) -> TaskId {
     TaskId(payload_hash(&[b'T', n]))
 }
 
-pub fn task(n: u8) -> TaskSpec {
+pub(crate) fn task(n: u8) -> TaskSpec {
     TaskSpec::new(
         task_id(n),
         Topic::new("code/review").unwrap(),
@@ -51,10 +51,10 @@ pub fn task(n: u8) -> TaskSpec {
     )
 }
 
-pub fn input() -> Hash {
+pub(crate) fn input() -> Hash {
     payload_hash(b"the diff")
 }
 
-pub fn result() -> Hash {
+pub(crate) fn result() -> Hash {
     payload_hash(b"the review")
 }

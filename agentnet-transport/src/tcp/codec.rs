@@ -16,13 +16,13 @@ use thiserror::Error;
 /// Largest Noise message (bytes), fixed by the Noise specification.
 pub const NOISE_MAX_MSG: usize = 65_535;
 /// Bytes the ChaChaPoly AEAD adds to every Noise transport message.
-pub const TAG_LEN: usize = 16;
+pub(super) const TAG_LEN: usize = 16;
 /// Largest plaintext one Noise transport message carries (bytes).
 pub const MAX_PLAINTEXT: usize = NOISE_MAX_MSG - TAG_LEN;
 /// Bytes of the big-endian length that precedes every Noise message on the wire.
-pub const MSG_PREFIX: usize = 2;
+pub(super) const MSG_PREFIX: usize = 2;
 /// Bytes of the big-endian length that precedes every frame in the plaintext stream.
-pub const FRAME_PREFIX: usize = 4;
+pub(super) const FRAME_PREFIX: usize = 4;
 
 /// Initial size of a link's decrypted-plaintext buffer (bytes); it grows with the traffic and
 /// frames are split off it without copying. Small, so that idle links stay cheap.
@@ -31,7 +31,7 @@ const PLAIN_BUF: usize = 16 * 1024;
 /// Why a byte stream could not be turned into frames (or frames into bytes).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum CodecError {
+pub(super) enum CodecError {
     /// A Noise message shorter than its authentication tag.
     #[error("noise message of {0} bytes is shorter than its {TAG_LEN}-byte tag")]
     ShortMessage(usize),
@@ -55,7 +55,7 @@ pub enum CodecError {
 }
 
 /// The sending half: frames in, wire bytes (`len ‖ noise message` …) out.
-pub struct Sealer {
+pub(super) struct Sealer {
     noise: Arc<StatelessTransportState>,
     nonce: u64,
     /// Plaintext of the message being filled, at most [`MAX_PLAINTEXT`] bytes.
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     /// A sealer over the sending cipher of `noise`, starting at nonce 0.
-    pub fn new(noise: Arc<StatelessTransportState>) -> Self {
+    pub(super) fn new(noise: Arc<StatelessTransportState>) -> Self {
         Sealer {
             noise,
             nonce: 0,
@@ -87,7 +87,7 @@ impl Sealer {
 
     /// Append the start of `data` to the plaintext stream, sealing the current message when it
     /// is full. Returns how many bytes were taken (at least one if `data` is not empty).
-    pub fn push(&mut self, data: &[u8]) -> Result<usize, CodecError> {
+    pub(super) fn push(&mut self, data: &[u8]) -> Result<usize, CodecError> {
         let n = (MAX_PLAINTEXT - self.plain.len()).min(data.len());
         self.plain.extend_from_slice(&data[..n]);
         if self.plain.len() == MAX_PLAINTEXT {
@@ -98,7 +98,7 @@ impl Sealer {
 
     /// Seal the pending plaintext into one Noise message, even if it is empty (an empty
     /// message is the keepalive).
-    pub fn seal(&mut self) -> Result<(), CodecError> {
+    pub(super) fn seal(&mut self) -> Result<(), CodecError> {
         if self.nonce == u64::MAX {
             return Err(CodecError::NonceExhausted);
         }
@@ -123,23 +123,23 @@ impl Sealer {
     }
 
     /// True if plaintext is waiting to be sealed.
-    pub fn has_plain(&self) -> bool {
+    pub(super) fn has_plain(&self) -> bool {
         !self.plain.is_empty()
     }
 
     /// Sealed bytes ready for the socket.
-    pub fn out(&self) -> &[u8] {
+    pub(super) fn out(&self) -> &[u8] {
         &self.out
     }
 
     /// Forget the sealed bytes (after writing them).
-    pub fn clear_out(&mut self) {
+    pub(super) fn clear_out(&mut self) {
         self.out.clear();
     }
 }
 
 /// The receiving half: Noise messages in, frames out.
-pub struct Opener {
+pub(super) struct Opener {
     noise: Arc<StatelessTransportState>,
     nonce: u64,
     max_frame: usize,
@@ -159,7 +159,7 @@ impl std::fmt::Debug for Opener {
 
 impl Opener {
     /// An opener over the receiving cipher of `noise`, refusing frames above `max_frame`.
-    pub fn new(noise: Arc<StatelessTransportState>, max_frame: usize) -> Self {
+    pub(super) fn new(noise: Arc<StatelessTransportState>, max_frame: usize) -> Self {
         Opener {
             noise,
             nonce: 0,
@@ -169,7 +169,7 @@ impl Opener {
     }
 
     /// Decrypt one Noise message (without its length prefix) onto the plaintext stream.
-    pub fn open(&mut self, msg: &[u8]) -> Result<(), CodecError> {
+    pub(super) fn open(&mut self, msg: &[u8]) -> Result<(), CodecError> {
         if msg.len() < TAG_LEN {
             return Err(CodecError::ShortMessage(msg.len()));
         }
@@ -195,7 +195,7 @@ impl Opener {
     /// The next complete frame, if the stream holds one. Refuses a declared length above the
     /// maximum as soon as its four bytes are in, before any of the frame is buffered beyond
     /// the Noise message that carried the length.
-    pub fn next_frame(&mut self) -> Result<Option<Bytes>, CodecError> {
+    pub(super) fn next_frame(&mut self) -> Result<Option<Bytes>, CodecError> {
         let Some(header) = self.plain.get(..FRAME_PREFIX) else {
             return Ok(None);
         };

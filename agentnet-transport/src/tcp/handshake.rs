@@ -37,7 +37,7 @@ pub const HANDSHAKE_MAX_MSG: usize = 1024;
 /// [`TransportEvent::Refused`]: crate::TransportEvent::Refused
 #[derive(Debug, Error)]
 #[non_exhaustive]
-pub enum HandshakeError {
+pub(super) enum HandshakeError {
     /// Reading or writing the socket failed.
     #[error("i/o error during the handshake: {0}")]
     Io(#[from] std::io::Error),
@@ -70,7 +70,7 @@ pub enum HandshakeError {
 }
 
 /// What this side brings to every handshake.
-pub struct Local {
+pub(super) struct Local {
     /// This transport's identity.
     pub id: AgentId,
     params: NoiseParams,
@@ -90,7 +90,7 @@ impl std::fmt::Debug for Local {
 
 impl Local {
     /// `binding` is this side's signed [`KeyBinding`] frame for `secret`'s public key.
-    pub fn new(id: AgentId, secret: X25519Secret, binding: Bytes) -> Result<Self, String> {
+    pub(super) fn new(id: AgentId, secret: X25519Secret, binding: Bytes) -> Result<Self, String> {
         let params: NoiseParams = NOISE_PATTERN
             .parse()
             .map_err(|e| format!("noise parameters: {e}"))?;
@@ -116,7 +116,7 @@ impl Local {
 }
 
 /// A completed handshake.
-pub struct Established {
+pub(super) struct Established {
     /// The transport-phase Noise session.
     pub noise: StatelessTransportState,
     /// Who the peer proved to be.
@@ -197,7 +197,7 @@ fn finish(hs: snow::HandshakeState, peer: AgentId) -> Result<Established, Handsh
 }
 
 /// Run the handshake as the dialing side.
-pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
+pub(super) async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
     local: &Local,
 ) -> Result<Established, HandshakeError> {
@@ -216,7 +216,7 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Run the handshake as the accepting side.
-pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
+pub(super) async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
     local: &Local,
 ) -> Result<Established, HandshakeError> {
