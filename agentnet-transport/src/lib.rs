@@ -105,7 +105,8 @@ pub use host::{
 pub use mem::{MemoryNetwork, MemoryTransport};
 #[cfg(feature = "runtime")]
 pub use node::{
-    Handler, Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats, RequestHandle,
+    FrameCount, Handler, Node, NodeBuilder, NodeConfig, NodeError, NodeEvent, NodeStats,
+    RequestHandle,
 };
 #[cfg(feature = "runtime")]
 pub use store::{MemoryStore, RedbStore, Store, StoreError};

@@ -97,7 +97,9 @@ async fn announce_discover_and_restart_from_data_dirs() {
     assert_eq!(found.first().map(|c| c.descriptor.provider), Some(ka.id()));
     let stats = b.stats().await.unwrap();
     assert!(
-        stats.received.contains_key(&0x0101),
+        stats
+            .received
+            .contains_key(&agentnet_core::wire::kinds::LOG_HEADER),
         "headers arrived: {stats:?}"
     );
     assert_eq!(stats.descriptors, 1);

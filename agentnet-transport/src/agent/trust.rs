@@ -251,7 +251,7 @@ impl Agent {
         }
         let known: Vec<AgentId> = self.routes.keys().map(|k| self.canonical(k)).collect();
         for a in known {
-            if self.reputation.stake(&a) == (0.0, 0.0, 0.0) && !self.reputation.is_slashed(&a) {
+            if self.reputation.stake(&a).is_zero() && !self.reputation.is_slashed(&a) {
                 let _ = self.reputation.set_stake(a, self.config.default_stake);
             }
         }

@@ -463,9 +463,11 @@ impl Driver {
             self.stats.refused += 1;
             return;
         };
-        let e = self.stats.received.entry(kind.0).or_default();
-        e.0 += 1;
-        e.1 += frame.len() as u64;
+        self.stats
+            .received
+            .entry(kind)
+            .or_default()
+            .add(frame.len());
         let follow = self.cfg.follow_peer_topics && kind == agentnet_gossip::wire::kind::SUBSCRIBE;
         if let Err(e) = self.agent.handle_message(now, link, frame) {
             self.stats.refused += 1;
@@ -571,9 +573,11 @@ impl Driver {
             }
             for t in frames {
                 if let Some(kind) = peek_kind(&t.payload) {
-                    let e = self.stats.sent.entry(kind.0).or_default();
-                    e.0 += 1;
-                    e.1 += t.payload.len() as u64;
+                    self.stats
+                        .sent
+                        .entry(kind)
+                        .or_default()
+                        .add(t.payload.len());
                 }
                 // An unknown link raced with its LinkDown, which is on its way.
                 let _ = self.transport.send(t.link, t.payload);

@@ -1,6 +1,7 @@
 //! What a node reports: its errors, its events and its counters.
 
 use super::*;
+use agentnet_core::wire::MessageKind;
 
 /// Why a node call failed.
 #[derive(Debug, Error)]
@@ -81,13 +82,30 @@ pub enum NodeEvent {
     Lagged(u64),
 }
 
+/// Frames of one kind and their bytes (frame headers included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameCount {
+    /// Frames.
+    pub frames: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+impl FrameCount {
+    /// Count one frame of `len` bytes.
+    pub fn add(&mut self, len: usize) {
+        self.frames += 1;
+        self.bytes += len as u64;
+    }
+}
+
 /// Traffic and error counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeStats {
-    /// Frames and bytes sent, by frame kind.
-    pub sent: BTreeMap<u16, (u64, u64)>,
+    /// Frames and bytes sent, by frame kind (kinds print their registered names).
+    pub sent: BTreeMap<MessageKind, FrameCount>,
     /// Frames and bytes received, by frame kind.
-    pub received: BTreeMap<u16, (u64, u64)>,
+    pub received: BTreeMap<MessageKind, FrameCount>,
     /// Frames the agent refused (malformed, forged, stale, rate-limited, ...).
     pub refused: u64,
     /// Links up now.

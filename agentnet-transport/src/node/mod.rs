@@ -59,7 +59,7 @@ mod events;
 
 pub use builder::NodeBuilder;
 pub use config::NodeConfig;
-pub use events::{NodeError, NodeEvent, NodeStats};
+pub use events::{FrameCount, NodeError, NodeEvent, NodeStats};
 
 use driver::{Command, Driver, Redial};
 

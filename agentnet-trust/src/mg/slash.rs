@@ -97,11 +97,34 @@ impl Reputation {
             .map_or(0, |&j| self.agents[j as usize].offences)
     }
 
-    /// `(stake, burned, frozen)` of `agent`.
-    pub fn stake(&self, agent: &AgentId) -> (f64, f64, f64) {
-        self.index.get(agent).map_or((0.0, 0.0, 0.0), |&j| {
+    /// The stake `agent` has, has lost and has frozen (all zero for an unknown agent).
+    pub fn stake(&self, agent: &AgentId) -> Stake {
+        self.index.get(agent).map_or(Stake::default(), |&j| {
             let a = &self.agents[j as usize];
-            (a.stake, a.burned, a.frozen)
+            Stake {
+                staked: a.stake,
+                burned: a.burned,
+                frozen: a.frozen,
+            }
         })
+    }
+}
+
+/// An agent's stake as the reputation engine holds it, in the stake unit the host chose.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stake {
+    /// Stake held and counting towards standing.
+    pub staked: f64,
+    /// Stake taken by slashing under [`SlashPolicy::Burn`] (gone for good).
+    pub burned: f64,
+    /// Stake taken by slashing under [`SlashPolicy::Freeze`] (held; the host may release it
+    /// after an appeal).
+    pub frozen: f64,
+}
+
+impl Stake {
+    /// Whether the agent has no stake of any kind.
+    pub fn is_zero(&self) -> bool {
+        self.staked == 0.0 && self.burned == 0.0 && self.frozen == 0.0
     }
 }
