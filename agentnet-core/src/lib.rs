@@ -29,6 +29,7 @@
 //! | [`effect`] | [`Effect`]s an engine asks its host to perform (persist, ask a model, execute a task), with [`RequestId`]s for their completions |
 //! | [`sim`] | the deterministic discrete-event simulator that drives engines in virtual time |
 //! | [`config`] | [`ConfigError`] and the range check every engine config uses |
+//! | [`bytes_serde`] | serde helpers for `Bytes` fields as CBOR byte strings |
 //! | [`queue`] | [`BoundedQueue`], the one bounded output queue, and its [`Overflow`] report |
 //!
 //! ## Two rules every engine keeps
@@ -104,7 +105,7 @@
 #![warn(missing_docs)]
 
 #[macro_use]
-mod bytes_serde;
+pub mod bytes_serde;
 pub mod config;
 pub mod descriptor;
 pub mod effect;

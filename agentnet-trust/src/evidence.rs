@@ -97,46 +97,6 @@ pub fn payload_hash(bytes: &[u8]) -> Hash {
     Hash::digest(domain::PAYLOAD, bytes)
 }
 
-/// Serde for [`Bytes`] as one CBOR byte string (the `bytes` crate has no serde support here).
-pub(crate) mod bytes_field {
-    use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(b)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let buf = serde_bytes::ByteBuf::deserialize(d)?;
-        Ok(Bytes::from(buf.into_vec()))
-    }
-}
-
-/// Serde for a list of [`Bytes`] as a CBOR array of byte strings.
-mod bytes_list {
-    use bytes::Bytes;
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(list: &[Bytes], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(list.len()))?;
-        for b in list {
-            seq.serialize_element(serde_bytes::Bytes::new(b))?;
-        }
-        seq.end()
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Bytes>, D::Error> {
-        // The frame was structure-checked against the limits before decoding, so the count
-        // and every length here are already bounded by bytes the receiver holds.
-        let list = Vec::<serde_bytes::ByteBuf>::deserialize(d)?;
-        Ok(list
-            .into_iter()
-            .map(|b| Bytes::from(b.into_vec()))
-            .collect())
-    }
-}
-
 /// What a task is called: a hash chosen by the requester (e.g. of the task description and a
 /// nonce). Receipts, packages and outcomes name tasks by it.
 #[derive(

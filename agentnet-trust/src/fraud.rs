@@ -61,7 +61,7 @@ use thiserror::Error;
 
 use crate::baid::{BindingEntry, ChainForkProof, ForkError, PrincipalCommitment};
 use crate::evidence::{
-    Answer, Commitment, EvidenceFault, EvidencePackage, EvidenceReport, bytes_field, examine_chain,
+    Answer, Commitment, EvidenceFault, EvidencePackage, EvidenceReport, examine_chain,
 };
 
 /// Domain of [`FraudProof::id`].
@@ -78,17 +78,17 @@ pub enum FraudProof {
     /// than the package's result.
     ReceiptContradiction {
         /// The package envelope exactly as signed.
-        #[serde(with = "bytes_field")]
+        #[serde(with = "agentnet_core::bytes_serde::bytes")]
         package: Bytes,
     },
     /// A signed answer that does not open the same agent's signed commitment on the same
     /// subject.
     AnswerContradiction {
         /// The commitment envelope exactly as signed.
-        #[serde(with = "bytes_field")]
+        #[serde(with = "agentnet_core::bytes_serde::bytes")]
         commitment: Bytes,
         /// The answer envelope exactly as signed.
-        #[serde(with = "bytes_field")]
+        #[serde(with = "agentnet_core::bytes_serde::bytes")]
         answer: Bytes,
     },
 }

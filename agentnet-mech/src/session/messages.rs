@@ -49,7 +49,7 @@ pub struct Offer {
     pub offered_at: WallTime,
     /// The `Signed<Mechanism>` envelope ([`Signed::to_envelope`]) exactly as the leader
     /// signed it.
-    #[serde(with = "bytes_field")]
+    #[serde(with = "agentnet_core::bytes_serde::bytes")]
     pub mechanism: Bytes,
 }
 
@@ -90,7 +90,7 @@ pub struct Deliver {
     /// alongside.
     pub result_hash: Hash,
     /// A `Signed<EvidencePackage>` envelope; required at [`Tier::Evidence`].
-    #[serde(with = "opt_bytes_field")]
+    #[serde(with = "agentnet_core::bytes_serde::opt_bytes")]
     pub evidence: Option<Bytes>,
 }
 
@@ -160,85 +160,6 @@ impl SignedObject for Settle {
     const KIND: MessageKind = wire::SETTLE;
     fn author(&self) -> Option<AgentId> {
         Some(self.requester)
-    }
-}
-
-/// Serde for [`Bytes`] as one CBOR byte string (never an array of integers).
-pub(super) mod bytes_field {
-    use bytes::Bytes;
-    use core::fmt;
-    use serde::de::{self, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub(in crate::session) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(b)
-    }
-
-    pub(in crate::session) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Bytes, D::Error> {
-        // `deserialize_byte_buf`, not `deserialize_bytes`: the CBOR decoder serves borrowed
-        // bytes only up to its 4 KiB scratch buffer and refuses longer strings that way, which
-        // would cap evidence and mechanism envelopes far below `Limits::max_bytes_len`. The
-        // frame was structure-checked against the limits first, so the length is bounded.
-        d.deserialize_byte_buf(ByteString)
-    }
-
-    struct ByteString;
-
-    impl Visitor<'_> for ByteString {
-        type Value = Bytes;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a byte string")
-        }
-        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
-            Ok(Bytes::copy_from_slice(v))
-        }
-        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
-            Ok(Bytes::from(v))
-        }
-    }
-}
-
-/// Serde for `Option<Bytes>`: `null` or one CBOR byte string.
-mod opt_bytes_field {
-    use bytes::Bytes;
-    use core::fmt;
-    use serde::de::{self, Visitor};
-    use serde::{Deserializer, Serialize, Serializer};
-
-    struct Raw<'a>(&'a Bytes);
-
-    impl Serialize for Raw<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            super::bytes_field::serialize(self.0, s)
-        }
-    }
-
-    pub(super) fn serialize<S: Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
-        match b {
-            Some(b) => s.serialize_some(&Raw(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Bytes>, D::Error> {
-        d.deserialize_option(OptByteString)
-    }
-
-    struct OptByteString;
-
-    impl<'de> Visitor<'de> for OptByteString {
-        type Value = Option<Bytes>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("null or a byte string")
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            super::bytes_field::deserialize(d).map(Some)
-        }
     }
 }
 

@@ -32,7 +32,7 @@ struct SessionRecord {
 struct Part(
     AgentId,
     Signature,
-    #[serde(with = "super::messages::bytes_field")] Bytes,
+    #[serde(with = "agentnet_core::bytes_serde::bytes")] Bytes,
 );
 
 impl<T> From<&Signed<T>> for Part {

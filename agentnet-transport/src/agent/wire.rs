@@ -77,7 +77,7 @@ pub struct Chunk {
     /// How many pieces the sealed payload has.
     pub count: u32,
     /// The piece.
-    #[serde(with = "crate::agent::wire::bytes_field")]
+    #[serde(with = "agentnet_core::bytes_serde::bytes")]
     pub data: Bytes,
 }
 
@@ -101,21 +101,6 @@ pub struct TaskInput {
     /// What the requester wants, in words.
     pub intent: String,
     /// The input.
-    #[serde(with = "crate::agent::wire::bytes_field")]
+    #[serde(with = "agentnet_core::bytes_serde::bytes")]
     pub input: Bytes,
-}
-
-/// Serde for [`Bytes`] as one CBOR byte string.
-pub(crate) mod bytes_field {
-    use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(b)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let v: serde_bytes::ByteBuf = Deserialize::deserialize(d)?;
-        Ok(Bytes::from(v.into_vec()))
-    }
 }

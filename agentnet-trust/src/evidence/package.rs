@@ -13,7 +13,7 @@ pub struct EvidencePackage {
     pub result_hash: Hash,
     /// The receipt envelopes ([`Signed::to_envelope`]) exactly as signed, in step order;
     /// 1..=[`MAX_RECEIPTS`].
-    #[serde(with = "bytes_list")]
+    #[serde(with = "agentnet_core::bytes_serde::bytes_list")]
     pub receipts: Vec<Bytes>,
     /// An optional attestation over [`EvidencePackage::claim`].
     pub attestation: Option<Attestation>,
