@@ -165,7 +165,7 @@
 //! served to peers that miss it). A node restarted *without* its heads reuses seqs — peers
 //! prove that as equivocation; that is the intended consequence.
 //! [`GossipConfig::persist_before_publish`] turns the wait off for hosts without storage.
-//! [`simhost`] plays the durable host in simulations.
+//! `simhost` (feature `simhost`) plays the durable host in simulations.
 //!
 //! # Memory and queues
 //!
@@ -257,6 +257,7 @@ pub mod fraud;
 pub mod header;
 pub mod log;
 pub mod queue;
+#[cfg(feature = "simhost")]
 pub mod simhost;
 mod state;
 pub mod wire;

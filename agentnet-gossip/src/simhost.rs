@@ -5,6 +5,8 @@
 //! [`GossipEngine::restore`]. [`HeadStore`] plays that host in simulations: [`pump`] drains the
 //! simulator's events, stores every requested head and confirms it, and the store outlives
 //! crashes so an engine factory can restore from it.
+//!
+//! Behind the `simhost` feature: it is for tests and experiments, not for real hosts.
 
 use std::collections::BTreeMap;
 
