@@ -78,6 +78,7 @@ impl Record {
     }
 
     /// The same record with an expiry.
+    #[must_use]
     pub fn expiring(mut self, at: WallTime) -> Self {
         self.expires = Some(at);
         self

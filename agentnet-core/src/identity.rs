@@ -548,6 +548,7 @@ impl VerificationCounts {
     }
 
     /// The work done between `earlier` and `self` (saturating, per field).
+    #[must_use]
     pub fn since(&self, earlier: &VerificationCounts) -> VerificationCounts {
         VerificationCounts {
             single: self.single.saturating_sub(earlier.single),

@@ -63,6 +63,7 @@ impl<T> BoundedQueue<T> {
 
     /// The same queue, but [`pop`](Self::pop) returns items in arrival order whatever their
     /// class; classes then only decide which item is dropped when the queue is full.
+    #[must_use]
     pub fn in_arrival_order(mut self) -> Self {
         self.arrival_order = true;
         self

@@ -47,11 +47,13 @@ impl Instant {
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
+    #[must_use]
     pub fn saturating_add(self, d: Duration) -> Self {
         Instant(self.0.saturating_add(duration_micros(d)))
     }
 
     /// `self - d`, saturating at [`Instant::ZERO`].
+    #[must_use]
     pub fn saturating_sub(self, d: Duration) -> Self {
         Instant(self.0.saturating_sub(duration_micros(d)))
     }
@@ -111,11 +113,13 @@ impl WallTime {
     }
 
     /// `self + d`, saturating.
+    #[must_use]
     pub fn saturating_add(self, d: Duration) -> Self {
         WallTime(self.0.saturating_add(duration_millis(d)))
     }
 
     /// `self - d`, saturating at the epoch.
+    #[must_use]
     pub fn saturating_sub(self, d: Duration) -> Self {
         WallTime(self.0.saturating_sub(duration_millis(d)))
     }
@@ -157,6 +161,7 @@ impl Now {
     }
 
     /// Both clocks moved forward by `d` (saturating).
+    #[must_use]
     pub fn advance(self, d: Duration) -> Self {
         Now {
             mono: self.mono + d,
@@ -166,6 +171,7 @@ impl Now {
 
     /// The `Now` at monotonic instant `mono`, keeping the offset between the two clocks.
     /// Used by drivers that only track the monotonic clock (the simulator, timer wheels).
+    #[must_use]
     pub fn at(self, mono: Instant) -> Self {
         if mono >= self.mono {
             self.advance(mono - self.mono)

@@ -675,6 +675,7 @@ impl InterestProfile {
     }
 
     /// Restrict to headers within these topics (empty: any topic).
+    #[must_use]
     pub fn with_topics(mut self, topics: Vec<Topic>) -> Self {
         self.topics = topics;
         self

@@ -651,6 +651,7 @@ impl Mechanism {
 
     /// A revision of this mechanism: same leader and name, version + 1, parent = this id,
     /// with `clauses` (normalized, not validated).
+    #[must_use]
     pub fn revise(&self, clauses: Vec<Clause>) -> Mechanism {
         let mut m = Mechanism {
             leader: self.leader,

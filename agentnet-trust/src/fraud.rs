@@ -178,6 +178,7 @@ impl Culprit {
     /// attestation naming the offender's chain, or, in a simulation, ownership it models as
     /// ground truth. A commitment named in a genesis or in the proof is no such proof (anyone
     /// can copy one), and flagging it would get the honest principal's identities blamed.
+    #[must_use]
     pub fn with_principal(mut self, principal: PrincipalCommitment) -> Culprit {
         self.principal = Some(principal);
         self

@@ -150,6 +150,7 @@ pub struct Tally {
 
 impl Tally {
     /// The tally decayed to `now` (never grows; a `now` before `at` leaves it unchanged).
+    #[must_use]
     pub fn at_time(&self, now: WallTime, half_life: Duration) -> Tally {
         let f = decay(now.saturating_duration_since(self.at), half_life);
         Tally {

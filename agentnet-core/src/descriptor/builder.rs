@@ -5,6 +5,7 @@ use super::*;
 /// Builds a [`CapabilityDescriptor`] with sensible defaults (text in, text out, public,
 /// no side effects, default QoS, TTL 15 s).
 #[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct DescriptorBuilder {
     d: CapabilityDescriptor,
     topic: String,

@@ -115,24 +115,28 @@ impl LinkModel {
     }
 
     /// The same model with loss probability `p`.
+    #[must_use]
     pub fn with_loss(mut self, p: f64) -> Self {
         self.loss = p;
         self
     }
 
     /// The same model with duplication probability `p`.
+    #[must_use]
     pub fn with_duplicate(mut self, p: f64) -> Self {
         self.duplicate = p;
         self
     }
 
     /// The same model with uniform jitter up to `jitter`.
+    #[must_use]
     pub fn with_jitter(mut self, jitter: Duration) -> Self {
         self.jitter = jitter;
         self
     }
 
     /// The same model with a different delay cap.
+    #[must_use]
     pub fn with_max_latency(mut self, max: Duration) -> Self {
         self.max_latency = max;
         self

@@ -39,6 +39,7 @@ impl CanaryCase {
     }
 
     /// The same canary, also passing `expected` with one trailing newline.
+    #[must_use]
     pub fn ignoring_trailing_newline(mut self) -> Self {
         self.trailing_newline = true;
         self
@@ -90,18 +91,21 @@ impl TaskRequest {
     }
 
     /// The same request at a fixed tier.
+    #[must_use]
     pub fn tier(mut self, tier: Tier) -> Self {
         self.tier = TierChoice::Fixed(tier);
         self
     }
 
     /// The same request with canaries.
+    #[must_use]
     pub fn canaries(mut self, canaries: Vec<CanaryCase>) -> Self {
         self.canaries = canaries;
         self
     }
 
     /// The same request with a value at risk (µ).
+    #[must_use]
     pub fn value_at_risk(mut self, micros: Micros) -> Self {
         self.value_at_risk = micros;
         self

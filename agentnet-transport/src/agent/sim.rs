@@ -80,6 +80,7 @@ impl SimHost {
     }
 
     /// The same host persisting into `store`.
+    #[must_use]
     pub fn with_store(mut self, store: SimStore) -> Self {
         self.store = store;
         self
@@ -94,6 +95,7 @@ impl SimHost {
     /// have none; an adversary in a simulation is an honest agent plus a tamper function
     /// (re-signing what it likes with its own key), so everything it does not change is the
     /// production code.
+    #[must_use]
     pub fn with_tamper(mut self, tamper: Tamper) -> Self {
         self.tamper = Some(tamper);
         self
@@ -101,6 +103,7 @@ impl SimHost {
 
     /// The same host running `handler` for the tasks it serves instead of the one it was
     /// built with (`None`: every task fails).
+    #[must_use]
     pub fn with_handler(mut self, handler: Option<Handler>) -> Self {
         self.handler = handler;
         self

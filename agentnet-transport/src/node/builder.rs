@@ -4,6 +4,7 @@
 use super::*;
 
 /// Builds a [`Node`]. Only the transport is required; everything else has a default.
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct NodeBuilder {
     identity: Option<Keypair>,
     /// The given identity may go with a store that does not outlive the process.

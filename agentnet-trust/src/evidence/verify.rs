@@ -74,12 +74,14 @@ impl EvidencePolicy {
     }
 
     /// This policy, also requiring an accepted attestation.
+    #[must_use]
     pub fn with_attestation(mut self) -> Self {
         self.require_attestation = true;
         self
     }
 
     /// This policy, also requiring `tool` to appear in the chain.
+    #[must_use]
     pub fn with_required_tool(mut self, tool: &str) -> Self {
         self.required_tools.insert(tool.to_owned());
         self
