@@ -186,7 +186,7 @@ pub struct IoModes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
     /// Amount in millionths of `unit`.
-    pub amount_micros: u64,
+    pub amount_micros: crate::money::Micros,
     /// Currency or credit unit (`USD`, `credits`), 1 to 16 bytes.
     pub unit: String,
 }
@@ -265,7 +265,7 @@ pub struct QosVector {
     /// Success rate, basis points (0..=10 000).
     pub success_bp: u16,
     /// Typical cost per call, micro-units of the price unit.
-    pub cost_micros: u64,
+    pub cost_micros: crate::money::Micros,
     /// Availability, basis points (0..=10 000).
     pub availability_bp: u16,
     /// Current load, basis points of capacity (0..=10 000).

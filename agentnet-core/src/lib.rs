@@ -23,6 +23,7 @@
 //! | [`seal`] | X25519 keys, the signed [`seal::KeyBinding`] to an `AgentId`, sealed boxes |
 //! | [`descriptor`] | capability descriptors: fields, validation, freshness, supersession, ingest |
 //! | [`log_header`] | the signed header of a per-author log entry (written by the gossip plane, judged by the trust plane) |
+//! | [`money`] | [`money::Micros`], the one integer money type of every plane |
 //! | [`fork`] | [`fork::ForkProof`]: one key signed two statements for one position of an append-only record (log headers, identity chains) |
 //! | [`semantic`] | the [`semantic::SemanticEncoder`] trait, the model-free default encoder, quantized embeddings and 32-byte sketches |
 //! | [`engine`] | the [`Engine`] trait and its written drive contract |
@@ -114,6 +115,7 @@ pub mod fork;
 pub mod hash;
 pub mod identity;
 pub mod log_header;
+pub mod money;
 pub mod queue;
 pub mod seal;
 pub mod semantic;

@@ -61,7 +61,7 @@ pub struct Requirements {
     pub topic: Option<Topic>,
     /// Highest acceptable price per call, micro-units. Free descriptors (no price) always
     /// pass; priced ones pass if `amount_micros <= max`.
-    pub max_price_micros: Option<u64>,
+    pub max_price_micros: Option<agentnet_core::money::Micros>,
     /// If set, a priced descriptor must be priced in this unit (free ones pass).
     pub price_unit: Option<String>,
     /// Weakest acceptable privacy scope: the descriptor's scope must be at least this

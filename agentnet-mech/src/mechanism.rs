@@ -21,13 +21,13 @@ use agentnet_core::{AgentId, Hash};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Money in micro-units of the task's currency (1 unit = 1 000 000 µ).
-pub type Micros = u64;
+/// Money in micro-units of the task's currency: core's one money type.
+pub use agentnet_core::money::Micros;
 /// A ratio in parts per million (0..=1 000 000).
 pub type Ppm = u32;
 
 /// One unit of money in [`Micros`].
-pub const UNIT: Micros = 1_000_000;
+pub use agentnet_core::money::UNIT;
 /// One in [`Ppm`].
 pub const PPM_ONE: Ppm = 1_000_000;
 /// Largest amount any clause or budget may name: 10⁹ units.

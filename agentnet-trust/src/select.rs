@@ -80,7 +80,7 @@ pub struct Candidate {
     /// Claimed success rate, basis points (0..=10 000).
     pub claimed_success_bp: u16,
     /// Claimed cost per call, µ-units.
-    pub claimed_cost_micros: u64,
+    pub claimed_cost_micros: agentnet_core::money::Micros,
     /// This agent's reputation of the provider in the capability's topic.
     pub reputation: f64,
     /// Highest verification tier the descriptor offers (1..=3).
