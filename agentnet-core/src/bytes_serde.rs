@@ -1,5 +1,5 @@
 //! Serde helpers that write bytes as CBOR byte strings, never as arrays of integers: for
-//! [`Bytes`](bytes::Bytes) fields ([`bytes`], [`opt_bytes`], [`bytes_list`]; every crate's wire
+//! [`Bytes`](::bytes::Bytes) fields ([`bytes`], [`opt_bytes`], [`bytes_list`]; every crate's wire
 //! types use these), and for core's fixed-size byte newtypes (`struct X(pub [u8; N])`, a byte
 //! string of exactly `N` bytes).
 
@@ -21,7 +21,7 @@ macro_rules! fixed_bytes_serde {
     };
 }
 
-/// Serde for [`Bytes`](bytes::Bytes) as one CBOR byte string (never an array of integers):
+/// Serde for [`Bytes`](::bytes::Bytes) as one CBOR byte string (never an array of integers):
 /// `#[serde(with = "agentnet_core::bytes_serde::bytes")]`.
 ///
 /// Decoding asks for an owned buffer (`deserialize_byte_buf`), not borrowed bytes: the CBOR
