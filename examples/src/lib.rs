@@ -1,15 +1,18 @@
 //! Shared pieces of the agentnet example programs: the flooding baseline engine the gossip
-//! experiments compare against, the MG-EigenTrust attack simulation ([`mg_sim`]), the agentic-P2P
-//! world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG charts, progress, memory), and
-//! [`unix`], an example of a custom transport.
+//! experiments compare against, the gossip experiments themselves ([`discovery`] for
+//! gossip_discovery, [`scale`] for gossip_scale), the MG-EigenTrust attack simulation
+//! ([`mg_sim`]), the agentic-P2P world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG
+//! charts, progress, memory), and [`unix`], an example of a custom transport.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod adversary;
+pub mod discovery;
 pub mod flood;
 pub mod mech_run;
 pub mod mg_sim;
 pub mod p2p_sim;
 pub mod report;
+pub mod scale;
 pub mod unix;
