@@ -623,11 +623,9 @@ fn jitter(rng: &mut ChaCha8Rng, period: Duration) -> Duration {
     Duration::from_micros(rng.next_u64() % us)
 }
 
+/// Shuffle with the engine's generator (draws `next_u64() % n`, as the engine always has).
 fn shuffle<T>(rng: &mut ChaCha8Rng, v: &mut [T]) {
-    for i in (1..v.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
+    agentnet_core::sim::shuffle(v, |n| rng.next_u64() % n);
 }
 
 mod admission;

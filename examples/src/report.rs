@@ -212,6 +212,18 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The median of `xs` (the mean of the two middle values for an even count); NaN for an
+/// empty slice. What every benchmark reports as its central value over repetitions.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// The `q`-quantile (0..=1) of `xs` by nearest rank; 0 for an empty slice.
 pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     if xs.is_empty() {

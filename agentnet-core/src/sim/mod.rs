@@ -237,7 +237,7 @@ pub use kernel::{Recorded, Sim};
 pub use link::{Latency, LinkModel};
 pub use metrics::{DropCause, KindMetrics, Metrics};
 pub use queue::EventQueue;
-pub use rng::SimRng;
+pub use rng::{SimRng, shuffle};
 pub use ticker::{TICK_FRAME, Ticker};
 
 /// A node in a [`Sim`]. Ids are dense, assigned from 0 in the order nodes are added.

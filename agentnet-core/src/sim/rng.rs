@@ -71,6 +71,11 @@ impl SimRng {
         }
     }
 
+    /// Shuffle `v` uniformly ([`shuffle`] with [`below`](Self::below) as the draw).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        shuffle(v, |n| self.below(n));
+    }
+
     /// Uniform integer in `[lo, hi]` (inclusive; the bounds may come in either order).
     pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
         let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
@@ -189,6 +194,16 @@ pub(super) fn exp(x: f64) -> f64 {
 
 fn pow2(k: i64) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// Fisher–Yates shuffle of `v`, drawing with `below(n)`, which must return a value in `[0, n)`.
+/// The draw is the caller's so that every engine keeps its own seeded generator and its own
+/// sequence of draws: positions are visited from the last down, one draw each.
+pub fn shuffle<T>(v: &mut [T], mut below: impl FnMut(u64) -> u64) {
+    for i in (1..v.len()).rev() {
+        let j = below(i as u64 + 1) as usize;
+        v.swap(i, j);
+    }
 }
 
 #[cfg(test)]

@@ -66,6 +66,7 @@
 
 #![recursion_limit = "256"]
 
+use agentnet_examples::report::median;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -301,15 +302,6 @@ impl Csr {
 
 // ----- helpers -----
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 fn l1(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum()
 }
@@ -457,10 +449,10 @@ fn main() -> Res<()> {
         lib_cold_error_l1 <= bound && agreement_l1 <= 2.0 * bound,
         "library off the fixed point: {lib_cold_error_l1:e} (reference {ref_cold_error_l1:e})"
     );
-    let lib_ms_per_sweep = median(lib_sweep_ms.clone());
-    let ref_ms_per_iter = median(ref_iter_ms.clone());
+    let lib_ms_per_sweep = median(&lib_sweep_ms);
+    let ref_ms_per_iter = median(&ref_iter_ms);
     let ratio = lib_ms_per_sweep / ref_ms_per_iter;
-    let cold_total_ms = median(lib_total_ms.clone());
+    let cold_total_ms = median(&lib_total_ms);
     let ref_cold_contraction = contraction(&ref_trace);
     eprintln!(
         "  median: library {lib_ms_per_sweep:.2} ms/sweep, reference {ref_ms_per_iter:.2} ms/it, ratio {ratio:.2}; library cold total {cold_total_ms:.1} ms, {} sweeps (reference contraction per step {ref_cold_contraction:.3})",
@@ -500,8 +492,8 @@ fn main() -> Res<()> {
         warm_ms.push(wms);
         warm_sweep_ms.push(wms / f64::from(passes(&c).max(1)));
     }
-    let warm_total_ms = median(warm_ms);
-    let warm_ms_per_sweep = median(warm_sweep_ms);
+    let warm_total_ms = median(&warm_ms);
+    let warm_ms_per_sweep = median(&warm_sweep_ms);
     // The residual after each warm sweep, from runs capped at 1, 2, … sweeps.
     let warm_residuals = (1..=warm.iterations)
         .map(|steps| {
@@ -529,7 +521,7 @@ fn main() -> Res<()> {
         warm_compacted = c;
         wc_ms.push(m);
     }
-    let warm_compacted_ms = median(wc_ms);
+    let warm_compacted_ms = median(&wc_ms);
     // Split each run into a per-run part (set-up before the first sweep) and a per-sweep
     // part: time runs capped at 1 and at 3 sweeps on both graphs.
     let split = |graph: &TrustGraph| -> Res<(f64, f64)> {
@@ -544,7 +536,7 @@ fn main() -> Res<()> {
                 per[slot].push(timed_run(&mut s, graph, &pretrust, &capped)?.0);
             }
         }
-        let (one, three) = (median(per[0].clone()), median(per[1].clone()));
+        let (one, three) = (median(&per[0]), median(&per[1]));
         let step = (three - one) / 2.0;
         Ok((one - step, step))
     };
@@ -621,7 +613,7 @@ fn main() -> Res<()> {
         "lib_cold_passes": passes(&cold),
         "ref_cold_iterations": ref_trace.len(),
         "cold_total_ms": cold_total_ms,
-        "ref_cold_total_ms": median(ref_total_ms),
+        "ref_cold_total_ms": median(&ref_total_ms),
         "cold_residual": cold.residual,
         "ref_contraction_per_step": ref_cold_contraction,
         "error_bound_l1": bound,

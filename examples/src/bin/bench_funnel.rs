@@ -70,6 +70,7 @@
 //! simulator's totals per task and the per-repetition values), `machine` and `config`;
 //! without it, a short table.
 
+use agentnet_examples::report::median;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant as WallClock};
@@ -316,11 +317,6 @@ fn drive(
     run
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Prices of the counted operations on this machine, in seconds each.
 #[derive(Clone, Copy, Debug)]
 struct Prices {
@@ -409,7 +405,7 @@ impl Rep {
 }
 
 fn report(name: &str, reps: &[Rep]) -> Value {
-    let med = |f: &dyn Fn(&Rep) -> f64| median(reps.iter().map(f).collect());
+    let med = |f: &dyn Fn(&Rep) -> f64| median(&reps.iter().map(f).collect::<Vec<_>>());
     let sum = |f: &dyn Fn(&Run) -> u64| reps.iter().map(|r| f(&r.run)).sum::<u64>();
     let tasks: u64 = sum(&|r| r.tasks as u64);
     let per_task = |x: u64| x as f64 / tasks.max(1) as f64;

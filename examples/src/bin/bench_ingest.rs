@@ -19,6 +19,7 @@
 //!
 //! `cargo run --release -p agentnet-examples --bin bench_ingest -- [--reps N] [--json]`
 
+use agentnet_examples::report::median;
 use std::hint::black_box;
 use std::time::Instant as WallClock;
 
@@ -89,11 +90,6 @@ fn rate(iters: usize, ops_per_iter: usize, mut f: impl FnMut()) -> f64 {
         f();
     }
     (iters * ops_per_iter) as f64 / t.elapsed().as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -189,16 +185,16 @@ fn main() {
     }
     eprintln!();
     let (raw, raw_pre, ingest, raw128, batch128) = (
-        median(raw),
-        median(raw_pre),
-        median(ingest),
-        median(raw128),
-        median(batch128),
+        median(&raw),
+        median(&raw_pre),
+        median(&ingest),
+        median(&raw128),
+        median(&batch128),
     );
     let (ingest_warm, raw128_pre, batch128_warm) = (
-        median(ingest_warm),
-        median(raw128_pre),
-        median(batch128_warm),
+        median(&ingest_warm),
+        median(&raw128_pre),
+        median(&batch128_warm),
     );
     let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
     let json = serde_json::json!({

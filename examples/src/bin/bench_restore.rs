@@ -21,6 +21,7 @@
 //! Flags: `--json`, `--authors N` (default 1 024), `--per-author N` (default 64, at most the
 //! per-author cap), `--reps N` (default 3). Progress on stderr.
 
+use agentnet_examples::report::median;
 use std::time::Instant as WallClock;
 
 use agentnet_core::descriptor::Topic;
@@ -100,11 +101,6 @@ fn apply(agent: &mut Agent, store: &mut RedbStore) {
             let _ = agent.handle_persisted(now(), id);
         }
     }
-}
-
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn vm_hwm_kib() -> Option<u64> {
@@ -205,8 +201,8 @@ fn main() {
         "store_bytes": store_bytes,
         "restored": restored,
         "refused": refused,
-        "load_ms": median(&mut load_ms),
-        "restore_ms": median(&mut restore_ms),
+        "load_ms": median(&load_ms),
+        "restore_ms": median(&restore_ms),
         "peak_rss_kib": vm_hwm_kib(),
     });
     if args.json {

@@ -17,6 +17,7 @@
 //! Flags: `--json` (JSON on stdout), `--engines N`, `--virtual-secs S`, `--reps R`,
 //! `--ops N`, `--pending N`. Progress goes to stderr.
 
+use agentnet_examples::report::median;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
@@ -114,12 +115,6 @@ fn hold_heap(pending: usize, ops: usize, incs: &[u64]) -> (f64, u64) {
     }
     let secs = t0.elapsed().as_secs_f64();
     (ops as f64 / secs, black_box(check))
-}
-
-fn median(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 // ----- scale run -----

@@ -29,6 +29,7 @@
 //! `cargo run --release -p agentnet-examples --bin bench_transport -- [--json] [--frame-size B]
 //! [--frames N] [--handshakes N] [--reps R]`
 
+use agentnet_examples::report::median;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -83,15 +84,6 @@ fn kp(n: u8) -> Keypair {
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
 
 async fn next(t: &mut TcpTransport) -> Res<TransportEvent> {
@@ -401,8 +393,8 @@ async fn run(args: Args) -> Res<serde_json::Value> {
     }
     let verify = binding_verify_us()?;
     let aead = aead_seal_mb_per_s()?;
-    let (p, n) = (median(plain_s), median(noise_s));
-    let (b, f) = (median(bare_us), median(full_us));
+    let (p, n) = (median(&plain_s), median(&noise_s));
+    let (b, f) = (median(&bare_us), median(&full_us));
     let mb = |secs: f64| frames as f64 * size as f64 / secs / 1e6;
     let out = json!({
         "frame_size": size,

@@ -61,13 +61,6 @@ pub(crate) fn keypair(node: NodeId) -> Keypair {
     Keypair::from_seed(s)
 }
 
-pub(crate) fn shuffle<T>(rng: &mut SimRng, v: &mut [T]) {
-    for i in (1..v.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        v.swap(i, j);
-    }
-}
-
 impl Scenario {
     pub(crate) fn new(a: &Args) -> Result<Scenario, String> {
         if !(1..=TABLE.len()).contains(&a.topics) {
@@ -112,7 +105,7 @@ impl Scenario {
         let mut providers = vec![Vec::new(); fams.len()];
         for (t, m) in members.iter().enumerate() {
             let mut m = m.clone();
-            shuffle(&mut roles, &mut m);
+            roles.shuffle(&mut m);
             let want = a.providers_per_topic * a.replicas;
             if want > m.len() {
                 return Err(format!(
@@ -135,7 +128,7 @@ impl Scenario {
             let mut cands: Vec<usize> = (0..fams.len())
                 .filter(|f| fams[*f].topic == t && Some(*f) != provides[node])
                 .collect();
-            shuffle(&mut roles, &mut cands);
+            roles.shuffle(&mut cands);
             cands.truncate(a.needs.min(cands.len()));
             if cands.is_empty() {
                 return Err("a node has nothing to ask for (need at least 2 families)".into());

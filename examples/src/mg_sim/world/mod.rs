@@ -119,7 +119,7 @@ impl World {
                 }
             })
             .collect();
-        shuffle(&mut rng, &mut roles);
+        rng.shuffle(&mut roles);
         let ledger_cfg = LedgerConfig {
             half_life: Duration::from_secs(3600 * cfg.half_life_epochs.max(1)),
             failure_weight: cfg.failure_weight,
@@ -172,7 +172,7 @@ impl World {
             .filter(|&i| w.nodes[i].role == Role::Honest)
             .collect();
         let mut picks = honest;
-        shuffle(&mut w.rng, &mut picks);
+        w.rng.shuffle(&mut picks);
         picks.truncate(cfg.pretrusted);
         for node in 0..w.nodes.len() {
             w.new_identity(node);
@@ -254,7 +254,7 @@ impl World {
 
     fn pick_topics(&mut self, n: usize) -> Vec<usize> {
         let mut all: Vec<usize> = (0..self.topics.len()).collect();
-        shuffle(&mut self.rng, &mut all);
+        self.rng.shuffle(&mut all);
         all.truncate(n.min(self.topics.len()));
         all.sort_unstable();
         all
@@ -354,13 +354,6 @@ fn salience(method: MethodName, half_life: Duration) -> SalienceConfig {
         _ => SalienceConfig::ALWAYS_FULL,
     };
     SalienceConfig { half_life, ..base }
-}
-
-fn shuffle<T>(rng: &mut SimRng, v: &mut [T]) {
-    for i in (1..v.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        v.swap(i, j);
-    }
 }
 
 /// Run one method on one seed.
