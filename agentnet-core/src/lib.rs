@@ -32,6 +32,7 @@
 //! | [`config`] | [`ConfigError`] and the range check every engine config uses |
 //! | [`bytes_serde`] | serde helpers for `Bytes` fields as CBOR byte strings |
 //! | [`queue`] | [`BoundedQueue`], the one bounded output queue, and its [`Overflow`] report |
+//! | `test_support` | fixed test times (`EPOCH_MS`, `now`, `at_ms`, `at_secs`, `wall_ms`, `uptime_secs`) and seeded keypairs; unit tests and feature `test-support` only |
 //!
 //! ## Two rules every engine keeps
 //!
@@ -121,6 +122,8 @@ pub mod seal;
 pub mod semantic;
 pub mod signed;
 pub mod sim;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod time;
 pub mod wire;
 

@@ -4,20 +4,10 @@
 use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorError, DescriptorRules};
 use agentnet_core::identity::{AgentId, Keypair, Signature, SignatureError, Signer};
 use agentnet_core::signed::{Signed, SignedError, SignedObject};
+use agentnet_core::test_support::{keypair, uptime_secs};
 use agentnet_core::time::{Instant, Now, WallTime};
 use agentnet_core::wire::{self, Limits, MessageKind, PROTOCOL_VERSION, WireError};
 use bytes::Bytes;
-
-fn now() -> Now {
-    Now::new(
-        Instant::from_secs(5),
-        WallTime::from_unix_millis(1_800_000_000_000),
-    )
-}
-
-fn kp() -> Keypair {
-    Keypair::from_seed([42; 32])
-}
 
 fn cd(kp: &Keypair) -> CapabilityDescriptor {
     CapabilityDescriptor::builder(
@@ -27,16 +17,23 @@ fn cd(kp: &Keypair) -> CapabilityDescriptor {
         "Translate documents into French",
     )
     .tags(["translation", "french"])
-    .build(now())
+    .build(uptime_secs(5))
     .unwrap()
 }
 
 fn frame() -> Bytes {
-    Signed::sign(&kp(), cd(&kp())).unwrap().to_frame()
+    Signed::sign(&keypair(42), cd(&keypair(42)))
+        .unwrap()
+        .to_frame()
 }
 
 fn ingest(f: &Bytes) -> Result<Signed<CapabilityDescriptor>, DescriptorError> {
-    descriptor::ingest(f, now(), &DescriptorRules::default(), &Limits::default())
+    descriptor::ingest(
+        f,
+        uptime_secs(5),
+        &DescriptorRules::default(),
+        &Limits::default(),
+    )
 }
 
 fn wire_err(r: Result<Signed<CapabilityDescriptor>, DescriptorError>) -> WireError {
@@ -77,12 +74,12 @@ fn oversized() {
         max_frame: f.len() - 1,
         ..Limits::default()
     };
-    let r = descriptor::ingest(&f, now(), &DescriptorRules::default(), &limits);
+    let r = descriptor::ingest(&f, uptime_secs(5), &DescriptorRules::default(), &limits);
     assert!(matches!(wire_err(r), WireError::FrameTooLarge { .. }));
     // A summary over the descriptor bound is refused by validation even if the wire allows it.
-    let mut d = cd(&kp());
+    let mut d = cd(&keypair(42));
     d.intent.summary = "x".repeat(2_000);
-    let f = Signed::sign(&kp(), d).unwrap().to_frame();
+    let f = Signed::sign(&keypair(42), d).unwrap().to_frame();
     assert!(matches!(
         ingest(&f),
         Err(DescriptorError::TooLong {
@@ -144,7 +141,7 @@ fn envelope_frame(signer: &AgentId, sig: &Signature, body: &[u8]) -> Bytes {
 #[test]
 fn signature_by_another_key() {
     // Mallory signs Alice's descriptor body and claims to be Alice: the signature fails.
-    let alice = kp();
+    let alice = keypair(42);
     let mallory = Keypair::from_seed([7; 32]);
     let body = wire::encode_cbor(&cd(&alice)).unwrap();
     let sig = mallory.sign(CapabilityDescriptor::CONTEXT, &body).unwrap();
@@ -217,7 +214,7 @@ fn huge_declared_length() {
 #[test]
 fn stale_and_future_descriptors() {
     let f = frame();
-    let late = now().advance(core::time::Duration::from_secs(60));
+    let late = uptime_secs(5).advance(core::time::Duration::from_secs(60));
     assert!(matches!(
         descriptor::ingest(&f, late, &DescriptorRules::default(), &Limits::default()),
         Err(DescriptorError::Expired { .. })

@@ -8,19 +8,13 @@ use agentnet_core::descriptor::{
 use agentnet_core::identity::{AgentId, Keypair};
 use agentnet_core::seal::{self, KeyBinding};
 use agentnet_core::signed::Signed;
-use agentnet_core::time::{Instant, Now, WallTime};
+use agentnet_core::test_support::uptime_secs;
+use agentnet_core::time::WallTime;
 use agentnet_core::wire::{self, Limits, MessageKind};
 use bytes::Bytes;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-
-fn now() -> Now {
-    Now::new(
-        Instant::from_secs(1),
-        WallTime::from_unix_millis(1_800_000_000_000),
-    )
-}
 
 fn word() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9]{0,10}"
@@ -54,7 +48,7 @@ prop_compose! {
                 side_effects: side,
             })
             .ttl(core::time::Duration::from_secs(ttl_s))
-            .build(now())
+            .build(uptime_secs(1))
             .expect("generated descriptors are valid");
         (kp, d)
     }
@@ -67,7 +61,7 @@ proptest! {
     fn descriptor_sign_encode_decode_round_trip((kp, d) in arb_descriptor()) {
         let s = Signed::sign(&kp, d.clone()).unwrap();
         let f = s.to_frame();
-        let back = descriptor::ingest(&f, now(), &DescriptorRules::default(), &Limits::default()).unwrap();
+        let back = descriptor::ingest(&f, uptime_secs(1), &DescriptorRules::default(), &Limits::default()).unwrap();
         prop_assert_eq!(back.value(), &d);
         prop_assert_eq!(back.hash(), s.hash());
         // Re-encoding the decoded value gives the same bytes: the encoding is canonical.
@@ -117,8 +111,8 @@ proptest! {
         let limits = Limits::default();
         let b = Bytes::from(bytes.clone());
         let _ = wire::decode_frame(&b, &limits);
-        let _ = descriptor::ingest(&b, now(), &DescriptorRules::default(), &limits);
-        let _ = descriptor::ingest_batch(std::slice::from_ref(&b), now(), &DescriptorRules::default(), &limits);
+        let _ = descriptor::ingest(&b, uptime_secs(1), &DescriptorRules::default(), &limits);
+        let _ = descriptor::ingest_batch(std::slice::from_ref(&b), uptime_secs(1), &DescriptorRules::default(), &limits);
         let _ = Signed::<KeyBinding>::from_envelope(&bytes, &limits);
         let _ = seal::open(Keypair::from_seed([1; 32]).x25519(), &bytes, b"");
         if wire::check_cbor(&bytes, &limits).is_ok() {
@@ -132,15 +126,15 @@ proptest! {
     #[test]
     fn mutated_frames_are_refused(pos in any::<prop::sample::Index>(), val in any::<u8>(), tail in proptest::collection::vec(any::<u8>(), 0..300)) {
         let kp = Keypair::from_seed([3; 32]);
-        let d = CapabilityDescriptor::builder(kp.id(), "code.review", "code/review", "Review Rust code").build(now()).unwrap();
+        let d = CapabilityDescriptor::builder(kp.id(), "code.review", "code/review", "Review Rust code").build(uptime_secs(1)).unwrap();
         let f = Signed::sign(&kp, d).unwrap().to_frame();
         let mut v = f.to_vec();
         let i = pos.index(v.len());
         if v[i] != val {
             v[i] = val;
-            prop_assert!(descriptor::ingest(&Bytes::from(v), now(), &DescriptorRules::default(), &Limits::default()).is_err());
+            prop_assert!(descriptor::ingest(&Bytes::from(v), uptime_secs(1), &DescriptorRules::default(), &Limits::default()).is_err());
         }
         let g = wire::frame_from_payload(MessageKind::SIGNED_DESCRIPTOR, &tail);
-        let _ = descriptor::ingest(&g, now(), &DescriptorRules::default(), &Limits::default());
+        let _ = descriptor::ingest(&g, uptime_secs(1), &DescriptorRules::default(), &Limits::default());
     }
 }

@@ -14,17 +14,12 @@ use std::time::Duration;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::semantic::HashedNgramEncoder;
-use agentnet_core::{Engine, Hash, Instant, Keypair, LinkId, Now, Signed, SignedObject, WallTime};
+use agentnet_core::test_support::{EPOCH_MS, uptime_secs};
+use agentnet_core::{Engine, Hash, Keypair, LinkId, Signed, SignedObject, WallTime};
 use agentnet_gossip::wire::{self, Message};
 use agentnet_gossip::{EntryKind, GossipConfig, GossipEngine, LogHeader};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-const T0: u64 = 1_800_000_000_000;
-
-fn now() -> Now {
-    Now::new(Instant::from_secs(1), WallTime::from_unix_millis(T0))
-}
 
 fn topic() -> Topic {
     Topic::new("bench/t").unwrap()
@@ -43,18 +38,18 @@ fn engine() -> GossipEngine {
         c,
         Box::new(Keypair::from_seed([1; 32])),
         Box::new(HashedNgramEncoder::default()),
-        now(),
+        uptime_secs(1),
     )
     .unwrap();
-    e.subscribe(now(), topic()).unwrap();
+    e.subscribe(uptime_secs(1), topic()).unwrap();
     for l in 1..=3 {
-        e.handle_link_up(now(), LinkId(l));
+        e.handle_link_up(uptime_secs(1), LinkId(l));
         let m = Message::Subscribe(wire::Subscribe {
             join: vec![topic()],
             leave: vec![],
         })
         .encode();
-        e.handle_message(now(), LinkId(l), m).unwrap();
+        e.handle_message(uptime_secs(1), LinkId(l), m).unwrap();
     }
     while e.poll_transmit().is_some() {}
     while e.poll_event().is_some() {}
@@ -75,7 +70,7 @@ fn chain(kp: &Keypair, n: u64) -> Vec<Signed<LogHeader>> {
                 kind: EntryKind::DESCRIPTOR,
                 body_hash: wire::body_hash(&body),
                 body_len: body.len() as u32,
-                issued_at: WallTime::from_unix_millis(T0),
+                issued_at: WallTime::from_unix_millis(EPOCH_MS),
                 ttl_ms: 60_000,
                 sketch: Some(agentnet_core::semantic::Sketch([7; 32])),
             };
@@ -102,12 +97,13 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut e = engine();
-    e.handle_message(now(), LinkId(1), frame.clone()).unwrap();
+    e.handle_message(uptime_secs(1), LinkId(1), frame.clone())
+        .unwrap();
     while e.poll_transmit().is_some() {}
     while e.poll_event().is_some() {}
     g.bench_function("duplicate_header", |b| {
         b.iter(|| {
-            e.handle_message(now(), LinkId(2), black_box(frame.clone()))
+            e.handle_message(uptime_secs(1), LinkId(2), black_box(frame.clone()))
                 .unwrap();
             while e.poll_transmit().is_some() {}
         })
@@ -125,7 +121,8 @@ fn bench(c: &mut Criterion) {
                 #[allow(clippy::disallowed_methods)]
                 let start = std::time::Instant::now();
                 for f in &frames[..n] {
-                    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+                    e.handle_message(uptime_secs(1), LinkId(1), f.clone())
+                        .unwrap();
                     while e.poll_transmit().is_some() {}
                     while e.poll_event().is_some() {}
                 }

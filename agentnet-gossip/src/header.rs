@@ -46,13 +46,10 @@ pub(crate) fn test_header(
 mod tests {
     use super::test_header as header;
     use super::*;
+    use agentnet_core::test_support::now;
     use agentnet_core::wire::Limits;
-    use agentnet_core::{Instant, Keypair, Now, Signed};
+    use agentnet_core::{Keypair, Signed};
     use core::time::Duration;
-
-    fn now() -> Now {
-        Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))
-    }
 
     #[test]
     fn header_round_trip_and_size() {

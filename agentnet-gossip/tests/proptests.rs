@@ -4,21 +4,13 @@ use std::time::Duration;
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::test_support::{EPOCH_MS, at_ms};
 use agentnet_core::wire::{Limits, peek_kind};
-use agentnet_core::{AgentId, Engine, Hash, Instant, Keypair, LinkId, Now, Signed, WallTime};
+use agentnet_core::{AgentId, Engine, Hash, Keypair, LinkId, Signed, WallTime};
 use agentnet_gossip::wire::{self, Message};
 use agentnet_gossip::{EntryKind, Event, GossipConfig, GossipEngine, LogHeader, OwnHead};
 use bytes::Bytes;
 use proptest::prelude::*;
-
-const T0: u64 = 1_800_000_000_000;
-
-fn now(ms: u64) -> Now {
-    Now::new(
-        Instant::from_millis(ms),
-        WallTime::from_unix_millis(T0 + ms),
-    )
-}
 
 fn topic() -> Topic {
     Topic::new("p/t").unwrap()
@@ -31,21 +23,21 @@ fn engine(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine {
         c,
         Box::new(Keypair::from_seed([seed; 32])),
         Box::new(HashedNgramEncoder::default()),
-        now(0),
+        at_ms(0),
     )
     .unwrap();
-    e.subscribe(now(0), topic()).unwrap();
+    e.subscribe(at_ms(0), topic()).unwrap();
     e
 }
 
 fn join(e: &mut GossipEngine, link: u64) {
-    e.handle_link_up(now(0), LinkId(link));
+    e.handle_link_up(at_ms(0), LinkId(link));
     let m = Message::Subscribe(wire::Subscribe {
         join: vec![topic()],
         leave: vec![],
     })
     .encode();
-    e.handle_message(now(0), LinkId(link), m).unwrap();
+    e.handle_message(at_ms(0), LinkId(link), m).unwrap();
 }
 
 fn header(author: u8, seq: u64, prev: Option<Hash>, body: u8, skew_ms: i64) -> Bytes {
@@ -62,7 +54,7 @@ fn header(author: u8, seq: u64, prev: Option<Hash>, body: u8, skew_ms: i64) -> B
         kind: EntryKind::DESCRIPTOR,
         body_hash: wire::body_hash(&[body]),
         body_len: 1,
-        issued_at: WallTime::from_unix_millis((T0 as i64 + skew_ms) as u64),
+        issued_at: WallTime::from_unix_millis((EPOCH_MS as i64 + skew_ms) as u64),
         ttl_ms: 20_000,
         sketch: None,
     };
@@ -70,7 +62,7 @@ fn header(author: u8, seq: u64, prev: Option<Hash>, body: u8, skew_ms: i64) -> B
 }
 
 /// `author`'s (0..32) header at `seq` (1..=4) in a well-linked log (each `prev` is the hash
-/// of the header below), issued at `T0`; signed once per test binary.
+/// of the header below), issued at `EPOCH_MS`; signed once per test binary.
 fn chained(author: u8, seq: u64) -> Bytes {
     static CHAINS: std::sync::OnceLock<Vec<Vec<Bytes>>> = std::sync::OnceLock::new();
     let chains = CHAINS.get_or_init(|| {
@@ -146,14 +138,14 @@ proptest! {
                 }
                 Input::Junk(v) => Bytes::from(v),
             };
-            let _ = e.handle_message(now(t), LinkId(1), frame);
-            e.handle_timeout(now(t));
+            let _ = e.handle_message(at_ms(t), LinkId(1), frame);
+            e.handle_timeout(at_ms(t));
             while let Some(tx) = e.poll_transmit() {
                 if peek_kind(&tx.payload) == Some(wire::kind::HEADER) {
                     let h = Signed::<LogHeader>::from_frame(&tx.payload, &Limits::default());
                     prop_assert!(h.is_ok(), "relayed a header that does not verify");
                     let h = h.unwrap();
-                    prop_assert!(h.validate(now(t), &rules).is_ok());
+                    prop_assert!(h.validate(at_ms(t), &rules).is_ok());
                     prop_assert_eq!(&h.topic, &topic());
                 }
             }
@@ -177,13 +169,13 @@ proptest! {
                 0 => {
                     let d = CapabilityDescriptor::builder(id, "c.x", "p/t", "prop test")
                         .ttl(Duration::from_secs(60))
-                        .build(now(t))
+                        .build(at_ms(t))
                         .unwrap();
-                    e.publish(now(t), d).unwrap();
+                    e.publish(at_ms(t), d).unwrap();
                 }
                 1 => {
                     for (tp, s) in waiting.drain(..) {
-                        e.handle_persisted(now(t), &tp, s);
+                        e.handle_persisted(at_ms(t), &tp, s);
                     }
                 }
                 _ => {
@@ -192,9 +184,9 @@ proptest! {
                         GossipConfig::seeded([5; 32]),
                         Box::new(Keypair::from_seed([5; 32])),
                         Box::new(HashedNgramEncoder::default()),
-                        now(t),
+                        at_ms(t),
                     ).unwrap();
-                    e.restore(now(t), stored.clone()).unwrap();
+                    e.restore(at_ms(t), stored.clone()).unwrap();
                     waiting.clear();
                 }
             }
@@ -235,7 +227,7 @@ proptest! {
         let mut t = 0u64;
         for (author, seq) in seqs {
             t += 10;
-            let _ = e.handle_message(now(t), LinkId(1), header(author, seq, None, 1, 0));
+            let _ = e.handle_message(at_ms(t), LinkId(1), header(author, seq, None, 1, 0));
             prop_assert!(e.header_count() <= 20);
             prop_assert!(e.queued_transmits() <= 16);
             prop_assert!(e.seen_len() <= 25);
@@ -269,14 +261,14 @@ proptest! {
             join(&mut e, l);
         }
         for a in 1u8..=3 {
-            e.set_standing(now(0), author_id(a), true).unwrap();
+            e.set_standing(at_ms(0), author_id(a), true).unwrap();
         }
         let mut t = 0u64;
         // Frames offered before are duplicates to the seen cache, whatever the logs hold.
         let mut offered = std::collections::BTreeSet::new();
         for (author, link, seq, dt) in ops {
             t += dt * 50;
-            let at = now(t);
+            let at = at_ms(t);
             // Held: at least one entry (a log whose entries all expired or were evicted for
             // the header cap holds nothing and may make room).
             let holds =

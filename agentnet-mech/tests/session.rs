@@ -24,6 +24,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 mod common;
+use agentnet_core::test_support::{EPOCH_MS, at_ms, wall_ms};
 use common::*;
 
 // =============================================================================================
@@ -32,14 +33,6 @@ use common::*;
 
 /// An odd ratio, so that slashing has to round.
 const RATIO: u32 = 333_333;
-
-/// Virtual time: both clocks `ms` milliseconds after the start.
-fn at(ms: u64) -> Now {
-    Now::new(
-        Instant::from_millis(ms),
-        WallTime::from_unix_millis(T0 + ms),
-    )
-}
 
 fn engine(kp: Keypair) -> Sessions {
     Sessions::new(SessionConfig::default(), Box::new(kp)).unwrap()
@@ -127,9 +120,9 @@ fn amounts(s: &Settlement) -> (Micros, Micros, Micros) {
 fn offered(tier: Tier) -> (Sessions, Sessions, SessionId) {
     let (mut req, mut prov) = (engine(alice()), engine(bob()));
     let id = req
-        .offer(at(0), bob().id(), LINK, task(1), signed_rules(tier))
+        .offer(at_ms(0), bob().id(), LINK, task(1), signed_rules(tier))
         .unwrap();
-    carry(&mut req, &mut prov, at(0));
+    carry(&mut req, &mut prov, at_ms(0));
     (req, prov, id)
 }
 
@@ -137,10 +130,10 @@ fn offered(tier: Tier) -> (Sessions, Sessions, SessionId) {
 /// the task (offer at 0 ms, commitment at 10 ms, delegation at 20 ms); events drained.
 fn delegated(tier: Tier) -> (Sessions, Sessions, SessionId) {
     let (mut req, mut prov, id) = offered(tier);
-    prov.accept(at(10), id).unwrap();
-    carry(&mut prov, &mut req, at(10));
-    req.delegate(at(20), id, input()).unwrap();
-    carry(&mut req, &mut prov, at(20));
+    prov.accept(at_ms(10), id).unwrap();
+    carry(&mut prov, &mut req, at_ms(10));
+    req.delegate(at_ms(20), id, input()).unwrap();
+    carry(&mut req, &mut prov, at_ms(20));
     drain_events(&mut req);
     let ev = drain_events(&mut prov);
     assert!(
@@ -156,10 +149,10 @@ fn honest_package(task: TaskId, result: Hash) -> Signed<EvidencePackage> {
     let mut chain = ReceiptChain::new(b.id(), task);
     let mid = payload_hash(b"lint output");
     chain
-        .record(&b, "lint", input(), mid, wall(25), wall(40))
+        .record(&b, "lint", input(), mid, wall_ms(25), wall_ms(40))
         .unwrap();
     chain
-        .record(&b, "review", mid, result, wall(40), wall(90))
+        .record(&b, "review", mid, result, wall_ms(40), wall_ms(90))
         .unwrap();
     chain.finish(&b, result, None).unwrap()
 }
@@ -209,9 +202,9 @@ fn sign_frame<T: SignedObject>(key: &Keypair, value: T) -> Bytes {
 fn success_pays_flat_and_bonus_and_refunds_the_deposit() {
     let (mut req, mut prov, id) = delegated(Tier::Evidence);
     let package = honest_package(task_id(1), result());
-    prov.deliver(at(100), id, result(), Some(package.clone()))
+    prov.deliver(at_ms(100), id, result(), Some(package.clone()))
         .unwrap();
-    carry(&mut prov, &mut req, at(100));
+    carry(&mut prov, &mut req, at_ms(100));
 
     let ev = drain_events(&mut req);
     let [
@@ -236,7 +229,8 @@ fn success_pays_flat_and_bonus_and_refunds_the_deposit() {
     );
 
     assert_eq!(
-        req.grade(at(200), id, Grade::new(900_000, false)).unwrap(),
+        req.grade(at_ms(200), id, Grade::new(900_000, false))
+            .unwrap(),
         Outcome::Accepted
     );
     let ev = drain_events(&mut req);
@@ -252,7 +246,7 @@ fn success_pays_flat_and_bonus_and_refunds_the_deposit() {
     assert!(req.is_empty() && req.poll_timeout().is_none());
 
     // The provider checks the statement and accepts it.
-    carry(&mut req, &mut prov, at(210));
+    carry(&mut req, &mut prov, at_ms(210));
     let ev = drain_events(&mut prov);
     let s = settlement(&ev);
     assert_eq!(s.role, Role::Provider);
@@ -264,20 +258,21 @@ fn success_pays_flat_and_bonus_and_refunds_the_deposit() {
 #[test]
 fn a_score_below_the_threshold_pays_the_flat_fee_only() {
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
-    prov.deliver(at(100), id, result(), None).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     assert!(matches!(
         drain_events(&mut req)[..],
         [Event::Delivered { evidence: None, .. }]
     ));
     assert_eq!(
-        req.grade(at(200), id, Grade::new(699_999, true)).unwrap(),
+        req.grade(at_ms(200), id, Grade::new(699_999, true))
+            .unwrap(),
         Outcome::Rejected
     );
     let ev = drain_events(&mut req);
     assert_eq!(amounts(settlement(&ev)), (FLAT, DEPOSIT, 0));
     assert_eq!(feedback(&ev), Some((TaskOutcome::Rejected, None)));
-    carry(&mut req, &mut prov, at(210));
+    carry(&mut req, &mut prov, at_ms(210));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::Rejected);
     assert_eq!(amounts(settlement(&ev)), (FLAT, DEPOSIT, 0));
@@ -286,10 +281,11 @@ fn a_score_below_the_threshold_pays_the_flat_fee_only() {
 #[test]
 fn failed_canaries_forfeit_the_bonus_at_tier_two() {
     let (mut req, mut prov, id) = delegated(Tier::Canary);
-    prov.deliver(at(100), id, result(), None).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     assert_eq!(
-        req.grade(at(200), id, Grade::new(PPM_MAX, false)).unwrap(),
+        req.grade(at_ms(200), id, Grade::new(PPM_MAX, false))
+            .unwrap(),
         Outcome::Rejected
     );
     assert_eq!(
@@ -306,10 +302,10 @@ fn execution_timeout_refunds_the_deposit_and_pays_nothing() {
     let deadline = Instant::from_millis(20 + EXECUTE_MS);
     assert_eq!(req.poll_timeout(), Some(deadline));
     // Early and spurious timeouts do nothing.
-    req.handle_timeout(at(20 + EXECUTE_MS - 1));
+    req.handle_timeout(at_ms(20 + EXECUTE_MS - 1));
     assert!(drain_events(&mut req).is_empty());
 
-    req.handle_timeout(at(20 + EXECUTE_MS));
+    req.handle_timeout(at_ms(20 + EXECUTE_MS));
     let ev = drain_events(&mut req);
     let s = settlement(&ev);
     assert_eq!(s.outcome(), Outcome::TimedOut(Stage::Execute));
@@ -319,10 +315,10 @@ fn execution_timeout_refunds_the_deposit_and_pays_nothing() {
 
     // The provider's delivery window has closed too; its late result is refused locally.
     assert_eq!(
-        prov.deliver(at(20 + EXECUTE_MS), id, result(), None),
+        prov.deliver(at_ms(20 + EXECUTE_MS), id, result(), None),
         Err(SessionError::DeadlinePassed(id))
     );
-    carry(&mut req, &mut prov, at(20 + EXECUTE_MS + 5));
+    carry(&mut req, &mut prov, at_ms(20 + EXECUTE_MS + 5));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::TimedOut(Stage::Execute));
     assert_eq!(amounts(settlement(&ev)), (0, DEPOSIT, 0));
@@ -339,14 +335,14 @@ fn commit_timeout_ends_the_session_and_pays_nothing() {
     assert_eq!(*answer_by, Instant::from_millis(COMMIT_MS));
     assert_eq!(req.poll_timeout(), Some(Instant::from_millis(COMMIT_MS)));
 
-    req.handle_timeout(at(COMMIT_MS));
+    req.handle_timeout(at_ms(COMMIT_MS));
     let ev = drain_events(&mut req);
     let s = settlement(&ev);
     assert_eq!(s.outcome(), Outcome::TimedOut(Stage::Commit));
     assert_eq!(amounts(s), (0, DEPOSIT, 0));
     assert_eq!(feedback(&ev), None, "no judgement without work");
 
-    prov.handle_timeout(at(COMMIT_MS));
+    prov.handle_timeout(at_ms(COMMIT_MS));
     assert_eq!(
         drain_events(&mut prov),
         vec![Event::OfferExpired {
@@ -354,11 +350,14 @@ fn commit_timeout_ends_the_session_and_pays_nothing() {
             requester: alice().id()
         }]
     );
-    assert_eq!(prov.accept(at(COMMIT_MS), id), Err(SessionError::Ended(id)));
+    assert_eq!(
+        prov.accept(at_ms(COMMIT_MS), id),
+        Err(SessionError::Ended(id))
+    );
     // The requester's cancellation arrives after the provider gave up: a late message.
     let cancel = drain_frames(&mut req).pop().unwrap();
     assert_eq!(
-        prov.handle_message(at(COMMIT_MS + 1), LINK, cancel),
+        prov.handle_message(at_ms(COMMIT_MS + 1), LINK, cancel),
         Err(SessionError::Ended(id))
     );
 }
@@ -366,14 +365,14 @@ fn commit_timeout_ends_the_session_and_pays_nothing() {
 #[test]
 fn a_commitment_in_flight_at_the_commit_deadline_is_cancelled_and_refunded() {
     let (mut req, mut prov, id) = offered(Tier::Reputation);
-    prov.accept(at(COMMIT_MS - 10), id).unwrap();
+    prov.accept(at_ms(COMMIT_MS - 10), id).unwrap();
     let commit = drain_frames(&mut prov).pop().unwrap();
-    req.handle_timeout(at(COMMIT_MS));
+    req.handle_timeout(at_ms(COMMIT_MS));
     assert_eq!(
-        req.handle_message(at(COMMIT_MS + 1), LINK, commit),
+        req.handle_message(at_ms(COMMIT_MS + 1), LINK, commit),
         Err(SessionError::Ended(id))
     );
-    carry(&mut req, &mut prov, at(COMMIT_MS + 2));
+    carry(&mut req, &mut prov, at_ms(COMMIT_MS + 2));
     let ev = drain_events(&mut prov);
     let s = settlement(&ev);
     assert_eq!(s.outcome(), Outcome::TimedOut(Stage::Commit));
@@ -383,12 +382,12 @@ fn a_commitment_in_flight_at_the_commit_deadline_is_cancelled_and_refunded() {
 #[test]
 fn a_missing_grade_pays_the_flat_fee_before_the_provider_gives_up() {
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
-    prov.deliver(at(100), id, result(), None).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     drain_events(&mut req);
     let grade_by = 100 + SETTLE_MS / 2;
     assert_eq!(req.poll_timeout(), Some(Instant::from_millis(grade_by)));
-    req.handle_timeout(at(grade_by));
+    req.handle_timeout(at_ms(grade_by));
     let ev = drain_events(&mut req);
     assert_eq!(settlement(&ev).outcome(), Outcome::TimedOut(Stage::Grade));
     assert_eq!(amounts(settlement(&ev)), (FLAT, DEPOSIT, 0));
@@ -398,7 +397,7 @@ fn a_missing_grade_pays_the_flat_fee_before_the_provider_gives_up() {
         prov.poll_timeout(),
         Some(Instant::from_millis(100 + SETTLE_MS))
     );
-    carry(&mut req, &mut prov, at(grade_by + 50));
+    carry(&mut req, &mut prov, at_ms(grade_by + 50));
     assert_eq!(
         settlement(&drain_events(&mut prov)).outcome(),
         Outcome::TimedOut(Stage::Grade)
@@ -408,9 +407,9 @@ fn a_missing_grade_pays_the_flat_fee_before_the_provider_gives_up() {
 #[test]
 fn a_provider_without_a_statement_reports_the_settlement_overdue() {
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
-    prov.deliver(at(100), id, result(), None).unwrap();
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
     drain_frames(&mut prov); // the delivery is lost
-    prov.handle_timeout(at(100 + SETTLE_MS));
+    prov.handle_timeout(at_ms(100 + SETTLE_MS));
     assert_eq!(
         drain_events(&mut prov),
         vec![Event::SettlementOverdue {
@@ -421,7 +420,7 @@ fn a_provider_without_a_statement_reports_the_settlement_overdue() {
     );
     assert!(prov.is_empty());
     // The requester, never having received the delivery, settles TimedOut(Execute) later.
-    req.handle_timeout(at(20 + EXECUTE_MS));
+    req.handle_timeout(at_ms(20 + EXECUTE_MS));
     assert_eq!(
         settlement(&drain_events(&mut req)).outcome(),
         Outcome::TimedOut(Stage::Execute)
@@ -431,21 +430,21 @@ fn a_provider_without_a_statement_reports_the_settlement_overdue() {
 #[test]
 fn a_requester_that_never_delegates_refunds_the_deposit() {
     let (mut req, mut prov, id) = offered(Tier::Reputation);
-    prov.accept(at(10), id).unwrap();
-    carry(&mut prov, &mut req, at(10));
+    prov.accept(at_ms(10), id).unwrap();
+    carry(&mut prov, &mut req, at_ms(10));
     let ev = drain_events(&mut req);
     let [Event::Committed { delegate_by, .. }] = &ev[..] else {
         panic!("{ev:?}")
     };
     assert_eq!(*delegate_by, Instant::from_millis(10 + COMMIT_MS));
-    req.handle_timeout(at(10 + COMMIT_MS));
+    req.handle_timeout(at_ms(10 + COMMIT_MS));
     let ev = drain_events(&mut req);
     assert_eq!(
         settlement(&ev).outcome(),
         Outcome::TimedOut(Stage::Delegate)
     );
     assert_eq!(amounts(settlement(&ev)), (0, DEPOSIT, 0));
-    carry(&mut req, &mut prov, at(10 + COMMIT_MS + 1));
+    carry(&mut req, &mut prov, at_ms(10 + COMMIT_MS + 1));
     let ev = drain_events(&mut prov);
     assert_eq!(
         settlement(&ev).outcome(),
@@ -456,9 +455,9 @@ fn a_requester_that_never_delegates_refunds_the_deposit() {
 #[test]
 fn a_declined_offer_ends_both_sides_with_nothing_owed() {
     let (mut req, mut prov, id) = offered(Tier::Reputation);
-    prov.decline(at(5), id).unwrap();
+    prov.decline(at_ms(5), id).unwrap();
     assert!(prov.is_empty() && prov.has_ended(&id));
-    carry(&mut prov, &mut req, at(6));
+    carry(&mut prov, &mut req, at_ms(6));
     assert_eq!(
         drain_events(&mut req),
         vec![Event::Declined {
@@ -482,8 +481,8 @@ fn a_contradicting_evidence_package_settles_as_fraud_and_slashes() {
     let (mut req, mut prov, id) = delegated(Tier::Evidence);
     let claimed = payload_hash(b"a result no tool produced");
     let lie = contradicting_package(task_id(1), claimed);
-    prov.deliver(at(100), id, claimed, Some(lie)).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, claimed, Some(lie)).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
 
     let ev = drain_events(&mut req);
     let s = settlement(&ev);
@@ -505,7 +504,7 @@ fn a_contradicting_evidence_package_settles_as_fraud_and_slashes() {
     assert_eq!(feedback(&ev), None, "the offence is the ledger's input");
 
     // The statement carries the proof, so the provider cannot dispute it.
-    carry(&mut req, &mut prov, at(110));
+    carry(&mut req, &mut prov, at_ms(110));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, DEPOSIT - slashed, slashed));
@@ -524,13 +523,13 @@ fn evidence_that_fails_without_proving_fraud_settles_as_rejected() {
             "review",
             input(),
             result(),
-            WallTime::from_unix_millis(T0 - 3_600_000),
-            WallTime::from_unix_millis(T0 - 3_500_000),
+            WallTime::from_unix_millis(EPOCH_MS - 3_600_000),
+            WallTime::from_unix_millis(EPOCH_MS - 3_500_000),
         )
         .unwrap();
     let stale = chain.finish(&b, result(), None).unwrap();
-    prov.deliver(at(100), id, result(), Some(stale)).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, result(), Some(stale)).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     let ev = drain_events(&mut req);
     assert_eq!(settlement(&ev).outcome(), Outcome::Rejected);
     assert_eq!(amounts(settlement(&ev)), (FLAT, DEPOSIT, 0));
@@ -543,7 +542,7 @@ fn evidence_that_fails_without_proving_fraud_settles_as_rejected() {
         })
         .expect("evidence rejected");
     assert_eq!(report.rejection().unwrap().provider(), bob().id());
-    carry(&mut req, &mut prov, at(110));
+    carry(&mut req, &mut prov, at_ms(110));
     assert_eq!(
         settlement(&drain_events(&mut prov)).outcome(),
         Outcome::Rejected
@@ -554,7 +553,7 @@ fn evidence_that_fails_without_proving_fraud_settles_as_rejected() {
 fn tier_three_requires_evidence_and_a_corrected_delivery_is_accepted() {
     let (mut req, mut prov, id) = delegated(Tier::Evidence);
     assert_eq!(
-        prov.deliver(at(100), id, result(), None),
+        prov.deliver(at_ms(100), id, result(), None),
         Err(SessionError::EvidenceRequired(id))
     );
     // A delivery without evidence that reaches the requester anyway is refused, state unchanged.
@@ -568,14 +567,14 @@ fn tier_three_requires_evidence_and_a_corrected_delivery_is_accepted() {
         },
     );
     assert_eq!(
-        req.handle_message(at(100), LINK, bare),
+        req.handle_message(at_ms(100), LINK, bare),
         Err(SessionError::EvidenceRequired(id))
     );
     assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
     // A package for another result is the host's wiring mistake, caught before signing.
     assert!(matches!(
         prov.deliver(
-            at(100),
+            at_ms(100),
             id,
             payload_hash(b"other"),
             Some(honest_package(task_id(1), result()))
@@ -583,13 +582,13 @@ fn tier_three_requires_evidence_and_a_corrected_delivery_is_accepted() {
         Err(SessionError::EvidenceMismatch { .. })
     ));
     prov.deliver(
-        at(100),
+        at_ms(100),
         id,
         result(),
         Some(honest_package(task_id(1), result())),
     )
     .unwrap();
-    carry(&mut prov, &mut req, at(100));
+    carry(&mut prov, &mut req, at_ms(100));
     assert!(matches!(
         drain_events(&mut req)[..],
         [Event::Delivered {
@@ -610,13 +609,13 @@ fn report_fraud_needs_a_proof_that_convicts_the_provider_in_this_session() {
         package: Bytes::from_static(b"\x83\x01\x02\x03"),
     };
     assert!(matches!(
-        req.report_fraud(at(30), id, &junk),
+        req.report_fraud(at_ms(30), id, &junk),
         Err(SessionError::Fraud(_))
     ));
     let m = mallory();
     let mut chain = ReceiptChain::new(m.id(), task_id(9));
     chain
-        .record(&m, "tool", input(), result(), wall(1), wall(2))
+        .record(&m, "tool", input(), result(), wall_ms(1), wall_ms(2))
         .unwrap();
     let honest = chain.finish(&m, result(), None).unwrap();
     let mut lie = honest.value().clone();
@@ -624,7 +623,7 @@ fn report_fraud_needs_a_proof_that_convicts_the_provider_in_this_session() {
     let against_mallory =
         FraudProof::receipt_contradiction(&Signed::sign(&m, lie).unwrap(), &limits).unwrap();
     assert_eq!(
-        req.report_fraud(at(30), id, &against_mallory),
+        req.report_fraud(at_ms(30), id, &against_mallory),
         Err(SessionError::WrongOffender {
             id,
             offender: m.id(),
@@ -642,7 +641,7 @@ fn report_fraud_needs_a_proof_that_convicts_the_provider_in_this_session() {
     )
     .unwrap();
     assert!(matches!(
-        req.report_fraud(at(40), id, &proof),
+        req.report_fraud(at_ms(40), id, &proof),
         Err(SessionError::ProofNotForSession { .. })
     ));
     assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
@@ -659,7 +658,7 @@ fn report_fraud_needs_a_commitment() {
     let mut req = engine(alice());
     let id = req
         .offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(1),
@@ -672,7 +671,7 @@ fn report_fraud_needs_a_commitment() {
     )
     .unwrap();
     assert!(matches!(
-        req.report_fraud(at(1), id, &proof),
+        req.report_fraud(at_ms(1), id, &proof),
         Err(SessionError::WrongPhase {
             phase: Phase::Offered,
             ..
@@ -689,7 +688,7 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
     let (mut req, mut prov) = (engine(alice()), engine(bob()));
     let id = req
         .offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(1),
@@ -697,9 +696,9 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
         )
         .unwrap();
     let offer_frame = drain_frames(&mut req).pop().unwrap();
-    prov.handle_message(at(0), LINK, offer_frame.clone())
+    prov.handle_message(at_ms(0), LINK, offer_frame.clone())
         .unwrap();
-    prov.accept(at(10), id).unwrap();
+    prov.accept(at_ms(10), id).unwrap();
     let commit = drain_frames(&mut prov).pop().unwrap();
     let offer_hash = Signed::<Offer>::from_frame(&offer_frame, &Limits::default())
         .unwrap()
@@ -711,7 +710,7 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
         accept: true,
         deposit,
     };
-    let now = at(11);
+    let now = at_ms(11);
     let mut send = |f: Bytes| req.handle_message(now, LinkId(99), f);
 
     // Malformed and oversized.
@@ -845,15 +844,15 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
 
     // Provider side: a replayed offer and delegation are refused.
     assert!(matches!(
-        prov.handle_message(at(12), LINK, offer_frame),
+        prov.handle_message(at_ms(12), LINK, offer_frame),
         Err(SessionError::Replayed { what: "OFFER", .. })
     ));
-    req.delegate(at(20), id, input()).unwrap();
+    req.delegate(at_ms(20), id, input()).unwrap();
     let delegation = drain_frames(&mut req).pop().unwrap();
-    prov.handle_message(at(20), LINK, delegation.clone())
+    prov.handle_message(at_ms(20), LINK, delegation.clone())
         .unwrap();
     assert!(matches!(
-        prov.handle_message(at(21), LINK, delegation),
+        prov.handle_message(at_ms(21), LINK, delegation),
         Err(SessionError::Replayed {
             what: "DELEGATE",
             ..
@@ -861,22 +860,23 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
     ));
 
     // ... and the session still completes.
-    prov.deliver(at(100), id, result(), None).unwrap();
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
     let delivery = drain_frames(&mut prov).pop().unwrap();
-    req.handle_message(at(100), LINK, delivery.clone()).unwrap();
+    req.handle_message(at_ms(100), LINK, delivery.clone())
+        .unwrap();
     assert!(matches!(
-        req.handle_message(at(101), LINK, delivery),
+        req.handle_message(at_ms(101), LINK, delivery),
         Err(SessionError::Replayed {
             what: "DELIVER",
             ..
         })
     ));
     assert_eq!(
-        req.grade(at(200), id, Grade::new(800_000, false)),
+        req.grade(at_ms(200), id, Grade::new(800_000, false)),
         Ok(Outcome::Accepted)
     );
     let statement = drain_frames(&mut req).pop().unwrap();
-    prov.handle_message(at(201), LINK, statement.clone())
+    prov.handle_message(at_ms(201), LINK, statement.clone())
         .unwrap();
     assert_eq!(
         amounts(settlement(&drain_events(&mut prov))),
@@ -884,7 +884,7 @@ fn hostile_frames_get_typed_errors_and_the_session_survives() {
     );
     // A replayed statement after the end.
     assert_eq!(
-        prov.handle_message(at(202), LINK, statement),
+        prov.handle_message(at_ms(202), LINK, statement),
         Err(SessionError::Ended(id))
     );
 }
@@ -908,17 +908,17 @@ fn offers_are_checked_before_anything_is_stored() {
             }
         };
     let mech = signed_rules(Tier::Reputation);
-    let now = at(10_000);
+    let now = at_ms(10_000);
     let mut send = |f: Bytes| prov.handle_message(now, LINK, f);
 
     assert_eq!(
         send(sign_frame(
             &a,
-            offer(&a, mallory().id(), wall(10_000), &mech)
+            offer(&a, mallory().id(), wall_ms(10_000), &mech)
         )),
         Err(SessionError::NotAddressedToUs(mallory().id()))
     );
-    let mut bad_id = offer(&a, bob().id(), wall(10_000), &mech);
+    let mut bad_id = offer(&a, bob().id(), wall_ms(10_000), &mech);
     bad_id.task = task_id(2);
     assert!(matches!(
         send(sign_frame(&a, bad_id)),
@@ -927,28 +927,31 @@ fn offers_are_checked_before_anything_is_stored() {
     assert_eq!(
         send(sign_frame(
             &a,
-            offer(&a, bob().id(), wall(10_000 + 60_000), &mech)
+            offer(&a, bob().id(), wall_ms(10_000 + 60_000), &mech)
         )),
         Err(SessionError::FromTheFuture { ahead_ms: 60_000 })
     );
     assert_eq!(
         send(sign_frame(
             &a,
-            offer(&a, bob().id(), wall(10_000 - COMMIT_MS - 7), &mech)
+            offer(&a, bob().id(), wall_ms(10_000 - COMMIT_MS - 7), &mech)
         )),
         Err(SessionError::StaleOffer { late_ms: 7 })
     );
     // Mallory offers under Alice's rules: the requester must be the leader.
     let m = mallory();
     assert_eq!(
-        send(sign_frame(&m, offer(&m, bob().id(), wall(10_000), &mech))),
+        send(sign_frame(
+            &m,
+            offer(&m, bob().id(), wall_ms(10_000), &mech)
+        )),
         Err(SessionError::NotLeader {
             requester: m.id(),
             leader: a.id()
         })
     );
     // A tampered mechanism envelope.
-    let mut tampered = offer(&a, bob().id(), wall(10_000), &mech);
+    let mut tampered = offer(&a, bob().id(), wall_ms(10_000), &mech);
     let mut env = tampered.mechanism.to_vec();
     let last = env.len() - 1;
     env[last] ^= 1;
@@ -962,12 +965,15 @@ fn offers_are_checked_before_anything_is_stored() {
     broke.budget = 1;
     let broke = Signed::sign(&a, broke).unwrap();
     assert!(matches!(
-        send(sign_frame(&a, offer(&a, bob().id(), wall(10_000), &broke))),
+        send(sign_frame(
+            &a,
+            offer(&a, bob().id(), wall_ms(10_000), &broke)
+        )),
         Err(SessionError::Mechanism(_))
     ));
     // An invalid topic, validly signed: it does not even decode (a `Topic` is checked when
     // decoded).
-    let good = offer(&a, bob().id(), wall(10_000), &mech);
+    let good = offer(&a, bob().id(), wall_ms(10_000), &mech);
     let text = good.topic.as_str().to_string();
     let mut body = encode_cbor(&good).unwrap();
     let at = body
@@ -990,7 +996,7 @@ fn offers_are_checked_before_anything_is_stored() {
     prov.handle_message(
         now,
         LINK,
-        sign_frame(&a, offer(&a, bob().id(), wall(10_000), &mech)),
+        sign_frame(&a, offer(&a, bob().id(), wall_ms(10_000), &mech)),
     )
     .unwrap();
     assert_eq!(prov.len(), 1);
@@ -1000,7 +1006,7 @@ fn offers_are_checked_before_anything_is_stored() {
 fn commands_check_role_and_phase() {
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
     assert!(matches!(
-        req.accept(at(30), id),
+        req.accept(at_ms(30), id),
         Err(SessionError::WrongRole {
             role: Role::Requester,
             what: "accept",
@@ -1008,32 +1014,32 @@ fn commands_check_role_and_phase() {
         })
     ));
     assert!(matches!(
-        prov.grade(at(30), id, Grade::new(1, true)),
+        prov.grade(at_ms(30), id, Grade::new(1, true)),
         Err(SessionError::WrongRole {
             role: Role::Provider,
             ..
         })
     ));
     assert!(matches!(
-        req.grade(at(30), id, Grade::new(1, true)),
+        req.grade(at_ms(30), id, Grade::new(1, true)),
         Err(SessionError::WrongPhase {
             phase: Phase::Delegated,
             ..
         })
     ));
     assert!(matches!(
-        req.delegate(at(30), id, input()),
+        req.delegate(at_ms(30), id, input()),
         Err(SessionError::WrongPhase { .. })
     ));
-    prov.deliver(at(100), id, result(), None).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, result(), None).unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     assert_eq!(
-        req.grade(at(110), id, Grade::new(1_000_001, true)),
+        req.grade(at_ms(110), id, Grade::new(1_000_001, true)),
         Err(SessionError::InvalidScore(1_000_001))
     );
     assert_eq!(
         req.offer(
-            at(0),
+            at_ms(0),
             alice().id(),
             LINK,
             task(2),
@@ -1044,7 +1050,7 @@ fn commands_check_role_and_phase() {
     // Bob cannot offer under Alice's mechanism.
     assert!(matches!(
         prov.offer(
-            at(0),
+            at_ms(0),
             alice().id(),
             LINK,
             task(2),
@@ -1054,7 +1060,7 @@ fn commands_check_role_and_phase() {
     ));
     assert_eq!(
         req.offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(1),
@@ -1075,20 +1081,20 @@ fn delivered_many(n: u8) -> (Sessions, Sessions, Vec<SessionId>) {
         .map(|i| {
             let id = req
                 .offer(
-                    at(0),
+                    at_ms(0),
                     bob().id(),
                     LINK,
                     task(i),
                     signed_rules(Tier::Reputation),
                 )
                 .unwrap();
-            carry(&mut req, &mut prov, at(0));
-            prov.accept(at(1), id).unwrap();
-            carry(&mut prov, &mut req, at(1));
-            req.delegate(at(2), id, input()).unwrap();
-            carry(&mut req, &mut prov, at(2));
-            prov.deliver(at(3), id, result(), None).unwrap();
-            carry(&mut prov, &mut req, at(3));
+            carry(&mut req, &mut prov, at_ms(0));
+            prov.accept(at_ms(1), id).unwrap();
+            carry(&mut prov, &mut req, at_ms(1));
+            req.delegate(at_ms(2), id, input()).unwrap();
+            carry(&mut req, &mut prov, at_ms(2));
+            prov.deliver(at_ms(3), id, result(), None).unwrap();
+            carry(&mut prov, &mut req, at_ms(3));
             id
         })
         .collect();
@@ -1109,13 +1115,13 @@ fn statement(id: SessionId, n: u8, outcome: Outcome, payment: Micros) -> Settle 
         refund: DEPOSIT,
         slashed: 0,
         proof: None,
-        settled_at: wall(4),
+        settled_at: wall_ms(4),
     }
 }
 
 fn dispute_of(prov: &mut Sessions, st: Settle) -> DisputeReason {
     let id = st.session;
-    prov.handle_message(at(5), LINK, sign_frame(&alice(), st))
+    prov.handle_message(at_ms(5), LINK, sign_frame(&alice(), st))
         .expect("an authentic statement is taken, even when wrong");
     let ev = drain_events(prov);
     let [
@@ -1191,7 +1197,7 @@ fn an_outcome_the_provider_knows_is_impossible_is_disputed() {
         refund: DEPOSIT,
         slashed: 0,
         proof: None,
-        settled_at: wall(30),
+        settled_at: wall_ms(30),
     };
     assert_eq!(
         dispute_of(&mut prov, st),
@@ -1213,7 +1219,7 @@ fn an_outcome_the_provider_knows_is_impossible_is_disputed() {
         refund: DEPOSIT,
         slashed: 0,
         proof: None,
-        settled_at: wall(30),
+        settled_at: wall_ms(30),
     };
     assert!(matches!(
         dispute_of(&mut prov, st),
@@ -1233,7 +1239,7 @@ fn the_session_table_is_bounded() {
     let mut req = engine(alice());
     for i in 1..=3 {
         req.offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(i),
@@ -1243,7 +1249,7 @@ fn the_session_table_is_bounded() {
     }
     let r: Vec<_> = drain_frames(&mut req)
         .into_iter()
-        .map(|f| prov.handle_message(at(0), LINK, f))
+        .map(|f| prov.handle_message(at_ms(0), LINK, f))
         .collect();
     assert!(r[0].is_ok() && r[1].is_ok());
     assert_eq!(r[2], Err(SessionError::Full { max: 2 }));
@@ -1253,7 +1259,7 @@ fn the_session_table_is_bounded() {
     let mut small = Sessions::new(cfg, Box::new(alice())).unwrap();
     small
         .offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(1),
@@ -1262,7 +1268,7 @@ fn the_session_table_is_bounded() {
         .unwrap();
     small
         .offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(2),
@@ -1271,7 +1277,7 @@ fn the_session_table_is_bounded() {
         .unwrap();
     assert_eq!(
         small.offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(3),
@@ -1289,7 +1295,7 @@ fn queue_overflow_drops_the_oldest_and_says_so() {
     for i in 0..20u8 {
         let provider = Keypair::from_seed([100 + i; 32]).id();
         req.offer(
-            at(0),
+            at_ms(0),
             provider,
             LINK,
             task(1),
@@ -1325,28 +1331,29 @@ fn transcript() -> Vec<Bytes> {
     };
     let id = req
         .offer(
-            at(0),
+            at_ms(0),
             bob().id(),
             LINK,
             task(1),
             signed_rules(Tier::Evidence),
         )
         .unwrap();
-    hop(&mut req, &mut prov, at(0));
-    prov.accept(at(10), id).unwrap();
-    hop(&mut prov, &mut req, at(10));
-    req.delegate(at(20), id, input()).unwrap();
-    hop(&mut req, &mut prov, at(20));
+    hop(&mut req, &mut prov, at_ms(0));
+    prov.accept(at_ms(10), id).unwrap();
+    hop(&mut prov, &mut req, at_ms(10));
+    req.delegate(at_ms(20), id, input()).unwrap();
+    hop(&mut req, &mut prov, at_ms(20));
     prov.deliver(
-        at(100),
+        at_ms(100),
         id,
         result(),
         Some(honest_package(task_id(1), result())),
     )
     .unwrap();
-    hop(&mut prov, &mut req, at(100));
-    req.grade(at(200), id, Grade::new(750_000, false)).unwrap();
-    hop(&mut req, &mut prov, at(200));
+    hop(&mut prov, &mut req, at_ms(100));
+    req.grade(at_ms(200), id, Grade::new(750_000, false))
+        .unwrap();
+    hop(&mut req, &mut prov, at_ms(200));
     all
 }
 
@@ -1379,8 +1386,8 @@ proptest! {
             Bytes::from(raw)
         };
         let before = (req.session(&id), prov.session(&id));
-        let r1 = req.handle_message(at(30), LINK, payload.clone());
-        let r2 = prov.handle_message(at(30), LINK, payload);
+        let r1 = req.handle_message(at_ms(30), LINK, payload.clone());
+        let r2 = prov.handle_message(at_ms(30), LINK, payload);
         if r1.is_err() {
             prop_assert_eq!(&req.session(&id), &before.0);
         }
@@ -1393,11 +1400,11 @@ proptest! {
     #[test]
     fn corrupted_deliveries_never_panic(pos in any::<prop::sample::Index>(), bit in 0u8..8) {
         let (mut req, mut prov, id) = delegated(Tier::Evidence);
-        prov.deliver(at(100), id, result(), Some(honest_package(task_id(1), result()))).unwrap();
+        prov.deliver(at_ms(100), id, result(), Some(honest_package(task_id(1), result()))).unwrap();
         let mut f = drain_frames(&mut prov).pop().unwrap().to_vec();
         let i = pos.index(f.len());
         f[i] ^= 1 << bit;
-        let _ = req.handle_message(at(100), LINK, Bytes::from(f));
+        let _ = req.handle_message(at_ms(100), LINK, Bytes::from(f));
         while req.poll_event().is_some() {}
         prop_assert!(req.len() <= 1);
     }
@@ -1428,7 +1435,7 @@ fn sized_lie(
             payload_hash(&(i as u64).to_le_bytes())
         };
         chain
-            .record(&b, &tool, prev, out, wall(25), wall(90))
+            .record(&b, &tool, prev, out, wall_ms(25), wall_ms(90))
             .unwrap();
         prev = out;
     }
@@ -1484,7 +1491,7 @@ fn a_cheat_cannot_make_its_own_fraud_settlement_too_large_to_sign() {
     // behind, and at the deadline it is paid nothing.
     let (mut req, mut prov, id) = delegated(Tier::Evidence);
     let err = req
-        .handle_message(at(100), LINK, deliver_frame(id, claimed, &lie(biggest)))
+        .handle_message(at_ms(100), LINK, deliver_frame(id, claimed, &lie(biggest)))
         .unwrap_err();
     assert!(
         matches!(err, SessionError::EvidenceTooLarge { id: got, .. } if got == id),
@@ -1494,7 +1501,7 @@ fn a_cheat_cannot_make_its_own_fraud_settlement_too_large_to_sign() {
     assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
     // An honest provider's engine refuses to send such a package in the first place.
     assert!(matches!(
-        prov.deliver(at(100), id, claimed, Some(lie(biggest))),
+        prov.deliver(at_ms(100), id, claimed, Some(lie(biggest))),
         Err(SessionError::EvidenceTooLarge { .. })
     ));
     assert_eq!(prov.session(&id).unwrap().phase, Phase::Delegated);
@@ -1503,15 +1510,16 @@ fn a_cheat_cannot_make_its_own_fraud_settlement_too_large_to_sign() {
     // settles as fraud, slashing the deposit, and the provider accepts the statement.
     let deliverable = |pad| {
         let (_, mut p, id) = delegated(Tier::Evidence);
-        p.deliver(at(100), id, claimed, Some(lie(pad))).is_ok()
+        p.deliver(at_ms(100), id, claimed, Some(lie(pad))).is_ok()
     };
     let edge = largest(biggest, deliverable);
-    prov.deliver(at(100), id, claimed, Some(lie(edge))).unwrap();
-    carry(&mut prov, &mut req, at(100));
+    prov.deliver(at_ms(100), id, claimed, Some(lie(edge)))
+        .unwrap();
+    carry(&mut prov, &mut req, at_ms(100));
     let ev = drain_events(&mut req);
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
-    carry(&mut req, &mut prov, at(110));
+    carry(&mut req, &mut prov, at_ms(110));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
@@ -1531,21 +1539,21 @@ fn a_package_over_max_receipts_is_refused_not_waved_past_the_chain_check() {
     // Sent by hand: refused, nothing changed (before, the chain went unchecked and the
     // session settled as merely Rejected, flat fee paid, deposit untouched).
     assert_eq!(
-        req.handle_message(at(100), LINK, deliver_frame(id, claimed, &over)),
+        req.handle_message(at_ms(100), LINK, deliver_frame(id, claimed, &over)),
         Err(too_many.clone())
     );
     assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
     assert!(drain_frames(&mut req).is_empty() && drain_events(&mut req).is_empty());
     // The provider's own engine does not send it.
     assert_eq!(
-        prov.deliver(at(100), id, claimed, Some(over)),
+        prov.deliver(at_ms(100), id, claimed, Some(over)),
         Err(too_many)
     );
     assert_eq!(prov.session(&id).unwrap().phase, Phase::Delegated);
     // At `max_receipts` the chain is checked, and the same lie is fraud.
     let at_max = sized_lie(task_id(1), max, 4, 0, claimed);
-    prov.deliver(at(110), id, claimed, Some(at_max)).unwrap();
-    carry(&mut prov, &mut req, at(110));
+    prov.deliver(at_ms(110), id, claimed, Some(at_max)).unwrap();
+    carry(&mut prov, &mut req, at_ms(110));
     let ev = drain_events(&mut req);
     assert_eq!(settlement(&ev).outcome(), Outcome::Fraud);
     assert_eq!(amounts(settlement(&ev)), (0, 20_000_011, 9_999_990));
@@ -1554,7 +1562,7 @@ fn a_package_over_max_receipts_is_refused_not_waved_past_the_chain_check() {
 /// Alice's signed `TimedOut(Execute)` statement for session `id` (task 1), made at `ms`.
 fn execute_timeout(id: SessionId, ms: u64) -> Bytes {
     let mut st = statement(id, 1, Outcome::TimedOut(Stage::Execute), 0);
-    st.settled_at = wall(ms);
+    st.settled_at = wall_ms(ms);
     sign_frame(&alice(), st)
 }
 
@@ -1565,7 +1573,7 @@ fn an_execution_timeout_is_refused_before_the_deadline_or_after_the_delivery() {
     let earliest = 20 + EXECUTE_MS - 30_000;
     for ms in [30, earliest - 1] {
         assert_eq!(
-            prov.handle_message(at(ms), LINK, execute_timeout(id, ms)),
+            prov.handle_message(at_ms(ms), LINK, execute_timeout(id, ms)),
             Err(SessionError::EarlyTimeout {
                 id,
                 early_ms: earliest - ms
@@ -1575,29 +1583,29 @@ fn an_execution_timeout_is_refused_before_the_deadline_or_after_the_delivery() {
         assert!(drain_events(&mut prov).is_empty());
     }
     // Within the skew of the deadline the statement stands.
-    prov.handle_message(at(earliest), LINK, execute_timeout(id, earliest))
+    prov.handle_message(at_ms(earliest), LINK, execute_timeout(id, earliest))
         .unwrap();
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::TimedOut(Stage::Execute));
 
     // After its delivery the provider is owed a grade, not a timeout.
     let (mut req, mut prov, id) = delegated(Tier::Reputation);
-    prov.deliver(at(55_000), id, result(), None).unwrap();
+    prov.deliver(at_ms(55_000), id, result(), None).unwrap();
     let delivery = drain_frames(&mut prov);
     let late = 20 + EXECUTE_MS;
     assert_eq!(
-        prov.handle_message(at(late), LINK, execute_timeout(id, late)),
+        prov.handle_message(at_ms(late), LINK, execute_timeout(id, late)),
         Err(SessionError::TimeoutAfterDelivery(id))
     );
     assert_eq!(prov.session(&id).unwrap().phase, Phase::Delivered);
     assert!(drain_events(&mut prov).is_empty());
     // The session is intact: a requester that took the delivery still settles it.
     for f in delivery {
-        req.handle_message(at(55_000), LINK, f).unwrap();
+        req.handle_message(at_ms(55_000), LINK, f).unwrap();
     }
-    req.grade(at(55_010), id, Grade::new(900_000, false))
+    req.grade(at_ms(55_010), id, Grade::new(900_000, false))
         .unwrap();
-    carry(&mut req, &mut prov, at(55_020));
+    carry(&mut req, &mut prov, at_ms(55_020));
     let ev = drain_events(&mut prov);
     assert_eq!(settlement(&ev).outcome(), Outcome::Accepted);
 }
@@ -1613,7 +1621,7 @@ fn a_proof_from_another_session_slashes_nothing() {
     )
     .unwrap();
     assert!(matches!(
-        req.report_fraud(at(40), id, &old),
+        req.report_fraud(at_ms(40), id, &old),
         Err(SessionError::ProofNotForSession { id: got, .. }) if got == id
     ));
     assert_eq!(req.session(&id).unwrap().phase, Phase::Delegated);
@@ -1622,13 +1630,13 @@ fn a_proof_from_another_session_slashes_nothing() {
     // Bob delivers honestly; a lie for the same task that is not this delivery's package (an
     // earlier session of a re-submitted task) is no more this session's.
     prov.deliver(
-        at(100),
+        at_ms(100),
         id,
         result(),
         Some(honest_package(task_id(1), result())),
     )
     .unwrap();
-    carry(&mut prov, &mut req, at(100));
+    carry(&mut prov, &mut req, at_ms(100));
     drain_events(&mut req);
     let same_task = FraudProof::receipt_contradiction(
         &contradicting_package(task_id(1), payload_hash(b"lie")),
@@ -1637,7 +1645,7 @@ fn a_proof_from_another_session_slashes_nothing() {
     .unwrap();
     for proof in [&old, &same_task] {
         assert!(matches!(
-            req.report_fraud(at(110), id, proof),
+            req.report_fraud(at_ms(110), id, proof),
             Err(SessionError::ProofNotForSession { .. })
         ));
         assert_eq!(req.session(&id).unwrap().phase, Phase::Delivered);

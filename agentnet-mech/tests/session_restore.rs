@@ -19,6 +19,7 @@ use ciborium::Value;
 use proptest::prelude::*;
 
 mod common;
+use agentnet_core::test_support::wall_ms;
 use common::*;
 
 // =============================================================================================
@@ -60,10 +61,10 @@ fn honest_package(task: TaskId) -> Signed<EvidencePackage> {
     let mut chain = ReceiptChain::new(b.id(), task);
     let mid = payload_hash(b"lint output");
     chain
-        .record(&b, "lint", input(), mid, wall(25), wall(40))
+        .record(&b, "lint", input(), mid, wall_ms(25), wall_ms(40))
         .unwrap();
     chain
-        .record(&b, "review", mid, result(), wall(40), wall(90))
+        .record(&b, "review", mid, result(), wall_ms(40), wall_ms(90))
         .unwrap();
     chain.finish(&b, result(), None).unwrap()
 }
@@ -79,7 +80,7 @@ struct Host {
     config: SessionConfig,
     engine: Sessions,
     store: BTreeMap<SessionId, Bytes>,
-    /// The monotonic reading at wall time `T0`.
+    /// The monotonic reading at wall time `EPOCH_MS`.
     origin: u64,
     /// The counterparty this host brings a link up to when frames wait for one.
     peer: Keypair,
@@ -106,7 +107,7 @@ impl Host {
 
     /// This process's view of time `ms` after the start of the scenario.
     fn now(&self, ms: u64) -> Now {
-        Now::new(Instant::from_millis(self.origin + ms), wall(ms))
+        Now::new(Instant::from_millis(self.origin + ms), wall_ms(ms))
     }
 
     /// One drain pass by the rule: take every frame and event, write every record, and only
@@ -603,7 +604,7 @@ fn restore_one(seed: u8, record: Bytes) -> Result<Sessions, RestoreError> {
         Box::new(Keypair::from_seed([seed; 32])),
     )
     .unwrap();
-    let r = e.restore(Now::new(Instant::ZERO, wall(30)), [record]);
+    let r = e.restore(Now::new(Instant::ZERO, wall_ms(30)), [record]);
     match &r.errors[..] {
         [] => {
             assert_eq!((r.restored, r.refused), (1, 0));
@@ -802,7 +803,7 @@ fn evidence_that_no_longer_verifies_refuses_the_record() {
     let mut cfg = SessionConfig::default();
     cfg.require_attestation = true;
     let mut e = Sessions::new(cfg, Box::new(alice())).unwrap();
-    let r = e.restore(Now::new(Instant::ZERO, wall(150)), [rec]);
+    let r = e.restore(Now::new(Instant::ZERO, wall_ms(150)), [rec]);
     assert_eq!(r.errors, vec![(0, RestoreError::Evidence(id))]);
 }
 
@@ -890,7 +891,7 @@ proptest! {
             bytes.insert(0, RECORD_VERSION);
         }
         let mut e = Sessions::new(SessionConfig::default(), Box::new(alice())).unwrap();
-        let r = e.restore(Now::new(Instant::ZERO, wall(30)), [Bytes::from(bytes)]);
+        let r = e.restore(Now::new(Instant::ZERO, wall_ms(30)), [Bytes::from(bytes)]);
         prop_assert_eq!(r.restored + r.refused, 1);
         prop_assert_eq!(e.len(), r.restored);
     }
@@ -913,7 +914,7 @@ proptest! {
             SessionConfig::default(),
             Box::new(Keypair::from_seed([seed; 32])),
         ).unwrap();
-        let r = e.restore(Now::new(Instant::ZERO, wall(30)), [Bytes::from(f)]);
+        let r = e.restore(Now::new(Instant::ZERO, wall_ms(30)), [Bytes::from(f)]);
         prop_assert_eq!(r.restored + r.refused, 1);
         prop_assert_eq!(e.len(), r.restored);
     }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use agentnet_core::seal::{KeyBinding, X25519Public};
+use agentnet_core::test_support::keypair;
 use agentnet_core::{Keypair, LinkId, Signed, WallTime};
 use agentnet_transport::tcp::{NOISE_PATTERN, TcpConfig, TcpTransport};
 use agentnet_transport::{LinkDown, LinkInfo, Transport, TransportError, TransportEvent};
@@ -17,10 +18,6 @@ use tokio::net::{TcpSocket, TcpStream};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn kp(n: u8) -> Keypair {
-    Keypair::from_seed([n; 32])
-}
-
 fn listening() -> TcpConfig {
     TcpConfig {
         listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -29,7 +26,7 @@ fn listening() -> TcpConfig {
 }
 
 async fn transport(n: u8, cfg: TcpConfig) -> TcpTransport {
-    TcpTransport::bind(&kp(n), cfg, 1_700_000_000_000)
+    TcpTransport::bind(&keypair(n), cfg, 1_700_000_000_000)
         .await
         .unwrap()
 }
@@ -167,10 +164,10 @@ async fn read_frames(mut s: TcpStream, mut noise: snow::TransportState) -> Vec<B
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_flow_both_ways_in_order_and_close_reports_both_sides() {
     let (mut a, la, mut b, lb) = pair(listening(), TcpConfig::default()).await;
-    assert_eq!(la.peer, kp(2).id());
-    assert_eq!(lb.peer, kp(1).id());
+    assert_eq!(la.peer, keypair(2).id());
+    assert_eq!(lb.peer, keypair(1).id());
     assert!(lb.outbound && !la.outbound);
-    assert_eq!(b.peer(lb.link), Some(kp(1).id()));
+    assert_eq!(b.peer(lb.link), Some(keypair(1).id()));
     assert_eq!(a.connections(), 1);
 
     let frames = [pattern(0, 1), pattern(1024, 2), pattern(300 * 1024, 3)];
@@ -231,14 +228,14 @@ async fn garbage_is_refused_and_the_listener_keeps_serving() {
 
     let mut b = transport(2, TcpConfig::default()).await;
     b.connect(&addr.to_string()).unwrap();
-    assert_eq!(link_up(&mut a).await.peer, kp(2).id());
-    assert_eq!(link_up(&mut b).await.peer, kp(1).id());
+    assert_eq!(link_up(&mut a).await.peer, keypair(2).id());
+    assert_eq!(link_up(&mut b).await.peer, keypair(1).id());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_length_prefix_after_handshake_is_a_protocol_error() {
     let mut a = transport(1, listening()).await;
-    let me = kp(9);
+    let me = keypair(9);
     let (mut s, mut noise) = manual_dial(
         connect(a.listen_addr().unwrap()).await,
         me.x25519().to_bytes(),
@@ -287,8 +284,8 @@ async fn truncated_handshake_is_refused_after_the_timeout() {
 async fn forged_or_mismatched_bindings_are_refused() {
     let mut a = transport(1, listening()).await;
     let addr = a.listen_addr().unwrap();
-    let me = kp(9);
-    let other = kp(10);
+    let me = keypair(9);
+    let other = keypair(10);
 
     // The right agent, but a binding for another X25519 key than the Noise static key.
     let wrong_key = binding(&me, other.x25519().public());
@@ -371,7 +368,7 @@ fn indexed(i: u64) -> Bytes {
 /// peer got and the number of drops the transport reported.
 async fn flood_a_slow_reader(cfg: TcpConfig, n: u64) -> (Vec<Bytes>, u64) {
     let mut a = transport(1, cfg).await;
-    let me = kp(9);
+    let me = keypair(9);
     let sock = TcpSocket::new_v4().unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     let stream = sock.connect(a.listen_addr().unwrap()).await.unwrap();
@@ -454,7 +451,7 @@ async fn self_connections_are_refused() {
 async fn simultaneous_dials_keep_the_link_dialed_by_the_smaller_id() {
     let mut a = transport(1, listening()).await;
     let mut b = transport(2, listening()).await;
-    let a_is_smaller = kp(1).id() < kp(2).id();
+    let a_is_smaller = keypair(1).id() < keypair(2).id();
     a.connect(&b.listen_addr().unwrap().to_string()).unwrap();
     b.connect(&a.listen_addr().unwrap().to_string()).unwrap();
 
@@ -502,7 +499,7 @@ async fn keepalives_hold_idle_links_and_silent_peers_time_out() {
     let (mut a, la, mut b, lb) = pair(cfg.clone(), cfg).await;
 
     // A silent hand-driven peer (no keepalives) is timed out by `a`.
-    let me = kp(9);
+    let me = keypair(9);
     let (_silent, _) = manual_dial(
         connect(a.listen_addr().unwrap()).await,
         me.x25519().to_bytes(),
@@ -583,7 +580,7 @@ async fn out_of_range_config_is_refused_not_clamped() {
         max_per_ip: 0,
         ..listening()
     };
-    match TcpTransport::bind(&kp(1), cfg, 1_700_000_000_000).await {
+    match TcpTransport::bind(&keypair(1), cfg, 1_700_000_000_000).await {
         Err(TransportError::Config(e)) => assert_eq!(e.field, "max_per_ip"),
         other => panic!("expected a config error, got {:?}", other.err()),
     }
@@ -684,7 +681,7 @@ async fn stalled_handshakes_give_way_to_a_peer_that_completes_one() {
     }
     let reason = reason.unwrap();
     assert!(reason.contains("evicted during the handshake"), "{reason}");
-    assert_eq!(info.unwrap().peer, kp(3).id());
+    assert_eq!(info.unwrap().peer, keypair(3).id());
     link_up(&mut b).await;
     assert_eq!(a.connections(), 3);
     // The oldest held connection is the one that was closed.
@@ -740,7 +737,7 @@ async fn idle_links_from_free_keys_give_way_and_the_active_elder_stays() {
             (sybil_links[2 - i], LinkDown::Evicted),
             "youngest Sybil first"
         );
-        assert_eq!(up.peer, kp(n).id());
+        assert_eq!(up.peer, keypair(n).id());
         let out = link_up(&mut newcomer).await.link;
         newcomer.send(out, Bytes::from_static(b"work")).unwrap();
         assert_eq!(frame(&mut a).await, (up.link, Bytes::from_static(b"work")));
@@ -748,5 +745,5 @@ async fn idle_links_from_free_keys_give_way_and_the_active_elder_stays() {
         newcomers.push(newcomer);
     }
     // The honest elder never lost its link.
-    assert_eq!(a.peer(honest_link), Some(kp(2).id()));
+    assert_eq!(a.peer(honest_link), Some(keypair(2).id()));
 }

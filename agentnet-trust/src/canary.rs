@@ -365,6 +365,7 @@ impl CanaryBook {
 mod tests {
     use super::*;
     use agentnet_core::Keypair;
+    use agentnet_core::test_support::at_ms;
 
     #[test]
     fn out_of_range_config_is_refused_by_name() {
@@ -376,13 +377,6 @@ mod tests {
             })
             .is_err()
         );
-    }
-
-    fn now(ms: u64) -> Now {
-        Now::new(
-            Instant::from_millis(ms),
-            WallTime::from_unix_millis(1_800_000_000_000 + ms),
-        )
     }
 
     fn id(i: u8) -> Hash {
@@ -398,7 +392,7 @@ mod tests {
         let mut c = CanaryBook::new(CanaryConfig::default()).unwrap();
         for i in [1, 2] {
             c.issue(
-                now(0),
+                at_ms(0),
                 id(i),
                 provider(),
                 Topic::new("code/review").unwrap(),
@@ -413,21 +407,27 @@ mod tests {
     #[test]
     fn a_delivery_passes_or_fails_by_answer_hash() {
         let mut c = book();
-        assert_eq!(c.handle_delivery(now(10), id(1), provider(), b"42"), Ok(()));
-        assert_eq!(c.handle_delivery(now(20), id(2), provider(), b"41"), Ok(()));
+        assert_eq!(
+            c.handle_delivery(at_ms(10), id(1), provider(), b"42"),
+            Ok(())
+        );
+        assert_eq!(
+            c.handle_delivery(at_ms(20), id(2), provider(), b"41"),
+            Ok(())
+        );
         let v = c.poll_verdict().unwrap();
         assert_eq!(
             (v.id(), v.outcome(), v.provider()),
             (id(1), CanaryOutcome::Passed, provider())
         );
-        assert_eq!(v.at(), now(10).wall);
+        assert_eq!(v.at(), at_ms(10).wall);
         let v = c.poll_verdict().unwrap();
         assert_eq!((v.id(), v.outcome()), (id(2), CanaryOutcome::Failed));
         assert_eq!(c.poll_verdict(), None);
         assert_eq!((c.pending(), c.poll_timeout()), (0, None));
         // Closed is closed: a second delivery is unknown.
         assert_eq!(
-            c.handle_delivery(now(30), id(1), provider(), b"42"),
+            c.handle_delivery(at_ms(30), id(1), provider(), b"42"),
             Err(CanaryError::Unknown(id(1)))
         );
     }
@@ -437,14 +437,17 @@ mod tests {
         let mut c = book();
         let other = Keypair::from_seed([3; 32]).id();
         assert_eq!(
-            c.handle_delivery(now(10), id(1), other, b"42"),
+            c.handle_delivery(at_ms(10), id(1), other, b"42"),
             Err(CanaryError::WrongSigner {
                 signer: other,
                 provider: provider()
             })
         );
         assert_eq!((c.pending(), c.poll_verdict()), (2, None));
-        assert_eq!(c.handle_delivery(now(11), id(1), provider(), b"42"), Ok(()));
+        assert_eq!(
+            c.handle_delivery(at_ms(11), id(1), provider(), b"42"),
+            Ok(())
+        );
         assert_eq!(c.poll_verdict().unwrap().outcome(), CanaryOutcome::Passed);
     }
 
@@ -453,7 +456,7 @@ mod tests {
         let mut c = book();
         // At the deadline is late, even with the right answer.
         assert_eq!(
-            c.handle_delivery(now(1000), id(1), provider(), b"42"),
+            c.handle_delivery(at_ms(1000), id(1), provider(), b"42"),
             Err(CanaryError::Unknown(id(1)))
         );
         // Every expired canary closed, in deadline (then id) order.
@@ -474,7 +477,7 @@ mod tests {
     fn a_delivery_for_an_unknown_canary_changes_nothing() {
         let mut c = book();
         assert_eq!(
-            c.handle_delivery(now(10), id(9), provider(), b"42"),
+            c.handle_delivery(at_ms(10), id(9), provider(), b"42"),
             Err(CanaryError::Unknown(id(9)))
         );
         assert_eq!((c.pending(), c.poll_verdict()), (2, None));
@@ -486,9 +489,9 @@ mod tests {
         let key = Keypair::from_seed([2; 32]);
         let (mut a, mut d) = (book(), book());
         for (i, value) in [(1u8, &b"42"[..]), (2, b"no")] {
-            let signed = Answer::sign(&key, id(i), value.to_vec(), now(5).wall).unwrap();
-            assert_eq!(a.handle_answer(now(5), &signed), Ok(()));
-            assert_eq!(d.handle_delivery(now(5), id(i), key.id(), value), Ok(()));
+            let signed = Answer::sign(&key, id(i), value.to_vec(), at_ms(5).wall).unwrap();
+            assert_eq!(a.handle_answer(at_ms(5), &signed), Ok(()));
+            assert_eq!(d.handle_delivery(at_ms(5), id(i), key.id(), value), Ok(()));
         }
         let all = |c: &mut CanaryBook| std::iter::from_fn(|| c.poll_verdict()).collect::<Vec<_>>();
         assert_eq!(all(&mut a), all(&mut d));

@@ -468,19 +468,16 @@ fn check_answer_conflict(c: &Signed<Commitment>, a: &Signed<Answer>) -> Result<(
 mod tests {
     use super::*;
     use crate::evidence::{ReceiptChain, TaskId, ToolReceipt, payload_hash};
-    use agentnet_core::{Keypair, WallTime};
-
-    fn t(ms: u64) -> WallTime {
-        WallTime::from_unix_millis(1_800_000_000_000 + ms)
-    }
+    use agentnet_core::Keypair;
+    use agentnet_core::test_support::wall_ms;
 
     #[test]
     fn answer_contradiction_does_not_depend_on_time_order() {
         let kp = Keypair::from_seed([1; 32]);
         let s = Hash([2; 32]);
-        let c = Signed::sign(&kp, Commitment::new(kp.id(), s, b"a", t(100))).unwrap();
+        let c = Signed::sign(&kp, Commitment::new(kp.id(), s, b"a", wall_ms(100))).unwrap();
         // The answer is stamped before the commitment: still one agent saying two things.
-        let a = Answer::sign(&kp, s, b"b".to_vec(), t(0)).unwrap();
+        let a = Answer::sign(&kp, s, b"b".to_vec(), wall_ms(0)).unwrap();
         let p = FraudProof::answer_contradiction(&c, &a).unwrap();
         let o = p.verify(&Limits::default()).unwrap();
         assert_eq!(
@@ -493,12 +490,12 @@ mod tests {
     fn oversized_answers_are_refused() {
         let kp = Keypair::from_seed([1; 32]);
         let s = Hash([2; 32]);
-        let c = Signed::sign(&kp, Commitment::new(kp.id(), s, b"a", t(0))).unwrap();
+        let c = Signed::sign(&kp, Commitment::new(kp.id(), s, b"a", wall_ms(0))).unwrap();
         let big = Answer {
             agent: kp.id(),
             subject: s,
             value: vec![0; crate::evidence::MAX_ANSWER_LEN + 1],
-            issued_at: t(1),
+            issued_at: wall_ms(1),
         };
         let a = Signed::sign(&kp, big).unwrap();
         let p = FraudProof::AnswerContradiction {
@@ -529,8 +526,8 @@ mod tests {
                 tool: "x".into(),
                 input_hash: payload_hash(b"i"),
                 output_hash: payload_hash(b"o"),
-                started_at: t(9),
-                ended_at: t(1),
+                started_at: wall_ms(9),
+                ended_at: wall_ms(1),
                 prev: None,
             },
         )
@@ -550,8 +547,15 @@ mod tests {
         assert_eq!(p.kind(), FraudKind::ReceiptContradiction);
         // And an honest chain of the builder is never one.
         let mut c = ReceiptChain::new(kp.id(), task);
-        c.record(&kp, "x", Hash([0; 32]), Hash([1; 32]), t(0), t(1))
-            .unwrap();
+        c.record(
+            &kp,
+            "x",
+            Hash([0; 32]),
+            Hash([1; 32]),
+            wall_ms(0),
+            wall_ms(1),
+        )
+        .unwrap();
         let honest = c.finish(&kp, Hash([1; 32]), None).unwrap();
         assert!(FraudProof::receipt_contradiction(&honest, &Limits::default()).is_err());
     }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::log_header::{EntryKind, LogHeader};
+use agentnet_core::test_support::EPOCH_MS;
 use agentnet_core::wire::{self, Limits, WireError};
 use agentnet_core::{AgentId, Hash, Keypair, Signature, Signed, SignedObject, WallTime};
 use agentnet_trust::baid::{AgentConfig, BaidInputs, BindingEntry, PrincipalCommitment};
@@ -25,10 +26,10 @@ use proptest::prelude::*;
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
-const T0: u64 = 1_800_000_000_000;
-
+/// Wall time `ms` ms from `EPOCH_MS`; signed, because receipts here are stamped before the start
+/// too (`test_support::wall_ms` only goes forward).
 fn t(ms: i64) -> WallTime {
-    WallTime::from_unix_millis((T0 as i64 + ms) as u64)
+    WallTime::from_unix_millis((EPOCH_MS as i64 + ms) as u64)
 }
 
 fn provider() -> Keypair {

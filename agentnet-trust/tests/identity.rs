@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use agentnet_core::test_support::{EPOCH_MS, uptime_secs, wall_ms};
 use agentnet_core::wire::{Limits, WireError};
-use agentnet_core::{AgentId, Engine, Hash, Instant, Keypair, LinkId, Now, Signature, Signed};
+use agentnet_core::{AgentId, Engine, Hash, Keypair, LinkId, Now, Signature, Signed};
 use agentnet_core::{SignedObject, WallTime};
 use agentnet_trust::baid::{
     AgentConfig, Baid, BaidInputs, BindingEntry, BindingError, BindingKind, ChainFork,
@@ -22,26 +23,17 @@ use proptest::prelude::*;
 
 // ----- fixtures ------------------------------------------------------------------------------
 
-const T0: u64 = 1_800_000_000_000;
-
-fn now() -> Now {
-    Now::new(Instant::from_secs(100), WallTime::from_unix_millis(T0))
-}
-
+/// Both clocks `ms` ms after this file's start: a host up 100 s, wall clock at `EPOCH_MS`.
 fn at(ms: u64) -> Now {
-    now().advance(Duration::from_millis(ms))
-}
-
-fn wall(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(T0 + ms)
+    uptime_secs(100).advance(Duration::from_millis(ms))
 }
 
 /// A verified offence by `k`: an answer contradicting its own commitment.
 fn contradiction(k: &Keypair) -> agentnet_trust::fraud::Offence {
     use agentnet_trust::evidence::{Answer, Commitment};
     let subject = Hash::digest("test/subject", &[1]);
-    let c = Signed::sign(k, Commitment::new(k.id(), subject, b"yes", wall(0))).unwrap();
-    let answer = Answer::sign(k, subject, b"no".to_vec(), wall(0)).unwrap();
+    let c = Signed::sign(k, Commitment::new(k.id(), subject, b"yes", wall_ms(0))).unwrap();
+    let answer = Answer::sign(k, subject, b"no".to_vec(), wall_ms(0)).unwrap();
     agentnet_trust::fraud::FraudProof::answer_contradiction(&c, &answer)
         .unwrap()
         .verify(&Limits::default())
@@ -75,7 +67,7 @@ fn inputs(model: &str) -> BaidInputs {
 }
 
 fn genesis(k: &Keypair) -> Signed<BindingEntry> {
-    BindingEntry::genesis(k, k.x25519().public(), inputs("model-a"), wall(0)).unwrap()
+    BindingEntry::genesis(k, k.x25519().public(), inputs("model-a"), wall_ms(0)).unwrap()
 }
 
 fn drain(r: &mut IdentityRegistry) -> Vec<IdentityEvent> {
@@ -132,7 +124,7 @@ fn genesis_config_change_rotation_revocation_in_order() {
     let g = genesis(&a);
     let cid = chain_id(&g);
     assert_eq!(
-        r.handle_entry(now(), &g.to_frame()),
+        r.handle_entry(uptime_secs(100), &g.to_frame()),
         Ok(Accepted::Registered {
             chain: cid,
             key: a.id()
@@ -155,7 +147,7 @@ fn genesis_config_change_rotation_revocation_in_order() {
         }
     );
 
-    let c = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
+    let c = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
     assert_eq!(
         r.handle_entry(at(1), &c.to_frame()),
         Ok(Accepted::Appended {
@@ -169,7 +161,7 @@ fn genesis_config_change_rotation_revocation_in_order() {
         IdentityEvent::ConfigChanged { seq: 1, baid, .. } if baid == Baid::compute(&inputs("model-b"))
     ));
 
-    let rot = BindingEntry::rotation(&c, &a, &b, b.x25519().public(), wall(2)).unwrap();
+    let rot = BindingEntry::rotation(&c, &a, &b, b.x25519().public(), wall_ms(2)).unwrap();
     assert!(matches!(
         r.handle_entry(at(2), &rot.to_frame()),
         Ok(Accepted::Appended {
@@ -192,7 +184,7 @@ fn genesis_config_change_rotation_revocation_in_order() {
     assert_eq!(res.baid, Baid::compute(&inputs("model-b")));
     assert_eq!(res.status, ChainStatus::Active);
 
-    let rev = BindingEntry::revocation(&rot, &b, wall(3)).unwrap();
+    let rev = BindingEntry::revocation(&rot, &b, wall_ms(3)).unwrap();
     assert!(matches!(
         r.handle_entry(at(3), &rev.to_frame()),
         Ok(Accepted::Appended {
@@ -226,18 +218,18 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     let cid = chain_id(&g);
-    let c1 = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
-    let c2 = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall(2)).unwrap();
+    let c1 = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
+    let c2 = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall_ms(2)).unwrap();
 
     // Successor before its genesis.
     assert_eq!(
-        r.handle_entry(now(), &c1.to_frame()),
+        r.handle_entry(uptime_secs(100), &c1.to_frame()),
         Err(IdentityError::UnknownChain(cid))
     );
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     // A gap: seq 2 before seq 1.
     assert_eq!(
-        r.handle_entry(now(), &c2.to_frame()),
+        r.handle_entry(uptime_secs(100), &c2.to_frame()),
         Err(IdentityError::Gap {
             chain: cid,
             expected: 1,
@@ -249,7 +241,7 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
     hijack.agent = mallory.id();
     let hijack = sign_as(&mallory, hijack);
     assert_eq!(
-        r.handle_entry(now(), &hijack.to_frame()),
+        r.handle_entry(uptime_secs(100), &hijack.to_frame()),
         Err(IdentityError::WrongSigner {
             chain: cid,
             seq: 1,
@@ -257,33 +249,33 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
             got: mallory.id()
         })
     );
-    let mut revoke = BindingEntry::revocation(&g, &a, wall(1))
+    let mut revoke = BindingEntry::revocation(&g, &a, wall_ms(1))
         .unwrap()
         .into_value();
     revoke.agent = mallory.id();
     assert!(matches!(
-        r.handle_entry(now(), &sign_as(&mallory, revoke).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&mallory, revoke).to_frame()),
         Err(IdentityError::WrongSigner { .. })
     ));
     // Alice's successor that does not link to the head.
     let mut unlinked = c1.value().clone();
     unlinked.prev = Some(Hash([0xee; 32]));
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&a, unlinked).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, unlinked).to_frame()),
         Err(IdentityError::PrevMismatch { chain: cid, seq: 1 })
     );
     // Dated before its predecessor, or too far in the future.
-    let mut early = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(0))
+    let mut early = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(0))
         .unwrap()
         .into_value();
-    early.issued_at = WallTime::from_unix_millis(T0 - 1);
+    early.issued_at = WallTime::from_unix_millis(EPOCH_MS - 1);
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&a, early).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, early).to_frame()),
         Err(IdentityError::NotMonotonic { chain: cid, seq: 1 })
     );
-    let late = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(31_000)).unwrap();
+    let late = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(31_000)).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &late.to_frame()),
+        r.handle_entry(uptime_secs(100), &late.to_frame()),
         Err(IdentityError::FromTheFuture { ahead_ms: 31_000 })
     );
     // A config change may not change the principal; a rotation may not change the BAID.
@@ -291,16 +283,16 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
     laundering.inputs.principal = PrincipalCommitment::new(b"someone-else", &[1; 32]);
     laundering.baid = Baid::compute(&laundering.inputs);
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&a, laundering).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, laundering).to_frame()),
         Err(IdentityError::Binding(BindingError::PrincipalChanged))
     );
-    let mut rot = BindingEntry::rotation(&g, &a, &a, b.x25519().public(), wall(1))
+    let mut rot = BindingEntry::rotation(&g, &a, &a, b.x25519().public(), wall_ms(1))
         .unwrap()
         .into_value();
     rot.inputs = inputs("model-z");
     rot.baid = Baid::compute(&rot.inputs);
     assert!(matches!(
-        r.handle_entry(now(), &sign_as(&a, rot).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, rot).to_frame()),
         Err(IdentityError::InvalidSuccessor {
             kind: BindingKind::KeyRotation,
             ..
@@ -311,16 +303,16 @@ fn out_of_order_and_wrong_signer_successors_are_refused() {
     assert_eq!(r.resolve(&mallory.id()), None);
 
     // After a rotation, the old key can no longer extend the chain.
-    r.handle_entry(now(), &c1.to_frame()).unwrap();
-    let rot = BindingEntry::rotation(&c1, &a, &b, b.x25519().public(), wall(2)).unwrap();
-    r.handle_entry(now(), &rot.to_frame()).unwrap();
-    let mut stale = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall(3))
+    r.handle_entry(uptime_secs(100), &c1.to_frame()).unwrap();
+    let rot = BindingEntry::rotation(&c1, &a, &b, b.x25519().public(), wall_ms(2)).unwrap();
+    r.handle_entry(uptime_secs(100), &rot.to_frame()).unwrap();
+    let mut stale = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall_ms(3))
         .unwrap()
         .into_value();
     stale.seq = 3;
     stale.prev = Some(rot.hash());
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&a, stale).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, stale).to_frame()),
         Err(IdentityError::WrongSigner {
             chain: cid,
             seq: 3,
@@ -335,44 +327,45 @@ fn rotation_cannot_bind_a_key_without_its_possession_or_one_already_bound() {
     let (a, victim, other) = (key(1), key(2), key(3));
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     // Alice binds the victim's key, "proving" possession with her own signature.
-    let honest = BindingEntry::rotation(&g, &a, &a, other.x25519().public(), wall(1)).unwrap();
+    let honest = BindingEntry::rotation(&g, &a, &a, other.x25519().public(), wall_ms(1)).unwrap();
     let mut forged = honest.value().clone();
     forged.agent = victim.id();
     forged.possession = Some(a.sign_bytes("agentnet/v1/binding-possession", b"anything"));
     assert!(matches!(
-        r.handle_entry(now(), &sign_as(&a, forged.clone()).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, forged.clone()).to_frame()),
         Err(IdentityError::Binding(BindingError::BadPossession(_)))
     ));
     forged.possession = None;
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&a, forged).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&a, forged).to_frame()),
         Err(IdentityError::Binding(BindingError::MissingPossession))
     );
     // A key bound in another chain cannot be rotated in (even with its cooperation).
     let og = genesis(&other);
-    r.handle_entry(now(), &og.to_frame()).unwrap();
-    let grab = BindingEntry::rotation(&g, &a, &other, other.x25519().public(), wall(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &og.to_frame()).unwrap();
+    let grab = BindingEntry::rotation(&g, &a, &other, other.x25519().public(), wall_ms(1)).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &grab.to_frame()),
+        r.handle_entry(uptime_secs(100), &grab.to_frame()),
         Err(IdentityError::KeyInUse {
             key: other.id(),
             chain: chain_id(&og)
         })
     );
     // Nor may a retired key come back.
-    let to_v = BindingEntry::rotation(&g, &a, &victim, victim.x25519().public(), wall(1)).unwrap();
-    r.handle_entry(now(), &to_v.to_frame()).unwrap();
-    let back = BindingEntry::rotation(&to_v, &victim, &a, a.x25519().public(), wall(2)).unwrap();
+    let to_v =
+        BindingEntry::rotation(&g, &a, &victim, victim.x25519().public(), wall_ms(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &to_v.to_frame()).unwrap();
+    let back = BindingEntry::rotation(&to_v, &victim, &a, a.x25519().public(), wall_ms(2)).unwrap();
     assert!(matches!(
-        r.handle_entry(now(), &back.to_frame()),
+        r.handle_entry(uptime_secs(100), &back.to_frame()),
         Err(IdentityError::KeyInUse { key, .. }) if key == a.id()
     ));
     // A key that is part of a chain cannot start another one.
-    let g2 = BindingEntry::genesis(&victim, victim.x25519().public(), inputs("x"), wall(0));
+    let g2 = BindingEntry::genesis(&victim, victim.x25519().public(), inputs("x"), wall_ms(0));
     assert!(matches!(
-        r.handle_entry(now(), &g2.unwrap().to_frame()),
+        r.handle_entry(uptime_secs(100), &g2.unwrap().to_frame()),
         Err(IdentityError::KeyInUse { .. })
     ));
 }
@@ -385,10 +378,17 @@ fn rotation_keeps_reputation_and_history() {
     let anchor = key(50);
     let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
     let g = genesis(&a);
-    r.handle_entry(now(), &g.to_frame()).unwrap();
-    let att = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(86_400_000))
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
+    let att = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(0),
+        wall_ms(86_400_000),
+    )
+    .unwrap();
+    r.handle_attestation(uptime_secs(100), &att.to_frame())
         .unwrap();
-    r.handle_attestation(now(), &att.to_frame()).unwrap();
 
     // The application keys its ledger by the canonical id, as the registry docs ask.
     let mut ledger: BTreeMap<AgentId, u32> = BTreeMap::new();
@@ -398,10 +398,10 @@ fn rotation_keeps_reputation_and_history() {
     };
     credit(&r, &mut ledger, &a.id());
 
-    let r1 = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
+    let r1 = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall_ms(1)).unwrap();
     r.handle_entry(at(1), &r1.to_frame()).unwrap();
     credit(&r, &mut ledger, &b.id());
-    let r2 = BindingEntry::rotation(&r1, &b, &c, c.x25519().public(), wall(2)).unwrap();
+    let r2 = BindingEntry::rotation(&r1, &b, &c, c.x25519().public(), wall_ms(2)).unwrap();
     r.handle_entry(at(2), &r2.to_frame()).unwrap();
     credit(&r, &mut ledger, &c.id());
 
@@ -438,15 +438,15 @@ fn revoked_and_rotated_out_keys_are_refused_for_new_signatures() {
     let (a, b) = (key(1), key(2));
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     assert!(r.check_signer(&a.id()).is_ok());
     assert_eq!(
         r.check_signer(&b.id()),
         Err(IdentityError::UnknownKey(b.id()))
     );
 
-    let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
-    r.handle_entry(now(), &rot.to_frame()).unwrap();
+    let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall_ms(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &rot.to_frame()).unwrap();
     assert_eq!(
         r.check_signer(&a.id()),
         Err(IdentityError::KeyRotatedOut {
@@ -456,8 +456,8 @@ fn revoked_and_rotated_out_keys_are_refused_for_new_signatures() {
     );
     assert_eq!(r.check_signer(&b.id()).unwrap().canonical, a.id());
 
-    let rev = BindingEntry::revocation(&rot, &b, wall(2)).unwrap();
-    r.handle_entry(now(), &rev.to_frame()).unwrap();
+    let rev = BindingEntry::revocation(&rot, &b, wall_ms(2)).unwrap();
+    r.handle_entry(uptime_secs(100), &rev.to_frame()).unwrap();
     let cid = chain_id(&g);
     assert_eq!(
         r.check_signer(&b.id()),
@@ -468,17 +468,17 @@ fn revoked_and_rotated_out_keys_are_refused_for_new_signatures() {
         Err(IdentityError::ChainRevoked(cid))
     );
     // Nothing may follow a revocation: a stolen key cannot resurrect the chain.
-    let mut revive = BindingEntry::config_change(&rot, &b, inputs("model-b"), wall(3))
+    let mut revive = BindingEntry::config_change(&rot, &b, inputs("model-b"), wall_ms(3))
         .unwrap()
         .into_value();
     revive.seq = 3;
     revive.prev = Some(rev.hash());
     assert_eq!(
-        r.handle_entry(now(), &sign_as(&b, revive).to_frame()),
+        r.handle_entry(uptime_secs(100), &sign_as(&b, revive).to_frame()),
         Err(IdentityError::ChainRevoked(cid))
     );
     assert_eq!(
-        BindingEntry::revocation(&rev, &b, wall(4)).unwrap_err(),
+        BindingEntry::revocation(&rev, &b, wall_ms(4)).unwrap_err(),
         BindingError::Revoked
     );
     // The chain is still resolvable as history.
@@ -493,14 +493,14 @@ fn two_successors_give_a_standalone_fork_proof() {
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g = genesis(&a);
     let cid = chain_id(&g);
-    let x = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
-    let y = BindingEntry::config_change(&g, &a, inputs("model-c"), wall(1)).unwrap();
-    r.handle_entry(now(), &g.to_frame()).unwrap();
-    r.handle_entry(now(), &x.to_frame()).unwrap();
+    let x = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
+    let y = BindingEntry::config_change(&g, &a, inputs("model-c"), wall_ms(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &x.to_frame()).unwrap();
     drain(&mut r);
 
     assert_eq!(
-        r.handle_message(now(), LinkId(7), y.to_frame()),
+        r.handle_message(uptime_secs(100), LinkId(7), y.to_frame()),
         Ok(()),
         "a fork is evidence, not a fault of the relaying link"
     );
@@ -535,17 +535,17 @@ fn two_successors_give_a_standalone_fork_proof() {
     // The same conflicting entry again is a duplicate; a third version is refused; the chain
     // cannot grow.
     assert_eq!(
-        r.handle_entry(now(), &y.to_frame()),
+        r.handle_entry(uptime_secs(100), &y.to_frame()),
         Ok(Accepted::Duplicate)
     );
-    let z = BindingEntry::config_change(&g, &a, inputs("model-d"), wall(1)).unwrap();
+    let z = BindingEntry::config_change(&g, &a, inputs("model-d"), wall_ms(1)).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &z.to_frame()),
+        r.handle_entry(uptime_secs(100), &z.to_frame()),
         Err(IdentityError::ChainForked(cid))
     );
-    let next = BindingEntry::config_change(&x, &a, inputs("model-e"), wall(2)).unwrap();
+    let next = BindingEntry::config_change(&x, &a, inputs("model-e"), wall_ms(2)).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &next.to_frame()),
+        r.handle_entry(uptime_secs(100), &next.to_frame()),
         Err(IdentityError::ChainForked(cid))
     );
     assert!(drain(&mut r).is_empty());
@@ -556,10 +556,10 @@ fn two_geneses_by_one_key_are_a_fork() {
     let a = key(1);
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     let g1 = genesis(&a);
-    let g2 = BindingEntry::genesis(&a, a.x25519().public(), inputs("other"), wall(5)).unwrap();
-    r.handle_entry(now(), &g1.to_frame()).unwrap();
+    let g2 = BindingEntry::genesis(&a, a.x25519().public(), inputs("other"), wall_ms(5)).unwrap();
+    r.handle_entry(uptime_secs(100), &g1.to_frame()).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &g2.to_frame()),
+        r.handle_entry(uptime_secs(100), &g2.to_frame()),
         Ok(Accepted::ForkDetected {
             chain: chain_id(&g1),
             seq: 0
@@ -576,8 +576,8 @@ fn two_geneses_by_one_key_are_a_fork() {
 fn fork_proofs_refuse_non_conflicts() {
     let (a, b) = (key(1), key(2));
     let g = genesis(&a);
-    let x = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
-    let y = BindingEntry::config_change(&x, &a, inputs("model-c"), wall(2)).unwrap();
+    let x = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
+    let y = BindingEntry::config_change(&x, &a, inputs("model-c"), wall_ms(2)).unwrap();
     assert!(ChainForkProof::new(&x, &x).is_err(), "same entry");
     assert!(ChainForkProof::new(&x, &y).is_err(), "different positions");
     assert!(
@@ -585,7 +585,7 @@ fn fork_proofs_refuse_non_conflicts() {
         "different signers"
     );
     let gb = genesis(&b);
-    let xb = BindingEntry::config_change(&gb, &b, inputs("model-b"), wall(1)).unwrap();
+    let xb = BindingEntry::config_change(&gb, &b, inputs("model-b"), wall_ms(1)).unwrap();
     let mut other_chain = xb.value().clone();
     other_chain.agent = a.id();
     assert!(
@@ -601,8 +601,8 @@ fn fork_fixture() -> &'static ChainForkProof {
     PROOF.get_or_init(|| {
         let (a, b) = (key(1), key(2));
         let g = genesis(&a);
-        let x = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
-        let y = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
+        let x = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall_ms(1)).unwrap();
+        let y = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
         ChainForkProof::new(&x, &y).unwrap()
     })
 }
@@ -637,39 +637,53 @@ proptest! {
 fn anchor_attestation_raises_the_tier_others_do_not() {
     let (a, anchor, stranger) = (key(1), key(50), key(51));
     let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
-    r.handle_entry(now(), &genesis(&a).to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &genesis(&a).to_frame())
+        .unwrap();
     let tier = |r: &IdentityRegistry| r.resolve(&a.id()).unwrap().tier;
     assert_eq!(tier(&r), IdentityTier::Signatures);
 
     // A non-anchor's attestation is refused and changes nothing.
-    let s = IssuerAttestation::sign(&stranger, principal(), key(1).id(), wall(0), wall(60_000))
-        .unwrap();
+    let s = IssuerAttestation::sign(
+        &stranger,
+        principal(),
+        key(1).id(),
+        wall_ms(0),
+        wall_ms(60_000),
+    )
+    .unwrap();
     assert_eq!(
-        r.handle_attestation(now(), &s.to_frame()),
+        r.handle_attestation(uptime_secs(100), &s.to_frame()),
         Err(IdentityError::UntrustedIssuer(stranger.id()))
     );
     // An expired one, or one with an empty window, too.
-    let old = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(1)).unwrap();
+    let old =
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall_ms(0), wall_ms(1)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &old.to_frame()),
         Err(IdentityError::AttestationExpired)
     );
     let empty =
-        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(9), wall(9)).unwrap();
+        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall_ms(9), wall_ms(9)).unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &empty.to_frame()),
         Err(IdentityError::EmptyValidity)
     );
     // One over another principal does not help this chain.
     let elsewhere = PrincipalCommitment::new(b"other-org", &[1; 32]);
-    let o =
-        IssuerAttestation::sign(&anchor, elsewhere, key(1).id(), wall(0), wall(60_000)).unwrap();
+    let o = IssuerAttestation::sign(&anchor, elsewhere, key(1).id(), wall_ms(0), wall_ms(60_000))
+        .unwrap();
     r.handle_attestation(at(5), &o.to_frame()).unwrap();
     assert_eq!(tier(&r), IdentityTier::Signatures);
 
     // The anchor's valid attestation does.
-    let good =
-        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(60_000)).unwrap();
+    let good = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(0),
+        wall_ms(60_000),
+    )
+    .unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &good.to_frame()),
         Ok(Accepted::Attestation {
@@ -699,14 +713,26 @@ fn anchor_attestation_raises_the_tier_others_do_not() {
         r.handle_attestation(at(5), &good.to_frame()),
         Ok(Accepted::Duplicate)
     );
-    let shorter =
-        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(1), wall(30_000)).unwrap();
+    let shorter = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(1),
+        wall_ms(30_000),
+    )
+    .unwrap();
     assert_eq!(
         r.handle_attestation(at(5), &shorter.to_frame()),
         Err(IdentityError::StaleAttestation)
     );
-    let longer =
-        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(2), wall(120_000)).unwrap();
+    let longer = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(2),
+        wall_ms(120_000),
+    )
+    .unwrap();
     r.handle_attestation(at(5), &longer.to_frame()).unwrap();
     assert_eq!(r.attestation_count(), 2);
 
@@ -729,10 +755,10 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
 
     // Default policy: nothing reaches tier 2.
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     let proof = execution_proof(&service, &g.baid);
     assert!(matches!(
-        r.submit_proof(now(), &a.id(), &proof),
+        r.submit_proof(uptime_secs(100), &a.id(), &proof),
         Err(IdentityError::ProofRejected(
             ProofRejected::NotConfigured { .. }
         ))
@@ -746,11 +772,11 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
     };
     let mut r =
         IdentityRegistry::with_verifier(RegistryConfig::default(), Box::new(verifier)).unwrap();
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     drain(&mut r);
     let wrong = execution_proof(&impostor, &g.baid);
     assert!(matches!(
-        r.submit_proof(now(), &a.id(), &wrong),
+        r.submit_proof(uptime_secs(100), &a.id(), &wrong),
         Err(IdentityError::ProofRejected(ProofRejected::Invalid(_)))
     ));
     let other_system = ExecutionProof {
@@ -758,13 +784,13 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
         ..proof.clone()
     };
     assert!(matches!(
-        r.submit_proof(now(), &a.id(), &other_system),
+        r.submit_proof(uptime_secs(100), &a.id(), &other_system),
         Err(IdentityError::ProofRejected(
             ProofRejected::UnsupportedSystem(_)
         ))
     ));
     assert_eq!(
-        r.submit_proof(now(), &a.id(), &proof),
+        r.submit_proof(uptime_secs(100), &a.id(), &proof),
         Ok(IdentityTier::Proven)
     );
     assert_eq!(
@@ -777,15 +803,19 @@ fn default_verifier_rejects_and_the_stand_in_accepts() {
     assert!(r.resolve(&a.id()).unwrap().proven);
 
     // A config change makes a new BAID: the old proof no longer counts.
-    let c = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
-    r.handle_entry(now(), &c.to_frame()).unwrap();
+    let c = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &c.to_frame()).unwrap();
     assert_eq!(r.resolve(&a.id()).unwrap().tier, IdentityTier::Signatures);
     assert_eq!(
-        r.submit_proof(now(), &a.id(), &execution_proof(&service, &c.baid)),
+        r.submit_proof(
+            uptime_secs(100),
+            &a.id(),
+            &execution_proof(&service, &c.baid)
+        ),
         Ok(IdentityTier::Proven)
     );
     assert_eq!(
-        r.submit_proof(now(), &key(99).id(), &proof),
+        r.submit_proof(uptime_secs(100), &key(99).id(), &proof),
         Err(IdentityError::UnknownKey(key(99).id()))
     );
 }
@@ -803,13 +833,13 @@ fn every_bound_overflows_with_a_typed_error() {
     let mut r = IdentityRegistry::new(cfg).unwrap();
     let a = key(1);
     let g = genesis(&a);
-    r.handle_entry(now(), &g.to_frame()).unwrap();
+    r.handle_entry(uptime_secs(100), &g.to_frame()).unwrap();
     drain(&mut r);
 
     // Chains: a full table of chains with standing refuses (one without would give way).
     assert!(r.vouch(&a.id()));
     assert_eq!(
-        r.handle_entry(now(), &genesis(&key(2)).to_frame()),
+        r.handle_entry(uptime_secs(100), &genesis(&key(2)).to_frame()),
         Err(IdentityError::TableFull {
             table: Table::Chains,
             max: 1
@@ -825,29 +855,37 @@ fn every_bound_overflows_with_a_typed_error() {
     assert_eq!(r.chain_count(), 1);
 
     // Entries per chain: the last slot is kept for a revocation.
-    let c1 = BindingEntry::config_change(&g, &a, inputs("model-b"), wall(1)).unwrap();
-    r.handle_entry(now(), &c1.to_frame()).unwrap();
-    let c2 = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall(2)).unwrap();
+    let c1 = BindingEntry::config_change(&g, &a, inputs("model-b"), wall_ms(1)).unwrap();
+    r.handle_entry(uptime_secs(100), &c1.to_frame()).unwrap();
+    let c2 = BindingEntry::config_change(&c1, &a, inputs("model-c"), wall_ms(2)).unwrap();
     assert_eq!(
-        r.handle_entry(now(), &c2.to_frame()),
+        r.handle_entry(uptime_secs(100), &c2.to_frame()),
         Err(IdentityError::TableFull {
             table: Table::ChainEntries,
             max: 3
         })
     );
-    let rev = BindingEntry::revocation(&c1, &a, wall(2)).unwrap();
-    r.handle_entry(now(), &rev.to_frame()).unwrap();
+    let rev = BindingEntry::revocation(&c1, &a, wall_ms(2)).unwrap();
+    r.handle_entry(uptime_secs(100), &rev.to_frame()).unwrap();
     assert_eq!(r.entries(&chain_id(&g)).count(), 3);
 
     // Attestations.
     let anchor = key(50);
     let p2 = PrincipalCommitment::new(b"second", &[0; 32]);
-    let a1 =
-        IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(60_000)).unwrap();
-    let a2 = IssuerAttestation::sign(&anchor, p2, key(1).id(), wall(0), wall(60_000)).unwrap();
-    r.handle_attestation(now(), &a1.to_frame()).unwrap();
+    let a1 = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(0),
+        wall_ms(60_000),
+    )
+    .unwrap();
+    let a2 =
+        IssuerAttestation::sign(&anchor, p2, key(1).id(), wall_ms(0), wall_ms(60_000)).unwrap();
+    r.handle_attestation(uptime_secs(100), &a1.to_frame())
+        .unwrap();
     assert_eq!(
-        r.handle_attestation(now(), &a2.to_frame()),
+        r.handle_attestation(uptime_secs(100), &a2.to_frame()),
         Err(IdentityError::TableFull {
             table: Table::Attestations,
             max: 1
@@ -860,7 +898,7 @@ fn every_bound_overflows_with_a_typed_error() {
         bytes: vec![0; 100],
     };
     assert_eq!(
-        r.submit_proof(now(), &a.id(), &big),
+        r.submit_proof(uptime_secs(100), &a.id(), &big),
         Err(IdentityError::ProofTooLarge { len: 101, max: 100 })
     );
 
@@ -873,7 +911,7 @@ fn every_bound_overflows_with_a_typed_error() {
     .unwrap();
     let mut refused = None;
     for i in 0..20u8 {
-        match r.handle_entry(now(), &genesis(&key(100 + i)).to_frame()) {
+        match r.handle_entry(uptime_secs(100), &genesis(&key(100 + i)).to_frame()) {
             Ok(_) => {}
             Err(e) => {
                 refused = Some((i, e));
@@ -889,7 +927,7 @@ fn every_bound_overflows_with_a_typed_error() {
     small.limits.max_frame = 64;
     let mut r = IdentityRegistry::new(small).unwrap();
     assert!(matches!(
-        r.handle_entry(now(), &g.to_frame()),
+        r.handle_entry(uptime_secs(100), &g.to_frame()),
         Err(IdentityError::Signed(_))
     ));
 }
@@ -902,17 +940,24 @@ fn persisted_frames_restore_the_same_state() {
     let cfg = RegistryConfig::with_anchors([anchor.id()]);
     let mut r = IdentityRegistry::new(cfg.clone()).unwrap();
     let g = genesis(&a);
-    let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
-    let c = BindingEntry::config_change(&rot, &b, inputs("model-b"), wall(2)).unwrap();
-    let c_alt = BindingEntry::config_change(&rot, &b, inputs("model-c"), wall(2)).unwrap();
+    let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall_ms(1)).unwrap();
+    let c = BindingEntry::config_change(&rot, &b, inputs("model-b"), wall_ms(2)).unwrap();
+    let c_alt = BindingEntry::config_change(&rot, &b, inputs("model-c"), wall_ms(2)).unwrap();
     let other = key(3);
     let og = genesis(&other);
-    let att = IssuerAttestation::sign(&anchor, principal(), key(1).id(), wall(0), wall(3_600_000))
-        .unwrap();
+    let att = IssuerAttestation::sign(
+        &anchor,
+        principal(),
+        key(1).id(),
+        wall_ms(0),
+        wall_ms(3_600_000),
+    )
+    .unwrap();
     for f in [&g, &rot, &c, &c_alt, &og] {
-        r.handle_entry(now(), &f.to_frame()).unwrap();
+        r.handle_entry(uptime_secs(100), &f.to_frame()).unwrap();
     }
-    r.handle_attestation(now(), &att.to_frame()).unwrap();
+    r.handle_attestation(uptime_secs(100), &att.to_frame())
+        .unwrap();
     let persisted: Vec<Bytes> = drain(&mut r)
         .into_iter()
         .filter_map(|e| match e {
@@ -952,10 +997,16 @@ fn same_inputs_same_outputs() {
         for i in 0..6u8 {
             let k = key(i + 1);
             let g = genesis(&k);
-            out.push(format!("{:?}", r.handle_entry(now(), &g.to_frame())));
+            out.push(format!(
+                "{:?}",
+                r.handle_entry(uptime_secs(100), &g.to_frame())
+            ));
             let n = key(i + 101);
-            let rot = BindingEntry::rotation(&g, &k, &n, n.x25519().public(), wall(1)).unwrap();
-            out.push(format!("{:?}", r.handle_entry(now(), &rot.to_frame())));
+            let rot = BindingEntry::rotation(&g, &k, &n, n.x25519().public(), wall_ms(1)).unwrap();
+            out.push(format!(
+                "{:?}",
+                r.handle_entry(uptime_secs(100), &rot.to_frame())
+            ));
         }
         out.extend(drain(&mut r).iter().map(|e| format!("{e:?}")));
         out.push(format!("{:?}", r.export()));
@@ -972,10 +1023,15 @@ fn valid_frames() -> &'static [Bytes] {
     FRAMES.get_or_init(|| {
         let (a, b) = (key(1), key(2));
         let g = genesis(&a);
-        let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall(1)).unwrap();
-        let att =
-            IssuerAttestation::sign(&key(50), principal(), key(1).id(), wall(0), wall(60_000))
-                .unwrap();
+        let rot = BindingEntry::rotation(&g, &a, &b, b.x25519().public(), wall_ms(1)).unwrap();
+        let att = IssuerAttestation::sign(
+            &key(50),
+            principal(),
+            key(1).id(),
+            wall_ms(0),
+            wall_ms(60_000),
+        )
+        .unwrap();
         vec![g.to_frame(), rot.to_frame(), att.to_frame()]
     })
 }
@@ -993,9 +1049,9 @@ proptest! {
             frame[1..3].copy_from_slice(&k.0.to_be_bytes());
         }
         let frame = Bytes::from(frame);
-        prop_assert!(r.handle_entry(now(), &frame).is_err());
-        prop_assert!(r.handle_attestation(now(), &frame).is_err());
-        prop_assert!(r.handle_message(now(), LinkId(1), frame.clone()).is_err());
+        prop_assert!(r.handle_entry(uptime_secs(100), &frame).is_err());
+        prop_assert!(r.handle_attestation(uptime_secs(100), &frame).is_err());
+        prop_assert!(r.handle_message(uptime_secs(100), LinkId(1), frame.clone()).is_err());
         prop_assert_eq!(r.chain_count(), 0);
         prop_assert_eq!(r.attestation_count(), 0);
         prop_assert!(r.poll_event().is_none());
@@ -1015,7 +1071,7 @@ proptest! {
         let i = pos.index(v.len());
         v[i] ^= delta;
         let corrupted = Bytes::from(v);
-        let _ = r.handle_message(now(), LinkId(1), corrupted.clone());
+        let _ = r.handle_message(uptime_secs(100), LinkId(1), corrupted.clone());
         if which == 0 {
             // A corrupted genesis can only be accepted if it is still the genuine one.
             if r.chain_count() > 0 {
@@ -1023,8 +1079,8 @@ proptest! {
             }
         }
         // Feed the genuine chain after the corrupted frame: state was not poisoned.
-        r.handle_entry(now(), &frames[0]).unwrap();
-        r.handle_entry(now(), &frames[1]).unwrap();
+        r.handle_entry(uptime_secs(100), &frames[0]).unwrap();
+        r.handle_entry(uptime_secs(100), &frames[1]).unwrap();
         prop_assert_eq!(r.resolve(&key(1).id()).unwrap().current_key, key(2).id());
     }
 }
@@ -1033,14 +1089,14 @@ proptest! {
 fn wire_errors_are_typed() {
     let mut r = IdentityRegistry::new(RegistryConfig::default()).unwrap();
     assert_eq!(
-        r.handle_message(now(), LinkId(1), Bytes::new()),
+        r.handle_message(uptime_secs(100), LinkId(1), Bytes::new()),
         Err(IdentityError::Wire(WireError::TruncatedHeader { len: 0 }))
     );
     let g = genesis(&key(1));
-    let att =
-        IssuerAttestation::sign(&key(50), principal(), key(1).id(), wall(0), wall(1)).unwrap();
+    let att = IssuerAttestation::sign(&key(50), principal(), key(1).id(), wall_ms(0), wall_ms(1))
+        .unwrap();
     assert!(matches!(
-        r.handle_entry(now(), &att.to_frame()),
+        r.handle_entry(uptime_secs(100), &att.to_frame()),
         Err(IdentityError::Signed(
             agentnet_core::signed::SignedError::Wire(WireError::WrongKind { .. })
         ))
@@ -1048,7 +1104,7 @@ fn wire_errors_are_typed() {
     let mut frame = g.to_frame().to_vec();
     frame[0] = 9;
     assert!(matches!(
-        r.handle_entry(now(), &Bytes::from(frame)),
+        r.handle_entry(uptime_secs(100), &Bytes::from(frame)),
         Err(IdentityError::Signed(_))
     ));
 }

@@ -2,8 +2,9 @@
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::semantic::Embedding;
+use agentnet_core::test_support::{at_ms, keypair};
 use agentnet_core::wire::Limits;
-use agentnet_core::{AgentId, Hash, Instant, Keypair, Now, Signed, WallTime};
+use agentnet_core::{AgentId, Hash, Instant, Keypair, Signed, WallTime};
 use agentnet_trust::baid::PrincipalCommitment;
 use agentnet_trust::canary::{
     CanaryBook, CanaryConfig, CanaryError, CanaryOutcome, CanaryVerdict, Expected,
@@ -17,19 +18,8 @@ use agentnet_trust::mg::{
 use core::time::Duration;
 use proptest::prelude::*;
 
-fn kp(i: u8) -> Keypair {
-    Keypair::from_seed([i; 32])
-}
-
 fn topic(s: &str) -> Topic {
     Topic::new(s).unwrap()
-}
-
-fn now(ms: u64) -> Now {
-    Now::new(
-        Instant::from_millis(ms),
-        WallTime::from_unix_millis(1_800_000_000_000 + ms),
-    )
 }
 
 /// A genuine offence by `k`: an answer that contradicts its own commitment.
@@ -52,7 +42,7 @@ fn slash(r: &mut Reputation, o: &Offence) -> Result<SlashOutcome, ReputationErro
 fn graded(c: &mut CanaryBook, p: &Keypair, t: &Topic, i: u8, answer: &[u8]) -> CanaryVerdict {
     let id = Hash::digest("test/canary", &[i]);
     c.issue(
-        now(0),
+        at_ms(0),
         id,
         p.id(),
         t.clone(),
@@ -60,8 +50,8 @@ fn graded(c: &mut CanaryBook, p: &Keypair, t: &Topic, i: u8, answer: &[u8]) -> C
         Duration::from_secs(5),
     )
     .unwrap();
-    let a = Answer::sign(p, id, answer.to_vec(), now(0).wall).unwrap();
-    c.handle_answer(now(10), &a).unwrap();
+    let a = Answer::sign(p, id, answer.to_vec(), at_ms(0).wall).unwrap();
+    c.handle_answer(at_ms(10), &a).unwrap();
     let v = c.poll_verdict().expect("the answer closed the canary");
     assert_eq!(c.poll_verdict(), None);
     v
@@ -99,7 +89,7 @@ fn sum(r: &Reputation, t: &Topic) -> f64 {
 #[test]
 fn ledger_decays_on_read_and_weighs_failures() {
     let mut c = CanaryBook::new(CanaryConfig::default()).unwrap();
-    let p = kp(2);
+    let p = keypair(2);
     let t = topic("code/review");
     let mut l = Ledger::new(LedgerConfig {
         half_life: Duration::from_secs(100),
@@ -110,10 +100,10 @@ fn ledger_decays_on_read_and_weighs_failures() {
         l.record_canary(&graded(&mut c, &p, &t, i as u8, answer))
             .unwrap();
     }
-    let at0 = l.tally(&t, &p.id(), now(10).wall).unwrap();
+    let at0 = l.tally(&t, &p.id(), at_ms(10).wall).unwrap();
     assert_eq!((at0.pos, at0.neg), (3.0, 1.0));
-    assert_eq!(l.local_trust(&t, &p.id(), now(10).wall), 1.0); // 3 − 2·1
-    let later = l.tally(&t, &p.id(), now(100_010).wall).unwrap();
+    assert_eq!(l.local_trust(&t, &p.id(), at_ms(10).wall), 1.0); // 3 − 2·1
+    let later = l.tally(&t, &p.id(), at_ms(100_010).wall).unwrap();
     assert!((later.pos - 1.5).abs() < 1e-9 && (later.neg - 0.5).abs() < 1e-9);
     // Export and restore keep everything.
     let mut back = Ledger::new(*l.config()).unwrap();
@@ -121,7 +111,7 @@ fn ledger_decays_on_read_and_weighs_failures() {
     assert_eq!(back.export(), l.export());
     // A conviction zeroes the peer and keeps it at zero.
     l.record_offence(p.id(), &offence(&p));
-    assert_eq!(l.local_trust(&t, &p.id(), now(20).wall), 0.0);
+    assert_eq!(l.local_trust(&t, &p.id(), at_ms(20).wall), 0.0);
     let v = graded(&mut c, &p, &t, 9, b"42");
     assert_eq!(l.record_canary(&v), Err(LedgerError::Convicted(p.id())));
 }
@@ -136,23 +126,23 @@ fn ledger_is_bounded() {
     })
     .unwrap();
     for i in 0..5u8 {
-        l.record_canary(&graded(&mut c, &kp(10 + i), &topic("a"), i, b"42"))
+        l.record_canary(&graded(&mut c, &keypair(10 + i), &topic("a"), i, b"42"))
             .unwrap();
     }
-    assert_eq!(l.row(&topic("a"), now(2).wall).len(), 3);
+    assert_eq!(l.row(&topic("a"), at_ms(2).wall).len(), 3);
     assert_eq!(l.evicted(), 2);
-    let v = graded(&mut c, &kp(30), &topic("b"), 30, b"42");
+    let v = graded(&mut c, &keypair(30), &topic("b"), 30, b"42");
     assert_eq!(l.record_canary(&v), Err(LedgerError::TooManyTopics(1)));
 }
 
 #[test]
 fn canaries_time_out_refuse_strangers_and_stay_bounded() {
     let mut c = CanaryBook::new(CanaryConfig { max_pending: 2 }).unwrap();
-    let (p, q) = (kp(2), kp(3));
+    let (p, q) = (keypair(2), keypair(3));
     let t = topic("code/review");
     let id = |i: u8| Hash::digest("test/canary", &[i]);
     c.issue(
-        now(0),
+        at_ms(0),
         id(1),
         p.id(),
         t.clone(),
@@ -162,7 +152,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
     .unwrap();
     assert_eq!(
         c.issue(
-            now(0),
+            at_ms(0),
             id(1),
             p.id(),
             t.clone(),
@@ -172,7 +162,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
         Err(CanaryError::Duplicate(id(1)))
     );
     c.issue(
-        now(0),
+        at_ms(0),
         id(2),
         p.id(),
         t.clone(),
@@ -181,7 +171,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
     )
     .unwrap_err();
     c.issue(
-        now(0),
+        at_ms(0),
         id(2),
         p.id(),
         t.clone(),
@@ -191,7 +181,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
     .unwrap();
     assert!(matches!(
         c.issue(
-            now(0),
+            at_ms(0),
             id(3),
             p.id(),
             t.clone(),
@@ -201,18 +191,18 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
         Err(CanaryError::Full(2))
     ));
     // Someone else cannot close p's canary.
-    let stranger = Answer::sign(&q, id(1), b"ok".to_vec(), now(0).wall).unwrap();
+    let stranger = Answer::sign(&q, id(1), b"ok".to_vec(), at_ms(0).wall).unwrap();
     assert!(matches!(
-        c.handle_answer(now(5), &stranger),
+        c.handle_answer(at_ms(5), &stranger),
         Err(CanaryError::WrongSigner { .. })
     ));
     assert_eq!(c.poll_timeout(), Some(Instant::from_millis(1000)));
-    c.handle_timeout(now(1000));
+    c.handle_timeout(at_ms(1000));
     let v = c.poll_verdict().unwrap();
     assert_eq!((v.id(), v.outcome()), (id(1), CanaryOutcome::TimedOut));
     // A late answer does not pass.
-    let late = Answer::sign(&p, id(2), b"ok".to_vec(), now(0).wall).unwrap();
-    assert!(c.handle_answer(now(2500), &late).is_err());
+    let late = Answer::sign(&p, id(2), b"ok".to_vec(), at_ms(0).wall).unwrap();
+    assert!(c.handle_answer(at_ms(2500), &late).is_err());
     assert_eq!(c.poll_verdict().unwrap().outcome(), CanaryOutcome::TimedOut);
     assert_eq!(c.pending(), 0);
     assert_eq!(c.poll_timeout(), None);
@@ -222,7 +212,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
 fn a_closed_clique_gets_nothing_under_mg_but_its_share_under_per_topic() {
     // Honest 0..4 with stake, trusting each other in code/review; clique 5..7 without stake
     // vouching only for each other.
-    let agents: Vec<AgentId> = (0..8).map(|i| kp(i + 1).id()).collect();
+    let agents: Vec<AgentId> = (0..8).map(|i| keypair(i + 1).id()).collect();
     let t = topic("code/review");
     for method in [Method::MultiGraph(MgOptions::default()), Method::PerTopic] {
         let mut r = engine(method);
@@ -258,7 +248,7 @@ fn a_clique_praising_itself_gains_less_than_a_provider_with_the_same_independent
     // Clique 0..4 (staked like everyone) hires each other: every member receives 15 of
     // praise from the other three. Provider 4 receives the same 15 from three independent
     // requesters 5..8 that praise nobody else. Everyone has the same stake.
-    let agents: Vec<AgentId> = (0..8).map(|i| kp(i + 1).id()).collect();
+    let agents: Vec<AgentId> = (0..8).map(|i| keypair(i + 1).id()).collect();
     let t = topic("code/review");
     let run = |discount: bool| {
         let mut r = engine(Method::MultiGraph(MgOptions {
@@ -302,7 +292,7 @@ fn a_clique_praising_itself_gains_less_than_a_provider_with_the_same_independent
 #[test]
 fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal_start_with_nothing()
  {
-    let agents: Vec<Keypair> = (0..6).map(|i| kp(i + 1)).collect();
+    let agents: Vec<Keypair> = (0..6).map(|i| keypair(i + 1)).collect();
     let ids: Vec<AgentId> = agents.iter().map(|k| k.id()).collect();
     let principal = |i: u8| PrincipalCommitment::new(&[i], &[7; 32]);
     let mut r = engine(Method::MultiGraph(MgOptions::default()));
@@ -344,7 +334,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     }
     // The same principal comes back under a fresh key, with stake, and honest peers even
     // vouch for it: it gets no pretrust.
-    let fresh = kp(99).id();
+    let fresh = keypair(99).id();
     r.register(fresh, Some(principal(5))).unwrap();
     r.set_stake(fresh, 10.0).unwrap();
     assert!(r.is_flagged(&principal(5)));
@@ -355,7 +345,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
         assert_eq!(r.score(&fresh, &t), 0.0, "no pretrust, no edges: nothing");
     }
     // A fresh identity of an honest principal does get pretrust from its stake.
-    let newcomer = kp(100).id();
+    let newcomer = keypair(100).id();
     r.register(newcomer, Some(principal(50))).unwrap();
     r.set_stake(newcomer, 10.0).unwrap();
     r.recompute().unwrap();
@@ -371,7 +361,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
 
 /// Agent 5 is excellent in code/gen and keeps failing in code/review.
 fn disguise(opts: MgOptions) -> (f64, f64) {
-    let ids: Vec<AgentId> = (0..8).map(|i| kp(i + 1).id()).collect();
+    let ids: Vec<AgentId> = (0..8).map(|i| keypair(i + 1).id()).collect();
     let [(codegen, _), (review, _), (art, _)] = topics();
     let mut r = engine(Method::MultiGraph(opts));
     for (i, a) in ids.iter().enumerate() {
@@ -428,7 +418,7 @@ proptest! {
             2 => Method::MultiGraph(MgOptions { gate: false, ..Default::default() }),
             _ => Method::MultiGraph(MgOptions::default()),
         };
-        let keys: Vec<Keypair> = (0..12).map(|i| kp(i + 1)).collect();
+        let keys: Vec<Keypair> = (0..12).map(|i| keypair(i + 1)).collect();
         let mut r = engine(method);
         let ts = topics();
         for (rep, t, row) in rows {
@@ -460,7 +450,7 @@ proptest! {
 #[test]
 fn a_slash_lands_only_on_the_offender_its_proof_names() {
     let mut r = engine(Method::MultiGraph(MgOptions::default()));
-    let (bad, honest) = (kp(1), kp(2));
+    let (bad, honest) = (keypair(1), keypair(2));
     r.set_stake(honest.id(), 10.0).unwrap();
     // A culprit made from the honest agent's (say, forged or mixed-up) offence cannot carry
     // out a slash with the offence the bad key really committed, nor the other way round.

@@ -1,13 +1,7 @@
 use super::*;
 use crate::identity::Keypair;
+use crate::test_support::uptime_secs;
 use crate::time::Instant;
-
-fn now() -> Now {
-    Now::new(
-        Instant::from_secs(10),
-        WallTime::from_unix_millis(1_800_000_000_000),
-    )
-}
 
 fn cd(kp: &Keypair) -> CapabilityDescriptor {
     CapabilityDescriptor::builder(
@@ -18,7 +12,7 @@ fn cd(kp: &Keypair) -> CapabilityDescriptor {
     )
     .tags(["image", "diffusion"])
     .modes(["text/plain"], ["image/png"])
-    .build(now())
+    .build(uptime_secs(10))
     .unwrap()
 }
 
@@ -28,13 +22,13 @@ fn valid_descriptor_ingests() {
     let s = Signed::sign(&kp, cd(&kp)).unwrap();
     let got = ingest(
         &s.to_frame(),
-        now(),
+        uptime_secs(10),
         &DescriptorRules::default(),
         &Limits::default(),
     )
     .unwrap();
     assert_eq!(got.value(), &cd(&kp));
-    assert!(got.is_fresh(now(), Duration::ZERO));
+    assert!(got.is_fresh(uptime_secs(10), Duration::ZERO));
 }
 
 #[test]
@@ -42,8 +36,8 @@ fn freshness_window() {
     let kp = Keypair::from_seed([1; 32]);
     let d = cd(&kp);
     let r = DescriptorRules::default();
-    assert!(d.validate(now(), &r).is_ok());
-    let later = now().advance(Duration::from_secs(15));
+    assert!(d.validate(uptime_secs(10), &r).is_ok());
+    let later = uptime_secs(10).advance(Duration::from_secs(15));
     assert!(!d.is_fresh(later, r.max_skew));
     assert_eq!(
         d.validate(later, &r),
@@ -118,7 +112,7 @@ fn field_validation() {
     let mut d = base.clone();
     d.ttl_ms = 10;
     assert!(matches!(
-        d.validate(now(), &DescriptorRules::default()),
+        d.validate(uptime_secs(10), &DescriptorRules::default()),
         Err(DescriptorError::OutOfRange {
             field: "ttl_ms",
             ..

@@ -1,15 +1,8 @@
 use super::*;
+use agentnet_core::Keypair;
 use agentnet_core::descriptor::{Constraints, Price};
 use agentnet_core::semantic::HashedNgramEncoder;
-use agentnet_core::{Instant, Keypair};
-
-fn now() -> Now {
-    Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))
-}
-
-fn kp(n: u8) -> Keypair {
-    Keypair::from_seed([n; 32])
-}
+use agentnet_core::test_support::{keypair, now};
 
 fn desc(k: &Keypair, cap: &str, summary: &str, ttl_s: u64, at: Now) -> CapabilityDescriptor {
     CapabilityDescriptor::builder(k.id(), cap, "topic/x", summary)
@@ -33,13 +26,13 @@ fn emb() -> Embedding {
 
 #[test]
 fn default_requirements_admit_everything() {
-    let d = desc(&kp(1), "a.b", "summary", 15, now());
+    let d = desc(&keypair(1), "a.b", "summary", 15, now());
     assert!(Requirements::default().admits(&d));
 }
 
 #[test]
 fn requirements_filter_each_field() {
-    let base = desc(&kp(1), "a.b", "summary", 15, now());
+    let base = desc(&keypair(1), "a.b", "summary", 15, now());
     let t = |s: &str| Topic::new(s).unwrap();
     type Mutate = fn(&mut CapabilityDescriptor);
     // (requirements, mutation that must fail them, mutation that must pass them)
@@ -204,7 +197,7 @@ fn requirements_filter_each_field() {
 
 #[test]
 fn supersession_newer_replaces_older_refused_duplicate() {
-    let k = kp(1);
+    let k = keypair(1);
     let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
     let v1 = signed(&k, desc(&k, "a.b", "first", 15, now()));
     let later = now().advance(Duration::from_secs(1));
@@ -242,7 +235,7 @@ fn supersession_newer_replaces_older_refused_duplicate() {
 
 #[test]
 fn expired_and_future_descriptors_are_refused() {
-    let k = kp(1);
+    let k = keypair(1);
     let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
     let d = sd(&k, "a.b", 10);
     let after = now().advance(Duration::from_secs(10));
@@ -266,7 +259,7 @@ fn expired_and_future_descriptors_are_refused() {
 fn prune_and_next_expiry() {
     let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
     assert_eq!(idx.next_expiry(), None);
-    let (a, b, c) = (kp(1), kp(2), kp(3));
+    let (a, b, c) = (keypair(1), keypair(2), keypair(3));
     idx.insert(now(), sd(&a, "a.x", 10), emb());
     idx.insert(now(), sd(&b, "b.x", 20), emb());
     idx.insert(now(), sd(&c, "c.x", 20), emb());
@@ -292,7 +285,7 @@ fn prune_and_next_expiry() {
 
 #[test]
 fn query_skips_stale_unpruned_entries() {
-    let k = kp(1);
+    let k = keypair(1);
     let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
     idx.insert(now(), sd(&k, "a.x", 10), emb());
     idx.insert(now(), sd(&k, "a.y", 20), emb());
@@ -305,7 +298,7 @@ fn query_skips_stale_unpruned_entries() {
 
 #[test]
 fn per_provider_and_total_caps_with_eviction() {
-    let (a, b, c) = (kp(1), kp(2), kp(3));
+    let (a, b, c) = (keypair(1), keypair(2), keypair(3));
     let mut idx = DiscoveryIndex::new(IndexLimits {
         max_entries: 3,
         max_per_provider: 2,
@@ -343,7 +336,7 @@ fn per_provider_and_total_caps_with_eviction() {
     );
     // A new provider displaces the newest unproven provider's entry (c.x); a provider
     // holding as many entries as the victim does not (a.z).
-    let d = kp(4);
+    let d = keypair(4);
     assert_eq!(idx.insert(now(), sd(&d, "d.x", 5), emb()), IndexInsert::New);
     assert!(idx.get(&c.id(), "c.x").is_none());
     assert_eq!(
@@ -373,7 +366,7 @@ fn per_provider_and_total_caps_with_eviction() {
 
 #[test]
 fn sybil_descriptors_do_not_displace_providers_with_standing() {
-    let honest = kp(1);
+    let honest = keypair(1);
     let mut idx = DiscoveryIndex::new(IndexLimits {
         max_entries: 4,
         max_per_provider: 4,
@@ -382,7 +375,7 @@ fn sybil_descriptors_do_not_displace_providers_with_standing() {
     // Long-TTL Sybils, then a provider with standing and a short TTL: the newest entry
     // and the one expiring soonest, so only its standing keeps it.
     for n in 10..13 {
-        idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
+        idx.insert(now(), sd(&keypair(n), "s.x", 3600), emb());
     }
     let h = sd(&honest, "h.x", 10);
     assert_eq!(
@@ -390,14 +383,14 @@ fn sybil_descriptors_do_not_displace_providers_with_standing() {
         IndexInsert::New
     );
     for n in 13..40 {
-        let _ = idx.insert(now(), sd(&kp(n), "s.x", 3600), emb());
+        let _ = idx.insert(now(), sd(&keypair(n), "s.x", 3600), emb());
         idx.assert_consistent();
         assert!(idx.get(&honest.id(), "h.x").is_some(), "after sybil {n}");
     }
     assert_eq!(idx.len(), 4);
     // An honest newcomer without standing still gets in, evicting an unproven entry,
     // and the provider with standing stays.
-    let newcomer = kp(50);
+    let newcomer = keypair(50);
     assert_eq!(
         idx.insert(now(), sd(&newcomer, "n.x", 10), emb()),
         IndexInsert::New
@@ -405,7 +398,7 @@ fn sybil_descriptors_do_not_displace_providers_with_standing() {
     assert!(idx.get(&newcomer.id(), "n.x").is_some());
     assert!(idx.get(&honest.id(), "h.x").is_some());
     // A Sybil with many entries loses them first.
-    let greedy = kp(60);
+    let greedy = keypair(60);
     idx.insert(now(), sd(&greedy, "g.a", 3600), emb());
     assert_eq!(
         idx.insert(now(), sd(&greedy, "g.b", 3600), emb()),
@@ -421,13 +414,13 @@ fn sybil_descriptors_do_not_displace_providers_with_standing() {
     let h = sd(&honest, "h.x", 10);
     idx.insert_with_standing(now(), h, emb(), true);
     assert_eq!(
-        idx.insert(now(), sd(&kp(9), "s.x", 3600), emb()),
+        idx.insert(now(), sd(&keypair(9), "s.x", 3600), emb()),
         IndexInsert::Full
     );
     // Until the host withdraws the standing.
     idx.set_standing(&honest.id(), false);
     assert_eq!(
-        idx.insert(now(), sd(&kp(9), "s.x", 3600), emb()),
+        idx.insert(now(), sd(&keypair(9), "s.x", 3600), emb()),
         IndexInsert::New
     );
     idx.assert_consistent();
@@ -464,7 +457,7 @@ fn query_ranks_by_similarity() {
         ),
     ];
     for (seed, cap, summary, tags) in offers {
-        let k = kp(seed);
+        let k = keypair(seed);
         let d = CapabilityDescriptor::builder(k.id(), cap, "topic/x", summary)
             .tags(tags)
             .ttl(Duration::from_secs(60))
@@ -502,7 +495,7 @@ fn query_ranks_by_similarity() {
 fn query_tie_breaks_on_qos_then_key() {
     let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
     let mk = |seed: u8, cap: &str, success_bp: u16, latency_ms: u32| {
-        let k = kp(seed);
+        let k = keypair(seed);
         let d = CapabilityDescriptor::builder(k.id(), cap, "topic/x", "same intent")
             .qos(QosVector {
                 success_bp,
@@ -556,7 +549,7 @@ fn query_tie_breaks_on_qos_then_key() {
 
 #[test]
 fn intent_text_joins_summary_and_tags() {
-    let k = kp(1);
+    let k = keypair(1);
     let d = CapabilityDescriptor::builder(k.id(), "a.b", "topic/x", "Do things")
         .tags(["one", "two"])
         .build(now())

@@ -7,12 +7,7 @@ use agentnet_core::semantic::HashedNgramEncoder;
 use agentnet_core::wire::{Limits, peek_kind};
 
 use crate::wire::kind;
-
-const T0: u64 = 1_800_000_000_000;
-
-fn now() -> Now {
-    Now::new(Instant::from_secs(10), WallTime::from_unix_millis(T0))
-}
+use agentnet_core::test_support::{EPOCH_MS, uptime_secs};
 
 fn topic() -> Topic {
     Topic::new("creative/image").unwrap()
@@ -25,10 +20,10 @@ fn engine_with(seed: u8, tweak: impl FnOnce(&mut GossipConfig)) -> GossipEngine 
         cfg,
         Box::new(Keypair::from_seed([seed; 32])),
         Box::new(HashedNgramEncoder::default()),
-        now(),
+        uptime_secs(10),
     )
     .unwrap();
-    e.subscribe(now(), topic()).unwrap();
+    e.subscribe(uptime_secs(10), topic()).unwrap();
     e
 }
 
@@ -45,13 +40,13 @@ fn drain(e: &mut GossipEngine) -> (Vec<Transmit>, Vec<Event>) {
 /// Connect `link`, have it announce the topic, and leave it in the mesh.
 fn peer(e: &mut GossipEngine, link: u64) {
     let l = LinkId(link);
-    e.handle_link_up(now(), l);
+    e.handle_link_up(uptime_secs(10), l);
     let sub = Message::Subscribe(wire::Subscribe {
         join: vec![topic()],
         leave: vec![],
     })
     .encode();
-    e.handle_message(now(), l, sub).unwrap();
+    e.handle_message(uptime_secs(10), l, sub).unwrap();
 }
 
 /// A signed header by `kp` at `seq`, with a descriptor-like body.
@@ -64,7 +59,7 @@ fn header(kp: &Keypair, seq: u64, prev: Option<Hash>, body: &[u8]) -> Signed<Log
         kind: EntryKind::DESCRIPTOR,
         body_hash: wire::body_hash(body),
         body_len: body.len() as u32,
-        issued_at: WallTime::from_unix_millis(T0),
+        issued_at: WallTime::from_unix_millis(EPOCH_MS),
         ttl_ms: 15_000,
         sketch: None,
     };

@@ -3,12 +3,11 @@
 #![allow(dead_code)] // each test file uses its own part of it
 
 use agentnet_core::descriptor::Topic;
-use agentnet_core::{Hash, Keypair, LinkId, WallTime};
+use agentnet_core::{Hash, Keypair, LinkId};
 use agentnet_mech::mechanism::{Micros, UNIT};
 use agentnet_mech::session::TaskSpec;
 use agentnet_trust::evidence::{TaskId, payload_hash};
 
-pub(crate) const T0: u64 = 1_800_000_000_000;
 pub(crate) const LINK: LinkId = LinkId(7);
 
 pub(crate) const FLAT: Micros = 10 * UNIT;
@@ -18,11 +17,6 @@ pub(crate) const DEPOSIT: Micros = 30 * UNIT + 1;
 pub(crate) const COMMIT_MS: u64 = 5_000;
 pub(crate) const EXECUTE_MS: u64 = 60_000;
 pub(crate) const SETTLE_MS: u64 = 10_000;
-
-/// Wall time `ms` milliseconds after the start.
-pub(crate) fn wall(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(T0 + ms)
-}
 
 /// The requester.
 pub(crate) fn alice() -> Keypair {

@@ -535,11 +535,8 @@ impl AgentConfig {
 mod tests {
     use super::*;
     use crate::agent::Agent;
-    use agentnet_core::{Instant, Keypair, Now, WallTime};
-
-    fn now() -> Now {
-        Now::new(Instant::ZERO, WallTime::from_unix_millis(1_800_000_000_000))
-    }
+    use agentnet_core::Keypair;
+    use agentnet_core::test_support::now;
 
     #[test]
     fn own_field_out_of_range_is_refused_by_name() {

@@ -3,6 +3,7 @@
 
 use super::*;
 use agentnet_core::Keypair;
+use agentnet_core::test_support::wall_ms;
 use agentnet_core::wire::Limits;
 
 fn inputs(tag: u8) -> BaidInputs {
@@ -18,10 +19,6 @@ fn inputs(tag: u8) -> BaidInputs {
         principal: PrincipalCommitment::new(b"acme", &[9; 32]),
         salt: [4; 32],
     }
-}
-
-fn t(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(1_800_000_000_000 + ms)
 }
 
 #[test]
@@ -55,7 +52,7 @@ fn commitments_are_domain_separated_and_unambiguous() {
 #[test]
 fn genesis_is_self_signed_and_validates() {
     let k = Keypair::from_seed([1; 32]);
-    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), t(0)).unwrap();
+    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), wall_ms(0)).unwrap();
     assert_eq!(g.validate(&k.id()), Ok(()));
     assert_eq!(chain_id(&g), ChainId(g.hash()));
     // Someone else cannot sign a genesis naming k.
@@ -79,8 +76,8 @@ fn genesis_is_self_signed_and_validates() {
 fn rotation_needs_possession_by_the_new_key() {
     let k = Keypair::from_seed([1; 32]);
     let n = Keypair::from_seed([2; 32]);
-    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), t(0)).unwrap();
-    let r = BindingEntry::rotation(&g, &k, &n, n.x25519().public(), t(1)).unwrap();
+    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), wall_ms(0)).unwrap();
+    let r = BindingEntry::rotation(&g, &k, &n, n.x25519().public(), wall_ms(1)).unwrap();
     assert_eq!(r.validate(&k.id()), Ok(()));
     assert_eq!(r.agent, n.id());
     // Strip or forge the possession: refused.
@@ -101,16 +98,16 @@ fn rotation_needs_possession_by_the_new_key() {
         Err(BindingError::BadPossession(_))
     ));
     // X25519-only rotation needs no possession; a no-op rotation is refused.
-    let x = BindingEntry::rotation(&g, &k, &k, n.x25519().public(), t(1)).unwrap();
+    let x = BindingEntry::rotation(&g, &k, &k, n.x25519().public(), wall_ms(1)).unwrap();
     assert_eq!(x.possession, None);
     assert_eq!(x.validate(&k.id()), Ok(()));
     assert_eq!(
-        BindingEntry::rotation(&g, &k, &k, k.x25519().public(), t(1)).unwrap_err(),
+        BindingEntry::rotation(&g, &k, &k, k.x25519().public(), wall_ms(1)).unwrap_err(),
         BindingError::NoKeyChange
     );
     // Only the head's key may rotate.
     assert!(matches!(
-        BindingEntry::rotation(&g, &n, &n, n.x25519().public(), t(1)),
+        BindingEntry::rotation(&g, &n, &n, n.x25519().public(), wall_ms(1)),
         Err(BindingError::WrongSigner { .. })
     ));
 }
@@ -118,8 +115,8 @@ fn rotation_needs_possession_by_the_new_key() {
 #[test]
 fn config_change_and_revocation_keep_the_key() {
     let k = Keypair::from_seed([1; 32]);
-    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), t(0)).unwrap();
-    let c = BindingEntry::config_change(&g, &k, inputs(2), t(1)).unwrap();
+    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), wall_ms(0)).unwrap();
+    let c = BindingEntry::config_change(&g, &k, inputs(2), wall_ms(1)).unwrap();
     assert_eq!(c.validate(&k.id()), Ok(()));
     assert_ne!(c.baid, g.baid);
     let other = BaidInputs {
@@ -127,13 +124,13 @@ fn config_change_and_revocation_keep_the_key() {
         ..inputs(2)
     };
     assert_eq!(
-        BindingEntry::config_change(&g, &k, other, t(1)).unwrap_err(),
+        BindingEntry::config_change(&g, &k, other, wall_ms(1)).unwrap_err(),
         BindingError::PrincipalChanged
     );
-    let r = BindingEntry::revocation(&c, &k, t(2)).unwrap();
+    let r = BindingEntry::revocation(&c, &k, wall_ms(2)).unwrap();
     assert_eq!(r.validate(&k.id()), Ok(()));
     assert_eq!(
-        BindingEntry::revocation(&r, &k, t(3)).unwrap_err(),
+        BindingEntry::revocation(&r, &k, wall_ms(3)).unwrap_err(),
         BindingError::Revoked
     );
     let n = Keypair::from_seed([2; 32]);
@@ -150,9 +147,9 @@ fn config_change_and_revocation_keep_the_key() {
 #[test]
 fn fork_proof_round_trip() {
     let k = Keypair::from_seed([1; 32]);
-    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), t(0)).unwrap();
-    let a = BindingEntry::config_change(&g, &k, inputs(2), t(1)).unwrap();
-    let b = BindingEntry::config_change(&g, &k, inputs(3), t(1)).unwrap();
+    let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(1), wall_ms(0)).unwrap();
+    let a = BindingEntry::config_change(&g, &k, inputs(2), wall_ms(1)).unwrap();
+    let b = BindingEntry::config_change(&g, &k, inputs(3), wall_ms(1)).unwrap();
     let p = ChainForkProof::new(&a, &b).unwrap();
     assert_eq!(p, ChainForkProof::new(&b, &a).unwrap());
     let f = p.verify(&Limits::default()).unwrap();
@@ -174,7 +171,7 @@ fn fork_proof_round_trip() {
     assert!(ChainForkProof::new(&a, &a).is_err());
     assert!(ChainForkProof::new(&g, &a).is_err());
     // Two geneses by one key are a fork too.
-    let g2 = BindingEntry::genesis(&k, k.x25519().public(), inputs(2), t(0)).unwrap();
+    let g2 = BindingEntry::genesis(&k, k.x25519().public(), inputs(2), wall_ms(0)).unwrap();
     let p = ChainForkProof::new(&g, &g2).unwrap();
     let f = p.verify(&Limits::default()).unwrap();
     assert_eq!(f.seq, 0);

@@ -1,9 +1,6 @@
 use super::*;
 use agentnet_core::Keypair;
-
-fn t(ms: u64) -> WallTime {
-    WallTime::from_unix_millis(1_800_000_000_000 + ms)
-}
+use agentnet_core::test_support::wall_ms;
 
 fn chain(kp: &Keypair, task: TaskId, n: usize) -> ReceiptChain {
     let mut c = ReceiptChain::new(kp.id(), task);
@@ -14,8 +11,8 @@ fn chain(kp: &Keypair, task: TaskId, n: usize) -> ReceiptChain {
             "search",
             payload_hash(b"in"),
             out,
-            t(i as u64 * 10),
-            t(i as u64 * 10 + 5),
+            wall_ms(i as u64 * 10),
+            wall_ms(i as u64 * 10 + 5),
         )
         .unwrap();
     }
@@ -54,16 +51,37 @@ fn builder_links_and_refuses_dishonest_packages() {
     );
     let mut c2 = ReceiptChain::new(kp.id(), task);
     assert_eq!(
-        c2.record(&kp, "x", Hash([0; 32]), Hash([0; 32]), t(5), t(1))
-            .unwrap_err(),
+        c2.record(
+            &kp,
+            "x",
+            Hash([0; 32]),
+            Hash([0; 32]),
+            wall_ms(5),
+            wall_ms(1)
+        )
+        .unwrap_err(),
         EvidenceError::EndBeforeStart
     );
     assert!(matches!(
-        c2.record(&kp, "", Hash([0; 32]), Hash([0; 32]), t(1), t(1)),
+        c2.record(
+            &kp,
+            "",
+            Hash([0; 32]),
+            Hash([0; 32]),
+            wall_ms(1),
+            wall_ms(1)
+        ),
         Err(EvidenceError::Bounds(_))
     ));
     assert!(matches!(
-        c2.record(&other, "x", Hash([0; 32]), Hash([0; 32]), t(1), t(1)),
+        c2.record(
+            &other,
+            "x",
+            Hash([0; 32]),
+            Hash([0; 32]),
+            wall_ms(1),
+            wall_ms(1)
+        ),
         Err(EvidenceError::Signed(SignedError::SignerMismatch { .. }))
     ));
 }
@@ -84,8 +102,8 @@ fn policy_validation() {
         TaskId::default(),
         AgentId::from_bytes([0; 32]),
         Hash::default(),
-        t(0),
-        t(1),
+        wall_ms(0),
+        wall_ms(1),
     );
     assert_eq!(p.validate(), Ok(()));
     let bad = EvidencePolicy {
@@ -94,8 +112,8 @@ fn policy_validation() {
     };
     assert_eq!(bad.validate(), Err(PolicyError::MaxReceipts(0)));
     let bad = EvidencePolicy {
-        not_after: t(0),
-        not_before: t(1),
+        not_after: wall_ms(0),
+        not_before: wall_ms(1),
         ..p.clone()
     };
     assert_eq!(bad.validate(), Err(PolicyError::EmptyWindow));
@@ -113,15 +131,15 @@ fn policy_validation() {
 fn commitments_open_only_with_the_same_value_and_subject() {
     let kp = Keypair::from_seed([3; 32]);
     let s = Hash([4; 32]);
-    let c = Commitment::new(kp.id(), s, b"42", t(0));
-    let a = Answer::sign(&kp, s, b"42".to_vec(), t(1)).unwrap();
+    let c = Commitment::new(kp.id(), s, b"42", wall_ms(0));
+    let a = Answer::sign(&kp, s, b"42".to_vec(), wall_ms(1)).unwrap();
     assert!(c.is_opened_by(&a));
-    let b = Answer::sign(&kp, s, b"43".to_vec(), t(1)).unwrap();
+    let b = Answer::sign(&kp, s, b"43".to_vec(), wall_ms(1)).unwrap();
     assert!(!c.is_opened_by(&b));
-    let other_subject = Answer::sign(&kp, Hash([5; 32]), b"42".to_vec(), t(1)).unwrap();
+    let other_subject = Answer::sign(&kp, Hash([5; 32]), b"42".to_vec(), wall_ms(1)).unwrap();
     assert!(!c.is_opened_by(&other_subject));
     assert!(matches!(
-        Answer::sign(&kp, s, vec![0; MAX_ANSWER_LEN + 1], t(1)),
+        Answer::sign(&kp, s, vec![0; MAX_ANSWER_LEN + 1], wall_ms(1)),
         Err(EvidenceError::Bounds(_))
     ));
 }

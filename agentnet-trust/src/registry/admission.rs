@@ -95,19 +95,13 @@ impl IdentityRegistry {
 
 #[cfg(test)]
 mod tests {
-    use agentnet_core::{Engine, Hash, Keypair, Now, WallTime};
+    use agentnet_core::{Engine, Hash, Keypair};
     use bytes::Bytes;
 
     use super::super::{IdentityError, IdentityEvent, RegistryConfig, Table};
     use super::*;
     use crate::baid::{BaidInputs, BindingEntry, PrincipalCommitment};
-
-    fn at(secs: u64) -> Now {
-        Now::new(
-            Instant::from_secs(secs),
-            WallTime::from_unix_millis(1_800_000_000_000 + secs * 1000),
-        )
-    }
+    use agentnet_core::test_support::at_secs;
 
     /// A genesis frame for a fresh key numbered `n`.
     fn genesis(n: u32) -> (Keypair, Bytes) {
@@ -120,7 +114,7 @@ mod tests {
             principal: PrincipalCommitment::new(b"p", &[3; 32]),
             salt: [4; 32],
         };
-        let e = BindingEntry::genesis(&k, k.x25519().public(), inputs, at(0).wall).unwrap();
+        let e = BindingEntry::genesis(&k, k.x25519().public(), inputs, at_secs(0).wall).unwrap();
         (k, e.to_frame())
     }
 
@@ -147,14 +141,14 @@ mod tests {
         let mut r = registry(8);
         let (sybil, honest) = (LinkId(1), LinkId(2));
         for n in 0..8 {
-            r.handle_message(at(1 + u64::from(n)), sybil, genesis(n).1)
+            r.handle_message(at_secs(1 + u64::from(n)), sybil, genesis(n).1)
                 .unwrap();
         }
         forgotten(&mut r);
         // Before: the ninth genesis was refused whoever sent it. Now the honest newcomer
         // takes the place of the flood's newest.
         let (h, frame) = genesis(100);
-        r.handle_message(at(20), honest, frame).unwrap();
+        r.handle_message(at_secs(20), honest, frame).unwrap();
         assert!(r.resolve(&h.id()).is_some());
         let gone = forgotten(&mut r);
         assert_eq!(gone.len(), 1);
@@ -165,7 +159,7 @@ mod tests {
         );
         // The flood goes on: it recycles only its own places, never the honest chain's.
         for n in 8..100 {
-            r.handle_message(at(30), sybil, genesis(n).1).unwrap();
+            r.handle_message(at_secs(30), sybil, genesis(n).1).unwrap();
             assert!(r.resolve(&h.id()).is_some(), "after {n}");
             assert_eq!(r.chain_count(), 8);
         }
@@ -176,18 +170,19 @@ mod tests {
         let mut r = registry(4);
         let link = LinkId(1);
         let (vouched, f) = genesis(0);
-        r.handle_message(at(0), link, f).unwrap();
+        r.handle_message(at_secs(0), link, f).unwrap();
         assert!(r.vouch(&vouched.id()));
         for n in 1..4 {
-            r.handle_message(at(0), link, genesis(n).1).unwrap();
+            r.handle_message(at_secs(0), link, genesis(n).1).unwrap();
         }
         // Old chains have standing by age; until then the flood churns its own unvouched.
         for n in 10..20 {
-            r.handle_message(at(1), LinkId(9), genesis(n).1).unwrap();
+            r.handle_message(at_secs(1), LinkId(9), genesis(n).1)
+                .unwrap();
             assert!(r.resolve(&vouched.id()).is_some());
         }
         // Past standing_age (5 min) everything held has standing: a newcomer is refused.
-        let later = at(1 + 301);
+        let later = at_secs(1 + 301);
         let (k, f) = genesis(50);
         assert_eq!(
             r.handle_message(later, LinkId(3), f),

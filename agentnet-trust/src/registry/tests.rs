@@ -1,14 +1,8 @@
 use super::*;
 use crate::baid::BaidInputs;
+use agentnet_core::test_support::uptime_secs;
 use agentnet_core::{Hash, Keypair};
 use core::time::Duration;
-
-fn now() -> Now {
-    Now::new(
-        Instant::from_secs(10),
-        WallTime::from_unix_millis(1_800_000_000_000),
-    )
-}
 
 fn inputs() -> BaidInputs {
     BaidInputs {
@@ -23,7 +17,7 @@ fn inputs() -> BaidInputs {
 fn engine_shape_and_expiry_timer() {
     let anchor = Keypair::from_seed([9; 32]);
     let mut r = IdentityRegistry::new(RegistryConfig::with_anchors([anchor.id()])).unwrap();
-    let n = now();
+    let n = uptime_secs(10);
     assert_eq!(r.poll_timeout(), None);
     assert_eq!(r.poll_transmit(), None);
     let a = IssuerAttestation::sign(
@@ -92,7 +86,7 @@ fn event_queue_full_refuses_without_change() {
         ..RegistryConfig::default()
     })
     .unwrap();
-    let n = now();
+    let n = uptime_secs(10);
     for i in 0..8u8 {
         let k = Keypair::from_seed([i + 1; 32]);
         let g = BindingEntry::genesis(&k, k.x25519().public(), inputs(), n.wall).unwrap();

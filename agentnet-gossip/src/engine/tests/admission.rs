@@ -29,7 +29,8 @@ fn headers_in_unfollowed_topics_are_not_verified() {
         .expect("the signature travels");
     forged[at] ^= 1;
     // Dropped before the signature is checked: no verification, no penalty, no header.
-    e.handle_message(now(), LinkId(1), forged.into()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), forged.into())
+        .unwrap();
     assert_eq!(e.penalty(LinkId(1)), 0);
     assert_eq!(e.header_count(), 0);
 }
@@ -48,7 +49,7 @@ fn a_spent_verification_budget_drops_strangers_but_not_authors_with_standing() {
     for n in 0..20u8 {
         let kp = Keypair::from_seed([n.wrapping_add(100); 32]);
         let r = e.handle_message(
-            now(),
+            uptime_secs(10),
             LinkId(1 + u64::from(n % 5)),
             header(&kp, 1, None, &[n; 4]).to_frame(),
         );
@@ -64,9 +65,9 @@ fn a_spent_verification_budget_drops_strangers_but_not_authors_with_standing() {
     );
     // An author the host vouches for is still verified and taken.
     let kp = Keypair::from_seed([9; 32]);
-    e.set_standing(now(), kp.id(), true).unwrap();
+    e.set_standing(uptime_secs(10), kp.id(), true).unwrap();
     e.handle_message(
-        now(),
+        uptime_secs(10),
         LinkId(1),
         header(&kp, 1, None, b"vouched").to_frame(),
     )
@@ -80,17 +81,18 @@ fn sybils_from_one_link_do_not_lock_newcomers_out_of_a_full_topic() {
     e.set_interest(InterestProfile::everything());
     peer(&mut e, 1);
     peer(&mut e, 2);
-    flood(&mut e, now(), 1, 100..140);
+    flood(&mut e, uptime_secs(10), 1, 100..140);
     assert_eq!(e.author_count(&topic()), 8);
     e.assert_consistent();
     // An honest author arriving on another link takes the newest Sybil's place.
     let kp = Keypair::from_seed([9; 32]);
     let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
-        .build(now())
+        .build(uptime_secs(10))
         .unwrap();
     let body = Signed::sign(&kp, d).unwrap().to_frame();
     let h = header(&kp, 1, None, &body);
-    e.handle_message(now(), LinkId(2), h.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), h.to_frame())
+        .unwrap();
     assert_eq!(e.head_seq(&topic(), &kp.id()), 1);
     assert_eq!(e.author_count(&topic()), 8);
     assert_eq!(e.stats().evicted_unproven, 1);
@@ -115,12 +117,17 @@ fn sybils_from_one_link_do_not_lock_newcomers_out_of_a_full_topic() {
         body: body.to_vec(),
     })
     .encode();
-    e.handle_message(now(), LinkId(2), m).unwrap();
-    let c = e.discover(now(), "image generation", &Requirements::default(), 5);
+    e.handle_message(uptime_secs(10), LinkId(2), m).unwrap();
+    let c = e.discover(
+        uptime_secs(10),
+        "image generation",
+        &Requirements::default(),
+        5,
+    );
     assert!(c.iter().any(|c| c.descriptor.provider == kp.id()));
     // More Sybils from the flooding link recycle nothing: its group is the largest.
     let dropped = e.stats().dropped_full;
-    flood(&mut e, now(), 1, 140..180);
+    flood(&mut e, uptime_secs(10), 1, 140..180);
     assert_eq!(e.head_seq(&topic(), &kp.id()), 1);
     assert_eq!(e.stats().dropped_full, dropped + 40);
     e.assert_consistent();
@@ -133,22 +140,25 @@ fn an_honest_refresh_is_admitted_when_the_header_table_is_full() {
     peer(&mut e, 2);
     let honest = Keypair::from_seed([9; 32]);
     let h1 = header(&honest, 1, None, b"1");
-    e.handle_message(now(), LinkId(2), h1.to_frame()).unwrap();
-    flood(&mut e, now(), 1, 100..130);
+    e.handle_message(uptime_secs(10), LinkId(2), h1.to_frame())
+        .unwrap();
+    flood(&mut e, uptime_secs(10), 1, 100..130);
     assert_eq!(e.header_count(), 8);
     e.assert_consistent();
     // The refresh (next seq) is stored; without standing the author recycles its own
     // oldest entry, as no unproven author holds more.
     let h2 = header(&honest, 2, Some(h1.hash()), b"2");
-    e.handle_message(now(), LinkId(2), h2.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), h2.to_frame())
+        .unwrap();
     assert_eq!(e.head_seq(&topic(), &honest.id()), 2);
     assert!(e.header(&topic(), &honest.id(), 2).is_some());
     assert_eq!(e.header_count(), 8);
     e.assert_consistent();
     // With standing, the next refresh takes an unproven author's entry instead.
-    e.set_standing(now(), honest.id(), true).unwrap();
+    e.set_standing(uptime_secs(10), honest.id(), true).unwrap();
     let h3 = header(&honest, 3, Some(h2.hash()), b"3");
-    e.handle_message(now(), LinkId(2), h3.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), h3.to_frame())
+        .unwrap();
     assert!(e.header(&topic(), &honest.id(), 2).is_some());
     assert!(e.header(&topic(), &honest.id(), 3).is_some());
     assert_eq!(e.header_count(), 8);
@@ -170,10 +180,10 @@ fn authors_with_standing_stay_and_a_flooding_link_gets_only_its_share() {
     };
     // One author the host vouches for, one held long enough, one young from another link.
     let (vouched, old, young) = (kp(9), kp(10), kp(11));
-    e.set_standing(now(), vouched.id(), true).unwrap();
-    send(&mut e, now(), 2, &vouched).unwrap();
-    send(&mut e, now(), 2, &old).unwrap();
-    let later = now().advance(Duration::from_secs(3));
+    e.set_standing(uptime_secs(10), vouched.id(), true).unwrap();
+    send(&mut e, uptime_secs(10), 2, &vouched).unwrap();
+    send(&mut e, uptime_secs(10), 2, &old).unwrap();
+    let later = uptime_secs(10).advance(Duration::from_secs(3));
     send(&mut e, later, 3, &young).unwrap();
     assert!(e.has_standing(later, &topic(), &old.id()));
     assert!(!e.has_standing(later, &topic(), &young.id()));
@@ -230,7 +240,7 @@ fn the_author_bucket_idle_longest_is_forgotten() {
     pair.sort_by_key(|k| k.id());
     // `recent` has the lowest id, which the old rule would have forgotten.
     let [recent, idle] = pair;
-    let at = |ms| now().advance(Duration::from_millis(ms));
+    let at = |ms| uptime_secs(10).advance(Duration::from_millis(ms));
     let i1 = header(&idle, 1, None, b"1");
     e.handle_message(at(0), LinkId(1), i1.to_frame()).unwrap();
     let r1 = header(&recent, 1, None, b"1");
@@ -271,7 +281,7 @@ proptest::proptest! {
                 (kp, headers)
             })
             .collect();
-        let mut at = now();
+        let mut at = uptime_secs(10);
         for (author, link, seq, dt, toggle) in ops {
             at = at.advance(Duration::from_millis(dt * 100));
             let (kp, chain) = &chains[author];
@@ -293,17 +303,18 @@ proptest::proptest! {
 fn deliver_descriptor(e: &mut GossipEngine, link: u64, kp: &Keypair, ttl_s: u64) {
     let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
         .ttl(Duration::from_secs(ttl_s))
-        .build(now())
+        .build(uptime_secs(10))
         .unwrap();
     let body = Signed::sign(kp, d).unwrap().to_frame();
     let h = header(kp, 1, None, &body);
-    e.handle_message(now(), LinkId(link), h.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(link), h.to_frame())
+        .unwrap();
     let m = Message::Body(wire::Body {
         hash: h.body_hash,
         body: body.to_vec(),
     })
     .encode();
-    e.handle_message(now(), LinkId(link), m).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(link), m).unwrap();
     drain(e);
 }
 
@@ -321,7 +332,7 @@ fn long_lived_sybil_descriptors_do_not_displace_a_provider_with_standing() {
     let vouched = Keypair::from_seed([9; 32]);
     deliver_descriptor(&mut e, 2, &vouched, 10);
     // The host vouches for the provider after its descriptor arrived.
-    e.set_standing(now(), vouched.id(), true).unwrap();
+    e.set_standing(uptime_secs(10), vouched.id(), true).unwrap();
     for n in 103..120u8 {
         deliver_descriptor(&mut e, 1, &Keypair::from_seed([n; 32]), 3000);
         assert!(e.index().get(&vouched.id(), "image.gen").is_some());

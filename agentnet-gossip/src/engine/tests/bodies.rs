@@ -12,11 +12,12 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
-        .build(now())
+        .build(uptime_secs(10))
         .unwrap();
     let body = Signed::sign(&kp, d).unwrap().to_frame();
     let h = header(&kp, 1, None, &body);
-    e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h.to_frame())
+        .unwrap();
     let (t, _) = drain(&mut e);
     let ask: Vec<LinkId> = t
         .iter()
@@ -31,7 +32,7 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
     })
     .encode();
     assert!(matches!(
-        e.handle_message(now(), LinkId(1), wrong),
+        e.handle_message(uptime_secs(10), LinkId(1), wrong),
         Err(GossipError::Body(_))
     ));
     let (t, _) = drain(&mut e);
@@ -46,7 +47,7 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
     })
     .encode();
     assert!(matches!(
-        e.handle_message(now(), LinkId(3), wrong),
+        e.handle_message(uptime_secs(10), LinkId(3), wrong),
         Err(GossipError::Unexpected(_))
     ));
     assert_eq!(e.pending_bodies(), 1);
@@ -57,15 +58,21 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
         body: body.to_vec(),
     })
     .encode();
-    e.handle_message(now(), LinkId(3), right.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(3), right.clone())
+        .unwrap();
     let (_, ev) = drain(&mut e);
     assert!(ev.iter().any(|e| matches!(e, Event::Descriptor(_))));
     assert_eq!(e.pending_bodies(), 0);
     assert!(matches!(
-        e.handle_message(now(), LinkId(2), right),
+        e.handle_message(uptime_secs(10), LinkId(2), right),
         Err(GossipError::LateBody)
     ));
-    let c = e.discover(now(), "image generation", &Requirements::default(), 5);
+    let c = e.discover(
+        uptime_secs(10),
+        "image generation",
+        &Requirements::default(),
+        5,
+    );
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].descriptor.provider, kp.id());
 }
@@ -79,8 +86,9 @@ fn body_fetch_gives_up_after_deadlines() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let h = header(&kp, 1, None, b"some body bytes");
-    e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
-    let mut t = now();
+    e.handle_message(uptime_secs(10), LinkId(1), h.to_frame())
+        .unwrap();
+    let mut t = uptime_secs(10);
     let mut gave_up = false;
     for _ in 0..10 {
         t = t.advance(Duration::from_millis(600));
@@ -101,14 +109,15 @@ fn forwarded_body_request(body: &[u8], hops: u8) -> (GossipEngine, Signed<LogHea
     drain(&mut r);
     let kp = Keypair::from_seed([9; 32]);
     let h = header(&kp, 1, None, body);
-    r.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+    r.handle_message(uptime_secs(10), LinkId(1), h.to_frame())
+        .unwrap();
     drain(&mut r);
     let ask = Message::BodyRequest(wire::BodyRequest {
         hash: h.body_hash,
         hops,
     })
     .encode();
-    r.handle_message(now(), LinkId(2), ask).unwrap();
+    r.handle_message(uptime_secs(10), LinkId(2), ask).unwrap();
     let (t, _) = drain(&mut r);
     let fwd = t
         .iter()
@@ -131,7 +140,8 @@ fn relay_forwards_body_requests_toward_the_author() {
         body: body.clone(),
     })
     .encode();
-    r.handle_message(now(), LinkId(1), resp.clone()).unwrap();
+    r.handle_message(uptime_secs(10), LinkId(1), resp.clone())
+        .unwrap();
     let (t, ev) = drain(&mut r);
     assert_eq!(t.len(), 1);
     assert_eq!((t[0].link, &t[0].payload), (LinkId(2), &resp));
@@ -160,7 +170,7 @@ fn unanswered_fetches_from_one_link_do_not_starve_another_links_bodies() {
         for n in seeds {
             let kp = Keypair::from_seed([n; 32]);
             let h = header(&kp, 1, None, &[n; 8]);
-            let _ = e.handle_message(now(), LinkId(1), h.to_frame());
+            let _ = e.handle_message(uptime_secs(10), LinkId(1), h.to_frame());
         }
         drain(e);
     };
@@ -173,7 +183,8 @@ fn unanswered_fetches_from_one_link_do_not_starve_another_links_bodies() {
     // An honest author's header on link 2 still gets its body asked for.
     let kp = Keypair::from_seed([9; 32]);
     let h = header(&kp, 1, None, b"honest body");
-    e.handle_message(now(), LinkId(2), h.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), h.to_frame())
+        .unwrap();
     let (t, _) = drain(&mut e);
     assert!(
         t.iter()

@@ -11,7 +11,8 @@ fn new_header_is_relayed_to_eager_peers_but_not_back() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let f = header(&kp, 1, None, b"body").to_frame();
-    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f.clone())
+        .unwrap();
     let (t, ev) = drain(&mut e);
     let headers: Vec<&Transmit> = t
         .iter()
@@ -39,9 +40,10 @@ fn duplicate_is_dropped_before_decoding_and_chokes_the_sender() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let f = header(&kp, 1, None, b"body").to_frame();
-    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f.clone())
+        .unwrap();
     drain(&mut e);
-    e.handle_message(now(), LinkId(2), f).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), f).unwrap();
     let (t, _) = drain(&mut e);
     assert_eq!(e.stats().duplicates, 1);
     assert_eq!(kinds(&t), vec![kind::CHOKE.0], "only a choke goes back");
@@ -62,7 +64,7 @@ fn chokes_are_per_author_and_undone_by_iwant() {
     let (a, b) = (Keypair::from_seed([9; 32]), Keypair::from_seed([8; 32]));
     for kp in [&a, &b] {
         let f = header(kp, 1, None, b"x").to_frame();
-        e.handle_message(now(), LinkId(1), f).unwrap();
+        e.handle_message(uptime_secs(10), LinkId(1), f).unwrap();
     }
     drain(&mut e);
     assert_eq!(e.eager_for(&topic(), &a.id()).len(), 3);
@@ -72,7 +74,7 @@ fn chokes_are_per_author_and_undone_by_iwant() {
         author: a.id(),
     })
     .encode();
-    e.handle_message(now(), LinkId(2), choke).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), choke).unwrap();
     assert_eq!(e.eager_for(&topic(), &a.id()), vec![LinkId(1), LinkId(3)]);
     assert_eq!(
         e.eager_for(&topic(), &b.id()).len(),
@@ -81,8 +83,10 @@ fn chokes_are_per_author_and_undone_by_iwant() {
     );
     let fa = header(&a, 2, Some(header(&a, 1, None, b"x").hash()), b"y").to_frame();
     let fb = header(&b, 2, Some(header(&b, 1, None, b"x").hash()), b"y").to_frame();
-    e.handle_message(now(), LinkId(1), fa.clone()).unwrap();
-    e.handle_message(now(), LinkId(1), fb.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), fa.clone())
+        .unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), fb.clone())
+        .unwrap();
     let (t, _) = drain(&mut e);
     let to2: Vec<&Bytes> = t
         .iter()
@@ -96,7 +100,7 @@ fn chokes_are_per_author_and_undone_by_iwant() {
         ids: vec![ShortId::of(&wire::frame_id(&fa))],
     })
     .encode();
-    e.handle_message(now(), LinkId(2), iwant).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), iwant).unwrap();
     let (t, _) = drain(&mut e);
     assert!(t.iter().any(|t| t.link == LinkId(2) && t.payload == fa));
     assert_eq!(e.eager_for(&topic(), &a.id()).len(), 3);
@@ -112,7 +116,7 @@ fn forged_header_is_refused_penalised_and_not_relayed() {
     let mut bad = header(&kp, 1, None, b"body").to_frame().to_vec();
     let last = bad.len() - 1;
     bad[last] ^= 1;
-    let r = e.handle_message(now(), LinkId(1), Bytes::from(bad));
+    let r = e.handle_message(uptime_secs(10), LinkId(1), Bytes::from(bad));
     assert!(matches!(r, Err(GossipError::Signed(_))), "{r:?}");
     let (t, ev) = drain(&mut e);
     assert!(t.is_empty(), "nothing relayed");
@@ -134,13 +138,13 @@ fn stale_future_and_malformed_headers_are_refused() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let mut future = header(&kp, 1, None, b"b").value().clone();
-    future.issued_at = WallTime::from_unix_millis(T0 + 120_000);
+    future.issued_at = WallTime::from_unix_millis(EPOCH_MS + 120_000);
     let f = Signed::sign(&kp, future).unwrap().to_frame();
     assert!(matches!(
-        e.handle_message(now(), LinkId(1), f),
+        e.handle_message(uptime_secs(10), LinkId(1), f),
         Err(GossipError::Header(_))
     ));
-    let late = now().advance(Duration::from_secs(20));
+    let late = uptime_secs(10).advance(Duration::from_secs(20));
     let f = header(&kp, 1, None, b"b").to_frame();
     assert!(matches!(
         e.handle_message(late, LinkId(1), f),
@@ -148,7 +152,7 @@ fn stale_future_and_malformed_headers_are_refused() {
     ));
     for junk in [&[][..], &[1, 1], &[9, 1, 1, 0], &[1, 0x01, 0x01, 0xff]] {
         assert!(
-            e.handle_message(now(), LinkId(1), Bytes::copy_from_slice(junk))
+            e.handle_message(uptime_secs(10), LinkId(1), Bytes::copy_from_slice(junk))
                 .is_err()
         );
     }
@@ -162,14 +166,18 @@ fn repeated_bad_input_bans_the_link() {
     peer(&mut e, 1);
     drain(&mut e);
     for _ in 0..10 {
-        let _ = e.handle_message(now(), LinkId(1), Bytes::from_static(&[1, 1, 3, 0xff]));
+        let _ = e.handle_message(
+            uptime_secs(10),
+            LinkId(1),
+            Bytes::from_static(&[1, 1, 3, 0xff]),
+        );
     }
     let (_, ev) = drain(&mut e);
     assert!(ev.contains(&Event::LinkBanned { link: LinkId(1) }));
     let kp = Keypair::from_seed([9; 32]);
     let f = header(&kp, 1, None, b"b").to_frame();
     assert_eq!(
-        e.handle_message(now(), LinkId(1), f),
+        e.handle_message(uptime_secs(10), LinkId(1), f),
         Err(GossipError::Banned(LinkId(1)))
     );
     assert!(e.mesh(&topic()).is_empty());
@@ -186,14 +194,16 @@ fn per_author_rate_limit() {
     let h1 = header(&kp, 1, None, b"1");
     let h2 = header(&kp, 2, Some(h1.hash()), b"2");
     let h3 = header(&kp, 3, Some(h2.hash()), b"3");
-    e.handle_message(now(), LinkId(1), h1.to_frame()).unwrap();
-    e.handle_message(now(), LinkId(1), h2.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h1.to_frame())
+        .unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h2.to_frame())
+        .unwrap();
     assert_eq!(
-        e.handle_message(now(), LinkId(1), h3.to_frame()),
+        e.handle_message(uptime_secs(10), LinkId(1), h3.to_frame()),
         Err(GossipError::RateLimited)
     );
     // Refused for rate, not remembered: the same bytes are accepted once tokens return.
-    let later = now().advance(Duration::from_secs(2));
+    let later = uptime_secs(10).advance(Duration::from_secs(2));
     e.handle_message(later, LinkId(1), h3.to_frame()).unwrap();
     assert_eq!(e.head_seq(&topic(), &kp.id()), 3);
 }
@@ -207,7 +217,8 @@ fn gap_triggers_a_range_pull_and_pull_is_answered() {
     let h1 = header(&kp, 1, None, b"1");
     let h2 = header(&kp, 2, Some(h1.hash()), b"2");
     let h3 = header(&kp, 3, Some(h2.hash()), b"3");
-    e.handle_message(now(), LinkId(1), h3.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h3.to_frame())
+        .unwrap();
     let (t, _) = drain(&mut e);
     let pull = t
         .iter()
@@ -217,8 +228,10 @@ fn gap_triggers_a_range_pull_and_pull_is_answered() {
         Message::Pull(p) => assert_eq!((p.from, p.to), (1, 2)),
         m => panic!("{m:?}"),
     }
-    e.handle_message(now(), LinkId(1), h1.to_frame()).unwrap();
-    e.handle_message(now(), LinkId(1), h2.to_frame()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h1.to_frame())
+        .unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), h2.to_frame())
+        .unwrap();
     drain(&mut e);
     // Serving: another peer asks for the range.
     peer(&mut e, 2);
@@ -230,7 +243,7 @@ fn gap_triggers_a_range_pull_and_pull_is_answered() {
         to: 9,
     })
     .encode();
-    e.handle_message(now(), LinkId(2), ask).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), ask).unwrap();
     let (t, _) = drain(&mut e);
     let frames: Vec<Bytes> = t.into_iter().map(|t| t.payload).collect();
     assert_eq!(frames, vec![h2.to_frame(), h3.to_frame()]);
@@ -243,10 +256,18 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
     peer(&mut e, 2);
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
-    e.handle_message(now(), LinkId(1), header(&kp, 1, None, b"a").to_frame())
-        .unwrap();
-    e.handle_message(now(), LinkId(1), header(&kp, 1, None, b"b").to_frame())
-        .unwrap();
+    e.handle_message(
+        uptime_secs(10),
+        LinkId(1),
+        header(&kp, 1, None, b"a").to_frame(),
+    )
+    .unwrap();
+    e.handle_message(
+        uptime_secs(10),
+        LinkId(1),
+        header(&kp, 1, None, b"b").to_frame(),
+    )
+    .unwrap();
     let (t, ev) = drain(&mut e);
     let proof = ev
         .iter()
@@ -273,7 +294,7 @@ fn equivocation_becomes_a_proof_event_and_is_gossiped() {
     // Later entries of the equivocator are not relayed.
     let h1 = header(&kp, 1, None, b"a");
     e.handle_message(
-        now(),
+        uptime_secs(10),
         LinkId(1),
         header(&kp, 2, Some(h1.hash()), b"c").to_frame(),
     )
@@ -293,7 +314,8 @@ fn an_entry_pushed_out_of_a_full_author_log_is_reported() {
     let kp = Keypair::from_seed([9; 32]);
     let mut forgotten = Vec::new();
     for h in chain(&kp, 4, |_| b"x".to_vec()) {
-        e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+        e.handle_message(uptime_secs(10), LinkId(1), h.to_frame())
+            .unwrap();
         let (_, ev) = drain(&mut e);
         for x in ev {
             if let Event::HeadersForgotten { seqs, .. } = x {
@@ -313,8 +335,12 @@ fn the_equivocator_set_is_bounded_and_forgets_the_oldest() {
     let keys: Vec<Keypair> = (10..20).map(|i| Keypair::from_seed([i; 32])).collect();
     for kp in &keys {
         for body in [&b"a"[..], b"b"] {
-            e.handle_message(now(), LinkId(1), header(kp, 1, None, body).to_frame())
-                .unwrap();
+            e.handle_message(
+                uptime_secs(10),
+                LinkId(1),
+                header(kp, 1, None, body).to_frame(),
+            )
+            .unwrap();
         }
         drain(&mut e);
     }
@@ -336,9 +362,9 @@ fn publish_waits_for_persistence_and_restore_continues_the_log() {
     peer(&mut e, 1);
     drain(&mut e);
     let d = CapabilityDescriptor::builder(e.id(), "image.gen", "creative/image", "make images")
-        .build(now())
+        .build(uptime_secs(10))
         .unwrap();
-    let (t, seq) = e.publish(now(), d.clone()).unwrap();
+    let (t, seq) = e.publish(uptime_secs(10), d.clone()).unwrap();
     assert_eq!(seq, 1);
     let (tx, ev) = drain(&mut e);
     assert!(tx.is_empty(), "nothing leaves before the head is durable");
@@ -349,7 +375,7 @@ fn publish_waits_for_persistence_and_restore_continues_the_log() {
             _ => None,
         })
         .unwrap();
-    e.handle_persisted(now(), &t, seq);
+    e.handle_persisted(uptime_secs(10), &t, seq);
     let (tx, ev) = drain(&mut e);
     assert_eq!(kinds(&tx), vec![kind::HEADER.0]);
     assert!(ev.contains(&Event::Published {
@@ -362,12 +388,12 @@ fn publish_waits_for_persistence_and_restore_continues_the_log() {
         GossipConfig::seeded([3; 32]),
         Box::new(Keypair::from_seed([3; 32])),
         Box::new(HashedNgramEncoder::default()),
-        now(),
+        uptime_secs(10),
     )
     .unwrap();
-    r.restore(now(), [head]).unwrap();
+    r.restore(uptime_secs(10), [head]).unwrap();
     assert_eq!(r.head_seq(&t, &r.id()), 1);
-    let (_, seq2) = r.publish(now(), d).unwrap();
+    let (_, seq2) = r.publish(uptime_secs(10), d).unwrap();
     assert_eq!(seq2, 2);
     let h2 = r.own.get(&t).unwrap().waiting.get(&2).unwrap().0.clone();
     let h1 = r.header(&t, &r.id(), 1).unwrap();
@@ -380,23 +406,24 @@ fn publish_waits_for_persistence_and_restore_continues_the_log() {
         header: other.to_frame(),
         body: None,
     };
-    assert!(engine(4).restore(now(), [bad]).is_err());
+    assert!(engine(4).restore(uptime_secs(10), [bad]).is_err());
 }
 
 #[test]
 fn a_header_seen_before_subscribing_is_taken_after() {
     // Not following the topic yet: the header is only remembered as seen.
     let mut e = engine(1);
-    e.unsubscribe(now(), &topic());
-    e.handle_link_up(now(), LinkId(1));
+    e.unsubscribe(uptime_secs(10), &topic());
+    e.handle_link_up(uptime_secs(10), LinkId(1));
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let f = header(&kp, 1, None, b"body").to_frame();
-    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f.clone())
+        .unwrap();
     assert_eq!(e.header_count(), 0);
     // After subscribing, the same bytes (anti-entropy, a peer's push, a restore) are new.
-    e.subscribe(now(), topic()).unwrap();
-    e.handle_message(now(), LinkId(1), f).unwrap();
+    e.subscribe(uptime_secs(10), topic()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f).unwrap();
     assert_eq!(e.header_count(), 1);
     let (_, ev) = drain(&mut e);
     assert!(ev.iter().any(|e| matches!(e, Event::Header { seq: 1, .. })));
@@ -413,10 +440,10 @@ fn headers_outside_the_time_window_do_not_cost_the_relay() {
     for i in 0..50u8 {
         let kp = Keypair::from_seed([100 + i; 32]);
         let mut future = header(&kp, 1, None, b"b").value().clone();
-        future.issued_at = WallTime::from_unix_millis(T0 + 120_000);
+        future.issued_at = WallTime::from_unix_millis(EPOCH_MS + 120_000);
         let f = Signed::sign(&kp, future).unwrap().to_frame();
         assert!(matches!(
-            e.handle_message(now(), LinkId(1), f),
+            e.handle_message(uptime_secs(10), LinkId(1), f),
             Err(GossipError::Header(HeaderError::FromTheFuture { .. }))
         ));
     }
@@ -426,6 +453,9 @@ fn headers_outside_the_time_window_do_not_cost_the_relay() {
     let mut forged = header(&kp, 1, None, b"b").to_frame().to_vec();
     let n = forged.len();
     forged[n - 1] ^= 1;
-    assert!(e.handle_message(now(), LinkId(1), forged.into()).is_err());
+    assert!(
+        e.handle_message(uptime_secs(10), LinkId(1), forged.into())
+            .is_err()
+    );
     assert!(e.penalty(LinkId(1)) > 0);
 }

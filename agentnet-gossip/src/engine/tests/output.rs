@@ -13,7 +13,7 @@ fn idle_engine_polls_nothing_and_keeps_its_deadline() {
         assert_eq!(e.poll_timeout(), Some(d));
     }
     // An early timeout changes nothing.
-    e.handle_timeout(now());
+    e.handle_timeout(uptime_secs(10));
     assert_eq!(e.poll_timeout(), Some(d));
 }
 
@@ -25,7 +25,8 @@ fn overflow_drops_lowest_class_and_reports() {
     let kp = Keypair::from_seed([9; 32]);
     let hs = chain(&kp, 20, |s| vec![s as u8]);
     for h in &hs {
-        e.handle_message(now(), LinkId(1), h.to_frame()).unwrap();
+        e.handle_message(uptime_secs(10), LinkId(1), h.to_frame())
+            .unwrap();
     }
     drain(&mut e);
     // 20 repair frames requested at once into a 16-frame queue.
@@ -36,7 +37,7 @@ fn overflow_drops_lowest_class_and_reports() {
         to: 20,
     })
     .encode();
-    e.handle_message(now(), LinkId(1), ask).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), ask).unwrap();
     assert!(e.queued_transmits() <= 16);
     let (_, ev) = drain(&mut e);
     // One report for the transmit queue, with every drop of the input; the kept frames are

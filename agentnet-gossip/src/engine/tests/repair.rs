@@ -12,23 +12,24 @@ fn lazy_push_and_iwant_repair() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let first = header(&kp, 1, None, b"x");
-    e.handle_message(now(), LinkId(1), first.to_frame())
+    e.handle_message(uptime_secs(10), LinkId(1), first.to_frame())
         .unwrap();
     let choke = Message::Choke(wire::Choke {
         topic: topic(),
         author: kp.id(),
     })
     .encode();
-    e.handle_message(now(), LinkId(2), choke).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), choke).unwrap();
     drain(&mut e);
     let f = header(&kp, 2, Some(first.hash()), b"y").to_frame();
-    e.handle_message(now(), LinkId(1), f.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f.clone())
+        .unwrap();
     let (t, _) = drain(&mut e);
     assert!(
         t.iter().all(|t| t.link != LinkId(2)),
         "no eager copy to a lazy peer"
     );
-    e.handle_timeout(now().advance(Duration::from_millis(200)));
+    e.handle_timeout(uptime_secs(10).advance(Duration::from_millis(200)));
     let (t, _) = drain(&mut e);
     let ihave = t
         .iter()
@@ -39,16 +40,16 @@ fn lazy_push_and_iwant_repair() {
     let mut b = engine(2);
     peer(&mut b, 7);
     drain(&mut b);
-    b.handle_message(now(), LinkId(7), ihave.payload.clone())
+    b.handle_message(uptime_secs(10), LinkId(7), ihave.payload.clone())
         .unwrap();
     assert!(drain(&mut b).0.is_empty(), "waits for an eager copy first");
-    b.handle_timeout(now().advance(Duration::from_millis(300)));
+    b.handle_timeout(uptime_secs(10).advance(Duration::from_millis(300)));
     let (t, _) = drain(&mut b);
     let iwant = t
         .iter()
         .find(|t| peek_kind(&t.payload) == Some(kind::IWANT))
         .expect("asks");
-    e.handle_message(now(), LinkId(2), iwant.payload.clone())
+    e.handle_message(uptime_secs(10), LinkId(2), iwant.payload.clone())
         .unwrap();
     let (t, _) = drain(&mut e);
     assert!(t.iter().any(|t| t.link == LinkId(2) && t.payload == f));
@@ -66,7 +67,7 @@ fn anti_entropy_leaves_unsettled_entries_to_the_trees() {
     drain(&mut e);
     let kp = Keypair::from_seed([9; 32]);
     let f = header(&kp, 1, None, b"x").to_frame();
-    e.handle_message(now(), LinkId(1), f).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(1), f).unwrap();
     drain(&mut e);
     let empty = Message::Digest(wire::Digest {
         topic: topic(),
@@ -74,15 +75,16 @@ fn anti_entropy_leaves_unsettled_entries_to_the_trees() {
     })
     .encode();
     // Issued just now: still travelling down its tree, so the digests agree.
-    e.handle_message(now(), LinkId(2), empty.clone()).unwrap();
+    e.handle_message(uptime_secs(10), LinkId(2), empty.clone())
+        .unwrap();
     assert!(
         drain(&mut e).0.is_empty(),
         "no vector for an unsettled entry"
     );
     // Once settled, the difference is reported (to a digest sent after the link's next
     // anti-entropy turn: one per period is taken up).
-    let later =
-        now().advance(e.config().anti_entropy.max(e.config().settle) + Duration::from_millis(1));
+    let later = uptime_secs(10)
+        .advance(e.config().anti_entropy.max(e.config().settle) + Duration::from_millis(1));
     e.handle_message(later, LinkId(2), empty).unwrap();
     let (t, _) = drain(&mut e);
     assert_eq!(kinds(&t), vec![kind::VECTOR.0]);
@@ -101,12 +103,16 @@ fn settled_topic(n: u32) -> (GossipEngine, Now) {
         let mut seed = [3u8; 32];
         seed[..4].copy_from_slice(&i.to_be_bytes());
         let kp = Keypair::from_seed(seed);
-        e.handle_message(now(), LinkId(1), header(&kp, 1, None, b"x").to_frame())
-            .unwrap();
+        e.handle_message(
+            uptime_secs(10),
+            LinkId(1),
+            header(&kp, 1, None, b"x").to_frame(),
+        )
+        .unwrap();
     }
     drain(&mut e);
     assert_eq!(e.header_count(), n as usize);
-    (e, now().advance(Duration::from_secs(60)))
+    (e, uptime_secs(10).advance(Duration::from_secs(60)))
 }
 
 fn zero_digest(e: &GossipEngine) -> Bytes {
@@ -203,13 +209,13 @@ fn a_restore_is_not_held_to_the_wires_rate_limits() {
         frames.push(header(&Keypair::from_seed([n; 32]), 1, None, b"x").to_frame());
     }
     let mut e = engine_with(1, tight);
-    assert_eq!(e.restore_headers(now(), frames.clone()), 30);
+    assert_eq!(e.restore_headers(uptime_secs(10), frames.clone()), 30);
     assert_eq!(e.header_count(), 30);
     // The same frames from a link are held to the limits.
     let mut wire = engine_with(1, tight);
     peer(&mut wire, 1);
     for f in frames {
-        let _ = wire.handle_message(now(), LinkId(1), f);
+        let _ = wire.handle_message(uptime_secs(10), LinkId(1), f);
     }
     assert!(wire.header_count() < 30, "{}", wire.header_count());
 }
