@@ -85,7 +85,7 @@
 //!
 //! # What this module does not do
 //! It knows nothing about agents, topics or stake: indices are dense `u32`s that the callers
-//! ([`crate::mg`]) map to agent ids, and the pretrust vector is theirs to build. It is
+//! ([`crate::reputation`]) map to agent ids, and the pretrust vector is theirs to build. It is
 //! single-threaded.
 
 use std::collections::{BTreeMap, VecDeque};

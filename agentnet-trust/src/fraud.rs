@@ -136,7 +136,7 @@ pub struct Offence {
 /// Whom a verified [`Offence`] blames: the key that signed the contradicting statements, the
 /// identity (canonical id) that key belongs to, and the principal proven to own that identity.
 ///
-/// Made only from an offence, so [`Reputation::slash`](crate::mg::Reputation::slash) can check
+/// Made only from an offence, so [`Reputation::slash`](crate::reputation::Reputation::slash) can check
 /// that the agent it slashes is the one the proof names ("blame only what a proof ties to the
 /// one blamed"):
 /// - [`Culprit::key`]: the offending key as its own identity, blaming no principal;

@@ -1,6 +1,6 @@
 //! The interaction ledger: this agent's own, verified experience of each peer, per topic.
 //!
-//! Local trust is the input of every reputation method in [`crate::mg`]. It must not be
+//! Local trust is the input of every reputation method in [`crate::reputation`]. It must not be
 //! something a peer can talk its way into, so the ledger accepts only outcomes backed by a
 //! check this node made itself:
 //!

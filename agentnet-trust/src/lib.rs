@@ -22,7 +22,7 @@
 //! | [`report`] | signed sparse per-topic trust reports: salient-change builder and receiver book |
 //! | [`eigentrust`] | sparse (CSR) EigenTrust: a Gauss–Seidel push solver that keeps its residual, so a warm start after small edits needs a few sweeps |
 //! | [`select`] | candidate selection: Pareto layers over relevance, reputation, observed-and-claimed QoS, evidence offered and attestation; exploration; demotion after a failure until the descriptor is refreshed |
-//! | [`mg`] | [`Reputation`](mg::Reputation): MG-EigenTrust (stake + gated, semantically weighted cross-topic pretrust, slashing) and the flattened-global and per-topic baselines; formulas in the module docs |
+//! | [`reputation`] | [`Reputation`](reputation::Reputation): MG-EigenTrust (stake + gated, semantically weighted cross-topic pretrust, slashing) and the flattened-global and per-topic baselines; formulas in the module docs |
 //! | [`wire`] | the trust plane's frame kinds (`0x02xx`) |
 //!
 //! ## What is not here
@@ -54,7 +54,7 @@
 //! use agentnet_trust::canary::{CanaryBook, CanaryConfig, Expected};
 //! use agentnet_trust::evidence::Answer;
 //! use agentnet_trust::ledger::{Ledger, LedgerConfig};
-//! use agentnet_trust::mg::{Reputation, ReputationConfig};
+//! use agentnet_trust::reputation::{Reputation, ReputationConfig};
 //! use core::time::Duration;
 //!
 //! let me = Keypair::from_seed([1; 32]);
@@ -101,8 +101,8 @@ pub mod eigentrust;
 pub mod evidence;
 pub mod fraud;
 pub mod ledger;
-pub mod mg;
 pub mod registry;
 pub mod report;
+pub mod reputation;
 pub mod select;
 pub mod wire;

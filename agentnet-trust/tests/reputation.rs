@@ -12,7 +12,7 @@ use agentnet_trust::canary::{
 use agentnet_trust::evidence::{Answer, Commitment};
 use agentnet_trust::fraud::{Culprit, FraudProof, Offence};
 use agentnet_trust::ledger::{Ledger, LedgerConfig, LedgerError};
-use agentnet_trust::mg::{
+use agentnet_trust::reputation::{
     Method, MgOptions, Reputation, ReputationConfig, ReputationError, SlashOutcome, Stake,
 };
 use core::time::Duration;

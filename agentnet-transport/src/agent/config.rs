@@ -14,9 +14,9 @@ use agentnet_mech::session::SessionConfig;
 use agentnet_trust::baid::PrincipalCommitment;
 use agentnet_trust::canary::CanaryConfig;
 use agentnet_trust::ledger::LedgerConfig;
-use agentnet_trust::mg::ReputationConfig;
 use agentnet_trust::registry::RegistryConfig;
 use agentnet_trust::report::{ReportBookConfig, SalienceConfig};
+use agentnet_trust::reputation::ReputationConfig;
 use thiserror::Error;
 
 /// Why an agent's configuration was refused.

@@ -184,7 +184,7 @@ impl ReportBook {
     }
 
     /// `reporter`'s row in `topic` aged to `now`: `(peer, pos, neg)` by peer, ready for
-    /// [`Reputation::set_row`](crate::mg::Reputation::set_row). Empty if unknown.
+    /// [`Reputation::set_row`](crate::reputation::Reputation::set_row). Empty if unknown.
     pub fn row_at(
         &self,
         topic: &Topic,

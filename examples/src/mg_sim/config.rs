@@ -1,6 +1,6 @@
 //! The MG-EigenTrust simulation's inputs and raw output: the topic table, the compared methods, the experiment configuration and one run's result.
 
-use agentnet_trust::mg::{Method, MgOptions, ReputationConfig};
+use agentnet_trust::reputation::{Method, MgOptions, ReputationConfig};
 
 /// The paper's five topics, then three more for the harder runs (`topics` up to 8): (topic,
 /// description encoded for the semantic weight).

@@ -117,10 +117,10 @@
 //! [`CanaryBook`]: agentnet_trust::canary::CanaryBook
 //! [`verify_evidence`]: agentnet_trust::evidence::verify_evidence
 //! [`ReportBook`]: agentnet_trust::report::ReportBook
-//! [`Reputation`]: agentnet_trust::mg::Reputation
-//! [`ReputationConfig`]: agentnet_trust::mg::ReputationConfig
-//! [`Reputation::slash`]: agentnet_trust::mg::Reputation::slash
-//! [`Reputation::evidence`]: agentnet_trust::mg::Reputation::evidence
+//! [`Reputation`]: agentnet_trust::reputation::Reputation
+//! [`ReputationConfig`]: agentnet_trust::reputation::ReputationConfig
+//! [`Reputation::slash`]: agentnet_trust::reputation::Reputation::slash
+//! [`Reputation::evidence`]: agentnet_trust::reputation::Reputation::evidence
 //! [`FraudProof::from_evidence_report`]: agentnet_trust::fraud::FraudProof::from_evidence_report
 
 mod config;

@@ -3,8 +3,8 @@
 use super::*;
 use agentnet_core::descriptor::Topic;
 use agentnet_core::{AgentId, Signed};
-use agentnet_trust::mg::Method;
 use agentnet_trust::report::TrustReport;
+use agentnet_trust::reputation::Method;
 
 impl World {
     /// Every agent sends its reports; returns the number of entries sent.
@@ -178,7 +178,7 @@ impl World {
         self.result.defectors = r.defectors;
         self.result.defectors_flagged = r.defectors_flagged;
         // Diagnostics of the consistency gate from code generation into code review, as MG
-        // evaluates it from its evidence (see `agentnet_trust::mg`): open iff the record in
+        // evaluates it from its evidence (see `agentnet_trust::reputation`): open iff the record in
         // code generation is large enough and the one in code review is not worse by more
         // than the tolerance.
         if let (Some(rep), Some(Method::MultiGraph(_))) = (rep, self.method.method()) {

@@ -13,8 +13,8 @@ use agentnet_trust::canary::{CanaryBook, CanaryConfig};
 use agentnet_trust::eigentrust::EigenTrustParams;
 use agentnet_trust::evidence::TaskId;
 use agentnet_trust::ledger::{Ledger, LedgerConfig};
-use agentnet_trust::mg::{Reputation, ReputationConfig};
 use agentnet_trust::report::{ReportBook, ReportBookConfig, ReportBuilder, SalienceConfig};
+use agentnet_trust::reputation::{Reputation, ReputationConfig};
 use core::time::Duration;
 
 mod epoch;

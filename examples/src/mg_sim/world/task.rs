@@ -266,7 +266,7 @@ impl World {
                         self.convicted.insert(pid);
                         let principal = self.nodes[provider].principal;
                         if let Some(r) = self.rep.as_mut()
-                            && let Ok(agentnet_trust::mg::SlashOutcome::Slashed { stake }) =
+                            && let Ok(agentnet_trust::reputation::SlashOutcome::Slashed { stake }) =
                                 r.slash(&Culprit::key(&offence).with_principal(principal), &offence)
                         {
                             self.result.burned += stake;

@@ -1,4 +1,4 @@
-//! The collusion discount (see the module docs of [`mg`](super), "Collusion discount") and the
+//! The collusion discount (see the module docs of [`reputation`](super), "Collusion discount") and the
 //! local-trust formula the graphs are built from.
 
 use super::*;
