@@ -82,6 +82,14 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+mod files;
+mod request;
+mod serve;
+
+use files::*;
+use request::*;
+use serve::*;
+
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -179,33 +187,6 @@ enum Cmd {
     },
 }
 
-/// A descriptor file.
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-struct DescriptorFile {
-    capability: String,
-    topic: String,
-    summary: String,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default = "default_ttl")]
-    ttl_secs: u64,
-    #[serde(default)]
-    side_effects: Option<SideEffects>,
-    #[serde(default)]
-    qos: QosFile,
-}
-
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct QosFile {
-    latency_ms: Option<u32>,
-    success_bp: Option<u16>,
-    cost_micros: Option<u64>,
-    availability_bp: Option<u16>,
-    load_bp: Option<u16>,
-}
-
 /// Peer-chosen text made safe for a terminal: control characters (escape sequences that
 /// could rewrite the screen, carriage returns that hide a line) are shown escaped; newlines
 /// and tabs are kept only when `lines` (a task result).
@@ -219,47 +200,6 @@ fn printable(s: &str, lines: bool) -> String {
             }
         })
         .collect()
-}
-
-fn default_ttl() -> u64 {
-    600
-}
-
-fn read_descriptor(path: &Path) -> Result<DescriptorFile, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let parsed: DescriptorFile = if path.extension().is_some_and(|e| e == "toml") {
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-    } else {
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-    };
-    Ok(parsed)
-}
-
-fn build(node: &Node, f: &DescriptorFile) -> Result<CapabilityDescriptor, Box<dyn Error>> {
-    let d = QosVector::default();
-    let qos = QosVector {
-        latency_ms: f.qos.latency_ms.unwrap_or(d.latency_ms),
-        success_bp: f.qos.success_bp.unwrap_or(d.success_bp),
-        cost_micros: f.qos.cost_micros.unwrap_or(d.cost_micros),
-        availability_bp: f.qos.availability_bp.unwrap_or(d.availability_bp),
-        load_bp: f.qos.load_bp.unwrap_or(d.load_bp),
-    };
-    let constraints = Constraints {
-        side_effects: f.side_effects.unwrap_or(SideEffects::None),
-        ..Constraints::default()
-    };
-    Ok(CapabilityDescriptor::builder(
-        node.id(),
-        f.capability.as_str(),
-        &f.topic,
-        f.summary.as_str(),
-    )
-    .tags(f.tags.iter().map(String::as_str))
-    .qos(qos)
-    .constraints(constraints)
-    .ttl(Duration::from_secs(f.ttl_secs))
-    .build(SystemClock::new().now())?)
 }
 
 fn tcp(listen: &str) -> Result<TcpConfig, Box<dyn Error>> {
@@ -449,100 +389,6 @@ fn agent_config() -> AgentConfig {
     a
 }
 
-struct ServeArgs {
-    listen: String,
-    bootstrap: Vec<String>,
-    descriptors: Vec<PathBuf>,
-    data_dir: PathBuf,
-    exec: String,
-    exec_timeout: Duration,
-    seconds: Option<u64>,
-    lie: bool,
-}
-
-/// Run `cmd` with `sh -c`, `input` on stdin; stdout is the result.
-async fn exec(cmd: &str, task: &ExecuteTask, input: &[u8], timeout: Duration) -> Executed {
-    use tokio::io::AsyncWriteExt;
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env("AGENTNET_CAPABILITY", &task.capability)
-        .env("AGENTNET_TOPIC", task.topic.as_str())
-        .env("AGENTNET_INTENT", &task.intent)
-        .env("AGENTNET_REQUESTER", task.requester.to_string())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return Executed::Failed(format!("cannot start {cmd:?}: {e}")),
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = input.to_vec();
-        tokio::spawn(async move {
-            let _ = stdin.write_all(&input).await;
-        });
-    }
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Err(_) => Executed::Failed(format!("{cmd:?} ran past {timeout:?}")),
-        Ok(Err(e)) => Executed::Failed(format!("{cmd:?}: {e}")),
-        Ok(Ok(out)) if !out.status.success() => {
-            Executed::Failed(format!("{cmd:?} exited with {}", out.status))
-        }
-        Ok(Ok(out)) => Executed::Done {
-            result: Bytes::from(out.stdout),
-            tools: Vec::new(),
-        },
-    }
-}
-
-async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
-    let files = a
-        .descriptors
-        .iter()
-        .map(|p| read_descriptor(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let cfg = tcp(&a.listen)?;
-    let lie = a.lie;
-    let node = Node::builder()
-        .data_dir(&a.data_dir)
-        .transport_with(move |k: &Keypair, now: Now| {
-            let keys = Keypair::from_seed(*k.seed());
-            async move {
-                let t = TcpTransport::bind(&keys, cfg, now.wall.as_unix_millis())
-                    .await
-                    .map_err(NodeError::from)?;
-                Ok(Lying::new(t, &keys, Arc::new(AtomicBool::new(lie))))
-            }
-        })
-        .config(NodeConfig {
-            agent: agent_config(),
-            bootstrap: a.bootstrap,
-            follow_peer_topics: true,
-            ..NodeConfig::default()
-        })
-        .start()
-        .await?;
-    println!(
-        "listening {} as {}",
-        node.local_addr().unwrap_or("-"),
-        node.id()
-    );
-    for f in &files {
-        let cmd = a.exec.clone();
-        let timeout = a.exec_timeout;
-        node.serve(build(&node, f)?, move |task, input| {
-            let cmd = cmd.clone();
-            async move { exec(&cmd, &task, &input, timeout).await }
-        })
-        .await?;
-        println!("serving {} in {}", f.capability, f.topic);
-    }
-    run_until_stopped(node, a.seconds).await
-}
-
 /// Print one line per notable event until interrupted (Ctrl-C) or for `seconds`, then stop
 /// the node.
 async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), Box<dyn Error>> {
@@ -602,181 +448,6 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
     node.shutdown().await?;
     println!("stopped");
     Ok(())
-}
-
-/// The `request` command's arguments.
-#[derive(clap::Args, Debug)]
-struct RequestArgs {
-    /// Peers to join through (repeatable).
-    #[arg(long, required = true)]
-    bootstrap: Vec<String>,
-    /// Keep the requester's identity, ledger and reputation here (default: throwaway).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// The task input.
-    #[arg(long)]
-    input: PathBuf,
-    /// Canaries, JSON lines `{"input": "...", "expected": "..."}`.
-    #[arg(long)]
-    canaries: Option<PathBuf>,
-    /// Verification tier: auto (the risk policy decides), 1, 2 or 3.
-    #[arg(long, default_value = "auto")]
-    tier: String,
-    /// What a wrong result would cost, in units (for `--tier auto`).
-    #[arg(long, default_value_t = 0.0)]
-    value_at_risk: f64,
-    /// Longest wait for descriptors before the request starts, in seconds.
-    #[arg(long, default_value_t = 10)]
-    wait_secs: u64,
-    /// Start as soon as this many candidates are known (default: when the candidate list
-    /// has not grown for a second).
-    #[arg(long)]
-    expect: Option<usize>,
-    /// Probability of trying a never-observed provider first (0..=1; default 0.1).
-    #[arg(long, default_value_t = 0.1)]
-    explore: f64,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
-    /// What is wanted, in words.
-    intent: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CanaryLine {
-    input: String,
-    expected: String,
-}
-
-fn read_canaries(path: &Path) -> Result<Vec<CanaryCase>, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let c: CanaryLine = serde_json::from_str(line)
-            .map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))?;
-        out.push(CanaryCase::new(c.input, c.expected).ignoring_trailing_newline());
-    }
-    Ok(out)
-}
-
-async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
-    let input =
-        std::fs::read(&a.input).map_err(|e| format!("cannot read {}: {e}", a.input.display()))?;
-    let canaries = match &a.canaries {
-        Some(p) => read_canaries(p)?,
-        None => Vec::new(),
-    };
-    let mut task = TaskRequest::new(a.intent.clone(), Bytes::from(input));
-    task = match a.tier.as_str() {
-        "auto" => task,
-        "1" => task.tier(Tier::Reputation),
-        "2" => task.tier(Tier::Canary),
-        "3" => task.tier(Tier::Evidence),
-        other => return Err(format!("--tier {other}: use auto, 1, 2 or 3").into()),
-    };
-    if !(a.value_at_risk.is_finite() && a.value_at_risk >= 0.0) {
-        return Err("--value-at-risk must be a non-negative number of units".into());
-    }
-    task = task
-        .value_at_risk((a.value_at_risk * UNIT as f64) as u64)
-        .canaries(canaries);
-    let mut agent = agent_config();
-    agent.selection.exploration = a.explore;
-    let mut builder = Node::builder()
-        .tcp(tcp("127.0.0.1:0")?)
-        .interest(InterestProfile::everything())
-        .config(NodeConfig {
-            agent,
-            bootstrap: a.bootstrap,
-            follow_peer_topics: true,
-            ..NodeConfig::default()
-        });
-    if let Some(d) = &a.data_dir {
-        builder = builder.data_dir(d);
-    }
-    let node = builder.start().await?;
-    // Collect descriptors until `--expect` candidates are known, or else until the list
-    // stops growing for a second.
-    let until = WallClock::now() + Duration::from_secs(a.wait_secs);
-    let (mut seen, mut stable_since) = (0, WallClock::now());
-    while WallClock::now() < until {
-        let n = node
-            .discover(&a.intent, task.requirements.clone(), 16)
-            .await?
-            .len();
-        if let Some(e) = a.expect {
-            if n >= e {
-                break;
-            }
-        } else if n != seen {
-            seen = n;
-            stable_since = WallClock::now();
-        } else if n > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let outcome = node.request(task).await?;
-    // One trust round, so the scores below include this task.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let mut reputation = serde_json::Map::new();
-    let mut scores = Vec::new();
-    for at in &outcome.attempts {
-        let (s, convicted) = node.reputation(at.provider, at.topic.clone()).await?;
-        reputation.insert(at.provider.to_string(), serde_json::json!(s));
-        scores.push((at.provider, s, convicted));
-    }
-    let ok = outcome.result.is_ok();
-    let verdict = |v: &Verdict| v.name();
-    if a.json {
-        let out = serde_json::json!({
-            "outcome": match &outcome.result { Ok(_) => "success".to_string(), Err(e) => e.clone() },
-            "result": outcome.result.as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default(),
-            "provider": outcome.provider.map(|p| p.to_string()),
-            "tier": outcome.tier as u8,
-            "attempts": outcome.attempts.iter().map(|at| serde_json::json!({
-                "provider": at.provider.to_string(),
-                "topic": at.topic.as_str(),
-                "tier": at.tier as u8,
-                "verdict": verdict(&at.verdict),
-            })).collect::<Vec<_>>(),
-            "fallbacks": outcome.fallbacks(),
-            "payment": outcome.payment as f64 / UNIT as f64,
-            "reputation": reputation,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        for at in &outcome.attempts {
-            println!(
-                "tried {} at tier {}: {}",
-                at.provider,
-                at.tier as u8,
-                printable(verdict(&at.verdict), false)
-            );
-        }
-        match &outcome.result {
-            Ok(r) => println!(
-                "success from {} (paid {:.2} units):\n{}",
-                outcome.provider.map(|p| p.to_string()).unwrap_or_default(),
-                outcome.payment as f64 / UNIT as f64,
-                printable(&String::from_utf8_lossy(r), true)
-            ),
-            Err(e) => println!("failed: {}", printable(e, false)),
-        }
-        for (p, s, convicted) in scores {
-            println!(
-                "reputation {p} {s:.4}{}",
-                if convicted { " (convicted)" } else { "" }
-            );
-        }
-    }
-    node.shutdown().await?;
-    Ok(ok)
 }
 
 async fn run_reputation(
