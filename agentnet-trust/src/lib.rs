@@ -76,8 +76,8 @@
 //! // Reputation from this node's own row (peers' rows arrive as signed reports).
 //! let mut rep = Reputation::new(ReputationConfig::default())?;
 //! rep.add_topic(topic.clone(), Embedding::from_slice(&[1.0, 0.0]))?;
-//! rep.set_stake(me.id(), 10.0)?;
-//! rep.set_stake(provider.id(), 10.0)?;
+//! rep.set_stake(me.id(), 10 * agentnet_core::money::UNIT)?;
+//! rep.set_stake(provider.id(), 10 * agentnet_core::money::UNIT)?;
 //! let row = ledger.row(&topic, now.wall);
 //! rep.set_row(me.id(), &topic, row.iter().map(|(p, t)| (*p, t.pos as f32, t.neg as f32)))?;
 //! rep.recompute()?;

@@ -131,6 +131,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use agentnet_core::AgentId;
 use agentnet_core::descriptor::Topic;
+use agentnet_core::money::{Micros, UNIT};
 use agentnet_core::semantic::Embedding;
 use thiserror::Error;
 
@@ -158,9 +159,6 @@ pub enum ReputationError {
     /// A row is too long or has a bad value.
     #[error("bad row: {0}")]
     BadRow(&'static str),
-    /// A stake is negative or not finite.
-    #[error("bad stake")]
-    BadStake,
     /// A configuration field is out of its documented range.
     #[error("bad configuration: {0}")]
     Config(#[from] ConfigError),
@@ -176,9 +174,9 @@ pub enum ReputationError {
 struct AgentState {
     id: AgentId,
     principal: Option<PrincipalCommitment>,
-    stake: f64,
-    burned: f64,
-    frozen: f64,
+    stake: Micros,
+    burned: Micros,
+    frozen: Micros,
     slashed: bool,
     offences: u32,
 }
@@ -288,11 +286,9 @@ impl Reputation {
         Ok(())
     }
 
-    /// Set an agent's stake (in the host's unit). A slashed agent's stake stays zero.
-    pub fn set_stake(&mut self, agent: AgentId, stake: f64) -> Result<(), ReputationError> {
-        if !stake.is_finite() || stake < 0.0 {
-            return Err(ReputationError::BadStake);
-        }
+    /// Set an agent's stake. A slashed agent's stake stays zero. MG pretrust weighs eligible
+    /// agents by stake in whole units (`stake / UNIT` as `f64`), so only ratios matter.
+    pub fn set_stake(&mut self, agent: AgentId, stake: Micros) -> Result<(), ReputationError> {
         let i = self.ensure(agent)?;
         let a = &mut self.agents[i as usize];
         if !a.slashed {
@@ -422,9 +418,9 @@ impl Reputation {
         self.agents.push(AgentState {
             id: agent,
             principal: None,
-            stake: 0.0,
-            burned: 0.0,
-            frozen: 0.0,
+            stake: 0,
+            burned: 0,
+            frozen: 0,
             slashed: false,
             offences: 0,
         });

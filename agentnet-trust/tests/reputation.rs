@@ -1,6 +1,7 @@
 //! The ledger, canaries and the reputation methods, driven through their public APIs.
 
 use agentnet_core::descriptor::Topic;
+use agentnet_core::money::UNIT;
 use agentnet_core::semantic::Embedding;
 use agentnet_core::test_support::{at_ms, keypair};
 use agentnet_core::wire::Limits;
@@ -230,7 +231,7 @@ fn a_closed_clique_gets_nothing_under_mg_but_its_share_under_per_topic() {
             };
             r.set_row(*a, &t, peers).unwrap();
             if i < 5 {
-                r.set_stake(*a, 10.0).unwrap();
+                r.set_stake(*a, 10 * UNIT).unwrap();
             }
         }
         r.recompute().unwrap();
@@ -267,7 +268,7 @@ fn a_clique_praising_itself_gains_less_than_a_provider_with_the_same_independent
                 Vec::new()
             };
             r.set_row(*a, &t, peers).unwrap();
-            r.set_stake(*a, 10.0).unwrap();
+            r.set_stake(*a, 10 * UNIT).unwrap();
         }
         for _ in 0..3 {
             r.recompute().unwrap();
@@ -298,7 +299,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     let mut r = engine(Method::MultiGraph(MgOptions::default()));
     for (i, a) in ids.iter().enumerate() {
         r.register(*a, Some(principal(i as u8))).unwrap();
-        r.set_stake(*a, 10.0).unwrap();
+        r.set_stake(*a, 10 * UNIT).unwrap();
         for (t, _) in topics() {
             let row: Vec<_> = ids
                 .iter()
@@ -314,7 +315,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
         assert!(r.score(&bad, &t) > 0.1);
     }
     let out = slash(&mut r, &offence(&agents[5])).unwrap();
-    assert_eq!(out, SlashOutcome::Slashed { stake: 10.0 });
+    assert_eq!(out, SlashOutcome::Slashed { stake: 10 * UNIT });
     assert_eq!(
         slash(&mut r, &offence(&agents[5])).unwrap(),
         SlashOutcome::AlreadySlashed
@@ -322,9 +323,9 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     assert_eq!(
         r.stake(&bad),
         Stake {
-            staked: 0.0,
-            burned: 10.0,
-            frozen: 0.0
+            staked: 0,
+            burned: 10 * UNIT,
+            frozen: 0
         }
     );
     r.recompute().unwrap();
@@ -336,7 +337,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     // vouch for it: it gets no pretrust.
     let fresh = keypair(99).id();
     r.register(fresh, Some(principal(5))).unwrap();
-    r.set_stake(fresh, 10.0).unwrap();
+    r.set_stake(fresh, 10 * UNIT).unwrap();
     assert!(r.is_flagged(&principal(5)));
     assert!(!r.eligible_for_pretrust(&fresh));
     assert!(r.eligible_for_pretrust(&ids[0]));
@@ -347,7 +348,7 @@ fn slashing_zeroes_every_topic_burns_stake_and_fresh_identities_of_the_principal
     // A fresh identity of an honest principal does get pretrust from its stake.
     let newcomer = keypair(100).id();
     r.register(newcomer, Some(principal(50))).unwrap();
-    r.set_stake(newcomer, 10.0).unwrap();
+    r.set_stake(newcomer, 10 * UNIT).unwrap();
     r.recompute().unwrap();
     assert!(r.score(&newcomer, &topics()[0].0) > 0.0);
     // Baselines record the offence and do nothing else.
@@ -365,7 +366,7 @@ fn disguise(opts: MgOptions) -> (f64, f64) {
     let [(codegen, _), (review, _), (art, _)] = topics();
     let mut r = engine(Method::MultiGraph(opts));
     for (i, a) in ids.iter().enumerate() {
-        r.set_stake(*a, 10.0).unwrap();
+        r.set_stake(*a, 10 * UNIT).unwrap();
         let peers = |pos5: f32, neg5: f32| -> Vec<(AgentId, f32, f32)> {
             ids.iter()
                 .enumerate()
@@ -408,7 +409,7 @@ proptest! {
     #[test]
     fn scores_stay_a_distribution(
         rows in prop::collection::vec((0u8..12, 0usize..3, prop::collection::vec((0u8..12, 0.0f32..10.0, 0.0f32..5.0), 0..8)), 1..40),
-        stakes in prop::collection::vec((0u8..12, 0.0f64..100.0), 0..12),
+        stakes in prop::collection::vec((0u8..12, 0u64..100 * UNIT), 0..12),
         slashed in prop::collection::vec(0u8..12, 0..3),
         method in 0usize..4,
     ) {
@@ -451,7 +452,7 @@ proptest! {
 fn a_slash_lands_only_on_the_offender_its_proof_names() {
     let mut r = engine(Method::MultiGraph(MgOptions::default()));
     let (bad, honest) = (keypair(1), keypair(2));
-    r.set_stake(honest.id(), 10.0).unwrap();
+    r.set_stake(honest.id(), 10 * UNIT).unwrap();
     // A culprit made from the honest agent's (say, forged or mixed-up) offence cannot carry
     // out a slash with the offence the bad key really committed, nor the other way round.
     let blamed = Culprit::key(&offence(&honest));
@@ -460,7 +461,7 @@ fn a_slash_lands_only_on_the_offender_its_proof_names() {
         Err(ReputationError::NotTheOffender)
     );
     assert_eq!(r.offences(&honest.id()), 0);
-    assert_eq!(r.stake(&honest.id()).staked, 10.0);
+    assert_eq!(r.stake(&honest.id()).staked, 10 * UNIT);
     assert!(!r.stake(&honest.id()).is_zero());
     assert!(!r.is_slashed(&honest.id()));
     // The matching pair slashes the offender.

@@ -375,8 +375,9 @@ pub struct AgentConfig {
     /// Peers' trust reports held.
     pub report_book: ReportBookConfig,
     /// The stake this agent declares for itself and assumes for peers it has no stake
-    /// information on (the host's unit). Default 1.0; range 0..=1e12.
-    pub default_stake: f64,
+    /// information on. Micro-units; default [`UNIT`](agentnet_core::money::UNIT) (one whole
+    /// unit); range 0..=10^18 (10^12 units).
+    pub default_stake: agentnet_core::money::Micros,
     /// The rules offered when requesting (the starting point of a leader's loop).
     pub terms: Terms,
     /// Improve the rules from real outcomes (see [`LeaderConfig`]). Default `None`: the
@@ -426,7 +427,7 @@ impl AgentConfig {
                 ..SalienceConfig::default()
             },
             report_book: ReportBookConfig::default(),
-            default_stake: 1.0,
+            default_stake: agentnet_core::money::UNIT,
             terms: Terms::default(),
             leader: None,
             risk: RiskPolicy::default(),
@@ -468,7 +469,13 @@ impl AgentConfig {
         self.reputation
             .validate()
             .map_err(ConfigError::engine("reputation"))?;
-        check("default_stake", self.default_stake, 0.0, 1e12, "0..=1e12")?;
+        check(
+            "default_stake",
+            self.default_stake,
+            0,
+            1_000_000_000_000 * agentnet_core::money::UNIT,
+            "0..=10^18 µ",
+        )?;
         check("terms.commit", self.terms.commit, ms, day, "1 ms..=1 day")?;
         check("terms.execute", self.terms.execute, ms, day, "1 ms..=1 day")?;
         check("terms.settle", self.terms.settle, ms, day, "1 ms..=1 day")?;
@@ -546,7 +553,7 @@ mod tests {
         assert_eq!(e.field(), Some("max_queued"));
         assert!(matches!(e, ConfigError::OutOfRange(_)));
         let mut c = AgentConfig::seeded([1; 32]);
-        c.default_stake = f64::NAN;
+        c.default_stake = u64::MAX;
         assert_eq!(c.validate().unwrap_err().field(), Some("default_stake"));
     }
 

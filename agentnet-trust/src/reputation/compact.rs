@@ -53,9 +53,9 @@ impl Reputation {
             .agents
             .iter()
             .map(|a| {
-                a.stake != 0.0
-                    || a.burned != 0.0
-                    || a.frozen != 0.0
+                a.stake != 0
+                    || a.burned != 0
+                    || a.frozen != 0
                     || a.slashed
                     || a.offences > 0
                     || a.principal.is_some()
@@ -164,7 +164,7 @@ mod tests {
     /// Honest agents 0..4 with stake, praising each other.
     fn honest(r: &mut Reputation, t: &Topic) {
         for i in 0..4 {
-            r.set_stake(id(i), 1.0).unwrap();
+            r.set_stake(id(i), agentnet_core::money::UNIT).unwrap();
             let row = (0..4)
                 .filter(|&j| j != i)
                 .map(|j| (id(j), 2.0 + j as f32, 0.0));
@@ -218,7 +218,7 @@ mod tests {
         honest(&mut r, &t);
         r.register(id(50), None).unwrap();
         assert_eq!(r.compact().unwrap(), 1, "a bare registration is forgotten");
-        r.set_stake(id(51), 1.0).unwrap();
+        r.set_stake(id(51), agentnet_core::money::UNIT).unwrap();
         assert_eq!(r.compact().unwrap(), 0);
         assert_eq!(r.agents(), 5);
         assert!(r.score(&id(0), &t) >= 0.0);

@@ -161,7 +161,13 @@ impl Reputation {
             .agents
             .iter()
             .zip(&eligible)
-            .map(|(a, e)| if *e { a.stake } else { 0.0 })
+            .map(|(a, e)| {
+                if *e {
+                    a.stake as f64 / UNIT as f64
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let stake_sum: f64 = stake.iter().sum();
         // Semantic weights between topics.

@@ -4,12 +4,12 @@
 use super::*;
 
 /// What a slash did.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlashOutcome {
     /// The agent is now slashed; this much stake was burned or frozen.
     Slashed {
         /// Stake burned or frozen by this slash.
-        stake: f64,
+        stake: Micros,
     },
     /// The agent had already been slashed.
     AlreadySlashed,
@@ -110,21 +110,21 @@ impl Reputation {
     }
 }
 
-/// An agent's stake as the reputation engine holds it, in the stake unit the host chose.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// An agent's stake as the reputation engine holds it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stake {
     /// Stake held and counting towards standing.
-    pub staked: f64,
+    pub staked: Micros,
     /// Stake taken by slashing under [`SlashPolicy::Burn`] (gone for good).
-    pub burned: f64,
+    pub burned: Micros,
     /// Stake taken by slashing under [`SlashPolicy::Freeze`] (held; the host may release it
     /// after an appeal).
-    pub frozen: f64,
+    pub frozen: Micros,
 }
 
 impl Stake {
     /// Whether the agent has no stake of any kind.
     pub fn is_zero(&self) -> bool {
-        self.staked == 0.0 && self.burned == 0.0 && self.frozen == 0.0
+        self.staked == 0 && self.burned == 0 && self.frozen == 0
     }
 }
