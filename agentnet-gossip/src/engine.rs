@@ -38,6 +38,8 @@ use crate::state::{
 };
 use crate::wire::{self, Message, ShortId};
 
+use policing::Policing;
+
 /// Most announced-but-missing ids tracked across topics.
 const MAX_WANTED: usize = 4096;
 /// Most announcers remembered per missing id.
@@ -120,8 +122,8 @@ pub struct GossipEngine {
     rng: ChaCha8Rng,
     keys: KeyCache,
     links: BTreeMap<LinkId, LinkState>,
-    points: BTreeMap<LinkId, u32>,
-    bans: BTreeMap<LinkId, Instant>,
+    /// Penalty points and bans ([`Policing`]).
+    policing: Policing,
     topics: BTreeMap<Topic, TopicState>,
     topic_names: BTreeMap<u32, Topic>,
     next_topic_idx: u32,
@@ -202,8 +204,7 @@ impl GossipEngine {
             rng,
             keys: KeyCache::new(cfg.key_cache),
             links: BTreeMap::new(),
-            points: BTreeMap::new(),
-            bans: BTreeMap::new(),
+            policing: Policing::new(cfg.ban_threshold, cfg.ban_duration),
             topics: BTreeMap::new(),
             topic_names: BTreeMap::new(),
             next_topic_idx: 0,
@@ -351,7 +352,7 @@ impl GossipEngine {
 
     /// Penalty points of `link`.
     pub fn penalty(&self, link: LinkId) -> u32 {
-        self.points.get(&link).copied().unwrap_or(0)
+        self.policing.points(link)
     }
 
     /// Frame ids currently remembered for duplicate suppression.
@@ -389,7 +390,7 @@ impl GossipEngine {
     // =========================================================================================
 
     fn on_message(&mut self, now: Now, from: LinkId, frame: Bytes) -> Result<(), GossipError> {
-        if self.is_banned(now, from) {
+        if self.policing.is_banned(now.mono, from) {
             return Err(GossipError::Banned(from));
         }
         match wire::Message::decode(&frame, &self.cfg.limits) {

@@ -76,7 +76,7 @@ impl GossipEngine {
     pub(super) fn ask_next(&mut self, now: Now, hash: Hash, p: &mut PendingBody) -> bool {
         self.body_deadlines.remove(&(p.deadline, hash));
         while let Some(l) = p.candidates.pop_front() {
-            if !self.links.contains_key(&l) || self.is_banned(now, l) {
+            if !self.links.contains_key(&l) || self.policing.is_banned(now.mono, l) {
                 continue;
             }
             p.tried.push(l);

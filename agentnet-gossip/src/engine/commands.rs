@@ -75,7 +75,7 @@ impl GossipEngine {
         let sync = now.mono + jitter(&mut self.rng, self.cfg.anti_entropy);
         let mut ts = TopicState::new(idx, sync);
         for (l, st) in &self.links {
-            if st.topics.contains(&topic) && !self.is_banned(now, *l) {
+            if st.topics.contains(&topic) && !self.policing.is_banned(now.mono, *l) {
                 ts.peers.insert(*l);
             }
         }

@@ -39,7 +39,7 @@ impl GossipEngine {
         }
         self.seen.expire(now.mono);
         self.history.expire(now.mono);
-        self.bans.retain(|_, u| now.mono < *u);
+        self.policing.heartbeat(now.mono);
         self.repairing.retain(|_, u| now.mono < *u);
         let me = self.me;
         for ts in self.topics.values_mut() {
@@ -47,10 +47,6 @@ impl GossipEngine {
             ts.lazy_to
                 .retain(|a, v| !v.is_empty() && (*a == me || logs.contains_key(a)));
         }
-        self.points.retain(|_, p| {
-            *p = p.saturating_sub(1);
-            *p > 0
-        });
         self.refresh_own(now);
     }
 
