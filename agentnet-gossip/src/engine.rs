@@ -38,6 +38,7 @@ use crate::state::{
 };
 use crate::wire::{self, Message, ShortId};
 
+use bodies::Bodies;
 use policing::Policing;
 
 /// Most announced-but-missing ids tracked across topics.
@@ -137,12 +138,8 @@ pub struct GossipEngine {
     /// Links asked for repairs recently, until when (see [`REPAIR_WINDOW`]). At most one
     /// entry per link.
     repairing: BTreeMap<LinkId, Instant>,
-    bodies: BodyCache,
-    /// Body hash → (topic idx, author, seq, link the header came from): where to forward a
-    /// body request. Bounded by `max_headers`; entries never expire by time.
-    upstream: Fifo<Hash, (u32, AgentId, u64, Option<LinkId>)>,
-    pending: BTreeMap<Hash, PendingBody>,
-    body_deadlines: BTreeSet<(Instant, Hash)>,
+    /// Body cache, upstreams and fetches in flight ([`Bodies`]).
+    bodies: Bodies,
     wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
     wanted_total: usize,
     index: DiscoveryIndex,
@@ -155,8 +152,6 @@ pub struct GossipEngine {
     standing: BTreeSet<AgentId>,
     /// Author logs admitted so far (orders admissions: larger is newer).
     admissions: u64,
-    /// Body fetches started so far (orders them: larger is newer).
-    fetches: u64,
     /// Node-wide budget for verifying unproven authors' headers.
     verify_budget: Bucket,
     headers_total: usize,
@@ -214,10 +209,7 @@ impl GossipEngine {
             seen: Fifo::new(cfg.seen_capacity),
             history: Fifo::new(cfg.seen_capacity),
             repairing: BTreeMap::new(),
-            bodies: BodyCache::new(cfg.body_cache_bytes),
-            upstream: Fifo::new(cfg.max_headers),
-            pending: BTreeMap::new(),
-            body_deadlines: BTreeSet::new(),
+            bodies: Bodies::new(cfg.body_cache_bytes, cfg.max_headers),
             wanted_deadlines: BTreeSet::new(),
             wanted_total: 0,
             index: DiscoveryIndex::new(cfg.index)?,
@@ -226,7 +218,6 @@ impl GossipEngine {
             bucket_use: BTreeSet::new(),
             standing: BTreeSet::new(),
             admissions: 0,
-            fetches: 0,
             verify_budget: Bucket::full(cfg.verify_burst, now.mono),
             headers_total: 0,
             transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
@@ -342,7 +333,7 @@ impl GossipEngine {
 
     /// Body fetches in flight (own and forwarded).
     pub fn pending_bodies(&self) -> usize {
-        self.pending.len()
+        self.bodies.pending().len()
     }
 
     /// Frames waiting in the outgoing queue.
@@ -362,7 +353,7 @@ impl GossipEngine {
 
     /// Approximate bytes held in bodies (cache and own).
     pub fn body_bytes(&self) -> usize {
-        self.bodies.bytes()
+        self.bodies.cache_bytes()
             + self
                 .own_bodies
                 .values()
@@ -530,14 +521,8 @@ impl Engine for GossipEngine {
 
     fn handle_timeout(&mut self, now: Now) {
         self.wanted_due(now);
-        while let Some(&(t, hash)) = self.body_deadlines.first() {
-            if t > now.mono {
-                break;
-            }
-            self.body_deadlines.pop_first();
-            if self.pending.get(&hash).is_some_and(|p| p.deadline == t) {
-                self.retry_body(now, hash);
-            }
+        while let Some(hash) = self.bodies.pop_due(now.mono) {
+            self.retry_body(now, hash);
         }
         if self.next_lazy.is_some_and(|t| t <= now.mono) {
             self.next_lazy = None;
@@ -579,18 +564,11 @@ impl Engine for GossipEngine {
             ts.leave_mesh(link);
             ts.backoff.remove(&link);
         }
-        let stuck: Vec<Hash> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.tried.last() == Some(&link))
-            .map(|(h, _)| *h)
-            .collect();
+        let stuck: Vec<Hash> = self.bodies.stuck_on(link);
         for h in stuck {
             self.retry_body(now, h);
         }
-        for p in self.pending.values_mut() {
-            p.requesters.retain(|r| *r != link);
-        }
+        self.bodies.forget_requester(link);
         let topics: Vec<Topic> = self.topics.keys().cloned().collect();
         for t in topics {
             self.maintain_mesh(now, &t);

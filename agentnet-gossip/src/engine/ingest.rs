@@ -140,8 +140,8 @@ impl GossipEngine {
             (tidx, h.author, frame.clone()),
             now.mono + HISTORY_TTL,
         );
-        self.upstream
-            .insert(h.body_hash, (tidx, h.author, h.seq, from), NEVER);
+        self.bodies
+            .note_upstream(h.body_hash, tidx, h.author, h.seq, from);
         if let Some(ts) = self.topics.get_mut(&h.topic)
             && ts.wanted.remove(&short).is_some()
         {
@@ -173,7 +173,10 @@ impl GossipEngine {
             hash: h.hash(),
             wanted,
         });
-        if wanted && !self.have_body(&h.body_hash) && !self.pending.contains_key(&h.body_hash) {
+        if wanted
+            && !self.have_body(&h.body_hash)
+            && !self.bodies.pending().contains_key(&h.body_hash)
+        {
             self.stats.bodies_requested += 1;
             self.start_fetch(now, h, from, true, None);
         }

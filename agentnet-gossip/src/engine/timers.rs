@@ -55,8 +55,8 @@ impl GossipEngine {
         if let Some(l) = self.next_lazy {
             t = t.min(l);
         }
-        if let Some((d, _)) = self.body_deadlines.first() {
-            t = t.min(*d);
+        if let Some(d) = self.bodies.next_deadline() {
+            t = t.min(d);
         }
         if let Some((d, _, _)) = self.wanted_deadlines.first() {
             t = t.min(*d);
