@@ -40,6 +40,7 @@ use crate::wire::{self, Message, ShortId};
 
 use bodies::Bodies;
 use policing::Policing;
+use repair::Repair;
 
 /// Most announced-but-missing ids tracked across topics.
 const MAX_WANTED: usize = 4096;
@@ -135,13 +136,10 @@ pub struct GossipEngine {
     seen: Fifo<Hash, SeenEntry>,
     /// Recently accepted header frames by short id, to answer `IWant`.
     history: Fifo<ShortId, (u32, AgentId, Bytes)>,
-    /// Links asked for repairs recently, until when (see [`REPAIR_WINDOW`]). At most one
-    /// entry per link.
-    repairing: BTreeMap<LinkId, Instant>,
+    /// Repair windows and wanted-id deadlines ([`Repair`]).
+    repair: Repair,
     /// Body cache, upstreams and fetches in flight ([`Bodies`]).
     bodies: Bodies,
-    wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
-    wanted_total: usize,
     index: DiscoveryIndex,
     interest: InterestProfile,
     /// Per-author rate buckets with their last use; `bucket_use` orders them by that use,
@@ -208,10 +206,8 @@ impl GossipEngine {
             own_bodies: BTreeMap::new(),
             seen: Fifo::new(cfg.seen_capacity),
             history: Fifo::new(cfg.seen_capacity),
-            repairing: BTreeMap::new(),
+            repair: Repair::default(),
             bodies: Bodies::new(cfg.body_cache_bytes, cfg.max_headers),
-            wanted_deadlines: BTreeSet::new(),
-            wanted_total: 0,
             index: DiscoveryIndex::new(cfg.index)?,
             interest: InterestProfile::none(),
             author_buckets: BTreeMap::new(),
@@ -558,7 +554,7 @@ impl Engine for GossipEngine {
 
     fn handle_link_down(&mut self, now: Now, link: LinkId) {
         self.links.remove(&link);
-        self.repairing.remove(&link);
+        self.repair.link_down(link);
         for ts in self.topics.values_mut() {
             ts.peers.remove(&link);
             ts.leave_mesh(link);

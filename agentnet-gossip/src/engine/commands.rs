@@ -103,7 +103,7 @@ impl GossipEngine {
         };
         self.topic_names.remove(&ts.idx);
         self.headers_total -= ts.header_count();
-        self.wanted_total -= ts.wanted.len();
+        self.repair.unwant(ts.wanted.len());
         let msg = Message::Subscribe(wire::Subscribe {
             join: vec![],
             leave: vec![topic.clone()],

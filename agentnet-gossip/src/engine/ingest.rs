@@ -145,7 +145,7 @@ impl GossipEngine {
         if let Some(ts) = self.topics.get_mut(&h.topic)
             && ts.wanted.remove(&short).is_some()
         {
-            self.wanted_total -= 1;
+            self.repair.unwant(1);
         }
         self.push_header(
             now,
@@ -219,7 +219,7 @@ impl GossipEngine {
     /// the choke (it may have been lost); duplicates that are likely answers to our repair
     /// requests choke nothing.
     pub(super) fn on_duplicate(&mut self, now: Now, link: LinkId, tidx: u32, author: AgentId) {
-        if self.repairing.get(&link).is_some_and(|u| now.mono < *u) {
+        if self.repair.is_repairing(now.mono, link) {
             return;
         }
         let Some(topic) = self.topic_names.get(&tidx) else {

@@ -40,7 +40,7 @@ impl GossipEngine {
         self.seen.expire(now.mono);
         self.history.expire(now.mono);
         self.policing.heartbeat(now.mono);
-        self.repairing.retain(|_, u| now.mono < *u);
+        self.repair.heartbeat(now.mono);
         let me = self.me;
         for ts in self.topics.values_mut() {
             let logs = &ts.logs;
@@ -58,8 +58,8 @@ impl GossipEngine {
         if let Some(d) = self.bodies.next_deadline() {
             t = t.min(d);
         }
-        if let Some((d, _, _)) = self.wanted_deadlines.first() {
-            t = t.min(*d);
+        if let Some(d) = self.repair.next_deadline() {
+            t = t.min(d);
         }
         self.next_timeout = Some(t);
     }
