@@ -38,6 +38,10 @@ use crate::state::{
 };
 use crate::wire::{self, Message, ShortId};
 
+use bodies::Bodies;
+use policing::Policing;
+use repair::Repair;
+
 /// Most announced-but-missing ids tracked across topics.
 const MAX_WANTED: usize = 4096;
 /// Most announcers remembered per missing id.
@@ -120,8 +124,8 @@ pub struct GossipEngine {
     rng: ChaCha8Rng,
     keys: KeyCache,
     links: BTreeMap<LinkId, LinkState>,
-    points: BTreeMap<LinkId, u32>,
-    bans: BTreeMap<LinkId, Instant>,
+    /// Penalty points and bans ([`Policing`]).
+    policing: Policing,
     topics: BTreeMap<Topic, TopicState>,
     topic_names: BTreeMap<u32, Topic>,
     next_topic_idx: u32,
@@ -132,17 +136,10 @@ pub struct GossipEngine {
     seen: Fifo<Hash, SeenEntry>,
     /// Recently accepted header frames by short id, to answer `IWant`.
     history: Fifo<ShortId, (u32, AgentId, Bytes)>,
-    /// Links asked for repairs recently, until when (see [`REPAIR_WINDOW`]). At most one
-    /// entry per link.
-    repairing: BTreeMap<LinkId, Instant>,
-    bodies: BodyCache,
-    /// Body hash → (topic idx, author, seq, link the header came from): where to forward a
-    /// body request. Bounded by `max_headers`; entries never expire by time.
-    upstream: Fifo<Hash, (u32, AgentId, u64, Option<LinkId>)>,
-    pending: BTreeMap<Hash, PendingBody>,
-    body_deadlines: BTreeSet<(Instant, Hash)>,
-    wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
-    wanted_total: usize,
+    /// Repair windows and wanted-id deadlines ([`Repair`]).
+    repair: Repair,
+    /// Body cache, upstreams and fetches in flight ([`Bodies`]).
+    bodies: Bodies,
     index: DiscoveryIndex,
     interest: InterestProfile,
     /// Per-author rate buckets with their last use; `bucket_use` orders them by that use,
@@ -153,8 +150,6 @@ pub struct GossipEngine {
     standing: BTreeSet<AgentId>,
     /// Author logs admitted so far (orders admissions: larger is newer).
     admissions: u64,
-    /// Body fetches started so far (orders them: larger is newer).
-    fetches: u64,
     /// Node-wide budget for verifying unproven authors' headers.
     verify_budget: Bucket,
     headers_total: usize,
@@ -202,8 +197,7 @@ impl GossipEngine {
             rng,
             keys: KeyCache::new(cfg.key_cache),
             links: BTreeMap::new(),
-            points: BTreeMap::new(),
-            bans: BTreeMap::new(),
+            policing: Policing::new(cfg.ban_threshold, cfg.ban_duration),
             topics: BTreeMap::new(),
             topic_names: BTreeMap::new(),
             next_topic_idx: 0,
@@ -212,20 +206,14 @@ impl GossipEngine {
             own_bodies: BTreeMap::new(),
             seen: Fifo::new(cfg.seen_capacity),
             history: Fifo::new(cfg.seen_capacity),
-            repairing: BTreeMap::new(),
-            bodies: BodyCache::new(cfg.body_cache_bytes),
-            upstream: Fifo::new(cfg.max_headers),
-            pending: BTreeMap::new(),
-            body_deadlines: BTreeSet::new(),
-            wanted_deadlines: BTreeSet::new(),
-            wanted_total: 0,
+            repair: Repair::default(),
+            bodies: Bodies::new(cfg.body_cache_bytes, cfg.max_headers),
             index: DiscoveryIndex::new(cfg.index)?,
             interest: InterestProfile::none(),
             author_buckets: BTreeMap::new(),
             bucket_use: BTreeSet::new(),
             standing: BTreeSet::new(),
             admissions: 0,
-            fetches: 0,
             verify_budget: Bucket::full(cfg.verify_burst, now.mono),
             headers_total: 0,
             transmits: BoundedQueue::new("transmits", cfg.max_queued_transmits),
@@ -341,7 +329,7 @@ impl GossipEngine {
 
     /// Body fetches in flight (own and forwarded).
     pub fn pending_bodies(&self) -> usize {
-        self.pending.len()
+        self.bodies.pending().len()
     }
 
     /// Frames waiting in the outgoing queue.
@@ -351,7 +339,7 @@ impl GossipEngine {
 
     /// Penalty points of `link`.
     pub fn penalty(&self, link: LinkId) -> u32 {
-        self.points.get(&link).copied().unwrap_or(0)
+        self.policing.points(link)
     }
 
     /// Frame ids currently remembered for duplicate suppression.
@@ -361,7 +349,7 @@ impl GossipEngine {
 
     /// Approximate bytes held in bodies (cache and own).
     pub fn body_bytes(&self) -> usize {
-        self.bodies.bytes()
+        self.bodies.cache_bytes()
             + self
                 .own_bodies
                 .values()
@@ -389,7 +377,7 @@ impl GossipEngine {
     // =========================================================================================
 
     fn on_message(&mut self, now: Now, from: LinkId, frame: Bytes) -> Result<(), GossipError> {
-        if self.is_banned(now, from) {
+        if self.policing.is_banned(now.mono, from) {
             return Err(GossipError::Banned(from));
         }
         match wire::Message::decode(&frame, &self.cfg.limits) {
@@ -529,14 +517,8 @@ impl Engine for GossipEngine {
 
     fn handle_timeout(&mut self, now: Now) {
         self.wanted_due(now);
-        while let Some(&(t, hash)) = self.body_deadlines.first() {
-            if t > now.mono {
-                break;
-            }
-            self.body_deadlines.pop_first();
-            if self.pending.get(&hash).is_some_and(|p| p.deadline == t) {
-                self.retry_body(now, hash);
-            }
+        while let Some(hash) = self.bodies.pop_due(now.mono) {
+            self.retry_body(now, hash);
         }
         if self.next_lazy.is_some_and(|t| t <= now.mono) {
             self.next_lazy = None;
@@ -572,24 +554,17 @@ impl Engine for GossipEngine {
 
     fn handle_link_down(&mut self, now: Now, link: LinkId) {
         self.links.remove(&link);
-        self.repairing.remove(&link);
+        self.repair.link_down(link);
         for ts in self.topics.values_mut() {
             ts.peers.remove(&link);
             ts.leave_mesh(link);
             ts.backoff.remove(&link);
         }
-        let stuck: Vec<Hash> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.tried.last() == Some(&link))
-            .map(|(h, _)| *h)
-            .collect();
+        let stuck: Vec<Hash> = self.bodies.stuck_on(link);
         for h in stuck {
             self.retry_body(now, h);
         }
-        for p in self.pending.values_mut() {
-            p.requesters.retain(|r| *r != link);
-        }
+        self.bodies.forget_requester(link);
         let topics: Vec<Topic> = self.topics.keys().cloned().collect();
         for t in topics {
             self.maintain_mesh(now, &t);

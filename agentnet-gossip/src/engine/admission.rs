@@ -218,7 +218,7 @@ impl GossipEngine {
     /// share; authors with standing always get a place). False if nothing may go.
     pub(super) fn make_pending_room(&mut self, first: Option<LinkId>, standing: bool) -> bool {
         let mut groups: BTreeMap<Option<LinkId>, (usize, u64, Hash)> = BTreeMap::new();
-        for (hash, p) in self.pending.iter().filter(|(_, p)| !p.standing) {
+        for (hash, p) in self.bodies.pending().iter().filter(|(_, p)| !p.standing) {
             let g = groups.entry(p.first).or_insert((0, 0, *hash));
             g.0 += 1;
             if p.order >= g.1 {
@@ -236,10 +236,9 @@ impl GossipEngine {
         if !standing && (link == first || own_group >= size) {
             return false;
         }
-        let Some(p) = self.pending.remove(&victim) else {
+        let Some(p) = self.bodies.remove(&victim) else {
             return false;
         };
-        self.body_deadlines.remove(&(p.deadline, victim));
         self.stats.fetches_evicted += 1;
         for r in &p.requesters {
             self.send_msg(

@@ -4,12 +4,166 @@
 
 use super::*;
 
+/// Where an upstream body comes from: the header that announced it (topic idx, author, seq)
+/// and the link the header came from (`None` for this node's own entries).
+type Upstream = (u32, AgentId, u64, Option<LinkId>);
+
+/// The bodies concern: bodies cached to serve requests, where to forward a request for a body
+/// not held, and the fetches in flight with their deadlines.
+///
+/// Bounds: the cache holds at most [`GossipConfig::body_cache_bytes`] bytes (oldest evicted
+/// first); `upstream` at most [`GossipConfig::max_headers`] entries (oldest first; they never
+/// expire by time); `pending` at most [`GossipConfig::max_pending_bodies`] fetches (the engine
+/// makes room before starting one, see `make_pending_room`), and `deadlines` one entry per
+/// fetch in `pending`.
+///
+/// Deadline: the earliest deadline of the fetches in flight
+/// ([`next_deadline`](Self::next_deadline)), when the current candidate of that fetch is given
+/// up for the next one.
+#[derive(Debug)]
+pub(super) struct Bodies {
+    /// Bodies kept to serve requests (received for this node or forwarded).
+    cache: BodyCache,
+    /// Body hash → (topic idx, author, seq, link the header came from): where to forward a
+    /// body request. Bounded by `max_headers`; entries never expire by time.
+    upstream: Fifo<Hash, Upstream>,
+    /// Fetches in flight (own and forwarded), by body hash.
+    pending: BTreeMap<Hash, PendingBody>,
+    /// (deadline, body hash) of every fetch in `pending`, earliest first.
+    deadlines: BTreeSet<(Instant, Hash)>,
+    /// Body fetches started so far (orders them: larger is newer).
+    fetches: u64,
+}
+
+impl Bodies {
+    pub(super) fn new(cache_bytes: usize, max_headers: usize) -> Self {
+        Bodies {
+            cache: BodyCache::new(cache_bytes),
+            upstream: Fifo::new(max_headers),
+            pending: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            fetches: 0,
+        }
+    }
+
+    /// The earliest deadline of a fetch in flight.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(d, _)| *d)
+    }
+
+    /// The next fetch whose current candidate's deadline has passed at `now`, its deadline
+    /// taken off; deadlines no longer current are dropped on the way. `None` when no deadline
+    /// is due.
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<Hash> {
+        while let Some(&(t, hash)) = self.deadlines.first() {
+            if t > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if self.pending.get(&hash).is_some_and(|p| p.deadline == t) {
+                return Some(hash);
+            }
+        }
+        None
+    }
+
+    /// A cached body.
+    pub(super) fn cached(&self, hash: &Hash) -> Option<&Bytes> {
+        self.cache.get(hash)
+    }
+
+    /// Keep `body` (whose hash is `hash`) to serve requests.
+    pub(super) fn cache(&mut self, hash: Hash, body: Bytes) {
+        self.cache.insert(hash, body);
+    }
+
+    /// Approximate bytes held in the cache.
+    pub(super) fn cache_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+
+    /// Remember where a request for the body `hash` goes: the header at (`tidx`, `author`,
+    /// `seq`) announced it, and came from `from`.
+    pub(super) fn note_upstream(
+        &mut self,
+        hash: Hash,
+        tidx: u32,
+        author: AgentId,
+        seq: u64,
+        from: Option<LinkId>,
+    ) {
+        self.upstream.insert(hash, (tidx, author, seq, from), NEVER);
+    }
+
+    /// Where a request for the body `hash` goes, if known.
+    pub(super) fn upstream(&self, hash: &Hash) -> Option<Upstream> {
+        self.upstream.get(hash).copied()
+    }
+
+    /// The fetches in flight.
+    pub(super) fn pending(&self) -> &BTreeMap<Hash, PendingBody> {
+        &self.pending
+    }
+
+    /// The fetch of `hash` in flight, to change.
+    pub(super) fn pending_mut(&mut self, hash: &Hash) -> Option<&mut PendingBody> {
+        self.pending.get_mut(hash)
+    }
+
+    /// The order of a fetch starting now (larger is newer).
+    pub(super) fn next_order(&mut self) -> u64 {
+        let order = self.fetches;
+        self.fetches += 1;
+        order
+    }
+
+    /// Put the fetch `p` of `hash` in flight (its deadline already set by
+    /// [`set_deadline`](Self::set_deadline)).
+    pub(super) fn insert(&mut self, hash: Hash, p: PendingBody) {
+        self.pending.insert(hash, p);
+    }
+
+    /// Take the fetch of `hash` out of flight, with its deadline.
+    pub(super) fn remove(&mut self, hash: &Hash) -> Option<PendingBody> {
+        let p = self.pending.remove(hash)?;
+        self.deadlines.remove(&(p.deadline, *hash));
+        Some(p)
+    }
+
+    /// Drop the deadline of the fetch `p` of `hash`.
+    pub(super) fn clear_deadline(&mut self, hash: Hash, p: &PendingBody) {
+        self.deadlines.remove(&(p.deadline, hash));
+    }
+
+    /// Give the fetch `p` of `hash` the deadline `at`.
+    pub(super) fn set_deadline(&mut self, hash: Hash, p: &mut PendingBody, at: Instant) {
+        p.deadline = at;
+        self.deadlines.insert((at, hash));
+    }
+
+    /// The fetches whose current candidate is `link` (it went down).
+    pub(super) fn stuck_on(&self, link: LinkId) -> Vec<Hash> {
+        self.pending
+            .iter()
+            .filter(|(_, p)| p.tried.last() == Some(&link))
+            .map(|(h, _)| *h)
+            .collect()
+    }
+
+    /// Forget `link` as a requester of every fetch in flight.
+    pub(super) fn forget_requester(&mut self, link: LinkId) {
+        for p in self.pending.values_mut() {
+            p.requesters.retain(|r| *r != link);
+        }
+    }
+}
+
 impl GossipEngine {
     pub(super) fn body_for(&self, hash: &Hash) -> Option<Bytes> {
         if let Some((_, b)) = self.own_bodies.get(hash) {
             return Some(b.clone());
         }
-        self.bodies.get(hash).cloned()
+        self.bodies.cached(hash).cloned()
     }
 
     /// Start (or join) a fetch of the body of `h`, first from `first`, then from mesh peers.
@@ -22,7 +176,7 @@ impl GossipEngine {
         requester: Option<(LinkId, u8)>,
     ) {
         let standing = self.has_standing(now, &h.topic, &h.author);
-        if self.pending.len() >= self.cfg.max_pending_bodies
+        if self.bodies.pending().len() >= self.cfg.max_pending_bodies
             && !self.make_pending_room(first, standing)
         {
             if let Some((l, _)) = requester {
@@ -64,24 +218,23 @@ impl GossipEngine {
             hops,
             first,
             standing,
-            order: self.fetches,
+            order: self.bodies.next_order(),
         };
-        self.fetches += 1;
         if self.ask_next(now, hash, &mut p) {
-            self.pending.insert(hash, p);
+            self.bodies.insert(hash, p);
         }
     }
 
     /// Ask the next candidate for `p`; false (after telling everyone) if none is left.
     pub(super) fn ask_next(&mut self, now: Now, hash: Hash, p: &mut PendingBody) -> bool {
-        self.body_deadlines.remove(&(p.deadline, hash));
+        self.bodies.clear_deadline(hash, p);
         while let Some(l) = p.candidates.pop_front() {
-            if !self.links.contains_key(&l) || self.is_banned(now, l) {
+            if !self.links.contains_key(&l) || self.policing.is_banned(now.mono, l) {
                 continue;
             }
             p.tried.push(l);
-            p.deadline = now.mono + self.cfg.body_timeout;
-            self.body_deadlines.insert((p.deadline, hash));
+            self.bodies
+                .set_deadline(hash, p, now.mono + self.cfg.body_timeout);
             self.send_msg(
                 Class::Control,
                 l,
@@ -103,11 +256,11 @@ impl GossipEngine {
     }
 
     pub(super) fn retry_body(&mut self, now: Now, hash: Hash) {
-        let Some(mut p) = self.pending.remove(&hash) else {
+        let Some(mut p) = self.bodies.remove(&hash) else {
             return;
         };
         if self.ask_next(now, hash, &mut p) {
-            self.pending.insert(hash, p);
+            self.bodies.insert(hash, p);
         }
     }
 
@@ -126,14 +279,14 @@ impl GossipEngine {
             self.send_msg(Class::Forward, from, msg);
             return Ok(());
         }
-        if let Some(p) = self.pending.get_mut(&m.hash) {
+        if let Some(p) = self.bodies.pending_mut(&m.hash) {
             if !p.requesters.contains(&from) && p.requesters.len() < 16 {
                 p.requesters.push(from);
             }
             return Ok(());
         }
         // Forward toward the author along the path the header came by.
-        let upstream = self.upstream.get(&m.hash).copied();
+        let upstream = self.bodies.upstream(&m.hash);
         let header = upstream.and_then(|(tidx, author, seq, _)| {
             let topic = self.topic_names.get(&tidx)?;
             self.topics.get(topic)?.logs.get(&author)?.get(seq).cloned()
@@ -158,7 +311,8 @@ impl GossipEngine {
 
     pub(super) fn on_body_missing(&mut self, now: Now, from: LinkId, hash: Hash) {
         let current = self
-            .pending
+            .bodies
+            .pending()
             .get(&hash)
             .is_some_and(|p| p.tried.last() == Some(&from));
         if current {
@@ -172,10 +326,10 @@ impl GossipEngine {
         from: LinkId,
         m: wire::Body,
     ) -> Result<(), GossipError> {
-        let Some(p) = self.pending.get(&m.hash) else {
+        let Some(p) = self.bodies.pending().get(&m.hash) else {
             // A late answer to a request already served by another peer (or given up) is
             // normal after a retry; a body nobody announced is not.
-            if self.have_body(&m.hash) || self.upstream.get(&m.hash).is_some() {
+            if self.have_body(&m.hash) || self.bodies.upstream(&m.hash).is_some() {
                 return Err(GossipError::LateBody);
             }
             return Err(GossipError::Unexpected("unsolicited body"));
@@ -194,9 +348,8 @@ impl GossipEngine {
         // The bytes are what the author committed to in a signed header, so they are accepted
         // from any link (a late answer to an earlier attempt included), cached and served
         // whatever they contain.
-        let p = self.pending.remove(&m.hash).expect("checked above");
-        self.body_deadlines.remove(&(p.deadline, m.hash));
-        self.bodies.insert(m.hash, body.clone());
+        let p = self.bodies.remove(&m.hash).expect("checked above");
+        self.bodies.cache(m.hash, body.clone());
         for r in &p.requesters {
             self.stats.bodies_served += 1;
             let msg = Message::Body(wire::Body {
@@ -275,6 +428,6 @@ impl GossipEngine {
     }
 
     pub(super) fn have_body(&self, hash: &Hash) -> bool {
-        self.own_bodies.contains_key(hash) || self.bodies.get(hash).is_some()
+        self.own_bodies.contains_key(hash) || self.bodies.cached(hash).is_some()
     }
 }

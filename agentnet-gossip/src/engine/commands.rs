@@ -75,7 +75,7 @@ impl GossipEngine {
         let sync = now.mono + jitter(&mut self.rng, self.cfg.anti_entropy);
         let mut ts = TopicState::new(idx, sync);
         for (l, st) in &self.links {
-            if st.topics.contains(&topic) && !self.is_banned(now, *l) {
+            if st.topics.contains(&topic) && !self.policing.is_banned(now.mono, *l) {
                 ts.peers.insert(*l);
             }
         }
@@ -103,7 +103,7 @@ impl GossipEngine {
         };
         self.topic_names.remove(&ts.idx);
         self.headers_total -= ts.header_count();
-        self.wanted_total -= ts.wanted.len();
+        self.repair.unwant(ts.wanted.len());
         let msg = Message::Subscribe(wire::Subscribe {
             join: vec![],
             leave: vec![topic.clone()],

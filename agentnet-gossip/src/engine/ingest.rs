@@ -140,12 +140,12 @@ impl GossipEngine {
             (tidx, h.author, frame.clone()),
             now.mono + HISTORY_TTL,
         );
-        self.upstream
-            .insert(h.body_hash, (tidx, h.author, h.seq, from), NEVER);
+        self.bodies
+            .note_upstream(h.body_hash, tidx, h.author, h.seq, from);
         if let Some(ts) = self.topics.get_mut(&h.topic)
             && ts.wanted.remove(&short).is_some()
         {
-            self.wanted_total -= 1;
+            self.repair.unwant(1);
         }
         self.push_header(
             now,
@@ -173,7 +173,10 @@ impl GossipEngine {
             hash: h.hash(),
             wanted,
         });
-        if wanted && !self.have_body(&h.body_hash) && !self.pending.contains_key(&h.body_hash) {
+        if wanted
+            && !self.have_body(&h.body_hash)
+            && !self.bodies.pending().contains_key(&h.body_hash)
+        {
             self.stats.bodies_requested += 1;
             self.start_fetch(now, h, from, true, None);
         }
@@ -216,7 +219,7 @@ impl GossipEngine {
     /// the choke (it may have been lost); duplicates that are likely answers to our repair
     /// requests choke nothing.
     pub(super) fn on_duplicate(&mut self, now: Now, link: LinkId, tidx: u32, author: AgentId) {
-        if self.repairing.get(&link).is_some_and(|u| now.mono < *u) {
+        if self.repair.is_repairing(now.mono, link) {
             return;
         }
         let Some(topic) = self.topic_names.get(&tidx) else {

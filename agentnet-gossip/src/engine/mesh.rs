@@ -124,7 +124,7 @@ impl GossipEngine {
     pub(super) fn maintain_mesh(&mut self, now: Now, topic: &Topic) {
         let (d, lo, hi) = (self.cfg.mesh_d, self.cfg.mesh_d_lo, self.cfg.mesh_d_hi);
         let backoff_ms = self.cfg.prune_backoff.as_millis() as u32;
-        let bans = &self.bans;
+        let policing = &self.policing;
         let Some(ts) = self.topics.get_mut(topic) else {
             return;
         };
@@ -139,7 +139,7 @@ impl GossipEngine {
                 .filter(|l| {
                     !ts.mesh.contains(l)
                         && !ts.backoff.contains_key(l)
-                        && bans.get(l).is_none_or(|u| now.mono >= *u)
+                        && !policing.is_banned(now.mono, *l)
                 })
                 .collect();
             shuffle(&mut self.rng, &mut cand);

@@ -40,7 +40,7 @@ impl GossipEngine {
             if !self.topics.contains_key(&d.topic) || self.is_equivocator(&d.topic, &d.provider) {
                 continue;
             }
-            self.bodies.insert(wire::body_hash(&f), f.clone());
+            self.bodies.cache(wire::body_hash(&f), f.clone());
             if matches!(
                 self.index_descriptor(now, d),
                 IndexInsert::New | IndexInsert::Replaced
@@ -170,8 +170,8 @@ impl GossipEngine {
         if !body.is_empty() {
             self.own_bodies.insert(h.body_hash, (h.expires_at(), body));
         }
-        self.upstream
-            .insert(h.body_hash, (idx, self.me, h.seq, None), NEVER);
+        self.bodies
+            .note_upstream(h.body_hash, idx, self.me, h.seq, None);
         inserted
     }
 

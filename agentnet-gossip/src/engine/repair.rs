@@ -3,6 +3,91 @@
 
 use super::*;
 
+/// The node-wide repair state: links whose copies may be repair answers, and the deadlines of
+/// the announced-but-missing ids (each topic keeps its own ids in [`TopicState::wanted`];
+/// this keeps their count across topics and when each is next due).
+///
+/// Bounds: `repairing` holds at most one entry per link, and no more than one above the number
+/// of links up; `wanted_total` is at most [`MAX_WANTED`] (announcements beyond it are
+/// ignored); `wanted_deadlines` holds one current entry per wanted id, plus entries left by ids
+/// since received or forgotten with their topic, which are dropped when they come due.
+///
+/// Deadline: the earliest wanted id's ([`next_deadline`](Self::next_deadline)), when it is
+/// asked for (`IWant`) from its next announcer. Repair windows have no timer: they are judged
+/// against `now` ([`is_repairing`](Self::is_repairing)) and swept at each heartbeat.
+#[derive(Debug, Default)]
+pub(super) struct Repair {
+    /// Links asked for repairs recently, until when (see [`REPAIR_WINDOW`]). At most one
+    /// entry per link.
+    repairing: BTreeMap<LinkId, Instant>,
+    /// (deadline, topic idx, id) of the wanted ids, earliest first.
+    wanted_deadlines: BTreeSet<(Instant, u32, ShortId)>,
+    /// Wanted ids held across all topics.
+    wanted_total: usize,
+}
+
+impl Repair {
+    /// The earliest deadline of a wanted id.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.wanted_deadlines.first().map(|(d, _, _)| *d)
+    }
+
+    /// Count a newly wanted `id` of topic `tidx`, due at `deadline`; false (nothing changed)
+    /// if [`MAX_WANTED`] ids are wanted already.
+    pub(super) fn want(&mut self, deadline: Instant, tidx: u32, id: ShortId) -> bool {
+        if self.wanted_total >= MAX_WANTED {
+            return false;
+        }
+        self.wanted_total += 1;
+        self.wanted_deadlines.insert((deadline, tidx, id));
+        true
+    }
+
+    /// Make the wanted `id` of topic `tidx` due again at `deadline`.
+    pub(super) fn reschedule(&mut self, deadline: Instant, tidx: u32, id: ShortId) {
+        self.wanted_deadlines.insert((deadline, tidx, id));
+    }
+
+    /// `n` wanted ids are no longer wanted (received, asked of their last announcer, or
+    /// forgotten with their topic).
+    pub(super) fn unwant(&mut self, n: usize) {
+        self.wanted_total -= n;
+    }
+
+    /// The next wanted deadline due at `now` (deadline, topic idx, id), taken off.
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<(Instant, u32, ShortId)> {
+        let &(t, tidx, id) = self.wanted_deadlines.first()?;
+        if t > now {
+            return None;
+        }
+        self.wanted_deadlines.pop_first();
+        Some((t, tidx, id))
+    }
+
+    /// Note at `now` that copies from `link` may soon be repair answers; `links` is the number
+    /// of links up (the table holds at most one more).
+    pub(super) fn repairing_with(&mut self, now: Instant, link: LinkId, links: usize) {
+        if self.repairing.len() < links + 1 || self.repairing.contains_key(&link) {
+            self.repairing.insert(link, now + REPAIR_WINDOW);
+        }
+    }
+
+    /// True if copies from `link` may be repair answers at `now`.
+    pub(super) fn is_repairing(&self, now: Instant, link: LinkId) -> bool {
+        self.repairing.get(&link).is_some_and(|u| now < *u)
+    }
+
+    /// `link` went down.
+    pub(super) fn link_down(&mut self, link: LinkId) {
+        self.repairing.remove(&link);
+    }
+
+    /// At each heartbeat: forget repair windows ended at `now`.
+    pub(super) fn heartbeat(&mut self, now: Instant) {
+        self.repairing.retain(|_, u| now < *u);
+    }
+}
+
 impl GossipEngine {
     pub(super) fn on_ihave(
         &mut self,
@@ -25,10 +110,9 @@ impl GossipEngine {
                     }
                 }
                 None => {
-                    if self.wanted_total >= MAX_WANTED {
+                    if !self.repair.want(deadline, ts.idx, id) {
                         continue;
                     }
-                    self.wanted_total += 1;
                     ts.wanted.insert(
                         id,
                         Wanted {
@@ -36,7 +120,6 @@ impl GossipEngine {
                             announcers: VecDeque::from([from]),
                         },
                     );
-                    self.wanted_deadlines.insert((deadline, ts.idx, id));
                 }
             }
         }
@@ -338,18 +421,12 @@ impl GossipEngine {
 
     /// Note that copies from `link` may soon be repair answers.
     pub(super) fn repairing_with(&mut self, now: Now, link: LinkId) {
-        if self.repairing.len() < self.links.len() + 1 || self.repairing.contains_key(&link) {
-            self.repairing.insert(link, now.mono + REPAIR_WINDOW);
-        }
+        self.repair.repairing_with(now.mono, link, self.links.len());
     }
 
     pub(super) fn wanted_due(&mut self, now: Now) {
         let mut asks: BTreeMap<(LinkId, u32), Vec<ShortId>> = BTreeMap::new();
-        while let Some(&(t, tidx, id)) = self.wanted_deadlines.first() {
-            if t > now.mono {
-                break;
-            }
-            self.wanted_deadlines.pop_first();
+        while let Some((t, tidx, id)) = self.repair.pop_due(now.mono) {
             let Some(topic) = self.topic_names.get(&tidx) else {
                 continue;
             };
@@ -367,15 +444,15 @@ impl GossipEngine {
                     asks.entry((a, tidx)).or_default().push(id);
                     if w.announcers.is_empty() {
                         ts.wanted.remove(&id);
-                        self.wanted_total -= 1;
+                        self.repair.unwant(1);
                     } else {
                         w.deadline = now.mono + self.cfg.body_timeout;
-                        self.wanted_deadlines.insert((w.deadline, tidx, id));
+                        self.repair.reschedule(w.deadline, tidx, id);
                     }
                 }
                 _ => {
                     ts.wanted.remove(&id);
-                    self.wanted_total -= 1;
+                    self.repair.unwant(1);
                 }
             }
         }

@@ -39,18 +39,14 @@ impl GossipEngine {
         }
         self.seen.expire(now.mono);
         self.history.expire(now.mono);
-        self.bans.retain(|_, u| now.mono < *u);
-        self.repairing.retain(|_, u| now.mono < *u);
+        self.policing.heartbeat(now.mono);
+        self.repair.heartbeat(now.mono);
         let me = self.me;
         for ts in self.topics.values_mut() {
             let logs = &ts.logs;
             ts.lazy_to
                 .retain(|a, v| !v.is_empty() && (*a == me || logs.contains_key(a)));
         }
-        self.points.retain(|_, p| {
-            *p = p.saturating_sub(1);
-            *p > 0
-        });
         self.refresh_own(now);
     }
 
@@ -59,11 +55,11 @@ impl GossipEngine {
         if let Some(l) = self.next_lazy {
             t = t.min(l);
         }
-        if let Some((d, _)) = self.body_deadlines.first() {
-            t = t.min(*d);
+        if let Some(d) = self.bodies.next_deadline() {
+            t = t.min(d);
         }
-        if let Some((d, _, _)) = self.wanted_deadlines.first() {
-            t = t.min(*d);
+        if let Some(d) = self.repair.next_deadline() {
+            t = t.min(d);
         }
         self.next_timeout = Some(t);
     }
