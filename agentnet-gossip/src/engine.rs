@@ -328,12 +328,12 @@ impl GossipEngine {
     }
 
     /// Body fetches in flight (own and forwarded).
-    pub fn pending_bodies(&self) -> usize {
+    pub fn pending_body_count(&self) -> usize {
         self.bodies.pending().len()
     }
 
     /// Frames waiting in the outgoing queue.
-    pub fn queued_transmits(&self) -> usize {
+    pub fn queued_transmit_count(&self) -> usize {
         self.transmits.len()
     }
 
@@ -343,7 +343,7 @@ impl GossipEngine {
     }
 
     /// Frame ids currently remembered for duplicate suppression.
-    pub fn seen_len(&self) -> usize {
+    pub fn seen_count(&self) -> usize {
         self.seen.len()
     }
 

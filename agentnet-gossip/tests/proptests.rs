@@ -229,8 +229,8 @@ proptest! {
             t += 10;
             let _ = e.handle_message(at_ms(t), LinkId(1), header(author, seq, None, 1, 0));
             prop_assert!(e.header_count() <= 20);
-            prop_assert!(e.queued_transmits() <= 16);
-            prop_assert!(e.seen_len() <= 25);
+            prop_assert!(e.queued_transmit_count() <= 16);
+            prop_assert!(e.seen_count() <= 25);
             for a in 1u8..12 {
                 let id = Keypair::from_seed([a; 32]).id();
                 let held = (1..12).filter(|s| e.header(&topic(), &id, *s).is_some()).count();

@@ -626,7 +626,7 @@ impl Sessions {
     }
 
     /// Frames waiting for a link to their counterparty (module docs, "Persistence").
-    pub fn parked(&self) -> usize {
+    pub fn parked_count(&self) -> usize {
         self.parked.len()
     }
 

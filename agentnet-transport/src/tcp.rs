@@ -460,7 +460,7 @@ impl TcpTransport {
     }
 
     /// Open TCP connections: links plus handshakes in progress, inbound and outbound.
-    pub fn connections(&self) -> usize {
+    pub fn connection_count(&self) -> usize {
         self.shared.lock().conns
     }
 

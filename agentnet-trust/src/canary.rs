@@ -347,7 +347,7 @@ impl CanaryBook {
     }
 
     /// Canaries outstanding.
-    pub fn pending(&self) -> usize {
+    pub fn pending_count(&self) -> usize {
         self.pending.len()
     }
 

@@ -381,7 +381,7 @@ impl Reputation {
     }
 
     /// Number of agents.
-    pub fn agents(&self) -> usize {
+    pub fn agent_count(&self) -> usize {
         self.agents.len()
     }
 

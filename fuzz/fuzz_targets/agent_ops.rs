@@ -173,8 +173,8 @@ impl World {
             let agent = self.hosts[a].agent();
             let cfg = agent.config();
             assert!(agent.gossip().header_count() <= cfg.gossip.max_headers);
-            assert!(agent.gossip().pending_bodies() <= cfg.gossip.max_pending_bodies);
-            assert!(agent.running_requests() <= cfg.funnel.max_requests);
+            assert!(agent.gossip().pending_body_count() <= cfg.gossip.max_pending_bodies);
+            assert!(agent.running_request_count() <= cfg.funnel.max_requests);
             assert!(
                 agent.sessions().len() <= cfg.sessions.max_sessions,
                 "{} sessions",

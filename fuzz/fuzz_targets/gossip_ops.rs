@@ -317,12 +317,12 @@ impl Harness {
             e.header_count()
         );
         assert!(
-            e.pending_bodies() <= c.max_pending_bodies,
+            e.pending_body_count() <= c.max_pending_bodies,
             "{} pending",
-            e.pending_bodies()
+            e.pending_body_count()
         );
-        assert!(e.queued_transmits() <= c.max_queued_transmits);
-        assert!(e.seen_len() <= c.seen_capacity, "seen {}", e.seen_len());
+        assert!(e.queued_transmit_count() <= c.max_queued_transmits);
+        assert!(e.seen_count() <= c.seen_capacity, "seen {}", e.seen_count());
         assert!(
             e.body_bytes() <= c.body_cache_bytes + self.own_body_bytes,
             "body bytes {}",

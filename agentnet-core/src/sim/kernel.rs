@@ -586,7 +586,7 @@ where
     }
 
     /// Queue entries pending, including cancelled timers not yet skipped.
-    pub fn pending(&self) -> usize {
+    pub fn pending_count(&self) -> usize {
         self.k.queue.len()
     }
 

@@ -266,7 +266,7 @@ pub struct TaskOutcome {
 
 impl TaskOutcome {
     /// Fallbacks taken: attempts after the first.
-    pub fn fallbacks(&self) -> usize {
+    pub fn fallback_count(&self) -> usize {
         self.attempts.len().saturating_sub(1)
     }
 }

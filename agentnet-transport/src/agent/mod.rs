@@ -531,7 +531,7 @@ impl Agent {
     }
 
     /// Requests running.
-    pub fn running_requests(&self) -> usize {
+    pub fn running_request_count(&self) -> usize {
         self.requests.len()
     }
 

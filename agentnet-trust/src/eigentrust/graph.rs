@@ -255,7 +255,7 @@ impl TrustGraph {
     }
 
     /// Number of stored edges (overlay rows counted instead of the rows they replace).
-    pub fn edges(&self) -> usize {
+    pub fn edge_count(&self) -> usize {
         self.edge_count
     }
 
@@ -269,7 +269,7 @@ impl TrustGraph {
     pub fn change_log_limit(&self) -> usize {
         self.log
             .limit
-            .unwrap_or_else(|| MIN_LOG_UNITS.max((self.len() + self.edges()) / 2))
+            .unwrap_or_else(|| MIN_LOG_UNITS.max((self.len() + self.edge_count()) / 2))
     }
 
     /// Fix the bound of the change log in units (`Some`, any value; 0 keeps no log), or go
@@ -370,8 +370,8 @@ impl TrustGraph {
         }
         let n = self.len();
         let mut row_ptr = Vec::with_capacity(n + 1);
-        let mut cols = Vec::with_capacity(self.edges());
-        let mut weights = Vec::with_capacity(self.edges());
+        let mut cols = Vec::with_capacity(self.edge_count());
+        let mut weights = Vec::with_capacity(self.edge_count());
         row_ptr.push(0u32);
         self.for_each_row(|_, c, w| {
             cols.extend_from_slice(c);

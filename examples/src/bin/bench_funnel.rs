@@ -299,7 +299,7 @@ fn drive(
                     Ok(r) if *r == want => run.tasks += 1,
                     _ => run.failed += 1,
                 }
-                run.fallbacks += o.fallbacks();
+                run.fallbacks += o.fallback_count();
                 last_progress = sim.now().mono;
             }
         }

@@ -530,7 +530,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         },
         o.provider
             .map_or("nobody", |p| names.get(&p).copied().unwrap_or("?")),
-        o.fallbacks(),
+        o.fallback_count(),
         o.result
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).to_string())
@@ -558,7 +558,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         },
         o2.provider
             .map_or("nobody", |p| names.get(&p).copied().unwrap_or("?")),
-        o2.fallbacks()
+        o2.fallback_count()
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     println!("   the fraud proof spread: mosaic's reputation as other agents now see it");

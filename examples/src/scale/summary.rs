@@ -35,8 +35,8 @@ pub(crate) fn summarize_engines(sim: &Sim<GossipEngine>, topic: &Topic) -> Engin
         let mesh = e.mesh(topic);
         s.mesh += mesh.len();
         s.headers_held += e.header_count();
-        s.seen += e.seen_len();
-        s.queued += e.queued_transmits();
+        s.seen += e.seen_count();
+        s.queued += e.queued_transmit_count();
     }
     s
 }

@@ -50,7 +50,7 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
         e.handle_message(uptime_secs(10), LinkId(3), wrong),
         Err(GossipError::Unexpected(_))
     ));
-    assert_eq!(e.pending_bodies(), 1);
+    assert_eq!(e.pending_body_count(), 1);
     // The right bytes are self-certifying: accepted from any link (here a late answer from
     // a peer other than the one being asked).
     let right = Message::Body(wire::Body {
@@ -62,7 +62,7 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
         .unwrap();
     let (_, ev) = drain(&mut e);
     assert!(ev.iter().any(|e| matches!(e, Event::Descriptor(_))));
-    assert_eq!(e.pending_bodies(), 0);
+    assert_eq!(e.pending_body_count(), 0);
     assert!(matches!(
         e.handle_message(uptime_secs(10), LinkId(2), right),
         Err(GossipError::LateBody)
@@ -97,7 +97,7 @@ fn body_fetch_gives_up_after_deadlines() {
         gave_up |= ev.contains(&Event::BodyUnavailable { hash: h.body_hash });
     }
     assert!(gave_up);
-    assert_eq!(e.pending_bodies(), 0);
+    assert_eq!(e.pending_body_count(), 0);
 }
 
 /// Relay R got the header of `body` from link 1 (toward the author) and link 2 asks it for

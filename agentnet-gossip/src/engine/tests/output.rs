@@ -38,7 +38,7 @@ fn overflow_drops_lowest_class_and_reports() {
     })
     .encode();
     e.handle_message(uptime_secs(10), LinkId(1), ask).unwrap();
-    assert!(e.queued_transmits() <= 16);
+    assert!(e.queued_transmit_count() <= 16);
     let (_, ev) = drain(&mut e);
     // One report for the transmit queue, with every drop of the input; the kept frames are
     // the newest repair frames.

@@ -121,7 +121,7 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
                 "tier": at.tier as u8,
                 "verdict": verdict(&at.verdict),
             })).collect::<Vec<_>>(),
-            "fallbacks": outcome.fallbacks(),
+            "fallbacks": outcome.fallback_count(),
             "payment": outcome.payment as f64 / UNIT as f64,
             "reputation": reputation,
         });
