@@ -168,7 +168,7 @@ async fn frames_flow_both_ways_in_order_and_close_reports_both_sides() {
     assert_eq!(lb.peer, keypair(1).id());
     assert!(lb.outbound && !la.outbound);
     assert_eq!(b.peer(lb.link), Some(keypair(1).id()));
-    assert_eq!(a.connections(), 1);
+    assert_eq!(a.connection_count(), 1);
 
     let frames = [pattern(0, 1), pattern(1024, 2), pattern(300 * 1024, 3)];
     for f in &frames {
@@ -277,7 +277,7 @@ async fn truncated_handshake_is_refused_after_the_timeout() {
     raw.write_all(&[1u8; 16]).await.unwrap();
     let reason = refused(&mut a).await;
     assert!(reason.contains("timed out"), "{reason}");
-    assert_eq!(a.connections(), 0);
+    assert_eq!(a.connection_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,9 +332,17 @@ async fn connection_limits_hold_without_exhausting_resources() {
         let reason = refused(&mut a).await;
         assert!(reason.contains("per-IP connection limit"), "{reason}");
         limit_refusals += 1;
-        assert!(a.connections() <= 2, "{} connections", a.connections());
+        assert!(
+            a.connection_count() <= 2,
+            "{} connections",
+            a.connection_count()
+        );
     }
-    assert_eq!(a.connections(), 2, "the first two are held in handshake");
+    assert_eq!(
+        a.connection_count(),
+        2,
+        "the first two are held in handshake"
+    );
     // Refused sockets are closed at once.
     let mut byte = [0u8; 1];
     let last = clients.last_mut().unwrap();
@@ -348,7 +356,7 @@ async fn connection_limits_hold_without_exhausting_resources() {
         let reason = refused(&mut a).await;
         assert!(reason.contains("closed during the handshake"), "{reason}");
     }
-    assert_eq!(a.connections(), 0);
+    assert_eq!(a.connection_count(), 0);
     // And the listener still serves.
     let mut b = transport(2, TcpConfig::default()).await;
     b.connect(&addr.to_string()).unwrap();
@@ -630,13 +638,13 @@ async fn inbound_connections_cannot_take_the_slots_kept_for_dialing_out() {
     }
     let reason = refused(&mut a).await;
     assert!(reason.contains("inbound connection limit"), "{reason}");
-    assert_eq!(a.connections(), 2);
+    assert_eq!(a.connection_count(), 2);
     // The node still dials out.
     let mut b = transport(2, listening()).await;
     a.connect(&b.listen_addr().unwrap().to_string()).unwrap();
     link_up(&mut a).await;
     link_up(&mut b).await;
-    assert_eq!(a.connections(), 3);
+    assert_eq!(a.connection_count(), 3);
     drop(held);
 }
 
@@ -683,7 +691,7 @@ async fn stalled_handshakes_give_way_to_a_peer_that_completes_one() {
     assert!(reason.contains("evicted during the handshake"), "{reason}");
     assert_eq!(info.unwrap().peer, keypair(3).id());
     link_up(&mut b).await;
-    assert_eq!(a.connections(), 3);
+    assert_eq!(a.connection_count(), 3);
     // The oldest held connection is the one that was closed.
     let mut byte = [0u8; 1];
     let n = tokio::time::timeout(WAIT, held[0].read(&mut byte))
@@ -741,7 +749,7 @@ async fn idle_links_from_free_keys_give_way_and_the_active_elder_stays() {
         let out = link_up(&mut newcomer).await.link;
         newcomer.send(out, Bytes::from_static(b"work")).unwrap();
         assert_eq!(frame(&mut a).await, (up.link, Bytes::from_static(b"work")));
-        assert_eq!(a.connections(), 4);
+        assert_eq!(a.connection_count(), 4);
         newcomers.push(newcomer);
     }
     // The honest elder never lost its link.

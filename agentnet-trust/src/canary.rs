@@ -424,7 +424,7 @@ mod tests {
         let v = c.poll_verdict().unwrap();
         assert_eq!((v.id(), v.outcome()), (id(2), CanaryOutcome::Failed));
         assert_eq!(c.poll_verdict(), None);
-        assert_eq!((c.pending(), c.poll_timeout()), (0, None));
+        assert_eq!((c.pending_count(), c.poll_timeout()), (0, None));
         // Closed is closed: a second delivery is unknown.
         assert_eq!(
             c.handle_delivery(at_ms(30), id(1), provider(), b"42"),
@@ -443,7 +443,7 @@ mod tests {
                 provider: provider()
             })
         );
-        assert_eq!((c.pending(), c.poll_verdict()), (2, None));
+        assert_eq!((c.pending_count(), c.poll_verdict()), (2, None));
         assert_eq!(
             c.handle_delivery(at_ms(11), id(1), provider(), b"42"),
             Ok(())
@@ -470,7 +470,7 @@ mod tests {
         ];
         want.sort();
         assert_eq!(closed, want);
-        assert_eq!(c.pending(), 0);
+        assert_eq!(c.pending_count(), 0);
     }
 
     #[test]
@@ -480,7 +480,7 @@ mod tests {
             c.handle_delivery(at_ms(10), id(9), provider(), b"42"),
             Err(CanaryError::Unknown(id(9)))
         );
-        assert_eq!((c.pending(), c.poll_verdict()), (2, None));
+        assert_eq!((c.pending_count(), c.poll_verdict()), (2, None));
         assert_eq!(c.poll_timeout(), Some(Instant::from_millis(1000)));
     }
 

@@ -205,7 +205,7 @@ fn canaries_time_out_refuse_strangers_and_stay_bounded() {
     let late = Answer::sign(&p, id(2), b"ok".to_vec(), at_ms(0).wall).unwrap();
     assert!(c.handle_answer(at_ms(2500), &late).is_err());
     assert_eq!(c.poll_verdict().unwrap().outcome(), CanaryOutcome::TimedOut);
-    assert_eq!(c.pending(), 0);
+    assert_eq!(c.pending_count(), 0);
     assert_eq!(c.poll_timeout(), None);
 }
 

@@ -13,7 +13,7 @@ fn a_restored_session_adopts_the_link_its_counterparty_speaks_on() {
     assert!(matches!(ev[..], [Event::Delegated { .. }]), "{ev:?}");
     // Bob's delivery waits for a link.
     b.engine.deliver(b.now(100), id, result(), None).unwrap();
-    assert_eq!(b.engine.parked(), 1);
+    assert_eq!(b.engine.parked_count(), 1);
     assert!(b.engine.poll_transmit().is_none());
     // A message signed by someone else gives no link.
     let mut m = Host::new(3, 0, bob());
@@ -32,7 +32,7 @@ fn a_restored_session_adopts_the_link_its_counterparty_speaks_on() {
             .handle_message(b.now(100), LinkId(66), t.payload)
             .unwrap();
     }
-    assert_eq!(b.engine.parked(), 1);
+    assert_eq!(b.engine.parked_count(), 1);
     assert_eq!(b.engine.session(&id).unwrap().link, None);
     assert!(b.engine.session(&other).is_some());
     // Alice speaks (on another session): Bob's session adopts her link, the frame leaves.
@@ -50,7 +50,7 @@ fn a_restored_session_adopts_the_link_its_counterparty_speaks_on() {
     b.engine
         .handle_message(b.now(110), LinkId(42), frames[0].payload.clone())
         .unwrap();
-    assert_eq!(b.engine.parked(), 0);
+    assert_eq!(b.engine.parked_count(), 0);
     assert_eq!(b.engine.session(&id).unwrap().link, Some(LinkId(42)));
     let sent: Vec<Transmit> = std::iter::from_fn(|| b.engine.poll_transmit()).collect();
     assert_eq!(sent.len(), 1);

@@ -111,7 +111,7 @@ impl Host {
     /// One drain pass by the rule: take every frame and event, write every record, and only
     /// then hand out the frames. Frames that wait for a link make the host bring one up.
     fn pass(&mut self) -> Vec<Transmit> {
-        if self.engine.parked() > 0 {
+        if self.engine.parked_count() > 0 {
             self.engine.set_peer_link(self.peer.id(), LINK);
         }
         let frames: Vec<Transmit> = std::iter::from_fn(|| self.engine.poll_transmit()).collect();

@@ -43,7 +43,7 @@ fn a_failed_canary_falls_back_to_the_next_provider() {
     assert_eq!(o.attempts[0].verdict, Verdict::CanaryFailed, "{o:?}");
     assert_eq!(o.provider, Some(honest), "{o:?}");
     assert_eq!(o.result.as_deref(), Ok(&b"REAL WORK"[..]));
-    assert_eq!(o.fallbacks(), 1);
+    assert_eq!(o.fallback_count(), 1);
     let topic = Topic::new(TOPIC).unwrap();
     let ledger = w.sim.engine(w.ids[0]).unwrap().agent().ledger();
     let bad = ledger
@@ -279,7 +279,7 @@ fn fallback_stops_at_its_bound() {
                 .all(|a| a.verdict == Verdict::CanaryFailed),
             "{o:?}"
         );
-        assert_eq!(o.fallbacks(), bound - 1);
+        assert_eq!(o.fallback_count(), bound - 1);
         // Only the providers attempted ever ran anything.
         let mut ran: Vec<usize> = tried.lock().unwrap().clone();
         ran.sort_unstable();

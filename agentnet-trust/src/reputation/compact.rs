@@ -179,7 +179,7 @@ mod tests {
         // Free keys report rows naming fresh ids until the table is full.
         let mut n = 1000;
         let mut sybils = vec![];
-        while r.agents() + 6 <= 40 {
+        while r.agent_count() + 6 <= 40 {
             let s = id(n);
             let row = (1..=5).map(|k| (id(n + k), 1.0, 0.0));
             r.set_row(s, &t, row).unwrap();
@@ -198,7 +198,7 @@ mod tests {
             assert!(r.remove_row(s, &t));
         }
         r.set_row(id(99), &t, [(id(0), 1.0, 0.0)]).unwrap();
-        assert!(r.agents() <= 6, "{} agents", r.agents());
+        assert!(r.agent_count() <= 6, "{} agents", r.agent_count());
         assert_eq!(r.reporters(&t).len(), 5);
         // Renumbering changed nothing the scores depend on.
         r.recompute().unwrap();
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(r.compact().unwrap(), 1, "a bare registration is forgotten");
         r.set_stake(id(51), agentnet_core::money::UNIT).unwrap();
         assert_eq!(r.compact().unwrap(), 0);
-        assert_eq!(r.agents(), 5);
+        assert_eq!(r.agent_count(), 5);
         assert!(r.score(&id(0), &t) >= 0.0);
     }
 }

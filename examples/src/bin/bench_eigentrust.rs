@@ -388,7 +388,7 @@ fn main() -> Res<()> {
     let ref_build_ms = ms(t0);
     eprintln!(
         "  generated in {gen_ms:.0} ms; TrustGraph::from_edges {build_ms:.0} ms ({} edges); reference CSR {ref_build_ms:.0} ms",
-        g.edges()
+        g.edge_count()
     );
 
     // The reference uses the pretrust normalised the way the library does.
