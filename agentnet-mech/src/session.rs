@@ -335,7 +335,7 @@
 //! gives it that message's link, as does the host with [`Sessions::set_link`] or
 //! [`Sessions::set_peer_link`] (a host that authenticates links, as the Noise transport
 //! does, calls the latter when a link to the counterparty comes up). Frames for a
-//! counterparty with no known link wait ([`Sessions::parked`], bounded by
+//! counterparty with no known link wait ([`Sessions::parked_count`], bounded by
 //! [`SessionConfig::max_queued_transmits`]) and leave on the first link it is known by.
 //!
 //! **Host steps**: the host's answer to an event is not durable (it is a command, not a

@@ -18,7 +18,7 @@ pub struct SessionConfig {
     /// Frames queued for sending. Frames; default 1 024; range 16..=1 000 000. On overflow the
     /// oldest frame is dropped and [`Event::Overflow`] reports it. The same bound applies,
     /// separately, to frames parked for counterparties no link is known for
-    /// ([`Sessions::parked`]).
+    /// ([`Sessions::parked_count`]).
     pub max_queued_transmits: usize,
     /// Decoding limits for every frame, and for the mechanism, evidence and proof envelopes
     /// nested in them; outgoing frames are checked against them too. Default

@@ -17,7 +17,7 @@ impl Sessions {
     ///
     /// Restored sessions have no link until their counterparty speaks or the host names one
     /// ([`set_link`](Self::set_link), [`set_peer_link`](Self::set_peer_link)); frames for
-    /// them wait ([`parked`](Self::parked)). For sessions waiting on the host, the event that
+    /// them wait ([`parked_count`](Self::parked_count)). For sessions waiting on the host, the event that
     /// asked for the step is queued again ([`Event::Offered`], [`Event::Committed`],
     /// [`Event::Delegated`], [`Event::Delivered`]) unless its deadline has passed. No
     /// [`Event::Persist`] is queued: the records are already stored.
