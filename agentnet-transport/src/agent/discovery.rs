@@ -40,7 +40,8 @@ impl Agent {
         let key = topic.as_str().as_bytes().to_vec();
         let r = self.gossip.subscribe(now, topic);
         if r.is_ok() {
-            self.batch
+            self.durable
+                .batch
                 .push(Record::put(tables::GOSSIP_TOPIC, key, Bytes::new()));
         }
         self.pump(now);
@@ -54,7 +55,9 @@ impl Agent {
         if self.gossip.topics().any(|t| t == topic) {
             self.gossip.unsubscribe(now, topic);
             let key = topic.as_str().as_bytes().to_vec();
-            self.batch.push(Record::delete(tables::GOSSIP_TOPIC, key));
+            self.durable
+                .batch
+                .push(Record::delete(tables::GOSSIP_TOPIC, key));
         }
         self.pump(now);
     }
@@ -87,8 +90,8 @@ impl Agent {
                     head.body.as_deref().map(serde_bytes::Bytes::new),
                 ))
                 .unwrap_or_default();
-                self.batch_acks.push((head.topic.clone(), head.seq));
-                self.batch.push(Record::put(
+                self.durable.batch_acks.push((head.topic.clone(), head.seq));
+                self.durable.batch.push(Record::put(
                     tables::GOSSIP_HEAD,
                     head.topic.as_str().as_bytes().to_vec(),
                     value,
@@ -108,7 +111,7 @@ impl Agent {
                     let key = header_key(topic, &author, seq);
                     let r = Record::put(tables::GOSSIP_HEADER, key, h.to_frame())
                         .expiring(h.expires_at());
-                    self.batch.push(r);
+                    self.durable.batch.push(r);
                 }
                 self.event(AgentEvent::Gossip(e));
             }
@@ -116,7 +119,7 @@ impl Agent {
                 let key = descriptor_key(&d.provider, &d.capability);
                 let r = Record::put(tables::GOSSIP_DESCRIPTOR, key, d.to_frame())
                     .expiring(d.expires_at());
-                self.batch.push(r);
+                self.durable.batch.push(r);
                 self.event(AgentEvent::Gossip(e));
             }
             // What the engine stopped holding before expiry leaves the store too: the store is
@@ -128,7 +131,9 @@ impl Agent {
             } => {
                 for seq in seqs {
                     let key = header_key(&topic, &author, seq);
-                    self.batch.push(Record::delete(tables::GOSSIP_HEADER, key));
+                    self.durable
+                        .batch
+                        .push(Record::delete(tables::GOSSIP_HEADER, key));
                 }
             }
             G::DescriptorForgotten {
@@ -136,7 +141,8 @@ impl Agent {
                 capability,
             } => {
                 let key = descriptor_key(&provider, &capability);
-                self.batch
+                self.durable
+                    .batch
                     .push(Record::delete(tables::GOSSIP_DESCRIPTOR, key));
             }
             other => self.event(AgentEvent::Gossip(other)),

@@ -57,7 +57,7 @@ impl Agent {
             if self.own_attestations.len() >= MAX_OWN_ATTESTATIONS {
                 self.own_attestations.remove(0);
             }
-            self.batch.push(Record::put(
+            self.durable.batch.push(Record::put(
                 tables::OWN_ATTESTATION,
                 attestation.hash().0.to_vec(),
                 attestation.to_frame(),
@@ -103,7 +103,8 @@ impl Agent {
             IdentityEvent::Overflow(o) => self.engine_overflow("registry", o),
             IdentityEvent::Persist { frame } => {
                 let key = identity_record_key(&frame);
-                self.batch
+                self.durable
+                    .batch
                     .push(Record::put(tables::IDENTITY_ENTRY, key, frame));
             }
             IdentityEvent::ForkDetected { proof, .. } => {
@@ -113,7 +114,9 @@ impl Agent {
                 // Evicted from a full registry: the store holds no more than the registry.
                 for frame in frames {
                     let key = identity_record_key(&frame);
-                    self.batch.push(Record::delete(tables::IDENTITY_ENTRY, key));
+                    self.durable
+                        .batch
+                        .push(Record::delete(tables::IDENTITY_ENTRY, key));
                 }
             }
             _ => {}

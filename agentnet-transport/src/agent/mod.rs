@@ -188,7 +188,7 @@ mod transfers;
 mod trust;
 pub mod wire;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
@@ -196,7 +196,7 @@ use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
 use agentnet_core::wire::MessageKind;
 use agentnet_core::wire::{Limits, Plane, decode_frame_as, encode_frame, peek_kind};
 use agentnet_core::{
-    AgentId, BoundedQueue, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow, Record,
+    AgentId, BoundedQueue, Effect, Engine, Hash, Instant, Keypair, LinkId, Now, Overflow,
     RequestId, Signed, Transmit,
 };
 use agentnet_gossip::GossipEngine;
@@ -225,6 +225,7 @@ pub use events::{
 use identity::Link;
 use leader::Leader;
 use payload::{Incoming, Outgoing};
+use persist::Durability;
 pub use persist::{RestoreReport, tables};
 use provider::{Job, Service};
 use requester::Request;
@@ -256,16 +257,9 @@ pub struct Agent {
     by_session: BTreeMap<SessionId, RequestId>,
     jobs: BTreeMap<SessionId, Job>,
     executing: BTreeMap<RequestId, SessionId>,
-    /// Persist batches in flight: the own log heads each one acknowledges.
-    persisting: BTreeMap<RequestId, Vec<(Topic, u64)>>,
-    /// Records of the current turn, made durable as one batch.
-    batch: Vec<Record>,
-    /// Own log heads the current batch acknowledges.
-    batch_acks: Vec<(Topic, u64)>,
-    /// Ledger rows changed this turn.
-    ledger_dirty: BTreeSet<(Topic, AgentId)>,
-    /// Selection observations changed (or evicted) this turn.
-    observed_dirty: BTreeSet<(AgentId, String)>,
+    /// What must be made durable this turn and what is being made durable (see
+    /// [`persist`]).
+    durable: Durability,
     outgoing: BTreeMap<(SessionId, Direction), Outgoing>,
     incoming: BTreeMap<(SessionId, Direction), Incoming>,
     proofs: FifoSet<Hash>,
@@ -420,11 +414,7 @@ impl Agent {
             by_session: BTreeMap::new(),
             jobs: BTreeMap::new(),
             executing: BTreeMap::new(),
-            persisting: BTreeMap::new(),
-            batch: Vec::new(),
-            batch_acks: Vec::new(),
-            ledger_dirty: BTreeSet::new(),
-            observed_dirty: BTreeSet::new(),
+            durable: Durability::default(),
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             proofs: FifoSet::new(config.max_proofs),

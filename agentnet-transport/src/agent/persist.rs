@@ -1,7 +1,7 @@
 //! Persistence: the [`tables`] an agent writes, one [`Effect::Persist`] batch per turn,
 //! [`Agent::restore`] at start-up, and the codecs and keys of the stored records.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::wire::Limits;
@@ -207,11 +207,31 @@ fn decode_job(key: &[u8], value: &[u8], limits: &Limits) -> Result<(SessionId, J
     ))
 }
 
+/// The agent's durability sub-state: the records of the current turn, gathered into one batch
+/// ([`Effect::Persist`](agentnet_core::Effect)) when the turn's outputs are drained, and the
+/// batches the host has not confirmed yet. Bounded by one turn's changes plus the batches in
+/// flight (the host confirms each with `handle_persisted`); it has no deadline of its own: a
+/// batch is flushed at the end of every input.
+#[derive(Debug, Default)]
+pub(super) struct Durability {
+    /// Persist batches in flight: the own log heads each one acknowledges.
+    pub(super) persisting: BTreeMap<RequestId, Vec<(Topic, u64)>>,
+    /// Records of the current turn, made durable as one batch.
+    pub(super) batch: Vec<Record>,
+    /// Own log heads the current batch acknowledges.
+    pub(super) batch_acks: Vec<(Topic, u64)>,
+    /// Ledger rows changed this turn.
+    pub(super) ledger_dirty: BTreeSet<(Topic, AgentId)>,
+    /// Selection observations changed (or evicted) this turn.
+    pub(super) observed_dirty: BTreeSet<(AgentId, String)>,
+}
+
 impl Agent {
     /// The records of [`Effect::Persist`] `id` are durable.
     pub fn handle_persisted(&mut self, now: Now, id: RequestId) -> Result<(), AgentError> {
         self.tick(now);
         let acks = self
+            .durable
             .persisting
             .remove(&id)
             .ok_or(AgentError::UnknownEffect(id))?;
@@ -376,7 +396,7 @@ impl Agent {
         self.pump(now);
         self.effects
             .retain(|e| !matches!(e, Effect::Persist { .. }));
-        self.persisting.clear();
+        self.durable.persisting.clear();
         self.tick(now);
         self.trust_round(now);
         self.pump(now);
@@ -395,7 +415,7 @@ impl Agent {
 
     /// Turn this turn's durable changes into one [`Effect::Persist`].
     pub(super) fn flush_batch(&mut self) {
-        let dirty = core::mem::take(&mut self.ledger_dirty);
+        let dirty = core::mem::take(&mut self.durable.ledger_dirty);
         for (topic, peer) in dirty {
             let mut key = topic.as_str().as_bytes().to_vec();
             key.push(0);
@@ -407,9 +427,9 @@ impl Agent {
                 },
                 None => Record::delete(tables::LEDGER_ROW, key),
             };
-            self.batch.push(r);
+            self.durable.batch.push(r);
         }
-        let dirty = core::mem::take(&mut self.observed_dirty);
+        let dirty = core::mem::take(&mut self.durable.observed_dirty);
         for (provider, capability) in dirty {
             let mut key = provider.as_bytes().to_vec();
             key.extend_from_slice(capability.as_bytes());
@@ -420,24 +440,25 @@ impl Agent {
                 },
                 None => Record::delete(tables::SELECTION_OBSERVED, key),
             };
-            self.batch.push(r);
+            self.durable.batch.push(r);
         }
-        if self.batch.is_empty() {
+        if self.durable.batch.is_empty() {
             return;
         }
         let id = self.next_request_id();
-        let records = core::mem::take(&mut self.batch);
+        let records = core::mem::take(&mut self.durable.batch);
         // A host that never completes its persists must not grow this table: the oldest
         // batch is forgotten (its own log heads then stay unpublished until re-announced).
-        if self.persisting.len() >= self.config.max_queued {
-            self.persisting.pop_first();
+        if self.durable.persisting.len() >= self.config.max_queued {
+            self.durable.persisting.pop_first();
             self.event(AgentEvent::Overflow(Overflow {
                 queue: "persisting",
                 dropped: 1,
             }));
         }
-        self.persisting
-            .insert(id, core::mem::take(&mut self.batch_acks));
+        self.durable
+            .persisting
+            .insert(id, core::mem::take(&mut self.durable.batch_acks));
         self.effect(Effect::Persist { id, records });
     }
 }

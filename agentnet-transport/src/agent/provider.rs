@@ -238,7 +238,8 @@ impl Agent {
                         task.0,
                         mechanism.tier() as u8,
                     )) {
-                        self.batch
+                        self.durable
+                            .batch
                             .push(Record::put(tables::JOB, id.0.0.to_vec(), v));
                     }
                     self.jobs.insert(

@@ -167,7 +167,7 @@ impl Agent {
     pub(super) fn on_canary_verdict(&mut self, now: Now, v: agentnet_trust::canary::CanaryVerdict) {
         let peer = self.canonical(&v.provider());
         let _ = self.ledger.record_canary_as(&v, peer);
-        self.ledger_dirty.insert((v.topic().clone(), peer));
+        self.durable.ledger_dirty.insert((v.topic().clone(), peer));
         // Find the canary session and grade it by its verdict.
         let found = self.requests.iter_mut().find_map(|(rid, r)| {
             let t = r.current.as_mut()?;
@@ -376,9 +376,10 @@ impl Agent {
         };
         // Observations (and demotions) survive a restart: a requester that comes back must
         // not hand its next task to the provider that just drifted.
-        self.observed_dirty
+        self.durable
+            .observed_dirty
             .insert((canonical, t.capability.clone()));
-        self.observed_dirty.extend(evicted);
+        self.durable.observed_dirty.extend(evicted);
         if verdict == Verdict::Accepted {
             // A provider that delivered a checked result has standing in the gossip tables:
             // a flood of fresh identities cannot evict its log or its descriptors. The set is

@@ -87,7 +87,7 @@ impl Agent {
                 if let (Some(topic), Some(rej)) = (topic, report.rejection()) {
                     let peer = self.canonical(&provider);
                     let _ = self.ledger.record_rejection(&topic, peer, &rej, now.wall);
-                    self.ledger_dirty.insert((topic, peer));
+                    self.durable.ledger_dirty.insert((topic, peer));
                 }
                 if let Some(t) = self.try_of_mut(id) {
                     t.evidence_rejected = true;
@@ -112,7 +112,7 @@ impl Agent {
                             .ledger
                             .record_checked_task(&topic, peer, outcome, now.wall),
                     };
-                    self.ledger_dirty.insert((topic, peer));
+                    self.durable.ledger_dirty.insert((topic, peer));
                 }
             }
             SessionEvent::Settled(s) => self.on_settled(now, *s),
@@ -132,7 +132,7 @@ impl Agent {
             SessionEvent::Overflow(o) => self.engine_overflow("sessions", o),
             SessionEvent::Persist { id, record } => {
                 let key = id.0.0.to_vec();
-                self.batch.push(match record {
+                self.durable.batch.push(match record {
                     Some(r) => Record::put(tables::SESSION, key, r),
                     None => Record::delete(tables::SESSION, key),
                 });
@@ -206,7 +206,8 @@ impl Agent {
     /// Drop everything kept for a session that ended.
     fn forget_session(&mut self, id: SessionId) {
         if self.jobs.remove(&id).is_some() {
-            self.batch
+            self.durable
+                .batch
                 .push(Record::delete(tables::JOB, id.0.0.to_vec()));
         }
         for d in [Direction::Input, Direction::Result] {

@@ -137,15 +137,16 @@ impl Agent {
         let topics: Vec<Topic> = self.ledger.topics().cloned().collect();
         self.ledger.record_offence(canonical, &offence);
         for t in topics {
-            self.ledger_dirty.insert((t, canonical));
+            self.durable.ledger_dirty.insert((t, canonical));
         }
-        self.batch.push(Record::put(
+        self.durable.batch.push(Record::put(
             tables::FRAUD_PROOF,
             id.0.to_vec(),
             proof.to_frame(),
         ));
         if let Some((old, who, still)) = self.stored_proofs.push(id, canonical) {
-            self.batch
+            self.durable
+                .batch
                 .push(Record::delete(tables::FRAUD_PROOF, old.0.to_vec()));
             if !still {
                 self.ledger.forget_conviction(&who);
@@ -266,7 +267,8 @@ impl Agent {
                 .map(|b| serde_bytes::ByteBuf::from(b.to_vec()))
                 .collect();
             if let Ok(v) = agentnet_core::wire::encode_cbor(&list) {
-                self.batch
+                self.durable
+                    .batch
                     .push(Record::put(tables::REPORTS, b"all".to_vec(), v));
             }
         }
