@@ -194,6 +194,10 @@ pub const EQUIVOCATION_KIND: MessageKind = crate::wire::kinds::EQUIVOCATION;
 /// [`ForkProof`]: crate::fork::ForkProof
 pub type EquivocationProof = crate::fork::ForkProof<LogHeader>;
 
+/// Why an [`EquivocationProof`] is not valid (headers need no check of their own, so the
+/// entry error is [`Infallible`](core::convert::Infallible)).
+pub type EquivocationError = crate::fork::ForkError<core::convert::Infallible>;
+
 /// What a verified [`EquivocationProof`] establishes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Equivocation {

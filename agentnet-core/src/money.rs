@@ -12,3 +12,8 @@ pub type Micros = u64;
 
 /// One whole unit of money, in [`Micros`].
 pub const UNIT: Micros = 1_000_000;
+
+/// `m` in whole units, as `f64` (exact for every amount written with at most six decimals).
+pub fn units(m: Micros) -> f64 {
+    m as f64 / UNIT as f64
+}

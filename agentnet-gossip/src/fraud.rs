@@ -12,12 +12,10 @@
 //! at a time (never batched), so every honest verifier reaches the same verdict on the same
 //! bytes.
 
-use core::convert::Infallible;
-
 pub use agentnet_core::log_header::{EQUIVOCATION_KIND, Equivocation, EquivocationProof};
 
 /// Why an equivocation proof is not valid.
-pub type ProofError = agentnet_core::fork::ForkError<Infallible>;
+pub type ProofError = agentnet_core::log_header::EquivocationError;
 
 #[cfg(test)]
 mod tests {

@@ -76,15 +76,6 @@ pub mod kind {
     pub const BODY_MISSING: MessageKind = agentnet_core::wire::kinds::BODY_MISSING;
 }
 
-/// The name of a gossip message kind (`"header"`, `"ihave"`, ...; the registered
-/// [`MessageKind::name`]), for logs and metrics; `None` outside the gossip range.
-pub fn kind_name(k: MessageKind) -> Option<&'static str> {
-    match k.plane() {
-        agentnet_core::wire::Plane::Gossip => k.name(),
-        _ => None,
-    }
-}
-
 /// The identity of a frame: BLAKE3 of its exact bytes in [`FRAME_ID_DOMAIN`].
 pub fn frame_id(frame: &[u8]) -> Hash {
     Hash::digest(FRAME_ID_DOMAIN, frame)

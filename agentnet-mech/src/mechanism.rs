@@ -44,9 +44,7 @@ pub const MAX_TEXT_LEN: usize = 1024;
 pub const MAX_CUSTOM_PARAMS: usize = 16;
 
 /// Convert [`Micros`] to units.
-pub fn units(m: Micros) -> f64 {
-    m as f64 / UNIT as f64
-}
+pub use agentnet_core::money::units;
 
 /// Convert units to [`Micros`], rounding to the nearest micro-unit; `None` if negative, not
 /// finite or above [`MAX_AMOUNT`].

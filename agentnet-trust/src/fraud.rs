@@ -48,9 +48,8 @@
 //! receipt-contradiction package of about 45 receipts). Nodes that accept larger evidence
 //! packages must accept proof frames as large.
 
-use agentnet_core::fork::ForkError as CoreForkError;
 use agentnet_core::hash::Hasher;
-use agentnet_core::log_header::{EquivocationProof, LogHeader};
+use agentnet_core::log_header::{EquivocationError, EquivocationProof, LogHeader};
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::{self, Limits, WireError};
 use agentnet_core::{AgentId, Hash, Signed};
@@ -234,7 +233,7 @@ pub enum FraudError {
     NotCanonical,
     /// The equivocation proof is invalid.
     #[error("equivocation proof: {0}")]
-    Equivocation(#[from] CoreForkError<core::convert::Infallible>),
+    Equivocation(#[from] EquivocationError),
     /// The chain-fork proof is invalid.
     #[error("chain-fork proof: {0}")]
     ChainFork(#[from] ForkError),

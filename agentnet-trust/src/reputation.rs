@@ -131,7 +131,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use agentnet_core::AgentId;
 use agentnet_core::descriptor::Topic;
-use agentnet_core::money::{Micros, UNIT};
+use agentnet_core::money::Micros;
 use agentnet_core::semantic::Embedding;
 use thiserror::Error;
 

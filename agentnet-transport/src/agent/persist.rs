@@ -209,9 +209,10 @@ fn decode_job(key: &[u8], value: &[u8], limits: &Limits) -> Result<(SessionId, J
 
 /// The agent's durability sub-state: the records of the current turn, gathered into one batch
 /// ([`Effect::Persist`](agentnet_core::Effect)) when the turn's outputs are drained, and the
-/// batches the host has not confirmed yet. Bounded by one turn's changes plus the batches in
-/// flight (the host confirms each with `handle_persisted`); it has no deadline of its own: a
-/// batch is flushed at the end of every input.
+/// batches the host has not confirmed yet (with `handle_persisted`). The turn's part holds one
+/// turn's changes; batches in flight are at most `max_queued` (the oldest is given up and
+/// reported as an overflow of `"persisting"`). No deadline of its own: the batch is flushed
+/// when the turn's outputs are drained.
 #[derive(Debug, Default)]
 pub(super) struct Durability {
     /// Persist batches in flight: the own log heads each one acknowledges.

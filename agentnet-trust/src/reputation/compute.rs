@@ -163,7 +163,7 @@ impl Reputation {
             .zip(&eligible)
             .map(|(a, e)| {
                 if *e {
-                    a.stake as f64 / UNIT as f64
+                    agentnet_core::money::units(a.stake)
                 } else {
                     0.0
                 }

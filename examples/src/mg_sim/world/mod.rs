@@ -208,8 +208,11 @@ impl World {
             for id in &w.ids {
                 r.register(id.key.id(), Some(w.nodes[id.node].principal))
                     .expect("bounded");
-                r.set_stake(id.key.id(), stake_micros(cfg.stake))
-                    .expect("valid stake");
+                r.set_stake(
+                    id.key.id(),
+                    agentnet_mech::mechanism::micros(cfg.stake).expect("valid stake"),
+                )
+                .expect("valid stake");
             }
             w.rep = Some(r);
         }
@@ -295,8 +298,11 @@ impl World {
         let principal = self.nodes[node].principal;
         if let Some(r) = self.rep.as_mut() {
             r.register(id, Some(principal)).expect("bounded");
-            r.set_stake(id, stake_micros(self.cfg.stake))
-                .expect("valid stake");
+            r.set_stake(
+                id,
+                agentnet_mech::mechanism::micros(self.cfg.stake).expect("valid stake"),
+            )
+            .expect("valid stake");
         }
     }
 
@@ -361,11 +367,4 @@ fn salience(method: MethodName, half_life: Duration) -> SalienceConfig {
 /// Run one method on one seed.
 pub fn run(cfg: &ExperimentConfig, method: MethodName, seed: u64) -> RunResult {
     World::new(cfg, method, seed).run()
-}
-
-/// The configured stake (whole units, `f64`) in micro-units, rounded to the nearest µ: the
-/// engine weighs pretrust by `micros / UNIT`, which gives back exactly the configured value for
-/// any stake written with at most six decimals.
-pub(crate) fn stake_micros(units: f64) -> agentnet_core::money::Micros {
-    (units * agentnet_core::money::UNIT as f64).round() as agentnet_core::money::Micros
 }

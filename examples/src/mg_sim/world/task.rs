@@ -269,7 +269,7 @@ impl World {
                             && let Ok(agentnet_trust::reputation::SlashOutcome::Slashed { stake }) =
                                 r.slash(&Culprit::key(&offence).with_principal(principal), &offence)
                         {
-                            self.result.burned += stake as f64 / agentnet_core::money::UNIT as f64;
+                            self.result.burned += agentnet_core::money::units(stake);
                         }
                         for n in &mut self.nodes {
                             n.ledger.record_offence(pid, &offence);
