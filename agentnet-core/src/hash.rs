@@ -98,6 +98,8 @@ pub mod domain {
     pub const RECORD_KEY: &str = "agentnet/v1/record-key";
     /// Frame ids of the flooding baseline in the gossip experiments.
     pub const FLOOD_FRAME: &str = "agentnet/v1/flood-frame";
+    /// The DHT key under which the followers of a topic announce themselves (libp2p transport).
+    pub const TOPIC_PROVIDER_KEY: &str = "agentnet/v1/topic-provider-key";
 
     /// Every tag above.
     pub const ALL: &[&str] = &[
@@ -144,6 +146,7 @@ pub mod domain {
         CODE,
         RECORD_KEY,
         FLOOD_FRAME,
+        TOPIC_PROVIDER_KEY,
     ];
 }
 

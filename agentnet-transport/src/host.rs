@@ -12,6 +12,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agentnet_core::descriptor::Topic;
 use agentnet_core::{AgentId, Instant, LinkId, Now, WallTime};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -161,6 +162,14 @@ pub trait Transport: Send {
     /// is not ready; a future dropped before it completes must lose no event (a channel's
     /// `recv` is).
     async fn next_event(&mut self) -> Option<TransportEvent>;
+
+    /// The topics the node follows, as a whole set: the [`Node`](crate::Node) calls this once
+    /// at start and again whenever the set changes. A transport that finds peers by itself
+    /// (the libp2p transport: one DHT provider record per topic) announces the node under
+    /// these topics and links to other followers; the default ignores them.
+    fn set_topics(&self, topics: &[Topic]) {
+        let _ = topics;
+    }
 }
 
 /// Why a completion failed.

@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | `runtime` | yes | every module that does I/O or runs async: `host`, `mem`, `tcp`, `node`, `store`, `llm`, and their re-exports at the crate root; with them the dependencies tokio, async-trait, futures, redb, snow, getrandom and tracing |
 //! | `openai` | no | the OpenAI-compatible adapter in `llm::openai` (hyper, serde); implies `runtime` |
+//! | `libp2p` | no | the rust-libp2p transport in `libp2p` (libp2p, libp2p-stream) and `NodeBuilder::libp2p`; implies `runtime` |
 //!
 //! With `--no-default-features` the crate depends only on the sans-IO crates (`agentnet-core`,
 //! `-gossip`, `-trust`, `-mech`) and small pure libraries, and compiles no async code; CI
@@ -49,9 +50,13 @@ What the `runtime` feature holds:
   ([`RedbStore`] in a data directory; [`MemoryStore`]).
 * [`llm`] — the OpenAI-compatible [`LanguageModel`] adapter (cargo feature `openai`).
 
-What it does not do (yet): find peers beyond its bootstrap list and those that dial it (no
-peer exchange, DHT or NAT traversal; an adapter onto rust-libp2p is the planned route for
-internet-scale deployments), or speak TLS to language-model servers.
+* [`libp2p`](crate::libp2p) — a transport over rust-libp2p (cargo feature `libp2p`): QUIC and
+  TCP + Noise + Yamux, peers and topic followers found through a Kademlia DHT, relays and
+  hole punching through NATs; the agent's Ed25519 key is its `PeerId`.
+
+What it does not do (yet): speak TLS to language-model servers. Without the `libp2p` feature
+a node finds no peers beyond its bootstrap list, those that dial it and the endpoints of
+descriptors it learns (no DHT or NAT traversal).
 
 The drive loop, in short (the full contract is in [`node`]):
 
@@ -85,6 +90,8 @@ test of this crate.
 pub mod agent;
 #[cfg(feature = "runtime")]
 pub mod host;
+#[cfg(feature = "libp2p")]
+pub mod libp2p;
 #[cfg(feature = "runtime")]
 pub mod llm;
 #[cfg(feature = "runtime")]

@@ -119,7 +119,7 @@
 
 mod codec;
 mod config;
-mod evict;
+pub(crate) mod evict;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handshake;
@@ -151,6 +151,7 @@ pub use handshake::{HANDSHAKE_MAX_MSG, NOISE_PATTERN};
 
 use handshake::{Established, Local};
 use link::run_link;
+pub(crate) use slots::ip_group;
 use slots::{InboundTicket, Slot};
 use tasks::{accept_loop, dial, persistent_dialer};
 

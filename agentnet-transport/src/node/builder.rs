@@ -135,6 +135,21 @@ impl NodeBuilder {
         })
     }
 
+    /// Use a [`Libp2pTransport`](crate::libp2p::Libp2pTransport) (rust-libp2p: QUIC and
+    /// TCP + Noise + Yamux, Kademlia discovery, relays and hole punching) with `cfg`, started
+    /// once the node's identity is known; its `PeerId` is the node's key.
+    #[cfg(feature = "libp2p")]
+    pub fn libp2p(self, cfg: crate::libp2p::Libp2pConfig) -> Self {
+        self.transport_with(move |keys: &Keypair, _now: Now| {
+            let keys = Keypair::from_seed(*keys.seed());
+            async move {
+                crate::libp2p::Libp2pTransport::start(&keys, cfg)
+                    .await
+                    .map_err(NodeError::from)
+            }
+        })
+    }
+
     /// The time source. Default [`SystemClock`].
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -272,6 +287,7 @@ impl NodeBuilder {
             prune_at: now.mono + self.config.prune_interval,
             peer_topics: Vec::new(),
             banned: BTreeMap::new(),
+            topics_sent: Vec::new(),
             cfg: self.config,
             agent,
             transport,

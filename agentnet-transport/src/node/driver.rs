@@ -92,6 +92,8 @@ pub(super) struct Driver {
     /// for the peer, not the link: a reconnect is closed again until it ends. Bounded by
     /// [`MAX_BANNED_PEERS`]; when full the ban ending first makes room.
     pub(super) banned: BTreeMap<AgentId, Instant>,
+    /// The topic set last handed to [`Transport::set_topics`].
+    pub(super) topics_sent: Vec<Topic>,
 }
 
 /// Most peers a node remembers as banned.
@@ -111,6 +113,7 @@ impl Driver {
         let now = self.clock.now();
         self.redial(now);
         self.flush(now);
+        self.sync_topics();
         loop {
             let now = self.clock.now();
             let deadline = self.deadline();
@@ -165,6 +168,7 @@ impl Driver {
             self.redial(now);
             self.start_dialed(now);
             self.flush(now);
+            self.sync_topics();
         }
         let links: Vec<LinkId> = self.links.keys().copied().collect();
         for l in links {
@@ -186,6 +190,16 @@ impl Driver {
             d = d.min(w.until);
         }
         d
+    }
+
+    /// Tell the transport the followed topics when they changed (a transport with its own
+    /// peer discovery announces them; see [`Transport::set_topics`]).
+    fn sync_topics(&mut self) {
+        if self.agent.gossip().topics().eq(self.topics_sent.iter()) {
+            return;
+        }
+        self.topics_sent = self.agent.gossip().topics().cloned().collect();
+        self.transport.set_topics(&self.topics_sent);
     }
 
     fn emit(&self, e: NodeEvent) {

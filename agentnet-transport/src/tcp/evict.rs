@@ -43,7 +43,7 @@ pub(super) const STALE_HANDSHAKE: Duration = Duration::from_secs(1);
 
 /// What the eviction rule knows of one inbound connection.
 #[derive(Clone, Debug)]
-pub(super) struct Candidate {
+pub(crate) struct Candidate {
     /// The connection's number in the transport's table.
     pub id: u64,
     /// Its address group ([`ip_group`](super::slots::ip_group)).
@@ -58,7 +58,7 @@ pub(super) struct Candidate {
 
 /// The connection to evict so a newcomer fits, or `None` to refuse the newcomer (see the
 /// module docs for the rule). `handshake_timeout` is the transport's.
-pub(super) fn choose(
+pub(crate) fn choose(
     cands: &[Candidate],
     now: Instant,
     handshake_timeout: Duration,

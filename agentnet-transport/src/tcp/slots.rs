@@ -15,7 +15,7 @@ use crate::host::LinkDown;
 /// The group an address counts in for the per-IP limit: an IPv4 address itself (also when
 /// IPv4-mapped), an IPv6 address's /64 (a host is usually given a whole /64, so counting each
 /// address apart would give one host 2^64 budgets).
-pub(super) fn ip_group(ip: IpAddr) -> IpAddr {
+pub(crate) fn ip_group(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

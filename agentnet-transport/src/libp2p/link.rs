@@ -1,0 +1,394 @@
+//! One agentnet stream's life: the hello, admission into the link table (duplicates,
+//! limits, eviction), the reader and writer, the report when it ends.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ::libp2p::{PeerId, Stream};
+use bytes::{Bytes, BytesMut};
+use futures::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use agentnet_core::{AgentId, LinkId};
+
+use super::{Backlog, LinkEntry, Shared, addr_group, agent_id_of};
+use crate::host::{LinkDown, LinkInfo, TransportEvent};
+use crate::tcp::evict;
+
+/// First bytes each side sends on an agentnet stream.
+pub(super) const HELLO_MAGIC: &[u8; 8] = b"agentnt1";
+/// Hello length: magic and the agent's key.
+pub(super) const HELLO_LEN: usize = 8 + 32;
+/// The record length that means "keepalive, no frame".
+const KEEPALIVE: u32 = u32::MAX;
+/// Read buffer of a link (bytes).
+const READ_BUFFER: usize = 64 * 1024;
+/// Write buffer of a link (bytes): frames queued together leave in one write.
+const WRITE_BUFFER: usize = 128 * 1024;
+
+/// Exchange hellos: send ours, read theirs, check it names the agent `peer`'s key holds.
+pub(super) async fn hello(
+    stream: &mut Stream,
+    me: AgentId,
+    peer: PeerId,
+    timeout: Duration,
+) -> Result<AgentId, String> {
+    let expected = agent_id_of(&peer).ok_or_else(|| {
+        format!("peer {peer} has no Ed25519 key: only Ed25519 keys are agent ids")
+    })?;
+    let mut out = [0u8; HELLO_LEN];
+    out[..8].copy_from_slice(HELLO_MAGIC);
+    out[8..].copy_from_slice(me.as_bytes());
+    let mut theirs = [0u8; HELLO_LEN];
+    let exchange = async {
+        stream.write_all(&out).await?;
+        stream.flush().await?;
+        stream.read_exact(&mut theirs).await
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => return Err("no hello within the handshake timeout".into()),
+        Ok(Err(e)) => return Err(format!("hello: {e}")),
+        Ok(Ok(())) => {}
+    }
+    if &theirs[..8] != HELLO_MAGIC {
+        return Err("not an agentnet hello".into());
+    }
+    let mut claimed = [0u8; 32];
+    claimed.copy_from_slice(&theirs[8..]);
+    if claimed != *expected.as_bytes() {
+        return Err(format!(
+            "peer {peer} claims agent {} but its key is agent {}",
+            AgentId::from_bytes(claimed).short(),
+            expected.short()
+        ));
+    }
+    Ok(expected)
+}
+
+/// The remote address to report for a stream with `peer`: the one given, else the remote
+/// multiaddr of a connection to it.
+fn remote_of(shared: &Shared, peer: PeerId, given: Option<String>) -> (String, std::net::IpAddr) {
+    let st = shared.lock();
+    let conn = st.conns.get(&peer).and_then(|c| {
+        // Prefer a direct connection's address.
+        c.iter()
+            .find(|(_, a)| !super::is_relayed(a))
+            .or_else(|| c.first())
+            .map(|(_, a)| a.clone())
+    });
+    let group = conn.as_ref().map_or(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        addr_group,
+    );
+    let remote = given
+        .or_else(|| conn.map(|a| a.to_string()))
+        .unwrap_or_else(|| format!("/p2p/{peer}"));
+    (remote, group)
+}
+
+/// Enter an authenticated stream in the link table, settling duplicates and limits (see the
+/// module docs).
+fn register(
+    shared: &Shared,
+    peer: AgentId,
+    outbound: bool,
+    remote: String,
+    group: std::net::IpAddr,
+    queue: mpsc::Sender<Bytes>,
+    backlog: Arc<Backlog>,
+    stop: oneshot::Sender<LinkDown>,
+    activity: Arc<AtomicU64>,
+) -> Result<LinkId, String> {
+    let me = shared.id;
+    let cfg = &shared.cfg;
+    let mut st = shared.lock();
+    if st.events.is_none() {
+        return Err("transport shut down".into());
+    }
+    let mut replaces = None;
+    if let Some(&old) = st.by_peer.get(&peer)
+        && let Some(entry) = st.links.get(&old)
+    {
+        let opener = |outbound: bool| if outbound { me } else { peer };
+        let (old_opener, new_opener) = (opener(entry.outbound), opener(outbound));
+        if old_opener == new_opener || new_opener != me.min(peer) {
+            return Err(format!("duplicate link to {}: {old} is kept", peer.short()));
+        }
+        replaces = Some(old);
+    }
+    if replaces.is_none() {
+        let inbound = st.links.values().filter(|e| !e.outbound).count();
+        if st.links.len() >= cfg.max_links {
+            // Outbound links take any free slot; when the table is full, only eviction of an
+            // inbound link makes room, and only for an inbound newcomer.
+            if outbound {
+                return Err("link table full".into());
+            }
+        }
+        let inbound_max = cfg.max_links - cfg.outbound_reserved;
+        if !outbound && (inbound >= inbound_max || st.links.len() >= cfg.max_links) {
+            let now = Instant::now();
+            let cands: Vec<evict::Candidate> = st
+                .links
+                .iter()
+                .filter(|(_, e)| !e.outbound)
+                .map(|(l, e)| {
+                    let stamp = e.activity.load(Ordering::Relaxed);
+                    evict::Candidate {
+                        id: l.0,
+                        group: e.group,
+                        opened: e.opened,
+                        established: true,
+                        last_frame: (stamp > 0)
+                            .then(|| shared.epoch + Duration::from_micros(stamp.saturating_sub(1))),
+                    }
+                })
+                .collect();
+            let Some(victim) = evict::choose(&cands, now, cfg.handshake_timeout) else {
+                return Err("inbound links full".into());
+            };
+            if let Some(loser) = st.remove_link(LinkId(victim)) {
+                let _ = loser.stop.send(LinkDown::Evicted);
+            }
+        }
+    }
+    if let Some(old) = replaces
+        && let Some(loser) = st.remove_link(old)
+    {
+        let _ = loser.stop.send(LinkDown::Duplicate);
+    }
+    let link = LinkId(st.next_link);
+    st.next_link += 1;
+    st.links.insert(
+        link,
+        LinkEntry {
+            peer,
+            outbound,
+            remote,
+            queue,
+            backlog,
+            stop,
+            opened: Instant::now(),
+            group,
+            activity,
+        },
+    );
+    st.by_peer.insert(peer, link);
+    Ok(link)
+}
+
+/// Run an authenticated stream: register it, carry frames until it ends, report it.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    stream: Stream,
+    peer_id: PeerId,
+    peer: AgentId,
+    outbound: bool,
+    remote: Option<String>,
+) {
+    let Some(events) = shared.events() else {
+        return;
+    };
+    let cfg = &shared.cfg;
+    let (remote, group) = remote_of(&shared, peer_id, remote);
+    let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
+    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let backlog = Arc::new(Backlog::default());
+    let activity = Arc::new(AtomicU64::new(0));
+    let registered = register(
+        &shared,
+        peer,
+        outbound,
+        remote.clone(),
+        group,
+        queue_tx,
+        Arc::clone(&backlog),
+        stop_tx,
+        Arc::clone(&activity),
+    );
+    let link = match registered {
+        Ok(link) => link,
+        Err(reason) => {
+            drop(stream);
+            tracing::debug!(%remote, %reason, "libp2p stream refused");
+            let _ = events
+                .send(TransportEvent::Refused { remote, reason })
+                .await;
+            return;
+        }
+    };
+    tracing::debug!(%link, peer = %peer.short(), %remote, outbound, "libp2p link up");
+    let up = TransportEvent::LinkUp(LinkInfo {
+        link,
+        peer,
+        remote,
+        outbound,
+    });
+    let _ = events.send(up).await;
+    let (rd, wr) = stream.split();
+    let mut writer = shared.runtime.spawn(write_loop(
+        wr,
+        queue_rx,
+        link,
+        Arc::clone(&backlog),
+        events.clone(),
+        cfg.idle_timeout / 3,
+    ));
+    let reader = read_loop(
+        rd,
+        cfg.max_frame,
+        link,
+        &events,
+        cfg.idle_timeout,
+        (activity, shared.epoch),
+    );
+    let mut writer_done = false;
+    // As in the TCP transport: a local stop is signalled before its effects can be seen, so a
+    // pending stop is the real reason; check it first and again after.
+    let reason = tokio::select! {
+        biased;
+        s = &mut stop_rx => {
+            let reason = s.unwrap_or(LinkDown::ClosedLocally);
+            writer_done = tokio::time::timeout(cfg.close_linger, &mut writer).await.is_ok();
+            reason
+        }
+        w = &mut writer => {
+            writer_done = true;
+            match w {
+                Ok(Some(reason)) => reason,
+                Ok(None) => (&mut stop_rx).await.unwrap_or(LinkDown::ClosedLocally),
+                Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
+            }
+        }
+        r = reader => r,
+    };
+    let reason = stop_rx.try_recv().unwrap_or(reason);
+    if !writer_done {
+        writer.abort();
+        let _ = writer.await;
+    }
+    shared.lock().remove_link(link);
+    let frames = backlog.dropped.swap(0, Ordering::Relaxed);
+    if frames > 0 {
+        let _ = events
+            .send(TransportEvent::SendDropped { link, frames })
+            .await;
+    }
+    tracing::debug!(%link, %reason, "libp2p link down");
+    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+}
+
+fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => LinkDown::ClosedByPeer,
+        _ => LinkDown::Io(e.to_string()),
+    }
+}
+
+/// Read records and deliver frames until the stream ends or breaks the protocol.
+async fn read_loop(
+    rd: ReadHalf<Stream>,
+    max_frame: usize,
+    link: LinkId,
+    events: &mpsc::Sender<TransportEvent>,
+    idle: Duration,
+    (stamp, epoch): (Arc<AtomicU64>, Instant),
+) -> LinkDown {
+    let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
+    loop {
+        let mut len = [0u8; 4];
+        match tokio::time::timeout(idle, rd.read_exact(&mut len)).await {
+            Err(_) => return LinkDown::IdleTimeout,
+            Ok(Err(e)) => return closed_by_peer_or_io(&e),
+            Ok(Ok(())) => {}
+        }
+        let len = u32::from_be_bytes(len);
+        if len == KEEPALIVE {
+            continue;
+        }
+        let len = len as usize;
+        if len > max_frame {
+            return LinkDown::Protocol(format!(
+                "frame of {len} bytes exceeds the maximum of {max_frame}"
+            ));
+        }
+        let mut buf = BytesMut::zeroed(len);
+        match tokio::time::timeout(idle, rd.read_exact(&mut buf)).await {
+            Err(_) => return LinkDown::IdleTimeout,
+            Ok(Err(e)) => return closed_by_peer_or_io(&e),
+            Ok(Ok(())) => {}
+        }
+        // Stamped before the frame is reported (the eviction rule's "recently useful").
+        let us = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+        stamp.store(us.saturating_add(1), Ordering::Relaxed);
+        let ev = TransportEvent::Frame {
+            link,
+            frame: buf.freeze(),
+        };
+        if events.send(ev).await.is_err() {
+            return LinkDown::ClosedLocally;
+        }
+    }
+}
+
+/// Feed the stream from the send queue. `Some(reason)` if the stream failed, `None` once the
+/// queue closed (the link was removed locally) and everything queued was written.
+async fn write_loop(
+    wr: WriteHalf<Stream>,
+    mut queue: mpsc::Receiver<Bytes>,
+    link: LinkId,
+    backlog: Arc<Backlog>,
+    events: mpsc::Sender<TransportEvent>,
+    keepalive: Duration,
+) -> Option<LinkDown> {
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, wr);
+    let result: io::Result<()> = async {
+        loop {
+            let first = tokio::select! {
+                f = queue.recv() => f,
+                () = tokio::time::sleep(keepalive) => {
+                    w.write_all(&KEEPALIVE.to_be_bytes()).await?;
+                    w.flush().await?;
+                    continue;
+                }
+            };
+            let Some(frame) = first else {
+                w.flush().await?;
+                let _ = w.close().await;
+                return Ok(());
+            };
+            write_frame(&mut w, &frame).await?;
+            backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+            while let Ok(frame) = queue.try_recv() {
+                write_frame(&mut w, &frame).await?;
+                backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+            }
+            w.flush().await?;
+            if backlog.dropped.load(Ordering::Relaxed) > 0 {
+                let frames = backlog.dropped.swap(0, Ordering::Relaxed);
+                if frames > 0
+                    && events
+                        .try_send(TransportEvent::SendDropped { link, frames })
+                        .is_err()
+                {
+                    backlog.dropped.fetch_add(frames, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+    .await;
+    result.err().map(|e| closed_by_peer_or_io(&e))
+}
+
+async fn write_frame(w: &mut BufWriter<WriteHalf<Stream>>, frame: &[u8]) -> io::Result<()> {
+    // `send` refuses frames above max_frame <= MAX_FRAME_LIMIT < u32::MAX.
+    let len = u32::try_from(frame.len()).map_err(|_| io::Error::other("frame too large"))?;
+    w.write_all(&len.to_be_bytes()).await?;
+    w.write_all(frame).await
+}

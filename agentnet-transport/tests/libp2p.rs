@@ -1,0 +1,356 @@
+//! The libp2p transport: links over TCP and QUIC, the identity check, topic discovery through
+//! the DHT, relayed links, and five nodes that announce and discover over it.
+#![cfg(feature = "libp2p")]
+
+use std::time::Duration;
+
+use agentnet_core::Keypair;
+use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
+use agentnet_gossip::{InterestProfile, Requirements};
+use agentnet_transport::host::Clock;
+use agentnet_transport::libp2p::{
+    AGENTNET_PROTOCOL, Libp2pConfig, Libp2pTransport, libp2p_keypair, peer_id_of,
+};
+use agentnet_transport::{
+    LinkDown, LinkInfo, Node, NodeConfig, SystemClock, Transport, TransportEvent,
+};
+use bytes::Bytes;
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use libp2p::Multiaddr;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn kp(n: u8) -> Keypair {
+    Keypair::from_seed([n; 32])
+}
+
+fn cfg(listen: &str) -> Libp2pConfig {
+    Libp2pConfig {
+        listen: vec![listen.parse().unwrap()],
+        topic_refresh: Duration::from_secs(1),
+        ..Libp2pConfig::default()
+    }
+}
+
+async fn transport(n: u8, listen: &str) -> Libp2pTransport {
+    Libp2pTransport::start(&kp(n), cfg(listen)).await.unwrap()
+}
+
+async fn next(t: &mut Libp2pTransport) -> TransportEvent {
+    tokio::time::timeout(WAIT, t.next_event())
+        .await
+        .expect("an event in time")
+        .expect("transport open")
+}
+
+/// The next event matching `pred`, skipping others.
+async fn until<T>(
+    t: &mut Libp2pTransport,
+    what: &str,
+    mut pred: impl FnMut(TransportEvent) -> Option<T>,
+) -> T {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            match t.next_event().await {
+                Some(ev) => {
+                    if let Some(x) = pred(ev) {
+                        return x;
+                    }
+                }
+                None => panic!("transport closed while waiting for {what}"),
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("waiting for {what}"))
+}
+
+async fn link_up(t: &mut Libp2pTransport) -> LinkInfo {
+    until(t, "link up", |ev| match ev {
+        TransportEvent::LinkUp(info) => Some(info),
+        _ => None,
+    })
+    .await
+}
+
+async fn frames_flow(a: &mut Libp2pTransport, b: &mut Libp2pTransport, listen: &str) {
+    let addr = b.local_addr().unwrap();
+    assert!(addr.contains("/p2p/"), "{addr} names the peer");
+    a.connect(&addr).unwrap();
+    let la = link_up(a).await;
+    let lb = link_up(b).await;
+    assert_eq!(la.peer, b.local_id());
+    assert_eq!(lb.peer, a.local_id());
+    assert!(la.outbound && !lb.outbound);
+    assert_eq!(
+        la.remote, addr,
+        "the dialer reports the address it was given"
+    );
+    let big = Bytes::from(vec![7u8; a.config().max_frame]);
+    for i in 0..200u32 {
+        a.send(la.link, Bytes::from(i.to_be_bytes().to_vec()))
+            .unwrap();
+    }
+    a.send_wait(la.link, big.clone()).await.unwrap();
+    b.send(lb.link, Bytes::from_static(b"back")).unwrap();
+    for i in 0..200u32 {
+        match next(b).await {
+            TransportEvent::Frame { link, frame } => {
+                assert_eq!(link, lb.link);
+                assert_eq!(&frame[..], &i.to_be_bytes(), "in order over {listen}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(matches!(next(b).await, TransportEvent::Frame { frame, .. } if frame == big));
+    assert!(matches!(next(a).await, TransportEvent::Frame { frame, .. } if &frame[..] == b"back"));
+    let too_big = Bytes::from(vec![0u8; a.config().max_frame + 1]);
+    assert!(a.send(la.link, too_big).is_err());
+    a.close(la.link);
+    let down_a = until(a, "a's link down", |ev| match ev {
+        TransportEvent::LinkDown { link, reason } => Some((link, reason)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(down_a, (la.link, LinkDown::ClosedLocally));
+    let down_b = until(b, "b's link down", |ev| match ev {
+        TransportEvent::LinkDown { link, .. } => Some(link),
+        _ => None,
+    })
+    .await;
+    assert_eq!(down_b, lb.link);
+    assert!(a.send(la.link, Bytes::from_static(b"late")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_flow_in_order_over_tcp_and_quic() {
+    for listen in ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"] {
+        let mut a = transport(1, listen).await;
+        let mut b = transport(2, listen).await;
+        frames_flow(&mut a, &mut b, listen).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_connections_and_bad_addresses_are_refused() {
+    let mut a = transport(1, "/ip4/127.0.0.1/tcp/0").await;
+    assert!(a.connect("not an address").is_err());
+    a.connect(&a.local_addr().unwrap()).unwrap();
+    let refused = until(&mut a, "refusal", |ev| match ev {
+        TransportEvent::Refused { reason, .. } => Some(reason),
+        TransportEvent::LinkUp(l) => panic!("self link {l:?}"),
+        _ => None,
+    })
+    .await;
+    assert!(refused.contains("self"), "{refused}");
+    // A wrong /p2p/ suffix: libp2p checks the key before anything else.
+    let b = transport(2, "/ip4/127.0.0.1/tcp/0").await;
+    let wrong = format!(
+        "{}/p2p/{}",
+        b.listen_addrs()[0],
+        peer_id_of(&kp(9).id()).unwrap()
+    );
+    a.connect(&wrong).unwrap();
+    until(&mut a, "refusal of the wrong key", |ev| match ev {
+        TransportEvent::Refused { remote, .. } => (remote == wrong).then_some(()),
+        TransportEvent::LinkUp(l) => panic!("linked to the wrong key {l:?}"),
+        _ => None,
+    })
+    .await;
+}
+
+/// A libp2p peer that speaks the agentnet protocol but claims another agent than its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_key_does_not_match_the_agent_it_claims_is_refused() {
+    let mut a = transport(1, "/ip4/127.0.0.1/tcp/0").await;
+    let liar = kp(66);
+    let claimed = kp(77).id();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(libp2p_keypair(&liar))
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())
+        .unwrap()
+        .build();
+    let mut control = swarm.behaviour().new_control();
+    let target: Multiaddr = a.local_addr().unwrap().parse().unwrap();
+    swarm.dial(target).unwrap();
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let a_peer = peer_id_of(&a.local_id()).unwrap();
+    let mut s = control
+        .open_stream(a_peer, AGENTNET_PROTOCOL)
+        .await
+        .unwrap();
+    let mut hello = b"agentnt1".to_vec();
+    hello.extend_from_slice(claimed.as_bytes());
+    s.write_all(&hello).await.unwrap();
+    s.flush().await.unwrap();
+    let reason = until(&mut a, "refusal", |ev| match ev {
+        TransportEvent::Refused { reason, .. } => Some(reason),
+        TransportEvent::LinkUp(l) => panic!("linked to a liar: {l:?}"),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("claims agent"), "{reason}");
+    // The stream is closed: nothing more arrives after a's own hello.
+    let mut buf = vec![0u8; 64];
+    let n = tokio::time::timeout(WAIT, s.read(&mut buf)).await.unwrap();
+    assert!(matches!(n, Ok(0..=40) | Err(_)), "{n:?}");
+    assert!(a.links().is_empty());
+}
+
+/// Four transports that know only a bootstrap node: the two that follow a topic find each
+/// other through the DHT; the one that does not is not linked to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_of_a_topic_find_each_other_through_the_dht() {
+    let mut boot = transport(10, "/ip4/127.0.0.1/tcp/0").await;
+    let boot_addr = boot.local_addr().unwrap();
+    let mut ts = Vec::new();
+    for n in 11..14 {
+        let t = transport(n, "/ip4/127.0.0.1/tcp/0").await;
+        t.connect(&boot_addr).unwrap();
+        ts.push(t);
+    }
+    let topic = Topic::new("creative/image").unwrap();
+    ts[0].set_topics(std::slice::from_ref(&topic));
+    ts[2].set_topics(std::slice::from_ref(&topic));
+    ts[1].set_topics(&[Topic::new("text/translate").unwrap()]);
+    let want = ts[2].local_id();
+    let (first, rest) = ts.split_at_mut(1);
+    let found = until(
+        &mut first[0],
+        "a link to the other follower",
+        |ev| match ev {
+            TransportEvent::LinkUp(l) if l.peer == want => Some(l),
+            _ => None,
+        },
+    )
+    .await;
+    assert!(!found.remote.is_empty());
+    // The non-follower linked to the bootstrap node only.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut peers = Vec::new();
+    while let Some(Some(ev)) = futures::FutureExt::now_or_never(rest[0].next_event()) {
+        if let TransportEvent::LinkUp(l) = ev {
+            peers.push(l.peer);
+        }
+    }
+    assert_eq!(peers, vec![boot.local_id()], "only the bootstrap link");
+    let _ = link_up(&mut boot).await;
+}
+
+/// A node behind a relay: reachable through `<relay>/p2p-circuit/p2p/<id>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_listening_through_a_relay_is_reached_over_it() {
+    let relay = Libp2pTransport::start(
+        &kp(20),
+        Libp2pConfig {
+            relay_server: true,
+            ..cfg("/ip4/127.0.0.1/tcp/0")
+        },
+    )
+    .await
+    .unwrap();
+    let relay_addr: Multiaddr = relay.local_addr().unwrap().parse().unwrap();
+    let mut hidden = Libp2pTransport::start(
+        &kp(21),
+        Libp2pConfig {
+            listen: vec![],
+            relays: vec![relay_addr.clone()],
+            kad_server: false,
+            ..Libp2pConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut dialer = transport(22, "/ip4/127.0.0.1/tcp/0").await;
+    let circuit = format!(
+        "{relay_addr}/p2p-circuit/p2p/{}",
+        peer_id_of(&hidden.local_id()).unwrap()
+    );
+    // The reservation takes a moment: dial until a link comes up.
+    let up = tokio::time::timeout(WAIT, async {
+        loop {
+            dialer.connect(&circuit).unwrap();
+            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
+            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
+                return l;
+            }
+        }
+    })
+    .await
+    .expect("a link over the relay");
+    assert_eq!(up.peer, hidden.local_id());
+    let l = link_up(&mut hidden).await;
+    assert_eq!(l.peer, dialer.local_id());
+    assert!(!l.outbound);
+    let _ = relay;
+}
+
+fn descriptor(keys: &Keypair, cap: &str, topic: &str, summary: &str) -> CapabilityDescriptor {
+    CapabilityDescriptor::builder(keys.id(), cap, topic, summary)
+        .ttl(Duration::from_secs(600))
+        .build(SystemClock::new().now())
+        .unwrap()
+}
+
+/// Five nodes over libp2p in one process, each given only the first one's address: a
+/// descriptor announced by one is discovered by all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_over_libp2p_announce_and_discover() {
+    let topic = Topic::new("creative/image").unwrap();
+    let mut nodes = Vec::new();
+    let mut first_addr = None;
+    for n in 0..5u8 {
+        let node = Node::builder()
+            .ephemeral_identity(kp(30 + n))
+            .libp2p(cfg("/ip4/127.0.0.1/tcp/0"))
+            .interest(InterestProfile::everything())
+            .seed([n; 32])
+            .config(NodeConfig {
+                bootstrap: first_addr.iter().cloned().collect(),
+                topics: vec![topic.clone()],
+                ..NodeConfig::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        first_addr.get_or_insert_with(|| node.local_addr().unwrap().to_string());
+        nodes.push(node);
+    }
+    let provider = kp(34);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    nodes[4]
+        .announce(descriptor(
+            &provider,
+            "image.generate",
+            "creative/image",
+            "Generate an image from a text prompt",
+        ))
+        .await
+        .unwrap();
+    for node in &mut nodes[..4] {
+        let got = tokio::time::timeout(WAIT, async {
+            loop {
+                let found = node
+                    .discover("generate an image", Requirements::default(), 3)
+                    .await
+                    .unwrap();
+                if found.iter().any(|c| c.descriptor.provider == provider.id()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .await;
+        assert!(got.is_ok(), "node {} discovered the descriptor", node.id());
+    }
+}
