@@ -277,6 +277,13 @@ impl Libp2pTransport {
             swarm.add_external_address(a.clone());
         }
         let listen_addrs = driver::listen(&mut swarm, &cfg).await?;
+        if cfg.relay_server && cfg.external_addrs.is_empty() {
+            // A relay serves only once it has a confirmed external address; a node told to
+            // relay without one is taken to be reachable where it listens.
+            for a in &listen_addrs {
+                swarm.add_external_address(a.clone());
+            }
+        }
         let mut control = swarm.behaviour().stream.new_control();
         let incoming = control
             .accept(AGENTNET_PROTOCOL)

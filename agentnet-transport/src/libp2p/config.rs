@@ -31,7 +31,9 @@ pub struct Libp2pConfig {
     /// over a relay then tries a direct connection by hole punching (DCUtR). Default empty.
     pub relays: Vec<Multiaddr>,
     /// Serve as a relay for other nodes (circuit relay v2, with libp2p's default limits on
-    /// reservations and circuits). Only useful on a publicly reachable node. Default false.
+    /// reservations and circuits). Only useful on a publicly reachable node; without
+    /// [`external_addrs`](Self::external_addrs) its listen addresses are taken as reachable
+    /// (libp2p serves relaying only from a confirmed external address). Default false.
     pub relay_server: bool,
     /// Answer Kademlia queries and store provider records for others (DHT server mode).
     /// Default true, right for a node others can dial; set false behind a NAT, and the mode
