@@ -354,3 +354,74 @@ async fn five_nodes_over_libp2p_announce_and_discover() {
         assert!(got.is_ok(), "node {} discovered the descriptor", node.id());
     }
 }
+
+/// Hole punching (DCUtR) on one machine: a link opened over a relay moves onto the direct
+/// connection the two nodes punch, and frames keep flowing on the new link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayed_link_moves_to_the_direct_connection_hole_punching_makes() {
+    let relay = Libp2pTransport::start(
+        &kp(40),
+        Libp2pConfig {
+            relay_server: true,
+            ..cfg("/ip4/127.0.0.1/tcp/0")
+        },
+    )
+    .await
+    .unwrap();
+    let relay_addr: Multiaddr = relay.local_addr().unwrap().parse().unwrap();
+    let mut hidden = Libp2pTransport::start(
+        &kp(41),
+        Libp2pConfig {
+            relays: vec![relay_addr.clone()],
+            ..cfg("/ip4/127.0.0.1/tcp/0")
+        },
+    )
+    .await
+    .unwrap();
+    let mut dialer = transport(42, "/ip4/127.0.0.1/tcp/0").await;
+    let circuit = format!(
+        "{relay_addr}/p2p-circuit/p2p/{}",
+        peer_id_of(&hidden.local_id()).unwrap()
+    );
+    let relayed = tokio::time::timeout(WAIT, async {
+        loop {
+            dialer.connect(&circuit).unwrap();
+            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
+            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
+                return l;
+            }
+        }
+    })
+    .await
+    .expect("a link over the relay");
+    assert!(relayed.remote.contains("p2p-circuit"), "{}", relayed.remote);
+    let (down, direct) = {
+        let mut down = None;
+        let direct = until(&mut dialer, "a direct link", |ev| match ev {
+            TransportEvent::LinkDown { link, reason } => {
+                down = Some((link, reason));
+                None
+            }
+            TransportEvent::LinkUp(l) => Some(l),
+            _ => None,
+        })
+        .await;
+        (down, direct)
+    };
+    assert_eq!(down, Some((relayed.link, LinkDown::Duplicate)));
+    assert_eq!(direct.peer, hidden.local_id());
+    assert!(!direct.remote.contains("p2p-circuit"), "{}", direct.remote);
+    dialer
+        .send(direct.link, Bytes::from_static(b"direct"))
+        .unwrap();
+    until(
+        &mut hidden,
+        "the frame over the direct link",
+        |ev| match ev {
+            TransportEvent::Frame { frame, .. } => (&frame[..] == b"direct").then_some(()),
+            _ => None,
+        },
+    )
+    .await;
+    let _ = relay;
+}

@@ -413,18 +413,15 @@ impl Task {
                 peer_id,
                 info,
                 ..
-            })) => {
-                if info.protocols.contains(&KAD_PROTOCOL) {
-                    let kad = &mut swarm.behaviour_mut().kad;
-                    for a in info.listen_addrs {
-                        kad.add_address(&peer_id, a);
-                    }
-                    if !self.routed {
-                        // The first routing entry: now announcements and lookups reach
-                        // someone.
-                        self.routed = true;
-                        self.refresh(swarm);
-                    }
+            })) if info.protocols.contains(&KAD_PROTOCOL) => {
+                let kad = &mut swarm.behaviour_mut().kad;
+                for a in info.listen_addrs {
+                    kad.add_address(&peer_id, a);
+                }
+                if !self.routed {
+                    // The first routing entry: now announcements and lookups reach someone.
+                    self.routed = true;
+                    self.refresh(swarm);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {

@@ -91,17 +91,8 @@ fn remote_of(shared: &Shared, peer: PeerId, given: Option<String>) -> (String, s
 
 /// Enter an authenticated stream in the link table, settling duplicates and limits (see the
 /// module docs).
-fn register(
-    shared: &Shared,
-    peer: AgentId,
-    outbound: bool,
-    remote: String,
-    group: std::net::IpAddr,
-    queue: mpsc::Sender<Bytes>,
-    backlog: Arc<Backlog>,
-    stop: oneshot::Sender<LinkDown>,
-    activity: Arc<AtomicU64>,
-) -> Result<LinkId, String> {
+fn register(shared: &Shared, new: LinkEntry) -> Result<LinkId, String> {
+    let (peer, outbound) = (new.peer, new.outbound);
     let me = shared.id;
     let cfg = &shared.cfg;
     let mut st = shared.lock();
@@ -162,20 +153,7 @@ fn register(
     }
     let link = LinkId(st.next_link);
     st.next_link += 1;
-    st.links.insert(
-        link,
-        LinkEntry {
-            peer,
-            outbound,
-            remote,
-            queue,
-            backlog,
-            stop,
-            opened: Instant::now(),
-            group,
-            activity,
-        },
-    );
+    st.links.insert(link, new);
     st.by_peer.insert(peer, link);
     Ok(link)
 }
@@ -200,14 +178,17 @@ pub(super) async fn run(
     let activity = Arc::new(AtomicU64::new(0));
     let registered = register(
         &shared,
-        peer,
-        outbound,
-        remote.clone(),
-        group,
-        queue_tx,
-        Arc::clone(&backlog),
-        stop_tx,
-        Arc::clone(&activity),
+        LinkEntry {
+            peer,
+            outbound,
+            remote: remote.clone(),
+            queue: queue_tx,
+            backlog: Arc::clone(&backlog),
+            stop: stop_tx,
+            opened: Instant::now(),
+            group,
+            activity: Arc::clone(&activity),
+        },
     );
     let link = match registered {
         Ok(link) => link,
