@@ -590,8 +590,8 @@ mod tests {
 
     #[test]
     fn topic_keys_differ_per_topic() {
-        let a = topic_key(&Topic::new("text.translate").unwrap());
-        let b = topic_key(&Topic::new("text.summarize").unwrap());
+        let a = topic_key(&Topic::new("text/translate").unwrap());
+        let b = topic_key(&Topic::new("text/summarize").unwrap());
         assert_ne!(a, b);
     }
 }
