@@ -33,7 +33,8 @@
 //!   direct one comes up: relayed circuits are limited in time and bytes). A public node can
 //!   serve as a relay ([`Libp2pConfig::relay_server`]).
 //! * **Limits** against free keys: libp2p connections are bounded in total, pending and per
-//!   peer (`connection-limits`); agentnet links are bounded ([`Libp2pConfig::max_links`]) with
+//!   peer (`connection-limits`), with slots only dials may use, and inbound per remote IP
+//!   address ([`Libp2pConfig::max_per_ip`]: a peer id is free, a host is not); agentnet links are bounded ([`Libp2pConfig::max_links`]) with
 //!   slots kept for links this node opens, and when the inbound share is full a newcomer may
 //!   evict an inbound link by the TCP transport's rule (stalled hellos first, then the
 //!   youngest link of the largest address group, protecting the most recently useful and the
@@ -82,6 +83,7 @@
 mod behaviour;
 mod config;
 mod driver;
+mod limits;
 mod link;
 
 use std::collections::{HashMap, HashSet};

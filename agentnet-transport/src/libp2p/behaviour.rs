@@ -27,6 +27,7 @@ const IDENTIFY_VERSION: &str = "agentnet/1";
 #[behaviour(prelude = "::libp2p::swarm::derive_prelude")]
 pub(crate) struct Behaviour {
     pub(crate) limits: connection_limits::Behaviour,
+    pub(crate) per_ip: super::limits::PerIp,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
@@ -46,11 +47,18 @@ pub(crate) fn build_swarm(
     let io = |e: &dyn std::fmt::Display| TransportError::Io(format!("libp2p: {e}"));
     let limits = connection_limits::ConnectionLimits::default()
         .with_max_established(Some(cfg.max_connections as u32))
+        // Slots only dials may use, so peers that connect here cannot take every one.
+        .with_max_established_incoming(Some(
+            cfg.max_connections
+                .saturating_sub(cfg.outbound_reserved)
+                .max(1) as u32,
+        ))
         .with_max_pending_incoming(Some(cfg.max_pending as u32))
         .with_max_pending_outgoing(Some(cfg.max_pending as u32))
         // Two per peer: a relayed connection and the direct one hole punching makes.
         .with_max_established_per_peer(Some(2));
     let kad_server = cfg.kad_server;
+    let max_per_ip = cfg.max_per_ip;
     let relay_server = cfg.relay_server;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -77,6 +85,7 @@ pub(crate) fn build_swarm(
             }
             Behaviour {
                 limits: connection_limits::Behaviour::new(limits),
+                per_ip: super::limits::PerIp::new(max_per_ip),
                 identify: identify::Behaviour::new(identify::Config::new(
                     IDENTIFY_VERSION.to_string(),
                     key.public(),

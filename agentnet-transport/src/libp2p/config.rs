@@ -77,8 +77,13 @@ pub struct Libp2pConfig {
     /// `max_links - outbound_reserved`. Default 32; range 0 .. `max_links`.
     pub outbound_reserved: usize,
     /// libp2p connections at most, established (connections; Kademlia, identify and relay
-    /// traffic need connections without agentnet links). Default 512; range 1 ..= 65 536.
+    /// traffic need connections without agentnet links). Inbound ones are admitted up to
+    /// `max_connections - outbound_reserved`. Default 512; range 1 ..= 65 536.
     pub max_connections: usize,
+    /// Established inbound connections from one remote IP address (connections; IPv6 per
+    /// /64, relayed connections not counted): what one host can take of the connection
+    /// slots whatever number of keys it mints. Default 16; range 1 ..= 65 536.
+    pub max_per_ip: usize,
     /// Connections being set up at once, inbound and outbound each (connections). Default
     /// 64; range 1 ..= 65 536.
     pub max_pending: usize,
@@ -104,6 +109,7 @@ impl Default for Libp2pConfig {
             max_links: 256,
             outbound_reserved: 32,
             max_connections: 512,
+            max_per_ip: 16,
             max_pending: 64,
         }
     }
@@ -168,6 +174,7 @@ impl Libp2pConfig {
             1..=1 << 16,
             "1..=65536",
         )?;
+        check_range("max_per_ip", self.max_per_ip, 1..=1 << 16, "1..=65536")?;
         check_range("max_pending", self.max_pending, 1..=1 << 16, "1..=65536")
     }
 }

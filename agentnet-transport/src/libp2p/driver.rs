@@ -130,8 +130,13 @@ impl Task {
     fn refuse(&self, remote: String, reason: String) {
         tracing::debug!(%remote, %reason, "libp2p dial refused");
         if let Some(events) = self.shared.events() {
-            // A full queue stalls nothing here: the swarm task must keep running.
-            let _ = events.try_send(TransportEvent::Refused { remote, reason });
+            // Sent from a task of its own: the swarm task must not wait on a full queue, and
+            // the report must not be lost (refusals are bounded by the dials in progress).
+            self.shared.runtime.spawn(async move {
+                let _ = events
+                    .send(TransportEvent::Refused { remote, reason })
+                    .await;
+            });
         }
     }
 
