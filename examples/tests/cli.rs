@@ -1,6 +1,7 @@
 //! Three `agentnet node` processes on loopback form one network; a `discover` process finds
 //! every node's descriptor; a node killed with SIGKILL and restarted from its data directory
-//! keeps its identity and continues its log.
+//! keeps its identity and continues its log. Serve processes run the funnel for a `request`
+//! process, over TCP and over libp2p (where a provider killed and restarted is found again).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -37,9 +38,9 @@ impl Proc {
         Proc { child, lines: rx }
     }
 
-    /// Wait (up to 20 s) for a line starting with `prefix`; returns it.
+    /// Wait (up to 60 s) for a line starting with `prefix`; returns it.
     fn expect(&self, prefix: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
@@ -186,7 +187,15 @@ fn three_processes_discover_each_other_and_survive_a_kill() {
     drop((n1, n2, n3));
 }
 
+/// `--listen` for a TCP node.
+const TCP: &[&str] = &["--listen", "127.0.0.1:0"];
+
+/// `--transport libp2p` and `--listen` for a libp2p node.
+const LIBP2P: &[&str] = &["--transport", "libp2p", "--listen", "/ip4/127.0.0.1/tcp/0"];
+
+/// A `serve` process over `net` (`TCP` or `LIBP2P`) that shouts its input.
 fn serve(
+    net: &[&str],
     dir: &Path,
     name: &str,
     bootstrap: Option<&str>,
@@ -194,17 +203,16 @@ fn serve(
     extra: &[&str],
 ) -> (Proc, String, String) {
     let data = dir.join(name).to_string_lossy().into_owned();
-    let mut args = vec![
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
+    let mut args = vec!["serve"];
+    args.extend(net);
+    args.extend([
         "--data-dir",
         &data,
         "--descriptor",
         desc,
         "--exec",
         "tr a-z A-Z",
-    ];
+    ]);
     if let Some(b) = bootstrap {
         args.extend(["--bootstrap", b]);
     }
@@ -257,15 +265,16 @@ fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
     )
     .unwrap();
     let canaries = canaries.to_string_lossy().into_owned();
-    let (p1, a1, id1) = serve(dir.path(), "one", None, &honest, &[]);
+    let (p1, a1, id1) = serve(TCP, dir.path(), "one", None, &honest, &[]);
     let (p2, _, id2) = serve(
+        TCP,
         dir.path(),
         "two",
         Some(&a1),
         &lure,
         &["--lie-with-receipts"],
     );
-    let (p3, _, id3) = serve(dir.path(), "three", Some(&a1), &honest, &[]);
+    let (p3, _, id3) = serve(TCP, dir.path(), "three", Some(&a1), &honest, &[]);
 
     // Tier 3: the cheater ranks first (its descriptor matches best), its evidence contradicts
     // its own receipts, it is convicted and the request falls back to an honest provider.
@@ -336,4 +345,106 @@ fn three_serve_processes_one_cheating_and_a_request_runs_the_funnel() {
         "{r}"
     );
     drop((p1, p2, p3));
+}
+
+#[test]
+fn over_libp2p_a_request_reaches_a_provider_and_finds_it_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let shout = descriptor(
+        dir.path(),
+        "shout.toml",
+        "capability = \"text.shout\"\ntopic = \"text/style\"\nsummary = \"Rewrite text in capitals\"\n",
+    );
+    // A: a bootstrap node that serves nothing itself.
+    let data_a = dir.path().join("a").to_string_lossy().into_owned();
+    let mut args = vec!["node"];
+    args.extend(LIBP2P);
+    args.extend(["--data-dir", &data_a]);
+    let (a, addr_a, _) = started(Proc::spawn(&args));
+    assert!(
+        addr_a.starts_with("/ip4/127.0.0.1/tcp/") && addr_a.contains("/p2p/12D3Koo"),
+        "a libp2p node prints its multiaddr: {addr_a}"
+    );
+    // B: a provider joined through A.
+    let (b, addr_b, id_b) = serve(LIBP2P, dir.path(), "b", Some(&addr_a), &shout, &[]);
+    assert!(addr_b.contains("/p2p/"), "{addr_b}");
+    let over_libp2p = [
+        "--transport",
+        "libp2p",
+        "--tier",
+        "1",
+        "--expect",
+        "1",
+        "--wait-secs",
+        "60",
+    ];
+    let (ok, v) = request(dir.path(), &addr_a, &over_libp2p, "shout my text");
+    assert!(ok, "{v}");
+    assert_eq!(v["result"], "HELLO FROM A PROCESS\n", "{v}");
+    assert_eq!(v["provider"].as_str(), Some(id_b.as_str()), "{v}");
+    b.expect("settled with");
+
+    // Kill B (no clean shutdown) and start it again from its directory: same identity, a new
+    // port. The next request finds it again through A.
+    drop(b);
+    let (b, _, id_b2) = serve(LIBP2P, dir.path(), "b", Some(&addr_a), &shout, &[]);
+    assert_eq!(id_b, id_b2, "same identity after a restart");
+    let (ok, v) = request(dir.path(), &addr_a, &over_libp2p, "shout my text");
+    assert!(ok, "{v}");
+    assert_eq!(v["result"], "HELLO FROM A PROCESS\n", "{v}");
+    assert_eq!(v["provider"].as_str(), Some(id_b.as_str()), "{v}");
+    b.expect("settled with");
+    drop((a, b));
+}
+
+#[test]
+fn libp2p_only_flags_and_bad_addresses_are_refused_with_the_flag_named() {
+    let fails = |args: &[&str], flag: &str| {
+        let out = Command::new(BIN).args(args).output().expect("run agentnet");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(flag),
+            "{args:?}: {err}"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("n").to_string_lossy().into_owned();
+    fails(
+        &[
+            "node",
+            "--data-dir",
+            &data,
+            "--relay-server",
+            "--seconds",
+            "1",
+        ],
+        "--relay-server needs --transport libp2p",
+    );
+    fails(
+        &[
+            "node",
+            "--data-dir",
+            &data,
+            "--external",
+            "1.2.3.4:7000",
+            "--seconds",
+            "1",
+        ],
+        "--external needs --transport libp2p",
+    );
+    let mut bad_bootstrap = vec!["node", "--data-dir", &data, "--seconds", "1"];
+    bad_bootstrap.extend(["--bootstrap", "/ip4/nope"]);
+    bad_bootstrap.extend(LIBP2P);
+    fails(&bad_bootstrap, "--bootstrap");
+    fails(
+        &[
+            "discover",
+            "--transport",
+            "libp2p",
+            "--bootstrap",
+            "nowhere",
+            "x",
+        ],
+        "--bootstrap",
+    );
 }

@@ -7,7 +7,24 @@
 //! agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec "tr a-z A-Z"
 //! agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier 3 --json "shout my text"
 //! agentnet reputation --data-dir ./r --json
+//!
+//! agentnet node --transport libp2p --listen /ip4/0.0.0.0/tcp/7100 --data-dir ./a --relay-server
+//! agentnet serve --transport libp2p --listen /ip4/0.0.0.0/udp/7101/quic-v1 --data-dir ./c \
+//!     --bootstrap /ip4/198.51.100.7/tcp/7100/p2p/12D3KooW… --descriptor shout.toml --exec "tr a-z A-Z"
+//! agentnet request --transport libp2p --bootstrap /ip4/198.51.100.7/tcp/7100/p2p/12D3KooW… \
+//!     --input in.txt "shout my text"
 //! ```
+//!
+//! Every command that starts a node takes `--transport tcp|libp2p` (default `tcp`; all peers
+//! of one network use the same one). Over `tcp`, `--listen` and `--bootstrap` are
+//! `host:port`. Over `libp2p` (rust-libp2p: TCP + Noise + Yamux and QUIC, Kademlia topic
+//! discovery, relays and hole punching) they are multiaddrs (`/ip4/0.0.0.0/tcp/7100`,
+//! `/ip4/0.0.0.0/udp/7100/quic-v1`, a peer's `/…/p2p/<peer id>`) or `host:port`; a node's
+//! printed address carries its `/p2p/<peer id>` and can be passed to `--bootstrap` as it is,
+//! and nodes find the other followers of their topics through the DHT, beyond their
+//! bootstrap peers. `node` and `serve` also take the libp2p-only `--relay ADDR` (listen
+//! through a relay, to be reachable from behind a NAT; repeatable), `--relay-server` (serve as
+//! a relay) and `--external ADDR` (an address others reach this node at; repeatable).
 //!
 //! `serve` runs a provider: it announces every `--descriptor` and, for each task a requester
 //! delegates, runs `--exec` through `sh -c` with the task input on stdin; what the program
@@ -83,10 +100,12 @@ use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 mod files;
+mod net;
 mod request;
 mod serve;
 
 use files::*;
+use net::*;
 use request::*;
 use serve::*;
 
@@ -102,12 +121,17 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run a node.
+    /// Run a node (over `--transport tcp` or `libp2p`).
     Node {
-        /// Address to listen on (use port 0 for any free port).
+        #[command(flatten)]
+        transport: TransportArg,
+        /// Address to listen on (use port 0 for any free port): `host:port`, or with
+        /// `--transport libp2p` a multiaddr (`/ip4/0.0.0.0/tcp/7100`, `…/udp/7100/quic-v1`).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
-        /// Peers to dial and keep a link to (repeatable).
+        /// Peers to dial and keep a link to (repeatable): `host:port`, or with
+        /// `--transport libp2p` a multiaddr such as a node's printed
+        /// `/ip4/…/tcp/…/p2p/<peer id>`.
         #[arg(long)]
         bootstrap: Vec<String>,
         /// Capability descriptors to announce (TOML or JSON; repeatable).
@@ -122,10 +146,15 @@ enum Cmd {
         /// Stop after this many seconds (default: run until interrupted).
         #[arg(long)]
         seconds: Option<u64>,
+        #[command(flatten)]
+        libp2p: Libp2pArgs,
     },
-    /// Find collaborators for an intent in plain words.
+    /// Find collaborators for an intent in plain words (over `--transport tcp` or `libp2p`).
     Discover {
-        /// Peers to ask (repeatable).
+        #[command(flatten)]
+        transport: TransportArg,
+        /// Peers to ask (repeatable): `host:port`, or with `--transport libp2p` a
+        /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
         #[arg(long, required = true)]
         bootstrap: Vec<String>,
         /// How long to collect descriptors, in seconds.
@@ -143,12 +172,18 @@ enum Cmd {
         /// The intent.
         intent: String,
     },
-    /// Serve capabilities with a program: task input on stdin, result on stdout.
+    /// Serve capabilities with a program: task input on stdin, result on stdout (over
+    /// `--transport tcp` or `libp2p`).
     Serve {
-        /// Address to listen on (use port 0 for any free port).
+        #[command(flatten)]
+        transport: TransportArg,
+        /// Address to listen on (use port 0 for any free port): `host:port`, or with
+        /// `--transport libp2p` a multiaddr (`/ip4/0.0.0.0/tcp/7100`, `…/udp/7100/quic-v1`).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
-        /// Peers to dial and keep a link to (repeatable).
+        /// Peers to dial and keep a link to (repeatable): `host:port`, or with
+        /// `--transport libp2p` a multiaddr such as a node's printed
+        /// `/ip4/…/tcp/…/p2p/<peer id>`.
         #[arg(long)]
         bootstrap: Vec<String>,
         /// Capability descriptors to serve (TOML or JSON; repeatable).
@@ -170,11 +205,17 @@ enum Cmd {
         /// (to watch the network catch and convict a cheater).
         #[arg(long, hide = true)]
         lie_with_receipts: bool,
+        #[command(flatten)]
+        libp2p: Libp2pArgs,
     },
-    /// Hand one task to the network and run the whole funnel.
+    /// Hand one task to the network and run the whole funnel (over `--transport tcp` or
+    /// `libp2p`).
     Request(RequestArgs),
-    /// Print the reputation scores a (stopped) node's data directory holds.
+    /// Print the reputation scores a (stopped) node's data directory holds (the node that
+    /// opens it links to no one: `--transport` does not change what is printed).
     Reputation {
+        #[command(flatten)]
+        transport: TransportArg,
         /// The node's data directory.
         #[arg(long)]
         data_dir: PathBuf,
@@ -202,20 +243,8 @@ fn printable(s: &str, lines: bool) -> String {
         .collect()
 }
 
-fn tcp(listen: &str) -> Result<TcpConfig, Box<dyn Error>> {
-    Ok(TcpConfig {
-        listen: Some(
-            listen
-                .parse()
-                .map_err(|e| format!("--listen {listen}: {e}"))?,
-        ),
-        ..TcpConfig::default()
-    })
-}
-
 async fn run_node(
-    listen: String,
-    bootstrap: Vec<String>,
+    net: Net,
     descriptors: Vec<PathBuf>,
     data_dir: PathBuf,
     topics: Vec<String>,
@@ -229,24 +258,21 @@ async fn run_node(
         .iter()
         .map(|t| agentnet_core::descriptor::Topic::new(t).map_err(|e| format!("--topic {t}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let node = Node::builder()
-        .data_dir(&data_dir)
-        .tcp(tcp(&listen)?)
-        .config(NodeConfig {
-            bootstrap,
+    let node = start_node(Start {
+        net: &net,
+        data_dir: Some(&data_dir),
+        interest: InterestProfile::none(),
+        config: NodeConfig {
             topics,
             // A command-line node is usually someone's bootstrap peer: it relays every topic
             // its peers carry, so clients linked only to it still see them all.
             follow_peer_topics: true,
             ..NodeConfig::default()
-        })
-        .start()
-        .await?;
-    println!(
-        "listening {} as {}",
-        node.local_addr().unwrap_or("-"),
-        node.id()
-    );
+        },
+        lie: false,
+    })
+    .await?;
+    print_listening(&node);
     for f in &files {
         let (topic, seq) = node.announce(build(&node, f)?).await?;
         println!(
@@ -259,23 +285,24 @@ async fn run_node(
 }
 
 async fn run_discover(
-    bootstrap: Vec<String>,
+    net: Net,
     wait_secs: u64,
     expect: Option<usize>,
     k: usize,
     json: bool,
     intent: String,
 ) -> Result<(), Box<dyn Error>> {
-    let mut node = Node::builder()
-        .tcp(tcp("127.0.0.1:0")?)
-        .interest(InterestProfile::everything())
-        .config(NodeConfig {
-            bootstrap,
+    let mut node = start_node(Start {
+        net: &net,
+        data_dir: None,
+        interest: InterestProfile::everything(),
+        config: NodeConfig {
             follow_peer_topics: true,
             ..NodeConfig::default()
-        })
-        .start()
-        .await?;
+        },
+        lie: false,
+    })
+    .await?;
     let until = WallClock::now() + Duration::from_secs(wait_secs);
     let mut got = 0usize;
     while expect.is_none_or(|e| got < e) {
@@ -330,22 +357,32 @@ async fn run_discover(
 async fn main() -> Result<(), Box<dyn Error>> {
     match Cli::parse().cmd {
         Cmd::Node {
+            transport,
             listen,
             bootstrap,
             descriptor,
             data_dir,
             topic,
             seconds,
-        } => run_node(listen, bootstrap, descriptor, data_dir, topic, seconds).await,
+            libp2p,
+        } => {
+            let net = Net::server(transport.transport, listen, bootstrap, libp2p);
+            run_node(net, descriptor, data_dir, topic, seconds).await
+        }
         Cmd::Discover {
+            transport,
             bootstrap,
             wait_secs,
             expect,
             k,
             json,
             intent,
-        } => run_discover(bootstrap, wait_secs, expect, k, json, intent).await,
+        } => {
+            let net = Net::client(transport.transport, bootstrap);
+            run_discover(net, wait_secs, expect, k, json, intent).await
+        }
         Cmd::Serve {
+            transport,
             listen,
             bootstrap,
             descriptor,
@@ -354,10 +391,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
             exec_timeout_secs,
             seconds,
             lie_with_receipts,
+            libp2p,
         } => {
             run_serve(ServeArgs {
-                listen,
-                bootstrap,
+                net: Net::server(transport.transport, listen, bootstrap, libp2p),
                 descriptors: descriptor,
                 data_dir,
                 exec,
@@ -374,10 +411,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
             Ok(())
         }
         Cmd::Reputation {
+            transport,
             data_dir,
             topic,
             json,
-        } => run_reputation(data_dir, topic, json).await,
+        } => {
+            let net = Net::client(transport.transport, Vec::new());
+            run_reputation(net, data_dir, topic, json).await
+        }
     }
 }
 
@@ -451,6 +492,7 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
 }
 
 async fn run_reputation(
+    net: Net,
     data_dir: PathBuf,
     topic: Option<String>,
     json: bool,
@@ -464,15 +506,17 @@ async fn run_reputation(
     let topic = topic
         .map(|t| Topic::new(&t).map_err(|e| format!("--topic {t}: {e}")))
         .transpose()?;
-    let node = Node::builder()
-        .data_dir(&data_dir)
-        .tcp(tcp("127.0.0.1:0")?)
-        .config(NodeConfig {
+    let node = start_node(Start {
+        net: &net,
+        data_dir: Some(&data_dir),
+        interest: InterestProfile::none(),
+        config: NodeConfig {
             agent: agent_config(),
             ..NodeConfig::default()
-        })
-        .start()
-        .await?;
+        },
+        lie: false,
+    })
+    .await?;
     let table: Vec<_> = node
         .reputation_table()
         .await?

@@ -5,7 +5,10 @@ use super::*;
 /// The `request` command's arguments.
 #[derive(clap::Args, Debug)]
 pub(crate) struct RequestArgs {
-    /// Peers to join through (repeatable).
+    #[command(flatten)]
+    pub(crate) transport: TransportArg,
+    /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
+    /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
     #[arg(long, required = true)]
     pub(crate) bootstrap: Vec<String>,
     /// Keep the requester's identity, ledger and reputation here (default: throwaway).
@@ -63,19 +66,19 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         .canaries(canaries);
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
-    let mut builder = Node::builder()
-        .tcp(tcp("127.0.0.1:0")?)
-        .interest(InterestProfile::everything())
-        .config(NodeConfig {
+    let net = Net::client(a.transport.transport, a.bootstrap.clone());
+    let node = start_node(Start {
+        net: &net,
+        data_dir: a.data_dir.as_deref(),
+        interest: InterestProfile::everything(),
+        config: NodeConfig {
             agent,
-            bootstrap: a.bootstrap,
             follow_peer_topics: true,
             ..NodeConfig::default()
-        });
-    if let Some(d) = &a.data_dir {
-        builder = builder.data_dir(d);
-    }
-    let node = builder.start().await?;
+        },
+        lie: false,
+    })
+    .await?;
     // Collect descriptors until `--expect` candidates are known, or else until the list
     // stops growing for a second.
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);

@@ -3,8 +3,7 @@
 use super::*;
 
 pub(crate) struct ServeArgs {
-    pub(crate) listen: String,
-    pub(crate) bootstrap: Vec<String>,
+    pub(crate) net: Net,
     pub(crate) descriptors: Vec<PathBuf>,
     pub(crate) data_dir: PathBuf,
     pub(crate) exec: String,
@@ -62,32 +61,19 @@ pub(crate) async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
         .iter()
         .map(|p| read_descriptor(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let cfg = tcp(&a.listen)?;
-    let lie = a.lie;
-    let node = Node::builder()
-        .data_dir(&a.data_dir)
-        .transport_with(move |k: &Keypair, now: Now| {
-            let keys = Keypair::from_seed(*k.seed());
-            async move {
-                let t = TcpTransport::bind(&keys, cfg, now.wall.as_unix_millis())
-                    .await
-                    .map_err(NodeError::from)?;
-                Ok(Lying::new(t, &keys, Arc::new(AtomicBool::new(lie))))
-            }
-        })
-        .config(NodeConfig {
+    let node = start_node(Start {
+        net: &a.net,
+        data_dir: Some(&a.data_dir),
+        interest: InterestProfile::none(),
+        config: NodeConfig {
             agent: agent_config(),
-            bootstrap: a.bootstrap,
             follow_peer_topics: true,
             ..NodeConfig::default()
-        })
-        .start()
-        .await?;
-    println!(
-        "listening {} as {}",
-        node.local_addr().unwrap_or("-"),
-        node.id()
-    );
+        },
+        lie: a.lie,
+    })
+    .await?;
+    print_listening(&node);
     for f in &files {
         let cmd = a.exec.clone();
         let timeout = a.exec_timeout;
