@@ -31,6 +31,8 @@ struct Endpoint {
 struct HalfLink {
     owner: String,
     peer: String,
+    /// The identity registered for `peer`.
+    peer_id: AgentId,
     peer_link: LinkId,
     dropped: u64,
 }
@@ -144,29 +146,49 @@ fn deliver(hub: &Hub, to: &str, ev: TransportEvent) -> bool {
         .is_some_and(|e| e.tx.try_send(ev).is_ok())
 }
 
+/// Deliver `ev` to the endpoint `to` even if its queue is full (then from a task): for
+/// reports that must not be lost (link down, refused).
+fn report(hub: &Hub, to: &str, ev: TransportEvent) {
+    if let Some(e) = hub.endpoints.get(to)
+        && let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev)
+    {
+        let tx = e.tx.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = tx.send(ev).await;
+            });
+        }
+    }
+}
+
 /// Remove both halves of `link`, telling each owner why.
 fn tear_down(hub: &mut Hub, link: LinkId, local: LinkDown, remote: LinkDown) {
     let Some(half) = hub.links.remove(&link) else {
         return;
     };
     hub.links.remove(&half.peer_link);
-    // Link-down reports must not be lost to a full queue: they are sent from a task if needed.
     for (to, l, reason) in [
         (half.owner, link, local),
         (half.peer, half.peer_link, remote),
     ] {
-        if let Some(e) = hub.endpoints.get(&to) {
-            let ev = TransportEvent::LinkDown { link: l, reason };
-            if let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev) {
-                let tx = e.tx.clone();
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move {
-                        let _ = tx.send(ev).await;
-                    });
-                }
-            }
-        }
+        report(hub, &to, TransportEvent::LinkDown { link: l, reason });
     }
+}
+
+/// Why `from` (identity `from_id`) may not link to `to` (identity `to_id`), if it may not.
+fn refusal(hub: &Hub, from: &str, from_id: AgentId, to: &str, to_id: AgentId) -> Option<String> {
+    if to_id == from_id {
+        return Some("self-connection".into());
+    }
+    // Both halves of a link are made at once, so "keep the link that exists" is a rule both
+    // ends agree on.
+    let linked = |owner: &str, peer: AgentId| {
+        hub.links
+            .values()
+            .any(|h| h.owner == owner && h.peer_id == peer)
+    };
+    (linked(from, to_id) || linked(to, from_id))
+        .then(|| format!("duplicate link to {}", to_id.short()))
 }
 
 #[async_trait]
@@ -216,14 +238,18 @@ impl Transport for MemoryTransport {
 
     fn connect(&self, addr: &str) -> Result<(), TransportError> {
         let mut hub = self.net.lock();
+        let refused = |reason: String| TransportEvent::Refused {
+            remote: addr.to_string(),
+            reason,
+        };
         let Some(peer_id) = hub.endpoints.get(addr).map(|e| e.id) else {
-            let ev = TransportEvent::Refused {
-                remote: addr.to_string(),
-                reason: "no such endpoint".into(),
-            };
-            deliver(&hub, &self.name, ev);
+            report(&hub, &self.name, refused("no such endpoint".into()));
             return Ok(());
         };
+        if let Some(reason) = refusal(&hub, &self.name, self.id, addr, peer_id) {
+            report(&hub, &self.name, refused(reason));
+            return Ok(());
+        }
         let mine = LinkId(hub.next_link);
         let theirs = LinkId(hub.next_link + 1);
         hub.next_link += 2;
@@ -232,6 +258,7 @@ impl Transport for MemoryTransport {
             HalfLink {
                 owner: self.name.clone(),
                 peer: addr.to_string(),
+                peer_id,
                 peer_link: theirs,
                 dropped: 0,
             },
@@ -241,6 +268,7 @@ impl Transport for MemoryTransport {
             HalfLink {
                 owner: addr.to_string(),
                 peer: self.name.clone(),
+                peer_id: self.id,
                 peer_link: mine,
                 dropped: 0,
             },
@@ -257,14 +285,21 @@ impl Transport for MemoryTransport {
             remote: self.name.clone(),
             outbound: false,
         });
-        if !(deliver(&hub, &self.name, up_here) && deliver(&hub, addr, up_there)) {
-            // A side too busy to hear about the link never gets it.
-            tear_down(
-                &mut hub,
-                mine,
-                LinkDown::Io("queue full".into()),
-                LinkDown::Io("queue full".into()),
-            );
+        // A side too busy to hear about the link never gets it; a side that heard of it up
+        // hears of it down.
+        let here = deliver(&hub, &self.name, up_here);
+        if !(here && deliver(&hub, addr, up_there)) {
+            hub.links.remove(&mine);
+            hub.links.remove(&theirs);
+            let ev = if here {
+                TransportEvent::LinkDown {
+                    link: mine,
+                    reason: LinkDown::Io("peer's queue full".into()),
+                }
+            } else {
+                refused("queue full".into())
+            };
+            report(&hub, &self.name, ev);
         }
         Ok(())
     }
@@ -420,5 +455,39 @@ mod tests {
             b.next_event().await,
             Some(TransportEvent::Refused { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn self_and_second_links_are_refused() {
+        let net = MemoryNetwork::new();
+        let mut a = net.transport("a", id(1)).unwrap();
+        let mut b = net.transport("b", id(2)).unwrap();
+        let _a2 = net.transport("a2", id(1)).unwrap();
+        for to in ["a", "a2"] {
+            a.connect(to).unwrap();
+            assert!(
+                matches!(a.next_event().await, Some(TransportEvent::Refused { reason, .. }) if reason == "self-connection")
+            );
+        }
+        assert!(a.links().is_empty());
+        a.connect("b").unwrap();
+        assert!(matches!(
+            b.next_event().await,
+            Some(TransportEvent::LinkUp(_))
+        ));
+        assert!(matches!(
+            a.next_event().await,
+            Some(TransportEvent::LinkUp(_))
+        ));
+        a.connect("b").unwrap();
+        b.connect("a").unwrap();
+        for t in [&mut a, &mut b] {
+            assert!(matches!(
+                t.next_event().await,
+                Some(TransportEvent::Refused { .. })
+            ));
+            assert_eq!(t.links().len(), 1, "one link per peer");
+            assert!(t.rx.try_recv().is_err(), "nothing else reported");
+        }
     }
 }
