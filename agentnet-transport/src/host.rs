@@ -157,8 +157,9 @@ pub enum TransportError {
 ///    the link dialed by the side whose [`AgentId`] bytes are smaller (and among links dialed
 ///    by the same side, the one with the smaller handshake hash). The loser is reported
 ///    [`TransportEvent::Refused`] if it was never up, or goes down with
-///    [`LinkDown::Duplicate`] if it was. (The `LinkUp` of the winner may be reported before
-///    the `LinkDown` of the loser.)
+///    [`LinkDown::Duplicate`] if it was (an end whose evaluation is overtaken by the other
+///    end closing the loser may see [`LinkDown::ClosedByPeer`] instead). The `LinkUp` of the
+///    winner may be reported before the `LinkDown` of the loser.
 ///
 /// # Frames
 ///
