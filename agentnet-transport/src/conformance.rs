@@ -253,6 +253,11 @@ pub async fn one_link_per_peer<F: TransportFactory + ?Sized>(factory: &mut F) {
                 ev => theirs.apply(ev),
             }
         }
+        // The loser's LinkDown may come after the winner's frames.
+        while theirs.up.len() != 1 {
+            let ev = next(&mut **other, "5 (one link per peer)").await;
+            theirs.apply(ev);
+        }
         for (t, links) in [(&mut **dialer, &mut mine), (&mut **other, &mut theirs)] {
             while let Some(ev) = quiet(t).await {
                 links.apply(ev);
