@@ -146,17 +146,25 @@ fn deliver(hub: &Hub, to: &str, ev: TransportEvent) -> bool {
         .is_some_and(|e| e.tx.try_send(ev).is_ok())
 }
 
-/// Deliver `ev` to the endpoint `to` even if its queue is full (then from a task): for
-/// reports that must not be lost (link down, refused).
-fn report(hub: &Hub, to: &str, ev: TransportEvent) {
-    if let Some(e) = hub.endpoints.get(to)
-        && let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev)
-    {
-        let tx = e.tx.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = tx.send(ev).await;
-            });
+/// Deliver `evs` in order to the endpoint `to` even if its queue is full (the rest then from a
+/// task): for reports that must not be lost (link down, refused).
+fn report(hub: &Hub, to: &str, evs: impl IntoIterator<Item = TransportEvent>) {
+    let Some(e) = hub.endpoints.get(to) else {
+        return;
+    };
+    let mut evs = evs.into_iter();
+    while let Some(ev) = evs.next() {
+        if let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev) {
+            let tx = e.tx.clone();
+            let rest: Vec<TransportEvent> = std::iter::once(ev).chain(evs).collect();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    for ev in rest {
+                        let _ = tx.send(ev).await;
+                    }
+                });
+            }
+            return;
         }
     }
 }
@@ -166,12 +174,18 @@ fn tear_down(hub: &mut Hub, link: LinkId, local: LinkDown, remote: LinkDown) {
     let Some(half) = hub.links.remove(&link) else {
         return;
     };
-    hub.links.remove(&half.peer_link);
-    for (to, l, reason) in [
-        (half.owner, link, local),
-        (half.peer, half.peer_link, remote),
+    let peer_dropped = hub.links.remove(&half.peer_link).map_or(0, |h| h.dropped);
+    for (to, l, dropped, reason) in [
+        (half.owner, link, half.dropped, local),
+        (half.peer, half.peer_link, peer_dropped, remote),
     ] {
-        report(hub, &to, TransportEvent::LinkDown { link: l, reason });
+        // Drops whose report did not fit in the owner's queue are reported before the end.
+        let drops = (dropped > 0).then_some(TransportEvent::SendDropped {
+            link: l,
+            frames: dropped,
+        });
+        let down = TransportEvent::LinkDown { link: l, reason };
+        report(hub, &to, drops.into_iter().chain([down]));
     }
 }
 
@@ -243,11 +257,11 @@ impl Transport for MemoryTransport {
             reason,
         };
         let Some(peer_id) = hub.endpoints.get(addr).map(|e| e.id) else {
-            report(&hub, &self.name, refused("no such endpoint".into()));
+            report(&hub, &self.name, [refused("no such endpoint".into())]);
             return Ok(());
         };
         if let Some(reason) = refusal(&hub, &self.name, self.id, addr, peer_id) {
-            report(&hub, &self.name, refused(reason));
+            report(&hub, &self.name, [refused(reason)]);
             return Ok(());
         }
         let mine = LinkId(hub.next_link);
@@ -299,7 +313,7 @@ impl Transport for MemoryTransport {
             } else {
                 refused("queue full".into())
             };
-            report(&hub, &self.name, ev);
+            report(&hub, &self.name, [ev]);
         }
         Ok(())
     }
@@ -489,5 +503,51 @@ mod tests {
             assert_eq!(t.links().len(), 1, "one link per peer");
             assert!(t.rx.try_recv().is_err(), "nothing else reported");
         }
+    }
+
+    #[tokio::test]
+    async fn unreported_drops_are_reported_before_link_down() {
+        let net = MemoryNetwork::with_limits(2, 16);
+        let mut a = net.transport("a", id(1)).unwrap();
+        let mut b = net.transport("b", id(2)).unwrap();
+        a.connect("b").unwrap();
+        let Some(TransportEvent::LinkUp(la)) = a.next_event().await else {
+            panic!()
+        };
+        // b's queue takes its LinkUp and one frame; a's queue reports two of the four drops.
+        for i in 0..5u8 {
+            a.send(la.link, Bytes::from(vec![i])).unwrap();
+        }
+        let mut dropped = 0;
+        while let Ok(ev) = a.rx.try_recv() {
+            let TransportEvent::SendDropped { frames, .. } = ev else {
+                panic!("{ev:?}")
+            };
+            dropped += frames;
+        }
+        assert_eq!(dropped, 2);
+        a.close(la.link);
+        assert_eq!(
+            a.next_event().await,
+            Some(TransportEvent::SendDropped {
+                link: la.link,
+                frames: 2
+            }),
+            "the other two, before the link's end"
+        );
+        assert!(matches!(
+            a.next_event().await,
+            Some(TransportEvent::LinkDown {
+                reason: LinkDown::ClosedLocally,
+                ..
+            })
+        ));
+        let mut b_events = Vec::new();
+        while b_events.len() < 3 {
+            b_events.push(b.next_event().await.unwrap());
+        }
+        assert!(matches!(b_events[0], TransportEvent::LinkUp(_)));
+        assert!(matches!(b_events[1], TransportEvent::Frame { .. }));
+        assert!(matches!(b_events[2], TransportEvent::LinkDown { .. }));
     }
 }
