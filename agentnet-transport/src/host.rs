@@ -18,17 +18,24 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use thiserror::Error;
 
-/// One authenticated link as the transport reports it.
+/// One authenticated link as the transport reports it (in [`TransportEvent::LinkUp`]; see the
+/// [`Transport`] contract).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkInfo {
-    /// The transport's handle for the link (unique for the transport's lifetime).
+    /// The transport's handle for the link: unique for the transport's lifetime, never reused
+    /// for a later link (also not after a reconnect to the same peer).
     pub link: LinkId,
     /// Who is at the other end. Transports only report a link once the peer has proven this
-    /// identity (for TCP + Noise: a key binding signed by it for the Noise static key).
+    /// identity (for TCP + Noise: a key binding signed by it for the Noise static key). Never
+    /// the transport's own [`Transport::local_id`], and at most one link up per peer.
     pub peer: AgentId,
-    /// The remote address in the transport's own notation, for logs.
+    /// The remote address in the transport's own notation, for logs and for matching the
+    /// addresses a node was given (bootstrap lists). Where the transport can dial back, it is
+    /// in the notation [`Transport::connect`] accepts (for an inbound TCP link: the peer's
+    /// socket address, not its listening port). It is **not an identity**: anyone may connect
+    /// from any address; [`peer`](Self::peer) is what was proven.
     pub remote: String,
-    /// True if this side dialed.
+    /// True if this side dialed ([`Transport::connect`]), false if the peer did.
     pub outbound: bool,
 }
 
@@ -127,32 +134,79 @@ pub enum TransportError {
 
 /// Carries frames over links, each authenticated to an [`AgentId`].
 ///
-/// What a transport owes the node:
-/// 1. Report a link with [`TransportEvent::LinkUp`] only after the peer proved its identity,
-///    and report every link that went up exactly once with [`TransportEvent::LinkDown`].
-/// 2. Deliver each frame whole and in order per link, or not at all; never deliver bytes from
-///    one link as another's.
-/// 3. Never block in [`send`](Transport::send): queue (bounded) and report drops with
-///    [`TransportEvent::SendDropped`].
-/// 4. Enforce a maximum frame size on both directions.
+/// This is the whole contract between a transport and the [`Node`](crate::Node): the node
+/// relies on every promise below and checks none of them. The in-memory
+/// ([`MemoryTransport`](crate::MemoryTransport)) and TCP + Noise
+/// ([`TcpTransport`](crate::TcpTransport)) transports keep them; a transport of your own can
+/// be checked with the `conformance` suite (cargo feature `conformance`), which tests each
+/// promise that can be observed from outside.
 ///
-/// Links are identified by [`LinkId`]s the transport assigns and never reuses.
+/// # Links
+///
+/// 1. **Authenticated.** A link is reported with [`TransportEvent::LinkUp`] only after the peer
+///    proved the identity in [`LinkInfo::peer`]. A connection that fails to prove one is
+///    reported as [`TransportEvent::Refused`] and never as a link.
+/// 2. **One up, one down.** Every link gets exactly one `LinkUp` and later exactly one
+///    [`TransportEvent::LinkDown`]; its [`TransportEvent::Frame`]s and
+///    [`TransportEvent::SendDropped`]s are reported between the two, never before or after.
+/// 3. **Fresh ids.** [`LinkId`]s are assigned by the transport and never reused during its
+///    lifetime, also not for a new link to the same peer.
+/// 4. **No self-links.** A connection that turns out to reach the transport's own identity
+///    (dialing one's own address) is refused, never reported up.
+/// 5. **At most one link per peer.** A second link to a peer that already has one is settled
+///    by a rule both ends evaluate alike, so that both keep the same link. The TCP rule: keep
+///    the link dialed by the side whose [`AgentId`] bytes are smaller (and among links dialed
+///    by the same side, the one with the smaller handshake hash). The loser is reported
+///    [`TransportEvent::Refused`] if it was never up, or goes down with
+///    [`LinkDown::Duplicate`] if it was (an end whose evaluation is overtaken by the other
+///    end closing the loser may see [`LinkDown::ClosedByPeer`] instead). The `LinkUp` of the
+///    winner may be reported before the `LinkDown` of the loser.
+///
+/// # Frames
+///
+/// 6. **Whole and in order.** Each frame is delivered whole or not at all, and the frames
+///    delivered on a link keep the order in which they were sent. A sent frame goes missing
+///    only if its link went down first or its drop was reported to the sender (8). Bytes of
+///    one link are never delivered as another's.
+/// 7. **Bounded size.** The transport has a maximum frame size. [`send`](Self::send) of a larger
+///    frame fails with [`TransportError::FrameTooLarge`]; a larger frame announced by the peer
+///    is refused before it is buffered and the link goes down with [`LinkDown::Protocol`].
+///
+/// # Calls
+///
+/// 8. **`send` never blocks.** It queues the frame (queues are bounded, in frames or bytes) and
+///    returns at once. A frame that does not fit is dropped and the drop reported with
+///    [`TransportEvent::SendDropped`]; counts of several drops may be coalesced into one
+///    report but are never lost. `send` on a link that is unknown, already down or closed
+///    fails with [`TransportError::UnknownLink`] (or [`TransportError::Closed`] once the
+///    transport shut down).
+/// 9. **`close` flushes.** [`close`](Self::close) sends what is already queued on the link
+///    (within a bounded linger time), then the link is reported down with
+///    [`LinkDown::ClosedLocally`]; the peer sees a down reason of its own
+///    ([`LinkDown::ClosedByPeer`] normally). Closing an unknown link does nothing.
+/// 10. **`connect` answers once.** [`connect`](Self::connect) returns at once; an address the
+///     transport cannot parse fails with [`TransportError::BadAddress`] (or is reported as
+///     `Refused`). Otherwise the outcome arrives later as a `LinkUp` or as `Refused`,
+///     within bounded time (a transport-specific handshake timeout), never as silence.
+/// 11. **`next_event` is cancel-safe** (see [`next_event`](Self::next_event)).
 #[async_trait]
 pub trait Transport: Send {
     /// The identity this transport authenticates as.
     fn local_id(&self) -> AgentId;
 
-    /// Where peers can reach this transport (for logs and for telling others), if it listens.
+    /// Where peers can reach this transport, if it listens: an address in the notation
+    /// [`connect`](Self::connect) accepts (for logs and for telling others).
     fn local_addr(&self) -> Option<String>;
 
-    /// Queue `frame` on `link`. Returns at once.
+    /// Queue `frame` on `link`. Returns at once, without waiting for room (promise 8).
     fn send(&self, link: LinkId, frame: Bytes) -> Result<(), TransportError>;
 
     /// Start connecting to `addr` (transport-specific notation). The outcome arrives later as
     /// [`TransportEvent::LinkUp`] or [`TransportEvent::Refused`].
     fn connect(&self, addr: &str) -> Result<(), TransportError>;
 
-    /// Close a link; a [`TransportEvent::LinkDown`] follows.
+    /// Close a link after flushing what is queued on it; a [`TransportEvent::LinkDown`] with
+    /// [`LinkDown::ClosedLocally`] follows (promise 9).
     fn close(&self, link: LinkId);
 
     /// The next event. `None` once the transport has shut down and reported everything.

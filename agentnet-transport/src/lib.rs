@@ -10,6 +10,7 @@
 //! | feature | default | gates |
 //! |---|---|---|
 //! | `runtime` | yes | every module that does I/O or runs async: `host`, `mem`, `tcp`, `node`, `store`, `llm`, and their re-exports at the crate root; with them the dependencies tokio, async-trait, futures, redb, snow, getrandom and tracing |
+//! | `conformance` | no | the `conformance` module: a suite that checks a `Transport` against the contract written on the trait; implies `runtime` |
 //! | `openai` | no | the OpenAI-compatible adapter in `llm::openai` (hyper, serde); implies `runtime` |
 //! | `libp2p` | no | the rust-libp2p transport in `libp2p` (libp2p, libp2p-stream) and `NodeBuilder::libp2p`; implies `runtime` |
 //!
@@ -88,6 +89,8 @@ test of this crate.
 #![warn(missing_docs)]
 
 pub mod agent;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 #[cfg(feature = "runtime")]
 pub mod host;
 #[cfg(feature = "libp2p")]

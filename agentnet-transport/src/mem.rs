@@ -31,6 +31,8 @@ struct Endpoint {
 struct HalfLink {
     owner: String,
     peer: String,
+    /// The identity registered for `peer`.
+    peer_id: AgentId,
     peer_link: LinkId,
     dropped: u64,
 }
@@ -144,29 +146,63 @@ fn deliver(hub: &Hub, to: &str, ev: TransportEvent) -> bool {
         .is_some_and(|e| e.tx.try_send(ev).is_ok())
 }
 
+/// Deliver `evs` in order to the endpoint `to` even if its queue is full (the rest then from a
+/// task): for reports that must not be lost (link down, refused).
+fn report(hub: &Hub, to: &str, evs: impl IntoIterator<Item = TransportEvent>) {
+    let Some(e) = hub.endpoints.get(to) else {
+        return;
+    };
+    let mut evs = evs.into_iter();
+    while let Some(ev) = evs.next() {
+        if let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev) {
+            let tx = e.tx.clone();
+            let rest: Vec<TransportEvent> = std::iter::once(ev).chain(evs).collect();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    for ev in rest {
+                        let _ = tx.send(ev).await;
+                    }
+                });
+            }
+            return;
+        }
+    }
+}
+
 /// Remove both halves of `link`, telling each owner why.
 fn tear_down(hub: &mut Hub, link: LinkId, local: LinkDown, remote: LinkDown) {
     let Some(half) = hub.links.remove(&link) else {
         return;
     };
-    hub.links.remove(&half.peer_link);
-    // Link-down reports must not be lost to a full queue: they are sent from a task if needed.
-    for (to, l, reason) in [
-        (half.owner, link, local),
-        (half.peer, half.peer_link, remote),
+    let peer_dropped = hub.links.remove(&half.peer_link).map_or(0, |h| h.dropped);
+    for (to, l, dropped, reason) in [
+        (half.owner, link, half.dropped, local),
+        (half.peer, half.peer_link, peer_dropped, remote),
     ] {
-        if let Some(e) = hub.endpoints.get(&to) {
-            let ev = TransportEvent::LinkDown { link: l, reason };
-            if let Err(mpsc::error::TrySendError::Full(ev)) = e.tx.try_send(ev) {
-                let tx = e.tx.clone();
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move {
-                        let _ = tx.send(ev).await;
-                    });
-                }
-            }
-        }
+        // Drops whose report did not fit in the owner's queue are reported before the end.
+        let drops = (dropped > 0).then_some(TransportEvent::SendDropped {
+            link: l,
+            frames: dropped,
+        });
+        let down = TransportEvent::LinkDown { link: l, reason };
+        report(hub, &to, drops.into_iter().chain([down]));
     }
+}
+
+/// Why `from` (identity `from_id`) may not link to `to` (identity `to_id`), if it may not.
+fn refusal(hub: &Hub, from: &str, from_id: AgentId, to: &str, to_id: AgentId) -> Option<String> {
+    if to_id == from_id {
+        return Some("self-connection".into());
+    }
+    // Both halves of a link are made at once, so "keep the link that exists" is a rule both
+    // ends agree on.
+    let linked = |owner: &str, peer: AgentId| {
+        hub.links
+            .values()
+            .any(|h| h.owner == owner && h.peer_id == peer)
+    };
+    (linked(from, to_id) || linked(to, from_id))
+        .then(|| format!("duplicate link to {}", to_id.short()))
 }
 
 #[async_trait]
@@ -216,14 +252,18 @@ impl Transport for MemoryTransport {
 
     fn connect(&self, addr: &str) -> Result<(), TransportError> {
         let mut hub = self.net.lock();
+        let refused = |reason: String| TransportEvent::Refused {
+            remote: addr.to_string(),
+            reason,
+        };
         let Some(peer_id) = hub.endpoints.get(addr).map(|e| e.id) else {
-            let ev = TransportEvent::Refused {
-                remote: addr.to_string(),
-                reason: "no such endpoint".into(),
-            };
-            deliver(&hub, &self.name, ev);
+            report(&hub, &self.name, [refused("no such endpoint".into())]);
             return Ok(());
         };
+        if let Some(reason) = refusal(&hub, &self.name, self.id, addr, peer_id) {
+            report(&hub, &self.name, [refused(reason)]);
+            return Ok(());
+        }
         let mine = LinkId(hub.next_link);
         let theirs = LinkId(hub.next_link + 1);
         hub.next_link += 2;
@@ -232,6 +272,7 @@ impl Transport for MemoryTransport {
             HalfLink {
                 owner: self.name.clone(),
                 peer: addr.to_string(),
+                peer_id,
                 peer_link: theirs,
                 dropped: 0,
             },
@@ -241,6 +282,7 @@ impl Transport for MemoryTransport {
             HalfLink {
                 owner: addr.to_string(),
                 peer: self.name.clone(),
+                peer_id: self.id,
                 peer_link: mine,
                 dropped: 0,
             },
@@ -257,14 +299,21 @@ impl Transport for MemoryTransport {
             remote: self.name.clone(),
             outbound: false,
         });
-        if !(deliver(&hub, &self.name, up_here) && deliver(&hub, addr, up_there)) {
-            // A side too busy to hear about the link never gets it.
-            tear_down(
-                &mut hub,
-                mine,
-                LinkDown::Io("queue full".into()),
-                LinkDown::Io("queue full".into()),
-            );
+        // A side too busy to hear about the link never gets it; a side that heard of it up
+        // hears of it down.
+        let here = deliver(&hub, &self.name, up_here);
+        if !(here && deliver(&hub, addr, up_there)) {
+            hub.links.remove(&mine);
+            hub.links.remove(&theirs);
+            let ev = if here {
+                TransportEvent::LinkDown {
+                    link: mine,
+                    reason: LinkDown::Io("peer's queue full".into()),
+                }
+            } else {
+                refused("queue full".into())
+            };
+            report(&hub, &self.name, [ev]);
         }
         Ok(())
     }
@@ -420,5 +469,85 @@ mod tests {
             b.next_event().await,
             Some(TransportEvent::Refused { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn self_and_second_links_are_refused() {
+        let net = MemoryNetwork::new();
+        let mut a = net.transport("a", id(1)).unwrap();
+        let mut b = net.transport("b", id(2)).unwrap();
+        let _a2 = net.transport("a2", id(1)).unwrap();
+        for to in ["a", "a2"] {
+            a.connect(to).unwrap();
+            assert!(
+                matches!(a.next_event().await, Some(TransportEvent::Refused { reason, .. }) if reason == "self-connection")
+            );
+        }
+        assert!(a.links().is_empty());
+        a.connect("b").unwrap();
+        assert!(matches!(
+            b.next_event().await,
+            Some(TransportEvent::LinkUp(_))
+        ));
+        assert!(matches!(
+            a.next_event().await,
+            Some(TransportEvent::LinkUp(_))
+        ));
+        a.connect("b").unwrap();
+        b.connect("a").unwrap();
+        for t in [&mut a, &mut b] {
+            assert!(matches!(
+                t.next_event().await,
+                Some(TransportEvent::Refused { .. })
+            ));
+            assert_eq!(t.links().len(), 1, "one link per peer");
+            assert!(t.rx.try_recv().is_err(), "nothing else reported");
+        }
+    }
+
+    #[tokio::test]
+    async fn unreported_drops_are_reported_before_link_down() {
+        let net = MemoryNetwork::with_limits(2, 16);
+        let mut a = net.transport("a", id(1)).unwrap();
+        let mut b = net.transport("b", id(2)).unwrap();
+        a.connect("b").unwrap();
+        let Some(TransportEvent::LinkUp(la)) = a.next_event().await else {
+            panic!()
+        };
+        // b's queue takes its LinkUp and one frame; a's queue reports two of the four drops.
+        for i in 0..5u8 {
+            a.send(la.link, Bytes::from(vec![i])).unwrap();
+        }
+        let mut dropped = 0;
+        while let Ok(ev) = a.rx.try_recv() {
+            let TransportEvent::SendDropped { frames, .. } = ev else {
+                panic!("{ev:?}")
+            };
+            dropped += frames;
+        }
+        assert_eq!(dropped, 2);
+        a.close(la.link);
+        assert_eq!(
+            a.next_event().await,
+            Some(TransportEvent::SendDropped {
+                link: la.link,
+                frames: 2
+            }),
+            "the other two, before the link's end"
+        );
+        assert!(matches!(
+            a.next_event().await,
+            Some(TransportEvent::LinkDown {
+                reason: LinkDown::ClosedLocally,
+                ..
+            })
+        ));
+        let mut b_events = Vec::new();
+        while b_events.len() < 3 {
+            b_events.push(b.next_event().await.unwrap());
+        }
+        assert!(matches!(b_events[0], TransportEvent::LinkUp(_)));
+        assert!(matches!(b_events[1], TransportEvent::Frame { .. }));
+        assert!(matches!(b_events[2], TransportEvent::LinkDown { .. }));
     }
 }

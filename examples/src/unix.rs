@@ -1,41 +1,58 @@
-//! A custom [`Transport`]: agentnet links over Unix domain sockets, in under 200 lines.
+//! A custom [`Transport`]: agentnet links over Unix domain sockets, in about 350 lines.
 //!
 //! This is the template for plugging agentnet into any byte stream (a Unix socket, a serial
-//! line, a WebSocket, a QUIC stream). What a transport owes the [`Node`](agentnet_transport::Node),
-//! and where this file does it:
+//! line, a WebSocket, a QUIC stream). What a transport owes the
+//! [`Node`](agentnet_transport::Node) is written once, on the [`Transport`] trait; the
+//! conformance suite (`agentnet_transport::conformance`, cargo feature `conformance`) checks
+//! it, and `tests/custom_transport.rs` runs the suite against this transport. Where this file
+//! keeps the promises:
 //!
-//! 1. **Authenticated links.** A link is reported up only with the peer's [`AgentId`]. Here
-//!    each side first sends its signed [`KeyBinding`]; the reader verifies the signature and
-//!    takes the signer as the peer (see [`UnixTransport::attach`]). Caveat of this example: a
-//!    binding can be replayed by whoever saw it, so this proves identity only between
-//!    processes that trust the socket's other end (same user, same machine). The TCP
-//!    transport proves possession of the bound key with Noise instead.
-//! 2. **Whole frames, in order.** Frames are sent as a 4-byte big-endian length and the bytes;
-//!    the reader refuses lengths above [`MAX_FRAME`] before allocating.
-//! 3. **Never block in `send`.** Each link has a bounded queue drained by a writer task; a
-//!    full queue drops the frame and reports [`TransportEvent::SendDropped`].
-//! 4. **Exactly one `LinkUp` and one `LinkDown` per link**, `next_event` cancel-safe (it is an
-//!    `mpsc` receive).
+//! * **Authenticated links.** Each side first sends a hello frame: its number for the link and
+//!   its signed [`KeyBinding`]. The reader verifies the signature and takes the signer as the
+//!   peer. Caveat of this example: a binding can be replayed by whoever saw it, so this proves
+//!   identity only between processes that trust the socket's other end (same user, same
+//!   machine). The TCP transport proves possession of the bound key with Noise instead.
+//! * **No self-links, one link per peer.** A hello from the transport's own identity is
+//!   refused. Of two links to one peer, both ends keep the one dialed by the smaller
+//!   [`AgentId`], and of two dialed by the same side the one that side numbered lower (see
+//!   `register`): the loser is refused, or goes down with [`LinkDown::Duplicate`].
+//! * **Whole frames, in order.** Frames are sent as a 4-byte big-endian length and the bytes;
+//!   the reader refuses lengths above [`MAX_FRAME`] before allocating.
+//! * **Never block in `send`.** Each link has a bounded queue drained by a writer task; a
+//!   full queue drops the frame and reports [`TransportEvent::SendDropped`] (counts that do
+//!   not fit in the event queue are kept and reported with the next drop or at link down).
+//! * **One `LinkUp`, one `LinkDown`, frames between them.** All events of a link come from its
+//!   own task, which reports `LinkDown` last; [`Transport::close`] and the duplicate rule only
+//!   tell that task to stop. After a local close the task lets the writer flush for up to
+//!   [`LINGER`] first. `next_event` is a channel receive, cancel-safe as
+//!   [`Transport::next_event`] requires.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use agentnet_core::seal::KeyBinding;
 use agentnet_core::wire::Limits;
 use agentnet_core::{AgentId, Keypair, LinkId, Signed, WallTime};
 use agentnet_transport::{LinkDown, LinkInfo, Transport, TransportError, TransportEvent};
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::sync::mpsc;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 
 /// Largest frame carried, bytes.
 pub const MAX_FRAME: usize = 1 << 20;
 /// Frames queued per link before `send` drops.
 pub const LINK_QUEUE: usize = 256;
+/// How long a new connection may take to send its hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closed link's writer may take to flush its queue.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// Links over Unix sockets; one per node.
 #[derive(Debug)]
@@ -50,8 +67,29 @@ struct Shared {
     id: AgentId,
     binding: Bytes,
     next: AtomicU64,
-    links: Mutex<HashMap<LinkId, mpsc::Sender<Bytes>>>,
+    links: Mutex<HashMap<LinkId, Entry>>,
+    /// The socket path of [`UnixTransport::listen`] and its accept task.
+    listening: Mutex<Option<(String, AbortHandle)>>,
     events_tx: mpsc::Sender<TransportEvent>,
+}
+
+/// One link that is up.
+#[derive(Debug)]
+struct Entry {
+    peer: AgentId,
+    /// The duplicate rule's order: who dialed, and the dialer's number for the link.
+    rank: (AgentId, u64),
+    queue: mpsc::Sender<Bytes>,
+    /// Drops not reported yet.
+    dropped: Arc<AtomicU64>,
+    /// Tells the link's task to stop, and why.
+    stop: oneshot::Sender<LinkDown>,
+}
+
+impl Shared {
+    fn links(&self) -> MutexGuard<'_, HashMap<LinkId, Entry>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl UnixTransport {
@@ -69,6 +107,7 @@ impl UnixTransport {
             binding,
             next: AtomicU64::new(0),
             links: Mutex::new(HashMap::new()),
+            listening: Mutex::new(None),
             events_tx,
         };
         UnixTransport {
@@ -82,53 +121,103 @@ impl UnixTransport {
         attach(self.shared.clone(), stream, remote, outbound);
     }
 
-    /// Accept links on a socket path until the transport is dropped.
+    /// Accept links on a socket path until the transport is dropped; the path becomes
+    /// [`Transport::local_addr`]. Listens on one path at most.
     pub fn listen(&self, path: &Path) -> std::io::Result<()> {
+        let mut listening = self.shared.listening.lock().expect("listening");
+        if listening.is_some() {
+            return Err(std::io::Error::other("already listening"));
+        }
         let listener = tokio::net::UnixListener::bind(path)?;
         let shared = self.shared.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while let Ok((s, _)) = listener.accept().await {
                 attach(shared.clone(), s, "unix:accepted".into(), false);
             }
         });
+        *listening = Some((path.to_string_lossy().into_owned(), task.abort_handle()));
         Ok(())
+    }
+}
+
+impl Drop for UnixTransport {
+    fn drop(&mut self) {
+        if let Some((_, task)) = self.shared.listening.lock().expect("listening").take() {
+            task.abort();
+        }
+        for (_, e) in self.shared.links().drain() {
+            let _ = e.stop.send(LinkDown::ClosedLocally);
+        }
     }
 }
 
 fn attach(shared: Arc<Shared>, stream: UnixStream, remote: String, outbound: bool) {
     let link = LinkId(shared.next.fetch_add(1, Ordering::Relaxed));
-    let (tx, mut rx) = mpsc::channel::<Bytes>(LINK_QUEUE);
-    tokio::spawn(async move {
-        let events = &shared.events_tx;
-        let (mut rd, mut wr) = stream.into_split();
-        let mut frame = Some(shared.binding.clone());
-        let writer = tokio::spawn(async move {
-            while let Some(f) = frame {
-                let len = (f.len() as u32).to_be_bytes();
-                if wr.write_all(&len).await.is_err() || wr.write_all(&f).await.is_err() {
-                    break;
-                }
-                frame = rx.recv().await;
-            }
-        });
-        // The first frame is the peer's binding: no link until it verifies.
-        let peer = match read_frame(&mut rd).await {
-            Ok(f) => match Signed::<KeyBinding>::from_frame(&f, &Limits::default()) {
-                Ok(b) => b.agent,
-                Err(e) => return refuse(events, remote, format!("bad binding: {e}"), writer).await,
-            },
-            Err(e) => return refuse(events, remote, e.to_string(), writer).await,
+    tokio::spawn(run_link(shared, stream, remote, outbound, link));
+}
+
+/// One link's whole life: hello, registration, frames, and the one `LinkDown`.
+async fn run_link(
+    shared: Arc<Shared>,
+    stream: UnixStream,
+    remote: String,
+    outbound: bool,
+    link: LinkId,
+) {
+    let events = &shared.events_tx;
+    let (mut rd, wr) = stream.into_split();
+    let (queue, rx) = mpsc::channel::<Bytes>(LINK_QUEUE);
+    let mut hello = BytesMut::from(&link.0.to_be_bytes()[..]);
+    hello.extend_from_slice(&shared.binding);
+    let mut writer = tokio::spawn(write_frames(wr, hello.freeze(), rx));
+    // The first frame is the peer's hello: no link until it verifies.
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_hello(&mut rd)).await {
+        Ok(Ok((peer, _))) if peer == shared.id => Err("self-connection".to_string()),
+        Ok(hello) => hello,
+        Err(_) => Err("no hello in time".to_string()),
+    };
+    let (stop_tx, mut stop) = oneshot::channel();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let registered = hello.and_then(|(peer, number)| {
+        let rank = if outbound {
+            (shared.id, link.0)
+        } else {
+            (peer, number)
         };
-        shared.links.lock().expect("links").insert(link, tx);
-        let up = LinkInfo {
+        let (queue, dropped) = (queue, dropped.clone());
+        register(
+            &shared,
             link,
-            peer,
-            remote,
-            outbound,
-        };
-        let _ = events.send(TransportEvent::LinkUp(up)).await;
-        let reason = loop {
-            match read_frame(&mut rd).await {
+            Entry {
+                peer,
+                rank,
+                queue,
+                dropped,
+                stop: stop_tx,
+            },
+        )
+        .map(|()| peer)
+    });
+    let peer = match registered {
+        Ok(peer) => peer,
+        Err(reason) => {
+            writer.abort();
+            let _ = events
+                .send(TransportEvent::Refused { remote, reason })
+                .await;
+            return;
+        }
+    };
+    let up = LinkInfo {
+        link,
+        peer,
+        remote,
+        outbound,
+    };
+    let _ = events.send(TransportEvent::LinkUp(up)).await;
+    let reason = loop {
+        tokio::select! {
+            read = read_frame(&mut rd) => match read {
                 Ok(frame) => {
                     let _ = events.send(TransportEvent::Frame { link, frame }).await;
                 }
@@ -139,14 +228,66 @@ fn attach(shared: Arc<Shared>, stream: UnixStream, remote: String, outbound: boo
                     break LinkDown::Protocol(e.to_string());
                 }
                 Err(e) => break LinkDown::Io(e.to_string()),
-            }
-        };
-        // A local close removed the entry first and already reported the link down.
-        if shared.links.lock().expect("links").remove(&link).is_some() {
-            let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+            },
+            why = &mut stop => break why.unwrap_or(LinkDown::ClosedLocally),
         }
+    };
+    // Gone from the table (if the peer ended it), the queue's sender is dropped: the writer
+    // sends what is queued and closes our half.
+    drop(shared.links().remove(&link));
+    if tokio::time::timeout(LINGER, &mut writer).await.is_err() {
         writer.abort();
-    });
+    }
+    let frames = dropped.swap(0, Ordering::Relaxed);
+    if frames > 0 {
+        let _ = events
+            .send(TransportEvent::SendDropped { link, frames })
+            .await;
+    }
+    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+}
+
+/// Enter a link in the table, settling duplicates: of two links to one peer, keep the one of
+/// smaller rank (both ends compute the same ranks).
+fn register(shared: &Shared, link: LinkId, entry: Entry) -> Result<(), String> {
+    let mut links = shared.links();
+    let old = links.iter().find(|(_, e)| e.peer == entry.peer);
+    if let Some((&old, e)) = old {
+        if e.rank < entry.rank {
+            return Err(format!(
+                "duplicate link to {}: {old} is kept",
+                e.peer.short()
+            ));
+        }
+        if let Some(loser) = links.remove(&old) {
+            let _ = loser.stop.send(LinkDown::Duplicate);
+        }
+    }
+    links.insert(link, entry);
+    Ok(())
+}
+
+async fn write_frames(mut wr: OwnedWriteHalf, hello: Bytes, mut rx: mpsc::Receiver<Bytes>) {
+    let mut frame = Some(hello);
+    while let Some(f) = frame {
+        let len = (f.len() as u32).to_be_bytes();
+        if wr.write_all(&len).await.is_err() || wr.write_all(&f).await.is_err() {
+            break;
+        }
+        frame = rx.recv().await;
+    }
+}
+
+/// The peer's hello: its identity (from the verified binding) and its number for the link.
+async fn read_hello(rd: &mut (impl AsyncReadExt + Unpin)) -> Result<(AgentId, u64), String> {
+    let mut hello = read_frame(rd).await.map_err(|e| e.to_string())?;
+    if hello.len() < 8 {
+        return Err("short hello".into());
+    }
+    let number = u64::from_be_bytes(hello.split_to(8)[..].try_into().expect("8 bytes"));
+    let binding = Signed::<KeyBinding>::from_frame(&hello, &Limits::default())
+        .map_err(|e| format!("bad binding: {e}"))?;
+    Ok((binding.agent, number))
 }
 
 async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Bytes> {
@@ -164,18 +305,6 @@ async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Byt
     Ok(Bytes::from(buf))
 }
 
-async fn refuse(
-    events: &mpsc::Sender<TransportEvent>,
-    remote: String,
-    reason: String,
-    writer: tokio::task::JoinHandle<()>,
-) {
-    writer.abort();
-    let _ = events
-        .send(TransportEvent::Refused { remote, reason })
-        .await;
-}
-
 #[async_trait]
 impl Transport for UnixTransport {
     fn local_id(&self) -> AgentId {
@@ -183,7 +312,8 @@ impl Transport for UnixTransport {
     }
 
     fn local_addr(&self) -> Option<String> {
-        None
+        let listening = self.shared.listening.lock().expect("listening");
+        listening.as_ref().map(|(path, _)| path.clone())
     }
 
     fn send(&self, link: LinkId, frame: Bytes) -> Result<(), TransportError> {
@@ -193,11 +323,17 @@ impl Transport for UnixTransport {
                 max: MAX_FRAME,
             });
         }
-        let links = self.shared.links.lock().expect("links");
-        let tx = links.get(&link).ok_or(TransportError::UnknownLink(link))?;
-        if tx.try_send(frame).is_err() {
-            let dropped = TransportEvent::SendDropped { link, frames: 1 };
-            let _ = self.shared.events_tx.try_send(dropped);
+        let links = self.shared.links();
+        let entry = links.get(&link).ok_or(TransportError::UnknownLink(link))?;
+        if entry.queue.try_send(frame).is_err() {
+            // Coalesce: report every drop not reported yet; keep the count if the report
+            // does not fit (the next drop or the link's end reports it).
+            entry.dropped.fetch_add(1, Ordering::Relaxed);
+            let frames = entry.dropped.swap(0, Ordering::Relaxed);
+            let report = TransportEvent::SendDropped { link, frames };
+            if self.shared.events_tx.try_send(report).is_err() {
+                entry.dropped.fetch_add(frames, Ordering::Relaxed);
+            }
         }
         Ok(())
     }
@@ -220,20 +356,9 @@ impl Transport for UnixTransport {
     }
 
     fn close(&self, link: LinkId) {
-        // Dropping the queue ends the writer, which closes our half; the peer sees EOF.
-        if self
-            .shared
-            .links
-            .lock()
-            .expect("links")
-            .remove(&link)
-            .is_some()
-        {
-            let ev = TransportEvent::LinkDown {
-                link,
-                reason: LinkDown::ClosedLocally,
-            };
-            let _ = self.shared.events_tx.try_send(ev);
+        // The link's task flushes the queue and reports the link down.
+        if let Some(e) = self.shared.links().remove(&link) {
+            let _ = e.stop.send(LinkDown::ClosedLocally);
         }
     }
 

@@ -1,5 +1,5 @@
-//! Two nodes over the example Unix-socket transport (`agentnet_examples::unix`): one link from
-//! a socket pair, one through a listening socket path.
+//! The example Unix-socket transport (`agentnet_examples::unix`): the transport conformance
+//! suite, and nodes over it (one link from a socket pair, one through a listening socket path).
 
 use std::time::Duration;
 
@@ -7,8 +7,40 @@ use agentnet_core::Keypair;
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_examples::unix::UnixTransport;
 use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
+use agentnet_transport::conformance::{self, TransportFactory};
 use agentnet_transport::host::Clock;
-use agentnet_transport::{Node, NodeConfig, NodeEvent, SystemClock};
+use agentnet_transport::{Node, NodeConfig, NodeEvent, SystemClock, Transport};
+use async_trait::async_trait;
+
+/// Each transport listening on a fresh socket path in one directory.
+struct Unix {
+    dir: tempfile::TempDir,
+    made: u32,
+}
+
+#[async_trait]
+impl TransportFactory for Unix {
+    async fn make(&mut self, keys: &Keypair) -> Box<dyn Transport> {
+        self.made += 1;
+        let t = UnixTransport::new(keys, SystemClock::new().now().wall);
+        let path = self.dir.path().join(format!("{}.sock", self.made));
+        t.listen(&path).unwrap();
+        Box::new(t)
+    }
+
+    fn max_frame(&self) -> usize {
+        agentnet_examples::unix::MAX_FRAME
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_transport_keeps_the_contract() {
+    let mut unix = Unix {
+        dir: tempfile::tempdir().unwrap(),
+        made: 0,
+    };
+    conformance::run_all(&mut unix).await;
+}
 
 async fn wait(node: &mut Node, pred: impl Fn(&NodeEvent) -> bool) {
     let ok = tokio::time::timeout(Duration::from_secs(15), async {
