@@ -1,5 +1,5 @@
 //! The transport conformance suite (`agentnet_transport::conformance`) against the in-memory
-//! and the TCP + Noise transports.
+//! and the TCP + Noise transports, and (feature `libp2p`) the libp2p transport over TCP and QUIC.
 
 use agentnet_core::Keypair;
 use agentnet_transport::conformance::{self, TransportFactory};
@@ -135,4 +135,45 @@ async fn the_suite_fails_a_transport_that_duplicates_frames() {
         made: 0,
     });
     conformance::frames_whole_and_in_order(&mut broken).await;
+}
+
+/// Each transport a libp2p node on a fresh loopback port (TCP + Noise + Yamux or QUIC).
+#[cfg(feature = "libp2p")]
+struct Libp2p {
+    listen: &'static str,
+}
+
+#[cfg(feature = "libp2p")]
+#[async_trait]
+impl TransportFactory for Libp2p {
+    async fn make(&mut self, keys: &Keypair) -> Box<dyn Transport> {
+        use agentnet_transport::libp2p::{Libp2pConfig, Libp2pTransport};
+        let cfg = Libp2pConfig {
+            listen: vec![self.listen.parse().unwrap()],
+            ..Libp2pConfig::default()
+        };
+        Box::new(Libp2pTransport::start(keys, cfg).await.unwrap())
+    }
+
+    fn max_frame(&self) -> usize {
+        agentnet_transport::libp2p::Libp2pConfig::default().max_frame
+    }
+}
+
+#[cfg(feature = "libp2p")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libp2p_transport_keeps_the_contract_over_tcp() {
+    conformance::run_all(&mut Libp2p {
+        listen: "/ip4/127.0.0.1/tcp/0",
+    })
+    .await;
+}
+
+#[cfg(feature = "libp2p")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libp2p_transport_keeps_the_contract_over_quic() {
+    conformance::run_all(&mut Libp2p {
+        listen: "/ip4/127.0.0.1/udp/0/quic-v1",
+    })
+    .await;
 }

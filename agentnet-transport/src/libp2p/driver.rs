@@ -151,6 +151,16 @@ impl Task {
         if target == Some(self.shared.peer_id) {
             return self.refuse(remote, "refusing to connect to self".into());
         }
+        if let Some(p) = target
+            && self.shared.lock().conns.contains_key(&p)
+        {
+            // Connected already (a link closed earlier, or the peer's DHT traffic): the
+            // connection is reused, as libp2p means it to be.
+            if self.linked(&p) {
+                return self.refuse(remote, format!("already linked to {p}"));
+            }
+            return self.open(p, Some(remote), Duration::ZERO);
+        }
         if let Some(p) = target {
             let bare: Multiaddr = addr
                 .iter()
@@ -166,7 +176,7 @@ impl Task {
             Ok(()) => {
                 self.dials.insert(id, remote);
             }
-            Err(e) => self.refuse(remote, e.to_string()),
+            Err(e) => self.refuse(remote, error_chain(&e)),
         }
     }
 
@@ -411,7 +421,7 @@ impl Task {
                 ..
             } => {
                 if let Some(remote) = self.dials.remove(&connection_id) {
-                    self.refuse(remote, error.to_string());
+                    self.refuse(remote, error_chain(&error));
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -470,4 +480,16 @@ fn announce_and_look_up(
     if routed {
         kad.get_providers(key.clone());
     }
+}
+
+/// An error and its sources, one line (libp2p's dial errors say little without their causes).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        source = c.source();
+    }
+    s
 }
