@@ -28,8 +28,8 @@
 //! * **NATs.** AutoNAT asks peers to dial back and confirms which addresses are reachable;
 //!   a node behind a NAT listens through relays ([`Libp2pConfig::relays`], circuit relay v2)
 //!   and is reachable as `<relay>/p2p-circuit/p2p/<id>`; when a link runs over a relay, DCUtR
-//!   tries a direct connection by hole punching, and once one exists the side that opened the
-//!   link moves it there (the relayed link goes down with [`LinkDown::Duplicate`] and a
+//!   tries a direct connection by hole punching, and once one exists (from hole punching or
+//!   any other dial) the side that opened the link moves it there (the relayed link goes down with [`LinkDown::Duplicate`] and a
 //!   direct one comes up: relayed circuits are limited in time and bytes). A public node can
 //!   serve as a relay ([`Libp2pConfig::relay_server`]).
 //! * **Limits** against free keys: libp2p connections are bounded in total, pending and per
@@ -213,8 +213,13 @@ impl State {
 
 /// What the swarm task is asked to do.
 enum Command {
-    Dial { addr: Multiaddr, remote: String },
+    Dial {
+        addr: Multiaddr,
+        remote: String,
+    },
     Topics(Vec<Topic>),
+    /// A link this node opened over a relay came up while a direct connection exists.
+    MoveOffRelay(PeerId),
 }
 
 struct Shared {

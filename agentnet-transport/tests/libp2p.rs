@@ -355,10 +355,12 @@ async fn five_nodes_over_libp2p_announce_and_discover() {
     }
 }
 
-/// Hole punching (DCUtR) on one machine: a link opened over a relay moves onto the direct
-/// connection the two nodes punch, and frames keep flowing on the new link.
+/// A link opened over a relay moves onto a direct connection once one exists, and frames
+/// flow on the new link. On one machine the direct connection comes from DCUtR's hole punch
+/// or from a plain dial to the addresses identify learned through the relay, whichever is
+/// first; no real NAT is in the way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relayed_link_moves_to_the_direct_connection_hole_punching_makes() {
+async fn a_relayed_link_moves_to_a_direct_connection_once_one_exists() {
     let relay = Libp2pTransport::start(
         &kp(40),
         Libp2pConfig {
@@ -398,6 +400,13 @@ async fn a_relayed_link_moves_to_the_direct_connection_hole_punching_makes() {
     let (down, direct) = {
         let mut down = None;
         let direct = until(&mut dialer, "a direct link", |ev| match ev {
+            ev if {
+                eprintln!("EV {ev:?}");
+                false
+            } =>
+            {
+                None
+            }
             TransportEvent::LinkDown { link, reason } => {
                 down = Some((link, reason));
                 None

@@ -115,6 +115,7 @@ pub(super) async fn run(
                 None => break,
                 Some(Command::Dial { addr, remote }) => task.dial(&mut swarm, addr, remote),
                 Some(Command::Topics(t)) => task.set_topics(&mut swarm, &t),
+                Some(Command::MoveOffRelay(p)) => task.upgraded(&mut swarm, p),
             },
             s = incoming.next() => {
                 if let Some((peer, stream)) = s {
@@ -331,8 +332,8 @@ impl Task {
         }
     }
 
-    /// Hole punching made a direct connection to `peer`: if this side opened a link to it
-    /// over a relay, move the link (see the module docs).
+    /// A direct connection to `peer` exists (hole punching, or any dial): if this side
+    /// opened a link to it over a relay, move the link (see the module docs).
     fn upgraded(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
         let Some(agent) = agent_id_of(&peer) else {
             return;
@@ -384,12 +385,16 @@ impl Task {
                 ..
             } => {
                 let addr = endpoint.get_remote_address().clone();
+                let direct = !super::is_relayed(&addr);
                 self.shared
                     .lock()
                     .conns
                     .entry(peer_id)
                     .or_default()
                     .push((connection_id, addr));
+                if direct {
+                    self.upgraded(swarm, peer_id);
+                }
                 if let Some(remote) = self.dials.remove(&connection_id) {
                     if agent_id_of(&peer_id).is_none() {
                         let reason = format!("peer {peer_id} has no Ed25519 key");
@@ -448,7 +453,8 @@ impl Task {
                 remote_peer_id,
                 result,
             })) => match result {
-                Ok(_) => self.upgraded(swarm, remote_peer_id),
+                // The direct connection itself moves the link (ConnectionEstablished).
+                Ok(_) => tracing::debug!(peer = %remote_peer_id, "hole punching succeeded"),
                 Err(e) => {
                     tracing::debug!(peer = %remote_peer_id, error = %e, "hole punching failed")
                 }

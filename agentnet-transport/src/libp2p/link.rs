@@ -202,6 +202,9 @@ pub(super) async fn run(
         }
     };
     tracing::debug!(%link, peer = %peer.short(), %remote, outbound, "libp2p link up");
+    let relayed = remote
+        .parse::<::libp2p::Multiaddr>()
+        .is_ok_and(|a| super::is_relayed(&a));
     let up = TransportEvent::LinkUp(LinkInfo {
         link,
         peer,
@@ -209,6 +212,19 @@ pub(super) async fn run(
         outbound,
     });
     let _ = events.send(up).await;
+    if outbound && relayed {
+        let direct = shared
+            .lock()
+            .conns
+            .get(&peer_id)
+            .is_some_and(|c| c.iter().any(|(_, a)| !super::is_relayed(a)));
+        if direct {
+            // A direct connection came up while this link was being opened over the relay.
+            let _ = shared
+                .commands
+                .try_send(super::Command::MoveOffRelay(peer_id));
+        }
+    }
     let (rd, wr) = stream.split();
     let mut writer = shared.runtime.spawn(write_loop(
         wr,
