@@ -15,20 +15,26 @@
 //!     receiver takes `Frame` events), through the generic helper
 //!     [`agentnet_examples::bench_link::transport_throughput`]. Its time goes to the AEAD
 //!     first: every byte is sealed by the sender and opened by the receiver with
-//!     ChaCha20-Poly1305 (`aead_seal_mb_per_s_one_core` reports one core's sealing speed with
-//!     the RustCrypto implementation snow uses by default, `aead_seal_mb_per_s_one_core_ring`
-//!     with ring's), then to the kernel copies, and at small frames to the per-frame hand-offs
-//!     (send queue, event queue, task wake-ups).
+//!     ChaCha20-Poly1305 (ring's implementation since it measured about twice as fast as the
+//!     RustCrypto one snow picks by default; `aead_seal_mb_per_s_one_core` is one core's
+//!     sealing speed with RustCrypto's, `aead_seal_mb_per_s_one_core_ring` with ring's, and
+//!     `agentnet_noise_crypto` names what the transport uses), then to the kernel copies and
+//!     the copies into and out of Noise messages, and at small frames to the per-frame
+//!     hand-offs (send queue, event queue, task wake-ups). With sender, receiver and both
+//!     ciphers on the same two cores, the row stays well below plain TCP whatever the framing.
 //!   - `libp2p_tcp_noise_yamux` and `libp2p_quic`: two rust-libp2p swarms and one
 //!     `libp2p-stream` stream carrying the plain row's framing (see
-//!     [`agentnet_examples::bench_libp2p`]). TCP: libp2p's Noise (ChaCha20-Poly1305 through
-//!     snow with ring) under Yamux; QUIC: quinn with rustls (AES-GCM or ChaCha20-Poly1305,
-//!     whichever TLS negotiates) plus UDP packetisation, acknowledgements and congestion
+//!     [`agentnet_examples::bench_libp2p`]). TCP: libp2p's Noise
+//!     (`Noise_XX_25519_ChaChaPoly_SHA256`, ring's ChaCha20-Poly1305 through snow, i.e. the
+//!     same cipher code as `TcpTransport`) under Yamux, whose flow-control windows and
+//!     per-stream frames add hand-offs; QUIC: quinn with rustls TLS 1.3 (libp2p offers
+//!     ChaCha20-Poly1305 first), plus UDP packetisation, acknowledgements and congestion
 //!     control in user space.
 //! - **Handshakes** (mean µs per connect over `--handshakes` connects):
 //!   - `plain_tcp_us`: TCP connect and accept.
-//!   - `bare_snow_us`: a bare snow `Noise_XX_25519_ChaChaPoly_BLAKE2s` handshake over
-//!     loopback TCP with a 2-byte length prefix and no payload (both sides done).
+//!   - `bare_snow_us`: a bare snow `Noise_XX_25519_ChaChaPoly_BLAKE2s` handshake (the
+//!     transport's primitives) over loopback TCP with a 2-byte length prefix and no payload
+//!     (both sides done).
 //!   - `agentnet_tcp_noise_us`: a full `TcpTransport` connect (dial → `LinkUp` reported on
 //!     both sides: TCP connect, Noise XX, both key bindings signature-checked, link
 //!     registered). `ratio_to_bare_snow` is this over `bare_snow_us`. What the transport adds is
@@ -59,7 +65,7 @@ use agentnet_core::{Keypair, Signed, WallTime};
 use agentnet_examples::bench_libp2p::{self, Libp2pKind};
 use agentnet_examples::bench_link::{self, WAIT, link_pair};
 use agentnet_examples::report::median;
-use agentnet_transport::tcp::{NOISE_PATTERN, TcpConfig, TcpTransport};
+use agentnet_transport::tcp::{NOISE_CRYPTO, NOISE_PATTERN, TcpConfig, TcpTransport};
 use bytes::{Buf, Bytes, BytesMut};
 use clap::Parser;
 use serde_json::json;
@@ -100,13 +106,17 @@ struct Args {
     #[arg(long, default_value_t = 200)]
     handshakes: u32,
     /// Repetitions of each measurement (alternating contenders; the median is reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     reps: usize,
 }
 
-/// The throughput rows. A new agentnet `Transport` joins with a variant here, its name and
-/// label, and an arm in [`Contender::throughput`] that calls
-/// [`bench_link::transport_throughput`] (see [`agentnet_tcp_throughput`]).
+/// The throughput rows. Another agentnet `Transport` (say the libp2p adapter) joins with: an
+/// `impl SendWait` for it in `agentnet_examples::bench_link`; a variant here, in [`Self::ALL`],
+/// [`Self::name`] and [`Self::label`]; an arm in [`Self::throughput`] doing what
+/// [`agentnet_tcp_throughput`] does with two instances of it (`link_pair`, then
+/// `bench_link::transport_throughput`); and for its connect time a row in [`HANDSHAKES`] whose
+/// arm in [`handshake`] calls `bench_link::transport_handshakes` (as
+/// [`agentnet_tcp_handshakes`] does), named by [`Self::handshake_row`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Contender {
     PlainTcp,
@@ -143,6 +153,16 @@ impl Contender {
         }
     }
 
+    /// Its connect time's row in [`HANDSHAKES`].
+    fn handshake_row(self) -> usize {
+        match self {
+            Contender::PlainTcp => 0,
+            Contender::AgentnetTcpNoise => 2,
+            Contender::Libp2pTcp => 3,
+            Contender::Libp2pQuic => 4,
+        }
+    }
+
     /// Seconds to move `frames` frames of `size` bytes.
     async fn throughput(self, frames: u64, size: usize) -> Res<f64> {
         match self {
@@ -175,7 +195,8 @@ async fn handshake(i: usize, n: u32) -> Res<f64> {
         1 => bare_handshakes(n).await,
         2 => agentnet_tcp_handshakes(n).await,
         3 => bench_libp2p::handshakes(Libp2pKind::TcpNoiseYamux, n).await,
-        _ => bench_libp2p::handshakes(Libp2pKind::Quic, n).await,
+        4 => bench_libp2p::handshakes(Libp2pKind::Quic, n).await,
+        _ => Err(format!("no handshake row {i}").into()),
     }
 }
 
@@ -310,7 +331,7 @@ async fn read_msg(s: &mut TcpStream, buf: &mut [u8]) -> Res<usize> {
 }
 
 async fn bare_respond(mut s: TcpStream, key: [u8; 32]) -> Res<()> {
-    let mut hs = snow::Builder::new(NOISE_PATTERN.parse()?)
+    let mut hs = snow::Builder::with_resolver(NOISE_PATTERN.parse()?, ring_resolver())
         .local_private_key(&key)?
         .build_responder()?;
     let (mut msg, mut payload) = (vec![0u8; 1024], vec![0u8; 1024]);
@@ -327,7 +348,7 @@ async fn bare_respond(mut s: TcpStream, key: [u8; 32]) -> Res<()> {
 async fn bare_initiate(addr: SocketAddr, key: [u8; 32]) -> Res<()> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    let mut hs = snow::Builder::new(NOISE_PATTERN.parse()?)
+    let mut hs = snow::Builder::with_resolver(NOISE_PATTERN.parse()?, ring_resolver())
         .local_private_key(&key)?
         .build_initiator()?;
     let (mut msg, mut payload) = (vec![0u8; 1024], vec![0u8; 1024]);
@@ -398,7 +419,7 @@ fn aead_seal_mb_per_s(resolver: snow::resolvers::BoxedCryptoResolver) -> Res<f64
 }
 
 /// snow's ring ChaCha20-Poly1305, with the RustCrypto resolver for what ring lacks (X25519,
-/// BLAKE2s).
+/// BLAKE2s): the primitives `TcpTransport` uses (`agentnet_transport::tcp::NOISE_CRYPTO`).
 fn ring_resolver() -> snow::resolvers::BoxedCryptoResolver {
     use snow::resolvers::{DefaultResolver, FallbackResolver, RingResolver};
     Box::new(FallbackResolver::new(
@@ -430,7 +451,7 @@ fn binding_verify_us() -> Res<f64> {
 
 /// "1 KiB", "256 KiB", "1000 B".
 fn size_label(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")
@@ -493,13 +514,7 @@ fn table(out: &serde_json::Value) -> String {
                 None => t += " — | — |",
             }
         }
-        let key = match c {
-            Contender::PlainTcp => HANDSHAKES[0].0,
-            Contender::AgentnetTcpNoise => HANDSHAKES[2].0,
-            Contender::Libp2pTcp => HANDSHAKES[3].0,
-            Contender::Libp2pQuic => HANDSHAKES[4].0,
-        };
-        t += &format!(" {} |\n", connect_of(key));
+        t += &format!(" {} |\n", connect_of(HANDSHAKES[c.handshake_row()].0));
     }
     t += &format!("| {} |", HANDSHAKES[1].1);
     for _ in &sizes {
@@ -584,6 +599,7 @@ async fn run(args: Args) -> Res<serde_json::Value> {
         "reps": reps,
         "throughput": rows,
         "handshake": handshake,
+        "agentnet_noise_crypto": NOISE_CRYPTO,
         "aead_seal_mb_per_s_one_core": aead,
         "aead_seal_mb_per_s_one_core_ring": aead_ring,
     });
