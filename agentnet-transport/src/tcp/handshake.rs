@@ -29,7 +29,7 @@ use super::codec::MSG_PREFIX;
 pub const NOISE_PATTERN: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
 /// Where the primitives of [`NOISE_PATTERN`] come from: ring's ChaCha20-Poly1305 (and ring's
 /// system randomness), snow's RustCrypto defaults for X25519 and BLAKE2s, which ring does not
-/// offer through snow. On x86-64, ring's assembly seals and opens about twice as fast as the
+/// offer through snow. On x86-64, ring's assembly seals about 1.6 times as fast as the
 /// RustCrypto cipher snow picks by default, and the cipher bounds a link's throughput
 /// (`bench_transport` measures both); the cipher is the same, so the wire is unchanged.
 pub const NOISE_CRYPTO: &str = "ring ChaCha20-Poly1305, RustCrypto X25519 and BLAKE2s";
