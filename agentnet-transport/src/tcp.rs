@@ -77,8 +77,8 @@
 //!   not stop one with it (there is no revocation channel at this layer; the X25519 secret is
 //!   derived from the identity seed, so losing it means losing the identity). Freshness of
 //!   bindings matters where they are stored and forwarded (sealing to a key), not here.
-//! * **Confidentiality and integrity.** Transport messages are ChaCha20-Poly1305 with
-//!   per-direction keys from a fresh ephemeral DH, so they are forward secret; every message
+//! * **Confidentiality and integrity.** Transport messages are ChaCha20-Poly1305 (ring's
+//!   implementation, see [`NOISE_CRYPTO`]) with per-direction keys from a fresh ephemeral DH, so they are forward secret; every message
 //!   is authenticated and numbered by an implicit counter, so tampering, reordering, replay or
 //!   truncation inside a message ends the link.
 //! * **Identity hiding.** The responder's binding (message 2) is encrypted but revealed to
@@ -147,7 +147,7 @@ use crate::host::{LinkDown, Transport, TransportError, TransportEvent};
 
 pub use codec::{MAX_PLAINTEXT, NOISE_MAX_MSG};
 pub use config::{MAX_FRAME_LIMIT, TcpConfig};
-pub use handshake::{HANDSHAKE_MAX_MSG, NOISE_PATTERN};
+pub use handshake::{HANDSHAKE_MAX_MSG, NOISE_CRYPTO, NOISE_PATTERN};
 
 use handshake::{Established, Local};
 use link::run_link;

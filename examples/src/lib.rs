@@ -2,12 +2,16 @@
 //! experiments compare against, the gossip experiments themselves ([`discovery`] for
 //! gossip_discovery, [`scale`] for gossip_scale), the MG-EigenTrust attack simulation
 //! ([`mg_sim`]), the agentic-P2P world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG
-//! charts, progress, memory), and [`unix`], an example of a custom transport.
+//! charts, progress, memory), [`unix`], an example of a custom transport, and the transport
+//! benchmark's helpers ([`bench_link`] for any agentnet `Transport`, [`bench_libp2p`] for bare
+//! rust-libp2p swarms).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod adversary;
+pub mod bench_libp2p;
+pub mod bench_link;
 pub mod discovery;
 pub mod flood;
 pub mod mech_run;

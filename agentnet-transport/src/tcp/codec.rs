@@ -265,6 +265,38 @@ mod tests {
         }
     }
 
+    /// The transport's cipher (ring) and snow's default (RustCrypto) speak the same wire, in
+    /// both directions.
+    #[test]
+    fn ring_and_rustcrypto_interoperate() {
+        let params: snow::params::NoiseParams =
+            "Noise_NN_25519_ChaChaPoly_BLAKE2s".parse().unwrap();
+        let mut i = crate::tcp::handshake::noise_builder(params.clone())
+            .build_initiator()
+            .unwrap();
+        let mut r =
+            snow::Builder::with_resolver(params, Box::new(snow::resolvers::DefaultResolver))
+                .build_responder()
+                .unwrap();
+        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        let n = i.write_message(&[], &mut a).unwrap();
+        r.read_message(&a[..n], &mut b).unwrap();
+        let n = r.write_message(&[], &mut a).unwrap();
+        i.read_message(&a[..n], &mut b).unwrap();
+        let i = Arc::new(i.into_stateless_transport_mode().unwrap());
+        let r = Arc::new(r.into_stateless_transport_mode().unwrap());
+        let frame: Vec<u8> = (0..100_000u32).map(|k| k as u8).collect();
+        for (from, to) in [(i.clone(), r.clone()), (r, i)] {
+            let mut s = Sealer::new(from);
+            let mut o = Opener::new(to, 1 << 20);
+            push_frame(&mut s, &frame);
+            s.seal().unwrap();
+            let got = drain(&mut o, s.out()).unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!(&got[0][..], &frame[..]);
+        }
+    }
+
     #[test]
     fn frames_round_trip_across_message_boundaries() {
         let (i, r) = pair();
