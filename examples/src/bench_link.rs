@@ -38,6 +38,13 @@ impl SendWait for TcpTransport {
     }
 }
 
+#[async_trait]
+impl SendWait for agentnet_transport::libp2p::Libp2pTransport {
+    async fn send_wait(&self, link: LinkId, frame: Bytes) -> Result<(), TransportError> {
+        agentnet_transport::libp2p::Libp2pTransport::send_wait(self, link, frame).await
+    }
+}
+
 /// The next event of `t`, or an error if none comes within [`WAIT`] or `t` shut down.
 pub async fn next_event<T: Transport + ?Sized>(t: &mut T) -> BenchResult<TransportEvent> {
     tokio::time::timeout(WAIT, t.next_event())

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ::libp2p::{PeerId, Stream};
-use bytes::{Bytes, BytesMut};
-use futures::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, ReadHalf, WriteHalf};
+use bytes::{Buf, Bytes, BytesMut};
+use futures::io::{AsyncReadExt, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -24,7 +24,7 @@ pub(super) const HELLO_MAGIC: &[u8; 8] = b"agentnt1";
 pub(super) const HELLO_LEN: usize = 8 + 32;
 /// The record length that means "keepalive, no frame".
 const KEEPALIVE: u32 = u32::MAX;
-/// Read buffer of a link (bytes).
+/// Largest read of a link (bytes).
 const READ_BUFFER: usize = 64 * 1024;
 /// Write buffer of a link (bytes): frames queued together leave in one write.
 const WRITE_BUFFER: usize = 128 * 1024;
@@ -288,48 +288,55 @@ fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
     }
 }
 
-/// Read records and deliver frames until the stream ends or breaks the protocol.
+/// Read records and deliver frames until the stream ends or breaks the protocol. Bytes are
+/// read in chunks of up to [`READ_BUFFER`] into one buffer and frames are split off it, so a
+/// burst of small frames costs one read and no allocation per frame; a frame's length is
+/// checked against `max_frame` as soon as its prefix is in, before it is buffered.
 async fn read_loop(
-    rd: ReadHalf<Stream>,
+    mut rd: ReadHalf<Stream>,
     max_frame: usize,
     link: LinkId,
     events: &mpsc::Sender<TransportEvent>,
     idle: Duration,
     (stamp, epoch): (Arc<AtomicU64>, Instant),
 ) -> LinkDown {
-    let mut rd = BufReader::with_capacity(READ_BUFFER, rd);
+    let mut scratch = vec![0u8; READ_BUFFER];
+    let mut buf = BytesMut::new();
     loop {
-        let mut len = [0u8; 4];
-        match tokio::time::timeout(idle, rd.read_exact(&mut len)).await {
+        while buf.len() >= 4 {
+            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            if len == KEEPALIVE {
+                buf.advance(4);
+                continue;
+            }
+            let len = len as usize;
+            if len > max_frame {
+                return LinkDown::Protocol(format!(
+                    "frame of {len} bytes exceeds the maximum of {max_frame}"
+                ));
+            }
+            if buf.len() < 4 + len {
+                buf.reserve(4 + len - buf.len());
+                break;
+            }
+            buf.advance(4);
+            let frame = buf.split_to(len).freeze();
+            // Stamped before the frame is reported (the eviction rule's "recently useful").
+            let us = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stamp.store(us.saturating_add(1), Ordering::Relaxed);
+            if events
+                .send(TransportEvent::Frame { link, frame })
+                .await
+                .is_err()
+            {
+                return LinkDown::ClosedLocally;
+            }
+        }
+        match tokio::time::timeout(idle, rd.read(&mut scratch)).await {
             Err(_) => return LinkDown::IdleTimeout,
+            Ok(Ok(0)) => return LinkDown::ClosedByPeer,
+            Ok(Ok(n)) => buf.extend_from_slice(&scratch[..n]),
             Ok(Err(e)) => return closed_by_peer_or_io(&e),
-            Ok(Ok(())) => {}
-        }
-        let len = u32::from_be_bytes(len);
-        if len == KEEPALIVE {
-            continue;
-        }
-        let len = len as usize;
-        if len > max_frame {
-            return LinkDown::Protocol(format!(
-                "frame of {len} bytes exceeds the maximum of {max_frame}"
-            ));
-        }
-        let mut buf = BytesMut::zeroed(len);
-        match tokio::time::timeout(idle, rd.read_exact(&mut buf)).await {
-            Err(_) => return LinkDown::IdleTimeout,
-            Ok(Err(e)) => return closed_by_peer_or_io(&e),
-            Ok(Ok(())) => {}
-        }
-        // Stamped before the frame is reported (the eviction rule's "recently useful").
-        let us = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
-        stamp.store(us.saturating_add(1), Ordering::Relaxed);
-        let ev = TransportEvent::Frame {
-            link,
-            frame: buf.freeze(),
-        };
-        if events.send(ev).await.is_err() {
-            return LinkDown::ClosedLocally;
         }
     }
 }

@@ -65,6 +65,7 @@ use agentnet_core::{Keypair, Signed, WallTime};
 use agentnet_examples::bench_libp2p::{self, Libp2pKind};
 use agentnet_examples::bench_link::{self, WAIT, link_pair};
 use agentnet_examples::report::median;
+use agentnet_transport::libp2p::{Libp2pConfig, Libp2pTransport};
 use agentnet_transport::tcp::{NOISE_CRYPTO, NOISE_PATTERN, TcpConfig, TcpTransport};
 use bytes::{Buf, Bytes, BytesMut};
 use clap::Parser;
@@ -123,14 +124,18 @@ enum Contender {
     AgentnetTcpNoise,
     Libp2pTcp,
     Libp2pQuic,
+    AdapterTcp,
+    AdapterQuic,
 }
 
 impl Contender {
-    const ALL: [Contender; 4] = [
+    const ALL: [Contender; 6] = [
         Contender::PlainTcp,
         Contender::AgentnetTcpNoise,
         Contender::Libp2pTcp,
         Contender::Libp2pQuic,
+        Contender::AdapterTcp,
+        Contender::AdapterQuic,
     ];
 
     /// The key in the JSON output.
@@ -140,6 +145,8 @@ impl Contender {
             Contender::AgentnetTcpNoise => "agentnet_tcp_noise",
             Contender::Libp2pTcp => "libp2p_tcp_noise_yamux",
             Contender::Libp2pQuic => "libp2p_quic",
+            Contender::AdapterTcp => "agentnet_libp2p_tcp",
+            Contender::AdapterQuic => "agentnet_libp2p_quic",
         }
     }
 
@@ -150,6 +157,8 @@ impl Contender {
             Contender::AgentnetTcpNoise => "agentnet `TcpTransport` (TCP + Noise XX)",
             Contender::Libp2pTcp => "rust-libp2p TCP + Noise + Yamux",
             Contender::Libp2pQuic => "rust-libp2p QUIC",
+            Contender::AdapterTcp => "agentnet `Libp2pTransport`, TCP + Noise + Yamux",
+            Contender::AdapterQuic => "agentnet `Libp2pTransport`, QUIC",
         }
     }
 
@@ -160,6 +169,8 @@ impl Contender {
             Contender::AgentnetTcpNoise => 2,
             Contender::Libp2pTcp => 3,
             Contender::Libp2pQuic => 4,
+            Contender::AdapterTcp => 5,
+            Contender::AdapterQuic => 6,
         }
     }
 
@@ -172,12 +183,14 @@ impl Contender {
                 bench_libp2p::throughput(Libp2pKind::TcpNoiseYamux, frames, size).await
             }
             Contender::Libp2pQuic => bench_libp2p::throughput(Libp2pKind::Quic, frames, size).await,
+            Contender::AdapterTcp => adapter_throughput(TCP_LISTEN, frames, size).await,
+            Contender::AdapterQuic => adapter_throughput(QUIC_LISTEN, frames, size).await,
         }
     }
 }
 
 /// The handshake rows: (JSON key, table label).
-const HANDSHAKES: [(&str, &str); 5] = [
+const HANDSHAKES: [(&str, &str); 7] = [
     ("plain_tcp_us", "plain TCP connect"),
     ("bare_snow_us", "bare snow XX over TCP"),
     ("agentnet_tcp_noise_us", "agentnet `TcpTransport`"),
@@ -186,6 +199,14 @@ const HANDSHAKES: [(&str, &str); 5] = [
         "rust-libp2p TCP + Noise + Yamux",
     ),
     ("libp2p_quic_us", "rust-libp2p QUIC"),
+    (
+        "agentnet_libp2p_tcp_us",
+        "agentnet `Libp2pTransport`, TCP + Noise + Yamux",
+    ),
+    (
+        "agentnet_libp2p_quic_us",
+        "agentnet `Libp2pTransport`, QUIC",
+    ),
 ];
 
 /// Mean µs per connect of handshake row `i` of [`HANDSHAKES`].
@@ -196,6 +217,8 @@ async fn handshake(i: usize, n: u32) -> Res<f64> {
         2 => agentnet_tcp_handshakes(n).await,
         3 => bench_libp2p::handshakes(Libp2pKind::TcpNoiseYamux, n).await,
         4 => bench_libp2p::handshakes(Libp2pKind::Quic, n).await,
+        5 => adapter_handshakes(TCP_LISTEN, n).await,
+        6 => adapter_handshakes(QUIC_LISTEN, n).await,
         _ => Err(format!("no handshake row {i}").into()),
     }
 }
@@ -239,6 +262,46 @@ async fn agentnet_tcp_throughput(frames: u64, size: usize) -> Res<f64> {
     let (la, lb) = link_pair(&mut a, &mut b).await?;
     let (secs, _b) = bench_link::transport_throughput(b, lb, &mut a, la, frames, size).await?;
     Ok(secs)
+}
+
+const TCP_LISTEN: &str = "/ip4/127.0.0.1/tcp/0";
+const QUIC_LISTEN: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+
+/// Two agentnet libp2p transports listening on `listen`, accepting frames of `frame_size`.
+async fn adapters(listen: &str, frame_size: usize) -> Res<(Libp2pTransport, Libp2pTransport)> {
+    let cfg = Libp2pConfig {
+        listen: vec![listen.parse()?],
+        max_frame: frame_size.max(Libp2pConfig::default().max_frame),
+        // Only the two of them: no DHT lookups in the measurement.
+        topic_peers: 0,
+        ..Libp2pConfig::default()
+    };
+    let a = Libp2pTransport::start(&kp(11), cfg.clone()).await?;
+    let b = Libp2pTransport::start(&kp(12), cfg).await?;
+    Ok((a, b))
+}
+
+/// Seconds to move `frames` frames over an agentnet `Libp2pTransport` link.
+async fn adapter_throughput(listen: &str, frames: u64, size: usize) -> Res<f64> {
+    let (mut a, mut b) = adapters(listen, size).await?;
+    let (la, lb) = link_pair(&mut a, &mut b).await?;
+    let (secs, _b) = bench_link::transport_throughput(b, lb, &mut a, la, frames, size).await?;
+    Ok(secs)
+}
+
+/// Mean microseconds per full `Libp2pTransport` connect: dial, connection handshake,
+/// stream, hello, `LinkUp` on both sides. A fresh pair of transports for every connect (a
+/// closed link leaves its libp2p connection up for reuse, which would time only the stream);
+/// building the pair is outside the measurement.
+async fn adapter_handshakes(listen: &str, n: u32) -> Res<f64> {
+    let mut total = Duration::ZERO;
+    for _ in 0..n.max(1) {
+        let (mut a, mut b) = adapters(listen, 1024).await?;
+        let start = Instant::now();
+        link_pair(&mut a, &mut b).await?;
+        total += start.elapsed();
+    }
+    Ok(total.as_secs_f64() * 1e6 / f64::from(n.max(1)))
 }
 
 /// Mean microseconds per full TcpTransport connect (dial → LinkUp on both sides).
