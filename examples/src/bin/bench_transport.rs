@@ -1,5 +1,5 @@
 //! agentnet's TCP + Noise transport against plain TCP, bare Noise and rust-libp2p (TCP + Noise
-//! + Yamux, and QUIC), side by side in one run.
+//! + Yamux, and QUIC), and agentnet's libp2p adapter on both, side by side in one run.
 //!
 //! Measures, over loopback, for every frame size in `--frame-sizes` (default 1 KiB and
 //! 256 KiB):
@@ -30,6 +30,11 @@
 //!     per-stream frames add hand-offs; QUIC: quinn with rustls TLS 1.3 (libp2p offers
 //!     ChaCha20-Poly1305 first), plus UDP packetisation, acknowledgements and congestion
 //!     control in user space.
+//!   - `agentnet_libp2p_tcp` and `agentnet_libp2p_quic`: agentnet's `Libp2pTransport` (the
+//!     libp2p adapter, with DHT topic discovery off) through the same generic helper as
+//!     `agentnet_tcp_noise`: the raw rows' stack plus the adapter's own path (`send` →
+//!     bounded queue → writer task → stream; stream → reader → event queue → `next_event`).
+//!     Its ratio to the raw row of the same stack is what the adapter costs.
 //! - **Handshakes** (mean µs per connect over `--handshakes` connects):
 //!   - `plain_tcp_us`: TCP connect and accept.
 //!   - `bare_snow_us`: a bare snow `Noise_XX_25519_ChaChaPoly_BLAKE2s` handshake (the
@@ -42,6 +47,10 @@
 //!     then the binding's CBOR decode and the task/channel hand-offs that report the link.
 //!   - `libp2p_tcp_noise_yamux_us`, `libp2p_quic_us`: `Swarm::dial` until the dialer's
 //!     `ConnectionEstablished`, fresh dial on one swarm pair each time.
+//!   - `agentnet_libp2p_tcp_us`, `agentnet_libp2p_quic_us`: a full `Libp2pTransport` connect
+//!     (dial, connection handshake, stream negotiation, hello round trip, `LinkUp` on both
+//!     sides), a fresh pair of transports for every connect (built outside the measurement),
+//!     since a closed link leaves its libp2p connection up for reuse.
 //!
 //!   Every connect is closed outside the measurement before the next one.
 //!
