@@ -49,8 +49,11 @@
 //! ([`parse_addr`]). With a `/p2p/<id>` suffix libp2p checks the peer's key before anything
 //! else. [`LinkInfo::remote`] is the address given to `connect` for links this node dialed,
 //! and the connection's remote multiaddr otherwise. [`Transport::local_addr`] is the first
-//! external address, else the first non-loopback listen address, else the first listen
-//! address, each with `/p2p/<own id>`, so it can be handed to others as it is.
+//! external address, else the circuit address through the first relay (a node given relays is
+//! taken to be behind a NAT), else the first non-loopback listen address, else the first
+//! listen address, each with `/p2p/<own id>`, so it can be handed to others as it is (the
+//! [`Node`](crate::Node) puts it in the descriptors it announces). A dial to an address with
+//! `/p2p/<id>` also tries the addresses the DHT and identify know for that peer.
 //!
 //! # Duplicate links
 //!
@@ -297,7 +300,7 @@ impl Libp2pTransport {
             .map_err(|e| TransportError::Io(format!("libp2p: {e}")))?;
         let (tx, rx) = mpsc::channel(cfg.event_queue);
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
-        let local_addr = pick_local_addr(&cfg.external_addrs, &listen_addrs, peer_id);
+        let local_addr = pick_local_addr(&cfg, &listen_addrs, peer_id);
         let shared = Arc::new(Shared {
             id: keys.id(),
             peer_id,
@@ -418,7 +421,7 @@ impl Drop for Libp2pTransport {
 }
 
 /// See the module docs' Addresses section.
-fn pick_local_addr(external: &[Multiaddr], listen: &[Multiaddr], me: PeerId) -> Option<String> {
+fn pick_local_addr(cfg: &Libp2pConfig, listen: &[Multiaddr], me: PeerId) -> Option<String> {
     let loopback = |a: &Multiaddr| {
         a.iter().any(|p| match p {
             Protocol::Ip4(ip) => ip.is_loopback(),
@@ -426,11 +429,17 @@ fn pick_local_addr(external: &[Multiaddr], listen: &[Multiaddr], me: PeerId) -> 
             _ => false,
         })
     };
-    let pick = external
+    let circuit = cfg
+        .relays
         .first()
-        .or_else(|| listen.iter().find(|a| !loopback(a)))
-        .or_else(|| listen.first())?;
-    let mut a = pick.clone();
+        .map(|r| r.clone().with(Protocol::P2pCircuit));
+    let mut a = cfg
+        .external_addrs
+        .first()
+        .cloned()
+        .or(circuit)
+        .or_else(|| listen.iter().find(|a| !loopback(a)).cloned())
+        .or_else(|| listen.first().cloned())?;
     if !matches!(a.iter().last(), Some(Protocol::P2p(_))) {
         a.push(Protocol::P2p(me));
     }

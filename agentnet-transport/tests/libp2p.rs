@@ -236,14 +236,19 @@ async fn followers_of_a_topic_find_each_other_through_the_dht() {
     .await;
     assert!(!found.remote.is_empty());
     // The non-follower linked to the bootstrap node only.
+    let boot_id = boot.local_id();
+    let first = link_up(&mut rest[0]).await;
+    assert_eq!(first.peer, boot_id);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut peers = Vec::new();
+    let mut peers = vec![first.peer];
+    let mut seen = Vec::new();
     while let Some(Some(ev)) = futures::FutureExt::now_or_never(rest[0].next_event()) {
-        if let TransportEvent::LinkUp(l) = ev {
+        if let TransportEvent::LinkUp(l) = &ev {
             peers.push(l.peer);
         }
+        seen.push(ev);
     }
-    assert_eq!(peers, vec![boot.local_id()], "only the bootstrap link");
+    assert_eq!(peers, vec![boot_id], "only the bootstrap link: {seen:?}");
     let _ = link_up(&mut boot).await;
 }
 
@@ -433,4 +438,100 @@ async fn a_relayed_link_moves_to_a_direct_connection_once_one_exists() {
     )
     .await;
     let _ = relay;
+}
+
+/// A provider behind a NAT (it listens nowhere; it is reachable only through a relay): its
+/// descriptor carries its relay circuit address, and a requester that knows only the relay
+/// hires it through the whole funnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_reachable_only_through_a_relay_is_hired() {
+    use agentnet_transport::agent::{Executed, TaskRequest};
+    let topic = Topic::new("text/style").unwrap();
+    let start = |n: u8, cfg: Libp2pConfig, bootstrap: Vec<String>| {
+        let topic = topic.clone();
+        async move {
+            Node::builder()
+                .ephemeral_identity(kp(n))
+                .libp2p(cfg)
+                .interest(InterestProfile::everything())
+                .seed([n; 32])
+                .config(NodeConfig {
+                    bootstrap,
+                    topics: vec![topic],
+                    ..NodeConfig::default()
+                })
+                .start()
+                .await
+                .unwrap()
+        }
+    };
+    let relay = start(
+        50,
+        Libp2pConfig {
+            relay_server: true,
+            ..cfg("/ip4/127.0.0.1/tcp/0")
+        },
+        vec![],
+    )
+    .await;
+    let relay_addr = relay.local_addr().unwrap().to_string();
+    let hidden_cfg = Libp2pConfig {
+        listen: vec![],
+        relays: vec![relay_addr.parse().unwrap()],
+        kad_server: false,
+        ..Libp2pConfig::default()
+    };
+    let provider = start(51, hidden_cfg, vec![relay_addr.clone()]).await;
+    let circuit = provider.local_addr().unwrap().to_string();
+    assert!(circuit.contains("/p2p-circuit/"), "{circuit}");
+    let client = start(52, cfg("/ip4/127.0.0.1/tcp/0"), vec![relay_addr]).await;
+    provider
+        .serve(
+            CapabilityDescriptor::builder(
+                provider.id(),
+                "text.shout",
+                "text/style",
+                "Rewrite text in capitals",
+            )
+            .ttl(Duration::from_secs(600))
+            .build(SystemClock::new().now())
+            .unwrap(),
+            |_task, input: Bytes| async move {
+                Executed::Done {
+                    result: Bytes::from(input.to_ascii_uppercase()),
+                    tools: Vec::new(),
+                }
+            },
+        )
+        .await
+        .unwrap();
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            let found = client
+                .discover("capitals", Requirements::default(), 3)
+                .await
+                .unwrap();
+            if let Some(c) = found
+                .into_iter()
+                .find(|c| c.descriptor.provider == provider.id())
+            {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the provider's descriptor reaches the client");
+    assert_eq!(found.descriptor.endpoints, vec![circuit]);
+    let task = TaskRequest::new("rewrite in capitals", Bytes::from_static(b"behind a nat"));
+    let outcome = tokio::time::timeout(WAIT, client.request(task))
+        .await
+        .expect("the request ends")
+        .unwrap();
+    assert_eq!(
+        outcome.result.as_deref(),
+        Ok(&b"BEHIND A NAT"[..]),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.provider, Some(provider.id()));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ::libp2p::kad::{self, GetProvidersOk, QueryResult, RecordKey};
 use ::libp2p::multiaddr::Protocol;
-use ::libp2p::swarm::dial_opts::DialOpts;
+use ::libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use ::libp2p::swarm::{ConnectionId, SwarmEvent};
 use ::libp2p::{Multiaddr, PeerId, Stream, Swarm, dcutr, identify, relay};
 use agentnet_core::descriptor::Topic;
@@ -171,7 +171,17 @@ impl Task {
                 swarm.behaviour_mut().kad.add_address(&p, bare);
             }
         }
-        let opts = DialOpts::unknown_peer_id().address(addr).build();
+        // With a peer id, also the addresses the DHT and identify know for it (a provider
+        // behind a NAT is reachable through the relay circuit it announced, even when the
+        // address given is its private one).
+        let opts = match target {
+            Some(p) => DialOpts::peer_id(p)
+                .addresses(vec![addr])
+                .extend_addresses_through_behaviour()
+                .condition(PeerCondition::Always)
+                .build(),
+            None => DialOpts::unknown_peer_id().address(addr).build(),
+        };
         let id = opts.connection_id();
         match swarm.dial(opts) {
             Ok(()) => {
