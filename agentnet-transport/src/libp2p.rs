@@ -320,9 +320,6 @@ impl Libp2pTransport {
             commands: cmd_tx,
             control,
         });
-        for relay in &shared.cfg.relays {
-            driver::listen_via_relay(&mut swarm, relay);
-        }
         let stop = shared.shutdown.subscribe();
         shared.runtime.spawn(driver::run(
             Arc::clone(&shared),

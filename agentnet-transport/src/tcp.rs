@@ -151,6 +151,7 @@ pub use handshake::{HANDSHAKE_MAX_MSG, NOISE_CRYPTO, NOISE_PATTERN};
 
 use handshake::{Established, Local};
 use link::run_link;
+#[cfg(feature = "libp2p")]
 pub(crate) use slots::ip_group;
 use slots::{InboundTicket, Slot};
 use tasks::{accept_loop, dial, persistent_dialer};

@@ -458,6 +458,8 @@ async fn a_provider_reachable_only_through_a_relay_is_hired() {
                 .config(NodeConfig {
                     bootstrap,
                     topics: vec![topic],
+                    // A circuit through a relay on a loaded machine can take seconds.
+                    dial_wait: Duration::from_secs(15),
                     ..NodeConfig::default()
                 })
                 .start()
@@ -534,4 +536,57 @@ async fn a_provider_reachable_only_through_a_relay_is_hired() {
         "{outcome:?}"
     );
     assert_eq!(outcome.provider, Some(provider.id()));
+}
+
+/// A relay that is not up when the node starts: the refused reservation is asked for again
+/// (with backoff) until the relay serves, and the node becomes reachable through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_relay_reservation_is_asked_for_again() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let relay_addr: Multiaddr = format!(
+        "/ip4/127.0.0.1/tcp/{port}/p2p/{}",
+        peer_id_of(&kp(60).id()).unwrap()
+    )
+    .parse()
+    .unwrap();
+    let hidden = Libp2pTransport::start(
+        &kp(61),
+        Libp2pConfig {
+            relays: vec![relay_addr.clone()],
+            kad_server: false,
+            ..Libp2pConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let relay = Libp2pTransport::start(
+        &kp(60),
+        Libp2pConfig {
+            relay_server: true,
+            ..cfg(&format!("/ip4/127.0.0.1/tcp/{port}"))
+        },
+    )
+    .await
+    .unwrap();
+    let mut dialer = transport(62, "/ip4/127.0.0.1/tcp/0").await;
+    let circuit = hidden.local_addr().unwrap();
+    assert!(circuit.starts_with(&relay_addr.to_string()), "{circuit}");
+    let up = tokio::time::timeout(WAIT, async {
+        loop {
+            dialer.connect(&circuit).unwrap();
+            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
+            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
+                return l;
+            }
+        }
+    })
+    .await
+    .expect("a link over the relay once it serves");
+    assert_eq!(up.peer, hidden.local_id());
+    drop(relay);
 }

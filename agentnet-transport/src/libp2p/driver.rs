@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::libp2p::core::transport::ListenerId;
 use ::libp2p::kad::{self, GetProvidersOk, QueryResult, RecordKey};
 use ::libp2p::multiaddr::Protocol;
 use ::libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
@@ -21,6 +22,10 @@ use crate::host::{TransportError, TransportEvent};
 
 /// Topics announced and looked up at most (topics); more are ignored.
 const MAX_TOPICS: usize = 256;
+/// Attempts after the first to open a stream and exchange hellos on a standing connection.
+const OPEN_RETRIES: u32 = 2;
+/// Pause before such an attempt, times the attempt's number.
+const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(150);
 /// Pause before a link moved off a relay is opened again, so the stream does not land on the
 /// relayed connection being closed.
 const REOPEN_PAUSE: Duration = Duration::from_millis(300);
@@ -69,11 +74,43 @@ pub(super) async fn listen(
     Ok(addrs)
 }
 
-/// Ask `relay` for a reservation and listen through it.
-pub(super) fn listen_via_relay(swarm: &mut Swarm<Behaviour>, relay: &Multiaddr) {
-    let circuit = relay.clone().with(Protocol::P2pCircuit);
-    if let Err(e) = swarm.listen_on(circuit) {
-        tracing::warn!(%relay, error = %e, "cannot listen through relay");
+/// A relay this node listens through, and its reservation's state.
+struct Relay {
+    addr: Multiaddr,
+    /// The circuit listener while it stands.
+    listener: Option<ListenerId>,
+    /// When to ask again after the listener closed (a refused reservation, a lost relay
+    /// connection: libp2p does not retry either).
+    retry_at: tokio::time::Instant,
+    backoff: Duration,
+}
+
+/// First pause before a relay reservation is asked for again; doubles up to
+/// [`RELAY_BACKOFF_MAX`].
+const RELAY_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest pause between reservation attempts on one relay.
+const RELAY_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+impl Relay {
+    /// Ask for a reservation and listen through the relay if none stands and it is time.
+    fn listen(&mut self, swarm: &mut Swarm<Behaviour>, now: tokio::time::Instant) {
+        if self.listener.is_some() || self.retry_at > now {
+            return;
+        }
+        let circuit = self.addr.clone().with(Protocol::P2pCircuit);
+        match swarm.listen_on(circuit) {
+            Ok(id) => self.listener = Some(id),
+            Err(e) => {
+                tracing::warn!(relay = %self.addr, error = %e, "cannot listen through relay");
+                self.closed(now);
+            }
+        }
+    }
+
+    fn closed(&mut self, now: tokio::time::Instant) {
+        self.listener = None;
+        self.retry_at = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(RELAY_BACKOFF_MAX);
     }
 }
 
@@ -86,6 +123,8 @@ struct Task {
     topics: HashMap<RecordKey, HashSet<PeerId>>,
     /// Whether a first peer entered the routing table (then lookups can run).
     routed: bool,
+    /// The relays to listen through (`Libp2pConfig::relays`).
+    relays: Vec<Relay>,
 }
 
 /// Run the swarm until shutdown.
@@ -103,7 +142,21 @@ pub(super) async fn run(
         dials: HashMap::new(),
         topics: HashMap::new(),
         routed: false,
+        relays: Vec::new(),
     };
+    let start = tokio::time::Instant::now();
+    for addr in &task.shared.cfg.relays {
+        let mut r = Relay {
+            addr: addr.clone(),
+            listener: None,
+            retry_at: start,
+            backoff: RELAY_BACKOFF,
+        };
+        r.listen(&mut swarm, start);
+        task.relays.push(r);
+    }
+    let mut upkeep = tokio::time::interval(RELAY_BACKOFF);
+    upkeep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             r = stop.wait_for(|&down| down) => {
@@ -123,6 +176,11 @@ pub(super) async fn run(
                 }
             }
             _ = refresh.tick() => task.refresh(&mut swarm),
+            now = upkeep.tick(), if !task.relays.is_empty() => {
+                for r in &mut task.relays {
+                    r.listen(&mut swarm, now);
+                }
+            }
         }
     }
 }
@@ -205,17 +263,30 @@ impl Task {
         runtime.spawn(async move {
             tokio::time::sleep(pause).await;
             let timeout = shared.cfg.handshake_timeout;
-            let opened = async {
-                let mut s = control
-                    .open_stream(peer, AGENTNET_PROTOCOL)
+            let mut attempt = 0;
+            let result = loop {
+                let opened = async {
+                    let mut s = control
+                        .open_stream(peer, AGENTNET_PROTOCOL)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let agent = link::hello(&mut s, shared.id, peer, timeout).await?;
+                    Ok::<_, String>((s, agent))
+                };
+                let result = tokio::time::timeout(timeout * 2, opened)
                     .await
-                    .map_err(|e| e.to_string())?;
-                let agent = link::hello(&mut s, shared.id, peer, timeout).await?;
-                Ok::<_, String>((s, agent))
+                    .unwrap_or_else(|_| Err("no stream within the handshake timeout".into()));
+                // The remote drops an inbound stream it has no room to queue (libp2p-stream
+                // does when its accept queue is full, under load): while the connection
+                // stands, try again after a pause.
+                let connected = shared.lock().conns.contains_key(&peer);
+                if result.is_ok() || attempt >= OPEN_RETRIES || !connected || shared.is_shut_down()
+                {
+                    break result;
+                }
+                attempt += 1;
+                tokio::time::sleep(OPEN_RETRY_PAUSE * attempt).await;
             };
-            let result = tokio::time::timeout(timeout * 2, opened)
-                .await
-                .unwrap_or_else(|_| Err("no stream within the handshake timeout".into()));
             shared.lock().opening.remove(&peer);
             match result {
                 Ok((s, agent)) => link::run(shared, s, peer, agent, true, remote).await,
@@ -472,8 +543,33 @@ impl Task {
             SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
                 relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
             )) => tracing::info!(relay = %relay_peer_id, "relay reservation accepted"),
-            SwarmEvent::NewListenAddr { address, .. } => {
+            SwarmEvent::NewListenAddr {
+                address,
+                listener_id,
+            } => {
                 tracing::debug!(%address, "libp2p listening");
+                if let Some(r) = self
+                    .relays
+                    .iter_mut()
+                    .find(|r| r.listener == Some(listener_id))
+                {
+                    r.backoff = RELAY_BACKOFF;
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let now = tokio::time::Instant::now();
+                if let Some(r) = self
+                    .relays
+                    .iter_mut()
+                    .find(|r| r.listener == Some(listener_id))
+                {
+                    tracing::info!(relay = %r.addr, ?reason, "relay listener closed; asking again later");
+                    r.closed(now);
+                }
             }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 tracing::info!(%address, "external address confirmed");

@@ -38,6 +38,10 @@ pub struct NodeConfig {
     /// Largest token count asked of the language model per call. Default 1024; range
     /// 1..=1 000 000.
     pub llm_max_tokens: u32,
+    /// How long a request waits for links to the candidates it had to dial before it goes
+    /// on with those it reached (the others count as unreachable). Over relays or slow
+    /// links, raise it. Default 3 s; range 10 ms..=10 min.
+    pub dial_wait: Duration,
 }
 
 impl NodeConfig {
@@ -49,6 +53,12 @@ impl NodeConfig {
         let ms = Duration::from_millis;
         let day = Duration::from_secs(86_400);
         check_range("redial_max", self.redial_max, ms(10)..=day, "10 ms..=1 day")?;
+        check_range(
+            "dial_wait",
+            self.dial_wait,
+            ms(10)..=Duration::from_secs(600),
+            "10 ms..=10 min",
+        )?;
         check_range(
             "redial_initial",
             self.redial_initial,
@@ -111,6 +121,7 @@ impl Default for NodeConfig {
             command_queue: 256,
             event_capacity: 1024,
             llm_max_tokens: 1024,
+            dial_wait: Duration::from_secs(3),
         }
     }
 }

@@ -58,9 +58,6 @@ pub(super) struct Dialing {
     pub(super) reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
 }
 
-/// How long a request waits for links to candidates it had to dial.
-const DIAL_WAIT: Duration = Duration::from_secs(3);
-
 pub(super) struct Redial {
     pub(super) link: Option<LinkId>,
     pub(super) at: Instant,
@@ -283,7 +280,7 @@ impl Driver {
                     self.start_request(now, task, reply);
                 } else {
                     self.dialing.push(Dialing {
-                        until: now.mono + DIAL_WAIT,
+                        until: now.mono + self.cfg.dial_wait,
                         wanted,
                         task,
                         reply,
