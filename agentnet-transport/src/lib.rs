@@ -102,6 +102,9 @@ pub mod mem;
 #[cfg(feature = "runtime")]
 pub mod node;
 #[cfg(feature = "runtime")]
+#[doc(hidden)]
+pub mod records;
+#[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]
 pub mod tcp;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ::libp2p::{PeerId, Stream};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures::io::{AsyncReadExt, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -16,14 +16,13 @@ use agentnet_core::{AgentId, LinkId};
 
 use super::{Backlog, LinkEntry, Shared, addr_group, agent_id_of};
 use crate::host::{LinkDown, LinkInfo, TransportEvent};
+use crate::records::{self, KEEPALIVE, Record};
 use crate::tcp::evict;
 
 /// First bytes each side sends on an agentnet stream.
 pub(super) const HELLO_MAGIC: &[u8; 8] = b"agentnt1";
 /// Hello length: magic and the agent's key.
 pub(super) const HELLO_LEN: usize = 8 + 32;
-/// The record length that means "keepalive, no frame".
-const KEEPALIVE: u32 = u32::MAX;
 /// Largest read of a link (bytes).
 const READ_BUFFER: usize = 64 * 1024;
 /// Write buffer of a link (bytes): frames queued together leave in one write.
@@ -303,24 +302,13 @@ async fn read_loop(
     let mut scratch = vec![0u8; READ_BUFFER];
     let mut buf = BytesMut::new();
     loop {
-        while buf.len() >= 4 {
-            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-            if len == KEEPALIVE {
-                buf.advance(4);
-                continue;
-            }
-            let len = len as usize;
-            if len > max_frame {
-                return LinkDown::Protocol(format!(
-                    "frame of {len} bytes exceeds the maximum of {max_frame}"
-                ));
-            }
-            if buf.len() < 4 + len {
-                buf.reserve(4 + len - buf.len());
-                break;
-            }
-            buf.advance(4);
-            let frame = buf.split_to(len).freeze();
+        loop {
+            let frame = match records::next_record(&mut buf, max_frame) {
+                Ok(None) => break,
+                Ok(Some(Record::Keepalive)) => continue,
+                Ok(Some(Record::Frame(f))) => f,
+                Err(e) => return LinkDown::Protocol(e.to_string()),
+            };
             // Stamped before the frame is reported (the eviction rule's "recently useful").
             let us = u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
             stamp.store(us.saturating_add(1), Ordering::Relaxed);
