@@ -590,3 +590,49 @@ async fn a_refused_relay_reservation_is_asked_for_again() {
     assert_eq!(up.peer, hidden.local_id());
     drop(relay);
 }
+
+/// Free keys cannot hold the inbound link slots: when they are full, a newcomer takes the
+/// place of the youngest link (the TCP transport's eviction rule), it is not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_link_table_makes_room_for_a_newcomer() {
+    let mut hub = Libp2pTransport::start(
+        &kp(70),
+        Libp2pConfig {
+            max_links: 3,
+            outbound_reserved: 0,
+            ..cfg("/ip4/127.0.0.1/tcp/0")
+        },
+    )
+    .await
+    .unwrap();
+    let addr = hub.local_addr().unwrap();
+    let mut spokes = Vec::new();
+    let mut ups = Vec::new();
+    for n in 71..74u8 {
+        let mut t = transport(n, "/ip4/127.0.0.1/tcp/0").await;
+        t.connect(&addr).unwrap();
+        link_up(&mut t).await;
+        ups.push(link_up(&mut hub).await);
+        spokes.push(t);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut newcomer = transport(74, "/ip4/127.0.0.1/tcp/0").await;
+    newcomer.connect(&addr).unwrap();
+    let up = link_up(&mut newcomer).await;
+    assert_eq!(up.peer, hub.local_id());
+    let (mut evicted, mut came) = (None, None);
+    while evicted.is_none() || came.is_none() {
+        match next(&mut hub).await {
+            TransportEvent::LinkDown { link, reason } => {
+                assert_eq!(reason, LinkDown::Evicted);
+                evicted = Some(link);
+            }
+            TransportEvent::LinkUp(l) => came = Some(l.peer),
+            _ => {}
+        }
+    }
+    assert_eq!(came, Some(newcomer.local_id()));
+    // The youngest of the three gave way; the two elders stay.
+    assert_eq!(evicted, Some(ups[2].link));
+    assert_eq!(hub.links().len(), 3);
+}
