@@ -105,6 +105,8 @@ pub mod node;
 #[doc(hidden)]
 pub mod records;
 #[cfg(feature = "runtime")]
+mod sendq;
+#[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]
 pub mod tcp;

@@ -92,7 +92,7 @@ mod link;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ::libp2p::identity::{Keypair as P2pKeypair, PublicKey};
@@ -108,6 +108,7 @@ use tokio::time::Instant;
 #[cfg(doc)]
 use crate::host::LinkInfo;
 use crate::host::{LinkDown, Transport, TransportError, TransportEvent};
+use crate::sendq::Backlog;
 
 pub use behaviour::{AGENTNET_PROTOCOL, KAD_PROTOCOL};
 pub use config::Libp2pConfig;
@@ -167,13 +168,6 @@ pub fn parse_addr(addr: &str) -> Result<Multiaddr, TransportError> {
     Ok(Multiaddr::empty()
         .with(Protocol::Dns(host.to_string().into()))
         .with(Protocol::Tcp(port)))
-}
-
-/// Drops not yet reported and bytes queued on a link's send queue.
-#[derive(Default)]
-struct Backlog {
-    dropped: AtomicU64,
-    bytes: AtomicUsize,
 }
 
 /// One registered link.
@@ -462,31 +456,14 @@ impl Transport for Libp2pTransport {
         let Some(entry) = st.links.get(&link) else {
             return Err(TransportError::UnknownLink(link));
         };
-        let len = frame.len();
-        let b = &entry.backlog;
-        let over =
-            b.bytes.fetch_add(len, Ordering::Relaxed) + len > self.shared.cfg.send_queue_bytes;
-        let sent = if over {
-            Err(())
-        } else {
-            entry.queue.try_send(frame).map_err(drop)
-        };
-        if sent.is_err() {
-            b.bytes.fetch_sub(len, Ordering::Relaxed);
-            if entry.queue.is_closed() {
-                return Err(TransportError::UnknownLink(link));
-            }
-            b.dropped.fetch_add(1, Ordering::Relaxed);
-            let frames = b.dropped.swap(0, Ordering::Relaxed);
-            if events
-                .try_send(TransportEvent::SendDropped { link, frames })
-                .is_err()
-            {
-                // The writer reports it later; counts are coalesced, never lost.
-                b.dropped.fetch_add(frames, Ordering::Relaxed);
-            }
-        }
-        Ok(())
+        crate::sendq::offer(
+            &entry.queue,
+            &entry.backlog,
+            self.shared.cfg.send_queue_bytes,
+            events,
+            link,
+            frame,
+        )
     }
 
     fn connect(&self, addr: &str) -> Result<(), TransportError> {

@@ -129,9 +129,8 @@ mod tasks;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -144,6 +143,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::host::{LinkDown, Transport, TransportError, TransportEvent};
+use crate::sendq::{Backlog, closed_by_peer_or_io};
 
 pub use codec::{MAX_PLAINTEXT, NOISE_MAX_MSG};
 pub use config::{MAX_FRAME_LIMIT, TcpConfig};
@@ -158,13 +158,6 @@ use tasks::{accept_loop, dial, persistent_dialer};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// What a link's send queue holds beyond its frames: drops not yet reported and bytes queued.
-#[derive(Default)]
-struct Backlog {
-    dropped: AtomicU64,
-    bytes: AtomicUsize,
-}
-
 /// One registered link.
 struct LinkEntry {
     peer: AgentId,
@@ -353,16 +346,6 @@ async fn refuse(events: &mpsc::Sender<TransportEvent>, remote: String, reason: S
     let _ = events
         .send(TransportEvent::Refused { remote, reason })
         .await;
-}
-
-fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => LinkDown::ClosedByPeer,
-        _ => LinkDown::Io(e.to_string()),
-    }
 }
 
 /// A TCP + Noise [`Transport`] (see the [module docs](self)).
@@ -601,38 +584,16 @@ impl Transport for TcpTransport {
         let Some(entry) = st.links.get(&link) else {
             return Err(TransportError::UnknownLink(link));
         };
-        let len = frame.len();
-        let b = &entry.backlog;
-        // The byte bound: reserve the frame's bytes first (the writer gives them back once
-        // the frame is written), so many large frames to a slow reader cannot pile up.
-        let over =
-            b.bytes.fetch_add(len, Ordering::Relaxed) + len > self.shared.cfg.send_queue_bytes;
-        let sent = if over {
-            Err(())
-        } else {
-            entry.queue.try_send(frame).map_err(drop)
-        };
-        if sent.is_err() {
-            b.bytes.fetch_sub(len, Ordering::Relaxed);
-        }
-        if sent.is_err() && entry.queue.is_closed() {
-            return Err(TransportError::UnknownLink(link));
-        }
-        match sent {
-            Ok(()) => Ok(()),
-            Err(()) => {
-                b.dropped.fetch_add(1, Ordering::Relaxed);
-                let frames = b.dropped.swap(0, Ordering::Relaxed);
-                if events
-                    .try_send(TransportEvent::SendDropped { link, frames })
-                    .is_err()
-                {
-                    // Reported later: by the next drop, the writer, or at link down.
-                    b.dropped.fetch_add(frames, Ordering::Relaxed);
-                }
-                Ok(())
-            }
-        }
+        // The byte bound: the frame's bytes are reserved first (the writer gives them back
+        // once the frame is written), so many large frames to a slow reader cannot pile up.
+        crate::sendq::offer(
+            &entry.queue,
+            &entry.backlog,
+            self.shared.cfg.send_queue_bytes,
+            events,
+            link,
+            frame,
+        )
     }
 
     fn connect(&self, addr: &str) -> Result<(), TransportError> {

@@ -17,6 +17,7 @@ use agentnet_core::{AgentId, LinkId};
 use super::{Backlog, LinkEntry, Shared, addr_group, agent_id_of};
 use crate::host::{LinkDown, LinkInfo, TransportEvent};
 use crate::records::{self, KEEPALIVE, Record};
+use crate::sendq::closed_by_peer_or_io;
 use crate::tcp::evict;
 
 /// First bytes each side sends on an agentnet stream.
@@ -277,16 +278,6 @@ pub(super) async fn run(
     let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
 }
 
-fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => LinkDown::ClosedByPeer,
-        _ => LinkDown::Io(e.to_string()),
-    }
-}
-
 /// Read records and deliver frames until the stream ends or breaks the protocol. Bytes are
 /// read in chunks of up to [`READ_BUFFER`] into one buffer and frames are split off it, so a
 /// burst of small frames costs one read and no allocation per frame; a frame's length is
@@ -356,22 +347,13 @@ async fn write_loop(
                 return Ok(());
             };
             write_frame(&mut w, &frame).await?;
-            backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+            backlog.sent(frame.len());
             while let Ok(frame) = queue.try_recv() {
                 write_frame(&mut w, &frame).await?;
-                backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+                backlog.sent(frame.len());
             }
             w.flush().await?;
-            if backlog.dropped.load(Ordering::Relaxed) > 0 {
-                let frames = backlog.dropped.swap(0, Ordering::Relaxed);
-                if frames > 0
-                    && events
-                        .try_send(TransportEvent::SendDropped { link, frames })
-                        .is_err()
-                {
-                    backlog.dropped.fetch_add(frames, Ordering::Relaxed);
-                }
-            }
+            backlog.report_drops(link, &events);
         }
     }
     .await;

@@ -265,7 +265,6 @@ async fn write_loop(
     events: mpsc::Sender<TransportEvent>,
     keepalive: Duration,
 ) -> Option<LinkDown> {
-    let dropped = &backlog.dropped;
     let mut w = Writer { wr, sealer };
     let result: Result<(), LinkDown> = async {
         let mut next_keepalive = Instant::now() + keepalive;
@@ -284,24 +283,15 @@ async fn write_loop(
                 return Ok(());
             };
             w.frame(&frame).await?;
-            backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+            backlog.sent(frame.len());
             // Pack whatever else is already queued into the same messages and writes.
             while let Ok(frame) = queue.try_recv() {
                 w.frame(&frame).await?;
-                backlog.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+                backlog.sent(frame.len());
             }
             w.flush(false).await?;
             next_keepalive = Instant::now() + keepalive;
-            if dropped.load(Ordering::Relaxed) > 0 {
-                let frames = dropped.swap(0, Ordering::Relaxed);
-                if frames > 0
-                    && events
-                        .try_send(TransportEvent::SendDropped { link, frames })
-                        .is_err()
-                {
-                    dropped.fetch_add(frames, Ordering::Relaxed);
-                }
-            }
+            backlog.report_drops(link, &events);
         }
     }
     .await;
