@@ -12,6 +12,10 @@ pub(crate) struct DescriptorFile {
     pub(crate) summary: String,
     #[serde(default)]
     pub(crate) tags: Vec<String>,
+    #[serde(default)]
+    pub(crate) inputs: Vec<String>,
+    #[serde(default)]
+    pub(crate) outputs: Vec<String>,
     #[serde(default = "default_ttl")]
     pub(crate) ttl_secs: u64,
     #[serde(default)]
@@ -49,6 +53,14 @@ pub(crate) fn build(
     node: &Node,
     f: &DescriptorFile,
 ) -> Result<CapabilityDescriptor, Box<dyn Error>> {
+    build_for(node.id(), f)
+}
+
+/// The descriptor a file makes for `provider` (unsigned; checked against every bound).
+pub(crate) fn build_for(
+    provider: agentnet_core::AgentId,
+    f: &DescriptorFile,
+) -> Result<CapabilityDescriptor, Box<dyn Error>> {
     let d = QosVector::default();
     let qos = QosVector {
         latency_ms: f.qos.latency_ms.unwrap_or(d.latency_ms),
@@ -61,8 +73,8 @@ pub(crate) fn build(
         side_effects: f.side_effects.unwrap_or(SideEffects::None),
         ..Constraints::default()
     };
-    Ok(CapabilityDescriptor::builder(
-        node.id(),
+    let mut b = CapabilityDescriptor::builder(
+        provider,
         f.capability.as_str(),
         &f.topic,
         f.summary.as_str(),
@@ -70,8 +82,18 @@ pub(crate) fn build(
     .tags(f.tags.iter().map(String::as_str))
     .qos(qos)
     .constraints(constraints)
-    .ttl(Duration::from_secs(f.ttl_secs))
-    .build(SystemClock::new().now())?)
+    .ttl(Duration::from_secs(f.ttl_secs));
+    if !f.inputs.is_empty() || !f.outputs.is_empty() {
+        let or_text = |m: &[String]| {
+            if m.is_empty() {
+                vec!["text/plain".to_owned()]
+            } else {
+                m.to_vec()
+            }
+        };
+        b = b.modes(or_text(&f.inputs), or_text(&f.outputs));
+    }
+    Ok(b.build(SystemClock::new().now())?)
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,8 @@
 //! agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec "tr a-z A-Z"
 //! agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier 3 --json "shout my text"
 //! agentnet reputation --data-dir ./r --json
+//! agentnet card export --descriptor image.toml --url https://agent.example.com/a2a > card.json
+//! agentnet card import card.json --topic tools/recipes --out-dir ./descriptors
 //!
 //! agentnet node --transport libp2p --listen /ip4/0.0.0.0/tcp/7100 --data-dir ./a --relay-server
 //! agentnet serve --transport libp2p --listen /ip4/0.0.0.0/udp/7101/quic-v1 --data-dir ./c \
@@ -61,6 +63,11 @@
 //! bootstrap peers carry, pulls every descriptor they announce for `--wait-secs` (or until
 //! `--expect` descriptors arrived), ranks them against the intent and prints the top `--k`.
 //!
+//! `card export` writes an A2A Agent Card (JSON) with one skill per `--descriptor` file;
+//! `card import` turns a card's skills into descriptor files (JSON, one per skill) for `node`
+//! or `serve` to sign and announce. `agentnet_examples::a2a` documents the mapping and what
+//! each direction loses.
+//!
 //! A descriptor file is TOML (`.toml`) or JSON (anything else):
 //!
 //! ```toml
@@ -70,6 +77,8 @@
 //! tags = ["image", "art"]          # optional
 //! ttl_secs = 600                   # optional, default 600
 //! side_effects = "none"            # optional: none | read_only | reversible | irreversible
+//! inputs = ["text/plain"]          # optional media types, default ["text/plain"]
+//! outputs = ["image/png"]          # optional, default ["text/plain"]
 //! [qos]                            # optional, all fields optional
 //! latency_ms = 4000
 //! success_bp = 9600
@@ -99,11 +108,13 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+mod card;
 mod files;
 mod net;
 mod request;
 mod serve;
 
+use card::*;
 use files::*;
 use net::*;
 use request::*;
@@ -225,6 +236,12 @@ enum Cmd {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// A2A Agent Cards: `export` one from descriptor files, `import` one's skills as
+    /// descriptor files.
+    Card {
+        #[command(subcommand)]
+        cmd: CardCmd,
     },
 }
 
@@ -356,6 +373,7 @@ async fn run_discover(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn Error>> {
     match Cli::parse().cmd {
+        Cmd::Card { cmd } => run_card(cmd),
         Cmd::Node {
             transport,
             listen,
