@@ -133,6 +133,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run a node (over `--transport tcp` or `libp2p`).
+    #[command(
+        after_help = "Example:\n  agentnet node --listen 127.0.0.1:7000 --data-dir ./a --descriptor image.toml"
+    )]
     Node {
         #[command(flatten)]
         transport: TransportArg,
@@ -161,6 +164,9 @@ enum Cmd {
         libp2p: Libp2pArgs,
     },
     /// Find collaborators for an intent in plain words (over `--transport tcp` or `libp2p`).
+    #[command(
+        after_help = "Example:\n  agentnet discover --bootstrap 127.0.0.1:7000 \"translate my report into French\""
+    )]
     Discover {
         #[command(flatten)]
         transport: TransportArg,
@@ -185,6 +191,9 @@ enum Cmd {
     },
     /// Serve capabilities with a program: task input on stdin, result on stdout (over
     /// `--transport tcp` or `libp2p`).
+    #[command(
+        after_help = "Example:\n  agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec \"tr a-z A-Z\""
+    )]
     Serve {
         #[command(flatten)]
         transport: TransportArg,
@@ -221,9 +230,13 @@ enum Cmd {
     },
     /// Hand one task to the network and run the whole funnel (over `--transport tcp` or
     /// `libp2p`).
+    #[command(
+        after_help = "Example:\n  agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier auto --json \"shout my text\""
+    )]
     Request(RequestArgs),
     /// Print the reputation scores a (stopped) node's data directory holds (the node that
     /// opens it links to no one: `--transport` does not change what is printed).
+    #[command(after_help = "Example:\n  agentnet reputation --data-dir ./me --json")]
     Reputation {
         #[command(flatten)]
         transport: TransportArg,
@@ -372,6 +385,14 @@ async fn run_discover(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn Error>> {
+    // Diagnostics go to stderr, filtered by RUST_LOG (default: warnings); stdout keeps the
+    // command's own output (JSON with --json).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().cmd {
         Cmd::Card { cmd } => run_card(cmd),
         Cmd::Node {
