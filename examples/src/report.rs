@@ -174,32 +174,89 @@ fn short(v: f64) -> String {
     }
 }
 
-/// Progress on stderr: one line per `step` percent.
+/// Progress on stderr. On a terminal, a bar (label, bar, units done of the total, percent,
+/// elapsed time and estimate, the latest note) redrawn in place; otherwise (a log file, a
+/// pipe, CI) one line per `step` percent, so logs stay readable.
 #[derive(Debug)]
 pub struct Progress {
     label: String,
     total: u64,
     next_pct: u64,
     step: u64,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    /// Progress of `total` units, reported every `step` percent.
+    /// Progress of `total` units, reported every `step` percent (lines) or continuously (a
+    /// bar, when stderr is a terminal).
     pub fn new(label: &str, total: u64, step: u64) -> Self {
+        use std::io::IsTerminal;
+        let target = if std::io::stderr().is_terminal() {
+            Some(indicatif::ProgressDrawTarget::stderr())
+        } else {
+            None
+        };
+        Self::with_target(label, total, step, target)
+    }
+
+    /// As [`new`](Self::new), drawing a bar on `target` if given, else printing lines.
+    pub fn with_target(
+        label: &str,
+        total: u64,
+        step: u64,
+        target: Option<indicatif::ProgressDrawTarget>,
+    ) -> Self {
+        let total = total.max(1);
+        let bar = target.map(|t| {
+            let style = indicatif::ProgressStyle::with_template(
+                "[{prefix}] {wide_bar} {pos}/{len} {percent:>3}% {elapsed_precise} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bar = indicatif::ProgressBar::with_draw_target(Some(total), t);
+            bar.set_style(style);
+            bar.set_prefix(label.to_string());
+            bar
+        });
         Progress {
             label: label.to_string(),
-            total: total.max(1),
+            total,
             next_pct: 0,
             step: step.clamp(1, 100),
+            bar,
         }
     }
 
-    /// `done` units are complete; `note` is appended to the line.
+    /// `done` units are complete; `note` is appended to the line (or shown after the bar).
     pub fn update(&mut self, done: u64, note: &str) {
-        let pct = done.min(self.total) * 100 / self.total;
+        let done = done.min(self.total);
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(note.to_string());
+            if done == self.total {
+                bar.finish();
+            }
+            return;
+        }
+        let pct = done * 100 / self.total;
         if pct >= self.next_pct {
             eprintln!("[{}] {pct:>3}% {note}", self.label);
             self.next_pct = (pct / self.step + 1) * self.step;
+        }
+    }
+
+    /// Units done so far as the bar shows them (`None` when printing lines).
+    pub fn position(&self) -> Option<u64> {
+        self.bar.as_ref().map(indicatif::ProgressBar::position)
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        // A run that ends early leaves its last state on the terminal, not a half-drawn bar.
+        if let Some(bar) = &self.bar
+            && !bar.is_finished()
+        {
+            bar.abandon();
         }
     }
 }
@@ -239,4 +296,21 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
 /// (`"0x7f01"`).
 pub fn kind_label(k: u16) -> String {
     agentnet_core::wire::MessageKind(k).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_tracks_the_units_done_and_ends_full() {
+        let hidden = Some(indicatif::ProgressDrawTarget::hidden());
+        let mut p = Progress::with_target("t", 10, 10, hidden);
+        p.update(3, "three");
+        assert_eq!(p.position(), Some(3));
+        p.update(99, "past the end");
+        assert_eq!(p.position(), Some(10), "clamped to the total");
+        let lines = Progress::with_target("t", 10, 10, None);
+        assert_eq!(lines.position(), None, "lines when there is no terminal");
+    }
 }
