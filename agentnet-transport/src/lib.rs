@@ -96,6 +96,8 @@ pub mod host;
 #[cfg(feature = "libp2p")]
 pub mod libp2p;
 #[cfg(feature = "runtime")]
+mod linkio;
+#[cfg(feature = "runtime")]
 pub mod llm;
 #[cfg(feature = "runtime")]
 pub mod mem;
@@ -104,8 +106,6 @@ pub mod node;
 #[cfg(feature = "runtime")]
 #[doc(hidden)]
 pub mod records;
-#[cfg(feature = "runtime")]
-mod sendq;
 #[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]

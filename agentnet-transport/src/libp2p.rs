@@ -108,7 +108,7 @@ use tokio::time::Instant;
 #[cfg(doc)]
 use crate::host::LinkInfo;
 use crate::host::{LinkDown, Transport, TransportError, TransportEvent};
-use crate::sendq::Backlog;
+use crate::linkio::Backlog;
 
 pub use behaviour::{AGENTNET_PROTOCOL, KAD_PROTOCOL};
 pub use config::Libp2pConfig;
@@ -174,7 +174,8 @@ pub fn parse_addr(addr: &str) -> Result<Multiaddr, TransportError> {
 struct LinkEntry {
     peer: AgentId,
     outbound: bool,
-    remote: String,
+    /// Whether the link runs through a relay (then it moves once a direct connection exists).
+    relayed: bool,
     queue: mpsc::Sender<Bytes>,
     backlog: Arc<Backlog>,
     stop: oneshot::Sender<LinkDown>,
@@ -199,6 +200,12 @@ struct State {
 }
 
 impl State {
+    /// Whether `peer` has a link, or one is being opened to it.
+    fn linked_or_opening(&self, peer: &PeerId) -> bool {
+        self.opening.contains(peer)
+            || agent_id_of(peer).is_some_and(|a| self.by_peer.contains_key(&a))
+    }
+
     fn remove_link(&mut self, link: LinkId) -> Option<LinkEntry> {
         let entry = self.links.remove(&link)?;
         if self.by_peer.get(&entry.peer) == Some(&link) {
@@ -243,6 +250,17 @@ impl Shared {
 
     fn is_shut_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// Report a dial or stream that did not become a link (waiting for room in the event
+    /// queue: the outcome of a `connect` must not be lost).
+    async fn refused(&self, remote: String, reason: String) {
+        tracing::debug!(%remote, %reason, "libp2p connection refused");
+        if let Some(events) = self.events() {
+            let _ = events
+                .send(TransportEvent::Refused { remote, reason })
+                .await;
+        }
     }
 }
 
@@ -456,7 +474,7 @@ impl Transport for Libp2pTransport {
         let Some(entry) = st.links.get(&link) else {
             return Err(TransportError::UnknownLink(link));
         };
-        crate::sendq::offer(
+        crate::linkio::offer(
             &entry.queue,
             &entry.backlog,
             self.shared.cfg.send_queue_bytes,

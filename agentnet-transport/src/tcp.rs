@@ -143,7 +143,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::host::{LinkDown, Transport, TransportError, TransportEvent};
-use crate::sendq::{Backlog, closed_by_peer_or_io};
+use crate::linkio::{Backlog, closed_by_peer_or_io};
 
 pub use codec::{MAX_PLAINTEXT, NOISE_MAX_MSG};
 pub use config::{MAX_FRAME_LIMIT, TcpConfig};
@@ -586,7 +586,7 @@ impl Transport for TcpTransport {
         };
         // The byte bound: the frame's bytes are reserved first (the writer gives them back
         // once the frame is written), so many large frames to a slow reader cannot pile up.
-        crate::sendq::offer(
+        crate::linkio::offer(
             &entry.queue,
             &entry.backlog,
             self.shared.cfg.send_queue_bytes,

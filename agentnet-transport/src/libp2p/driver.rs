@@ -11,14 +11,14 @@ use ::libp2p::kad::{self, GetProvidersOk, QueryResult, RecordKey};
 use ::libp2p::multiaddr::Protocol;
 use ::libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use ::libp2p::swarm::{ConnectionId, SwarmEvent};
-use ::libp2p::{Multiaddr, PeerId, Stream, Swarm, dcutr, identify, relay};
+use ::libp2p::{Multiaddr, PeerId, Swarm, dcutr, identify, relay};
 use agentnet_core::descriptor::Topic;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::{AGENTNET_PROTOCOL, Command, KAD_PROTOCOL, Libp2pConfig, Shared, agent_id_of, link};
-use crate::host::{TransportError, TransportEvent};
+use crate::host::TransportError;
 
 /// Topics announced and looked up at most (topics); more are ignored.
 const MAX_TOPICS: usize = 256;
@@ -132,7 +132,7 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     mut swarm: Swarm<Behaviour>,
     mut commands: mpsc::Receiver<Command>,
-    mut incoming: libp2p_stream::IncomingStreams,
+    incoming: libp2p_stream::IncomingStreams,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut refresh = tokio::time::interval(shared.cfg.topic_refresh);
@@ -155,6 +155,13 @@ pub(super) async fn run(
         r.listen(&mut swarm, start);
         task.relays.push(r);
     }
+    // Inbound streams are taken on a task of their own: libp2p-stream hands each one over
+    // through a channel with room for one and drops the next if it has not been taken, so
+    // the taker must not wait behind the swarm's other events.
+    let accepter = task
+        .shared
+        .runtime
+        .spawn(accept_loop(Arc::clone(&task.shared), incoming));
     let mut upkeep = tokio::time::interval(RELAY_BACKOFF);
     upkeep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -170,11 +177,6 @@ pub(super) async fn run(
                 Some(Command::Topics(t)) => task.set_topics(&mut swarm, &t),
                 Some(Command::MoveOffRelay(p)) => task.upgraded(&mut swarm, p),
             },
-            s = incoming.next() => {
-                if let Some((peer, stream)) = s {
-                    task.accept(peer, stream);
-                }
-            }
             _ = refresh.tick() => task.refresh(&mut swarm),
             now = upkeep.tick(), if !task.relays.is_empty() => {
                 for r in &mut task.relays {
@@ -183,20 +185,48 @@ pub(super) async fn run(
             }
         }
     }
+    accepter.abort();
+}
+
+/// Take inbound agentnet streams as they come: hello, then a link, each on a task of its
+/// own (at most `max_pending` hellos at once; a stream beyond that is dropped).
+async fn accept_loop(shared: Arc<Shared>, mut incoming: libp2p_stream::IncomingStreams) {
+    while let Some((peer, mut stream)) = incoming.next().await {
+        {
+            let mut st = shared.lock();
+            if st.events.is_none() {
+                return;
+            }
+            if st.hellos >= shared.cfg.max_pending {
+                continue;
+            }
+            st.hellos += 1;
+        }
+        let shared = Arc::clone(&shared);
+        let runtime = shared.runtime.clone();
+        runtime.spawn(async move {
+            let timeout = shared.cfg.handshake_timeout;
+            let result = link::hello(&mut stream, shared.id, peer, timeout).await;
+            shared.lock().hellos -= 1;
+            match result {
+                Ok(agent) => link::run(shared, stream, peer, agent, false, None).await,
+                Err(reason) => {
+                    let remote = link::remote_of(&shared, peer, None).addr;
+                    shared.refused(remote, reason).await;
+                }
+            }
+        });
+    }
 }
 
 impl Task {
     fn refuse(&self, remote: String, reason: String) {
-        tracing::debug!(%remote, %reason, "libp2p dial refused");
-        if let Some(events) = self.shared.events() {
-            // Sent from a task of its own: the swarm task must not wait on a full queue, and
-            // the report must not be lost (refusals are bounded by the dials in progress).
-            self.shared.runtime.spawn(async move {
-                let _ = events
-                    .send(TransportEvent::Refused { remote, reason })
-                    .await;
-            });
-        }
+        // From a task of its own: the swarm task must not wait on a full event queue
+        // (refusals are bounded by the dials in progress).
+        let shared = Arc::clone(&self.shared);
+        self.shared
+            .runtime
+            .spawn(async move { shared.refused(remote, reason).await });
     }
 
     fn dial(&mut self, swarm: &mut Swarm<Behaviour>, addr: Multiaddr, remote: String) {
@@ -292,58 +322,14 @@ impl Task {
                 Ok((s, agent)) => link::run(shared, s, peer, agent, true, remote).await,
                 Err(reason) => {
                     let remote = remote.unwrap_or_else(|| format!("/p2p/{peer}"));
-                    if let Some(events) = shared.events() {
-                        let _ = events
-                            .send(TransportEvent::Refused { remote, reason })
-                            .await;
-                    }
-                }
-            }
-        });
-    }
-
-    /// An inbound agentnet stream: hello, then a link (bounded by `max_pending` hellos).
-    fn accept(&self, peer: PeerId, mut stream: Stream) {
-        let shared = Arc::clone(&self.shared);
-        {
-            let mut st = shared.lock();
-            if st.hellos >= shared.cfg.max_pending || st.events.is_none() {
-                return;
-            }
-            st.hellos += 1;
-        }
-        let runtime = shared.runtime.clone();
-        runtime.spawn(async move {
-            let timeout = shared.cfg.handshake_timeout;
-            let result = link::hello(&mut stream, shared.id, peer, timeout).await;
-            shared.lock().hellos -= 1;
-            match result {
-                Ok(agent) => link::run(shared, stream, peer, agent, false, None).await,
-                Err(reason) => {
-                    let remote = {
-                        let st = shared.lock();
-                        st.conns
-                            .get(&peer)
-                            .and_then(|c| c.first())
-                            .map_or_else(|| format!("/p2p/{peer}"), |(_, a)| a.to_string())
-                    };
-                    tracing::debug!(%remote, %reason, "libp2p inbound stream refused");
-                    if let Some(events) = shared.events() {
-                        let _ = events
-                            .send(TransportEvent::Refused { remote, reason })
-                            .await;
-                    }
+                    shared.refused(remote, reason).await;
                 }
             }
         });
     }
 
     fn linked(&self, peer: &PeerId) -> bool {
-        let Some(agent) = agent_id_of(peer) else {
-            return false;
-        };
-        let st = self.shared.lock();
-        st.by_peer.contains_key(&agent) || st.opening.contains(peer)
+        self.shared.lock().linked_or_opening(peer)
     }
 
     fn set_topics(&mut self, swarm: &mut Swarm<Behaviour>, topics: &[Topic]) {
@@ -389,10 +375,7 @@ impl Task {
                 return;
             };
             let st = self.shared.lock();
-            linked.retain(|p| {
-                st.opening.contains(p)
-                    || agent_id_of(p).is_some_and(|a| st.by_peer.contains_key(&a))
-            });
+            linked.retain(|p| st.linked_or_opening(p));
             for p in providers {
                 if linked.len() >= want {
                     break;
@@ -401,9 +384,7 @@ impl Task {
                     continue;
                 }
                 linked.insert(p);
-                let already = st.opening.contains(&p)
-                    || agent_id_of(&p).is_some_and(|a| st.by_peer.contains_key(&a));
-                if !already {
+                if !st.linked_or_opening(&p) {
                     open.push(p);
                 }
             }
@@ -432,12 +413,7 @@ impl Task {
                 })
                 .unwrap_or_default();
             let entry = st.by_peer.get(&agent).and_then(|l| st.links.get(l));
-            let on_relay = entry.is_some_and(|e| {
-                e.outbound
-                    && e.remote
-                        .parse::<Multiaddr>()
-                        .is_ok_and(|a| super::is_relayed(&a))
-            });
+            let on_relay = entry.is_some_and(|e| e.outbound && e.relayed);
             let moved = if on_relay {
                 let link = st.by_peer.get(&agent).copied();
                 link.and_then(|l| st.remove_link(l))

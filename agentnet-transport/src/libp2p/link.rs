@@ -16,8 +16,8 @@ use agentnet_core::{AgentId, LinkId};
 
 use super::{Backlog, LinkEntry, Shared, addr_group, agent_id_of};
 use crate::host::{LinkDown, LinkInfo, TransportEvent};
+use crate::linkio::{self, closed_by_peer_or_io};
 use crate::records::{self, KEEPALIVE, Record};
-use crate::sendq::closed_by_peer_or_io;
 use crate::tcp::evict;
 
 /// First bytes each side sends on an agentnet stream.
@@ -68,12 +68,21 @@ pub(super) async fn hello(
     Ok(expected)
 }
 
-/// The remote address to report for a stream with `peer`: the one given, else the remote
-/// multiaddr of a connection to it.
-fn remote_of(shared: &Shared, peer: PeerId, given: Option<String>) -> (String, std::net::IpAddr) {
+/// Where a stream with `peer` comes from, as a link reports it.
+pub(super) struct Remote {
+    /// The address given to `connect`, else the remote multiaddr of a connection to the peer
+    /// (a direct one preferred), else `/p2p/<peer>`.
+    pub(super) addr: String,
+    /// Its address group for the eviction rule.
+    pub(super) group: std::net::IpAddr,
+    /// Whether that address runs through a relay.
+    pub(super) relayed: bool,
+}
+
+/// See [`Remote`].
+pub(super) fn remote_of(shared: &Shared, peer: PeerId, given: Option<String>) -> Remote {
     let st = shared.lock();
     let conn = st.conns.get(&peer).and_then(|c| {
-        // Prefer a direct connection's address.
         c.iter()
             .find(|(_, a)| !super::is_relayed(a))
             .or_else(|| c.first())
@@ -83,10 +92,14 @@ fn remote_of(shared: &Shared, peer: PeerId, given: Option<String>) -> (String, s
         std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         addr_group,
     );
-    let remote = given
-        .or_else(|| conn.map(|a| a.to_string()))
-        .unwrap_or_else(|| format!("/p2p/{peer}"));
-    (remote, group)
+    let parsed = given.as_ref().and_then(|g| g.parse().ok()).or(conn);
+    Remote {
+        relayed: parsed.as_ref().is_some_and(super::is_relayed),
+        addr: given
+            .or_else(|| parsed.map(|a| a.to_string()))
+            .unwrap_or_else(|| format!("/p2p/{peer}")),
+        group,
+    }
 }
 
 /// Enter an authenticated stream in the link table, settling duplicates and limits (see the
@@ -171,9 +184,13 @@ pub(super) async fn run(
         return;
     };
     let cfg = &shared.cfg;
-    let (remote, group) = remote_of(&shared, peer_id, remote);
+    let Remote {
+        addr: remote,
+        group,
+        relayed,
+    } = remote_of(&shared, peer_id, remote);
     let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
-    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let (stop_tx, stop_rx) = oneshot::channel();
     let backlog = Arc::new(Backlog::default());
     let activity = Arc::new(AtomicU64::new(0));
     let registered = register(
@@ -181,7 +198,7 @@ pub(super) async fn run(
         LinkEntry {
             peer,
             outbound,
-            remote: remote.clone(),
+            relayed,
             queue: queue_tx,
             backlog: Arc::clone(&backlog),
             stop: stop_tx,
@@ -194,17 +211,11 @@ pub(super) async fn run(
         Ok(link) => link,
         Err(reason) => {
             drop(stream);
-            tracing::debug!(%remote, %reason, "libp2p stream refused");
-            let _ = events
-                .send(TransportEvent::Refused { remote, reason })
-                .await;
+            shared.refused(remote, reason).await;
             return;
         }
     };
     tracing::debug!(%link, peer = %peer.short(), %remote, outbound, "libp2p link up");
-    let relayed = remote
-        .parse::<::libp2p::Multiaddr>()
-        .is_ok_and(|a| super::is_relayed(&a));
     let up = TransportEvent::LinkUp(LinkInfo {
         link,
         peer,
@@ -226,7 +237,7 @@ pub(super) async fn run(
         }
     }
     let (rd, wr) = stream.split();
-    let mut writer = shared.runtime.spawn(write_loop(
+    let writer = shared.runtime.spawn(write_loop(
         wr,
         queue_rx,
         link,
@@ -242,40 +253,10 @@ pub(super) async fn run(
         cfg.idle_timeout,
         (activity, shared.epoch),
     );
-    let mut writer_done = false;
-    // As in the TCP transport: a local stop is signalled before its effects can be seen, so a
-    // pending stop is the real reason; check it first and again after.
-    let reason = tokio::select! {
-        biased;
-        s = &mut stop_rx => {
-            let reason = s.unwrap_or(LinkDown::ClosedLocally);
-            writer_done = tokio::time::timeout(cfg.close_linger, &mut writer).await.is_ok();
-            reason
-        }
-        w = &mut writer => {
-            writer_done = true;
-            match w {
-                Ok(Some(reason)) => reason,
-                Ok(None) => (&mut stop_rx).await.unwrap_or(LinkDown::ClosedLocally),
-                Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
-            }
-        }
-        r = reader => r,
-    };
-    let reason = stop_rx.try_recv().unwrap_or(reason);
-    if !writer_done {
-        writer.abort();
-        let _ = writer.await;
-    }
+    let reason = linkio::until_down(stop_rx, writer, reader, cfg.close_linger).await;
     shared.lock().remove_link(link);
-    let frames = backlog.dropped.swap(0, Ordering::Relaxed);
-    if frames > 0 {
-        let _ = events
-            .send(TransportEvent::SendDropped { link, frames })
-            .await;
-    }
     tracing::debug!(%link, %reason, "libp2p link down");
-    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+    linkio::report_down(&backlog, link, reason, &events).await;
 }
 
 /// Read records and deliver frames until the stream ends or breaks the protocol. Bytes are

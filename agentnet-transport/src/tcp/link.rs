@@ -18,6 +18,7 @@ use super::codec::{FRAME_PREFIX, MSG_PREFIX, Opener, Sealer, TAG_LEN};
 use super::handshake::Established;
 use super::{Backlog, Outcome, Shared, Slot, closed_by_peer_or_io, refuse};
 use crate::host::{LinkDown, LinkInfo, TransportEvent};
+use crate::linkio::{report_down, until_down};
 
 /// Read buffer of a new link (bytes): small, so that idle links stay cheap.
 const READ_INITIAL: usize = 4 * 1024;
@@ -37,7 +38,7 @@ pub(super) async fn run_link(
 ) -> Outcome {
     let cfg = &shared.cfg;
     let (queue_tx, queue_rx) = mpsc::channel(cfg.send_queue);
-    let (stop_tx, mut stop_rx) = oneshot::channel();
+    let (stop_tx, stop_rx) = oneshot::channel();
     let backlog = Arc::new(Backlog::default());
     let registered = shared.register(
         &est,
@@ -66,7 +67,7 @@ pub(super) async fn run_link(
     let started = Instant::now();
     let noise = Arc::new(est.noise);
     let (rd, wr) = stream.into_split();
-    let mut writer = shared.runtime.spawn(write_loop(
+    let writer = shared.runtime.spawn(write_loop(
         wr,
         Sealer::new(Arc::clone(&noise)),
         queue_rx,
@@ -83,48 +84,11 @@ pub(super) async fn run_link(
         cfg.idle_timeout,
         activity.map(|a| (a, shared.epoch)),
     );
-    // A finished JoinHandle must not be polled again: remember whether it was.
-    let mut writer_done = false;
-    // A local stop is always signalled before its effects (the writer's FIN, then the peer
-    // hanging up) can be seen, so a stop that is pending when the link ends is the real
-    // reason. Checking it first (biased) is not enough on its own: one poll of the reader can
-    // run long enough (decrypting, delivering) to see those effects, so check again after.
-    let reason = tokio::select! {
-        biased;
-        s = &mut stop_rx => {
-            // Closed locally (or lost the duplicate rule): let the writer flush what is queued.
-            let reason = s.unwrap_or(LinkDown::ClosedLocally);
-            writer_done = tokio::time::timeout(cfg.close_linger, &mut writer)
-                .await
-                .is_ok();
-            reason
-        }
-        w = &mut writer => {
-            writer_done = true;
-            match w {
-                Ok(Some(reason)) => reason,
-                // The queue closed: the link was removed, and `stop` says why.
-                Ok(None) => (&mut stop_rx).await.unwrap_or(LinkDown::ClosedLocally),
-                Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
-            }
-        }
-        r = reader => r,
-    };
-    let reason = stop_rx.try_recv().unwrap_or(reason);
-    if !writer_done {
-        writer.abort();
-        let _ = writer.await;
-    }
+    let reason = until_down(stop_rx, writer, reader, cfg.close_linger).await;
     shared.unregister(link);
     drop(slot);
-    let frames = backlog.dropped.swap(0, Ordering::Relaxed);
-    if frames > 0 {
-        let _ = events
-            .send(TransportEvent::SendDropped { link, frames })
-            .await;
-    }
     tracing::debug!(%link, %reason, "tcp link down");
-    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
+    report_down(&backlog, link, reason, &events).await;
     Outcome::Ran(started.elapsed())
 }
 

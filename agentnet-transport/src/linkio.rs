@@ -1,13 +1,16 @@
-//! What the TCP and libp2p transports share about a link's send side: the bounded queue's
+//! What the TCP and libp2p transports share about running a link: the bounded send queue's
 //! backlog, how [`Transport::send`](crate::Transport::send) offers a frame to it, how drops
-//! are reported, and how an I/O error reads as a link going down.
+//! are reported, how a link's reader, writer and stop signal settle why it ended, and how an
+//! I/O error reads as a link going down.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use agentnet_core::LinkId;
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::host::{LinkDown, TransportError, TransportEvent};
 
@@ -80,4 +83,63 @@ pub(crate) fn closed_by_peer_or_io(e: &io::Error) -> LinkDown {
         | io::ErrorKind::UnexpectedEof => LinkDown::ClosedByPeer,
         _ => LinkDown::Io(e.to_string()),
     }
+}
+
+/// Run a link's `reader` beside its `writer` task until the link ends, and say why.
+///
+/// A local stop (`stop` fires, or its sender is dropped: closed locally) lets the writer flush
+/// what is queued for up to `linger`. A local stop is always signalled before its effects (the
+/// writer's end of stream, then the peer hanging up) can be seen, so a stop that is pending
+/// when the link ends is the real reason. Checking it first (biased) is not enough on its own:
+/// one poll of the reader can run long enough to see those effects, so it is checked again
+/// after. The writer is aborted if it has not finished.
+pub(crate) async fn until_down(
+    mut stop: oneshot::Receiver<LinkDown>,
+    mut writer: JoinHandle<Option<LinkDown>>,
+    reader: impl Future<Output = LinkDown>,
+    linger: Duration,
+) -> LinkDown {
+    // A finished JoinHandle must not be polled again: remember whether it was.
+    let mut writer_done = false;
+    let reason = tokio::select! {
+        biased;
+        s = &mut stop => {
+            let reason = s.unwrap_or(LinkDown::ClosedLocally);
+            writer_done = tokio::time::timeout(linger, &mut writer).await.is_ok();
+            reason
+        }
+        w = &mut writer => {
+            writer_done = true;
+            match w {
+                Ok(Some(reason)) => reason,
+                // The queue closed: the link was removed, and `stop` says why.
+                Ok(None) => (&mut stop).await.unwrap_or(LinkDown::ClosedLocally),
+                Err(e) => LinkDown::Io(format!("writer task failed: {e}")),
+            }
+        }
+        r = reader => r,
+    };
+    let reason = stop.try_recv().unwrap_or(reason);
+    if !writer_done {
+        writer.abort();
+        let _ = writer.await;
+    }
+    reason
+}
+
+/// Report a link's end: the drops not yet reported, then its one `LinkDown` (waiting for room
+/// in the event queue: neither may be lost).
+pub(crate) async fn report_down(
+    backlog: &Backlog,
+    link: LinkId,
+    reason: LinkDown,
+    events: &mpsc::Sender<TransportEvent>,
+) {
+    let frames = backlog.dropped.swap(0, Ordering::Relaxed);
+    if frames > 0 {
+        let _ = events
+            .send(TransportEvent::SendDropped { link, frames })
+            .await;
+    }
+    let _ = events.send(TransportEvent::LinkDown { link, reason }).await;
 }
