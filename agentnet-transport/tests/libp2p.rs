@@ -73,6 +73,21 @@ async fn link_up(t: &mut Libp2pTransport) -> LinkInfo {
     .await
 }
 
+/// Dial `addr` until a link comes up (a relay reservation takes a moment to stand).
+async fn dial_until_up(dialer: &mut Libp2pTransport, addr: &str, what: &str) -> LinkInfo {
+    let up = tokio::time::timeout(WAIT, async {
+        loop {
+            dialer.connect(addr).unwrap();
+            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
+            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
+                return l;
+            }
+        }
+    })
+    .await;
+    up.unwrap_or_else(|_| panic!("{what}"))
+}
+
 async fn frames_flow(a: &mut Libp2pTransport, b: &mut Libp2pTransport, listen: &str) {
     let addr = b.local_addr().unwrap();
     assert!(addr.contains("/p2p/"), "{addr} names the peer");
@@ -281,18 +296,7 @@ async fn a_node_listening_through_a_relay_is_reached_over_it() {
         "{relay_addr}/p2p-circuit/p2p/{}",
         peer_id_of(&hidden.local_id()).unwrap()
     );
-    // The reservation takes a moment: dial until a link comes up.
-    let up = tokio::time::timeout(WAIT, async {
-        loop {
-            dialer.connect(&circuit).unwrap();
-            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
-            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
-                return l;
-            }
-        }
-    })
-    .await
-    .expect("a link over the relay");
+    let up = dial_until_up(&mut dialer, &circuit, "a link over the relay").await;
     assert_eq!(up.peer, hidden.local_id());
     let l = link_up(&mut hidden).await;
     assert_eq!(l.peer, dialer.local_id());
@@ -390,17 +394,7 @@ async fn a_relayed_link_moves_to_a_direct_connection_once_one_exists() {
         "{relay_addr}/p2p-circuit/p2p/{}",
         peer_id_of(&hidden.local_id()).unwrap()
     );
-    let relayed = tokio::time::timeout(WAIT, async {
-        loop {
-            dialer.connect(&circuit).unwrap();
-            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
-            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
-                return l;
-            }
-        }
-    })
-    .await
-    .expect("a link over the relay");
+    let relayed = dial_until_up(&mut dialer, &circuit, "a link over the relay").await;
     assert!(relayed.remote.contains("p2p-circuit"), "{}", relayed.remote);
     let (down, direct) = {
         let mut down = None;
@@ -576,17 +570,12 @@ async fn a_refused_relay_reservation_is_asked_for_again() {
     let mut dialer = transport(62, "/ip4/127.0.0.1/tcp/0").await;
     let circuit = hidden.local_addr().unwrap();
     assert!(circuit.starts_with(&relay_addr.to_string()), "{circuit}");
-    let up = tokio::time::timeout(WAIT, async {
-        loop {
-            dialer.connect(&circuit).unwrap();
-            let ev = tokio::time::timeout(Duration::from_secs(2), dialer.next_event()).await;
-            if let Ok(Some(TransportEvent::LinkUp(l))) = ev {
-                return l;
-            }
-        }
-    })
-    .await
-    .expect("a link over the relay once it serves");
+    let up = dial_until_up(
+        &mut dialer,
+        &circuit,
+        "a link over the relay once it serves",
+    )
+    .await;
     assert_eq!(up.peer, hidden.local_id());
     drop(relay);
 }
