@@ -128,16 +128,7 @@ pub(crate) fn write_outputs(
         &["fraction", "gossip_latency_ms", "flood_latency_ms"],
         &rows,
     )?;
-    let mut series = vec![Series {
-        name: "bodyless gossip".into(),
-        points: g_pts,
-    }];
-    if flood.is_some() {
-        series.push(Series {
-            name: "flooding".into(),
-            points: f_pts,
-        });
-    }
+    let series = gossip_and_flood(g_pts, flood.is_some().then_some(f_pts));
     report::line_chart(
         &dir.join("latency_cdf.svg"),
         "Header delivery latency (CDF)",
@@ -171,16 +162,7 @@ pub(crate) fn write_outputs(
         &["ms_since_publish", "gossip_coverage", "flood_coverage"],
         &rows,
     )?;
-    let mut series = vec![Series {
-        name: "bodyless gossip".into(),
-        points: g_pts,
-    }];
-    if flood.is_some() {
-        series.push(Series {
-            name: "flooding".into(),
-            points: f_pts,
-        });
-    }
+    let series = gossip_and_flood(g_pts, flood.is_some().then_some(f_pts));
     report::line_chart(
         &dir.join("coverage_over_time.svg"),
         "Coverage of (node, header) pairs",
@@ -438,4 +420,19 @@ pub(crate) fn report(args: &Args, runs: Runs) {
         );
         println!("  files in {}", args.out.display());
     }
+}
+
+/// The chart series of both runs: bodyless gossip, and flooding if run B ran.
+fn gossip_and_flood(gossip: Vec<(f64, f64)>, flood: Option<Vec<(f64, f64)>>) -> Vec<Series> {
+    let mut series = vec![Series {
+        name: "bodyless gossip".into(),
+        points: gossip,
+    }];
+    if let Some(points) = flood {
+        series.push(Series {
+            name: "flooding".into(),
+            points,
+        });
+    }
+    series
 }
