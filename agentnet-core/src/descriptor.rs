@@ -40,7 +40,7 @@ use thiserror::Error;
 
 use crate::hash::Hash;
 use crate::identity::{AgentId, KeyCache};
-use crate::semantic::QuantizedEmbedding;
+use crate::semantic::TaggedEmbedding;
 use crate::signed::{Signed, SignedError, SignedObject};
 use crate::time::{Now, WallTime};
 use crate::wire::{Limits, MessageKind};
@@ -165,9 +165,10 @@ pub struct Intent {
     pub summary: String,
     /// Lower-case keywords; at most 16 of at most 32 bytes each.
     pub tags: Vec<String>,
-    /// The summary embedded by the provider's encoder, quantized (optional; receivers may
-    /// re-encode the summary with their own encoder instead).
-    pub embedding: Option<QuantizedEmbedding>,
+    /// The summary embedded by the provider's encoder, quantized, with that encoder's tag
+    /// (optional). Receivers compare it only with vectors of the same encoder; discovery
+    /// re-encodes the summary with the receiver's own encoder.
+    pub embedding: Option<TaggedEmbedding>,
 }
 
 /// Input and output modes (media types such as `text/plain`, `image/png`).

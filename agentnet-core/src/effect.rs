@@ -11,6 +11,7 @@
 //! | [`Effect::Persist`] | writes every record of the batch durably (one transaction) | `handle_persisted(now, id)` |
 //! | [`Effect::Llm`] | sends the prompt to its language model before `deadline` | `handle_llm_response(now, id, text)` or `handle_llm_failure(now, id, why)` |
 //! | [`Effect::Execute`] | runs the task on `input` (the provider's application) before `deadline` | `handle_executed(now, id, result)` |
+//! | [`Effect::Embed`] | embeds `texts` with its embedding model before `deadline` | `handle_embedded(now, id, Ok(vectors))` or `handle_embedded(now, id, Err(why))` |
 //!
 //! Every effect carries a [`RequestId`] unique within the engine instance that issued it, and
 //! exactly one completion is expected per effect. A completion that names an unknown or
@@ -144,13 +145,27 @@ pub enum Effect {
         /// After this a result can no longer be delivered.
         deadline: Instant,
     },
+    /// Embed `texts` with the host's embedding model (the one named by the engine's
+    /// [`SemanticEncoder::id`](crate::semantic::SemanticEncoder::id)); answer with
+    /// `handle_embedded(now, id, vectors)`, one vector per text in order, or a failure.
+    Embed {
+        /// The completion's id.
+        id: RequestId,
+        /// What to embed; at most the engine's batch size, each at most its text bound.
+        texts: Vec<String>,
+        /// After this the engine stops waiting and treats the call as failed.
+        deadline: Instant,
+    },
 }
 
 impl Effect {
     /// The effect's completion id.
     pub fn id(&self) -> RequestId {
         match self {
-            Effect::Persist { id, .. } | Effect::Llm { id, .. } | Effect::Execute { id, .. } => *id,
+            Effect::Persist { id, .. }
+            | Effect::Llm { id, .. }
+            | Effect::Execute { id, .. }
+            | Effect::Embed { id, .. } => *id,
         }
     }
 }

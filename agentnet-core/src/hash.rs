@@ -100,6 +100,8 @@ pub mod domain {
     pub const FLOOD_FRAME: &str = "agentnet/v1/flood-frame";
     /// The DHT key under which the followers of a topic announce themselves (libp2p transport).
     pub const TOPIC_PROVIDER_KEY: &str = "agentnet/v1/topic-provider-key";
+    /// The short tag naming a semantic encoder on the wire (`semantic::EncoderTag`).
+    pub const ENCODER_TAG: &str = "agentnet/v1/encoder-tag";
 
     /// Every tag above.
     pub const ALL: &[&str] = &[
@@ -147,6 +149,7 @@ pub mod domain {
         RECORD_KEY,
         FLOOD_FRAME,
         TOPIC_PROVIDER_KEY,
+        ENCODER_TAG,
     ];
 }
 

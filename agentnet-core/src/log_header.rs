@@ -15,7 +15,7 @@ use core::time::Duration;
 
 use crate::descriptor::Topic;
 use crate::fork::Forkable;
-use crate::semantic::Sketch;
+use crate::semantic::TaggedSketch;
 use crate::wire::MessageKind;
 use crate::{AgentId, Hash, Now, Signed, SignedObject, WallTime};
 use serde::{Deserialize, Serialize};
@@ -57,8 +57,9 @@ pub struct LogHeader {
     pub issued_at: WallTime,
     /// Lifetime after `issued_at`, milliseconds; the entry is pruned afterwards.
     pub ttl_ms: u32,
-    /// A 32-byte semantic sketch of the body's intent, for interest filtering without the body.
-    pub sketch: Option<Sketch>,
+    /// A 32-byte semantic sketch of the body's intent with the tag of the encoder that made
+    /// it, for interest filtering without the body.
+    pub sketch: Option<TaggedSketch>,
 }
 
 impl SignedObject for LogHeader {

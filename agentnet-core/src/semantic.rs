@@ -23,9 +23,14 @@
 //! Hosts with an embedding model implement [`SemanticEncoder`] over it: [`dim`] is the model's
 //! output size, [`encode`] runs the model and wraps the output with [`Embedding::new`] (which
 //! normalises it), and [`id`] names the model and its version. Vectors, quantized vectors and
-//! sketches are comparable only when they come from the same encoder; none of the wire forms
-//! carry the encoder's identity, so the protocol layer must carry [`id`] next to them and compare
-//! only like with like.
+//! sketches are comparable only when they come from the same encoder: what travels carries the
+//! encoder's [`EncoderTag`] ([`TaggedSketch`] in gossip headers, [`TaggedEmbedding`] in
+//! descriptors), and comparing two of different encoders answers `None`, never a number.
+//!
+//! A model the engine cannot call synchronously (an embeddings server) sits behind a
+//! [`RemoteEncoder`]: it answers from a cache, reports the texts it had no vector for, and
+//! the host embeds them and hands the vectors back (see its docs). The engines stay
+//! synchronous; `agentnet-transport` turns the misses into an `Effect::Embed`.
 //!
 //! [`dim`]: SemanticEncoder::dim
 //! [`encode`]: SemanticEncoder::encode
@@ -100,6 +105,14 @@ pub enum SemanticError {
     ValueOutOfRange {
         /// Position of the first offending value.
         index: usize,
+    },
+    /// A vector handed to an encoder has the wrong number of components.
+    #[error("the vector has {got} components; the encoder makes {expected}")]
+    DimMismatch {
+        /// The encoder's dimension.
+        expected: usize,
+        /// What was handed over.
+        got: usize,
     },
     /// An encoder configuration field is out of range.
     #[error("invalid encoder configuration: {0}")]
@@ -215,6 +228,33 @@ pub trait SemanticEncoder {
     /// The encoder's identity: model name, version and any setting that changes its output.
     /// Embeddings and sketches are comparable only between encoders with equal ids.
     fn id(&self) -> &str;
+
+    /// The short form of [`id`](Self::id) that travels with sketches and embeddings
+    /// ([`EncoderTag::of`]).
+    fn tag(&self) -> EncoderTag {
+        EncoderTag::of(self.id())
+    }
+
+    // Encoders backed by a model outside the engine ([`RemoteEncoder`]). An encoder that
+    // computes every vector itself keeps these defaults.
+
+    /// Whether [`encode`](Self::encode) has a real vector for `text` now. Default: always.
+    fn is_ready(&self, _text: &str) -> bool {
+        true
+    }
+
+    /// The texts encoded without a vector since the last call, for the host to embed. The
+    /// engine asks for them and hands each answer to [`answer`](Self::answer). Default: none.
+    fn take_misses(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The host's vector for a text taken from [`take_misses`](Self::take_misses), or `None`
+    /// when it could not embed it. A vector of the wrong dimension is refused. Default:
+    /// ignored.
+    fn answer(&mut self, _text: &str, _vector: Option<Vec<f32>>) -> Result<(), SemanticError> {
+        Ok(())
+    }
 }
 
 impl<T: SemanticEncoder + ?Sized> SemanticEncoder for &T {
@@ -226,6 +266,12 @@ impl<T: SemanticEncoder + ?Sized> SemanticEncoder for &T {
     }
     fn id(&self) -> &str {
         (**self).id()
+    }
+    fn tag(&self) -> EncoderTag {
+        (**self).tag()
+    }
+    fn is_ready(&self, text: &str) -> bool {
+        (**self).is_ready(text)
     }
 }
 
@@ -239,16 +285,34 @@ impl<T: SemanticEncoder + ?Sized> SemanticEncoder for Box<T> {
     fn id(&self) -> &str {
         (**self).id()
     }
+    fn tag(&self) -> EncoderTag {
+        (**self).tag()
+    }
+    fn is_ready(&self, text: &str) -> bool {
+        (**self).is_ready(text)
+    }
+    fn take_misses(&mut self) -> Vec<String> {
+        (**self).take_misses()
+    }
+    fn answer(&mut self, text: &str, vector: Option<Vec<f32>>) -> Result<(), SemanticError> {
+        (**self).answer(text, vector)
+    }
 }
 
 mod hashing;
 mod ngram;
 mod quantized;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod sketch;
+mod tagged;
 #[cfg(test)]
 mod tests;
 
 use hashing::*;
 pub use ngram::{HashedNgramConfig, HashedNgramEncoder};
 pub use quantized::QuantizedEmbedding;
+pub use remote::{RemoteEncoder, RemoteEncoderLimits};
 pub use sketch::Sketch;
+pub use tagged::{EncoderTag, TaggedEmbedding, TaggedSketch};

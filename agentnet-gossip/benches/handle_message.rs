@@ -72,7 +72,10 @@ fn chain(kp: &Keypair, n: u64) -> Vec<Signed<LogHeader>> {
                 body_len: body.len() as u32,
                 issued_at: WallTime::from_unix_millis(EPOCH_MS),
                 ttl_ms: 60_000,
-                sketch: Some(agentnet_core::semantic::Sketch([7; 32])),
+                sketch: Some(agentnet_core::semantic::TaggedSketch {
+                    encoder: agentnet_core::semantic::EncoderTag([1; 8]),
+                    sketch: agentnet_core::semantic::Sketch([7; 32]),
+                }),
             };
             let s = Signed::sign(kp, h).unwrap();
             prev = Some(s.hash());

@@ -42,7 +42,7 @@ use std::time::Duration;
 use agentnet_core::descriptor::{
     CapabilityDescriptor, PrivacyScope, QosVector, Retention, SideEffects, Topic, compare_versions,
 };
-use agentnet_core::semantic::{Embedding, SemanticEncoder, Sketch};
+use agentnet_core::semantic::{Embedding, SemanticEncoder, TaggedSketch};
 use agentnet_core::{AgentId, Now, Signed, WallTime};
 
 /// Clock skew tolerated when judging whether a descriptor is fresh (its `issued_at` may be at
@@ -288,6 +288,25 @@ impl DiscoveryIndex {
     /// The limits in force.
     pub fn limits(&self) -> IndexLimits {
         self.limits
+    }
+
+    /// Gives entries held with a zero embedding (their encoder had no vector for them yet, as
+    /// a [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder) before the host answers)
+    /// the embedding `f` returns for them, where it returns one. Returns how many changed.
+    pub fn reembed(
+        &mut self,
+        mut f: impl FnMut(&CapabilityDescriptor) -> Option<Embedding>,
+    ) -> usize {
+        let mut changed = 0;
+        for e in self.entries.values_mut().flat_map(|p| p.caps.values_mut()) {
+            if e.embedding.is_zero()
+                && let Some(new) = f(&e.descriptor)
+            {
+                e.embedding = new;
+                changed += 1;
+            }
+        }
+        changed
     }
 
     /// Offer a verified descriptor from a provider without standing; see
@@ -617,8 +636,8 @@ pub const DEFAULT_INTEREST_THRESHOLD: f32 = 0.5;
 pub struct InterestProfile {
     /// Topics followed; a header's topic must be within one of them. Empty: any topic.
     pub topics: Vec<Topic>,
-    /// Sketches of the intents this node cares about.
-    pub intents: Vec<Sketch>,
+    /// Sketches of the intents this node cares about, each with its encoder's tag.
+    pub intents: Vec<TaggedSketch>,
     /// Lowest [`Sketch::similarity`] (an estimate of cosine, `[-1, 1]`) with any intent for a
     /// header to be wanted. Default 0.5; meaningful range about 0.2..=0.9 (sketch similarity
     /// is within about ±0.1 of the true cosine).
@@ -664,7 +683,7 @@ impl InterestProfile {
             .iter()
             .map(|t| encoder.encode(t))
             .filter(|e| !e.is_zero())
-            .map(|e| e.sketch())
+            .map(|e| TaggedSketch::new(encoder, &e))
             .collect();
         InterestProfile {
             topics: Vec::new(),
@@ -684,7 +703,13 @@ impl InterestProfile {
     /// True if a header with this topic and sketch should have its body pulled: the topic is
     /// followed, and either the profile wants everything or the sketch is at least `threshold`
     /// similar to one of the intents. A header without a sketch matches only `everything`.
-    pub fn wants(&self, topic: &Topic, sketch: Option<&Sketch>) -> bool {
+    ///
+    /// A sketch made by an encoder none of the intents share (another model: its
+    /// [`TaggedSketch::encoder`] differs) cannot be compared, so it says nothing either way and
+    /// the topic alone decides: a profile with intents wants it. Refusing it would split
+    /// discovery by model; the body is re-embedded locally on arrival. (Sketches are no
+    /// security boundary: an author picks its sketch, and its tag, freely.)
+    pub fn wants(&self, topic: &Topic, sketch: Option<&TaggedSketch>) -> bool {
         if !self.topics.is_empty() && !self.topics.iter().any(|t| topic.is_within(t)) {
             return false;
         }
@@ -694,9 +719,16 @@ impl InterestProfile {
         let Some(s) = sketch else {
             return false;
         };
-        self.intents
-            .iter()
-            .any(|i| i.similarity(s) >= self.threshold)
+        let mut comparable = false;
+        for i in &self.intents {
+            if let Some(sim) = i.similarity(s) {
+                if sim >= self.threshold {
+                    return true;
+                }
+                comparable = true;
+            }
+        }
+        !comparable && !self.intents.is_empty()
     }
 }
 

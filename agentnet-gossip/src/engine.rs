@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorError, Topic};
 use agentnet_core::hash::Hasher;
 use agentnet_core::identity::KeyCache;
-use agentnet_core::semantic::{SemanticEncoder, Sketch};
+use agentnet_core::semantic::{SemanticEncoder, TaggedSketch};
 use agentnet_core::wire::PROTOCOL_VERSION;
 use agentnet_core::{
     AgentId, BoundedQueue, ConfigError, Engine, Hash, Instant, LinkId, Now, Signed, Signer,
@@ -370,6 +370,59 @@ impl GossipEngine {
         let q = self.encoder.encode(intent);
         self.index
             .query(now, &q, requirements, self.cfg.min_similarity, k)
+    }
+
+    /// Whether this engine's encoder has a real vector for `text` now (always, for an encoder
+    /// that computes its own; see [`SemanticEncoder::is_ready`]).
+    pub fn embedding_ready(&self, text: &str) -> bool {
+        self.encoder.is_ready(text)
+    }
+
+    /// Encodes `text` if the encoder has no vector for it yet (so a remote encoder asks for
+    /// it: it shows up in [`take_embedding_misses`](Self::take_embedding_misses)); returns
+    /// whether it was ready.
+    pub fn prepare_embedding(&mut self, text: &str) -> bool {
+        if self.encoder.is_ready(text) {
+            return true;
+        }
+        let _ = self.encoder.encode(text);
+        false
+    }
+
+    /// The texts the encoder had no vector for since the last call (a
+    /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder)'s misses), for the host to
+    /// embed. Empty for an encoder that computes its own vectors.
+    pub fn take_embedding_misses(&mut self) -> Vec<String> {
+        self.encoder.take_misses()
+    }
+
+    /// The host embedded `texts` (taken from
+    /// [`take_embedding_misses`](Self::take_embedding_misses)): `vectors` has one per text, in
+    /// order, or is `None` when the host failed (the texts are asked for again the next time
+    /// they are encoded). Descriptors indexed while their vector was missing are re-embedded.
+    /// Returns how many index entries changed; a vector of the wrong dimension is refused
+    /// (that text counts as failed).
+    pub fn handle_embedded(&mut self, texts: &[String], vectors: Option<Vec<Vec<f32>>>) -> usize {
+        let mut vectors = vectors.map(Vec::into_iter);
+        let mut answered = std::collections::BTreeSet::new();
+        for t in texts {
+            let v = vectors.as_mut().and_then(Iterator::next);
+            let ok = v.is_some();
+            if self.encoder.answer(t, v).is_ok() && ok {
+                answered.insert(t.as_str());
+            }
+        }
+        if answered.is_empty() {
+            return 0;
+        }
+        let encoder = &self.encoder;
+        self.index.reembed(|d| {
+            let text = intent_text(d);
+            answered
+                .contains(text.as_str())
+                .then(|| encoder.encode(&text))
+                .filter(|e| !e.is_zero())
+        })
     }
 
     // =========================================================================================

@@ -16,7 +16,7 @@ pub use agentnet_core::log_header::{
 #[cfg(test)]
 use agentnet_core::descriptor::Topic;
 #[cfg(test)]
-use agentnet_core::semantic::Sketch;
+use agentnet_core::semantic::{EncoderTag, Sketch, TaggedSketch};
 #[cfg(test)]
 use agentnet_core::{Hash, WallTime};
 
@@ -38,7 +38,10 @@ pub(crate) fn test_header(
         body_len: body.len() as u32,
         issued_at: WallTime::from_unix_millis(1_800_000_000_000),
         ttl_ms: 15_000,
-        sketch: Some(Sketch([0xa5; 32])),
+        sketch: Some(TaggedSketch {
+            encoder: EncoderTag([0x5a; 8]),
+            sketch: Sketch([0xa5; 32]),
+        }),
     }
 }
 

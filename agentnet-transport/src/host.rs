@@ -276,6 +276,23 @@ pub trait LanguageModel: Send + Sync {
     async fn complete(&self, prompt: &Prompt, timeout: Duration) -> Result<String, LlmError>;
 }
 
+/// Embeds texts with a model the agent cannot call itself (an embeddings server), for a node
+/// whose encoder is a [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder): the node
+/// runs the agent's `Effect::Embed`s through it. Set it with
+/// [`NodeBuilder::embedder`](crate::NodeBuilder::embedder).
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// The model's identity (name, version, any setting that changes its vectors): it
+    /// becomes the encoder id, and vectors of different ids are never compared.
+    fn id(&self) -> &str;
+
+    /// The length of every vector it returns.
+    fn dim(&self) -> usize;
+
+    /// One vector of [`dim`](Self::dim) components per text, in order, within `timeout`.
+    async fn embed(&self, texts: &[String], timeout: Duration) -> Result<Vec<Vec<f32>>, LlmError>;
+}
+
 /// The node's time source. Engines see only the [`Now`] values it returns.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current monotonic and wall-clock time.

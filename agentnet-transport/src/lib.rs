@@ -113,7 +113,7 @@ pub mod tcp;
 
 #[cfg(feature = "runtime")]
 pub use host::{
-    Clock, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
+    Clock, Embedder, LanguageModel, LinkDown, LinkInfo, LlmError, Prompt, SystemClock, Transport,
     TransportError, TransportEvent,
 };
 #[cfg(feature = "runtime")]

@@ -1,185 +1,25 @@
 //! `OpenAiCompatible` against a hand-rolled HTTP/1.1 mock server on 127.0.0.1.
 #![cfg(feature = "openai")]
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agentnet_transport::llm::{OpenAiCompatible, OpenAiConfig, OpenAiConfigError};
 use agentnet_transport::{LanguageModel, LlmError, Prompt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-/// Extra time the outer `tokio::time::timeout` allows beyond the call's own timeout.
-const SLACK: Duration = Duration::from_secs(3);
-
-/// A request as the mock server received it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    /// Lower-cased names.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("request body is JSON")
-    }
-}
-
-/// What the mock does with the n-th request.
-#[derive(Clone, Debug)]
-enum Reply {
-    /// Write these bytes, then close.
-    Raw(Vec<u8>),
-    /// Write these bytes, then keep the connection open without writing more.
-    RawThenHang(Vec<u8>),
-    /// Read the request and never answer.
-    Hang,
-}
-
-/// A mock server: the n-th request gets `replies[n]` (the last one once they run out).
-struct Mock {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
+mod http_mock;
+use http_mock::{Mock, Reply, http};
 
 impl Mock {
-    async fn start(replies: Vec<Reply>) -> Mock {
-        assert!(!replies.is_empty());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let replies = Arc::new(replies);
-        let log = Arc::clone(&seen);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, Arc::clone(&replies), Arc::clone(&log)));
-            }
-        });
-        Mock { addr, seen }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// A config for this server with fast retries.
-    fn config(&self) -> OpenAiConfig {
-        let mut config = OpenAiConfig::new(self.base_url(), "test-model");
-        config.retry_backoff = Duration::from_millis(10);
-        config
-    }
-
     fn model(&self) -> OpenAiCompatible {
         OpenAiCompatible::new(self.config()).unwrap()
     }
 }
 
-/// Handles one connection: reads one request, logs it, replies.
-async fn serve(mut stream: TcpStream, replies: Arc<Vec<Reply>>, log: Arc<Mutex<Vec<Seen>>>) {
-    let Some(seen) = read_request(&mut stream).await else {
-        return;
-    };
-    let index = {
-        let mut log = log.lock().unwrap();
-        log.push(seen);
-        log.len() - 1
-    };
-    let reply = replies.get(index).or(replies.last()).cloned();
-    match reply {
-        Some(Reply::Raw(bytes)) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.shutdown().await;
-        }
-        Some(Reply::RawThenHang(bytes)) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.flush().await;
-            hang(stream).await;
-        }
-        Some(Reply::Hang) | None => hang(stream).await,
-    }
-}
-
-/// Keeps the connection open until the test's runtime shuts down.
-async fn hang(stream: TcpStream) {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    drop(stream);
-}
-
-/// Reads a request head and a `Content-Length` body. `None` if the peer goes away first.
-async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > 64 * 1024 {
-            return None;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?.to_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_owned();
-    let path = request_line.next()?.to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(length);
-    Some(Seen {
-        method,
-        path,
-        headers,
-        body,
-    })
-}
-
-/// A complete response with a `Content-Length` body.
-fn http(status: u16, extra_headers: &str, body: &str) -> Reply {
-    Reply::Raw(
-        format!(
-            "HTTP/1.1 {status} Mock\r\nContent-Type: application/json\r\n{extra_headers}\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
-}
+/// Extra time the outer `tokio::time::timeout` allows beyond the call's own timeout.
+const SLACK: Duration = Duration::from_secs(3);
 
 /// A 200 chat completion whose content is `content`.
 fn completion(content: Value) -> Reply {

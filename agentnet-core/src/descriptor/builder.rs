@@ -52,8 +52,8 @@ impl DescriptorBuilder {
         self
     }
 
-    /// Attach a quantized embedding of the summary.
-    pub fn embedding(mut self, e: QuantizedEmbedding) -> Self {
+    /// Attach a quantized embedding of the summary, tagged with its encoder.
+    pub fn embedding(mut self, e: TaggedEmbedding) -> Self {
         self.d.intent.embedding = Some(e);
         self
     }

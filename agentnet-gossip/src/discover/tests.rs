@@ -1,7 +1,7 @@
 use super::*;
 use agentnet_core::Keypair;
 use agentnet_core::descriptor::{Constraints, Price};
-use agentnet_core::semantic::HashedNgramEncoder;
+use agentnet_core::semantic::{HashedNgramConfig, HashedNgramEncoder};
 use agentnet_core::test_support::{keypair, now};
 
 fn desc(k: &Keypair, cap: &str, summary: &str, ttl_s: u64, at: Now) -> CapabilityDescriptor {
@@ -571,10 +571,10 @@ fn interest_profile_wants_related_sketches() {
     );
     assert_eq!(p.intents.len(), 1, "empty text is skipped");
     let topic = Topic::new("language/translation").unwrap();
-    let related = enc.encode("french translation of documents").sketch();
-    let unrelated = enc.encode("review rust code for security bugs").sketch();
-    let rel = p.intents[0].similarity(&related);
-    let unrel = p.intents[0].similarity(&unrelated);
+    let related = TaggedSketch::new(&enc, &enc.encode("french translation of documents"));
+    let unrelated = TaggedSketch::new(&enc, &enc.encode("review rust code for security bugs"));
+    let rel = p.intents[0].similarity(&related).unwrap();
+    let unrel = p.intents[0].similarity(&unrelated).unwrap();
     assert!(rel >= 0.6, "related similarity {rel}");
     assert!(unrel <= 0.3, "unrelated similarity {unrel}");
     assert!(p.wants(&topic, Some(&related)));
@@ -598,4 +598,32 @@ fn interest_profile_wants_related_sketches() {
     let narrowed = InterestProfile::everything().with_topics(vec![Topic::new("code").unwrap()]);
     assert!(!narrowed.wants(&topic, None));
     assert!(narrowed.wants(&Topic::new("code/review").unwrap(), None));
+}
+
+/// A sketch from another encoder is never compared: it says nothing, so the topic decides
+/// (wanted by a profile with intents on a followed topic, whatever its bits).
+#[test]
+fn interest_profile_never_compares_sketches_of_another_encoder() {
+    let enc = HashedNgramEncoder::default();
+    let mut cfg = HashedNgramConfig::default();
+    cfg.dim = 128;
+    let other = HashedNgramEncoder::new(cfg).unwrap();
+    assert_ne!(enc.tag(), other.tag(), "different settings, different ids");
+    let p = InterestProfile::from_texts(&enc, &["translate documents to french"], 0.5)
+        .with_topics(vec![Topic::new("language").unwrap()]);
+    let topic = Topic::new("language/translation").unwrap();
+    // The same words, sketched by the other encoder; and an unrelated text by it.
+    let same_words = TaggedSketch::new(&other, &other.encode("translate documents to french"));
+    let unrelated = TaggedSketch::new(&other, &other.encode("review rust code"));
+    assert_eq!(p.intents[0].similarity(&same_words), None);
+    assert!(p.wants(&topic, Some(&same_words)));
+    assert!(p.wants(&topic, Some(&unrelated)), "not judged by bits it cannot read");
+    assert!(!p.wants(&Topic::new("code").unwrap(), Some(&unrelated)), "topic still filters");
+    assert!(!InterestProfile::none().wants(&topic, Some(&unrelated)));
+    // Forging the tag makes the bits comparable again: sketches are hints, not a boundary.
+    let forged = TaggedSketch {
+        encoder: enc.tag(),
+        sketch: unrelated.sketch,
+    };
+    assert!(p.intents[0].similarity(&forged).is_some());
 }

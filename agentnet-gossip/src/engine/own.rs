@@ -68,7 +68,10 @@ impl GossipEngine {
         d.issued_at = d
             .issued_at
             .max(now.wall.saturating_sub(Duration::from_secs(1)));
-        let sketch = Sketch::from_embedding(&self.encoder.encode(&intent_text(&d)));
+        // A zero vector (nothing to encode, or a remote model's vector not here yet) sketches
+        // to nothing useful: send no sketch rather than one that matches at random.
+        let emb = self.encoder.encode(&intent_text(&d));
+        let sketch = (!emb.is_zero()).then(|| TaggedSketch::new(&*self.encoder, &emb));
         let topic = d.topic.clone();
         let ttl_ms = d.ttl_ms;
         let issued_at = d.issued_at;
@@ -94,7 +97,7 @@ impl GossipEngine {
             body_len: body.len() as u32,
             issued_at,
             ttl_ms,
-            sketch: Some(sketch),
+            sketch,
         };
         let signed = Signed::sign(&*self.signer, header)?;
         own.seq = signed.seq;

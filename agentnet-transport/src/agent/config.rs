@@ -61,7 +61,7 @@ impl ConfigError {
     }
 }
 
-fn check<T: PartialOrd + core::fmt::Debug>(
+pub(super) fn check<T: PartialOrd + core::fmt::Debug>(
     field: &'static str,
     value: T,
     lo: T,
@@ -402,6 +402,9 @@ pub struct AgentConfig {
     /// overflow the oldest is dropped and [`AgentEvent::Overflow`](super::AgentEvent::Overflow)
     /// says so.
     pub max_queued: usize,
+    /// Calls to an embedding model outside the agent (only with a
+    /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder); see [`EmbedConfig`]).
+    pub embed: super::embed::EmbedConfig,
 }
 
 impl Default for AgentConfig {
@@ -437,6 +440,7 @@ impl AgentConfig {
             trust_interval: Duration::from_secs(2),
             max_proofs: 4096,
             max_queued: 8192,
+            embed: super::embed::EmbedConfig::default(),
         }
     }
 
@@ -526,6 +530,7 @@ impl AgentConfig {
         )?;
         check("max_proofs", self.max_proofs, 16, 1_000_000, "16..=1000000")?;
         check("max_queued", self.max_queued, 64, 1_000_000, "64..=1000000")?;
+        self.embed.validate()?;
         let m = agentnet_mech::mechanism::Mechanism::new(
             agentnet_core::AgentId::from_bytes([0; 32]),
             "agentnet-terms",

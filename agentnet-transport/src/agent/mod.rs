@@ -173,6 +173,7 @@
 
 mod config;
 mod discovery;
+mod embed;
 mod events;
 mod identity;
 mod leader;
@@ -222,6 +223,8 @@ pub use events::{
     TaskRequest, TierChoice, ToolCall, Verdict,
 };
 
+pub use embed::EmbedConfig;
+use embed::Embeds;
 use identity::Link;
 use leader::Leader;
 use payload::{Incoming, Outgoing};
@@ -281,6 +284,8 @@ pub struct Agent {
     observations: agentnet_trust::select::Observations,
     /// How many canaries the next tier-2 check needs (learned from this agent's own checks).
     depth: agentnet_trust::depth::CanaryDepth,
+    /// Embedding calls to the host's model (see [`embed`]).
+    embeds: Embeds,
 }
 
 impl core::fmt::Debug for Agent {
@@ -388,6 +393,7 @@ impl Agent {
         let depth = agentnet_trust::depth::CanaryDepth::new(config.funnel.canaries)
             .map_err(ConfigError::engine("funnel"))?;
         let mut agent = Agent {
+            embeds: Embeds::default(),
             observations,
             depth,
             own_attestations: Vec::new(),

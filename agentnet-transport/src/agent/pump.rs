@@ -51,6 +51,7 @@ impl Agent {
                 break;
             }
         }
+        self.pump_embeds(now);
         self.flush_batch();
         let incoming = self
             .incoming
@@ -65,6 +66,7 @@ impl Agent {
             incoming,
             Some(self.next_trust),
             self.leader.as_ref().and_then(|l| l.mloop.poll_timeout()),
+            self.embeds.deadline(),
         ]
         .into_iter()
         .flatten()

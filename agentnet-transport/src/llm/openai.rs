@@ -99,7 +99,7 @@ use tokio::time::Instant;
 use crate::host::{LanguageModel, LlmError, Prompt};
 
 /// How many bytes of an error body [`LlmError::Http`] and error messages keep.
-const ERROR_BODY_BYTES: usize = 512;
+pub(super) const ERROR_BODY_BYTES: usize = 512;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -230,7 +230,7 @@ impl OpenAiCompatible {
     /// [`complete`](LanguageModel::complete) does), so the server need not be up yet. May be
     /// called outside a tokio runtime.
     pub fn new(config: OpenAiConfig) -> Result<Self, OpenAiConfigError> {
-        let endpoint = endpoint_for(&config.base_url)?;
+        let endpoint = endpoint_for(&config.base_url, "chat/completions")?;
         let authorization = match &config.api_key {
             None => None,
             Some(key) => {
@@ -266,11 +266,20 @@ impl OpenAiCompatible {
         &self.endpoint_text
     }
 
-    /// Attempts with retries; the caller bounds the whole loop by the deadline.
-    async fn run(&self, body: Bytes, deadline: Option<Instant>) -> Result<String, LlmError> {
+    /// Attempts with retries, `POST`ing `body` to `endpoint` and reading a success body with
+    /// `parse`; the caller bounds the whole loop by the deadline. (The embeddings client
+    /// shares this: same retries, limits and errors.)
+    pub(super) async fn run<T>(
+        &self,
+        endpoint: &Uri,
+        body: Bytes,
+        deadline: Option<Instant>,
+        limit: usize,
+        parse: fn(&[u8]) -> Result<T, LlmError>,
+    ) -> Result<T, LlmError> {
         let mut retries_done = 0u32;
         loop {
-            let (error, retry_after) = match self.attempt(body.clone()).await {
+            let (error, retry_after) = match self.attempt(endpoint, body.clone(), limit, parse).await {
                 Attempt::Done(result) => return result,
                 Attempt::Retryable { error, retry_after } => (error, retry_after),
             };
@@ -306,10 +315,16 @@ impl OpenAiCompatible {
     }
 
     /// One request/response exchange.
-    async fn attempt(&self, body: Bytes) -> Attempt {
+    async fn attempt<T>(
+        &self,
+        endpoint: &Uri,
+        body: Bytes,
+        limit: usize,
+        parse: fn(&[u8]) -> Result<T, LlmError>,
+    ) -> Attempt<T> {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.endpoint.clone();
+        *request.uri_mut() = endpoint.clone();
         let headers = request.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -334,7 +349,6 @@ impl OpenAiCompatible {
 
         let status = response.status();
         if status.is_success() {
-            let limit = self.config.max_response_bytes;
             if let Some(length) = content_length(response.headers())
                 && length > limit as u64
             {
@@ -343,7 +357,7 @@ impl OpenAiCompatible {
                 ))));
             }
             let result = match read_limited(response.into_body(), limit).await {
-                Ok(bytes) => parse_completion(&bytes),
+                Ok(bytes) => parse(&bytes),
                 Err(e) => Err(e),
             };
             return Attempt::Done(result);
@@ -395,18 +409,31 @@ impl LanguageModel for OpenAiCompatible {
             .map(Bytes::from)
             .map_err(|e| LlmError::Malformed(format!("could not encode the request: {e}")))?;
         match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.run(body, Some(deadline)))
-                .await
-                .unwrap_or(Err(LlmError::Timeout)),
-            None => self.run(body, None).await,
+            Some(deadline) => tokio::time::timeout_at(
+                deadline,
+                self.run(
+                    &self.endpoint,
+                    body,
+                    Some(deadline),
+                    self.config.max_response_bytes,
+                    parse_completion,
+                ),
+            )
+            .await
+            .unwrap_or(Err(LlmError::Timeout)),
+            None => {
+                let limit = self.config.max_response_bytes;
+                self.run(&self.endpoint, body, None, limit, parse_completion)
+                    .await
+            }
         }
     }
 }
 
 /// The outcome of one attempt.
-enum Attempt {
+enum Attempt<T> {
     /// Final: return this.
-    Done(Result<String, LlmError>),
+    Done(Result<T, LlmError>),
     /// Worth retrying (connection failure, 429, 5xx).
     Retryable {
         error: LlmError,
@@ -431,8 +458,8 @@ struct ChatMessage<'a> {
     content: &'a str,
 }
 
-/// `{base_url}/chat/completions`, checked.
-fn endpoint_for(base_url: &str) -> Result<Uri, OpenAiConfigError> {
+/// `{base_url}/{path}`, checked.
+pub(super) fn endpoint_for(base_url: &str, path: &str) -> Result<Uri, OpenAiConfigError> {
     let bad = |reason: &str| OpenAiConfigError::BadUrl {
         url: base_url.to_owned(),
         reason: reason.to_owned(),
@@ -441,7 +468,7 @@ fn endpoint_for(base_url: &str) -> Result<Uri, OpenAiConfigError> {
     if base.contains(['?', '#']) {
         return Err(bad("must not contain a query or fragment"));
     }
-    let uri = format!("{}/chat/completions", base.trim_end_matches('/'))
+    let uri = format!("{}/{path}", base.trim_end_matches('/'))
         .parse::<Uri>()
         .map_err(|e| bad(&e.to_string()))?;
     match uri.scheme_str() {
@@ -519,7 +546,7 @@ async fn read_prefix(mut body: Incoming, max: usize) -> String {
 }
 
 /// At most `max` bytes of `bytes` as a string, not ending in a cut-off UTF-8 sequence.
-fn lossy_prefix(bytes: &[u8], max: usize) -> String {
+pub(super) fn lossy_prefix(bytes: &[u8], max: usize) -> String {
     let mut end = bytes.len().min(max);
     if let Err(e) = std::str::from_utf8(&bytes[..end])
         && e.error_len().is_none()
@@ -612,26 +639,30 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
 mod tests {
     use super::*;
 
+    fn endpoint_for_chat(base: &str) -> Result<Uri, OpenAiConfigError> {
+        endpoint_for(base, "chat/completions")
+    }
+
     #[test]
     fn endpoint_is_joined_and_checked() {
-        let uri = endpoint_for("http://127.0.0.1:8080/v1/").unwrap();
+        let uri = endpoint_for_chat("http://127.0.0.1:8080/v1/").unwrap();
         assert_eq!(uri.to_string(), "http://127.0.0.1:8080/v1/chat/completions");
-        let uri = endpoint_for("http://localhost:11434").unwrap();
+        let uri = endpoint_for_chat("http://localhost:11434").unwrap();
         assert_eq!(uri.to_string(), "http://localhost:11434/chat/completions");
         assert_eq!(
-            endpoint_for("https://api.example.com/v1"),
+            endpoint_for_chat("https://api.example.com/v1"),
             Err(OpenAiConfigError::UnsupportedScheme("https".to_owned()))
         );
         assert!(matches!(
-            endpoint_for("127.0.0.1:8080/v1"),
+            endpoint_for_chat("127.0.0.1:8080/v1"),
             Err(OpenAiConfigError::BadUrl { .. })
         ));
         assert!(matches!(
-            endpoint_for("http://127.0.0.1:8080/v1?x=1"),
+            endpoint_for_chat("http://127.0.0.1:8080/v1?x=1"),
             Err(OpenAiConfigError::BadUrl { .. })
         ));
         assert!(matches!(
-            endpoint_for("http://exa mple/v1"),
+            endpoint_for_chat("http://exa mple/v1"),
             Err(OpenAiConfigError::BadUrl { .. })
         ));
     }

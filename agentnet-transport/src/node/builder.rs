@@ -15,6 +15,7 @@ pub struct NodeBuilder {
     clock: Option<Arc<dyn Clock>>,
     llm: Option<Arc<dyn LanguageModel>>,
     encoder: Option<Box<dyn SemanticEncoder + Send>>,
+    embedder: Option<(Arc<dyn Embedder>, RemoteEncoderLimits)>,
     interest: InterestProfile,
     seed: Option<[u8; 32]>,
     config: NodeConfig,
@@ -57,6 +58,7 @@ impl NodeBuilder {
             clock: None,
             llm: None,
             encoder: None,
+            embedder: None,
             interest: InterestProfile::none(),
             seed: None,
             config: NodeConfig::default(),
@@ -169,6 +171,21 @@ impl NodeBuilder {
         self
     }
 
+    /// Rank intents with an embedding model outside the process (an embeddings server, e.g.
+    /// [`OpenAiEmbeddings`](crate::llm::OpenAiEmbeddings) with feature `openai`), instead of
+    /// the lexical default: the agent's encoder becomes a
+    /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder) named by
+    /// [`Embedder::id`] with `limits`, and the node runs its `Effect::Embed`s through
+    /// `embedder` (the agent's [`EmbedConfig`](crate::agent::EmbedConfig) bounds the calls).
+    /// [`Node::discover`] and [`Node::request`] wait (at most the embed timeout) for their
+    /// intent's vector before ranking. Descriptors are re-embedded locally as they arrive,
+    /// so peers using other encoders are still found. Exclusive with
+    /// [`encoder`](Self::encoder).
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>, limits: RemoteEncoderLimits) -> Self {
+        self.embedder = Some((embedder, limits));
+        self
+    }
+
     /// Which descriptors' bodies to fetch. Default [`InterestProfile::none`] (relay only).
     pub fn interest(mut self, profile: InterestProfile) -> Self {
         self.interest = profile;
@@ -251,9 +268,21 @@ impl NodeBuilder {
             Some(s) => s,
             None => os_seed()?,
         };
-        let encoder = self
-            .encoder
-            .unwrap_or_else(|| Box::new(HashedNgramEncoder::default()));
+        let (encoder, embedder): (Box<dyn SemanticEncoder + Send>, _) =
+            match (self.encoder, self.embedder) {
+                (Some(_), Some(_)) => {
+                    return Err(NodeError::Config(
+                        "give either an encoder or an embedder, not both".into(),
+                    ));
+                }
+                (Some(e), None) => (e, None),
+                (None, Some((m, limits))) => {
+                    let enc = RemoteEncoder::new(m.id(), m.dim(), limits)
+                        .map_err(|e| NodeError::Config(format!("embedder {}: {e}", m.id())))?;
+                    (Box::new(enc), Some(m))
+                }
+                (None, None) => (Box::new(HashedNgramEncoder::default()), None),
+            };
         let id = keys.id();
         let mut agent = Agent::with_encoder(keys, acfg, now, encoder)?;
         agent.set_interest(self.interest);
@@ -294,6 +323,8 @@ impl NodeBuilder {
             store,
             clock,
             llm: self.llm.clone(),
+            embedder,
+            warming: Vec::new(),
             addr: addr.clone(),
             events: ev_tx.clone(),
             done: done_tx,

@@ -42,6 +42,7 @@ pub(super) enum Command {
 pub(super) enum Done {
     Executed(RequestId, Executed),
     Llm(RequestId, Result<String, String>),
+    Embedded(RequestId, Result<Vec<Vec<f32>>, String>),
 }
 
 /// What the driver keeps for a request a handle waits on.
@@ -71,6 +72,10 @@ pub(super) struct Driver {
     pub(super) store: Box<dyn Store>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) llm: Option<Arc<dyn LanguageModel>>,
+    /// Runs `Effect::Embed` when the encoder is a remote one.
+    pub(super) embedder: Option<Arc<dyn Embedder>>,
+    /// Discoveries and requests waiting for their intent's vector (see `embed`).
+    pub(super) warming: Vec<super::embed::Warming>,
     pub(super) addr: Option<String>,
     pub(super) events: broadcast::Sender<NodeEvent>,
     pub(super) done: mpsc::UnboundedSender<Done>,
@@ -164,6 +169,7 @@ impl Driver {
             }
             self.redial(now);
             self.start_dialed(now);
+            self.unpark_warmed(now);
             self.flush(now);
             self.sync_topics();
         }
@@ -184,6 +190,9 @@ impl Driver {
             }
         }
         for w in &self.dialing {
+            d = d.min(w.until);
+        }
+        for w in &self.warming {
             d = d.min(w.until);
         }
         d
@@ -272,20 +281,24 @@ impl Driver {
                 k,
                 reply,
             } => {
+                if !self.warm(now, &intent) {
+                    self.park(now, intent.clone(), Command::Discover {
+                        intent,
+                        requirements,
+                        k,
+                        reply,
+                    });
+                    return None;
+                }
                 let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));
             }
             Command::Request(task, reply) => {
-                let wanted = self.dial_candidates(now, &task);
-                if wanted.is_empty() {
-                    self.start_request(now, task, reply);
-                } else {
-                    self.dialing.push(Dialing {
-                        until: now.mono + self.cfg.dial_wait,
-                        wanted,
-                        task,
-                        reply,
-                    });
+                if !self.warm(now, &task.intent) {
+                    let intent = task.intent.clone();
+                    self.park(now, intent, Command::Request(task, reply));
+                    return None;
                 }
+                self.request_now(now, task, reply);
             }
             Command::Reputation(agent, topic, reply) => {
                 let _ = reply.send((
@@ -332,6 +345,26 @@ impl Driver {
             Command::Shutdown(done) => return Some(done),
         }
         None
+    }
+
+    /// Run a request: dial its candidates first if some are not linked yet.
+    pub(super) fn request_now(
+        &mut self,
+        now: Now,
+        task: Box<TaskRequest>,
+        reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
+    ) {
+        let wanted = self.dial_candidates(now, &task);
+        if wanted.is_empty() {
+            self.start_request(now, task, reply);
+        } else {
+            self.dialing.push(Dialing {
+                until: now.mono + self.cfg.dial_wait,
+                wanted,
+                task,
+                reply,
+            });
+        }
     }
 
     /// Dial the endpoints of candidates for `task` this node has no verified route to yet,
@@ -414,6 +447,7 @@ impl Driver {
             Done::Executed(id, out) => self.agent.handle_executed(now, id, out),
             Done::Llm(id, Ok(text)) => self.agent.handle_llm_response(now, id, &text),
             Done::Llm(id, Err(why)) => self.agent.handle_llm_failure(now, id, &why),
+            Done::Embedded(id, r) => self.agent.handle_embedded(now, id, r),
         };
         if let Err(e) = r {
             tracing::debug!(error = %e, "a completion was refused");
@@ -565,6 +599,11 @@ impl Driver {
                         prompt,
                         deadline,
                     } => self.ask_model(now, id, prompt, deadline),
+                    Effect::Embed {
+                        id,
+                        texts,
+                        deadline,
+                    } => self.embed(now, id, texts, deadline),
                     _ => {}
                 }
             }

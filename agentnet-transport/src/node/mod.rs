@@ -36,7 +36,9 @@ use std::time::Duration;
 
 use agentnet_core::descriptor::{CapabilityDescriptor, Topic};
 use agentnet_core::effect::ExecuteTask;
-use agentnet_core::semantic::{HashedNgramEncoder, SemanticEncoder};
+use agentnet_core::semantic::{
+    HashedNgramEncoder, RemoteEncoder, RemoteEncoderLimits, SemanticEncoder,
+};
 use agentnet_core::wire::peek_kind;
 use agentnet_core::{AgentId, Effect, Engine, Instant, Keypair, LinkId, Now, RequestId};
 use agentnet_gossip::{Candidate, Event as GossipEvent, InterestProfile, Requirements};
@@ -49,12 +51,15 @@ use crate::agent::{
     Agent, AgentConfig, AgentError, AgentEvent, ConfigError, Executed, ServePolicy, Stage,
     TaskOutcome, TaskRequest, Traffic,
 };
-use crate::host::{Clock, LanguageModel, LinkDown, LinkInfo, Prompt, SystemClock, Transport};
+use crate::host::{
+    Clock, Embedder, LanguageModel, LinkDown, LinkInfo, Prompt, SystemClock, Transport,
+};
 use crate::store::{MemoryStore, RedbStore, Store, StoreError, Write};
 
 mod builder;
 mod config;
 mod driver;
+mod embed;
 mod events;
 
 pub use builder::NodeBuilder;
