@@ -5,7 +5,8 @@
 //! ([`mg_sim`]), the agentic-P2P world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG
 //! charts, progress, memory), [`unix`], an example of a custom transport, and the transport
 //! benchmark's helpers ([`bench_link`] for any agentnet `Transport`, [`bench_libp2p`] for bare
-//! rust-libp2p swarms).
+//! rust-libp2p swarms), and the paraphrase set that measures discovery by meaning
+//! ([`paraphrase`], for paraphrase_eval).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod flood;
 pub mod mech_run;
 pub mod mg_sim;
 pub mod p2p_sim;
+pub mod paraphrase;
 pub mod report;
 pub mod scale;
 pub mod unix;
