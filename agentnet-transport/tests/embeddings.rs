@@ -22,9 +22,26 @@ use http_mock::{Mock, Reply, Seen, http};
 /// Words standing for the same thing, one group per concept: the stand-in model knows that
 /// "draw" and "picture" are about images, which a lexical encoder cannot.
 const CONCEPTS: &[&[&str]] = &[
-    &["image", "picture", "draw", "photo", "illustration", "paint", "sketch"],
-    &["translate", "translation", "french", "spanish", "language", "languages"],
-    &["code", "review", "bug", "bugs", "rust", "software", "security"],
+    &[
+        "image",
+        "picture",
+        "draw",
+        "photo",
+        "illustration",
+        "paint",
+        "sketch",
+    ],
+    &[
+        "translate",
+        "translation",
+        "french",
+        "spanish",
+        "language",
+        "languages",
+    ],
+    &[
+        "code", "review", "bug", "bugs", "rust", "software", "security",
+    ],
     &["audio", "speech", "transcribe", "voice", "recording"],
 ];
 const DIM: usize = 16;
@@ -41,7 +58,9 @@ fn concept_vector(text: &str) -> Vec<f32> {
         match CONCEPTS.iter().position(|c| c.contains(&w.as_str())) {
             Some(c) => v[c] += 1.0,
             None => {
-                let h = w.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+                let h = w
+                    .bytes()
+                    .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
                 v[CONCEPTS.len() + (h as usize % (DIM - CONCEPTS.len()))] += 0.2;
             }
         }
@@ -93,7 +112,10 @@ async fn a_batch_is_sent_as_one_request_and_answered_in_index_order() {
     assert_eq!(v, vec![vec![1.0; 16], vec![2.0; 16]]);
     let seen = mock.seen();
     assert_eq!(seen.len(), 1);
-    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/v1/embeddings"));
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/v1/embeddings")
+    );
     assert_eq!(
         seen[0].json(),
         json!({"model": "test-model", "input": ["first", "second"], "encoding_format": "float"})
@@ -161,7 +183,10 @@ async fn malformed_answers_are_typed_errors() {
 #[tokio::test]
 async fn oversized_answers_are_refused() {
     // One text of 16 numbers allows 16 × 32 + 64 KiB bytes.
-    let huge = format!("{{\"data\": [{{\"embedding\": [{}]}}]}}", "0.1,".repeat(40_000) + "0.1");
+    let huge = format!(
+        "{{\"data\": [{{\"embedding\": [{}]}}]}}",
+        "0.1,".repeat(40_000) + "0.1"
+    );
     let mock = Mock::start(vec![http(200, "", &huge)]).await;
     let r = embeddings(&mock, 16)
         .embed(&texts(&["a"]), Duration::from_secs(5))
@@ -204,7 +229,10 @@ async fn a_silent_server_times_out_and_errors_are_retried() {
     let r = embeddings(&mock, 16)
         .embed(&texts(&["a"]), Duration::from_secs(5))
         .await;
-    assert!(matches!(r, Err(LlmError::Http { status: 400, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(LlmError::Http { status: 400, .. })),
+        "{r:?}"
+    );
 }
 
 fn descriptor(keys: &Keypair, cap: &str, topic: &str, summary: &str) -> CapabilityDescriptor {
@@ -267,9 +295,21 @@ async fn a_node_discovers_by_the_model_servers_vectors() {
     wait_for(&mut r, "link", |e| matches!(e, NodeEvent::LinkUp(_))).await;
     wait_for(&mut blind, "link", |e| matches!(e, NodeEvent::LinkUp(_))).await;
     for (cap, topic, summary) in [
-        ("image.generate", "creative/image", "Generate an image from a text prompt"),
-        ("text.translate", "language/text", "Translate text between languages"),
-        ("code.review", "software/code", "Review source code for security bugs"),
+        (
+            "image.generate",
+            "creative/image",
+            "Generate an image from a text prompt",
+        ),
+        (
+            "text.translate",
+            "language/text",
+            "Translate text between languages",
+        ),
+        (
+            "code.review",
+            "software/code",
+            "Review source code for security bugs",
+        ),
     ] {
         provider
             .announce(descriptor(&kp, cap, topic, summary))
@@ -309,7 +349,10 @@ async fn a_node_discovers_by_the_model_servers_vectors() {
         .flat_map(|s| s.json()["input"].as_array().cloned().unwrap_or_default())
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
-    assert!(inputs.iter().any(|t| t.starts_with("Generate an image")), "{inputs:?}");
+    assert!(
+        inputs.iter().any(|t| t.starts_with("Generate an image")),
+        "{inputs:?}"
+    );
     assert!(inputs.iter().any(|t| t == "draw a picture of a cat"));
 
     // The failing server: the call fails fast, nothing is left in flight, and discovery

@@ -131,8 +131,7 @@ pub fn words(text: &str) -> BTreeSet<String> {
 
 fn same_word(a: &str, b: &str) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    a == b || (short.chars().count() >= 4 && long.starts_with(short))
-        || common_prefix(a, b) >= 5
+    a == b || (short.chars().count() >= 4 && long.starts_with(short)) || common_prefix(a, b) >= 5
 }
 
 fn common_prefix(a: &str, b: &str) -> usize {

@@ -22,12 +22,20 @@ fn the_set_has_a_hundred_pairs_worded_without_their_capabilitys_words() {
     assert!(s.capabilities.iter().all(|c| c.intents.len() >= 2));
     let names: std::collections::BTreeSet<_> =
         s.capabilities.iter().map(|c| &c.capability).collect();
-    assert_eq!(names.len(), s.capabilities.len(), "capabilities are distinct");
+    assert_eq!(
+        names.len(),
+        s.capabilities.len(),
+        "capabilities are distinct"
+    );
     assert_eq!(paraphrase::shared_words(&s), Vec::<(String, String)>::new());
     // The checker does catch a shared word, and a shared stem.
     let mut bad = s.clone();
-    bad.capabilities[0].intents.push("an image of a boat".into());
-    bad.capabilities[1].intents.push("a translation please".into());
+    bad.capabilities[0]
+        .intents
+        .push("an image of a boat".into());
+    bad.capabilities[1]
+        .intents
+        .push("a translation please".into());
     let found: Vec<String> = paraphrase::shared_words(&bad)
         .into_iter()
         .map(|(_, w)| w)
@@ -140,7 +148,12 @@ async fn paraphrase_eval_runs_the_set_against_an_embeddings_server() {
     }
     // A server that is not there is an error naming it, not a crash.
     let o = Command::new(env!("CARGO_BIN_EXE_paraphrase_eval"))
-        .args(["--embeddings-url", "http://127.0.0.1:9/v1", "--timeout-secs", "2"])
+        .args([
+            "--embeddings-url",
+            "http://127.0.0.1:9/v1",
+            "--timeout-secs",
+            "2",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());

@@ -73,13 +73,19 @@ impl RemoteEncoder {
             return Err(SemanticError::DimOutOfRange { dim });
         }
         if !(1..=1_000_000).contains(&limits.cache_entries) {
-            return Err(SemanticError::InvalidConfig("cache_entries must be 1..=1000000"));
+            return Err(SemanticError::InvalidConfig(
+                "cache_entries must be 1..=1000000",
+            ));
         }
         if !(1..=1_000_000).contains(&limits.max_pending) {
-            return Err(SemanticError::InvalidConfig("max_pending must be 1..=1000000"));
+            return Err(SemanticError::InvalidConfig(
+                "max_pending must be 1..=1000000",
+            ));
         }
         if !(16..=1 << 20).contains(&limits.max_text_bytes) {
-            return Err(SemanticError::InvalidConfig("max_text_bytes must be 16..=1048576"));
+            return Err(SemanticError::InvalidConfig(
+                "max_text_bytes must be 16..=1048576",
+            ));
         }
         let id = id.into();
         Ok(RemoteEncoder {

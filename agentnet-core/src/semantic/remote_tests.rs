@@ -29,9 +29,16 @@ fn a_miss_is_asked_for_once_and_answered_vectors_are_served() {
     assert!(!e.is_ready("draw a cat"));
     assert!(e.is_ready("   "), "nothing to encode is always ready");
     let _ = e.encode("draw a cat");
-    assert_eq!(e.take_misses(), vec!["draw a cat".to_owned()], "once, not twice");
+    assert_eq!(
+        e.take_misses(),
+        vec!["draw a cat".to_owned()],
+        "once, not twice"
+    );
     let _ = e.encode("draw a cat");
-    assert!(e.take_misses().is_empty(), "asked and not answered: not asked again");
+    assert!(
+        e.take_misses().is_empty(),
+        "asked and not answered: not asked again"
+    );
     assert_eq!(e.outstanding(), 1);
     e.answer("draw a cat", Some(unit(3))).unwrap();
     assert!(e.is_ready("draw a cat"));
@@ -69,7 +76,11 @@ fn the_cache_and_the_misses_are_bounded() {
         let _ = e.encode(t);
     }
     let taken = e.take_misses();
-    assert_eq!(taken.len(), 3, "misses beyond the bound wait for a later encode");
+    assert_eq!(
+        taken.len(),
+        3,
+        "misses beyond the bound wait for a later encode"
+    );
     for (i, t) in taken.iter().enumerate() {
         e.answer(t, Some(unit(i))).unwrap();
     }
@@ -129,7 +140,11 @@ fn tags_name_encoders_and_keep_their_vectors_apart() {
         sketch: a.sketch,
     };
     assert_eq!(a.similarity(&a), Some(1.0));
-    assert_eq!(a.similarity(&b), None, "same bits, other encoder: not compared");
+    assert_eq!(
+        a.similarity(&b),
+        None,
+        "same bits, other encoder: not compared"
+    );
     let qa = TaggedEmbedding::new(&lexical, &e).unwrap();
     let qb = TaggedEmbedding {
         encoder: model.tag(),

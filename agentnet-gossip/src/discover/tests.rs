@@ -617,8 +617,14 @@ fn interest_profile_never_compares_sketches_of_another_encoder() {
     let unrelated = TaggedSketch::new(&other, &other.encode("review rust code"));
     assert_eq!(p.intents[0].similarity(&same_words), None);
     assert!(p.wants(&topic, Some(&same_words)));
-    assert!(p.wants(&topic, Some(&unrelated)), "not judged by bits it cannot read");
-    assert!(!p.wants(&Topic::new("code").unwrap(), Some(&unrelated)), "topic still filters");
+    assert!(
+        p.wants(&topic, Some(&unrelated)),
+        "not judged by bits it cannot read"
+    );
+    assert!(
+        !p.wants(&Topic::new("code").unwrap(), Some(&unrelated)),
+        "topic still filters"
+    );
     assert!(!InterestProfile::none().wants(&topic, Some(&unrelated)));
     // Forging the tag makes the bits comparable again: sketches are hints, not a boundary.
     let forged = TaggedSketch {

@@ -49,7 +49,13 @@ impl EmbedConfig {
         use super::config::check;
         check("embed.batch", self.batch, 1, 2048, "1..=2048")?;
         check("embed.max_in_flight", self.max_in_flight, 1, 64, "1..=64")?;
-        check("embed.max_queued", self.max_queued, 1, 1_000_000, "1..=1000000")?;
+        check(
+            "embed.max_queued",
+            self.max_queued,
+            1,
+            1_000_000,
+            "1..=1000000",
+        )?;
         check(
             "embed.timeout",
             self.timeout,

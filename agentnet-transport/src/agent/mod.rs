@@ -95,6 +95,7 @@
 //!         Persist  → write the records durably, then agent.handle_persisted(now, id)
 //!         Execute  → run the task (the application), then agent.handle_executed(now, id, r)
 //!         Llm      → ask the model, then agent.handle_llm_response / _failure
+//!         Embed    → embed the texts (a remote encoder), then agent.handle_embedded
 //!     }
 //!     arm one timer at agent.poll_timeout()
 //! }
@@ -535,6 +536,12 @@ impl Agent {
     #[must_use]
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop()
+    }
+
+    /// Whether effects are waiting for [`poll_effect`](Self::poll_effect) (a command such as
+    /// `announce` or `prepare_embedding` can leave some).
+    pub fn has_effects(&self) -> bool {
+        !self.effects.is_empty()
     }
 
     /// The canonical (identity chain genesis) id of any key; unknown keys are their own.

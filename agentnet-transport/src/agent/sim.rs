@@ -5,7 +5,9 @@
 //! [`Effect::Persist`] records go into an in-memory table (kept by the host, so a factory can
 //! hand them to a restarted agent) and are acknowledged at once; [`Effect::Execute`] runs the
 //! application's [`Handler`] and answers after [`SimHost::exec_delay`] of virtual time;
-//! [`Effect::Llm`] is answered with a failure (no model in the simulator).
+//! [`Effect::Llm`] is answered with a failure (no model in the simulator); [`Effect::Embed`]
+//! is answered at once by the host's [`EmbedFn`] if it has one (a deterministic stand-in
+//! for an embeddings server; [`SimHost::with_embedder`]), with a failure otherwise.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -28,11 +30,15 @@ pub type SimStore = Arc<Mutex<BTreeMap<(String, Bytes), Record>>>;
 /// the production agent but lie on the wire (see [`SimHost::with_tamper`]).
 pub type Tamper = Box<dyn FnMut(Transmit) -> Option<Transmit> + Send>;
 
+/// A simulated embeddings model: one vector per text, or why not.
+pub type EmbedFn = Box<dyn FnMut(&[String]) -> Result<Vec<Vec<f32>>, String> + Send>;
+
 /// An [`Agent`] whose effects are completed by a simulated host.
 pub struct SimHost {
     agent: Agent,
     handler: Option<Handler>,
     tamper: Option<Tamper>,
+    embedder: Option<EmbedFn>,
     /// Virtual time between an `Execute` effect and its answer.
     pub exec_delay: Duration,
     pending: VecDeque<(Instant, RequestId, Executed)>,
@@ -56,6 +62,7 @@ impl SimHost {
             agent,
             handler,
             tamper: None,
+            embedder: None,
             exec_delay: Duration::from_millis(20),
             pending: VecDeque::new(),
             store: SimStore::default(),
@@ -109,6 +116,14 @@ impl SimHost {
         self
     }
 
+    /// The same host answering the agent's `Effect::Embed`s with `embed` (for an agent built
+    /// with a [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder)).
+    #[must_use]
+    pub fn with_embedder(mut self, embed: EmbedFn) -> Self {
+        self.embedder = Some(embed);
+        self
+    }
+
     /// The agent.
     pub fn agent(&self) -> &Agent {
         &self.agent
@@ -148,6 +163,13 @@ impl SimHost {
                     }
                     Effect::Llm { id, .. } => {
                         let _ = self.agent.handle_llm_failure(now, id, "no model");
+                    }
+                    Effect::Embed { id, texts, .. } => {
+                        let r = match self.embedder.as_mut() {
+                            Some(f) => f(&texts),
+                            None => Err("no embedding model".into()),
+                        };
+                        let _ = self.agent.handle_embedded(now, id, r);
                     }
                     _ => {}
                 }
@@ -212,6 +234,11 @@ impl Engine for SimHost {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        // Effects a command left (the simulator drains only transmits and events after a
+        // command): run them on the next tick rather than at the next input.
+        if self.agent.has_effects() {
+            return Some(Instant::ZERO);
+        }
         let exec = self.pending.front().map(|p| p.0);
         match (self.agent.poll_timeout(), exec) {
             (Some(a), Some(b)) => Some(a.min(b)),

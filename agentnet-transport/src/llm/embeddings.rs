@@ -240,7 +240,9 @@ pub(crate) fn parse_embeddings(
             },
         };
         let Some(values) = item.get("embedding").and_then(Value::as_array) else {
-            return malformed(format!("`data[{pos}].embedding` is not an array of numbers"));
+            return malformed(format!(
+                "`data[{pos}].embedding` is not an array of numbers"
+            ));
         };
         if want == 0 {
             want = values.len();

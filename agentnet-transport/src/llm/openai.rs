@@ -279,10 +279,11 @@ impl OpenAiCompatible {
     ) -> Result<T, LlmError> {
         let mut retries_done = 0u32;
         loop {
-            let (error, retry_after) = match self.attempt(endpoint, body.clone(), limit, parse).await {
-                Attempt::Done(result) => return result,
-                Attempt::Retryable { error, retry_after } => (error, retry_after),
-            };
+            let (error, retry_after) =
+                match self.attempt(endpoint, body.clone(), limit, parse).await {
+                    Attempt::Done(result) => return result,
+                    Attempt::Retryable { error, retry_after } => (error, retry_after),
+                };
             if retries_done >= self.config.max_retries {
                 return Err(error);
             }

@@ -282,12 +282,16 @@ impl Driver {
                 reply,
             } => {
                 if !self.warm(now, &intent) {
-                    self.park(now, intent.clone(), Command::Discover {
-                        intent,
-                        requirements,
-                        k,
-                        reply,
-                    });
+                    self.park(
+                        now,
+                        intent.clone(),
+                        Command::Discover {
+                            intent,
+                            requirements,
+                            k,
+                            reply,
+                        },
+                    );
                     return None;
                 }
                 let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));

@@ -43,10 +43,9 @@ impl Driver {
             return;
         }
         let idle = !self.agent.embedding_in_flight();
-        let (go, stay): (Vec<Warming>, Vec<Warming>) =
-            std::mem::take(&mut self.warming).into_iter().partition(|w| {
-                idle || w.until <= now.mono || self.agent.embedding_ready(&w.text)
-            });
+        let (go, stay): (Vec<Warming>, Vec<Warming>) = std::mem::take(&mut self.warming)
+            .into_iter()
+            .partition(|w| idle || w.until <= now.mono || self.agent.embedding_ready(&w.text));
         self.warming = stay;
         for w in go {
             match w.cmd {

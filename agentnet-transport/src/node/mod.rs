@@ -17,7 +17,8 @@
 //!    frames are sent. So nothing the agent acknowledges to a peer (a commitment and its
 //!    deposit, a delegation, an own log entry) leaves before the state behind it is on disk.
 //!    [`Effect::Execute`] runs the application's handler for the capability on its own tokio
-//!    task (bounded by the task's deadline); [`Effect::Llm`] calls the language model.
+//!    task (bounded by the task's deadline); [`Effect::Llm`] calls the language model;
+//!    [`Effect::Embed`] calls the [`Embedder`] (see `NodeBuilder::embedder`).
 //!
 //! Frames are not inspected here: the agent routes them by plane. The node fills the
 //! endpoints of the descriptors it announces from its listen address, so a provider found

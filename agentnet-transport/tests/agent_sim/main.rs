@@ -15,6 +15,7 @@ use agentnet_transport::agent::{
 };
 use bytes::Bytes;
 
+mod embeddings;
 mod identity;
 mod requests;
 mod restarts;

@@ -97,7 +97,6 @@ impl Mock {
         config.retry_backoff = Duration::from_millis(10);
         config
     }
-
 }
 
 /// Handles one connection: reads one request, logs it, replies.
@@ -195,4 +194,3 @@ pub fn http(status: u16, extra_headers: &str, body: &str) -> Reply {
         .into_bytes(),
     )
 }
-

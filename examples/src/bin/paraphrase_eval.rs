@@ -19,7 +19,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agentnet_core::semantic::{HashedNgramEncoder, RemoteEncoder, RemoteEncoderLimits, SemanticEncoder};
+use agentnet_core::semantic::{
+    HashedNgramEncoder, RemoteEncoder, RemoteEncoderLimits, SemanticEncoder,
+};
 use agentnet_examples::paraphrase::{self, Scores, Set};
 use agentnet_examples::report;
 use agentnet_transport::Embedder;
@@ -106,7 +108,11 @@ async fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// A `RemoteEncoder` holding the server's vector for every text of the set.
-async fn embed_all(set: &Set, a: &Args, url: &str) -> Result<RemoteEncoder, Box<dyn std::error::Error>> {
+async fn embed_all(
+    set: &Set,
+    a: &Args,
+    url: &str,
+) -> Result<RemoteEncoder, Box<dyn std::error::Error>> {
     let mut cfg = OpenAiConfig::new(url, &a.model);
     cfg.api_key = a.api_key.clone();
     let timeout = Duration::from_secs(a.timeout_secs);
