@@ -206,6 +206,29 @@ fn an_a2a_client_delegates_through_the_gateway() {
     assert_eq!(got["id"], "g");
     assert_eq!(got["result"], *task);
 
+    // `returnImmediately`: a working task at once, then GetTask until it has ended.
+    let mut quick = send("SendMessage", "shout my text again", json!({}));
+    quick["params"]["configuration"] = json!({"returnImmediately": true});
+    let r = rpc(&addr, &quick);
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_WORKING",
+        "{r}"
+    );
+    let get = json!({"jsonrpc": "2.0", "id": 2, "method": "GetTask",
+        "params": {"id": r["result"]["task"]["id"]}});
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let t = rpc(&addr, &get)["result"].clone();
+        if t["status"]["state"] != "TASK_STATE_WORKING" || Instant::now() > deadline {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        done["artifacts"][0]["parts"][0]["text"], "SHOUT MY TEXT AGAIN",
+        "{done}"
+    );
+
     // Errors.
     let code = |body: &str| -> i64 {
         let (status, text) = post(&addr, body);

@@ -163,7 +163,7 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
         wait: Duration::from_secs(a.wait_secs),
         timeout: Duration::from_secs(a.timeout_secs),
     });
-    tokio::spawn(track_descriptors(gw.clone(), events));
+    let tracker = tokio::spawn(track_descriptors(gw.clone(), events));
     let conns = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
@@ -199,6 +199,8 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
             }
         });
     }
+    tracker.abort();
+    let _ = tracker.await;
     match Arc::try_unwrap(gw) {
         Ok(gw) => gw.node.shutdown().await?,
         // Connections still hold it: dropping the last handle stops the node.
