@@ -33,6 +33,13 @@
 //! Requests must be single JSON-RPC 2.0 objects with an `id`: A2A defines no notifications,
 //! so a call without an `id` (or a batch) gets `-32600` rather than silence.
 //!
+//! Over HTTP (`agentnet a2a`): the card at `GET /.well-known/agent-card.json`; calls as
+//! `POST /` (or the path of `--public-url`) with `Content-Type: application/json` (or
+//! `application/a2a+json`; anything else is `415`). JSON-RPC errors travel with `200`; the
+//! edge's own refusals are HTTP statuses: `413` for a body over 1 MiB, `408` for one that
+//! trickles in, `503` with `Retry-After` and a `-32603` body when the in-flight tasks are at
+//! their bound, `404` for other paths, `405` for other methods.
+//!
 //! # Message → request
 //!
 //! | A2A (`SendMessageRequest`)                 | agentnet (`TaskRequest`)            | Notes                                                        |
@@ -91,16 +98,21 @@ pub const ID_MAX: usize = 256;
 pub const SKILLS_MAX: usize = 256;
 
 /// The gateway's Agent Card: one skill per distinct capability in `reachable` (the first
-/// descriptor of each wins; at most [`SKILLS_MAX`], by capability name), reached at `url`
+/// descriptor of each in (capability, topic, summary) order describes it; at most
+/// [`SKILLS_MAX`], by capability name), reached at `url`
 /// over JSON-RPC. With nothing reachable yet the card lists no skills.
 pub fn gateway_card(reachable: &[DescriptorSpec], url: &str, id: &str) -> AgentCard {
+    // Sorted first, so the same descriptors make the same card whatever order they came in.
+    let mut sorted: Vec<&DescriptorSpec> = reachable.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.capability, &a.topic, &a.summary).cmp(&(&b.capability, &b.topic, &b.summary))
+    });
     let mut specs: Vec<DescriptorSpec> = Vec::new();
-    for d in reachable {
-        if !specs.iter().any(|s| s.capability == d.capability) {
+    for d in sorted {
+        if specs.last().is_none_or(|s| s.capability != d.capability) {
             specs.push(d.clone());
         }
     }
-    specs.sort_by(|a, b| a.capability.cmp(&b.capability));
     specs.truncate(SKILLS_MAX);
     let opts = CardOptions {
         url: url.to_owned(),
