@@ -86,6 +86,39 @@ fn http(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
     (status, body.to_string())
 }
 
+/// A chunked body of `len` bytes, sent while the response is read (the gateway may answer
+/// and close before it has read everything).
+fn post_chunked(addr: &str, len: usize) -> u16 {
+    let mut s = TcpStream::connect(addr).expect("connect to the gateway");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = w.write_all(head.as_bytes());
+        let mut left = len;
+        while sent.is_ok() && left > 0 {
+            let n = left.min(chunk.len());
+            sent = write!(w, "{n:x}\r\n")
+                .and_then(|()| w.write_all(&chunk[..n]))
+                .and_then(|()| w.write_all(b"\r\n"));
+            left -= n;
+        }
+        let _ = w.write_all(b"0\r\n\r\n");
+    });
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let _ = writer.join();
+    let text = String::from_utf8_lossy(&out);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
+}
+
 fn post(addr: &str, body: &str) -> (u16, String) {
     let head = format!(
         "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}",
@@ -252,6 +285,7 @@ fn an_a2a_client_delegates_through_the_gateway() {
         (1 << 20) + 1
     );
     assert_eq!(http(&addr, &big, b"").0, 413);
+    assert_eq!(post_chunked(&addr, (1 << 20) + 64 * 1024), 413);
     let plain = "POST / HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2";
     assert_eq!(http(&addr, plain, b"{}").0, 415);
     assert_eq!(http(&addr, "GET /nowhere HTTP/1.1", b"").0, 404);
