@@ -1,5 +1,6 @@
 //! Shared pieces of the agentnet example programs: A2A Agent Cards from and to capability
-//! descriptors ([`a2a`], for `agentnet card`), the flooding baseline engine the gossip
+//! descriptors ([`a2a`], for `agentnet card`) and the A2A JSON-RPC gateway's mapping
+//! ([`a2a_gateway`], for `agentnet a2a`), the flooding baseline engine the gossip
 //! experiments compare against, the gossip experiments themselves ([`discovery`] for
 //! gossip_discovery, [`scale`] for gossip_scale), the MG-EigenTrust attack simulation
 //! ([`mg_sim`]), the agentic-P2P world of whole agents ([`p2p_sim`]), reporting helpers (CSV, SVG
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod a2a;
+pub mod a2a_gateway;
 pub mod adversary;
 pub mod bench_libp2p;
 pub mod bench_link;

@@ -13,6 +13,7 @@ fn every_subcommand_shows_an_example_in_its_help() {
         &["serve"],
         &["request"],
         &["reputation"],
+        &["a2a"],
         &["card", "export"],
         &["card", "import"],
     ] {

@@ -9,6 +9,7 @@
 //! agentnet reputation --data-dir ./r --json
 //! agentnet card export --descriptor image.toml --url https://agent.example.com/a2a > card.json
 //! agentnet card import card.json --topic tools/recipes --out-dir ./descriptors
+//! agentnet a2a --http 127.0.0.1:8080 --bootstrap 127.0.0.1:7000
 //!
 //! agentnet node --transport libp2p --listen /ip4/0.0.0.0/tcp/7100 --data-dir ./a --relay-server
 //! agentnet serve --transport libp2p --listen /ip4/0.0.0.0/udp/7101/quic-v1 --data-dir ./c \
@@ -68,6 +69,16 @@
 //! or `serve` to sign and announce. `agentnet_examples::a2a` documents the mapping and what
 //! each direction loses.
 //!
+//! `a2a` runs a gateway for A2A clients: a requester node joined through `--bootstrap`, and
+//! an HTTP/1.1 server at `--http` with the Agent Card at `/.well-known/agent-card.json` (one
+//! skill per capability the node holds a fresh descriptor for; url `--public-url`) and A2A
+//! JSON-RPC at `/`. `SendMessage` (or the 0.x `message/send`) hands the message's text to
+//! the network as one request (text as intent and input; `metadata.agentnet.intent` sets the
+//! intent apart) and answers with the A2A task: completed with the result as its artifact,
+//! or failed and why, the provider, tier, attempts and payment in its metadata; `GetTask`
+//! reads it back. Its first line is `listening http://<address>/ as <did:key>`, then one line
+//! per task. `agentnet_examples::a2a_gateway` documents the mapping and what it loses.
+//!
 //! A descriptor file is TOML (`.toml`) or JSON (anything else):
 //!
 //! ```toml
@@ -108,12 +119,14 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+mod a2a;
 mod card;
 mod files;
 mod net;
 mod request;
 mod serve;
 
+use a2a::*;
 use card::*;
 use files::*;
 use net::*;
@@ -250,6 +263,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the network to A2A clients: an Agent Card and JSON-RPC `SendMessage` over HTTP
+    /// (over `--transport tcp` or `libp2p`).
+    #[command(
+        after_help = "Example:\n  agentnet a2a --http 127.0.0.1:8080 --bootstrap 127.0.0.1:7000"
+    )]
+    A2a(A2aArgs),
     /// A2A Agent Cards: `export` one from descriptor files, `import` one's skills as
     /// descriptor files.
     Card {
@@ -395,6 +414,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .init();
     match Cli::parse().cmd {
         Cmd::Card { cmd } => run_card(cmd),
+        Cmd::A2a(args) => run_a2a(args).await,
         Cmd::Node {
             transport,
             listen,
