@@ -74,11 +74,7 @@ impl Set {
 
     /// Every text an encoder is asked to embed: descriptor texts, then intents.
     pub fn texts(&self) -> Vec<String> {
-        let mut t: Vec<String> = self
-            .descriptors(at())
-            .iter()
-            .map(|d| intent_text(d))
-            .collect();
+        let mut t: Vec<String> = self.descriptors(at()).iter().map(intent_text).collect();
         t.extend(self.pairs().map(|(i, _)| i.to_owned()));
         t
     }

@@ -29,6 +29,7 @@ pub(super) enum Command {
         Box<TaskRequest>,
         oneshot::Sender<Result<RequestHandle, NodeError>>,
     ),
+    Descriptors(usize, oneshot::Sender<Vec<CapabilityDescriptor>>),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
@@ -303,6 +304,19 @@ impl Driver {
                     return None;
                 }
                 self.request_now(now, task, reply);
+            }
+            Command::Descriptors(max, reply) => {
+                let skew = agentnet_gossip::discover::FRESHNESS_SKEW;
+                let list = self
+                    .agent
+                    .gossip()
+                    .index()
+                    .iter()
+                    .filter(|d| !d.retracted && d.is_fresh(now, skew))
+                    .take(max)
+                    .map(|d| d.value().clone())
+                    .collect();
+                let _ = reply.send(list);
             }
             Command::Reputation(agent, topic, reply) => {
                 let _ = reply.send((

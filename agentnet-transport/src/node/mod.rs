@@ -255,6 +255,12 @@ impl Node {
         .await
     }
 
+    /// The fresh descriptors this node holds (what [`discover`](Self::discover) ranks), at
+    /// most `max`, in (provider, capability) order.
+    pub async fn descriptors(&self, max: usize) -> Result<Vec<CapabilityDescriptor>, NodeError> {
+        self.call(|r| Command::Descriptors(max, r)).await
+    }
+
     /// Dial `addr` once (the outcome arrives as [`NodeEvent::LinkUp`] or
     /// [`NodeEvent::Refused`]).
     pub async fn connect(&self, addr: &str) -> Result<(), NodeError> {

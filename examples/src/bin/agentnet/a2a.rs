@@ -24,16 +24,14 @@
 //!   the task table keeps the last [`TASKS_KEPT`], oldest evicted first;
 //! - everything peers say (descriptors on the card, results in tasks) leaves as JSON,
 //!   escaped by the serializer, and the card lists at most `SKILLS_MAX` skills from at most
-//!   [`HELD_MAX`] descriptors.
+//!   [`DESCRIPTORS_MAX`] descriptors.
 
 use super::*;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use agentnet_core::AgentId;
 use agentnet_examples::a2a::DescriptorSpec;
 use agentnet_examples::a2a_gateway::{self as gw, Call, RpcError, SendMessage, code};
 use http_body_util::{BodyExt, Full, Limited};
@@ -54,8 +52,8 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECTIONS_MAX: usize = 256;
 /// Most tasks kept for `GetTask`.
 const TASKS_KEPT: usize = 1024;
-/// Most descriptors tracked for the card.
-const HELD_MAX: usize = 4096;
+/// Most descriptors read for the card.
+const DESCRIPTORS_MAX: usize = 4096;
 const CARD_PATH: &str = "/.well-known/agent-card.json";
 
 /// The `a2a` command's arguments.
@@ -88,17 +86,10 @@ pub(crate) struct A2aArgs {
     max_in_flight: usize,
 }
 
-/// A descriptor the node holds, as the card needs it.
-struct Held {
-    spec: DescriptorSpec,
-    expires_ms: u64,
-}
-
 struct Gateway {
     node: Node,
     url: String,
     rpc_path: String,
-    held: Mutex<HashMap<(AgentId, String), Held>>,
     tasks: Mutex<gw::TaskTable>,
     in_flight: Arc<Semaphore>,
     wait: Duration,
@@ -150,20 +141,16 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
         lie: false,
     })
     .await?;
-    // Subscribed before any await: descriptors arrive only after links come up.
-    let events = node.subscribe_events();
     println!("listening http://{bound}/ as {}", node.id());
     let gw = Arc::new(Gateway {
         node,
         rpc_path: url_path(&url),
         url,
-        held: Mutex::new(HashMap::new()),
         tasks: Mutex::new(gw::TaskTable::new(TASKS_KEPT)),
         in_flight: Arc::new(Semaphore::new(a.max_in_flight)),
         wait: Duration::from_secs(a.wait_secs),
         timeout: Duration::from_secs(a.timeout_secs),
     });
-    let tracker = tokio::spawn(track_descriptors(gw.clone(), events));
     let conns = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
@@ -199,8 +186,6 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
             }
         });
     }
-    tracker.abort();
-    let _ = tracker.await;
     match Arc::try_unwrap(gw) {
         Ok(gw) => gw.node.shutdown().await?,
         // Connections still hold it: dropping the last handle stops the node.
@@ -208,52 +193,6 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
     }
     println!("stopped");
     Ok(())
-}
-
-/// Keep the table of descriptors the node holds up to date from its gossip events.
-async fn track_descriptors(
-    gw: Arc<Gateway>,
-    mut events: tokio::sync::broadcast::Receiver<NodeEvent>,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let ev = match events.recv().await {
-            Ok(ev) => ev,
-            Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => break,
-        };
-        let mut held = lock(&gw.held);
-        match ev {
-            NodeEvent::Gossip(GossipEvent::Descriptor(d)) => {
-                let key = (d.provider, d.capability.clone());
-                if held.len() >= HELD_MAX && !held.contains_key(&key) {
-                    // Full: the entry closest to expiry makes room.
-                    let first = held
-                        .iter()
-                        .min_by_key(|(_, h)| h.expires_ms)
-                        .map(|(k, _)| k.clone());
-                    if let Some(k) = first {
-                        held.remove(&k);
-                    }
-                }
-                let h = Held {
-                    spec: DescriptorSpec::from_descriptor(&d),
-                    expires_ms: d.expires_at().as_unix_millis(),
-                };
-                held.insert(key, h);
-            }
-            NodeEvent::Gossip(GossipEvent::Retracted(d)) => {
-                held.remove(&(d.provider, d.capability.clone()));
-            }
-            NodeEvent::Gossip(GossipEvent::DescriptorForgotten {
-                provider,
-                capability,
-            }) => {
-                held.remove(&(provider, capability));
-            }
-            _ => {}
-        }
-    }
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -302,7 +241,7 @@ async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Result<Reply, Infal
     let path = req.uri().path();
     let out = if path == CARD_PATH {
         if req.method() == Method::GET {
-            json_reply(StatusCode::OK, &card(&gw))
+            json_reply(StatusCode::OK, &card(&gw).await)
         } else {
             not_allowed("GET")
         }
@@ -318,12 +257,14 @@ async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Result<Reply, Infal
     Ok(out)
 }
 
-fn card(gw: &Gateway) -> Value {
-    let now = now_ms();
-    let specs: Vec<DescriptorSpec> = lock(&gw.held)
-        .values()
-        .filter(|h| h.expires_ms > now)
-        .map(|h| h.spec.clone())
+async fn card(gw: &Gateway) -> Value {
+    let specs: Vec<DescriptorSpec> = gw
+        .node
+        .descriptors(DESCRIPTORS_MAX)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(DescriptorSpec::from_descriptor)
         .collect();
     let card = gw::gateway_card(&specs, &gw.url, &gw.node.id().to_string());
     serde_json::to_value(&card).unwrap_or(Value::Null)
