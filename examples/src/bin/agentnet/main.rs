@@ -7,6 +7,7 @@
 //! agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec "tr a-z A-Z"
 //! agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier 3 --json "shout my text"
 //! agentnet reputation --data-dir ./r --json
+//! agentnet mcp --bootstrap 127.0.0.1:7000
 //! agentnet card export --descriptor image.toml --url https://agent.example.com/a2a > card.json
 //! agentnet card import card.json --topic tools/recipes --out-dir ./descriptors
 //!
@@ -49,6 +50,10 @@
 //! `tier`, `attempts` (`[{provider, verdict}]`), `fallbacks`, `payment` (units), and
 //! `reputation` (each attempted provider's score in its topic as this requester now sees it).
 //! The exit status is 0 on success and 1 otherwise.
+//!
+//! `mcp` runs a requester node and serves MCP (Model Context Protocol) on stdin/stdout, so an
+//! agent framework can use the network as tools: `discover`, `request`, `reputation` and
+//! `announce` (see the `mcp` module).
 //!
 //! `reputation` opens a data directory (of a node that is not running) and prints the scores
 //! its agent holds, per topic, and whom it holds fraud proofs against.
@@ -99,7 +104,9 @@ use agentnet_examples::adversary::Lying;
 use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
 use agentnet_mech::mechanism::{Tier, UNIT};
 use agentnet_transport::NodeError;
-use agentnet_transport::agent::{AgentConfig, CanaryCase, Executed, TaskRequest, Verdict};
+use agentnet_transport::agent::{
+    AgentConfig, CanaryCase, Executed, TaskOutcome, TaskRequest, Verdict,
+};
 use agentnet_transport::host::Clock;
 use agentnet_transport::tcp::TcpConfig;
 use agentnet_transport::tcp::TcpTransport;
@@ -110,12 +117,14 @@ use serde::Deserialize;
 
 mod card;
 mod files;
+mod mcp;
 mod net;
 mod request;
 mod serve;
 
 use card::*;
 use files::*;
+use mcp::*;
 use net::*;
 use request::*;
 use serve::*;
@@ -250,6 +259,10 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the network to an MCP client over stdio: tools `discover`, `request`,
+    /// `reputation` and `announce` (over `--transport tcp` or `libp2p`).
+    #[command(after_help = "Example:\n  agentnet mcp --bootstrap 127.0.0.1:7000")]
+    Mcp(McpArgs),
     /// A2A Agent Cards: `export` one from descriptor files, `import` one's skills as
     /// descriptor files.
     Card {
@@ -449,6 +462,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             }
             Ok(())
         }
+        Cmd::Mcp(args) => run_mcp(args).await,
         Cmd::Reputation {
             transport,
             data_dir,
