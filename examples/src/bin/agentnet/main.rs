@@ -119,6 +119,7 @@ mod card;
 mod files;
 mod mcp;
 mod net;
+mod reputation;
 mod request;
 mod serve;
 
@@ -126,6 +127,7 @@ use card::*;
 use files::*;
 use mcp::*;
 use net::*;
+use reputation::*;
 use request::*;
 use serve::*;
 
@@ -541,64 +543,6 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
     }
     node.shutdown().await?;
     println!("stopped");
-    Ok(())
-}
-
-async fn run_reputation(
-    net: Net,
-    data_dir: PathBuf,
-    topic: Option<String>,
-    json: bool,
-) -> Result<(), Box<dyn Error>> {
-    if !data_dir
-        .join(agentnet_transport::store::STORE_FILE)
-        .exists()
-    {
-        return Err(format!("{} holds no agentnet node", data_dir.display()).into());
-    }
-    let topic = topic
-        .map(|t| Topic::new(&t).map_err(|e| format!("--topic {t}: {e}")))
-        .transpose()?;
-    let node = start_node(Start {
-        net: &net,
-        data_dir: Some(&data_dir),
-        interest: InterestProfile::none(),
-        config: NodeConfig {
-            agent: agent_config(),
-            ..NodeConfig::default()
-        },
-        lie: false,
-    })
-    .await?;
-    let table: Vec<_> = node
-        .reputation_table()
-        .await?
-        .into_iter()
-        .filter(|(t, ..)| topic.as_ref().is_none_or(|want| want == t))
-        .collect();
-    if json {
-        let rows: Vec<_> = table
-            .iter()
-            .map(|(t, a, s, c)| {
-                serde_json::json!({"topic": t.as_str(), "agent": a.to_string(), "score": s, "convicted": c})
-            })
-            .collect();
-        let out = serde_json::json!({"agent": node.id().to_string(), "scores": rows});
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("reputation as {} sees it:", node.id());
-        for (t, a, s, c) in &table {
-            println!(
-                "  {:<24} {a}  {s:.4}{}",
-                t.as_str(),
-                if *c { "  convicted" } else { "" }
-            );
-        }
-        if table.is_empty() {
-            println!("  (nothing recorded)");
-        }
-    }
-    node.shutdown().await?;
     Ok(())
 }
 

@@ -67,6 +67,9 @@ pub(crate) async fn run_mcp(a: McpArgs) -> Result<(), Box<dyn Error>> {
     let transport = FinishInFlight::new(AsyncRwTransport::new_server(stdin, stdout));
     let served = match server.serve(transport).await {
         Ok(running) => running.waiting().await.map(drop).map_err(Box::from),
+        // Input that ends before the handshake is a client that went away: as clean an end
+        // as any other.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => Ok(()),
         Err(e) => Err(format!("MCP handshake: {e}").into()),
     };
     // The service and every call have let go of their handles by now; the retries only cover
@@ -349,20 +352,25 @@ fn topic(t: &str) -> Result<Topic, String> {
 /// period (a few seconds) before it drops their results; a `request` easily takes longer,
 /// and a user who pipes a call into `agentnet mcp` expects its answer. So this wrapper
 /// reports end of input only once every `tools/call` it passed on has been answered (or
-/// cancelled by the client).
+/// cancelled by the client), or after `DRAIN_LIMIT` in case one never is.
 struct FinishInFlight<T> {
     inner: T,
     /// Ids of the `tools/call` requests not answered yet.
     pending: Arc<tokio::sync::watch::Sender<HashSet<rmcp::model::RequestId>>>,
-    input_ended: bool,
+    /// When input ended, the latest time to report it.
+    input_ended: Option<tokio::time::Instant>,
 }
+
+/// Longest wait for the calls in flight once input ended: far above what one `request`
+/// takes (its dials, sessions and program runs all have deadlines), only a backstop.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
 
 impl<T> FinishInFlight<T> {
     fn new(inner: T) -> Self {
         FinishInFlight {
             inner,
             pending: Arc::new(tokio::sync::watch::Sender::new(HashSet::new())),
-            input_ended: false,
+            input_ended: None,
         }
     }
 }
@@ -394,7 +402,7 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for FinishInFlight<T> {
     // Cancel-safe as rmcp needs (it races `receive` against its other events): a new call
     // after end of input goes straight back to waiting.
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
-        if !self.input_ended {
+        if self.input_ended.is_none() {
             match self.inner.receive().await {
                 Some(m) => {
                     match &m {
@@ -418,12 +426,18 @@ impl<T: Transport<RoleServer>> Transport<RoleServer> for FinishInFlight<T> {
                 }
                 None => {
                     tracing::info!("stdin closed; finishing the tool calls in flight");
-                    self.input_ended = true;
+                    self.input_ended = Some(tokio::time::Instant::now() + DRAIN_LIMIT);
                 }
             }
         }
         let mut pending = self.pending.subscribe();
-        let _ = pending.wait_for(HashSet::is_empty).await;
+        let until = self.input_ended.unwrap_or_else(tokio::time::Instant::now);
+        if tokio::time::timeout_at(until, pending.wait_for(HashSet::is_empty))
+            .await
+            .is_err()
+        {
+            tracing::warn!("tool calls still running {DRAIN_LIMIT:?} after stdin closed");
+        }
         None
     }
 
