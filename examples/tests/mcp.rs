@@ -11,10 +11,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::*;
+use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{ServiceExt, serde_json};
 use serde_json::{Value, json};
 
 type Client = RunningService<RoleClient, ()>;
