@@ -3,95 +3,12 @@
 //! keeps its identity and continues its log. Serve processes run the funnel for a `request`
 //! process, over TCP and over libp2p (where a provider killed and restarted is found again).
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_agentnet");
-
-/// A running node process and the lines it printed.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn agentnet");
-        let out: ChildStdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, lines: rx }
-    }
-
-    /// Wait (up to 60 s) for a line starting with `prefix`; returns it.
-    fn expect(&self, prefix: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) if l.starts_with(prefix) => return l,
-                Ok(_) => {}
-                Err(e) => panic!("no line starting with {prefix:?}: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn descriptor(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::File::create(&p)
-        .and_then(|mut f| f.write_all(body.as_bytes()))
-        .expect("write descriptor");
-    p.to_string_lossy().into_owned()
-}
-
-fn node(dir: &Path, name: &str, bootstrap: Option<&str>, desc: &str) -> (Proc, String, String) {
-    let data = dir.join(name).to_string_lossy().into_owned();
-    let mut args = vec![
-        "node",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--descriptor",
-        desc,
-    ];
-    if let Some(b) = bootstrap {
-        args.extend(["--bootstrap", b]);
-    }
-    started(Proc::spawn(&args))
-}
-
-/// A process that printed `listening <address> as <did:key>`: it, the address and the id.
-fn started(p: Proc) -> (Proc, String, String) {
-    let first = p.expect("listening ");
-    let mut parts = first.split_whitespace().skip(1);
-    let addr = parts.next().expect("address").to_string();
-    let id = parts.nth(1).expect("did").to_string();
-    (p, addr, id)
-}
+use common::*;
 
 fn discover(bootstrap: &str, expect: usize, intent: &str) -> serde_json::Value {
     let out = Command::new(BIN)
@@ -186,42 +103,6 @@ fn three_processes_discover_each_other_and_survive_a_kill() {
     assert_eq!(tr["provider"].as_str(), Some(id2.as_str()));
     drop((n1, n2, n3));
 }
-
-/// `--listen` for a TCP node.
-const TCP: &[&str] = &["--listen", "127.0.0.1:0"];
-
-/// `--transport libp2p` and `--listen` for a libp2p node.
-const LIBP2P: &[&str] = &["--transport", "libp2p", "--listen", "/ip4/127.0.0.1/tcp/0"];
-
-/// A `serve` process over `net` (`TCP` or `LIBP2P`) that shouts its input.
-fn serve(
-    net: &[&str],
-    dir: &Path,
-    name: &str,
-    bootstrap: Option<&str>,
-    desc: &str,
-    extra: &[&str],
-) -> (Proc, String, String) {
-    let data = dir.join(name).to_string_lossy().into_owned();
-    let mut args = vec!["serve"];
-    args.extend(net);
-    args.extend([
-        "--data-dir",
-        &data,
-        "--descriptor",
-        desc,
-        "--exec",
-        "tr a-z A-Z",
-    ]);
-    if let Some(b) = bootstrap {
-        args.extend(["--bootstrap", b]);
-    }
-    args.extend(extra);
-    let (p, addr, id) = started(Proc::spawn(&args));
-    p.expect("serving ");
-    (p, addr, id)
-}
-
 fn request(dir: &Path, bootstrap: &str, extra: &[&str], intent: &str) -> (bool, serde_json::Value) {
     let input = dir.join("input.txt");
     std::fs::write(&input, "hello from a process\n").unwrap();

@@ -3,35 +3,64 @@
 
 use super::*;
 
-/// A descriptor file.
-#[derive(Deserialize, Debug)]
+/// A descriptor file. Its JSON schema (the field docs are the descriptions) is the
+/// argument schema of the MCP `announce` tool, which takes the same object.
+#[derive(Deserialize, Debug, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DescriptorFile {
+    /// Name of the capability, unique per provider (`text.shout`).
     pub(crate) capability: String,
+    /// Topic it is announced in, `/`-separated (`text/transform`).
     pub(crate) topic: String,
+    /// What it does, in plain words (requesters' intents are matched against it).
     pub(crate) summary: String,
+    /// Keywords.
     #[serde(default)]
     pub(crate) tags: Vec<String>,
+    /// Input media types (default `["text/plain"]`).
     #[serde(default)]
     pub(crate) inputs: Vec<String>,
+    /// Output media types (default `["text/plain"]`).
     #[serde(default)]
     pub(crate) outputs: Vec<String>,
+    /// Lifetime of one announcement, seconds (re-issued before it expires).
     #[serde(default = "default_ttl")]
     pub(crate) ttl_secs: u64,
+    /// Strongest effect outside itself: `none` (default), `read_only`, `reversible` or
+    /// `irreversible`.
     #[serde(default)]
+    #[schemars(schema_with = "side_effects_schema")]
     pub(crate) side_effects: Option<SideEffects>,
+    /// Claimed quality of service.
     #[serde(default)]
     pub(crate) qos: QosFile,
 }
 
-#[derive(Deserialize, Debug, Default)]
+/// Claimed quality of service; every field optional.
+#[derive(Deserialize, Debug, Default, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QosFile {
+    /// Typical latency, milliseconds.
     pub(crate) latency_ms: Option<u32>,
+    /// Success rate, basis points (10000 = always).
     pub(crate) success_bp: Option<u16>,
+    /// Price per call, micro-units.
     pub(crate) cost_micros: Option<u64>,
+    /// Availability, basis points.
     pub(crate) availability_bp: Option<u16>,
+    /// Current load, basis points.
     pub(crate) load_bp: Option<u16>,
+}
+
+/// `SideEffects` lives in agentnet-core, which does not depend on schemars: its schema is
+/// written here, from its serde names.
+fn side_effects_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
+    rmcp::schemars::json_schema!({
+        "type": ["string", "null"],
+        "enum": ["none", "read_only", "reversible", "irreversible", null],
+    })
 }
 
 pub(crate) fn default_ttl() -> u64 {

@@ -7,6 +7,7 @@
 //! agentnet serve --listen 127.0.0.1:7002 --data-dir ./c --descriptor shout.toml --exec "tr a-z A-Z"
 //! agentnet request --bootstrap 127.0.0.1:7000 --input in.txt --tier 3 --json "shout my text"
 //! agentnet reputation --data-dir ./r --json
+//! agentnet mcp --bootstrap 127.0.0.1:7000
 //! agentnet card export --descriptor image.toml --url https://agent.example.com/a2a > card.json
 //! agentnet card import card.json --topic tools/recipes --out-dir ./descriptors
 //! agentnet a2a --http 127.0.0.1:8080 --bootstrap 127.0.0.1:7000
@@ -50,6 +51,10 @@
 //! `tier`, `attempts` (`[{provider, verdict}]`), `fallbacks`, `payment` (units), and
 //! `reputation` (each attempted provider's score in its topic as this requester now sees it).
 //! The exit status is 0 on success and 1 otherwise.
+//!
+//! `mcp` runs a requester node and serves MCP (Model Context Protocol) on stdin/stdout, so an
+//! agent framework can use the network as tools: `discover`, `request`, `reputation` and
+//! `announce` (see the `mcp` module).
 //!
 //! `reputation` opens a data directory (of a node that is not running) and prints the scores
 //! its agent holds, per topic, and whom it holds fraud proofs against.
@@ -110,7 +115,9 @@ use agentnet_examples::adversary::Lying;
 use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
 use agentnet_mech::mechanism::{Tier, UNIT};
 use agentnet_transport::NodeError;
-use agentnet_transport::agent::{AgentConfig, CanaryCase, Executed, TaskRequest, Verdict};
+use agentnet_transport::agent::{
+    AgentConfig, CanaryCase, Executed, TaskOutcome, TaskRequest, Verdict,
+};
 use agentnet_transport::host::Clock;
 use agentnet_transport::tcp::TcpConfig;
 use agentnet_transport::tcp::TcpTransport;
@@ -122,14 +129,18 @@ use serde::Deserialize;
 mod a2a;
 mod card;
 mod files;
+mod mcp;
 mod net;
+mod reputation;
 mod request;
 mod serve;
 
 use a2a::*;
 use card::*;
 use files::*;
+use mcp::*;
 use net::*;
+use reputation::*;
 use request::*;
 use serve::*;
 
@@ -269,6 +280,10 @@ enum Cmd {
         after_help = "Example:\n  agentnet a2a --http 127.0.0.1:8080 --bootstrap 127.0.0.1:7000"
     )]
     A2a(A2aArgs),
+    /// Serve the network to an MCP client over stdio: tools `discover`, `request`,
+    /// `reputation` and `announce` (over `--transport tcp` or `libp2p`).
+    #[command(after_help = "Example:\n  agentnet mcp --bootstrap 127.0.0.1:7000")]
+    Mcp(McpArgs),
     /// A2A Agent Cards: `export` one from descriptor files, `import` one's skills as
     /// descriptor files.
     Card {
@@ -469,6 +484,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             }
             Ok(())
         }
+        Cmd::Mcp(args) => run_mcp(args).await,
         Cmd::Reputation {
             transport,
             data_dir,
@@ -547,64 +563,6 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
     }
     node.shutdown().await?;
     println!("stopped");
-    Ok(())
-}
-
-async fn run_reputation(
-    net: Net,
-    data_dir: PathBuf,
-    topic: Option<String>,
-    json: bool,
-) -> Result<(), Box<dyn Error>> {
-    if !data_dir
-        .join(agentnet_transport::store::STORE_FILE)
-        .exists()
-    {
-        return Err(format!("{} holds no agentnet node", data_dir.display()).into());
-    }
-    let topic = topic
-        .map(|t| Topic::new(&t).map_err(|e| format!("--topic {t}: {e}")))
-        .transpose()?;
-    let node = start_node(Start {
-        net: &net,
-        data_dir: Some(&data_dir),
-        interest: InterestProfile::none(),
-        config: NodeConfig {
-            agent: agent_config(),
-            ..NodeConfig::default()
-        },
-        lie: false,
-    })
-    .await?;
-    let table: Vec<_> = node
-        .reputation_table()
-        .await?
-        .into_iter()
-        .filter(|(t, ..)| topic.as_ref().is_none_or(|want| want == t))
-        .collect();
-    if json {
-        let rows: Vec<_> = table
-            .iter()
-            .map(|(t, a, s, c)| {
-                serde_json::json!({"topic": t.as_str(), "agent": a.to_string(), "score": s, "convicted": c})
-            })
-            .collect();
-        let out = serde_json::json!({"agent": node.id().to_string(), "scores": rows});
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("reputation as {} sees it:", node.id());
-        for (t, a, s, c) in &table {
-            println!(
-                "  {:<24} {a}  {s:.4}{}",
-                t.as_str(),
-                if *c { "  convicted" } else { "" }
-            );
-        }
-        if table.is_empty() {
-            println!("  (nothing recorded)");
-        }
-    }
-    node.shutdown().await?;
     Ok(())
 }
 

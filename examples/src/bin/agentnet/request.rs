@@ -50,19 +50,8 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         Some(p) => read_canaries(p)?,
         None => Vec::new(),
     };
-    let mut task = TaskRequest::new(a.intent.clone(), Bytes::from(input));
-    task = match a.tier.as_str() {
-        "auto" => task,
-        "1" => task.tier(Tier::Reputation),
-        "2" => task.tier(Tier::Canary),
-        "3" => task.tier(Tier::Evidence),
-        other => return Err(format!("--tier {other}: use auto, 1, 2 or 3").into()),
-    };
-    if !(a.value_at_risk.is_finite() && a.value_at_risk >= 0.0) {
-        return Err("--value-at-risk must be a non-negative number of units".into());
-    }
-    task = task
-        .value_at_risk((a.value_at_risk * UNIT as f64) as u64)
+    let task = task_request(&a.intent, Bytes::from(input), &a.tier, a.value_at_risk)
+        .map_err(|e| format!("--{e}"))?
         .canaries(canaries);
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
@@ -79,27 +68,8 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         lie: false,
     })
     .await?;
-    // Collect descriptors until `--expect` candidates are known, or else until the list
-    // stops growing for a second.
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);
-    let (mut seen, mut stable_since) = (0, WallClock::now());
-    while WallClock::now() < until {
-        let n = node
-            .discover(&a.intent, task.requirements.clone(), 16)
-            .await?
-            .len();
-        if let Some(e) = a.expect {
-            if n >= e {
-                break;
-            }
-        } else if n != seen {
-            seen = n;
-            stable_since = WallClock::now();
-        } else if n > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    await_candidates(&node, &a.intent, &task.requirements, until, a.expect).await?;
     let outcome = node.request(task).await?;
     // One trust round, so the scores below include this task.
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -113,21 +83,8 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
     let ok = outcome.result.is_ok();
     let verdict = |v: &Verdict| v.name();
     if a.json {
-        let out = serde_json::json!({
-            "outcome": match &outcome.result { Ok(_) => "success".to_string(), Err(e) => e.clone() },
-            "result": outcome.result.as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default(),
-            "provider": outcome.provider.map(|p| p.to_string()),
-            "tier": outcome.tier as u8,
-            "attempts": outcome.attempts.iter().map(|at| serde_json::json!({
-                "provider": at.provider.to_string(),
-                "topic": at.topic.as_str(),
-                "tier": at.tier as u8,
-                "verdict": verdict(&at.verdict),
-            })).collect::<Vec<_>>(),
-            "fallbacks": outcome.fallback_count(),
-            "payment": outcome.payment as f64 / UNIT as f64,
-            "reputation": reputation,
-        });
+        let mut out = outcome_json(&outcome);
+        out["reputation"] = reputation.into();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for at in &outcome.attempts {
@@ -156,4 +113,77 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
     }
     node.shutdown().await?;
     Ok(ok)
+}
+
+/// A task from the `request` command's (and the MCP `request` tool's) arguments: `tier` is
+/// `auto` (the risk policy decides), `1`, `2` or `3`; `value_at_risk` is in units. An error
+/// names the offending argument (`tier …`, `value-at-risk …`).
+pub(crate) fn task_request(
+    intent: &str,
+    input: Bytes,
+    tier: &str,
+    value_at_risk: f64,
+) -> Result<TaskRequest, String> {
+    let task = TaskRequest::new(intent.to_string(), input);
+    let task = match tier {
+        "auto" => task,
+        "1" => task.tier(Tier::Reputation),
+        "2" => task.tier(Tier::Canary),
+        "3" => task.tier(Tier::Evidence),
+        other => return Err(format!("tier {other}: use auto, 1, 2 or 3")),
+    };
+    if !(value_at_risk.is_finite() && value_at_risk >= 0.0) {
+        return Err("value-at-risk must be a non-negative number of units".into());
+    }
+    Ok(task.value_at_risk((value_at_risk * UNIT as f64) as u64))
+}
+
+/// Wait until `node` knows candidates for `intent`: until `expect` of them are known, or
+/// else until the list is non-empty and has not grown for a second; never past `until`.
+/// Returns how many are known.
+pub(crate) async fn await_candidates(
+    node: &Node,
+    intent: &str,
+    requirements: &Requirements,
+    until: WallClock,
+    expect: Option<usize>,
+) -> Result<usize, NodeError> {
+    let (mut seen, mut stable_since) = (0, WallClock::now());
+    loop {
+        let n = node.discover(intent, requirements.clone(), 16).await?.len();
+        if WallClock::now() >= until {
+            return Ok(n);
+        }
+        if let Some(e) = expect {
+            if n >= e {
+                return Ok(n);
+            }
+        } else if n != seen {
+            seen = n;
+            stable_since = WallClock::now();
+        } else if n > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
+            return Ok(n);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A task's outcome as `request --json` prints it (without `reputation`): `outcome`
+/// (`"success"` or why not), `result` (UTF-8 text), `provider`, `tier`, `attempts`,
+/// `fallbacks`, `payment` (units).
+pub(crate) fn outcome_json(outcome: &TaskOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "outcome": match &outcome.result { Ok(_) => "success".to_string(), Err(e) => e.clone() },
+        "result": outcome.result.as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default(),
+        "provider": outcome.provider.map(|p| p.to_string()),
+        "tier": outcome.tier as u8,
+        "attempts": outcome.attempts.iter().map(|at| serde_json::json!({
+            "provider": at.provider.to_string(),
+            "topic": at.topic.as_str(),
+            "tier": at.tier as u8,
+            "verdict": at.verdict.name(),
+        })).collect::<Vec<_>>(),
+        "fallbacks": outcome.fallback_count(),
+        "payment": outcome.payment as f64 / UNIT as f64,
+    })
 }
