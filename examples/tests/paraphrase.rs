@@ -7,9 +7,9 @@ use std::process::Command;
 
 use agentnet_core::semantic::HashedNgramEncoder;
 use agentnet_examples::paraphrase::{self, Set};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use serde_json::Value;
+
+mod common;
 
 fn set() -> Set {
     Set::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/paraphrase.json")).unwrap()
@@ -63,80 +63,16 @@ fn the_readme_states_the_lexical_scores() {
     assert!(readme.contains(&format!("{} intents", s.pairs)));
 }
 
-/// A stand-in model server: a 32-component bag of hashed words per text.
-async fn stand_in(listener: TcpListener) {
-    while let Ok((mut s, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let (head_end, len) = loop {
-                let n = s.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    return;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
-                    let len = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    break (i + 4, len);
-                }
-            };
-            while buf.len() < head_end + len {
-                let n = s.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    return;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let req: Value = serde_json::from_slice(&buf[head_end..head_end + len]).unwrap();
-            let data: Vec<Value> = req["input"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let mut v = vec![0.0f32; 32];
-                    for w in t.as_str().unwrap().split_whitespace() {
-                        let h = w.bytes().fold(5u32, |h, b| h.wrapping_mul(33) ^ b as u32);
-                        v[h as usize % 32] += 1.0;
-                    }
-                    v[0] += 0.01;
-                    json!({"index": i, "embedding": v})
-                })
-                .collect();
-            let body = json!({"data": data}).to_string();
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = s.write_all(resp.as_bytes()).await;
-        });
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paraphrase_eval_runs_the_set_against_an_embeddings_server() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(stand_in(listener));
+#[test]
+fn paraphrase_eval_runs_the_set_against_an_embeddings_server() {
+    let url = common::stand_in::start();
     let out = tempfile::tempdir().unwrap();
-    let o = tokio::task::spawn_blocking({
-        let out = out.path().to_owned();
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_paraphrase_eval"))
-                .args(["--embeddings-url", &format!("http://{addr}/v1")])
-                .args(["--model", "stand-in", "--json", "--out"])
-                .arg(&out)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_paraphrase_eval"))
+        .args(["--embeddings-url", &url])
+        .args(["--model", "stand-in", "--json", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["encoder"], "openai-compatible:stand-in:32");

@@ -285,7 +285,6 @@ impl Driver {
                 if !self.warm(now, &intent) {
                     self.park(
                         now,
-                        intent.clone(),
                         Command::Discover {
                             intent,
                             requirements,
@@ -299,8 +298,7 @@ impl Driver {
             }
             Command::Request(task, reply) => {
                 if !self.warm(now, &task.intent) {
-                    let intent = task.intent.clone();
-                    self.park(now, intent, Command::Request(task, reply));
+                    self.park(now, Command::Request(task, reply));
                     return None;
                 }
                 self.request_now(now, task, reply);

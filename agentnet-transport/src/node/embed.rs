@@ -2,11 +2,12 @@
 //! `Effect::Embed` through the [`Embedder`], and holding a discovery or request until its
 //! intent has a vector.
 //!
-//! Why hold them: with a remote encoder, an intent the model has not embedded yet has the
-//! zero vector, which matches nothing, so `discover` would answer "no candidates" and
-//! `request` would fail for want of one. The command waits instead, until the vector is
-//! there, or no embedding call is left in flight (the model failed: the command then runs
-//! on what it has), or the agent's embed timeout passes. The wait list is bounded: past
+//! Why hold them: with a remote encoder, a text the model has not embedded yet has the zero
+//! vector, which matches nothing: an intent without its vector would find no candidates, and
+//! a descriptor that arrived a moment ago would not be among them. The command waits
+//! instead, until the intent has its vector and no embedding call is queued or in flight
+//! (so the descriptors held have theirs), or the agent's embed timeout passes; a model that
+//! fails ends the wait at once (its calls are given up), and the command runs on what it has. The wait list is bounded: past
 //! [`MAX_WARMING`] commands run at once instead of waiting.
 
 use super::driver::{Command, Done, Driver};
@@ -17,24 +18,24 @@ const MAX_WARMING: usize = 256;
 
 /// A command waiting for its intent's vector.
 pub(super) struct Warming {
-    text: String,
     pub(super) until: Instant,
     cmd: Command,
 }
 
 impl Driver {
     /// Whether a command on `text` can run now: always with an encoder that computes its own
-    /// vectors; with a remote one, once the text has a vector (asking for it if not).
+    /// vectors; with a remote one, once the text has a vector (asking for it if not) and no
+    /// other call is pending.
     pub(super) fn warm(&mut self, now: Now, text: &str) -> bool {
         self.embedder.is_none()
             || self.warming.len() >= MAX_WARMING
-            || self.agent.prepare_embedding(now, text)
+            || (self.agent.prepare_embedding(now, text) && !self.agent.embedding_in_flight())
     }
 
-    /// Hold `cmd` until `text` has a vector (see the module docs).
-    pub(super) fn park(&mut self, now: Now, text: String, cmd: Command) {
+    /// Hold `cmd` until the embedding calls are done (see the module docs).
+    pub(super) fn park(&mut self, now: Now, cmd: Command) {
         let until = now.mono + self.cfg.agent.embed.timeout;
-        self.warming.push(Warming { text, until, cmd });
+        self.warming.push(Warming { until, cmd });
     }
 
     /// Run the held commands whose wait is over.
@@ -45,7 +46,7 @@ impl Driver {
         let idle = !self.agent.embedding_in_flight();
         let (go, stay): (Vec<Warming>, Vec<Warming>) = std::mem::take(&mut self.warming)
             .into_iter()
-            .partition(|w| idle || w.until <= now.mono || self.agent.embedding_ready(&w.text));
+            .partition(|w| idle || w.until <= now.mono);
         self.warming = stay;
         for w in go {
             match w.cmd {

@@ -10,6 +10,8 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub(crate) mod stand_in;
+
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_agentnet");
 
 /// A running node process and the lines it printed.

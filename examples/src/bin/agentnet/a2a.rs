@@ -61,6 +61,8 @@ const CARD_PATH: &str = "/.well-known/agent-card.json";
 pub(crate) struct A2aArgs {
     #[command(flatten)]
     transport: TransportArg,
+    #[command(flatten)]
+    embed: EmbedArgs,
     /// Address the HTTP server listens on (`host:port`; port 0 for any free port).
     #[arg(long)]
     http: SocketAddr,
@@ -128,7 +130,7 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}/"));
-    let net = Net::client(a.transport.transport, a.bootstrap.clone());
+    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
     let node = start_node(Start {
         net: &net,
         data_dir: a.data_dir.as_deref(),

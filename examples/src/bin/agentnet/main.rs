@@ -30,6 +30,12 @@
 //! through a relay, to be reachable from behind a NAT; repeatable), `--relay-server` (serve as
 //! a relay) and `--external ADDR` (an address others reach this node at; repeatable).
 //!
+//! `node`, `serve`, `discover`, `request`, `mcp` and `a2a` match intents with the built-in
+//! lexical encoder (words, not meaning) unless given `--embeddings-url URL` (an
+//! OpenAI-compatible API root whose `/embeddings` embeds descriptors and intents) and
+//! `--embeddings-model NAME`; all nodes then compare only vectors of the same model, and
+//! re-embed what peers announce with their own.
+//!
 //! `serve` runs a provider: it announces every `--descriptor` and, for each task a requester
 //! delegates, runs `--exec` through `sh -c` with the task input on stdin; what the program
 //! prints on stdout is the result. A non-zero exit or a run past `--exec-timeout-secs` (or the
@@ -163,6 +169,8 @@ enum Cmd {
     Node {
         #[command(flatten)]
         transport: TransportArg,
+        #[command(flatten)]
+        embed: EmbedArgs,
         /// Address to listen on (use port 0 for any free port): `host:port`, or with
         /// `--transport libp2p` a multiaddr (`/ip4/0.0.0.0/tcp/7100`, `…/udp/7100/quic-v1`).
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -194,6 +202,8 @@ enum Cmd {
     Discover {
         #[command(flatten)]
         transport: TransportArg,
+        #[command(flatten)]
+        embed: EmbedArgs,
         /// Peers to ask (repeatable): `host:port`, or with `--transport libp2p` a
         /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
         #[arg(long, required = true)]
@@ -221,6 +231,8 @@ enum Cmd {
     Serve {
         #[command(flatten)]
         transport: TransportArg,
+        #[command(flatten)]
+        embed: EmbedArgs,
         /// Address to listen on (use port 0 for any free port): `host:port`, or with
         /// `--transport libp2p` a multiaddr (`/ip4/0.0.0.0/tcp/7100`, `…/udp/7100/quic-v1`).
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -432,6 +444,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Cmd::A2a(args) => run_a2a(args).await,
         Cmd::Node {
             transport,
+            embed,
             listen,
             bootstrap,
             descriptor,
@@ -440,11 +453,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
             seconds,
             libp2p,
         } => {
-            let net = Net::server(transport.transport, listen, bootstrap, libp2p);
+            let net =
+                Net::server(transport.transport, listen, bootstrap, libp2p).embeddings(&embed);
             run_node(net, descriptor, data_dir, topic, seconds).await
         }
         Cmd::Discover {
             transport,
+            embed,
             bootstrap,
             wait_secs,
             expect,
@@ -452,11 +467,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
             json,
             intent,
         } => {
-            let net = Net::client(transport.transport, bootstrap);
+            let net = Net::client(transport.transport, bootstrap).embeddings(&embed);
             run_discover(net, wait_secs, expect, k, json, intent).await
         }
         Cmd::Serve {
             transport,
+            embed,
             listen,
             bootstrap,
             descriptor,
@@ -468,7 +484,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             libp2p,
         } => {
             run_serve(ServeArgs {
-                net: Net::server(transport.transport, listen, bootstrap, libp2p),
+                net: Net::server(transport.transport, listen, bootstrap, libp2p).embeddings(&embed),
                 descriptors: descriptor,
                 data_dir,
                 exec,

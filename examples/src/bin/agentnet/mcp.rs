@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 pub(crate) struct McpArgs {
     #[command(flatten)]
     pub(crate) transport: TransportArg,
+    #[command(flatten)]
+    pub(crate) embed: EmbedArgs,
     /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
     /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
     #[arg(long, required = true)]
@@ -44,7 +46,7 @@ pub(crate) struct McpArgs {
 
 /// Start the node, serve MCP on stdio until stdin closes, stop the node.
 pub(crate) async fn run_mcp(a: McpArgs) -> Result<(), Box<dyn Error>> {
-    let net = Net::client(a.transport.transport, a.bootstrap.clone());
+    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
     let node = start_node(Start {
         net: &net,
         data_dir: a.data_dir.as_deref(),

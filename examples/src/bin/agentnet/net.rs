@@ -3,7 +3,10 @@
 
 use super::*;
 
+use agentnet_core::semantic::RemoteEncoderLimits;
+use agentnet_transport::Embedder;
 use agentnet_transport::libp2p::{Libp2pConfig, Libp2pTransport, parse_addr};
+use agentnet_transport::llm::{OpenAiConfig, OpenAiEmbeddings};
 
 /// Which transport a node runs over.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,6 +28,25 @@ pub(crate) struct TransportArg {
     /// the same transport.
     #[arg(long, value_enum, default_value_t = TransportKind::Tcp)]
     pub(crate) transport: TransportKind,
+}
+
+/// `--embeddings-url` and `--embeddings-model`, for commands whose node ranks intents.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct EmbedArgs {
+    /// Match intents by meaning with an embedding model: the API root of an
+    /// OpenAI-compatible server (`http://127.0.0.1:8081/v1`) whose `/embeddings` embeds
+    /// descriptors and intents. Default: the built-in lexical encoder, which matches words,
+    /// not meaning.
+    #[arg(long, value_name = "URL")]
+    pub(crate) embeddings_url: Option<String>,
+    /// The embedding model's name on that server.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "embeddings_url"
+    )]
+    pub(crate) embeddings_model: String,
 }
 
 /// Flags only `--transport libp2p` takes, for commands that run a long-lived node.
@@ -54,6 +76,8 @@ pub(crate) struct Net {
     /// A short-lived client (discover, request, reputation): with libp2p it stays a
     /// Kademlia client, so peers do not keep it in their routing tables after it exits.
     pub(crate) client: bool,
+    /// `--embeddings-url` and `--embeddings-model`.
+    pub(crate) embeddings: Option<(String, String)>,
 }
 
 impl Net {
@@ -70,7 +94,17 @@ impl Net {
             bootstrap,
             libp2p,
             client: false,
+            embeddings: None,
         }
+    }
+
+    /// The same, embedding with the model `--embeddings-url` names, if any.
+    pub(crate) fn embeddings(mut self, t: &EmbedArgs) -> Net {
+        self.embeddings = t
+            .embeddings_url
+            .clone()
+            .map(|u| (u, t.embeddings_model.clone()));
+        self
     }
 
     /// A short-lived client listening on loopback at any free port.
@@ -85,6 +119,7 @@ impl Net {
             bootstrap,
             libp2p: Libp2pArgs::default(),
             client: true,
+            embeddings: None,
         }
     }
 }
@@ -161,6 +196,14 @@ pub(crate) async fn start_node(s: Start<'_>) -> Result<Node, Box<dyn Error>> {
     });
     if let Some(d) = s.data_dir {
         builder = builder.data_dir(d);
+    }
+    if let Some((url, model)) = &s.net.embeddings {
+        // Asked once for its dimension, so a wrong URL or model fails here, by name.
+        let m = OpenAiEmbeddings::probe(OpenAiConfig::new(url, model), Duration::from_secs(30))
+            .await
+            .map_err(|e| format!("--embeddings-url {url} (model {model}): {e}"))?;
+        tracing::info!(encoder = m.id(), "intents are embedded by {url}");
+        builder = builder.embedder(Arc::new(m), RemoteEncoderLimits::default());
     }
     builder = match (chosen, s.lie) {
         (Chosen::Tcp(cfg), false) => builder.tcp(cfg),

@@ -7,6 +7,8 @@ use super::*;
 pub(crate) struct RequestArgs {
     #[command(flatten)]
     pub(crate) transport: TransportArg,
+    #[command(flatten)]
+    pub(crate) embed: EmbedArgs,
     /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
     /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
     #[arg(long, required = true)]
@@ -55,7 +57,7 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         .canaries(canaries);
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
-    let net = Net::client(a.transport.transport, a.bootstrap.clone());
+    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
     let node = start_node(Start {
         net: &net,
         data_dir: a.data_dir.as_deref(),
