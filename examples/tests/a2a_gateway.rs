@@ -3,64 +3,14 @@
 //! answers a completed task with the provider's output, and bad requests get their JSON-RPC
 //! codes or HTTP statuses.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_agentnet");
-
-/// A running `agentnet` process and the lines it prints.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn agentnet");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, lines: rx }
-    }
-
-    /// Wait (up to 60 s) for a line starting with `prefix`; returns it.
-    fn expect(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) if l.starts_with(prefix) => return l,
-                Ok(_) => {}
-                Err(e) => panic!("no line starting with {prefix:?}: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{Proc, TCP, descriptor, serve};
 
 /// The second word of a `listening <address> as <did:key>` line.
 fn address(line: &str) -> String {
@@ -146,34 +96,15 @@ fn send(method: &str, text: &str, metadata: Value) -> Value {
     }}})
 }
 
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p.to_string_lossy().into_owned()
-}
-
 #[test]
 fn an_a2a_client_delegates_through_the_gateway() {
     let dir = tempfile::tempdir().unwrap();
-    let shout = write(
+    let shout = descriptor(
         dir.path(),
         "shout.toml",
         "capability = \"text.shout\"\ntopic = \"text/style\"\nsummary = \"Shout my text: rewrite it in capitals\"\n",
     );
-    let data = dir.path().join("p").to_string_lossy().into_owned();
-    let provider = Proc::spawn(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--descriptor",
-        &shout,
-        "--exec",
-        "tr a-z A-Z",
-    ]);
-    let p_addr = address(&provider.expect("listening "));
-    provider.expect("serving ");
+    let (_provider, p_addr, _) = serve(TCP, dir.path(), "p", None, &shout, &[]);
     let gateway = Proc::spawn(&[
         "a2a",
         "--http",

@@ -130,18 +130,13 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}/"));
-    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
-    let node = start_node(Start {
-        net: &net,
-        data_dir: a.data_dir.as_deref(),
-        interest: InterestProfile::everything(),
-        config: NodeConfig {
-            agent: agent_config(),
-            follow_peer_topics: true,
-            ..NodeConfig::default()
-        },
-        lie: false,
-    })
+    let node = start_requester(
+        &a.transport,
+        &a.embed,
+        &a.bootstrap,
+        a.data_dir.as_deref(),
+        agent_config(),
+    )
     .await?;
     println!("listening http://{bound}/ as {}", node.id());
     let gw = Arc::new(Gateway {

@@ -46,18 +46,13 @@ pub(crate) struct McpArgs {
 
 /// Start the node, serve MCP on stdio until stdin closes, stop the node.
 pub(crate) async fn run_mcp(a: McpArgs) -> Result<(), Box<dyn Error>> {
-    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
-    let node = start_node(Start {
-        net: &net,
-        data_dir: a.data_dir.as_deref(),
-        interest: InterestProfile::everything(),
-        config: NodeConfig {
-            agent: agent_config(),
-            follow_peer_topics: true,
-            ..NodeConfig::default()
-        },
-        lie: false,
-    })
+    let node = start_requester(
+        &a.transport,
+        &a.embed,
+        &a.bootstrap,
+        a.data_dir.as_deref(),
+        agent_config(),
+    )
     .await?;
     tracing::info!(id = %node.id(), addr = ?node.local_addr(), "agentnet mcp: node started");
     let node = Arc::new(node);

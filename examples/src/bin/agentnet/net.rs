@@ -230,6 +230,30 @@ pub(crate) async fn start_node(s: Start<'_>) -> Result<Node, Box<dyn Error>> {
     Ok(builder.start().await?)
 }
 
+/// Start a short-lived requester node (request, mcp, a2a): a client over `transport` that
+/// joins through `bootstrap`, pulls every descriptor and follows its peers' topics.
+pub(crate) async fn start_requester(
+    transport: &TransportArg,
+    embed: &EmbedArgs,
+    bootstrap: &[String],
+    data_dir: Option<&Path>,
+    agent: AgentConfig,
+) -> Result<Node, Box<dyn Error>> {
+    let net = Net::client(transport.transport, bootstrap.to_vec()).embeddings(embed);
+    start_node(Start {
+        net: &net,
+        data_dir,
+        interest: InterestProfile::everything(),
+        config: NodeConfig {
+            agent,
+            follow_peer_topics: true,
+            ..NodeConfig::default()
+        },
+        lie: false,
+    })
+    .await
+}
+
 /// The first line a long-lived node prints: `listening <address> as <did:key>`.
 pub(crate) fn print_listening(node: &Node) {
     println!(

@@ -57,18 +57,13 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         .canaries(canaries);
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
-    let net = Net::client(a.transport.transport, a.bootstrap.clone()).embeddings(&a.embed);
-    let node = start_node(Start {
-        net: &net,
-        data_dir: a.data_dir.as_deref(),
-        interest: InterestProfile::everything(),
-        config: NodeConfig {
-            agent,
-            follow_peer_topics: true,
-            ..NodeConfig::default()
-        },
-        lie: false,
-    })
+    let node = start_requester(
+        &a.transport,
+        &a.embed,
+        &a.bootstrap,
+        a.data_dir.as_deref(),
+        agent,
+    )
     .await?;
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);
     await_candidates(&node, &a.intent, &task.requirements, until, a.expect).await?;
