@@ -379,8 +379,19 @@ async fn pair<F: TransportFactory + ?Sized>(factory: &mut F) -> Pair {
             "local_id is not the identity the transport was made for",
         );
     }
-    connect(&*a, &addr(&*b), "10 (connect)");
-    let la = up(&mut *a, kb.id(), true, "1 (dialing side)").await.link;
+    let dialed = addr(&*b);
+    connect(&*a, &dialed, "10 (connect)");
+    let info = up(&mut *a, kb.id(), true, "1 (dialing side)").await;
+    if info.remote != dialed {
+        fail(
+            "1",
+            format!(
+                "an outbound link's remote is {:?}, not the address dialed ({dialed:?})",
+                info.remote
+            ),
+        );
+    }
+    let la = info.link;
     let lb = up(&mut *b, ka.id(), false, "1 (accepting side)").await.link;
     Pair { a, b, la, lb }
 }

@@ -31,8 +31,10 @@ pub struct LinkInfo {
     pub peer: AgentId,
     /// The remote address in the transport's own notation, for logs and for matching the
     /// addresses a node was given (bootstrap lists). Where the transport can dial back, it is
-    /// in the notation [`Transport::connect`] accepts (for an inbound TCP link: the peer's
-    /// socket address, not its listening port). It is **not an identity**: anyone may connect
+    /// in the notation [`Transport::connect`] accepts: for an outbound link, the address
+    /// exactly as passed to [`Transport::connect`] (a host name stays a host name, so the
+    /// caller can match the link to what it dialed); for an inbound TCP link, the peer's
+    /// socket address, not its listening port. It is **not an identity**: anyone may connect
     /// from any address; [`peer`](Self::peer) is what was proven.
     pub remote: String,
     /// True if this side dialed ([`Transport::connect`]), false if the peer did.

@@ -452,3 +452,62 @@ async fn a_header_flood_is_made_durable_in_batches_not_one_write_per_frame() {
     assert!(w * 8 <= held, "{w} writes for {held} headers");
     a.shutdown().await.unwrap();
 }
+
+/// A bootstrap address given by host name (and the same peer under a second name) links
+/// once and stays linked: the link is matched to the address as dialed, and an address whose
+/// peer is linked is not dialed again (which would only ever be closed as a duplicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_host_name_links_once_and_is_not_redialed() {
+    use agentnet_transport::tcp::TcpConfig;
+    let tcp = || TcpConfig {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..TcpConfig::default()
+    };
+    let a = Node::builder()
+        .ephemeral_identity(Keypair::from_seed([21; 32]))
+        .tcp(tcp())
+        .seed([21; 32])
+        .start()
+        .await
+        .unwrap();
+    let port = a
+        .local_addr()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut b = Node::builder()
+        .ephemeral_identity(Keypair::from_seed([22; 32]))
+        .tcp(tcp())
+        .config(NodeConfig {
+            bootstrap: vec![format!("localhost:{port}"), format!("127.0.0.1:{port}")],
+            redial_initial: Duration::from_millis(50),
+            redial_max: Duration::from_millis(100),
+            ..NodeConfig::default()
+        })
+        .seed([22; 32])
+        .start()
+        .await
+        .unwrap();
+    wait_for(&mut b, "the link", |e| matches!(e, NodeEvent::LinkUp(_))).await;
+    // Let any second dial settle, then watch: no link comes or goes for 1.5 s.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::ZERO, b.next_event()).await {}
+    let mut changes = 0;
+    let _ = tokio::time::timeout(Duration::from_millis(1500), async {
+        while let Some(e) = b.next_event().await {
+            if matches!(
+                e,
+                NodeEvent::LinkUp(_) | NodeEvent::LinkDown { .. } | NodeEvent::Refused { .. }
+            ) {
+                changes += 1;
+            }
+        }
+    })
+    .await;
+    assert_eq!(changes, 0, "the bootstrap is being redialed");
+    assert_eq!(b.peers().await.unwrap().len(), 1);
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

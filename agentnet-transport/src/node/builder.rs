@@ -306,6 +306,7 @@ impl NodeBuilder {
                     a.clone(),
                     Redial {
                         link: None,
+                        peer: None,
                         at: now.mono,
                         delay: self.config.redial_initial,
                     },

@@ -62,6 +62,10 @@ pub(super) struct Dialing {
 
 pub(super) struct Redial {
     pub(super) link: Option<LinkId>,
+    /// Who answered at this address last. While any link to that peer is up (one the peer
+    /// dialed, or one dialed through another name for the same host), the address is not
+    /// redialed: a second link to a linked peer is only ever closed as a duplicate.
+    pub(super) peer: Option<AgentId>,
     pub(super) at: Instant,
     pub(super) delay: Duration,
 }
@@ -217,7 +221,12 @@ impl Driver {
     fn redial(&mut self, now: Now) {
         let max = self.cfg.redial_max;
         let mut dial = Vec::new();
+        let linked: std::collections::BTreeSet<AgentId> =
+            self.links.values().map(|l| l.peer).collect();
         for (addr, r) in self.bootstrap.iter_mut() {
+            if r.peer.is_some_and(|p| linked.contains(&p)) {
+                continue;
+            }
             if r.link.is_none() && r.at <= now.mono {
                 dial.push(addr.clone());
                 r.at = now.mono + r.delay;
@@ -486,10 +495,13 @@ impl Driver {
                     }
                     self.banned.remove(&info.peer);
                 }
+                // An outbound link's `remote` is the address as dialed (the transport
+                // contract), so a bootstrap entry given by host name matches its own link.
                 if info.outbound
                     && let Some(r) = self.bootstrap.get_mut(&info.remote)
                 {
                     r.link = Some(info.link);
+                    r.peer = Some(info.peer);
                     r.delay = self.cfg.redial_initial;
                 }
                 self.links.insert(info.link, info.clone());

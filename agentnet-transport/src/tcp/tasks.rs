@@ -134,9 +134,9 @@ pub(super) async fn dial(
         }
     };
     let _ = stream.set_nodelay(true);
-    let remote = stream
-        .peer_addr()
-        .map_or_else(|_| target.clone(), |a| a.to_string());
+    // The address as dialed (a host name stays a host name): what the caller knows this
+    // link by (the `LinkInfo::remote` contract for outbound links).
+    let remote = target.clone();
     let result = tokio::select! {
         () = stopped(&mut stop) => return Outcome::Failed,
         r = tokio::time::timeout(timeout, handshake::initiate(&mut stream, &shared.local)) => r,
