@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("store: {0}")]
     Db(String),
+    /// Another process (or another store in this one) has the data directory open.
+    #[error("data directory {0} is in use (is a node already running from it?)")]
+    InUse(String),
     /// A stored record does not decode.
     #[error("corrupt record in {table}: {detail}")]
     Corrupt {
@@ -298,7 +301,12 @@ impl RedbStore {
         // those it knows of, and this stays as a guard. A damaged store must be a typed
         // error at start-up, not a crash.
         let opened = std::panic::catch_unwind(|| -> Result<Database, StoreError> {
-            let database = Database::create(&file).map_err(db)?;
+            let database = Database::create(&file).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::InUse(dir.display().to_string())
+                }
+                e => db(e),
+            })?;
             let tx = database.begin_write().map_err(db)?;
             {
                 tx.open_table(META).map_err(db)?;

@@ -551,18 +551,32 @@ impl Drop for TcpTransport {
     }
 }
 
-/// Normalize a dial target: strip `tcp://`, require `host:port` with a numeric port.
+/// Check a dial target: `host:port` (or `tcp://host:port`) with a numeric port. Returns it
+/// as given: that is what the link's `remote` reports (see [`LinkInfo`](crate::LinkInfo)).
 fn parse_target(addr: &str) -> Result<String, TransportError> {
+    check_address(addr)?;
+    Ok(addr.to_string())
+}
+
+/// Whether `addr` is an address [`TcpTransport`] can dial: `host:port` or
+/// `tcp://host:port`, with a numeric port (a host name is resolved when dialed). For hosts
+/// that check what they were given before starting.
+pub fn check_address(addr: &str) -> Result<(), TransportError> {
     let bad = || TransportError::BadAddress(addr.to_string());
-    let s = addr.strip_prefix("tcp://").unwrap_or(addr);
+    let s = socket_part(addr);
     if s.parse::<SocketAddr>().is_ok() {
-        return Ok(s.to_string());
+        return Ok(());
     }
     let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
     if host.is_empty() || host.contains(['/', ' ']) || port.parse::<u16>().is_err() {
         return Err(bad());
     }
-    Ok(s.to_string())
+    Ok(())
+}
+
+/// `addr` without a `tcp://` prefix: what the socket connects to.
+pub(crate) fn socket_part(addr: &str) -> &str {
+    addr.strip_prefix("tcp://").unwrap_or(addr)
 }
 
 #[async_trait]

@@ -68,3 +68,20 @@ fn rust_log_controls_the_diagnostics_on_stderr() {
         "warnings only by default"
     );
 }
+
+/// The descriptor format is in `agentnet --help`, as the README says.
+#[test]
+fn the_descriptor_format_is_in_the_top_level_help() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for field in [
+        "capability =",
+        "topic =",
+        "summary =",
+        "ttl_secs =",
+        "[qos]",
+        "success_bp",
+    ] {
+        assert!(text.contains(field), "--help lacks {field:?}:\n{text}");
+    }
+}

@@ -235,9 +235,13 @@ impl Driver {
         }
         for a in dial {
             if let Err(e) = self.transport.connect(&a) {
+                // Refused before any dial (an address the transport cannot parse): it never
+                // will work, so it leaves the list instead of being retried forever.
+                self.bootstrap.remove(&a);
+                tracing::warn!(addr = %a, error = %e, "bootstrap address dropped");
                 self.emit(NodeEvent::Refused {
                     remote: a,
-                    reason: e.to_string(),
+                    reason: format!("{e}; dropped from the bootstrap list"),
                 });
             }
         }

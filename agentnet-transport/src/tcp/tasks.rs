@@ -113,7 +113,7 @@ pub(super) async fn dial(
     let timeout = shared.cfg.handshake_timeout;
     let connected = tokio::select! {
         () = stopped(&mut stop) => return Outcome::Failed,
-        r = tokio::time::timeout(timeout, TcpStream::connect(target.as_str())) => r,
+        r = tokio::time::timeout(timeout, TcpStream::connect(super::socket_part(&target))) => r,
     };
     let mut stream = match connected {
         Ok(Ok(s)) => s,

@@ -67,15 +67,102 @@ pub(crate) fn default_ttl() -> u64 {
     600
 }
 
+/// Reads and checks a descriptor file: `.toml` or `.json` only, every field within the
+/// bounds peers enforce. Errors name the file and the file's own field names, with the
+/// allowed range and its unit, so they can be fixed without reading the source.
 pub(crate) fn read_descriptor(path: &Path) -> Result<DescriptorFile, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let parsed: DescriptorFile = if path.extension().is_some_and(|e| e == "toml") {
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-    } else {
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+    let at = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {at}: {e}"))?;
+    let parsed: DescriptorFile = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => toml::from_str(&text).map_err(|e| {
+            // The parser's one-line message, with the line it points at (a missing field
+            // points at the start, which says nothing).
+            match e.span().filter(|s| s.start > 0) {
+                Some(s) => {
+                    let line = text[..s.start.min(text.len())].lines().count().max(1);
+                    format!("{at}, line {line}: {}", e.message())
+                }
+                None => format!("{at}: {}", e.message()),
+            }
+        })?,
+        Some("json") => serde_json::from_str(&text).map_err(|e| format!("{at}: {e}"))?,
+        other => {
+            return Err(format!(
+                "{at}: unknown descriptor file type {}; use .toml or .json",
+                other.map_or_else(|| "(no extension)".to_owned(), |e| format!(".{e}"))
+            )
+            .into());
+        }
     };
+    let rules = agentnet_core::descriptor::DescriptorRules::default();
+    let (min, max) = (rules.min_ttl.as_secs(), rules.max_ttl.as_secs());
+    if !(min..=max).contains(&parsed.ttl_secs) {
+        return Err(format!(
+            "{at}: ttl_secs = {} is outside {min}..={max} seconds (peers refuse other lifetimes; \
+             the node re-announces before it ends)",
+            parsed.ttl_secs
+        )
+        .into());
+    }
+    build_for(Keypair::from_seed([7; 32]).id(), &parsed)
+        .map_err(|e| format!("{at}: {}", file_error(e)))?;
     Ok(parsed)
+}
+
+/// A descriptor error in the words of the file: its field names, units and rules.
+fn file_error(e: Box<dyn Error>) -> String {
+    use agentnet_core::descriptor::DescriptorError as D;
+    let Some(d) = e.downcast_ref::<D>() else {
+        return e.to_string();
+    };
+    let field = |f: &str| {
+        match f {
+            "intent.summary" => "summary",
+            "intent.tags" => "tags",
+            "io.inputs" => "inputs",
+            "io.outputs" => "outputs",
+            "io.modes" => "inputs/outputs",
+            "ttl_ms" => "ttl_secs",
+            other => other,
+        }
+        .to_owned()
+    };
+    match d {
+        D::Missing(f) => format!("{} is empty; it is required", field(f)),
+        D::TooLong { field: f, len, max } => {
+            format!("{} is {len} bytes long; at most {max} bytes", field(f))
+        }
+        D::TooMany { field: f, len, max } => {
+            format!("{} has {len} entries; at most {max}", field(f))
+        }
+        D::OutOfRange {
+            field: f,
+            value,
+            min,
+            max,
+        } => {
+            let unit = if f.ends_with("_bp") {
+                " basis points (10000 = 100 %)"
+            } else {
+                ""
+            };
+            format!("{} = {value} is outside {min}..={max}{unit}", field(f))
+        }
+        D::Malformed { field: f, value } => {
+            let rule = match *f {
+                "capability" => "lower-case letters, digits, '.', '_' and '-'",
+                "intent.tags" => "lower-case letters, digits and '-', no spaces",
+                "io.modes" => "media types such as text/plain",
+                _ => "see the descriptor format in agentnet --help",
+            };
+            format!("{} {value:?} is malformed: use {rule}", field(f))
+        }
+        D::InvalidTopic(t) => format!(
+            "topic {t:?} is not a topic: 1 to 8 segments separated by '/', each of lower-case \
+             letters, digits, '_' and '-', at most 128 bytes in all"
+        ),
+        other => other.to_string(),
+    }
 }
 
 pub(crate) fn build(

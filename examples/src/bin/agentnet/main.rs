@@ -90,22 +90,8 @@
 //! reads it back. Its first line is `listening http://<address>/ as <did:key>`, then one line
 //! per task. `agentnet_examples::a2a_gateway` documents the mapping and what it loses.
 //!
-//! A descriptor file is TOML (`.toml`) or JSON (anything else):
-//!
-//! ```toml
-//! capability = "image.generate"
-//! topic = "creative/image"
-//! summary = "Generate an image from a text prompt"
-//! tags = ["image", "art"]          # optional
-//! ttl_secs = 600                   # optional, default 600
-//! side_effects = "none"            # optional: none | read_only | reversible | irreversible
-//! inputs = ["text/plain"]          # optional media types, default ["text/plain"]
-//! outputs = ["image/png"]          # optional, default ["text/plain"]
-//! [qos]                            # optional, all fields optional
-//! latency_ms = 4000
-//! success_bp = 9600
-//! cost_micros = 40000
-//! ```
+//! The descriptor file format (`--descriptor`) is [`DESCRIPTOR_FORMAT`], which
+//! `agentnet --help` prints.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -150,10 +136,29 @@ use reputation::*;
 use request::*;
 use serve::*;
 
+/// The descriptor file format, as `agentnet --help` prints it.
+const DESCRIPTOR_FORMAT: &str = r#"Descriptor files (--descriptor FILE) are TOML (.toml) or JSON (.json), with these fields:
+
+  capability = "image.generate"        # required: lower-case letters, digits, '.', '_', '-'; at most 64 bytes
+  topic = "creative/image"             # required: 1 to 8 '/'-separated segments of a-z, 0-9, '_', '-'
+  summary = "Generate an image from a text prompt"   # required: what it does; at most 512 bytes
+  tags = ["image", "art"]              # optional: at most 16, each at most 32 bytes
+  ttl_secs = 600                       # optional: lifetime of one announcement, 1..=3600 seconds (default 600)
+  side_effects = "none"                # optional: none | read_only | reversible | irreversible
+  inputs = ["text/plain"]              # optional media types (default ["text/plain"])
+  outputs = ["image/png"]              # optional media types (default ["text/plain"])
+  [qos]                                # optional claims, every field optional
+  latency_ms = 4000                    # typical latency, milliseconds
+  success_bp = 9600                    # success rate, basis points (0..=10000)
+  cost_micros = 40000                  # price per call, micro-units
+
+Every file is checked before the node starts; unknown fields are errors."#;
+
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "Run an agentnet node, serve a capability with any program, or hand a task to the network"
+    about = "Run an agentnet node, serve a capability with any program, or hand a task to the network",
+    after_help = DESCRIPTOR_FORMAT
 )]
 struct Cli {
     #[command(subcommand)]
@@ -390,6 +395,14 @@ async fn run_discover(
         }
     }
     let found = node.discover(&intent, Requirements::default(), k).await?;
+    if got == 0 && node.peers().await?.is_empty() {
+        node.shutdown().await?;
+        return Err(format!(
+            "reached no peer at --bootstrap {} within {wait_secs} s",
+            net.bootstrap.join(", ")
+        )
+        .into());
+    }
     if json {
         let list: Vec<serde_json::Value> = found
             .iter()
@@ -430,7 +443,20 @@ async fn run_discover(
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() {
+    if let Err(e) = run().await {
+        // Display, not Debug: the reason as a sentence, then what caused it.
+        eprintln!("error: {e}");
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            eprintln!("  caused by: {c}");
+            cause = c.source();
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     // Diagnostics go to stderr, filtered by RUST_LOG (default: warnings); stdout keeps the
     // command's own output (JSON with --json).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

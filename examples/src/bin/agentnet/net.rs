@@ -148,6 +148,12 @@ fn choose(net: &Net) -> Result<Chosen, Box<dyn Error>> {
                 .listen
                 .parse()
                 .map_err(|e| format!("--listen {}: {e}", net.listen))?;
+            // An address that can never be dialed is an error now, not a redial forever.
+            for b in &net.bootstrap {
+                agentnet_transport::tcp::check_address(b).map_err(|_| {
+                    format!("--bootstrap {b}: expected host:port, such as 127.0.0.1:7000")
+                })?;
+            }
             Ok(Chosen::Tcp(TcpConfig {
                 listen: Some(listen),
                 ..TcpConfig::default()
