@@ -100,6 +100,7 @@ impl fmt::Debug for SimNet {
 }
 
 /// Builds a [`SimNet`]; start with [`SimNet::builder`].
+#[must_use = "a builder does nothing until `build`"]
 pub struct SimNetBuilder {
     n: u32,
     degree: u32,
