@@ -639,8 +639,9 @@ pub struct InterestProfile {
     /// Sketches of the intents this node cares about, each with its encoder's tag.
     pub intents: Vec<TaggedSketch>,
     /// Lowest [`Sketch::similarity`](agentnet_core::semantic::Sketch::similarity) (an
-    /// estimate of cosine, `[-1, 1]`) with any intent for a header to be wanted. Default 0.5; meaningful range about 0.2..=0.9 (sketch similarity
-    /// is within about ±0.1 of the true cosine).
+    /// estimate of cosine, `[-1, 1]`) with any intent for a header to be wanted. Default 0.5;
+    /// meaningful range about 0.2..=0.9 (sketch similarity is within about ±0.1 of the true
+    /// cosine).
     pub threshold: f32,
     /// Want every body on the followed topics, sketch or not.
     pub everything: bool,
