@@ -231,8 +231,7 @@ impl GossipEngine {
 
     /// Ask the next candidate for `p`, start the next round of a fetch whose backoff is over,
     /// or end a round: wait before the next (see [`still_wanted`](Self::still_wanted)), or
-    /// give up.
-    /// False (after telling everyone) once the fetch is given up.
+    /// give up. False (after telling everyone) once the fetch is given up.
     pub(super) fn ask_next(&mut self, now: Now, hash: Hash, p: &mut PendingBody) -> bool {
         self.bodies.clear_deadline(hash, p);
         p.current = None;
