@@ -59,6 +59,12 @@ pub struct GossipConfig {
     pub body_timeout: Duration,
     /// Peers tried per body before giving up. Default 3; range 1..=16.
     pub body_attempts: u8,
+    /// Rounds of retries after every tried peer failed to deliver a body this node wants
+    /// (while it still holds the header): the same peers are asked again, the first retry
+    /// `body_timeout` after the round ends, each later one after twice the previous wait. A
+    /// lost request on a link with a single peer is then not fatal. Default 3; range 0..=16
+    /// (0: give up after the first round).
+    pub body_retries: u8,
     /// How many times a body request may be forwarded toward the author. Default 8; range 0..=32.
     pub body_hops: u8,
     /// Most body requests in flight (own and forwarded). Default 1 024; range 1..=65 536.
@@ -175,6 +181,7 @@ impl Default for GossipConfig {
             max_pull: 64,
             body_timeout: Duration::from_secs(1),
             body_attempts: 3,
+            body_retries: 3,
             body_hops: 8,
             max_pending_bodies: 1024,
             body_cache_bytes: 4 << 20,
@@ -276,6 +283,7 @@ impl GossipConfig {
             "10 ms..=60 s",
         )?;
         check_range("body_attempts", self.body_attempts, 1..=16, "1..=16")?;
+        check_range("body_retries", self.body_retries, 0..=16, "0..=16")?;
         check_range("body_hops", self.body_hops, 0..=32, "0..=32")?;
         check_range(
             "max_pending_bodies",

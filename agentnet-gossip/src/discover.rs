@@ -18,8 +18,8 @@
 //!   intent embedding, ties broken by claimed success rate (higher first), then claimed latency
 //!   (lower first), then (provider, capability) so the order is total and reproducible.
 //! - [`InterestProfile`]: what a node wants bodies for. Gossip headers carry a 32-byte intent
-//!   [`Sketch`]; a node pulls a body when the header's topic is one it follows and the sketch is
-//!   close enough to one of its own intent sketches.
+//!   [`Sketch`](agentnet_core::semantic::Sketch); a node pulls a body when the header's topic
+//!   is one it follows and the sketch is close enough to one of its own intent sketches.
 //! - [`intent_text`]: the text the engine embeds for a descriptor.
 //!
 //! # What is not here
@@ -638,9 +638,10 @@ pub struct InterestProfile {
     pub topics: Vec<Topic>,
     /// Sketches of the intents this node cares about, each with its encoder's tag.
     pub intents: Vec<TaggedSketch>,
-    /// Lowest [`Sketch::similarity`] (an estimate of cosine, `[-1, 1]`) with any intent for a
-    /// header to be wanted. Default 0.5; meaningful range about 0.2..=0.9 (sketch similarity
-    /// is within about ±0.1 of the true cosine).
+    /// Lowest [`Sketch::similarity`](agentnet_core::semantic::Sketch::similarity) (an
+    /// estimate of cosine, `[-1, 1]`) with any intent for a header to be wanted. Default 0.5;
+    /// meaningful range about 0.2..=0.9 (sketch similarity is within about ±0.1 of the true
+    /// cosine).
     pub threshold: f32,
     /// Want every body on the followed topics, sketch or not.
     pub everything: bool,

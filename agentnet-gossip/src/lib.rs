@@ -114,7 +114,9 @@
 //!   are pulled at once from the relayer.
 //! - **Body pull.** If the [`InterestProfile`] wants a header (topic and sketch similarity), the
 //!   node sends [`BodyRequest`](wire::BodyRequest) to the link the header came from, with a
-//!   deadline (`body_timeout`) and fallback to other mesh peers (`body_attempts`). A relay that
+//!   deadline (`body_timeout`) and fallback to other mesh peers (`body_attempts`); when all of
+//!   them fail, the same peers are asked again after a doubling backoff (`body_retries`
+//!   rounds), so one lost request on a thin link does not lose the body. A relay that
 //!   does not hold the body forwards the request toward the author along the path the header
 //!   took (at most `body_hops` times) and passes the [`Body`](wire::Body) back, caching it.
 //!   Every body is checked against the header's `body_hash` and length; a descriptor body is

@@ -6,15 +6,39 @@
 //! simulator's events, stores every requested head and confirms it, and the store outlives
 //! crashes so an engine factory can restore from it.
 //!
+//! [`SimNet`] builds a whole simulated network on top: `n` production engines on a random
+//! topology, restored from a shared [`HeadStore`] after a crash, with [`SimNet::run`] pumping
+//! persistence as it goes. Node `i` signs with [`keypair`]`(NodeId(i))`, so tests can name
+//! authors with [`agent`].
+//!
 //! Behind the `simhost` feature: it is for tests and experiments, not for real hosts.
+
+mod net;
 
 use std::collections::BTreeMap;
 
 use agentnet_core::descriptor::Topic;
 use agentnet_core::sim::{NodeId, Recorded, Sim};
+use agentnet_core::{AgentId, Keypair};
 
 use crate::engine::GossipEngine;
 use crate::events::{Event, OwnHead};
+
+pub use net::{SimNet, SimNetBuilder, SimNetError};
+
+/// The signing key of simulated node `node` in a [`SimNet`]: fixed per node id (and the same
+/// in every incarnation), so a test can name any node's agent id without asking its engine.
+pub fn keypair(node: NodeId) -> Keypair {
+    let mut s = [0u8; 32];
+    s[..4].copy_from_slice(&node.0.to_le_bytes());
+    s[31] = 0x5a;
+    Keypair::from_seed(s)
+}
+
+/// The agent id of simulated node `node` in a [`SimNet`] (the id of [`keypair`]`(node)`).
+pub fn agent(node: NodeId) -> AgentId {
+    keypair(node).id()
+}
 
 /// Durable own-log heads per simulated node (the latest per topic).
 #[derive(Clone, Debug, Default)]

@@ -366,11 +366,21 @@ pub(crate) struct PendingBody {
     pub own: bool,
     /// Links whose forwarded requests wait on it.
     pub requesters: Vec<LinkId>,
-    /// Links to try, in order (the first is being tried now).
+    /// Links still to try in this round, in order.
     pub candidates: VecDeque<LinkId>,
-    /// Links already tried.
+    /// Links asked at least once (each once; at most `body_attempts`).
     pub tried: Vec<LinkId>,
-    /// When to give up on the current candidate.
+    /// Every round asks these links, in this order (the first round's candidates; at most
+    /// `body_attempts`).
+    pub pool: Vec<LinkId>,
+    /// The link being asked now (`None` between rounds).
+    pub current: Option<LinkId>,
+    /// Rounds started after the first (at most `body_retries`).
+    pub retries: u8,
+    /// True while waiting out the backoff before the next round.
+    pub waiting: bool,
+    /// When to give up on the current candidate, or (while `waiting`) when to start the next
+    /// round.
     pub deadline: Instant,
     /// Hops to put on forwarded requests.
     pub hops: u8,

@@ -494,9 +494,9 @@ enum EvidenceCheck {
 /// The task session engine. See the [module docs](self).
 pub struct Sessions {
     config: SessionConfig,
-    signer: Box<dyn Signer + Send>,
+    signer: Box<dyn Signer + Send + Sync>,
     me: AgentId,
-    attestations: Box<dyn AttestationVerifier + Send>,
+    attestations: Box<dyn AttestationVerifier + Send + Sync>,
     sessions: BTreeMap<SessionId, Session>,
     /// (deadline, session) for every live session.
     deadlines: BTreeSet<(Instant, SessionId)>,
@@ -532,15 +532,18 @@ impl Sessions {
     ///
     /// Refuses a config with a field outside its documented range
     /// ([`SessionConfig::validate`]).
-    pub fn new(config: SessionConfig, signer: Box<dyn Signer + Send>) -> Result<Self, ConfigError> {
+    pub fn new(
+        config: SessionConfig,
+        signer: Box<dyn Signer + Send + Sync>,
+    ) -> Result<Self, ConfigError> {
         Self::with_attestation_verifier(config, signer, Box::new(RejectAllAttestations))
     }
 
     /// An engine checking evidence attestations with `verifier`.
     pub fn with_attestation_verifier(
         config: SessionConfig,
-        signer: Box<dyn Signer + Send>,
-        verifier: Box<dyn AttestationVerifier + Send>,
+        signer: Box<dyn Signer + Send + Sync>,
+        verifier: Box<dyn AttestationVerifier + Send + Sync>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Sessions {

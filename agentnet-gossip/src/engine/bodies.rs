@@ -145,7 +145,7 @@ impl Bodies {
     pub(super) fn stuck_on(&self, link: LinkId) -> Vec<Hash> {
         self.pending
             .iter()
-            .filter(|(_, p)| p.tried.last() == Some(&link))
+            .filter(|(_, p)| p.current == Some(link))
             .map(|(h, _)| *h)
             .collect()
     }
@@ -212,8 +212,12 @@ impl GossipEngine {
             header: h,
             own,
             requesters: requester.map(|r| r.0).into_iter().collect(),
+            pool: candidates.iter().copied().collect(),
             candidates,
             tried: Vec::new(),
+            current: None,
+            retries: 0,
+            waiting: false,
             deadline: now.mono,
             hops,
             first,
@@ -225,14 +229,25 @@ impl GossipEngine {
         }
     }
 
-    /// Ask the next candidate for `p`; false (after telling everyone) if none is left.
+    /// Ask the next candidate for `p`, start the next round of a fetch whose backoff is over,
+    /// or end a round: wait before the next (see [`still_wanted`](Self::still_wanted)), or
+    /// give up. False (after telling everyone) once the fetch is given up.
     pub(super) fn ask_next(&mut self, now: Now, hash: Hash, p: &mut PendingBody) -> bool {
         self.bodies.clear_deadline(hash, p);
+        p.current = None;
+        // A backoff is over: ask the same peers again, unless the body is no longer worth it
+        // (then the fetch ends below).
+        if std::mem::take(&mut p.waiting) && self.still_wanted(now, p) {
+            p.candidates = p.pool.iter().copied().collect();
+        }
         while let Some(l) = p.candidates.pop_front() {
             if !self.links.contains_key(&l) || self.policing.is_banned(now.mono, l) {
                 continue;
             }
-            p.tried.push(l);
+            if !p.tried.contains(&l) {
+                p.tried.push(l);
+            }
+            p.current = Some(l);
             self.bodies
                 .set_deadline(hash, p, now.mono + self.cfg.body_timeout);
             self.send_msg(
@@ -240,6 +255,32 @@ impl GossipEngine {
                 l,
                 Message::BodyRequest(wire::BodyRequest { hash, hops: p.hops }),
             );
+            return true;
+        }
+        // Every candidate of this round failed. A lost request or answer is the usual cause
+        // on a thin link, and with a single peer giving up now would leave the body unfetched
+        // until the header is announced again; so the same peers are asked again, after
+        // `body_timeout`, then twice as long each round (a peer that is slow or overloaded is
+        // not hammered), at most `body_retries` times (the fetch keeps its pending slot, and
+        // a fetch nobody can serve must end).
+        if p.retries < self.cfg.body_retries && !p.pool.is_empty() && self.still_wanted(now, p) {
+            p.retries += 1;
+            p.waiting = true;
+            let backoff = self
+                .cfg
+                .body_timeout
+                .saturating_mul(1 << (p.retries - 1).min(31));
+            self.bodies
+                .set_deadline(hash, p, now.mono.saturating_add(backoff));
+            // Forwarded requesters run their own timeouts and retries: they are told now
+            // rather than held through a backoff they did not ask for.
+            for r in std::mem::take(&mut p.requesters) {
+                self.send_msg(
+                    Class::Control,
+                    r,
+                    Message::BodyMissing(wire::BodyMissing { hash }),
+                );
+            }
             return true;
         }
         for r in &p.requesters {
@@ -253,6 +294,20 @@ impl GossipEngine {
             self.emit(Event::BodyUnavailable { hash });
         }
         false
+    }
+
+    /// Whether the fetch `p` is worth another round: this node wants the body for itself
+    /// (interests change), and still holds the header that announced it, unexpired.
+    fn still_wanted(&self, now: Now, p: &PendingBody) -> bool {
+        let h = &p.header;
+        p.own
+            && self.wants_body(h)
+            && self
+                .topics
+                .get(&h.topic)
+                .and_then(|ts| ts.logs.get(&h.author))
+                .and_then(|log| log.get(h.seq))
+                .is_some_and(|held| held.body_hash == h.body_hash && now.wall < held.expires_at())
     }
 
     pub(super) fn retry_body(&mut self, now: Now, hash: Hash) {
@@ -314,7 +369,7 @@ impl GossipEngine {
             .bodies
             .pending()
             .get(&hash)
-            .is_some_and(|p| p.tried.last() == Some(&from));
+            .is_some_and(|p| p.current == Some(from));
         if current {
             self.retry_body(now, hash);
         }
@@ -339,8 +394,11 @@ impl GossipEngine {
             if !p.tried.contains(&from) {
                 return Err(GossipError::Unexpected("wrong body from a link not asked"));
             }
-            // Wrong bytes: penalised by the caller; try the next peer.
-            self.retry_body(now, m.hash);
+            // Wrong bytes: penalised by the caller; try the next peer (unless the fetch is
+            // waiting out a backoff: then the next round comes when it ends).
+            if !p.waiting {
+                self.retry_body(now, m.hash);
+            }
             return Err(GossipError::Body(
                 "body does not match the header's hash".into(),
             ));

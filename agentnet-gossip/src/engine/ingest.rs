@@ -156,16 +156,7 @@ impl GossipEngine {
             short,
             &frame,
         );
-        // A retraction is wanted by whoever wants the descriptor it ends, and by any node
-        // holding a descriptor of its author (it must learn the capability is gone).
-        let wanted = match h.kind {
-            EntryKind::DESCRIPTOR => self.interest.wants(&h.topic, h.sketch.as_ref()),
-            EntryKind::RETRACTION => {
-                self.interest.wants(&h.topic, h.sketch.as_ref())
-                    || self.index.holds_provider(&h.author)
-            }
-            _ => false,
-        };
+        let wanted = self.wants_body(&h);
         self.emit(Event::Header {
             author: h.author,
             topic: h.topic.clone(),
@@ -306,5 +297,19 @@ impl GossipEngine {
         self.seen.insert(id, seen, now.mono + self.cfg.seen_ttl);
         self.on_equivocation(now, Some(from), what, proof);
         Ok(())
+    }
+
+    /// Whether this node wants the body the header `h` announces. A retraction is wanted by
+    /// whoever wants the descriptor it ends, and by any node holding a descriptor of its
+    /// author (it must learn the capability is gone).
+    pub(super) fn wants_body(&self, h: &LogHeader) -> bool {
+        match h.kind {
+            EntryKind::DESCRIPTOR => self.interest.wants(&h.topic, h.sketch.as_ref()),
+            EntryKind::RETRACTION => {
+                self.interest.wants(&h.topic, h.sketch.as_ref())
+                    || self.index.holds_provider(&h.author)
+            }
+            _ => false,
+        }
     }
 }

@@ -42,6 +42,17 @@ fn engine(kp: Keypair) -> Sessions {
     Sessions::new(SessionConfig::default(), Box::new(kp)).unwrap()
 }
 
+/// A multi-threaded host holds a `Sessions` (or an engine owning one) across `.await` and
+/// shares it behind `Arc`: it must stay `Send + Sync`, and so must what it is built from. A
+/// compile-time check: this fails to build if a `!Sync` field slips in.
+#[test]
+fn sessions_and_keypairs_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Sessions>();
+    assert_send_sync::<Keypair>();
+    assert_send_sync::<Event>();
+}
+
 fn rules(tier: Tier) -> Mechanism {
     Mechanism::new(
         alice().id(),

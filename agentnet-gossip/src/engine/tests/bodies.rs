@@ -79,7 +79,10 @@ fn body_is_pulled_checked_and_indexed_with_fallback() {
 
 #[test]
 fn body_fetch_gives_up_after_deadlines() {
-    let mut e = engine_with(1, |c| c.body_attempts = 2);
+    let mut e = engine_with(1, |c| {
+        c.body_attempts = 2;
+        c.body_retries = 0;
+    });
     e.set_interest(InterestProfile::everything());
     peer(&mut e, 1);
     peer(&mut e, 2);
@@ -97,6 +100,131 @@ fn body_fetch_gives_up_after_deadlines() {
         gave_up |= ev.contains(&Event::BodyUnavailable { hash: h.body_hash });
     }
     assert!(gave_up);
+    assert_eq!(e.pending_body_count(), 0);
+}
+
+/// Drive `e` from timer to timer until `until` (monotonic seconds after `start`), recording
+/// when a BODY request went out on which link, and when the body was given up.
+fn body_timeline(
+    e: &mut GossipEngine,
+    start: Now,
+    until: Duration,
+    hash: Hash,
+) -> (Vec<(Duration, LinkId)>, Option<Duration>) {
+    let mut asked = Vec::new();
+    let mut gave_up = None;
+    let mut record = |e: &mut GossipEngine, at: Now| {
+        let (t, ev) = drain(e);
+        let since = at.mono - start.mono;
+        for t in t
+            .iter()
+            .filter(|t| peek_kind(&t.payload) == Some(kind::BODY_REQUEST))
+        {
+            asked.push((since, t.link));
+        }
+        if ev.contains(&Event::BodyUnavailable { hash }) {
+            gave_up.get_or_insert(since);
+        }
+    };
+    record(e, start);
+    while let Some(next) = e.poll_timeout() {
+        let at = start.at(next);
+        if at.mono - start.mono > until {
+            break;
+        }
+        e.handle_timeout(at);
+        record(e, at);
+    }
+    (asked, gave_up)
+}
+
+#[test]
+fn a_lost_body_request_to_a_single_peer_is_retried_with_backoff_then_given_up() {
+    let mut e = engine_with(1, |c| {
+        c.body_timeout = Duration::from_millis(500);
+        c.body_retries = 2;
+    });
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let h = header(&kp, 1, None, b"some body bytes");
+    let start = uptime_secs(10);
+    e.handle_message(start, LinkId(1), h.to_frame()).unwrap();
+    let (asked, gave_up) = body_timeline(&mut e, start, Duration::from_secs(10), h.body_hash);
+    let ms = Duration::from_millis;
+    // Asked at once; timed out at 0.5 s; asked again after 0.5 s of backoff (1.0 s), then
+    // after 1 s (2.5 s); that retry times out at 3.0 s and the fetch is given up.
+    assert_eq!(
+        asked,
+        vec![
+            (ms(0), LinkId(1)),
+            (ms(1000), LinkId(1)),
+            (ms(2500), LinkId(1))
+        ]
+    );
+    assert_eq!(gave_up, Some(ms(3000)));
+    assert_eq!(e.pending_body_count(), 0);
+}
+
+#[test]
+fn a_retried_body_request_that_is_answered_ends_the_fetch() {
+    let mut e = engine_with(1, |c| c.body_timeout = Duration::from_millis(500));
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let d = CapabilityDescriptor::builder(kp.id(), "image.gen", "creative/image", "make images")
+        .build(uptime_secs(10))
+        .unwrap();
+    let body = Signed::sign(&kp, d).unwrap().to_frame();
+    let h = header(&kp, 1, None, &body);
+    let start = uptime_secs(10);
+    e.handle_message(start, LinkId(1), h.to_frame()).unwrap();
+    let (asked, _) = body_timeline(&mut e, start, Duration::from_millis(1200), h.body_hash);
+    assert_eq!(asked.len(), 2, "first request lost, retried: {asked:?}");
+    let answer = Message::Body(wire::Body {
+        hash: h.body_hash,
+        body: body.to_vec(),
+    })
+    .encode();
+    e.handle_message(
+        start.advance(Duration::from_millis(1200)),
+        LinkId(1),
+        answer,
+    )
+    .unwrap();
+    let (_, ev) = drain(&mut e);
+    assert!(ev.iter().any(|e| matches!(e, Event::Descriptor(_))));
+    assert_eq!(e.pending_body_count(), 0);
+    // Nothing more is asked.
+    let (asked, gave_up) = body_timeline(
+        &mut e,
+        start.advance(Duration::from_millis(1200)),
+        Duration::from_secs(20),
+        h.body_hash,
+    );
+    assert!(asked.is_empty() && gave_up.is_none());
+}
+
+#[test]
+fn a_body_retry_needs_the_header_still_held() {
+    // The header's TTL (15 s) ends before the second retry (asked at 0 s and 8 s; the round
+    // ends at 12 s): the fetch ends then instead of asking again for a body nobody can use.
+    let mut e = engine_with(1, |c| {
+        c.body_timeout = Duration::from_secs(4);
+        c.body_retries = 3;
+    });
+    e.set_interest(InterestProfile::everything());
+    peer(&mut e, 1);
+    drain(&mut e);
+    let kp = Keypair::from_seed([9; 32]);
+    let h = header(&kp, 1, None, b"some body bytes");
+    let start = uptime_secs(10);
+    e.handle_message(start, LinkId(1), h.to_frame()).unwrap();
+    let (asked, gave_up) = body_timeline(&mut e, start, Duration::from_secs(60), h.body_hash);
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(gave_up.is_some());
     assert_eq!(e.pending_body_count(), 0);
 }
 
