@@ -181,12 +181,12 @@ fn bad_cards_fail_with_a_readable_error() {
             "misc",
             "the agent card has no skills",
         ),
-        ("a2a_card_bad_skill.json", "misc", "skill \\\"★★★\\\""),
-        ("a2a_card_v1.json", "", "skill \\\"meal-plan\\\": no topic"),
+        ("a2a_card_bad_skill.json", "misc", "skill \"★★★\""),
+        ("a2a_card_v1.json", "", "skill \"meal-plan\": no topic"),
         (
             "a2a_card_v1.json",
             "Bad Topic",
-            "skill \\\"meal-plan\\\": topic",
+            "skill \"meal-plan\": topic",
         ),
     ] {
         let path = fixture(card);

@@ -403,7 +403,7 @@ pub struct AgentConfig {
     /// says so.
     pub max_queued: usize,
     /// Calls to an embedding model outside the agent (only with a
-    /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder); see [`EmbedConfig`]).
+    /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder); see [`EmbedConfig`](super::EmbedConfig)).
     pub embed: super::embed::EmbedConfig,
 }
 

@@ -14,7 +14,7 @@
 //!
 //! # Behaviour
 //!
-//! The same HTTP client as [`OpenAiCompatible`](super::OpenAiCompatible), with its
+//! The same HTTP client as [`OpenAiCompatible`], with its
 //! deadline, retries (connection failures, `429`, `5xx`), `Retry-After`, error mapping and
 //! plain-`http` restriction (see its docs), with two differences:
 //!

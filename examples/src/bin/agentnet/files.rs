@@ -79,7 +79,8 @@ pub(crate) fn read_descriptor(path: &Path) -> Result<DescriptorFile, Box<dyn Err
             // points at the start, which says nothing).
             match e.span().filter(|s| s.start > 0) {
                 Some(s) => {
-                    let line = text[..s.start.min(text.len())].lines().count().max(1);
+                    let before = &text.as_bytes()[..s.start.min(text.len())];
+                    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
                     format!("{at}, line {line}: {}", e.message())
                 }
                 None => format!("{at}: {}", e.message()),
