@@ -259,28 +259,41 @@ impl Default for Constraints {
 }
 
 /// Self-reported quality of service. Claims, not facts: the trust plane checks them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Every field is optional, and `None` means the provider did not say: unknown stays
+/// unknown. Nothing fills in a value the author left out (a default success rate would be a
+/// claim nobody made), and whoever ranks by a field treats a missing one as unknown (below
+/// any stated value in tie-breaks, failing a stated minimum, replaced by a prior in
+/// selection), so leaving a field out never ranks a provider higher than stating it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QosVector {
     /// Typical end-to-end latency, milliseconds.
-    pub latency_ms: u32,
+    pub latency_ms: Option<u32>,
     /// Success rate, basis points (0..=10 000).
-    pub success_bp: u16,
+    pub success_bp: Option<u16>,
     /// Typical cost per call, micro-units of the price unit.
-    pub cost_micros: crate::money::Micros,
+    pub cost_micros: Option<crate::money::Micros>,
     /// Availability, basis points (0..=10 000).
-    pub availability_bp: u16,
+    pub availability_bp: Option<u16>,
     /// Current load, basis points of capacity (0..=10 000).
-    pub load_bp: u16,
+    pub load_bp: Option<u16>,
 }
 
-impl Default for QosVector {
-    fn default() -> Self {
+impl QosVector {
+    /// A vector stating every field.
+    pub const fn stated(
+        latency_ms: u32,
+        success_bp: u16,
+        cost_micros: crate::money::Micros,
+        availability_bp: u16,
+        load_bp: u16,
+    ) -> Self {
         QosVector {
-            latency_ms: 1_000,
-            success_bp: 9_500,
-            cost_micros: 0,
-            availability_bp: 9_900,
-            load_bp: 0,
+            latency_ms: Some(latency_ms),
+            success_bp: Some(success_bp),
+            cost_micros: Some(cost_micros),
+            availability_bp: Some(availability_bp),
+            load_bp: Some(load_bp),
         }
     }
 }
@@ -474,7 +487,8 @@ fn check_count<T>(
     Ok(())
 }
 
-fn check_bp(field: &'static str, v: u16) -> Result<(), DescriptorError> {
+fn check_bp(field: &'static str, v: Option<u16>) -> Result<(), DescriptorError> {
+    let Some(v) = v else { return Ok(()) };
     if v > bounds::BP_MAX {
         return Err(DescriptorError::OutOfRange {
             field,

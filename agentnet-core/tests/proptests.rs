@@ -27,9 +27,9 @@ prop_compose! {
         topic in proptest::collection::vec("[a-z0-9_-]{1,8}", 1..4),
         summary in "[A-Za-z ]{1,80}[a-z]",
         tags in proptest::collection::vec(word(), 0..5),
-        latency in any::<u32>(),
-        success in 0u16..=10_000,
-        cost in any::<u64>(),
+        latency in proptest::option::of(any::<u32>()),
+        success in proptest::option::of(0u16..=10_000),
+        cost in proptest::option::of(any::<u64>()),
         price in proptest::option::of((any::<u64>(), "[A-Z]{3}")),
         privacy in prop_oneof![Just(PrivacyScope::Public), Just(PrivacyScope::Confidential), Just(PrivacyScope::LocalOnly)],
         retention in prop_oneof![Just(Retention::None), (1u16..).prop_map(Retention::Days), Just(Retention::Indefinite)],
@@ -39,7 +39,7 @@ prop_compose! {
         let kp = Keypair::from_seed(seed);
         let d = CapabilityDescriptor::builder(kp.id(), cap, &topic.join("/"), summary)
             .tags(tags)
-            .qos(QosVector { latency_ms: latency, success_bp: success, cost_micros: cost, availability_bp: 10_000, load_bp: 0 })
+            .qos(QosVector { latency_ms: latency, success_bp: success, cost_micros: cost, availability_bp: Some(10_000), load_bp: None })
             .constraints(Constraints {
                 price: price.map(|(amount_micros, unit)| descriptor::Price { amount_micros, unit }),
                 privacy,

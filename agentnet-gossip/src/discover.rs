@@ -80,9 +80,11 @@ pub struct Requirements {
     pub input_mode: Option<String>,
     /// A media type the descriptor must produce as output.
     pub output_mode: Option<String>,
-    /// Lowest acceptable claimed success rate, basis points.
+    /// Lowest acceptable claimed success rate, basis points. A descriptor that states none
+    /// does not meet it (an unknown rate is not a rate above the minimum).
     pub min_success_bp: Option<u16>,
-    /// Highest acceptable claimed latency, milliseconds.
+    /// Highest acceptable claimed latency, milliseconds. A descriptor that states none does
+    /// not meet it.
     pub max_latency_ms: Option<u32>,
 }
 
@@ -147,12 +149,12 @@ impl Requirements {
             return false;
         }
         if let Some(min) = self.min_success_bp
-            && d.qos.success_bp < min
+            && d.qos.success_bp.is_none_or(|s| s < min)
         {
             return false;
         }
         if let Some(max) = self.max_latency_ms
-            && d.qos.latency_ms > max
+            && d.qos.latency_ms.is_none_or(|l| l > max)
         {
             return false;
         }
@@ -617,10 +619,15 @@ impl DiscoveryIndex {
 }
 
 /// Total ranking order: similarity desc, success desc, latency asc, (provider, capability) asc.
+/// A claim left out ranks after every stated one (`None` below any success rate, above any
+/// latency): not saying never wins a tie.
 fn rank(sa: f32, a: &CapabilityDescriptor, sb: f32, b: &CapabilityDescriptor) -> Ordering {
     sb.total_cmp(&sa)
         .then_with(|| b.qos.success_bp.cmp(&a.qos.success_bp))
-        .then_with(|| a.qos.latency_ms.cmp(&b.qos.latency_ms))
+        .then_with(|| {
+            let l = |d: &CapabilityDescriptor| d.qos.latency_ms.unwrap_or(u32::MAX);
+            l(a).cmp(&l(b))
+        })
         .then_with(|| a.key().cmp(&b.key()))
 }
 

@@ -75,12 +75,12 @@ pub struct Candidate {
     pub capability: String,
     /// Relevance to the request, `[-1, 1]`.
     pub similarity: f32,
-    /// Claimed latency, ms.
-    pub claimed_latency_ms: u32,
-    /// Claimed success rate, basis points (0..=10 000).
-    pub claimed_success_bp: u16,
-    /// Claimed cost per call, µ-units.
-    pub claimed_cost_micros: agentnet_core::money::Micros,
+    /// Claimed latency, ms (`None`: not stated; the prior stands in for it).
+    pub claimed_latency_ms: Option<u32>,
+    /// Claimed success rate, basis points (0..=10 000; `None`: not stated).
+    pub claimed_success_bp: Option<u16>,
+    /// Claimed cost per call, µ-units (`None`: not stated).
+    pub claimed_cost_micros: Option<agentnet_core::money::Micros>,
     /// This agent's reputation of the provider in the capability's topic.
     pub reputation: f64,
     /// Highest verification tier the descriptor offers (1..=3).
@@ -384,20 +384,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// given draw.
 pub fn select(candidates: Vec<Candidate>, obs: &Observations, draw: u64) -> Vec<Choice> {
     let cfg = obs.config;
+    // Priors from what was stated; a claim left out is replaced by the prior (it neither
+    // helps nor hurts: unknown is not good, and not proven bad either).
     let prior_latency = median(
         candidates
             .iter()
-            .map(|c| f64::from(c.claimed_latency_ms))
+            .filter_map(|c| c.claimed_latency_ms.map(f64::from))
             .collect(),
     );
     let prior_cost = median(
         candidates
             .iter()
-            .map(|c| c.claimed_cost_micros as f64)
+            .filter_map(|c| c.claimed_cost_micros.map(|m| m as f64))
             .collect(),
     );
-    let blend = |claim: f64, prior: f64, observed: Option<(f64, u32)>| {
-        let shrunk = (claim + prior) / 2.0;
+    let blend = |claim: Option<f64>, prior: f64, observed: Option<(f64, u32)>| {
+        let shrunk = (claim.unwrap_or(prior) + prior) / 2.0;
         let w = cfg.claim_weight;
         match observed {
             Some((v, n)) if n > 0 => (w * shrunk + f64::from(n) * v) / (w + f64::from(n)),
@@ -422,7 +424,7 @@ pub fn select(candidates: Vec<Candidate>, obs: &Observations, draw: u64) -> Vec<
                 success: qos.map_or_else(
                     || {
                         blend(
-                            f64::from(c.claimed_success_bp) / 10_000.0,
+                            c.claimed_success_bp.map(|b| f64::from(b) / 10_000.0),
                             cfg.prior_success,
                             o.map(|o| (o.success, n)),
                         )
@@ -432,7 +434,7 @@ pub fn select(candidates: Vec<Candidate>, obs: &Observations, draw: u64) -> Vec<
                 speed: qos.map_or_else(
                     || {
                         -blend(
-                            f64::from(c.claimed_latency_ms),
+                            c.claimed_latency_ms.map(f64::from),
                             prior_latency,
                             delivered.map(|o| (o.latency_ms, n)),
                         )
@@ -442,7 +444,7 @@ pub fn select(candidates: Vec<Candidate>, obs: &Observations, draw: u64) -> Vec<
                 thrift: qos.map_or_else(
                     || {
                         -blend(
-                            c.claimed_cost_micros as f64,
+                            c.claimed_cost_micros.map(|m| m as f64),
                             prior_cost,
                             delivered.map(|o| (o.cost_micros, n)),
                         )

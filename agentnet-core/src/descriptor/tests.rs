@@ -92,7 +92,10 @@ fn field_validation() {
             "too many tags",
         ),
         (Box::new(|d| d.io.outputs.clear()), "no outputs"),
-        (Box::new(|d| d.qos.success_bp = 10_001), "success over 100%"),
+        (
+            Box::new(|d| d.qos.success_bp = Some(10_001)),
+            "success over 100%",
+        ),
         (
             Box::new(|d| d.constraints.jurisdictions = vec!["usa".into()]),
             "bad jurisdiction",
@@ -132,7 +135,7 @@ fn newer_supersedes_older() {
     assert!(!supersedes(&a, &a));
     // Same stamp, different content: exactly one direction wins.
     let mut d3 = cd(&kp);
-    d3.qos.load_bp = 5_000;
+    d3.qos.load_bp = Some(5_000);
     let c = Signed::sign(&kp, d3).unwrap();
     assert!(supersedes(&a, &c) ^ supersedes(&c, &a));
     // Another capability never supersedes.

@@ -150,18 +150,33 @@ fn requirements_filter_each_field() {
                 min_success_bp: Some(9_000),
                 ..Default::default()
             },
-            |d| d.qos.success_bp = 8_999,
-            |d| d.qos.success_bp = 9_000,
+            |d| d.qos.success_bp = Some(8_999),
+            |d| d.qos.success_bp = Some(9_000),
         ),
         (
             Requirements {
                 max_latency_ms: Some(500),
                 ..Default::default()
             },
-            |d| d.qos.latency_ms = 501,
-            |d| d.qos.latency_ms = 500,
+            |d| d.qos.latency_ms = Some(501),
+            |d| d.qos.latency_ms = Some(500),
         ),
     ];
+    // A claim left out does not meet a stated bound: unknown is not good enough.
+    let silent = base.clone();
+    assert_eq!(silent.qos.success_bp, None);
+    for req in [
+        Requirements {
+            min_success_bp: Some(1),
+            ..Default::default()
+        },
+        Requirements {
+            max_latency_ms: Some(u32::MAX),
+            ..Default::default()
+        },
+    ] {
+        assert!(!req.admits(&silent), "{req:?}");
+    }
     for (i, (req, fail, pass)) in cases.into_iter().enumerate() {
         let mut d = base.clone();
         fail(&mut d);
@@ -498,8 +513,8 @@ fn query_tie_breaks_on_qos_then_key() {
         let k = keypair(seed);
         let d = CapabilityDescriptor::builder(k.id(), cap, "topic/x", "same intent")
             .qos(QosVector {
-                success_bp,
-                latency_ms,
+                success_bp: Some(success_bp),
+                latency_ms: Some(latency_ms),
                 ..QosVector::default()
             })
             .build(now())

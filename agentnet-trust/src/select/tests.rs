@@ -9,9 +9,9 @@ fn cand(id: u8, sim: f32, rep: f64, lat: u32, succ: u16) -> Candidate {
         provider: AgentId::from_bytes([id; 32]),
         capability: "cap".into(),
         similarity: sim,
-        claimed_latency_ms: lat,
-        claimed_success_bp: succ,
-        claimed_cost_micros: 1000,
+        claimed_latency_ms: Some(lat),
+        claimed_success_bp: Some(succ),
+        claimed_cost_micros: Some(1000),
         reputation: rep,
         evidence_tier: 1,
         attested: false,
@@ -91,7 +91,7 @@ fn the_front_is_exactly_the_undominated_candidates() {
 fn a_copy_with_better_claims_does_not_outrank_a_provider_with_standing() {
     let honest = cand(1, 0.9, 0.3, 1000, 9000);
     let mut sybil = cand(2, 0.9, 0.0, 10, 10_000);
-    sybil.claimed_cost_micros = 1;
+    sybil.claimed_cost_micros = Some(1);
     let mut o = obs();
     o.record_success(
         honest.provider,
@@ -119,7 +119,7 @@ fn a_strangers_boasts_do_not_order_it() {
     // count again and it dominates on that too.
     let modest = cand(1, 0.9, 0.0, 900, 8000);
     let mut boaster = cand(2, 0.9, 0.0, 10, 10_000);
-    boaster.claimed_cost_micros = 0;
+    boaster.claimed_cost_micros = Some(0);
     let out = select(vec![boaster.clone(), modest.clone()], &obs(), 0);
     assert_eq!(out[0].candidate.provider, modest.provider, "{out:?}");
     assert_eq!((out[0].layer, out[1].layer), (0, 0));
@@ -228,5 +228,38 @@ proptest! {
         }
         // Layers never decrease along the order.
         prop_assert!(out.windows(2).all(|w| w[0].layer <= w[1].layer));
+    }
+}
+
+/// A claim left out is not a claim: a vouched provider who states nothing is ranked on the
+/// prior, never above one who states the same as the prior, and a boaster who states more
+/// than the others does not lose to silence.
+#[test]
+fn a_claim_left_out_stands_at_the_prior() {
+    let mut o = obs();
+    let stated = cand(1, 0.9, 0.5, 500, 9000);
+    let mut silent = cand(2, 0.9, 0.5, 500, 9000);
+    silent.claimed_latency_ms = None;
+    silent.claimed_success_bp = None;
+    silent.claimed_cost_micros = None;
+    let at = WallTime::from_unix_millis(2_000);
+    o.record_success(stated.provider, "cap", 500, 1000, at);
+    o.record_success(silent.provider, "cap", 500, 1000, at);
+    let out = select(vec![silent.clone(), stated.clone()], &o, 0);
+    let obj = |p| {
+        out.iter()
+            .find(|c| c.candidate.provider == p)
+            .map(|c| c.objectives.success)
+            .unwrap()
+    };
+    assert!(obj(stated.provider) >= obj(silent.provider), "{out:?}");
+    for c in &out {
+        for v in [
+            c.objectives.success,
+            c.objectives.speed,
+            c.objectives.thrift,
+        ] {
+            assert!(v.is_finite(), "{out:?}");
+        }
     }
 }

@@ -43,13 +43,7 @@ fn descriptor(kp: &Keypair, i: usize) -> CapabilityDescriptor {
     CapabilityDescriptor::builder(kp.id(), "image.generate", "creative/image", summary)
         .tags(["image", "diffusion"])
         .modes(["text/plain"], ["image/png"])
-        .qos(QosVector {
-            latency_ms: 2_500,
-            success_bp: 9_700,
-            cost_micros: 20_000,
-            availability_bp: 9_950,
-            load_bp: 1_200,
-        })
+        .qos(QosVector::stated(2_500, 9_700, 20_000, 9_950, 1_200))
         .endpoints([format!("tcp://10.0.0.{}:4100", i % 250)])
         .build(now())
         .expect("valid descriptor")

@@ -38,13 +38,7 @@ const CAPTION: &str = "creative/caption";
 type Offer = (&'static str, &'static str, &'static str, QosVector);
 
 fn qos(latency_ms: u32, success_bp: u16) -> QosVector {
-    QosVector {
-        latency_ms,
-        success_bp,
-        cost_micros: 20_000,
-        availability_bp: 9_900,
-        load_bp: 2_000,
-    }
+    QosVector::stated(latency_ms, success_bp, 20_000, 9_900, 2_000)
 }
 
 /// How a provider behaves.

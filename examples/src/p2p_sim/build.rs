@@ -153,9 +153,9 @@ pub(crate) fn build(cfg: &Config, discovery: Discovery, seed: u64) -> World {
                 let text = offers[below(&mut rng, offers.len())];
                 texts.entry(step.topic()).or_default().push(text);
                 let qos = QosVector {
-                    latency_ms: 300 + below(&mut rng, 601) as u32,
-                    success_bp: 8000 + below(&mut rng, 1801) as u16,
-                    cost_micros: (1 + below(&mut rng, 5) as u64) * UNIT,
+                    latency_ms: Some(300 + below(&mut rng, 601) as u32),
+                    success_bp: Some(8000 + below(&mut rng, 1801) as u16),
+                    cost_micros: Some((1 + below(&mut rng, 5) as u64) * UNIT),
                     ..QosVector::default()
                 };
                 serve(&mut sim, node, id, *step, text, qos, cfg.ttl, now);
@@ -182,9 +182,9 @@ pub(crate) fn build(cfg: &Config, discovery: Discovery, seed: u64) -> World {
             pool[below(&mut rng, pool.len())]
         };
         let qos = QosVector {
-            latency_ms: 50,
-            success_bp: 10_000,
-            cost_micros: UNIT / 10,
+            latency_ms: Some(50),
+            success_bp: Some(10_000),
+            cost_micros: Some(UNIT / 10),
             ..QosVector::default()
         };
         serve(&mut sim, node, id, step, text, qos, cfg.ttl, now);

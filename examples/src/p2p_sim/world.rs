@@ -232,8 +232,8 @@ impl World {
             });
             match best {
                 Some(b) => {
-                    req.min_success_bp = Some(b.qos.success_bp);
-                    req.max_latency_ms = Some(b.qos.latency_ms);
+                    req.min_success_bp = b.qos.success_bp;
+                    req.max_latency_ms = b.qos.latency_ms;
                     vec![b.descriptor.provider]
                 }
                 None => Vec::new(),

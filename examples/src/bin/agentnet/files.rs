@@ -178,13 +178,13 @@ pub(crate) fn build_for(
     provider: agentnet_core::AgentId,
     f: &DescriptorFile,
 ) -> Result<CapabilityDescriptor, Box<dyn Error>> {
-    let d = QosVector::default();
+    // What the file leaves out stays unknown: no value is claimed for the author.
     let qos = QosVector {
-        latency_ms: f.qos.latency_ms.unwrap_or(d.latency_ms),
-        success_bp: f.qos.success_bp.unwrap_or(d.success_bp),
-        cost_micros: f.qos.cost_micros.unwrap_or(d.cost_micros),
-        availability_bp: f.qos.availability_bp.unwrap_or(d.availability_bp),
-        load_bp: f.qos.load_bp.unwrap_or(d.load_bp),
+        latency_ms: f.qos.latency_ms,
+        success_bp: f.qos.success_bp,
+        cost_micros: f.qos.cost_micros,
+        availability_bp: f.qos.availability_bp,
+        load_bp: f.qos.load_bp,
     };
     let constraints = Constraints {
         side_effects: f.side_effects.unwrap_or(SideEffects::None),
