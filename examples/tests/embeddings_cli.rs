@@ -51,6 +51,10 @@ fn discover_ranks_by_the_embedding_servers_vectors() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["candidates"][0]["capability"], "image.generate", "{v:#}");
 
+    // The descriptor files state no QoS: none is shown (no invented 9500 bp, 0 µ).
+    for f in ["success_bp", "cost_micros", "latency_ms"] {
+        assert!(v["candidates"][0][f].is_null(), "{f}: {v:#}");
+    }
     let by_model = v["candidates"][0]["score"].as_f64().unwrap();
     assert!(by_model > 0.5, "the model sees the same meaning: {v:#}");
     // The lexical default, on the same two descriptors, matches no more than letters.
