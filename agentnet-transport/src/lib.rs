@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `runtime` | yes | every module that does I/O or runs async: `host`, `mem`, `tcp`, `node`, `store`, `llm`, and their re-exports at the crate root; with them the dependencies tokio, async-trait, futures, redb, snow, getrandom and tracing |
 //! | `conformance` | no | the `conformance` module: a suite that checks a `Transport` against the contract written on the trait; implies `runtime` |
-//! | `openai` | no | the OpenAI-compatible adapter in `llm::openai` (hyper, serde); implies `runtime` |
+//! | `openai` | no | the OpenAI-compatible adapters in `llm` (chat completions, embeddings; hyper, serde); implies `runtime` |
 //! | `libp2p` | no | the rust-libp2p transport in `libp2p` (libp2p, libp2p-stream) and `NodeBuilder::libp2p`; implies `runtime` |
 //!
 //! With `--no-default-features` the crate depends only on the sans-IO crates (`agentnet-core`,
@@ -46,10 +46,12 @@ What the `runtime` feature holds:
   (`serve`, `request`, `start_request`, `announce`, `discover`, `reputation`, ...), an
   event stream, and the driver that hands frames to the agent, drives its deadline, writes
   what it asks to persist before sending that turn's frames, runs `Execute` effects through
-  the application's handlers and `Llm` effects through the [`LanguageModel`].
+  the application's handlers, `Llm` effects through the [`LanguageModel`] and `Embed` effects
+  through the [`Embedder`].
 * [`store`] — durable node state, engine-agnostic tables of records with expiry
   ([`RedbStore`] in a data directory; [`MemoryStore`]).
-* [`llm`] — the OpenAI-compatible [`LanguageModel`] adapter (cargo feature `openai`).
+* [`llm`] — the OpenAI-compatible [`LanguageModel`] and [`Embedder`] adapters (cargo feature
+  `openai`).
 
 * [`libp2p`](crate::libp2p) — a transport over rust-libp2p (cargo feature `libp2p`): QUIC and
   TCP + Noise + Yamux, peers and topic followers found through a Kademlia DHT, relays and

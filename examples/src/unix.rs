@@ -1,4 +1,4 @@
-//! A custom [`Transport`]: agentnet links over Unix domain sockets, in about 350 lines.
+//! A custom [`Transport`]: agentnet links over Unix domain sockets, in about 400 lines.
 //!
 //! This is the template for plugging agentnet into any byte stream (a Unix socket, a serial
 //! line, a WebSocket, a QUIC stream). What a transport owes the
@@ -7,11 +7,14 @@
 //! it, and `tests/custom_transport.rs` runs the suite against this transport. Where this file
 //! keeps the promises:
 //!
-//! * **Authenticated links.** Each side first sends a hello frame: its number for the link and
-//!   its signed [`KeyBinding`]. The reader verifies the signature and takes the signer as the
-//!   peer. Caveat of this example: a binding can be replayed by whoever saw it, so this proves
-//!   identity only between processes that trust the socket's other end (same user, same
-//!   machine). The TCP transport proves possession of the bound key with Noise instead.
+//! * **Authenticated links, safe against replay.** Each side first sends a fresh random
+//!   32-byte challenge, then a proof: its number for the link, its agent id and its signature
+//!   (domain `agentnet/v1/hello-proof`) over the *peer's* challenge, its id and the number.
+//!   The reader checks the signature against the claimed id and takes that id as the peer. A
+//!   proof answers one challenge only, so a hello recorded on one connection fails on every
+//!   other. (It authenticates the peer, not the bytes after it: the socket itself must not be
+//!   writable by others, which holds for a Unix socket in a private directory. Over a network,
+//!   bind the session keys too, as the TCP transport does with Noise.)
 //! * **No self-links, one link per peer.** A hello from the transport's own identity is
 //!   refused. Of two links to one peer, both ends keep the one dialed by the smaller
 //!   [`AgentId`], and of two dialed by the same side the one that side numbered lower (see
@@ -33,9 +36,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use agentnet_core::seal::KeyBinding;
-use agentnet_core::wire::Limits;
-use agentnet_core::{AgentId, Keypair, LinkId, Signed, WallTime};
+use agentnet_core::hash::domain::HELLO_PROOF;
+use agentnet_core::{AgentId, Keypair, LinkId, Signature, WallTime};
 use agentnet_transport::{LinkDown, LinkInfo, Transport, TransportError, TransportEvent};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -49,7 +51,7 @@ use tokio::task::AbortHandle;
 pub const MAX_FRAME: usize = 1 << 20;
 /// Frames queued per link before `send` drops.
 pub const LINK_QUEUE: usize = 256;
-/// How long a new connection may take to send its hello.
+/// How long a new connection may take to send its challenge and its proof.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closed link's writer may take to flush its queue.
 pub const LINGER: Duration = Duration::from_secs(2);
@@ -65,7 +67,8 @@ pub struct UnixTransport {
 #[derive(Debug)]
 struct Shared {
     id: AgentId,
-    binding: Bytes,
+    /// Signs this side's hello proofs.
+    keys: Keypair,
     next: AtomicU64,
     links: Mutex<HashMap<LinkId, Entry>>,
     /// The socket path of [`UnixTransport::listen`] and its accept task.
@@ -93,18 +96,13 @@ impl Shared {
 }
 
 impl UnixTransport {
-    /// A transport for `keys` (signs the binding it shows peers).
-    pub fn new(keys: &Keypair, now: WallTime) -> Self {
-        let binding = KeyBinding {
-            agent: keys.id(),
-            x25519: keys.x25519().public(),
-            issued_at: now,
-        };
-        let binding = Signed::sign(keys, binding).expect("own binding").to_frame();
+    /// A transport for `keys` (signs the hello proofs it shows peers). `now` is unused and
+    /// kept for the signature other transports share.
+    pub fn new(keys: &Keypair, _now: WallTime) -> Self {
         let (events_tx, events) = mpsc::channel(1024);
         let shared = Shared {
             id: keys.id(),
-            binding,
+            keys: Keypair::from_seed(*keys.seed()),
             next: AtomicU64::new(0),
             links: Mutex::new(HashMap::new()),
             listening: Mutex::new(None),
@@ -165,17 +163,16 @@ async fn run_link(
     link: LinkId,
 ) {
     let events = &shared.events_tx;
-    let (mut rd, wr) = stream.into_split();
+    let (mut rd, mut wr) = stream.into_split();
     let (queue, rx) = mpsc::channel::<Bytes>(LINK_QUEUE);
-    let mut hello = BytesMut::from(&link.0.to_be_bytes()[..]);
-    hello.extend_from_slice(&shared.binding);
-    let mut writer = tokio::spawn(write_frames(wr, hello.freeze(), rx));
-    // The first frame is the peer's hello: no link until it verifies.
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_hello(&mut rd)).await {
-        Ok(Ok((peer, _))) if peer == shared.id => Err("self-connection".to_string()),
-        Ok(hello) => hello,
-        Err(_) => Err("no hello in time".to_string()),
-    };
+    // No link until the peer has answered this side's challenge.
+    let hello =
+        match tokio::time::timeout(HELLO_TIMEOUT, hello(&shared, link, &mut rd, &mut wr)).await {
+            Ok(Ok((peer, _))) if peer == shared.id => Err("self-connection".to_string()),
+            Ok(hello) => hello,
+            Err(_) => Err("no hello in time".to_string()),
+        };
+    let mut writer = tokio::spawn(write_frames(wr, rx));
     let (stop_tx, mut stop) = oneshot::channel();
     let dropped = Arc::new(AtomicU64::new(0));
     let registered = hello.and_then(|(peer, number)| {
@@ -267,27 +264,58 @@ fn register(shared: &Shared, link: LinkId, entry: Entry) -> Result<(), String> {
     Ok(())
 }
 
-async fn write_frames(mut wr: OwnedWriteHalf, hello: Bytes, mut rx: mpsc::Receiver<Bytes>) {
-    let mut frame = Some(hello);
-    while let Some(f) = frame {
-        let len = (f.len() as u32).to_be_bytes();
-        if wr.write_all(&len).await.is_err() || wr.write_all(&f).await.is_err() {
+async fn write_frames(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
+    while let Some(f) = rx.recv().await {
+        if write_frame(&mut wr, &f).await.is_err() {
             break;
         }
-        frame = rx.recv().await;
     }
 }
 
-/// The peer's hello: its identity (from the verified binding) and its number for the link.
-async fn read_hello(rd: &mut (impl AsyncReadExt + Unpin)) -> Result<(AgentId, u64), String> {
-    let mut hello = read_frame(rd).await.map_err(|e| e.to_string())?;
-    if hello.len() < 8 {
-        return Err("short hello".into());
+async fn write_frame(wr: &mut OwnedWriteHalf, f: &[u8]) -> std::io::Result<()> {
+    wr.write_all(&(f.len() as u32).to_be_bytes()).await?;
+    wr.write_all(f).await
+}
+
+/// The signed bytes of a hello proof: the challenge it answers, the prover's id, its number
+/// for the link.
+fn proof_input(challenge: &[u8], id: &AgentId, number: u64) -> Vec<u8> {
+    [challenge, id.as_bytes(), &number.to_be_bytes()].concat()
+}
+
+/// Both sides: send a fresh challenge, read the peer's, answer it, read and check the peer's
+/// answer to ours. Returns the peer's identity and its number for the link.
+async fn hello(
+    shared: &Shared,
+    link: LinkId,
+    rd: &mut (impl AsyncReadExt + Unpin),
+    wr: &mut OwnedWriteHalf,
+) -> Result<(AgentId, u64), String> {
+    let mut ours = [0u8; 32];
+    getrandom::fill(&mut ours).map_err(|e| format!("no randomness: {e}"))?;
+    write_frame(wr, &ours).await.map_err(|e| e.to_string())?;
+    let theirs = read_frame(rd).await.map_err(|e| e.to_string())?;
+    if theirs.len() != 32 {
+        return Err("bad challenge".into());
     }
-    let number = u64::from_be_bytes(hello.split_to(8)[..].try_into().expect("8 bytes"));
-    let binding = Signed::<KeyBinding>::from_frame(&hello, &Limits::default())
-        .map_err(|e| format!("bad binding: {e}"))?;
-    Ok((binding.agent, number))
+    let sig = shared
+        .keys
+        .sign_bytes(HELLO_PROOF, &proof_input(&theirs, &shared.id, link.0));
+    let mut proof = BytesMut::with_capacity(8 + 32 + 64);
+    proof.extend_from_slice(&link.0.to_be_bytes());
+    proof.extend_from_slice(shared.id.as_bytes());
+    proof.extend_from_slice(sig.as_bytes());
+    write_frame(wr, &proof).await.map_err(|e| e.to_string())?;
+    let proof = read_frame(rd).await.map_err(|e| e.to_string())?;
+    if proof.len() != 8 + 32 + 64 {
+        return Err("bad hello proof".into());
+    }
+    let number = u64::from_be_bytes(proof[..8].try_into().expect("8 bytes"));
+    let peer = AgentId::from_bytes(proof[8..40].try_into().expect("32 bytes"));
+    let sig = Signature(proof[40..].try_into().expect("64 bytes"));
+    peer.verify(HELLO_PROOF, &proof_input(&ours, &peer, number), &sig)
+        .map_err(|e| format!("hello proof does not verify: {e}"))?;
+    Ok((peer, number))
 }
 
 async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Bytes> {

@@ -134,3 +134,75 @@ async fn nodes_talk_over_a_custom_transport() {
     b.shutdown().await.unwrap();
     c.shutdown().await.unwrap();
 }
+
+/// A hello proof answers one challenge: a peer that presents a real key's signature made for
+/// another challenge (as a recorded hello would be) is refused and never linked; the same
+/// client answering the challenge it was given is linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_hello_is_refused() {
+    use agentnet_core::hash::domain::HELLO_PROOF;
+    use agentnet_transport::TransportEvent;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixStream;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let mut server =
+        UnixTransport::new(&Keypair::from_seed([1; 32]), SystemClock::new().now().wall);
+    server.listen(&path).unwrap();
+    let client = Keypair::from_seed([2; 32]);
+    async fn frame(s: &mut UnixStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.unwrap();
+        let mut b = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut b).await.unwrap();
+        b
+    }
+    async fn send(s: &mut UnixStream, b: &[u8]) {
+        s.write_all(&(b.len() as u32).to_be_bytes()).await.unwrap();
+        s.write_all(b).await.unwrap();
+    }
+    // Connect by hand; answer `challenge` (the server's, or another) with a real signature.
+    let attempt = |answer_the_real_one: bool| {
+        let (path, client) = (path.clone(), Keypair::from_seed(*client.seed()));
+        async move {
+            let mut s = UnixStream::connect(&path).await.unwrap();
+            let challenge = frame(&mut s).await;
+            send(&mut s, &[9u8; 32]).await;
+            let signed = if answer_the_real_one {
+                challenge
+            } else {
+                vec![0u8; 32]
+            };
+            let msg = [&signed[..], client.id().as_bytes(), &7u64.to_be_bytes()].concat();
+            let sig = client.sign_bytes(HELLO_PROOF, &msg);
+            let proof = [
+                &7u64.to_be_bytes()[..],
+                client.id().as_bytes(),
+                sig.as_bytes(),
+            ]
+            .concat();
+            send(&mut s, &proof).await;
+            let _ = frame(&mut s).await; // the server's own proof
+            s
+        }
+    };
+    let _replayed = attempt(false).await;
+    let ev = tokio::time::timeout(Duration::from_secs(5), server.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&ev, TransportEvent::Refused { reason, .. } if reason.contains("does not verify")),
+        "{ev:?}"
+    );
+    let _fresh = attempt(true).await;
+    let ev = tokio::time::timeout(Duration::from_secs(5), server.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&ev, TransportEvent::LinkUp(info) if info.peer == client.id()),
+        "{ev:?}"
+    );
+}
