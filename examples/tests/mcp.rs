@@ -51,7 +51,7 @@ async fn an_mcp_client_discovers_hires_and_announces_through_agentnet_mcp() {
     let desc = descriptor(
         dir.path(),
         "shout.toml",
-        "capability = \"text.shout\"\ntopic = \"text/transform\"\nsummary = \"Shout text back in capital letters\"\n",
+        "capability = \"text.shout\"\ntopic = \"text/transform\"\nsummary = \"Shout text back in capital letters\"\n[qos]\nlatency_ms = 40\n",
     );
     let (_provider, addr, provider_id) = serve(TCP, dir.path(), "p", None, &desc, &[]);
 
@@ -83,7 +83,10 @@ async fn an_mcp_client_discovers_hires_and_announces_through_agentnet_mcp() {
     assert_eq!(best["capability"], "text.shout", "{found}");
     assert_eq!(best["provider"], provider_id.as_str());
     assert_eq!(best["topic"], "text/transform");
-    assert!(best["reputation"].is_number() && best["qos"]["latency_ms"].is_number());
+    assert!(best["reputation"].is_number(), "{found}");
+    // What the descriptor states is shown; what it leaves out is null, not a default.
+    assert_eq!(best["qos"]["latency_ms"], 40, "{found}");
+    assert!(best["qos"]["success_bp"].is_null(), "{found}");
 
     let args = json!({"intent": "shout my text", "input": "hello from mcp"});
     let out = ok(call(&client, "request", args).await);
