@@ -14,6 +14,8 @@ fn every_subcommand_shows_an_example_in_its_help() {
         &["request"],
         &["reputation"],
         &["a2a"],
+        &["mcp"],
+        &["workflow"],
         &["card", "export"],
         &["card", "import"],
     ] {

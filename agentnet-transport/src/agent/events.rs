@@ -354,6 +354,9 @@ pub enum AgentEvent {
     },
     /// A request ended.
     Completed(Box<TaskOutcome>),
+    /// A workflow ended (every step completed or skipped); see
+    /// [`Agent::workflow`](super::Agent::workflow).
+    WorkflowCompleted(Box<super::WorkflowOutcome>),
     /// As provider: an offer was accepted or declined.
     Offer {
         /// The session.

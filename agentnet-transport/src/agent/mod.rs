@@ -189,6 +189,7 @@ mod traffic;
 mod transfers;
 mod trust;
 pub mod wire;
+mod workflow;
 
 use std::collections::BTreeMap;
 
@@ -236,6 +237,8 @@ use requester::Request;
 pub use traffic::{PlaneTraffic, Traffic};
 use trust::{FifoSet, StoredProofs};
 use wire::{Chunk, Direction, Hello, Resend};
+use workflow::Workflows;
+pub use workflow::{MAX_STEPS, StepOutcome, Workflow, WorkflowOutcome, WorkflowStep};
 
 /// The sans-IO agent. See the [module documentation](self).
 pub struct Agent {
@@ -287,6 +290,8 @@ pub struct Agent {
     depth: agentnet_trust::depth::CanaryDepth,
     /// Embedding calls to the host's model (see [`embed`]).
     embeds: Embeds,
+    /// Workflows running (see [`workflow`]).
+    workflows: Workflows,
 }
 
 impl core::fmt::Debug for Agent {
@@ -395,6 +400,7 @@ impl Agent {
             .map_err(ConfigError::engine("funnel"))?;
         let mut agent = Agent {
             embeds: Embeds::default(),
+            workflows: Workflows::default(),
             observations,
             depth,
             own_attestations: Vec::new(),

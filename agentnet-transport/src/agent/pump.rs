@@ -52,6 +52,7 @@ impl Agent {
             }
         }
         self.pump_embeds(now);
+        self.settle_workflows(now);
         self.flush_batch();
         let incoming = self
             .incoming

@@ -405,14 +405,16 @@ impl Agent {
             return;
         };
         self.by_session.retain(|_, v| *v != rid);
-        self.event(AgentEvent::Completed(Box::new(TaskOutcome {
+        let outcome = TaskOutcome {
             request: rid,
             result,
             provider,
             tier: r.tier,
             attempts: r.attempts,
             payment,
-        })));
+        };
+        self.workflows.on_completed(&outcome);
+        self.event(AgentEvent::Completed(Box::new(outcome)));
     }
 
     /// Try the next candidate, or end the request.

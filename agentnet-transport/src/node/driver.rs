@@ -30,6 +30,7 @@ pub(super) enum Command {
         oneshot::Sender<Result<RequestHandle, NodeError>>,
     ),
     Descriptors(usize, oneshot::Sender<Vec<CapabilityDescriptor>>),
+    Workflow(Box<crate::agent::Workflow>, super::workflow::WorkflowReply),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
@@ -88,6 +89,11 @@ pub(super) struct Driver {
     pub(super) waiters: BTreeMap<RequestId, Waiter>,
     /// Requests waiting for links to candidates being dialed (until the deadline).
     pub(super) dialing: Vec<Dialing>,
+    /// Workflows waiting the same way (see `workflow`).
+    pub(super) dialing_workflows: Vec<super::workflow::DialingWorkflow>,
+    /// Callers waiting for a workflow's end.
+    pub(super) workflow_waiters:
+        BTreeMap<RequestId, oneshot::Sender<crate::agent::WorkflowOutcome>>,
     pub(super) links: BTreeMap<LinkId, LinkInfo>,
     pub(super) bootstrap: BTreeMap<String, Redial>,
     pub(super) stats: NodeStats,
@@ -174,6 +180,7 @@ impl Driver {
             }
             self.redial(now);
             self.start_dialed(now);
+            self.start_dialed_workflows(now);
             self.unpark_warmed(now);
             self.flush(now);
             self.sync_topics();
@@ -198,6 +205,9 @@ impl Driver {
             d = d.min(w.until);
         }
         for w in &self.warming {
+            d = d.min(w.until);
+        }
+        for w in &self.dialing_workflows {
             d = d.min(w.until);
         }
         d
@@ -329,6 +339,7 @@ impl Driver {
                     .collect();
                 let _ = reply.send(list);
             }
+            Command::Workflow(wf, reply) => self.workflow_command(now, wf, reply),
             Command::Reputation(agent, topic, reply) => {
                 let _ = reply.send((
                     self.agent.reputation(&agent, &topic),
@@ -399,7 +410,7 @@ impl Driver {
     /// Dial the endpoints of candidates for `task` this node has no verified route to yet,
     /// so the funnel can reach providers it only heard of through relays; returns them. Links
     /// already up are reused.
-    fn dial_candidates(&mut self, now: Now, task: &TaskRequest) -> Vec<AgentId> {
+    pub(super) fn dial_candidates(&mut self, now: Now, task: &TaskRequest) -> Vec<AgentId> {
         let k = self.cfg.agent.funnel.max_candidates;
         let found = self
             .agent
@@ -689,6 +700,10 @@ impl Driver {
                     let _ = w.outcome.send((*o).clone());
                 }
                 self.emit(NodeEvent::Agent(AgentEvent::Completed(o)));
+            }
+            AgentEvent::WorkflowCompleted(o) => {
+                self.workflow_completed(&o);
+                self.emit(NodeEvent::Agent(AgentEvent::WorkflowCompleted(o)));
             }
             other => self.emit(NodeEvent::Agent(other)),
         }

@@ -59,6 +59,7 @@ impl Driver {
                     let _ = reply.send(self.agent.discover(now, &intent, &requirements, k));
                 }
                 Command::Request(task, reply) => self.request_now(now, task, reply),
+                Command::Workflow(wf, reply) => self.workflow_now(now, wf, reply),
                 // Only the two above are ever held.
                 _ => {}
             }

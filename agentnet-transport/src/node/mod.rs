@@ -62,6 +62,7 @@ mod config;
 mod driver;
 mod embed;
 mod events;
+mod workflow;
 
 pub use builder::NodeBuilder;
 pub use config::NodeConfig;
@@ -253,6 +254,19 @@ impl Node {
             reply,
         })
         .await
+    }
+
+    /// Run a workflow: steps whose input is an earlier step's result, each through the
+    /// whole funnel with its own tier and fallback, one settlement per step (see
+    /// [`Agent::workflow`](crate::agent::Agent::workflow)). Returns when every step has
+    /// ended; a step that failed after its fallbacks ends the workflow with its reason and
+    /// skips the steps it feeds.
+    pub async fn workflow(
+        &self,
+        wf: crate::agent::Workflow,
+    ) -> Result<crate::agent::WorkflowOutcome, NodeError> {
+        let rx = self.call(|r| Command::Workflow(Box::new(wf), r)).await??;
+        rx.await.map_err(|_| NodeError::Stopped)
     }
 
     /// The fresh descriptors this node holds (what [`discover`](Self::discover) ranks), at

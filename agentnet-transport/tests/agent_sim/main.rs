@@ -21,6 +21,7 @@ mod requests;
 mod restarts;
 mod retention;
 mod robustness;
+mod workflows;
 
 const TOPIC: &str = "text/summary";
 

@@ -62,6 +62,11 @@
 //! agent framework can use the network as tools: `discover`, `request`, `reputation` and
 //! `announce` (see the `mcp` module).
 //!
+//! `workflow FILE.toml` runs steps in order through the funnel, a step's input being a file
+//! or an earlier step's result (format: `agentnet workflow --help`); `--json` prints
+//! `outcome`, `result` (the last step's) and `steps` (`name`, `provider`, `outcome`,
+//! `result`).
+//!
 //! `reputation` opens a data directory (of a node that is not running) and prints the scores
 //! its agent holds, per topic, and whom it holds fraud proofs against.
 //!
@@ -126,6 +131,7 @@ mod net;
 mod reputation;
 mod request;
 mod serve;
+mod workflow;
 
 use a2a::*;
 use card::*;
@@ -135,6 +141,7 @@ use net::*;
 use reputation::*;
 use request::*;
 use serve::*;
+use workflow::*;
 
 /// The descriptor file format, as `agentnet --help` prints it.
 const DESCRIPTOR_FORMAT: &str = r#"Descriptor files (--descriptor FILE) are TOML (.toml) or JSON (.json), with these fields:
@@ -297,6 +304,9 @@ enum Cmd {
         after_help = "Example:\n  agentnet a2a --http 127.0.0.1:8080 --bootstrap 127.0.0.1:7000"
     )]
     A2a(A2aArgs),
+    /// Run a workflow file: steps whose input is an earlier step's result.
+    #[command(after_help = WORKFLOW_FORMAT)]
+    Workflow(WorkflowArgs),
     /// Serve the network to an MCP client over stdio: tools `discover`, `request`,
     /// `reputation` and `announce` (over `--transport tcp` or `libp2p`).
     #[command(after_help = "Example:\n  agentnet mcp --bootstrap 127.0.0.1:7000")]
@@ -527,6 +537,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
             Ok(())
         }
         Cmd::Mcp(args) => run_mcp(args).await,
+        Cmd::Workflow(args) => {
+            if !run_workflow(args).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Cmd::Reputation {
             transport,
             data_dir,
