@@ -332,7 +332,6 @@ impl NodeBuilder {
             handlers: BTreeMap::new(),
             waiters: BTreeMap::new(),
             dialing: Vec::new(),
-            dialing_workflows: Vec::new(),
             workflow_waiters: BTreeMap::new(),
             links: BTreeMap::new(),
             bootstrap,

@@ -57,8 +57,16 @@ pub(super) struct Waiter {
 pub(super) struct Dialing {
     pub(super) until: Instant,
     pub(super) wanted: Vec<AgentId>,
-    pub(super) task: Box<TaskRequest>,
-    pub(super) reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
+    pub(super) start: Start,
+}
+
+/// What starts once the dialing ends.
+pub(super) enum Start {
+    Request(
+        Box<TaskRequest>,
+        oneshot::Sender<Result<RequestHandle, NodeError>>,
+    ),
+    Workflow(Box<crate::agent::Workflow>, super::workflow::WorkflowReply),
 }
 
 pub(super) struct Redial {
@@ -89,8 +97,6 @@ pub(super) struct Driver {
     pub(super) waiters: BTreeMap<RequestId, Waiter>,
     /// Requests waiting for links to candidates being dialed (until the deadline).
     pub(super) dialing: Vec<Dialing>,
-    /// Workflows waiting the same way (see `workflow`).
-    pub(super) dialing_workflows: Vec<super::workflow::DialingWorkflow>,
     /// Callers waiting for a workflow's end.
     pub(super) workflow_waiters:
         BTreeMap<RequestId, oneshot::Sender<crate::agent::WorkflowOutcome>>,
@@ -180,7 +186,6 @@ impl Driver {
             }
             self.redial(now);
             self.start_dialed(now);
-            self.start_dialed_workflows(now);
             self.unpark_warmed(now);
             self.flush(now);
             self.sync_topics();
@@ -205,9 +210,6 @@ impl Driver {
             d = d.min(w.until);
         }
         for w in &self.warming {
-            d = d.min(w.until);
-        }
-        for w in &self.dialing_workflows {
             d = d.min(w.until);
         }
         d
@@ -395,15 +397,27 @@ impl Driver {
         reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
     ) {
         let wanted = self.dial_candidates(now, &task);
+        self.after_dials(now, wanted, Start::Request(task, reply));
+    }
+
+    /// Start `start` once the candidates in `wanted` are linked (at once if there are none),
+    /// or when the dial wait ends.
+    pub(super) fn after_dials(&mut self, now: Now, wanted: Vec<AgentId>, start: Start) {
         if wanted.is_empty() {
-            self.start_request(now, task, reply);
+            self.begin(now, start);
         } else {
             self.dialing.push(Dialing {
                 until: now.mono + self.cfg.dial_wait,
                 wanted,
-                task,
-                reply,
+                start,
             });
+        }
+    }
+
+    fn begin(&mut self, now: Now, start: Start) {
+        match start {
+            Start::Request(task, reply) => self.start_request(now, task, reply),
+            Start::Workflow(wf, reply) => self.start_workflow(now, *wf, reply),
         }
     }
 
@@ -435,7 +449,8 @@ impl Driver {
         wanted
     }
 
-    /// Start requests whose candidates are reachable now, or whose wait ran out.
+    /// Start requests and workflows whose candidates are reachable now, or whose wait ran
+    /// out.
     fn start_dialed(&mut self, now: Now) {
         let mut i = 0;
         while i < self.dialing.len() {
@@ -446,7 +461,7 @@ impl Driver {
                 .all(|w| self.agent.peers().any(|(a, _)| a == w));
             if reachable || d.until <= now.mono {
                 let d = self.dialing.swap_remove(i);
-                self.start_request(now, d.task, d.reply);
+                self.begin(now, d.start);
             } else {
                 i += 1;
             }

@@ -3,21 +3,13 @@
 //! of its steps this node has no route to yet, then runs in the agent
 //! ([`Agent::workflow`](crate::agent::Agent::workflow)); its end is handed to the caller.
 
-use super::driver::{Command, Driver};
+use super::driver::{Command, Driver, Start};
 use super::*;
 use crate::agent::{Workflow, WorkflowOutcome};
 
 /// What the caller of [`Node::workflow`] waits on.
 pub(super) type WorkflowReply =
     oneshot::Sender<Result<oneshot::Receiver<WorkflowOutcome>, NodeError>>;
-
-/// A workflow whose steps' candidates are being dialed.
-pub(super) struct DialingWorkflow {
-    pub(super) until: Instant,
-    wanted: Vec<AgentId>,
-    wf: Box<Workflow>,
-    reply: WorkflowReply,
-}
 
 impl Driver {
     /// `Command::Workflow`: warm every step's intent, dial the steps' candidates, start.
@@ -44,37 +36,10 @@ impl Driver {
                 }
             }
         }
-        if wanted.is_empty() {
-            self.start_workflow(now, *wf, reply);
-        } else {
-            self.dialing_workflows.push(DialingWorkflow {
-                until: now.mono + self.cfg.dial_wait,
-                wanted,
-                wf,
-                reply,
-            });
-        }
+        self.after_dials(now, wanted, Start::Workflow(wf, reply));
     }
 
-    /// Start the workflows whose candidates are linked, or whose dial wait ended.
-    pub(super) fn start_dialed_workflows(&mut self, now: Now) {
-        let mut i = 0;
-        while i < self.dialing_workflows.len() {
-            let d = &self.dialing_workflows[i];
-            let reachable = d
-                .wanted
-                .iter()
-                .all(|w| self.agent.peers().any(|(a, _)| a == w));
-            if reachable || d.until <= now.mono {
-                let d = self.dialing_workflows.swap_remove(i);
-                self.start_workflow(now, *d.wf, d.reply);
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    fn start_workflow(&mut self, now: Now, wf: Workflow, reply: WorkflowReply) {
+    pub(super) fn start_workflow(&mut self, now: Now, wf: Workflow, reply: WorkflowReply) {
         let r = match self.agent.workflow(now, wf) {
             Ok(id) => {
                 let (tx, rx) = oneshot::channel();

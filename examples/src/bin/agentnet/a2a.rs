@@ -60,19 +60,10 @@ const CARD_PATH: &str = "/.well-known/agent-card.json";
 #[derive(clap::Args, Debug)]
 pub(crate) struct A2aArgs {
     #[command(flatten)]
-    transport: TransportArg,
-    #[command(flatten)]
-    embed: EmbedArgs,
+    client: ClientArgs,
     /// Address the HTTP server listens on (`host:port`; port 0 for any free port).
     #[arg(long)]
     http: SocketAddr,
-    /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
-    /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
-    #[arg(long, required = true)]
-    bootstrap: Vec<String>,
-    /// Keep the gateway's identity, ledger and reputation here (default: throwaway).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
     /// The URL clients reach the gateway at, written in the card (default
     /// `http://<bound address>/`); JSON-RPC is also served at its path.
     #[arg(long)]
@@ -130,14 +121,7 @@ pub(crate) async fn run_a2a(a: A2aArgs) -> Result<(), Box<dyn Error>> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}/"));
-    let node = start_requester(
-        &a.transport,
-        &a.embed,
-        &a.bootstrap,
-        a.data_dir.as_deref(),
-        agent_config(),
-    )
-    .await?;
+    let node = start_requester(&a.client, agent_config()).await?;
     println!("listening http://{bound}/ as {}", node.id());
     let gw = Arc::new(Gateway {
         node,

@@ -28,16 +28,7 @@ use serde_json::{Value, json};
 #[derive(clap::Args, Debug)]
 pub(crate) struct McpArgs {
     #[command(flatten)]
-    pub(crate) transport: TransportArg,
-    #[command(flatten)]
-    pub(crate) embed: EmbedArgs,
-    /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
-    /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
-    #[arg(long, required = true)]
-    pub(crate) bootstrap: Vec<String>,
-    /// Keep the node's identity, ledger and reputation here (default: throwaway).
-    #[arg(long)]
-    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) client: ClientArgs,
     /// How long after start a `discover` or `request` call waits for the node to learn of
     /// candidates, in seconds (later calls use what the node holds).
     #[arg(long, default_value_t = 10)]
@@ -46,14 +37,7 @@ pub(crate) struct McpArgs {
 
 /// Start the node, serve MCP on stdio until stdin closes, stop the node.
 pub(crate) async fn run_mcp(a: McpArgs) -> Result<(), Box<dyn Error>> {
-    let node = start_requester(
-        &a.transport,
-        &a.embed,
-        &a.bootstrap,
-        a.data_dir.as_deref(),
-        agent_config(),
-    )
-    .await?;
+    let node = start_requester(&a.client, agent_config()).await?;
     tracing::info!(id = %node.id(), addr = ?node.local_addr(), "agentnet mcp: node started");
     let node = Arc::new(node);
     let server = Tools {

@@ -236,19 +236,34 @@ pub(crate) async fn start_node(s: Start<'_>) -> Result<Node, Box<dyn Error>> {
     Ok(builder.start().await?)
 }
 
-/// Start a short-lived requester node (request, mcp, a2a): a client over `transport` that
-/// joins through `bootstrap`, pulls every descriptor and follows its peers' topics.
+/// The flags of the commands that run a short-lived requester node (request, mcp, a2a,
+/// workflow).
+#[derive(clap::Args, Debug)]
+pub(crate) struct ClientArgs {
+    #[command(flatten)]
+    pub(crate) transport: TransportArg,
+    #[command(flatten)]
+    pub(crate) embed: EmbedArgs,
+    /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
+    /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
+    #[arg(long, required = true)]
+    pub(crate) bootstrap: Vec<String>,
+    /// Keep this node's identity, ledger and reputation here (default: throwaway).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+/// Start a short-lived requester node (request, mcp, a2a, workflow): a client over the
+/// chosen transport that joins through `--bootstrap`, pulls every descriptor and follows
+/// its peers' topics.
 pub(crate) async fn start_requester(
-    transport: &TransportArg,
-    embed: &EmbedArgs,
-    bootstrap: &[String],
-    data_dir: Option<&Path>,
+    c: &ClientArgs,
     agent: AgentConfig,
 ) -> Result<Node, Box<dyn Error>> {
-    let net = Net::client(transport.transport, bootstrap.to_vec()).embeddings(embed);
+    let net = Net::client(c.transport.transport, c.bootstrap.clone()).embeddings(&c.embed);
     start_node(Start {
         net: &net,
-        data_dir,
+        data_dir: c.data_dir.as_deref(),
         interest: InterestProfile::everything(),
         config: NodeConfig {
             agent,

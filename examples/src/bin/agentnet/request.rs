@@ -6,16 +6,7 @@ use super::*;
 #[derive(clap::Args, Debug)]
 pub(crate) struct RequestArgs {
     #[command(flatten)]
-    pub(crate) transport: TransportArg,
-    #[command(flatten)]
-    pub(crate) embed: EmbedArgs,
-    /// Peers to join through (repeatable): `host:port`, or with `--transport libp2p` a
-    /// multiaddr such as a node's printed `/ip4/…/tcp/…/p2p/<peer id>`.
-    #[arg(long, required = true)]
-    pub(crate) bootstrap: Vec<String>,
-    /// Keep the requester's identity, ledger and reputation here (default: throwaway).
-    #[arg(long)]
-    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) client: ClientArgs,
     /// The task input.
     #[arg(long)]
     pub(crate) input: PathBuf,
@@ -57,14 +48,7 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
         .canaries(canaries);
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
-    let node = start_requester(
-        &a.transport,
-        &a.embed,
-        &a.bootstrap,
-        a.data_dir.as_deref(),
-        agent,
-    )
-    .await?;
+    let node = start_requester(&a.client, agent).await?;
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);
     await_candidates(&node, &a.intent, &task.requirements, until, a.expect).await?;
     let outcome = node.request(task).await?;

@@ -9,15 +9,7 @@ use agentnet_transport::agent::{Workflow, WorkflowStep};
 #[derive(clap::Args, Debug)]
 pub(crate) struct WorkflowArgs {
     #[command(flatten)]
-    pub(crate) transport: TransportArg,
-    #[command(flatten)]
-    pub(crate) embed: EmbedArgs,
-    /// Peers to join through (repeatable).
-    #[arg(long, required = true)]
-    pub(crate) bootstrap: Vec<String>,
-    /// Keep the requester's identity, ledger and reputation here (default: throwaway).
-    #[arg(long)]
-    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) client: ClientArgs,
     /// Longest wait for every step's candidates before the workflow starts, in seconds.
     #[arg(long, default_value_t = 10)]
     pub(crate) wait_secs: u64,
@@ -115,14 +107,7 @@ fn read_workflow(path: &Path) -> Result<Workflow, Box<dyn Error>> {
 
 pub(crate) async fn run_workflow(a: WorkflowArgs) -> Result<bool, Box<dyn Error>> {
     let wf = read_workflow(&a.file)?;
-    let node = start_requester(
-        &a.transport,
-        &a.embed,
-        &a.bootstrap,
-        a.data_dir.as_deref(),
-        agent_config(),
-    )
-    .await?;
+    let node = start_requester(&a.client, agent_config()).await?;
     let until = WallClock::now() + Duration::from_secs(a.wait_secs);
     for s in &wf.steps {
         await_candidates(&node, &s.task.intent, &s.task.requirements, until, None).await?;
