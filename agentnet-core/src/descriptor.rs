@@ -111,7 +111,7 @@ impl Topic {
         Ok(t)
     }
 
-    fn check(&self) -> Result<(), DescriptorError> {
+    pub(crate) fn check(&self) -> Result<(), DescriptorError> {
         let s = &self.0;
         if s.is_empty() || s.len() > bounds::TOPIC_MAX {
             return Err(DescriptorError::InvalidTopic(truncate(s)));
@@ -454,7 +454,12 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(), DescriptorError> {
+pub(crate) fn check_len(
+    field: &'static str,
+    s: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), DescriptorError> {
     if s.len() < min {
         return Err(DescriptorError::Missing(field));
     }
@@ -468,7 +473,7 @@ fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(),
     Ok(())
 }
 
-fn check_count<T>(
+pub(crate) fn check_count<T>(
     field: &'static str,
     v: &[T],
     min: usize,
@@ -500,7 +505,7 @@ fn check_bp(field: &'static str, v: Option<u16>) -> Result<(), DescriptorError> 
     Ok(())
 }
 
-fn malformed(field: &'static str, s: &str) -> DescriptorError {
+pub(crate) fn malformed(field: &'static str, s: &str) -> DescriptorError {
     DescriptorError::Malformed {
         field,
         value: truncate(s),

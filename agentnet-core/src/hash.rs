@@ -102,6 +102,14 @@ pub mod domain {
     pub const TOPIC_PROVIDER_KEY: &str = "agentnet/v1/topic-provider-key";
     /// The short tag naming a semantic encoder on the wire (`semantic::EncoderTag`).
     pub const ENCODER_TAG: &str = "agentnet/v1/encoder-tag";
+    /// A requester's intent announcement (`intent::IntentAnnouncement`).
+    pub const INTENT: &str = "agentnet/v1/intent";
+    /// A provider's load and availability (`intent::ProviderState`).
+    pub const PROVIDER_STATE: &str = "agentnet/v1/provider-state";
+    /// A provider's bid on an intent.
+    pub const BID: &str = "agentnet/v1/bid";
+    /// A requester's counter-offer to a bid.
+    pub const COUNTER: &str = "agentnet/v1/counter";
 
     /// Every tag above.
     pub const ALL: &[&str] = &[
@@ -150,6 +158,10 @@ pub mod domain {
         FLOOD_FRAME,
         TOPIC_PROVIDER_KEY,
         ENCODER_TAG,
+        INTENT,
+        PROVIDER_STATE,
+        BID,
+        COUNTER,
     ];
 }
 

@@ -115,6 +115,7 @@ pub mod engine;
 pub mod fork;
 pub mod hash;
 pub mod identity;
+pub mod intent;
 pub mod log_header;
 pub mod money;
 pub mod queue;

@@ -34,6 +34,10 @@ impl EntryKind {
     pub const DESCRIPTOR: EntryKind = EntryKind(1);
     /// The body withdraws an earlier descriptor before its TTL ends.
     pub const RETRACTION: EntryKind = EntryKind(2);
+    /// The body is a signed intent announcement ([`crate::intent::IntentAnnouncement`]).
+    pub const INTENT: EntryKind = EntryKind(3);
+    /// The body is a signed provider state ([`crate::intent::ProviderState`]).
+    pub const STATE: EntryKind = EntryKind(4);
 }
 
 /// A signed log header. See the module docs.

@@ -11,6 +11,10 @@ pub const SIGNED_DESCRIPTOR: MessageKind = MessageKind(0x0001);
 pub const KEY_BINDING: MessageKind = MessageKind(0x0002);
 /// Core: a sealed box.
 pub const SEALED: MessageKind = MessageKind(0x0003);
+/// Core: a signed intent announcement (a gossip body).
+pub const INTENT: MessageKind = MessageKind(0x0004);
+/// Core: a signed provider state (load and availability; a gossip body).
+pub const PROVIDER_STATE: MessageKind = MessageKind(0x0005);
 
 /// Gossip: a signed log header.
 pub const LOG_HEADER: MessageKind = MessageKind(0x0101);
@@ -72,6 +76,10 @@ pub const DELEGATE: MessageKind = MessageKind(0x0304);
 pub const DELIVER: MessageKind = MessageKind(0x0305);
 /// Execution: a settlement statement.
 pub const SETTLE: MessageKind = MessageKind(0x0306);
+/// Execution: a provider's signed bid on an intent.
+pub const BID: MessageKind = MessageKind(0x0307);
+/// Execution: a requester's signed counter-offer to a bid.
+pub const COUNTER: MessageKind = MessageKind(0x0308);
 
 /// Payload: a link handshake challenge.
 pub const HELLO: MessageKind = MessageKind(0x0401);
@@ -87,6 +95,8 @@ pub const ALL: &[(MessageKind, &str)] = &[
     (SIGNED_DESCRIPTOR, "descriptor"),
     (KEY_BINDING, "key_binding"),
     (SEALED, "sealed"),
+    (INTENT, "intent"),
+    (PROVIDER_STATE, "provider_state"),
     (LOG_HEADER, "header"),
     (EQUIVOCATION, "equivocation"),
     (SUBSCRIBE, "subscribe"),
@@ -116,6 +126,8 @@ pub const ALL: &[(MessageKind, &str)] = &[
     (DELEGATE, "delegate"),
     (DELIVER, "deliver"),
     (SETTLE, "settle"),
+    (BID, "bid"),
+    (COUNTER, "counter"),
     (HELLO, "hello"),
     (HELLO_PROOF, "hello_proof"),
     (CHUNK, "chunk"),
