@@ -358,7 +358,8 @@ mod tests {
             DescriptorError::FromTheFuture { .. } => "future",
             other => panic!("{other:?}"),
         };
-        let cases: Vec<(&str, Box<dyn Fn(&mut IntentAnnouncement)>)> = vec![
+        type Edit = Box<dyn Fn(&mut IntentAnnouncement)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("summary", Box::new(|i| i.summary = " ".into())),
             ("summary", Box::new(|i| i.summary = "x".repeat(600))),
             ("tags", Box::new(|i| i.tags = vec!["Upper".into()])),
