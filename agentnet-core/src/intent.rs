@@ -44,8 +44,8 @@ pub mod bounds {
     pub const STATE_TTL_MAX: u32 = 60_000;
     /// Default provider-state TTL: 5 s.
     pub const STATE_TTL_DEFAULT: u32 = 5_000;
-    /// Parts per million: the largest load.
-    pub const PPM_ONE: u32 = 1_000_000;
+    /// The largest load, basis points (as [`QosVector::load_bp`](crate::descriptor::QosVector::load_bp)).
+    pub const LOAD_BP_MAX: u16 = 10_000;
 }
 
 /// The id of an intent: [`Signed::hash`] of its signed envelope. Bids and counter-offers name
@@ -232,8 +232,9 @@ impl IntentAnnouncement {
 pub struct ProviderState {
     /// The provider; must be the signer and the log entry's author.
     pub provider: AgentId,
-    /// How loaded it is, ppm of its capacity (0..=1 000 000).
-    pub load: u32,
+    /// How loaded it is, basis points of its capacity (0..=10 000), the unit of
+    /// [`QosVector::load_bp`](crate::descriptor::QosVector::load_bp).
+    pub load_bp: u16,
     /// Whether it takes new work at all.
     pub available: bool,
     /// Tasks waiting in its queue.
@@ -254,10 +255,10 @@ impl SignedObject for ProviderState {
 
 impl ProviderState {
     /// A state issued at `now` with the default TTL.
-    pub fn new(provider: AgentId, load: u32, available: bool, queued: u32, now: Now) -> Self {
+    pub fn new(provider: AgentId, load_bp: u16, available: bool, queued: u32, now: Now) -> Self {
         ProviderState {
             provider,
-            load,
+            load_bp,
             available,
             queued,
             issued_at: now.wall,
@@ -277,12 +278,12 @@ impl ProviderState {
 
     /// Field checks that need no clock: the load range and the TTL range.
     pub fn validate_fields(&self) -> Result<(), DescriptorError> {
-        if self.load > bounds::PPM_ONE {
+        if self.load_bp > bounds::LOAD_BP_MAX {
             return Err(DescriptorError::OutOfRange {
-                field: "load",
-                value: u64::from(self.load),
+                field: "load_bp",
+                value: u64::from(self.load_bp),
                 min: 0,
-                max: u64::from(bounds::PPM_ONE),
+                max: u64::from(bounds::LOAD_BP_MAX),
             });
         }
         check_ttl("ttl_ms", self.ttl_ms, bounds::STATE_TTL_MAX)
@@ -395,12 +396,12 @@ mod tests {
     #[test]
     fn a_provider_state_is_short_lived() {
         let k = Keypair::from_seed([2; 32]);
-        let s = ProviderState::new(k.id(), 900_000, true, 3, now(10_000));
+        let s = ProviderState::new(k.id(), 9_000, true, 3, now(10_000));
         s.validate(now(10_000), Duration::from_secs(30)).unwrap();
         assert!(s.is_live(now(14_999), Duration::ZERO));
         assert!(!s.is_live(now(15_000), Duration::ZERO));
         let mut bad = s.clone();
-        bad.load = 1_000_001;
+        bad.load_bp = 10_001;
         assert!(bad.validate_fields().is_err());
         bad = s.clone();
         bad.ttl_ms = 61_000;
