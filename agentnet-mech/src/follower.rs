@@ -149,6 +149,21 @@ pub struct EffortProfile {
     pub duration_ms: u64,
 }
 
+impl EffortProfile {
+    /// The probability the result is good when the effort must be done within `deadline_ms`:
+    /// `success · min(1, deadline / duration)` (a rushed job fails more often; an effort with
+    /// no duration is never rushed). The model's `s_e`.
+    pub fn success_within(&self, deadline_ms: f64) -> f64 {
+        let rush = if self.duration_ms == 0 {
+            1.0
+        } else {
+            // `min` first: a NaN deadline reads as unbounded, as in the model's terms.
+            (deadline_ms / self.duration_ms as f64).min(1.0)
+        };
+        self.success * if rush > 0.0 { rush } else { 0.0 }
+    }
+}
+
 /// A follower type. The presets ([`FollowerType::honest`] …) are the experiment's population;
 /// every field is public for hosts modelling their own.
 #[derive(Clone, Debug, PartialEq)]
@@ -384,12 +399,7 @@ pub fn outcome(ty: &FollowerType, strategy: Strategy, terms: &Terms, env: &Envir
     };
     let p = ty.effort[effort as usize];
     let t = terms.tier.index();
-    let rush = if p.duration_ms == 0 {
-        1.0
-    } else {
-        (terms.execute_hours * HOUR as f64 / p.duration_ms as f64).min(1.0)
-    };
-    let s = p.success * rush;
+    let s = p.success_within(terms.execute_hours * HOUR as f64);
     let pass =
         s * env.score.pass_good(terms.threshold) + (1.0 - s) * env.score.pass_bad(terms.threshold);
     let v = (env.detect[t] * ty.exposure[t]).clamp(0.0, 1.0);

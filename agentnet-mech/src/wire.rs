@@ -8,6 +8,8 @@
 //! | `0x0304` | signed [`Delegate`](crate::session::Delegate) (the task input's hash, after a commitment) |
 //! | `0x0305` | signed [`Deliver`](crate::session::Deliver) (result hash + evidence package) |
 //! | `0x0306` | signed settlement statement, [`Settle`](crate::session::Settle) |
+//! | `0x0307` | signed auction [`Bid`](crate::auction::Bid) |
+//! | `0x0308` | signed auction [`Counter`](crate::auction::Counter) (counter-offer) |
 
 use agentnet_core::wire::MessageKind;
 
@@ -23,3 +25,7 @@ pub const DELEGATE: MessageKind = agentnet_core::wire::kinds::DELEGATE;
 pub const DELIVER: MessageKind = agentnet_core::wire::kinds::DELIVER;
 /// The requester's settlement statement.
 pub const SETTLE: MessageKind = agentnet_core::wire::kinds::SETTLE;
+/// A provider's bid on an intent.
+pub const BID: MessageKind = agentnet_core::wire::kinds::BID;
+/// A requester's counter-offer to a bid.
+pub const COUNTER: MessageKind = agentnet_core::wire::kinds::COUNTER;
