@@ -91,7 +91,7 @@
 //! // Providers: a fast one (3 units, 2 s) and a cheap, slow one (2 units, 5 s).
 //! for (seed, floor, latency_ms) in [(2u8, 3 * UNIT, 2_000), (3, 2 * UNIT, 5_000)] {
 //!     let key = Keypair::from_seed([seed; 32]);
-//!     let policy = BidPolicy { floor, latency_ms, deposit: 0, max_tier: Tier::Evidence };
+//!     let policy = BidPolicy { floor, ask: None, latency_ms, deposit: 0, max_tier: Tier::Evidence };
 //!     let bid = bid_for(&policy, &intent, key.id(), "image.generate", now).expect("in range");
 //!     auction.handle_bid(now, Signed::sign(&key, bid)?)?;
 //! }

@@ -11,6 +11,11 @@ use crate::mechanism::{Micros, Tier};
 pub struct BidPolicy {
     /// The least price it accepts, µ (its cost of doing the work, risk included).
     pub floor: Micros,
+    /// The price it opens with, µ, when above the floor (`None`: the floor). Asking more
+    /// than the floor never wins an auction the floor would lose and can lose one the floor
+    /// would win at a profit (the module docs), but a host may still open high; a
+    /// counter-offer at or above the floor is then accepted.
+    pub ask: Option<Micros>,
     /// The delivery time it can keep, ms (≥ 1).
     pub latency_ms: u32,
     /// The deposit it posts, µ.
@@ -19,8 +24,9 @@ pub struct BidPolicy {
     pub max_tier: Tier,
 }
 
-/// The truthful bid on `intent` under `policy`: price = floor, the policy's latency,
-/// deposit and tier, round 0, issued at `now`. `None` when the floor exceeds the intent's
+/// The bid on `intent` under `policy`: price = the ask (at least the floor; the floor when
+/// there is no ask: the truthful bid), the policy's latency, deposit and tier, round 0,
+/// issued at `now`. `None` when the floor exceeds the intent's
 /// `budget_max`, the policy does not accept the intent's tier (or the tier is invalid), the
 /// latency misses the intent's bound, or the latency is 0.
 ///
@@ -47,7 +53,7 @@ pub fn bid_for(
         provider,
         capability: capability.to_string(),
         round: 0,
-        price: policy.floor,
+        price: policy.ask.map_or(policy.floor, |a| a.max(policy.floor)),
         deposit: policy.deposit,
         latency_ms: policy.latency_ms,
         max_tier: policy.max_tier,

@@ -169,6 +169,7 @@ fn a_countered_bidder_that_accepts_wins_at_the_counter_price() {
     let c = Signed::<Counter>::from_frame(&c.to_frame(), &Limits::default()).unwrap();
     let policy = BidPolicy {
         floor: 8 * UNIT,
+        ask: None,
         latency_ms: 1_000,
         deposit: 0,
         max_tier: Tier::Evidence,
@@ -498,6 +499,7 @@ fn bid_for_is_truthful_and_refuses_what_it_cannot_meet() {
     let i = intent();
     let p = BidPolicy {
         floor: 4 * UNIT,
+        ask: None,
         latency_ms: 2_000,
         deposit: 7,
         max_tier: Tier::Canary,
@@ -659,6 +661,7 @@ proptest! {
                                 };
                                 let policy = BidPolicy {
                                     floor,
+                                    ask: None,
                                     latency_ms: a.bids().find(|b| b.provider == c.provider).unwrap().latency_ms,
                                     deposit: 0,
                                     max_tier: Tier::Evidence,
