@@ -13,7 +13,7 @@ use crate::mechanism::Micros;
 
 /// Bounds of an [`Auction`]. Start from [`AuctionConfig::default`]; out-of-range values are
 /// refused when the auction is built ([`validate`](Self::validate)).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuctionConfig {
     /// Bids kept at once. Default 32; range 1..=1024. When full, a new bid enters only by
