@@ -161,6 +161,26 @@ pub struct GossipConfig {
     /// Minimum similarity (cosine) for [`GossipEngine::discover`](crate::GossipEngine::discover)
     /// results. Default 0.05; range -1..=1.
     pub min_similarity: f32,
+
+    // ----- intents and provider states ---------------------------------------------------
+    /// Intent ids remembered so each intent is reported ([`Event::Intent`](crate::Event::Intent))
+    /// once, count. Default 4 096; range 1..=1 000 000. An id is kept for the longest intent
+    /// lifetime (1 h) plus the skew window, or until it is the oldest of this many.
+    pub max_seen_intents: usize,
+    /// Lifetime of the provider states this node publishes
+    /// ([`GossipEngine::publish_state`](crate::GossipEngine::publish_state)). Default 5 s;
+    /// range 100 ms..=60 s. A state not refreshed within it lapses everywhere: a provider that
+    /// goes quiet leaves no stale claim behind.
+    pub state_ttl: Duration,
+    /// Least time between two state publications of this node. Default 1 s; range 0..=60 s.
+    /// A state given sooner waits, replacing any state already waiting, and goes out when the
+    /// interval has passed. Each publication is one log entry per topic, so about
+    /// `state_ttl / state_min_interval` state entries are live in each of the node's logs.
+    pub state_min_interval: Duration,
+    /// Provider states held (one per provider), count. Default 4 096; range 1..=1 000 000.
+    /// When full, a new state takes the place of the one that expires soonest if it expires
+    /// later itself.
+    pub max_states: usize,
 }
 
 impl Default for GossipConfig {
@@ -211,6 +231,10 @@ impl Default for GossipConfig {
             refresh_fraction: 0.6,
             persist_before_publish: true,
             min_similarity: 0.05,
+            max_seen_intents: 4096,
+            state_ttl: Duration::from_secs(5),
+            state_min_interval: Duration::from_secs(1),
+            max_states: 4096,
         }
     }
 }
@@ -389,6 +413,25 @@ impl GossipConfig {
             "0.1..=0.95",
         )?;
         check_range("min_similarity", self.min_similarity, -1.0..=1.0, "-1..=1")?;
+        check_range(
+            "max_seen_intents",
+            self.max_seen_intents,
+            1..=1_000_000,
+            "1..=1000000",
+        )?;
+        check_range(
+            "state_ttl",
+            self.state_ttl,
+            ms(100)..=ms(60_000),
+            "100 ms..=60 s",
+        )?;
+        check_range(
+            "state_min_interval",
+            self.state_min_interval,
+            ms(0)..=ms(60_000),
+            "0..=60 s",
+        )?;
+        check_range("max_states", self.max_states, 1..=1_000_000, "1..=1000000")?;
         Ok(())
     }
 }
@@ -438,6 +481,32 @@ mod tests {
                 ..d()
             }),
             "max_standing"
+        );
+        let state_ttl = Duration::from_millis(50);
+        assert_eq!(bad(GossipConfig { state_ttl, ..d() }), "state_ttl");
+        let state_ttl = Duration::from_secs(61);
+        assert_eq!(bad(GossipConfig { state_ttl, ..d() }), "state_ttl");
+        let state_min_interval = Duration::from_secs(61);
+        assert_eq!(
+            bad(GossipConfig {
+                state_min_interval,
+                ..d()
+            }),
+            "state_min_interval"
+        );
+        assert_eq!(
+            bad(GossipConfig {
+                max_states: 0,
+                ..d()
+            }),
+            "max_states"
+        );
+        assert_eq!(
+            bad(GossipConfig {
+                max_seen_intents: 0,
+                ..d()
+            }),
+            "max_seen_intents"
         );
         let mut c = GossipConfig::default();
         c.index.max_entries = 0;

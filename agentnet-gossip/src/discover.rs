@@ -17,10 +17,17 @@
 //!   the survivors are ranked by cosine similarity between the query embedding and each entry's
 //!   intent embedding, ties broken by claimed success rate (higher first), then claimed latency
 //!   (lower first), then (provider, capability) so the order is total and reproducible.
+//! - Provider states ([`DiscoveryIndex::query_with_states`], what
+//!   [`GossipEngine::discover`](crate::GossipEngine::discover) uses): a provider whose live
+//!   [`ProviderState`] says it is not `available` is left out, and a live state's `load_bp`
+//!   replaces the load its descriptor claims in [`Candidate::qos`] (a state is minutes
+//!   fresher than a descriptor). A state that lapsed says nothing: the candidate is back with
+//!   its descriptor's own claims.
 //! - [`InterestProfile`]: what a node wants bodies for. Gossip headers carry a 32-byte intent
 //!   [`Sketch`](agentnet_core::semantic::Sketch); a node pulls a body when the header's topic
 //!   is one it follows and the sketch is close enough to one of its own intent sketches.
-//! - [`intent_text`]: the text the engine embeds for a descriptor.
+//! - [`intent_text`] and [`announcement_text`]: the texts the engine embeds for a descriptor
+//!   and for a requester's intent.
 //!
 //! # What is not here
 //!
@@ -39,9 +46,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use agentnet_core::descriptor::{
-    CapabilityDescriptor, PrivacyScope, QosVector, Retention, SideEffects, Topic, compare_versions,
-};
+use agentnet_core::descriptor::{CapabilityDescriptor, QosVector, Topic, compare_versions};
+use agentnet_core::intent::{IntentAnnouncement, ProviderState};
 use agentnet_core::semantic::{Embedding, SemanticEncoder, TaggedSketch};
 use agentnet_core::{AgentId, Now, Signed, WallTime};
 
@@ -50,117 +56,8 @@ use agentnet_core::{AgentId, Now, Signed, WallTime};
 /// [`DescriptorRules::max_skew`](agentnet_core::descriptor::DescriptorRules::max_skew).
 pub const FRESHNESS_SKEW: Duration = Duration::from_secs(30);
 
-// ---------------------------------------------------------------------------------------------
-// Requirements
-// ---------------------------------------------------------------------------------------------
-
-/// Hard constraints a requester filters on (all optional; the default admits everything).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Requirements {
-    /// The descriptor's topic must be this topic or lie under it ([`Topic::is_within`]).
-    pub topic: Option<Topic>,
-    /// Highest acceptable price per call, micro-units. Free descriptors (no price) always
-    /// pass; priced ones pass if `amount_micros <= max`.
-    pub max_price_micros: Option<agentnet_core::money::Micros>,
-    /// If set, a priced descriptor must be priced in this unit (free ones pass).
-    pub price_unit: Option<String>,
-    /// Weakest acceptable privacy scope: the descriptor's scope must be at least this
-    /// (`Public < Confidential < LocalOnly`).
-    pub min_privacy: Option<PrivacyScope>,
-    /// Allowed jurisdictions (ISO 3166-1 alpha-2). If non-empty, the descriptor must name at
-    /// least one jurisdiction and all of them must be in this list; an unspecified
-    /// jurisdiction does not pass.
-    pub jurisdictions: Vec<String>,
-    /// Longest acceptable retention, days. `Retention::None` passes, `Days(d)` passes if
-    /// `d <= max`, `Indefinite` fails.
-    pub max_retention_days: Option<u16>,
-    /// Strongest acceptable side effect (`None < ReadOnly < Reversible < Irreversible`).
-    pub max_side_effects: Option<SideEffects>,
-    /// A media type the descriptor must accept as input.
-    pub input_mode: Option<String>,
-    /// A media type the descriptor must produce as output.
-    pub output_mode: Option<String>,
-    /// Lowest acceptable claimed success rate, basis points. A descriptor that states none
-    /// does not meet it (an unknown rate is not a rate above the minimum).
-    pub min_success_bp: Option<u16>,
-    /// Highest acceptable claimed latency, milliseconds. A descriptor that states none does
-    /// not meet it.
-    pub max_latency_ms: Option<u32>,
-}
-
-impl Requirements {
-    /// True if `d` meets every requirement that is set.
-    pub fn admits(&self, d: &CapabilityDescriptor) -> bool {
-        let c = &d.constraints;
-        if let Some(t) = &self.topic
-            && !d.topic.is_within(t)
-        {
-            return false;
-        }
-        if let Some(p) = &c.price {
-            if let Some(max) = self.max_price_micros
-                && p.amount_micros > max
-            {
-                return false;
-            }
-            if let Some(unit) = &self.price_unit
-                && p.unit != *unit
-            {
-                return false;
-            }
-        }
-        if let Some(min) = self.min_privacy
-            && c.privacy < min
-        {
-            return false;
-        }
-        if !self.jurisdictions.is_empty()
-            && (c.jurisdictions.is_empty()
-                || !c
-                    .jurisdictions
-                    .iter()
-                    .all(|j| self.jurisdictions.contains(j)))
-        {
-            return false;
-        }
-        if let Some(max) = self.max_retention_days {
-            let ok = match c.retention {
-                Retention::None => true,
-                Retention::Days(days) => days <= max,
-                Retention::Indefinite => false,
-            };
-            if !ok {
-                return false;
-            }
-        }
-        if let Some(max) = self.max_side_effects
-            && c.side_effects > max
-        {
-            return false;
-        }
-        if let Some(m) = &self.input_mode
-            && !d.io.inputs.contains(m)
-        {
-            return false;
-        }
-        if let Some(m) = &self.output_mode
-            && !d.io.outputs.contains(m)
-        {
-            return false;
-        }
-        if let Some(min) = self.min_success_bp
-            && d.qos.success_bp.is_none_or(|s| s < min)
-        {
-            return false;
-        }
-        if let Some(max) = self.max_latency_ms
-            && d.qos.latency_ms.is_none_or(|l| l > max)
-        {
-            return false;
-        }
-        true
-    }
-}
+mod requirements;
+pub use requirements::Requirements;
 
 // ---------------------------------------------------------------------------------------------
 // Index
@@ -173,8 +70,12 @@ pub struct Candidate {
     pub descriptor: Signed<CapabilityDescriptor>,
     /// Cosine similarity between the query and the descriptor's intent embedding, `[-1, 1]`.
     pub similarity: f32,
-    /// The provider's claimed QoS (a copy of `descriptor.qos`).
+    /// The provider's QoS: a copy of `descriptor.qos`, with `load_bp` taken from the
+    /// provider's live state when there is one.
     pub qos: QosVector,
+    /// The provider's live state at query time, if one is held (see
+    /// [`DiscoveryIndex::query_with_states`]).
+    pub state: Option<ProviderState>,
 }
 
 /// What [`DiscoveryIndex::insert`] did.
@@ -556,13 +457,32 @@ impl DiscoveryIndex {
         min_similarity: f32,
         k: usize,
     ) -> Vec<Candidate> {
+        self.query_with_states(now, query, req, min_similarity, k, |_| None)
+    }
+
+    /// [`query`](Self::query), with providers' live states from `state` (provider → its
+    /// state, `None` when none is live): a provider whose state says it is not `available`
+    /// is left out before the `k` best are chosen, and a state's `load_bp` replaces the
+    /// descriptor's claimed load in [`Candidate::qos`]; the state is copied into
+    /// [`Candidate::state`]. Ranking is unchanged (load is not a ranking key here). `state`
+    /// must return only states that are live at `now`.
+    pub fn query_with_states<'s>(
+        &self,
+        now: Now,
+        query: &Embedding,
+        req: &Requirements,
+        min_similarity: f32,
+        k: usize,
+        state: impl Fn(&AgentId) -> Option<&'s ProviderState>,
+    ) -> Vec<Candidate> {
         if k == 0 {
             return Vec::new();
         }
         let mut hits: Vec<(f32, &Signed<CapabilityDescriptor>)> = self
             .entries
-            .values()
-            .flat_map(|p| p.caps.values())
+            .iter()
+            .filter(|(provider, _)| state(provider).is_none_or(|s| s.available))
+            .flat_map(|(_, p)| p.caps.values())
             .filter(|e| {
                 !e.descriptor.retracted
                     && e.descriptor.is_fresh(now, FRESHNESS_SKEW)
@@ -584,10 +504,18 @@ impl DiscoveryIndex {
         }
         hits.sort_unstable_by(order);
         hits.into_iter()
-            .map(|(similarity, d)| Candidate {
-                descriptor: d.clone(),
-                similarity,
-                qos: d.qos,
+            .map(|(similarity, d)| {
+                let state = state(&d.provider).cloned();
+                let mut qos = d.qos;
+                if let Some(s) = &state {
+                    qos.load_bp = Some(s.load_bp);
+                }
+                Candidate {
+                    descriptor: d.clone(),
+                    similarity,
+                    qos,
+                    state,
+                }
             })
             .collect()
     }
@@ -742,8 +670,20 @@ impl InterestProfile {
 
 /// The text the engine embeds for a descriptor: the summary, then the tags, joined by spaces.
 pub fn intent_text(d: &CapabilityDescriptor) -> String {
-    let mut s = d.intent.summary.clone();
-    for t in &d.intent.tags {
+    summary_and_tags(&d.intent.summary, &d.intent.tags)
+}
+
+/// The text the engine embeds for a requester's intent (the sketch of its log header, which
+/// providers' intent interests match): the summary, then the tags, joined by spaces — the
+/// same shape as [`intent_text`], so an intent and a descriptor saying the same thing embed
+/// alike.
+pub fn announcement_text(i: &IntentAnnouncement) -> String {
+    summary_and_tags(&i.summary, &i.tags)
+}
+
+fn summary_and_tags(summary: &str, tags: &[String]) -> String {
+    let mut s = summary.to_owned();
+    for t in tags {
         s.push(' ');
         s.push_str(t);
     }

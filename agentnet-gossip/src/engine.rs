@@ -3,15 +3,17 @@
 //!
 //! This file holds the engine's state, getters, commands, input routing and the header check
 //! order, timers and output plumbing; each concern behind them has its own module under
-//! `engine/`: `own` (this node's entries), `mesh` (graft, prune, choke), `repair` (lazy
-//! announcements, digests, vectors, pulls), `bodies` (fetching, serving, ingesting) and
-//! `admission` (who gets a place when a table is full).
+//! `engine/`: `own` (this node's entries of every kind), `mesh` (graft, prune, choke), `repair`
+//! (lazy announcements, digests, vectors, pulls), `bodies` (fetching, serving, ingesting),
+//! `intents` (calls for bids), `states` (provider states) and `admission` (who gets a place
+//! when a table is full).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use agentnet_core::descriptor::{self, CapabilityDescriptor, DescriptorError, Topic};
 use agentnet_core::hash::Hasher;
 use agentnet_core::identity::KeyCache;
+use agentnet_core::intent::{IntentAnnouncement, IntentId, ProviderState};
 use agentnet_core::semantic::{SemanticEncoder, TaggedSketch};
 use agentnet_core::wire::PROTOCOL_VERSION;
 use agentnet_core::{
@@ -26,7 +28,8 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::config::GossipConfig;
 use crate::discover::{
-    Candidate, DiscoveryIndex, IndexInsert, InterestProfile, Requirements, intent_text,
+    Candidate, DiscoveryIndex, IndexInsert, InterestProfile, Requirements, announcement_text,
+    intent_text,
 };
 use crate::events::{CommandError, Event, GossipError, OwnHead};
 use crate::fraud::{Equivocation, EquivocationProof};
@@ -39,8 +42,10 @@ use crate::state::{
 use crate::wire::{self, Message, ShortId};
 
 use bodies::Bodies;
+use own::OwnEntry;
 use policing::Policing;
 use repair::Repair;
+use states::{OwnState, StateTable};
 
 /// Most announced-but-missing ids tracked across topics.
 const MAX_WANTED: usize = 4096;
@@ -142,6 +147,16 @@ pub struct GossipEngine {
     bodies: Bodies,
     index: DiscoveryIndex,
     interest: InterestProfile,
+    /// Which intents of others to pull.
+    intent_interest: InterestProfile,
+    /// Ids of intents already reported (bounded by `max_seen_intents`).
+    intents_seen: Fifo<IntentId, ()>,
+    /// The latest live state of providers the index holds (bounded by `max_states`).
+    states: StateTable,
+    /// This node's own state publications (rate limit, the state waiting for it).
+    own_state: OwnState,
+    /// When state work is next due (see `state_deadline`), as of the last input.
+    next_state: Option<Instant>,
     /// Per-author rate buckets with their last use; `bucket_use` orders them by that use,
     /// so the bucket idle longest is the one forgotten when the table is full.
     author_buckets: BTreeMap<AgentId, (Bucket, Instant)>,
@@ -210,6 +225,11 @@ impl GossipEngine {
             bodies: Bodies::new(cfg.body_cache_bytes, cfg.max_headers),
             index: DiscoveryIndex::new(cfg.index)?,
             interest: InterestProfile::none(),
+            intent_interest: InterestProfile::none(),
+            intents_seen: Fifo::new(cfg.max_seen_intents),
+            states: StateTable::new(cfg.max_states),
+            own_state: OwnState::default(),
+            next_state: None,
             author_buckets: BTreeMap::new(),
             bucket_use: BTreeSet::new(),
             standing: BTreeSet::new(),
@@ -359,7 +379,10 @@ impl GossipEngine {
 
     /// Ranked candidates for `intent` among the fresh descriptors held: hard `requirements`
     /// first, then cosine similarity of `intent` (embedded with this engine's encoder) to each
-    /// descriptor's intent, QoS tie-breaks; at most `k`.
+    /// descriptor's intent, QoS tie-breaks; at most `k`. Live provider states count
+    /// ([`DiscoveryIndex::query_with_states`]): a provider whose state says it is not
+    /// available is left out while that state lives, and a state's load replaces the load
+    /// its descriptor claims ([`Candidate::qos`], [`Candidate::state`]).
     pub fn discover(
         &self,
         now: Now,
@@ -369,7 +392,9 @@ impl GossipEngine {
     ) -> Vec<Candidate> {
         let q = self.encoder.encode(intent);
         self.index
-            .query(now, &q, requirements, self.cfg.min_similarity, k)
+            .query_with_states(now, &q, requirements, self.cfg.min_similarity, k, |p| {
+                self.provider_state(now, p)
+            })
     }
 
     /// Whether this engine's encoder has a real vector for `text` now (always, for an encoder
@@ -485,7 +510,8 @@ impl GossipEngine {
 
     /// After every input or command: recompute the deadline. (Overflow is reported by
     /// [`poll_event`](Engine::poll_event), ahead of the queued events.)
-    fn after_input(&mut self, _now: Now) {
+    fn after_input(&mut self, now: Now) {
+        self.next_state = self.state_deadline(now);
         self.recompute_timeout();
     }
 
@@ -570,6 +596,7 @@ impl Engine for GossipEngine {
 
     fn handle_timeout(&mut self, now: Now) {
         self.wanted_due(now);
+        self.states_due(now);
         while let Some(hash) = self.bodies.pop_due(now.mono) {
             self.retry_body(now, hash);
         }
@@ -660,10 +687,12 @@ mod admission;
 mod bodies;
 mod commands;
 mod ingest;
+mod intents;
 mod mesh;
 mod own;
 mod policing;
 mod repair;
+mod states;
 #[cfg(test)]
 mod tests;
 mod timers;

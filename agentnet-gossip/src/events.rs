@@ -1,6 +1,7 @@
 //! What the gossip engine reports to its application, and why it refuses input.
 
 use agentnet_core::descriptor::{CapabilityDescriptor, DescriptorError, Topic};
+use agentnet_core::intent::{IntentAnnouncement, ProviderState};
 use agentnet_core::signed::SignedError;
 use agentnet_core::wire::WireError;
 use agentnet_core::{AgentId, Hash, LinkId, Overflow, Signed};
@@ -60,6 +61,16 @@ pub enum Event {
     /// capability is no longer offered, and the retraction is held in the index until its
     /// TTL ends so replays of older versions are refused. Store it like a descriptor.
     Retracted(Box<Signed<CapabilityDescriptor>>),
+    /// A requester's intent this node's intent interest
+    /// ([`set_intent_interest`](crate::GossipEngine::set_intent_interest)) pulled: signed by
+    /// the entry's author, announced in its own topic, valid and unexpired. Emitted once per
+    /// intent id ([`IntentAnnouncement::id_of`]); the application decides whether to bid.
+    Intent(Box<Signed<IntentAnnouncement>>),
+    /// A provider's state was taken (newer than the one held for that provider, and the
+    /// provider has a descriptor in the discovery index): until it lapses it is what
+    /// [`provider_state`](crate::GossipEngine::provider_state) returns, and it filters and
+    /// adjusts [`discover`](crate::GossipEngine::discover) results.
+    ProviderState(Box<Signed<ProviderState>>),
     /// A body could not be fetched from any peer before the attempts ran out.
     BodyUnavailable {
         /// The body hash.

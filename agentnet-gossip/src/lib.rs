@@ -8,8 +8,10 @@
 //! **What it does.** Each author keeps, per topic, an append-only log of small signed
 //! [`LogHeader`]s (author, topic, seq, previous header hash, kind, body hash and length,
 //! issued-at, TTL, 32-byte semantic sketch). Headers travel eagerly through a bounded topic mesh;
-//! bodies (signed capability descriptors) never ride along: a node whose [`InterestProfile`]
-//! matches a header's sketch fetches the body by hash. Sequence numbers expose gaps (pulled by
+//! bodies (signed capability descriptors, retractions, requesters' intents, providers' states;
+//! see "Entry kinds") never ride along: a node that wants a header's body — by its
+//! [`InterestProfile`] matching the header's sketch, or because it describes a provider the
+//! node holds — fetches the body by hash. Sequence numbers expose gaps (pulled by
 //! range) and forks (turned into a self-verifying [`EquivocationProof`] that is gossiped and
 //! reported). Anti-entropy heals partitions and churn. Expired entries vanish; newer descriptors
 //! supersede older ones; memory is bounded everywhere. [`GossipEngine::discover`] ranks the
@@ -21,6 +23,29 @@
 //! and does not decide whom to trust: candidates carry self-reported QoS, and trust-aware
 //! selection belongs to `agentnet-trust`. Equivocation proofs are handed to the application
 //! ([`Event::Equivocation`]) for the trust plane to act on.
+//!
+//! # Entry kinds
+//!
+//! Every entry is one position in its author's log in a topic; the header's
+//! [`kind`](EntryKind) says what its body is and decides who pulls it:
+//!
+//! | kind | body | published by | body pulled by |
+//! |---|---|---|---|
+//! | [`DESCRIPTOR`](EntryKind::DESCRIPTOR) | signed [`CapabilityDescriptor`](agentnet_core::descriptor::CapabilityDescriptor) | [`GossipEngine::publish`], re-issued before it expires | nodes whose interest ([`GossipEngine::set_interest`]) wants the sketch |
+//! | [`RETRACTION`](EntryKind::RETRACTION) | the descriptor marked `retracted` | [`GossipEngine::retract`] | the same, and every node holding a descriptor of the author |
+//! | [`INTENT`](EntryKind::INTENT) | signed [`IntentAnnouncement`](agentnet_core::intent::IntentAnnouncement) | [`GossipEngine::publish_intent`], never re-issued | nodes whose *intent* interest ([`GossipEngine::set_intent_interest`]) wants the sketch |
+//! | [`STATE`](EntryKind::STATE) | signed [`ProviderState`](agentnet_core::intent::ProviderState) | [`GossipEngine::publish_state`], in every topic of the node's capabilities; never re-issued | nodes holding a descriptor of the author |
+//!
+//! The two interests are separate: a node pulls descriptors to find providers, and intents
+//! to find work to bid on, and the two rarely read alike. An intent's sketch is made from its
+//! summary and tags ([`discover::announcement_text`]) as a descriptor's is. A pulled intent
+//! is checked (signature, requester = entry author, topic, [`validate`](agentnet_core::intent::IntentAnnouncement::validate))
+//! and reported once per id ([`Event::Intent`]); a pulled state is checked (provider = entry
+//! author, freshness) and kept, one per provider and only for providers in the discovery
+//! index ([`Event::ProviderState`], [`GossipEngine::provider_state`]). A body that fails its
+//! checks is dropped without penalising the relay, which delivered exactly what the author
+//! committed to. Every own entry, of any kind, waits for its head to be persisted (see
+//! "Persistence").
 //!
 //! # Drive loop
 //!
@@ -175,7 +200,8 @@
 //! (`max_entries_per_author`), authors per topic (`max_authors_per_topic`), headers in total
 //! (`max_headers`), authors with host-given standing (`max_standing`), topics, the seen cache
 //! and recent history (`seen_capacity`, `seen_ttl`), pending body fetches, the body cache
-//! (bytes), the discovery index ([`IndexLimits`](discover::IndexLimits)), and the outgoing and
+//! (bytes), the discovery index ([`IndexLimits`](discover::IndexLimits)), provider states
+//! (`max_states`), intent ids already reported (`max_seen_intents`), and the outgoing and
 //! event queues.
 //!
 //! **Admission under pressure.** Keys are free: anyone can mint thousands of authors and fill a
@@ -247,6 +273,18 @@
 //! author, pull it; it replaces the descriptor (queries never return it) and, held until its
 //! TTL ends, makes a replay of any older version `Older`, so a compromised descriptor cannot
 //! be replayed back into service.
+//!
+//! Intents and provider states are never re-issued by the engine. An intent lives its own TTL
+//! (at most 1 h, ending by its deadline). A provider state lives
+//! [`GossipConfig::state_ttl`] (default 5 s, at most 60 s); the host publishes a new one when
+//! the provider's load or availability changes and at least once per TTL to keep it
+//! ([`GossipConfig::state_min_interval`] spaces publications; a state given sooner waits for
+//! its turn). Held states leave the table when they lapse (the engine's timer, included in
+//! `poll_timeout`, prunes them), when the provider's last descriptor leaves the index, or
+//! when it is proven to equivocate; a lapsed state is never returned. So a provider that goes
+//! quiet, crashes or is cut off leaves no stale claim behind: its descriptor's own claims
+//! speak again. While a state is live, [`GossipEngine::discover`] leaves the provider out if
+//! it is not available and reports the state's load instead of the descriptor's.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

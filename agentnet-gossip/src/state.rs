@@ -299,8 +299,8 @@ pub(crate) struct SeenEntry {
 /// A map bounded in count whose entries also expire. Entries are inserted in time order
 /// (deadlines never decrease for one map's callers), so both eviction and expiry pop from the
 /// front of one queue. Used for duplicate suppression (frame id → [`SeenEntry`]), recent
-/// history (short id → frame, for `IWant`) and body upstreams (body hash → where its header
-/// came from).
+/// history (short id → frame, for `IWant`), body upstreams (body hash → where its header
+/// came from) and the intents already reported (intent id → nothing).
 #[derive(Debug)]
 pub(crate) struct Fifo<K, V> {
     map: BTreeMap<K, V>,

@@ -1,6 +1,6 @@
 use super::*;
 use agentnet_core::Keypair;
-use agentnet_core::descriptor::{Constraints, Price};
+use agentnet_core::descriptor::{Constraints, Price, PrivacyScope, Retention, SideEffects};
 use agentnet_core::semantic::{HashedNgramConfig, HashedNgramEncoder};
 use agentnet_core::test_support::{keypair, now};
 
@@ -560,6 +560,56 @@ fn query_tie_breaks_on_qos_then_key() {
             .map(|c| c.descriptor.hash())
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn states_drop_unavailable_providers_before_the_cut_and_override_load() {
+    let mut idx = DiscoveryIndex::new(IndexLimits::default()).unwrap();
+    let mk = |seed: u8, success_bp: u16| {
+        let k = keypair(seed);
+        let d = CapabilityDescriptor::builder(k.id(), "c.x", "topic/x", "same intent")
+            .qos(QosVector {
+                success_bp: Some(success_bp),
+                load_bp: Some(1_000),
+                ..QosVector::default()
+            })
+            .build(now())
+            .unwrap();
+        signed(&k, d)
+    };
+    for d in [mk(1, 9_900), mk(2, 9_000), mk(3, 8_000)] {
+        idx.insert(now(), d, emb());
+    }
+    let state = |seed: u8, available: bool| ProviderState {
+        provider: keypair(seed).id(),
+        load_bp: 8_800,
+        available,
+        queued: 0,
+        issued_at: now().wall,
+        ttl_ms: 5_000,
+    };
+    let (busy, loaded) = (state(1, false), state(2, true));
+    let states = |p: &AgentId| [&busy, &loaded].into_iter().find(|s| s.provider == *p);
+    let req = Requirements::default();
+    // The best provider is busy: the single best answer is the next one, not nothing.
+    let top = idx.query_with_states(now(), &emb(), &req, 0.0, 1, states);
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0].descriptor.provider, keypair(2).id());
+    assert_eq!(top[0].qos.load_bp, Some(8_800), "the state's load");
+    assert_eq!(top[0].state.as_ref(), Some(&loaded));
+    let all = idx.query_with_states(now(), &emb(), &req, 0.0, 10, states);
+    let who: Vec<_> = all.iter().map(|c| c.descriptor.provider).collect();
+    assert_eq!(who, vec![keypair(2).id(), keypair(3).id()]);
+    assert_eq!(
+        all[1].qos.load_bp,
+        Some(1_000),
+        "no state: the descriptor's claim"
+    );
+    assert!(all[1].state.is_none());
+    // Without states every provider is there, with its own claims.
+    let plain = idx.query(now(), &emb(), &req, 0.0, 10);
+    assert_eq!(plain.len(), 3);
+    assert!(plain.iter().all(|c| c.qos.load_bp == Some(1_000)));
 }
 
 #[test]

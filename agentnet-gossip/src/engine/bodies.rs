@@ -1,6 +1,7 @@
 //! Bodies: fetching the body a header announced (from the relayer, then mesh peers, with
 //! deadlines and fallbacks), serving and forwarding body requests, and ingesting a checked
-//! descriptor into the discovery index.
+//! body by its kind (descriptors into the discovery index; intents and provider states in
+//! `intents` and `states`).
 
 use super::*;
 
@@ -442,15 +443,33 @@ impl GossipEngine {
         r
     }
 
+    /// Ingest a body this node pulled for itself, by the kind its header announced.
     pub(super) fn ingest_body(
         &mut self,
         now: Now,
         h: &Signed<LogHeader>,
         body: &Bytes,
     ) -> Result<(), GossipError> {
-        if h.kind != EntryKind::DESCRIPTOR && h.kind != EntryKind::RETRACTION {
-            return Ok(());
+        match h.kind {
+            EntryKind::DESCRIPTOR | EntryKind::RETRACTION => self.ingest_descriptor(now, h, body),
+            EntryKind::INTENT => {
+                self.ingest_intent(now, h, body);
+                Ok(())
+            }
+            EntryKind::STATE => {
+                self.ingest_state(now, h, body);
+                Ok(())
+            }
+            _ => Ok(()),
         }
+    }
+
+    fn ingest_descriptor(
+        &mut self,
+        now: Now,
+        h: &Signed<LogHeader>,
+        body: &Bytes,
+    ) -> Result<(), GossipError> {
         let d = descriptor::ingest_cached(
             body,
             now,

@@ -266,6 +266,7 @@ impl GossipEngine {
             self.send(Class::Control, l, frame.clone());
         }
         self.forgotten(what.topic.clone(), what.author, seqs);
+        self.states.remove(&what.author);
         for capability in self.index.remove_provider(&what.author) {
             self.emit(Event::DescriptorForgotten {
                 provider: what.author,
@@ -301,7 +302,9 @@ impl GossipEngine {
 
     /// Whether this node wants the body the header `h` announces. A retraction is wanted by
     /// whoever wants the descriptor it ends, and by any node holding a descriptor of its
-    /// author (it must learn the capability is gone).
+    /// author (it must learn the capability is gone). An intent is wanted by the intent
+    /// interest; a provider state by any node holding a descriptor of its author (it
+    /// describes that provider, and is of no use to anyone else).
     pub(super) fn wants_body(&self, h: &LogHeader) -> bool {
         match h.kind {
             EntryKind::DESCRIPTOR => self.interest.wants(&h.topic, h.sketch.as_ref()),
@@ -309,6 +312,8 @@ impl GossipEngine {
                 self.interest.wants(&h.topic, h.sketch.as_ref())
                     || self.index.holds_provider(&h.author)
             }
+            EntryKind::INTENT => self.intent_interest.wants(&h.topic, h.sketch.as_ref()),
+            EntryKind::STATE => self.index.holds_provider(&h.author),
             _ => false,
         }
     }

@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// One own log entry to append: what the header says besides author, seq and prev, and the
+/// body it commits to.
+pub(super) struct OwnEntry {
+    /// The log's topic.
+    pub topic: Topic,
+    /// What the body is.
+    pub kind: EntryKind,
+    /// The body frame (a signed descriptor, intent or provider state).
+    pub body: Bytes,
+    /// The header's `issued_at` (the body's own stamp).
+    pub issued_at: WallTime,
+    /// The header's TTL, ms (the body's own).
+    pub ttl_ms: u32,
+    /// The header's semantic sketch, if the body has a text to match.
+    pub sketch: Option<TaggedSketch>,
+}
+
 impl GossipEngine {
     /// Feed back headers of other authors this node had accepted before a restart (the host's
     /// store kept them from [`Event::Header`]). Each frame goes through the full header path
@@ -60,6 +77,8 @@ impl GossipEngine {
             .unwrap_or_default()
     }
 
+    /// Sign and append a descriptor (or, marked `retracted`, a retraction) to the own log of
+    /// its topic; see [`append_own`](Self::append_own).
     pub(super) fn publish_descriptor(
         &mut self,
         now: Now,
@@ -68,15 +87,54 @@ impl GossipEngine {
         d.issued_at = d
             .issued_at
             .max(now.wall.saturating_sub(Duration::from_secs(1)));
-        // A zero vector (nothing to encode, or a remote model's vector not here yet) sketches
-        // to nothing useful: send no sketch rather than one that matches at random.
-        let emb = self.encoder.encode(&intent_text(&d));
-        let sketch = (!emb.is_zero()).then(|| TaggedSketch::new(&*self.encoder, &emb));
-        let topic = d.topic.clone();
-        let ttl_ms = d.ttl_ms;
-        let issued_at = d.issued_at;
-        let retracted = d.retracted;
+        let sketch = self.sketch_of(&intent_text(&d));
+        let kind = if d.retracted {
+            EntryKind::RETRACTION
+        } else {
+            EntryKind::DESCRIPTOR
+        };
+        let (topic, issued_at, ttl_ms) = (d.topic.clone(), d.issued_at, d.ttl_ms);
         let body = Signed::sign(&*self.signer, d)?.to_frame();
+        self.append_own(
+            now,
+            OwnEntry {
+                topic,
+                kind,
+                body,
+                issued_at,
+                ttl_ms,
+                sketch,
+            },
+        )
+    }
+
+    /// The sketch a header carries for `text`, embedded with this node's encoder. A zero
+    /// vector (nothing to encode, or a remote model's vector not here yet) sketches to
+    /// nothing useful: no sketch rather than one that matches at random.
+    pub(super) fn sketch_of(&self, text: &str) -> Option<TaggedSketch> {
+        let emb = self.encoder.encode(text);
+        (!emb.is_zero()).then(|| TaggedSketch::new(&*self.encoder, &emb))
+    }
+
+    /// Append an entry of any kind to this node's log in `e.topic` (subscribing to the topic
+    /// if needed): build and sign the header at the next seq, then either hand its head to
+    /// the host to persist ([`Event::PersistHead`]; the entry is released by
+    /// [`handle_persisted`](Self::handle_persisted)) or, without
+    /// [`GossipConfig::persist_before_publish`], release it at once. Every own entry —
+    /// descriptor, retraction, intent, provider state — goes through here.
+    pub(super) fn append_own(
+        &mut self,
+        now: Now,
+        e: OwnEntry,
+    ) -> Result<(Topic, u64), CommandError> {
+        let OwnEntry {
+            topic,
+            kind,
+            body,
+            issued_at,
+            ttl_ms,
+            sketch,
+        } = e;
         self.subscribe(now, topic.clone())?;
         let own = self.own.entry(topic.clone()).or_insert(OwnLog {
             seq: 0,
@@ -88,11 +146,7 @@ impl GossipEngine {
             topic: topic.clone(),
             seq: own.seq + 1,
             prev: own.head,
-            kind: if retracted {
-                EntryKind::RETRACTION
-            } else {
-                EntryKind::DESCRIPTOR
-            },
+            kind,
             body_hash: wire::body_hash(&body),
             body_len: body.len() as u32,
             issued_at,

@@ -87,6 +87,7 @@ fn kinds(ts: &[Transmit]) -> Vec<u16> {
 
 mod admission;
 mod bodies;
+mod entries;
 mod headers;
 mod mesh;
 mod output;

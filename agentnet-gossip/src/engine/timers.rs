@@ -30,6 +30,10 @@ impl GossipEngine {
         }
         self.headers_total -= headers;
         let descriptors = self.index.prune(now.wall);
+        // A state speaks only for a provider still described here.
+        let index = &self.index;
+        self.states.retain(|p| index.holds_provider(p));
+        self.intents_seen.expire(now.mono);
         self.own_bodies.retain(|_, (exp, _)| now.wall < *exp);
         if headers + descriptors > 0 {
             self.emit(Event::Expired {
@@ -59,6 +63,9 @@ impl GossipEngine {
             t = t.min(d);
         }
         if let Some(d) = self.repair.next_deadline() {
+            t = t.min(d);
+        }
+        if let Some(d) = self.next_state {
             t = t.min(d);
         }
         self.next_timeout = Some(t);
