@@ -61,6 +61,23 @@ impl GossipEngine {
         &self.intent_interest
     }
 
+    /// An interest profile wanting headers similar to `texts`, sketched with this engine's
+    /// encoder (so they compare with what peers using the same model announce); see
+    /// [`InterestProfile::from_texts`].
+    pub fn interest_from_texts(&self, texts: &[&str], threshold: f32) -> InterestProfile {
+        InterestProfile::from_texts(&*self.encoder, texts, threshold)
+    }
+
+    /// Cosine similarity of two texts under this engine's encoder (`[-1, 1]`; 0 when either
+    /// has no vector yet, as with a remote encoder's miss).
+    pub fn text_similarity(&self, a: &str, b: &str) -> f32 {
+        let (x, y) = (self.encoder.encode(a), self.encoder.encode(b));
+        if x.is_zero() || y.is_zero() {
+            return 0.0;
+        }
+        x.cosine(&y)
+    }
+
     /// Ingest an intent body the header `h` announced (already checked against the header's
     /// hash). Bad or foreign bodies are skipped: the relayer delivered what the author
     /// committed to.

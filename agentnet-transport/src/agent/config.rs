@@ -274,6 +274,11 @@ pub struct FunnelConfig {
     /// Provider ids remembered per canary to never send the same canary twice to one
     /// provider. Entries; default 4 096; range 16..=1 000 000.
     pub max_canary_uses: usize,
+    /// A candidate whose live provider state ([`Agent::announce_state`](super::Agent::announce_state))
+    /// reports a load at or above this is tried after every other candidate. Basis points of
+    /// capacity; default 9 000 (90 %); range 0..=10 000. (A provider stating itself
+    /// unavailable is not a candidate at all.)
+    pub busy_load_bp: u16,
 }
 
 impl Default for FunnelConfig {
@@ -285,6 +290,7 @@ impl Default for FunnelConfig {
             min_reputation: 0.0,
             max_requests: 64,
             max_canary_uses: 4096,
+            busy_load_bp: 9_000,
         }
     }
 }
@@ -405,6 +411,8 @@ pub struct AgentConfig {
     /// Calls to an embedding model outside the agent (only with a
     /// [`RemoteEncoder`](agentnet_core::semantic::RemoteEncoder); see [`EmbedConfig`](super::EmbedConfig)).
     pub embed: super::embed::EmbedConfig,
+    /// Intents, bids and auctions (see [`IntentConfig`](super::IntentConfig)).
+    pub intents: super::intents::IntentConfig,
 }
 
 impl Default for AgentConfig {
@@ -441,6 +449,7 @@ impl AgentConfig {
             max_proofs: 4096,
             max_queued: 8192,
             embed: super::embed::EmbedConfig::default(),
+            intents: super::intents::IntentConfig::default(),
         }
     }
 
@@ -531,6 +540,32 @@ impl AgentConfig {
         check("max_proofs", self.max_proofs, 16, 1_000_000, "16..=1000000")?;
         check("max_queued", self.max_queued, 64, 1_000_000, "64..=1000000")?;
         self.embed.validate()?;
+        let i = &self.intents;
+        i.auction
+            .validate()
+            .map_err(|e| ConfigError::Terms(format!("intents.auction: {e}")))?;
+        check(
+            "intents.match_threshold",
+            i.match_threshold,
+            -1.0,
+            1.0,
+            "-1..=1",
+        )?;
+        check(
+            "intents.max_answered",
+            i.max_answered,
+            1,
+            65_536,
+            "1..=65536",
+        )?;
+        check("intents.max_pending", i.max_pending, 1, 4096, "1..=4096")?;
+        check(
+            "funnel.busy_load_bp",
+            f.busy_load_bp,
+            0,
+            10_000,
+            "0..=10000",
+        )?;
         let m = agentnet_mech::mechanism::Mechanism::new(
             agentnet_core::AgentId::from_bytes([0; 32]),
             "agentnet-terms",

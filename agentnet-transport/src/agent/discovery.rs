@@ -145,6 +145,7 @@ impl Agent {
                     .batch
                     .push(Record::delete(tables::GOSSIP_DESCRIPTOR, key));
             }
+            G::Intent(intent) => self.on_intent(now, *intent),
             other => self.event(AgentEvent::Gossip(other)),
         }
     }

@@ -122,6 +122,14 @@ pub struct ServePolicy {
     /// Whether offers from requesters this agent holds a fraud proof against are declined.
     /// Default `true`.
     pub refuse_convicted: bool,
+    /// Answer intents that match this service with bids on these terms
+    /// ([`Agent::request_by_intent`](super::Agent::request_by_intent) is the requester's side).
+    /// Default `None`: no bids. Keep the floor at or above `min_pay`, or an award below
+    /// `min_pay` is declined.
+    pub bid: Option<agentnet_mech::auction::BidPolicy>,
+    /// Announce the service's descriptor. Default `true`; `false` serves it only to
+    /// requesters whose intents it bids on.
+    pub advertise: bool,
 }
 
 impl Default for ServePolicy {
@@ -130,6 +138,8 @@ impl Default for ServePolicy {
             min_pay: 0,
             max_deposit: 100 * agentnet_mech::mechanism::UNIT,
             refuse_convicted: true,
+            bid: None,
+            advertise: true,
         }
     }
 }
@@ -311,6 +321,43 @@ pub enum Stage {
     },
     /// A provider's attempt ended.
     Verdict(Attempt),
+    /// The request was put to the network as an intent; bids close at `bid_by`.
+    Announced {
+        /// The intent's id (the hash bids name).
+        intent: agentnet_core::intent::IntentId,
+        /// When bids close (this agent's wall clock).
+        bid_by: agentnet_core::WallTime,
+    },
+    /// A bid was taken into the auction.
+    Bid {
+        /// The bidder.
+        provider: AgentId,
+        /// Its price, µ.
+        price: Micros,
+        /// The delivery time it promises, ms.
+        latency_ms: u32,
+        /// 0 for a first bid, `r` for the answer to counter-offer round `r`.
+        round: u8,
+    },
+    /// A counter-offer went to a bidder.
+    Countered {
+        /// The bidder.
+        provider: AgentId,
+        /// The price offered, µ.
+        price: Micros,
+        /// The round, from 1.
+        round: u8,
+    },
+    /// The auction awarded the task: offers go to `provider` at `pay`, then to the
+    /// `fallbacks` other bids in score order.
+    Awarded {
+        /// The winning bidder.
+        provider: AgentId,
+        /// What it is paid for an accepted delivery in time, µ.
+        pay: Micros,
+        /// Further bids to fall back on.
+        fallbacks: usize,
+    },
     /// Settled: paid `payment`, refunded `refund`, slashed `slashed` (µ).
     Settled {
         /// The provider.
@@ -399,6 +446,21 @@ pub enum AgentEvent {
     RulesRevised {
         /// The new mechanism's clauses, in words.
         clauses: Vec<String>,
+    },
+    /// As provider: an intent arrived that this agent follows (see
+    /// [`ServePolicy::bid`]).
+    IntentReceived {
+        /// The intent's id.
+        intent: agentnet_core::intent::IntentId,
+        /// Who asks.
+        requester: AgentId,
+        /// What it asks for.
+        summary: String,
+        /// The bid made (capability, price µ, promised latency ms), if any.
+        bid: Option<(String, Micros, u32)>,
+        /// The requester's endpoints when no link to it is up (dial one so the bid can go
+        /// out before bids close); empty when linked.
+        endpoints: Vec<String>,
     },
     /// A queue overflowed: `dropped` items since its last report, oldest first. The agent's
     /// own queues are `"events"`, `"effects"`, `"transmits"` and `"persisting"` (persist batches
@@ -495,6 +557,9 @@ pub enum AgentError {
     /// The topic table is full or the topic is invalid.
     #[error("topic: {0}")]
     Topic(String),
+    /// A bid or counter-offer was refused.
+    #[error("auction: {0}")]
+    Auction(String),
 }
 
 impl From<CommandError> for AgentError {

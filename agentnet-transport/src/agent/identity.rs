@@ -185,6 +185,7 @@ impl Agent {
         // Sessions restored from disk (or whose link went down) continue on this link, and
         // transfers waiting on this agent ask for their chunks now.
         self.sessions.resume_with(agent, from);
+        self.flush_bids(agent, from);
         for inc in self.incoming.values_mut() {
             if inc.peer == agent {
                 inc.resend_at = now.mono;

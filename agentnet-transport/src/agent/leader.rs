@@ -130,6 +130,29 @@ impl Agent {
         Signed::sign(&self.keys, m).map_err(|e| Verdict::Failed(e.to_string()))
     }
 
+    /// The mechanism offered to the winner of an auction: the requester's terms with the
+    /// award's pay (its flat part as in the terms, at most the pay; the rest the bonus), the
+    /// deposit bid, and the promised latency as the execution deadline, so a provider that
+    /// promised more speed than it has misses the deadline and is paid nothing
+    /// ([`agentnet_mech::auction`]). A leader's loop does not rewrite auction terms.
+    pub(super) fn award_mechanism(
+        &self,
+        tier: Tier,
+        a: super::requester::Award,
+    ) -> Result<Signed<Mechanism>, Verdict> {
+        let t = self.config.terms;
+        let flat = t.flat.min(a.pay);
+        let terms = super::Terms {
+            flat,
+            bonus: a.pay - flat,
+            deposit: a.deposit,
+            execute: core::time::Duration::from_millis(u64::from(a.latency_ms.max(1))),
+            ..t
+        };
+        let m = Mechanism::new(self.me, "agentnet-award", a.pay, terms.clauses(tier));
+        Signed::sign(&self.keys, m).map_err(|e| Verdict::Failed(e.to_string()))
+    }
+
     /// A leading agent's mechanism loop (read-only): its suite of observed scenarios, its
     /// iteration history and its incumbent.
     pub fn mechanism_loop(&self) -> Option<&agentnet_mech::stackelberg::MechanismLoop> {

@@ -177,6 +177,7 @@ mod discovery;
 mod embed;
 mod events;
 mod identity;
+mod intents;
 mod leader;
 mod payload;
 mod persist;
@@ -228,6 +229,7 @@ pub use events::{
 pub use embed::EmbedConfig;
 use embed::Embeds;
 use identity::Link;
+pub use intents::{IntentConfig, IntentRequest};
 use leader::Leader;
 use payload::{Incoming, Outgoing};
 use persist::Durability;
@@ -292,6 +294,8 @@ pub struct Agent {
     embeds: Embeds,
     /// Workflows running (see [`workflow`]).
     workflows: Workflows,
+    /// Auctions running, intents bid on, bids waiting for a link (see [`intents`]).
+    intents: intents::Intents,
 }
 
 impl core::fmt::Debug for Agent {
@@ -401,6 +405,7 @@ impl Agent {
         let mut agent = Agent {
             embeds: Embeds::default(),
             workflows: Workflows::default(),
+            intents: intents::Intents::default(),
             observations,
             depth,
             own_attestations: Vec::new(),
@@ -535,7 +540,7 @@ impl Agent {
 
     /// Requests running.
     pub fn running_request_count(&self) -> usize {
-        self.requests.len()
+        self.requests.len() + self.intents.running()
     }
 
     /// The next effect for the host, oldest first.
@@ -623,7 +628,11 @@ impl Agent {
                 agentnet_trust::wire::TRUST_REPORT => self.on_report(now, &payload),
                 other => Err(AgentError::UnknownKind(other.0)),
             },
-            Plane::Execution => Ok(self.sessions.handle_message(now, from, payload)?),
+            Plane::Execution => match kind {
+                agentnet_mech::wire::BID => self.on_bid(now, &payload),
+                agentnet_mech::wire::COUNTER => self.on_counter(now, from, &payload),
+                _ => Ok(self.sessions.handle_message(now, from, payload)?),
+            },
             Plane::Payload => match kind {
                 wire::HELLO => {
                     let h: Hello = decode_frame_as(&payload, wire::HELLO, &self.limits)?;
@@ -668,6 +677,7 @@ impl Engine for Agent {
         self.registry.handle_timeout(now);
         self.sessions.handle_timeout(now);
         self.canaries.handle_timeout(now);
+        self.intents_timeout(now);
         if let Some(l) = self.leader.as_mut() {
             l.mloop.handle_timeout(now);
         }

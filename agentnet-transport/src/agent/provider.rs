@@ -18,6 +18,8 @@ use super::{Agent, AgentError, AgentEvent, Executed, ServePolicy, tables};
 #[derive(Debug)]
 pub(super) struct Service {
     pub(super) topic: Topic,
+    /// The descriptor's summary: what intents are matched against.
+    pub(super) summary: String,
     pub(super) policy: ServePolicy,
 }
 
@@ -46,10 +48,27 @@ impl Agent {
     ) -> Result<(), AgentError> {
         let capability = descriptor.capability.clone();
         let topic = descriptor.topic.clone();
-        self.announce(now, descriptor)?;
+        let summary = descriptor.intent.summary.clone();
+        if policy.advertise {
+            self.announce(now, descriptor)?;
+        } else {
+            descriptor
+                .validate(now, &self.config.gossip.descriptor_rules)
+                .map_err(|e| AgentError::BadRequest(e.to_string()))?;
+            // Unannounced, it still follows the topic, where intents are announced.
+            self.gossip.subscribe(now, topic.clone())?;
+        }
         self.ensure_topic(&topic);
+        self.served.insert(
+            capability,
+            Service {
+                topic,
+                summary,
+                policy,
+            },
+        );
+        self.refresh_intent_interest();
         self.pump(now);
-        self.served.insert(capability, Service { topic, policy });
         Ok(())
     }
 
@@ -58,7 +77,9 @@ impl Agent {
     /// neither served nor announced.
     pub fn unserve(&mut self, capability: &str) -> bool {
         let announced = self.gossip.withdraw(capability);
-        self.served.remove(capability).is_some() || announced
+        let served = self.served.remove(capability).is_some();
+        self.refresh_intent_interest();
+        served || announced
     }
 
     /// Stop serving a capability and retract its descriptor at once: peers receive a signed
@@ -75,6 +96,7 @@ impl Agent {
             .map_err(|e| AgentError::Gossip(e.to_string()))?
             .is_some();
         let served = self.served.remove(capability).is_some();
+        self.refresh_intent_interest();
         self.pump(now);
         Ok(served || announced)
     }

@@ -68,6 +68,7 @@ impl Agent {
             Some(self.next_trust),
             self.leader.as_ref().and_then(|l| l.mloop.poll_timeout()),
             self.embeds.deadline(),
+            self.intents.deadline(),
         ]
         .into_iter()
         .flatten()

@@ -49,11 +49,44 @@ pub(super) struct Try {
     pub(super) graded: bool,
 }
 
+/// Terms a provider won in an auction ([`Agent::request_by_intent`]): they replace the
+/// requester's [`Terms`](super::Terms) in the mechanism offered to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Award {
+    /// Paid for an accepted delivery in time (flat + bonus), µ.
+    pub(super) pay: u64,
+    /// The deposit the provider bid, µ.
+    pub(super) deposit: u64,
+    /// The delivery time the provider promised: the session's execution deadline.
+    pub(super) latency_ms: u32,
+}
+
+/// A provider to try: found by discovery (no award: the requester's own terms) or by an
+/// auction (its award).
+#[derive(Clone, Debug)]
+pub(super) struct Pick {
+    pub(super) provider: AgentId,
+    pub(super) capability: String,
+    pub(super) topic: Topic,
+    pub(super) award: Option<Award>,
+}
+
+impl Pick {
+    fn found(c: &Candidate) -> Self {
+        Pick {
+            provider: c.descriptor.provider,
+            capability: c.descriptor.capability.clone(),
+            topic: c.descriptor.topic.clone(),
+            award: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct Request {
     pub(super) task: TaskRequest,
     pub(super) tier: Tier,
-    pub(super) queue: VecDeque<Candidate>,
+    pub(super) queue: VecDeque<Pick>,
     pub(super) attempts: Vec<Attempt>,
     pub(super) tries: usize,
     pub(super) current: Option<Try>,
@@ -64,8 +97,9 @@ impl Agent {
     /// [`AgentEvent::Completed`] with the same request id.
     pub fn request(&mut self, now: Now, task: TaskRequest) -> Result<RequestId, AgentError> {
         self.tick(now);
-        if self.requests.len() >= self.config.funnel.max_requests {
-            return Err(AgentError::TooManyRequests(self.requests.len()));
+        let running = self.running_request_count();
+        if running >= self.config.funnel.max_requests {
+            return Err(AgentError::TooManyRequests(running));
         }
         if task.input.len() > self.config.payload.max_payload {
             return Err(AgentError::PayloadTooLarge {
@@ -134,8 +168,19 @@ impl Agent {
                 explored: ch.explored,
                 demoted: ch.demoted,
             });
-            queue.push_back(c);
+            queue.push_back(Pick::found(&c));
         }
+        // A provider that says it is busy (a live state at or above `busy_load_bp`) is tried
+        // after the others, in selection order; one that says it is unavailable was never a
+        // candidate (discovery drops it). A lapsed state says nothing.
+        let busy = self.config.funnel.busy_load_bp;
+        let (idle, loaded): (VecDeque<Pick>, VecDeque<Pick>) = queue.into_iter().partition(|p| {
+            self.gossip
+                .provider_state(now, &p.provider)
+                .is_none_or(|s| s.load_bp < busy)
+        });
+        let mut queue = idle;
+        queue.extend(loaded);
         let (tier, reason) = match task.tier {
             TierChoice::Fixed(t) => (t, "set by the caller".to_string()),
             TierChoice::Auto => self.config.risk.tier(task.value_at_risk, task.side_effects),
@@ -418,7 +463,7 @@ impl Agent {
     }
 
     /// Try the next candidate, or end the request.
-    fn next_attempt(&mut self, now: Now, rid: RequestId) {
+    pub(super) fn next_attempt(&mut self, now: Now, rid: RequestId) {
         loop {
             let Some(r) = self.requests.get_mut(&rid) else {
                 return;
@@ -438,8 +483,8 @@ impl Agent {
                 return;
             };
             let tier = r.tier;
-            let provider = c.descriptor.provider;
-            let topic = c.descriptor.topic.clone();
+            let provider = c.provider;
+            let topic = c.topic.clone();
             match self.gate(&c) {
                 Ok(()) => {}
                 Err(verdict) => {
@@ -494,13 +539,13 @@ impl Agent {
     }
 
     /// The checks before any offer: not convicted, tier-1 reputation, reachable.
-    fn gate(&mut self, c: &Candidate) -> Result<(), Verdict> {
-        let provider = c.descriptor.provider;
+    fn gate(&mut self, c: &Pick) -> Result<(), Verdict> {
+        let provider = c.provider;
         if self.is_convicted(&provider) {
             return Err(Verdict::Convicted);
         }
         let canonical = self.canonical(&provider);
-        let topic = &c.descriptor.topic;
+        let topic = &c.topic;
         let score = self.reputation.score(&canonical, topic);
         let net_failures = self
             .ledger
@@ -525,12 +570,12 @@ impl Agent {
         &mut self,
         now: Now,
         rid: RequestId,
-        c: &Candidate,
+        c: &Pick,
         tier: Tier,
         topic: &Topic,
     ) -> Result<(), Verdict> {
-        let provider = c.descriptor.provider;
-        let capability = c.descriptor.capability.clone();
+        let provider = c.provider;
+        let capability = c.capability.clone();
         let link = *self.routes.get(&provider).ok_or(Verdict::Unreachable)?;
         self.ensure_topic(topic);
         let r = self
@@ -559,7 +604,10 @@ impl Agent {
         } else {
             tier
         };
-        let mechanism = self.mechanism(tier)?;
+        let mechanism = match c.award {
+            None => self.mechanism(tier)?,
+            Some(a) => self.award_mechanism(tier, a)?,
+        };
         let encode = |input: &Bytes| {
             agentnet_core::wire::encode_cbor(&TaskInput {
                 capability: capability.clone(),

@@ -31,6 +31,11 @@ pub(super) enum Command {
     ),
     Descriptors(usize, oneshot::Sender<Vec<CapabilityDescriptor>>),
     Workflow(Box<crate::agent::Workflow>, super::workflow::WorkflowReply),
+    Intent(
+        Box<crate::agent::IntentRequest>,
+        oneshot::Sender<Result<RequestHandle, NodeError>>,
+    ),
+    State(u16, bool, u32, oneshot::Sender<Result<usize, NodeError>>),
     Reputation(AgentId, Topic, oneshot::Sender<(f64, bool)>),
     ReputationTable(oneshot::Sender<Vec<(Topic, AgentId, f64, bool)>>),
     Connect(String, oneshot::Sender<Result<(), NodeError>>),
@@ -342,6 +347,11 @@ impl Driver {
                 let _ = reply.send(list);
             }
             Command::Workflow(wf, reply) => self.workflow_command(now, wf, reply),
+            Command::Intent(req, reply) => self.intent_command(now, req, reply),
+            Command::State(load, available, queued, reply) => {
+                let r = self.agent.announce_state(now, load, available, queued);
+                let _ = reply.send(r.map_err(NodeError::from));
+            }
             Command::Reputation(agent, topic, reply) => {
                 let _ = reply.send((
                     self.agent.reputation(&agent, &topic),
@@ -474,26 +484,30 @@ impl Driver {
         task: Box<TaskRequest>,
         reply: oneshot::Sender<Result<RequestHandle, NodeError>>,
     ) {
-        let r = match self.agent.request(now, *task) {
-            Ok(id) => {
-                let (stx, srx) = mpsc::unbounded_channel();
-                let (otx, orx) = oneshot::channel();
-                self.waiters.insert(
-                    id,
-                    Waiter {
-                        stages: stx,
-                        outcome: otx,
-                    },
-                );
-                Ok(RequestHandle {
-                    id,
-                    stages: srx,
-                    outcome: orx,
-                })
-            }
-            Err(e) => Err(NodeError::from(e)),
-        };
+        let r = self
+            .agent
+            .request(now, *task)
+            .map(|id| self.handle_for(id))
+            .map_err(NodeError::from);
         let _ = reply.send(r);
+    }
+
+    /// A handle on request `id`: its stages and outcome are forwarded to it.
+    pub(super) fn handle_for(&mut self, id: RequestId) -> RequestHandle {
+        let (stx, srx) = mpsc::unbounded_channel();
+        let (otx, orx) = oneshot::channel();
+        self.waiters.insert(
+            id,
+            Waiter {
+                stages: stx,
+                outcome: otx,
+            },
+        );
+        RequestHandle {
+            id,
+            stages: srx,
+            outcome: orx,
+        }
     }
 
     fn completion(&mut self, d: Done) {
@@ -719,6 +733,16 @@ impl Driver {
             AgentEvent::WorkflowCompleted(o) => {
                 self.workflow_completed(&o);
                 self.emit(NodeEvent::Agent(AgentEvent::WorkflowCompleted(o)));
+            }
+            AgentEvent::IntentReceived {
+                ref endpoints,
+                ref bid,
+                ..
+            } => {
+                if bid.is_some() && !endpoints.is_empty() {
+                    self.dial_requester(endpoints);
+                }
+                self.emit(NodeEvent::Agent(ev));
             }
             other => self.emit(NodeEvent::Agent(other)),
         }

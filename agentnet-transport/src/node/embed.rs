@@ -60,7 +60,8 @@ impl Driver {
                 }
                 Command::Request(task, reply) => self.request_now(now, task, reply),
                 Command::Workflow(wf, reply) => self.workflow_now(now, wf, reply),
-                // Only the two above are ever held.
+                Command::Intent(req, reply) => self.intent_now(now, req, reply),
+                // Only the four above are ever held.
                 _ => {}
             }
         }

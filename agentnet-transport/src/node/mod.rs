@@ -62,6 +62,7 @@ mod config;
 mod driver;
 mod embed;
 mod events;
+mod intent;
 mod workflow;
 
 pub use builder::NodeBuilder;

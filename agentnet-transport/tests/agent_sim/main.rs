@@ -17,6 +17,7 @@ use bytes::Bytes;
 
 mod embeddings;
 mod identity;
+mod intents;
 mod requests;
 mod restarts;
 mod retention;

@@ -58,6 +58,20 @@
 //! `reputation` (each attempted provider's score in its topic as this requester now sees it).
 //! The exit status is 0 on success and 1 otherwise.
 //!
+//! With `--budget UNITS --topic TOPIC`, `request` asks for bids instead of picking from
+//! descriptors: it announces a signed intent in the topic (its words, the budget, the tier,
+//! bids open `--bid-window-secs`), providers serving a matching capability with `serve --bid
+//! PRICE` answer with signed bids, and the auction's score rule (price plus the value of the
+//! promised delivery time; the winner is paid the second-best score's price) awards the task,
+//! counter-offering when no bid is within the budget. The award then runs the same funnel
+//! (tier, canaries, fallback to the next bid). The text output prints each bid and the award
+//! first; `--json` adds `bids` (`[{provider, price, latency_ms, round}]`) and `award`
+//! (`{provider, pay}` or null).
+//!
+//! `serve --bid PRICE` makes a provider answer intents matching its capabilities with truthful
+//! bids (its least price, `--bid-latency-ms`, `--bid-deposit`); with `--no-advertise` its
+//! descriptors are not announced at all, so it is found only through intents.
+//!
 //! `mcp` runs a requester node and serves MCP (Model Context Protocol) on stdin/stdout, so an
 //! agent framework can use the network as tools: `discover`, `request`, `reputation` and
 //! `announce` (see the `mcp` module).
@@ -110,10 +124,12 @@ use agentnet_core::effect::ExecuteTask;
 use agentnet_core::{Keypair, Now};
 use agentnet_examples::adversary::Lying;
 use agentnet_gossip::{Event as GossipEvent, InterestProfile, Requirements};
-use agentnet_mech::mechanism::{Tier, UNIT};
+use agentnet_mech::auction::BidPolicy;
+use agentnet_mech::mechanism::{Tier, UNIT, units};
 use agentnet_transport::NodeError;
 use agentnet_transport::agent::{
-    AgentConfig, CanaryCase, Executed, TaskOutcome, TaskRequest, Verdict,
+    AgentConfig, CanaryCase, Executed, IntentRequest, ServePolicy, Stage, TaskOutcome, TaskRequest,
+    Verdict,
 };
 use agentnet_transport::host::Clock;
 use agentnet_transport::tcp::TcpConfig;
@@ -273,6 +289,8 @@ enum Cmd {
         /// (to watch the network catch and convict a cheater).
         #[arg(long, hide = true)]
         lie_with_receipts: bool,
+        #[command(flatten)]
+        bid: BidArgs,
         #[command(flatten)]
         libp2p: Libp2pArgs,
     },
@@ -517,9 +535,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
             exec_timeout_secs,
             seconds,
             lie_with_receipts,
+            bid,
             libp2p,
         } => {
             run_serve(ServeArgs {
+                bid: bid.policy()?,
+                advertise: !bid.no_advertise,
                 net: Net::server(transport.transport, listen, bootstrap, libp2p).embeddings(&embed),
                 descriptors: descriptor,
                 data_dir,

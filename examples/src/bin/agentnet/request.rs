@@ -32,8 +32,86 @@ pub(crate) struct RequestArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Ask for bids: announce the task as a signed intent paying at most this many units
+    /// (needs `--topic`).
+    #[arg(long, value_name = "UNITS", requires = "topic")]
+    pub(crate) budget: Option<f64>,
+    /// With `--budget`: the least the requester expects to pay, in units (a hint to
+    /// providers).
+    #[arg(long, value_name = "UNITS", default_value_t = 0.0, requires = "budget")]
+    pub(crate) budget_min: f64,
+    /// With `--budget`: the topic the intent is announced in (`creative/image`).
+    #[arg(long, requires = "budget")]
+    pub(crate) topic: Option<String>,
+    /// With `--budget`: how long bids are taken, in seconds.
+    #[arg(long, default_value_t = 2, requires = "budget")]
+    pub(crate) bid_window_secs: u64,
     /// What is wanted, in words.
     pub(crate) intent: String,
+}
+
+/// The bids and award a request by intent went through (from its stages).
+#[derive(Default)]
+struct Auctioned {
+    bids: Vec<serde_json::Value>,
+    award: Option<serde_json::Value>,
+    countered: usize,
+}
+
+/// `--budget`: the task as an intent in `--topic`.
+fn intent_request(a: &RequestArgs, task: TaskRequest) -> Result<Option<IntentRequest>, String> {
+    let Some(budget) = a.budget else {
+        return Ok(None);
+    };
+    let units = |v: f64, flag: &str| {
+        if v.is_finite() && v > 0.0 || flag == "budget-min" && v == 0.0 {
+            Ok((v * UNIT as f64).round() as u64)
+        } else {
+            Err(format!("--{flag} must be a positive number of units"))
+        }
+    };
+    let topic = a.topic.clone().unwrap_or_default();
+    let topic = Topic::new(topic).map_err(|e| format!("--topic: {e}"))?;
+    let mut req = IntentRequest::new(task, topic, units(budget, "budget")?);
+    req.budget_min = units(a.budget_min, "budget-min")?;
+    if req.budget_min > req.budget_max {
+        return Err("--budget-min is above --budget".into());
+    }
+    req.bid_window = Duration::from_secs(a.bid_window_secs.clamp(1, 600));
+    Ok(Some(req))
+}
+
+/// Run a request by intent, recording its bids and award from its stages.
+async fn run_by_intent(
+    node: &Node,
+    req: IntentRequest,
+) -> Result<(TaskOutcome, Auctioned), Box<dyn Error>> {
+    let mut handle = node.start_request_by_intent(req).await?;
+    let mut seen = Auctioned::default();
+    while let Some(stage) = handle.next_stage().await {
+        match stage {
+            Stage::Bid {
+                provider,
+                price,
+                latency_ms,
+                round,
+            } => seen.bids.push(serde_json::json!({
+                "provider": provider.to_string(),
+                "price": units(price),
+                "latency_ms": latency_ms,
+                "round": round,
+            })),
+            Stage::Countered { .. } => seen.countered += 1,
+            Stage::Awarded { provider, pay, .. } => {
+                seen.award = Some(serde_json::json!({
+                    "provider": provider.to_string(),
+                    "pay": units(pay),
+                }));
+            }
+            _ => {}
+        }
+    }
+    Ok((handle.outcome().await?, seen))
 }
 
 pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> {
@@ -46,12 +124,25 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
     let task = task_request(&a.intent, Bytes::from(input), &a.tier, a.value_at_risk)
         .map_err(|e| format!("--{e}"))?
         .canaries(canaries);
+    let by_intent = intent_request(&a, task.clone())?;
     let mut agent = agent_config();
     agent.selection.exploration = a.explore;
     let node = start_requester(&a.client, agent).await?;
-    let until = WallClock::now() + Duration::from_secs(a.wait_secs);
-    await_candidates(&node, &a.intent, &task.requirements, until, a.expect).await?;
-    let outcome = node.request(task).await?;
+    let (outcome, auctioned) = match by_intent {
+        Some(req) => {
+            // Join the topic's mesh first, so the intent's header is pushed to its
+            // followers at once.
+            node.subscribe(req.topic.clone()).await?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let (o, seen) = run_by_intent(&node, req).await?;
+            (o, Some(seen))
+        }
+        None => {
+            let until = WallClock::now() + Duration::from_secs(a.wait_secs);
+            await_candidates(&node, &a.intent, &task.requirements, until, a.expect).await?;
+            (node.request(task).await?, None)
+        }
+    };
     // One trust round, so the scores below include this task.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let mut reputation = serde_json::Map::new();
@@ -66,8 +157,34 @@ pub(crate) async fn run_request(a: RequestArgs) -> Result<bool, Box<dyn Error>> 
     if a.json {
         let mut out = outcome_json(&outcome);
         out["reputation"] = reputation.into();
+        if let Some(s) = &auctioned {
+            out["bids"] = s.bids.clone().into();
+            out["award"] = s.award.clone().unwrap_or_default();
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        if let Some(s) = &auctioned {
+            for b in &s.bids {
+                println!(
+                    "bid from {} at {} units, {} ms (round {})",
+                    b["provider"].as_str().unwrap_or_default(),
+                    b["price"],
+                    b["latency_ms"],
+                    b["round"]
+                );
+            }
+            if s.countered > 0 {
+                println!("{} counter-offers sent", s.countered);
+            }
+            match &s.award {
+                Some(w) => println!(
+                    "awarded to {} for {} units",
+                    w["provider"].as_str().unwrap_or_default(),
+                    w["pay"]
+                ),
+                None => println!("no award"),
+            }
+        }
         for at in &outcome.attempts {
             println!(
                 "tried {} at tier {}: {}",
