@@ -5,12 +5,12 @@
 //!
 //! # The requester
 //! [`Agent::request_by_intent`] signs an
-//! [`IntentAnnouncement`](agentnet_core::intent::IntentAnnouncement) (the task's intent as
+//! [`IntentAnnouncement`] (the task's intent as
 //! its summary, the topic, the side effects, the tier the risk policy chose, the budget range,
 //! when bids close and when the work is due) and announces it through bodyless gossip: the
 //! header travels the topic's mesh, and only providers whose interest matches pull the body.
 //! Their bids come back on the execution plane and enter an
-//! [`Auction`](agentnet_mech::auction::Auction) (the score rule, its second-score payment
+//! [`Auction`] (the score rule, its second-score payment
 //! and why overstating speed does not pay are in [`agentnet_mech::auction`]). When bids close
 //! the auction awards, counter-offers a bounded number of rounds, or ends (no bids, no
 //! agreement: the request completes with that reason). An award becomes an ordinary funnel

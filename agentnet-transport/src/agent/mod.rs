@@ -43,6 +43,13 @@
 //! the work itself is an [`Effect::Execute`] for the host's application, answered with
 //! [`Agent::handle_executed`].
 //!
+//! [`Agent::request_by_intent`] puts a task to the network as a signed intent instead of
+//! picking from descriptors: providers whose [`ServePolicy::bid`] matches answer with signed
+//! bids, an auction awards it (counter-offers when no bid fits the budget), and the award
+//! runs the funnel above (see [`intents`]). [`Agent::workflow`] chains requests, a step's input
+//! being an earlier step's result (see [`Workflow`]). [`Agent::announce_state`] states this
+//! agent's load and availability as short-lived soft state.
+//!
 //! # What it does not do
 //!
 //! No I/O, no clock, no threads, no OS randomness: this module compiles without the
@@ -177,7 +184,7 @@ mod discovery;
 mod embed;
 mod events;
 mod identity;
-mod intents;
+pub mod intents;
 mod leader;
 mod payload;
 mod persist;

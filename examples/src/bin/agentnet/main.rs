@@ -623,6 +623,17 @@ async fn run_until_stopped(mut node: Node, seconds: Option<u64>) -> Result<(), B
                             Err(why) => println!("offer from {requester} declined: {}", printable(&why.to_string(), false)),
                         }
                     }
+                    NodeEvent::Agent(AgentEvent::IntentReceived { requester, summary, bid, .. }) => {
+                        let what = printable(&summary, false);
+                        match bid {
+                            Some((cap, price, ms)) => println!(
+                                "intent from {requester}: {what}; bid {:.2} units, {ms} ms for {}",
+                                units(price),
+                                printable(&cap, false)
+                            ),
+                            None => println!("intent from {requester}: {what}; no bid"),
+                        }
+                    }
                     NodeEvent::Agent(AgentEvent::Served { requester, payment, slashed, disputed, .. }) => {
                         println!(
                             "settled with {requester}: paid {:.2} units, slashed {:.2}{}",
