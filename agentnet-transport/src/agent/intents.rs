@@ -318,9 +318,10 @@ impl Agent {
         let id = intent.hash();
         let threshold = self.config.intents.match_threshold;
         let mut best: Option<(f32, String, BidPolicy)> = None;
+        let convicted = self.is_convicted(&intent.requester);
         for (name, s) in &self.served {
             let Some(policy) = s.policy.bid else { continue };
-            if !intent.topic.is_within(&s.topic) {
+            if !intent.topic.is_within(&s.topic) || (convicted && s.policy.refuse_convicted) {
                 continue;
             }
             let sim = self.gossip.text_similarity(&intent.summary, &s.summary);
