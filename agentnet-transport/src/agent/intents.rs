@@ -23,7 +23,7 @@
 //!
 //! # The provider
 //! A service whose [`ServePolicy::bid`](super::ServePolicy::bid) is set follows intents in
-//! its topic: the agent's intent interest (a gossip profile) is rebuilt from the summaries of
+//! its topic (the same topic: an award is offered in the intent's topic): the agent's intent interest (a gossip profile) is rebuilt from the summaries of
 //! those services whenever one is served or withdrawn, so the bodies of other intents are
 //! never pulled. An intent that arrives is matched to the most similar such service
 //! ([`IntentConfig::match_threshold`]); a truthful bid (its floor price, its latency, its
@@ -321,7 +321,9 @@ impl Agent {
         let convicted = self.is_convicted(&intent.requester);
         for (name, s) in &self.served {
             let Some(policy) = s.policy.bid else { continue };
-            if !intent.topic.is_within(&s.topic) || (convicted && s.policy.refuse_convicted) {
+            // The same topic, not a narrower one: the award's offer names the intent's topic,
+            // and a service takes offers in its own topic only.
+            if intent.topic != s.topic || (convicted && s.policy.refuse_convicted) {
                 continue;
             }
             let sim = self.gossip.text_similarity(&intent.summary, &s.summary);
