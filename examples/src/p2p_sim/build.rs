@@ -166,7 +166,6 @@ pub(crate) fn build(cfg: &Config, discovery: Discovery, seed: u64) -> World {
                 policy: *p,
                 rng: ChaCha8Rng::from_seed(agent_seed(seed ^ 0x5EED, i)),
                 prompt: Bytes::new(),
-                image: None,
                 phase: Phase::Idle,
                 stats: PolicyStats::default(),
             }),

@@ -34,40 +34,57 @@
 //!
 //! # The workflow
 //!
-//! Two steps, each one request through the Agent's funnel:
+//! Two steps, run as one workflow of the Agent ([`Agent::workflow`]: each step one request
+//! through the funnel, with its own tier, canaries, requirements, fallback and settlement):
 //!
-//! 1. `creative/image`, intent "generate an image from my text prompt": input a 48-byte
-//!    prompt, correct result `IMG:` + the first 32 hex digits of BLAKE3("image" ‖ input);
-//! 2. `creative/publish`, intent "publish my image to a public gallery": input the result of
-//!    step 1 (whatever was accepted), correct result `PUB:` + 32 hex digits of
-//!    BLAKE3("publish" ‖ input).
+//! 1. `image`: `creative/image`, intent "generate an image from my text prompt": input a
+//!    48-byte prompt, correct result `IMG:` + the first 32 hex digits of
+//!    BLAKE3("image" ‖ input);
+//! 2. `publish`, fed by `image` (`WorkflowStep::from`): `creative/publish`, intent "publish my
+//!    image to a public gallery": input the result of step 1 (whatever was accepted), correct
+//!    result `PUB:` + 32 hex digits of BLAKE3("publish" ‖ input).
 //!
 //! Wrong results (Sybils, stale providers) have the same shape with another hash, so only a
 //! check against the function tells them apart. A requester starts a workflow every
-//! [`Config::period`] when its previous one ended. **Workflow success**: both steps delivered
-//! and both results correct (step 2 must equal `publish(image(prompt))`). **Task success**:
-//! the share of step requests issued whose accepted result was correct (a request that ended
-//! without a result counts as a failure). Workflows still open when the run ends count as
-//! failures.
+//! [`Config::period`] when its previous one ended, with one [`Agent::workflow`] call holding
+//! both steps, and counts it when the Agent reports its end ([`AgentEvent::WorkflowCompleted`],
+//! every step's outcome). The Agent hands step 1's accepted result to step 2 by itself: a
+//! wrong result step 1 accepted (a stale provider or Sybil that passed the step's checks) is a
+//! success for the Agent, so step 2 runs on it, as the requester cannot tell. A step 1 that
+//! ended without a result (every attempt failed, or the request could not start) makes the
+//! Agent skip step 2.
 //!
-//! Canaries are generated like real work: a canary for step 1 is a random prompt of the same
-//! length, one for step 2 a random `IMG:` string of the same length; the requester knows the
-//! functions, so it knows the answers ([`CanaryCase`]).
+//! **Workflow success**: both steps delivered and both results correct (step 2 must equal
+//! `publish(image(prompt))`). **Task success**: the share of step requests issued whose
+//! accepted result was correct (a request that ended without a result counts as a failure).
+//! Step 1 is always issued; step 2 only when step 1 delivered a result. A step 2 the Agent
+//! skipped for want of an input was never requested, so it is not a task: it counts neither
+//! for nor against task success (the workflow is a failure all the same). A workflow the Agent
+//! refuses to start counts as a step 1 that ended without a result. Workflows still open when
+//! the run ends count as failures, with their step 1 as a failed task (their outcome, and so
+//! whether step 2 was issued, is not known).
 //!
-//! Before each step the requester's host dials the providers it might use, like the `Node`
-//! does before a request: it looks the intent up in its own index
+//! Canaries are generated like real work, for each step when the workflow starts: a canary
+//! for step 1 is a random prompt of the same length, one for step 2 a random `IMG:` string of
+//! the same length; the requester knows the functions, so it knows the answers
+//! ([`CanaryCase`]).
+//!
+//! Before each workflow the requester's host dials the providers it might use for either
+//! step, like [`Node::workflow`] does: for each step it looks the intent up in its own index
 //! ([`Agent::discover`], up to 64 candidates, restricted to the step's topic) and connects to
-//! every one it has no link to yet, then waits [`DIAL_WAIT`] for the link handshakes. These
-//! execution links also carry gossip (the agent does not distinguish links).
+//! every one it has no link to yet, then waits [`DIAL_WAIT`] for the link handshakes (not at
+//! all if every link was up) before it starts the workflow. At the start it looks both steps
+//! up again (the index may have changed meanwhile) for the requirements it gives each step.
+//! These execution links also carry gossip (the agent does not distinguish links).
 //!
 //! # Policies (same world, same run)
 //!
 //! | policy | how it is expressed on the Agent |
 //! |---|---|
-//! | `naive` | the advertised best: the host picks, among the discovered candidates, the highest claimed success (then lowest claimed latency, then highest similarity), and pins the request to claims at least that good (`Requirements::min_success_bp`/`max_latency_ms`); tier 1, one attempt, no exploration |
+//! | `naive` | the advertised best: for each step the host picks, among the discovered candidates, the highest claimed success (then lowest claimed latency, then highest similarity), dials that pick only, and pins the step's request to claims at least that good (`Requirements::min_success_bp`/`max_latency_ms`); both steps are picked when the workflow starts; tier 1, one attempt, no exploration |
 //! | `reputation` | tier 1: the Agent's own selection (Pareto layers with reputation, exploration 0.1) and its tier-1 gate (no net failures in its ledger, reputation ≥ 0); up to [`Config::attempts`] offers (fallback only on a decline or timeout: tier 1 accepts any delivery whose hash matches) |
 //! | `risk_aware` | tier 2: the same selection, canaries interleaved with each attempt (as many as the Agent's canary depth asks for, up to [`Config::canaries`]), fallback to the next candidate on a failed canary, up to [`Config::attempts`] offers |
-//! | `full` | `risk_aware` on step 1, tier 3 (evidence package verified; a contradiction becomes a fraud proof) on the publishing step. The Agent checks one tier per request, so step 2 has no canary: tier 3 replaces tier 2 there |
+//! | `full` | `risk_aware` on step 1, tier 3 (evidence package verified; a contradiction becomes a fraud proof) on the publishing step. The Agent checks one tier per request (per step), so step 2 has no canary: tier 3 replaces tier 2 there |
 //!
 //! `naive` pins by claims because the Agent has no "use this provider" command; any other
 //! candidate passing the pin claims to be at least as good, so it is also "advertised best".
@@ -100,9 +117,10 @@
 //!
 //! - `workflow_success`, `task_success`: above, per policy.
 //! - `canaries_sent`: canaries interleaved with real work (the `canaries` of every
-//!   `Stage::Offered`), per policy. `fallbacks`: attempts after the first in every finished
-//!   request: providers offered the task after the first one (attempts the tier-1 gate
-//!   skipped without an offer — convicted, net failures, no link — do not count), per policy.
+//!   `Stage::Offered`), per policy. `fallbacks`: attempts after the first in every step that
+//!   ran in a finished workflow: providers offered the task after the first one (attempts the
+//!   tier-1 gate skipped without an offer — convicted, net failures, no link — do not count),
+//!   per policy.
 //! - `discovery_latency_ms`: for every descriptor (first issue or refresh) an observer pulls
 //!   during the measurement, its arrival in the observer's index (the gossip `Descriptor`
 //!   event) minus the descriptor's `issued_at`; the mean over all (observer, descriptor). It
@@ -117,6 +135,9 @@
 //! the drift draws come from it.
 //!
 //! [`Agent`]: agentnet_transport::agent::Agent
+//! [`Agent::workflow`]: agentnet_transport::agent::Agent::workflow
+//! [`AgentEvent::WorkflowCompleted`]: agentnet_transport::agent::AgentEvent::WorkflowCompleted
+//! [`Node::workflow`]: agentnet_transport::node::Node::workflow
 //! [`Agent::discover`]: agentnet_transport::agent::Agent::discover
 //! [`Agent::traffic`]: agentnet_transport::agent::Agent::traffic
 //! [`CanaryCase`]: agentnet_transport::agent::CanaryCase
@@ -135,8 +156,8 @@ pub use run::{knee, run};
 use build::*;
 use world::*;
 
-/// Time a requester's host waits after dialing new providers before it requests (the link
-/// handshakes and identity chains need a few round trips).
+/// Time a requester's host waits after dialing new providers before it starts a workflow (the
+/// link handshakes and identity chains need a few round trips).
 pub const DIAL_WAIT: Duration = Duration::from_millis(300);
 
 /// Simulation step between looks at the requesters.

@@ -55,33 +55,32 @@ pub fn run(cfg: &Config, discovery: Discovery, seed: u64) -> RunResult {
                         w.requesters[r].stats.canaries_sent += canaries as u64;
                     }
                 }
-                AgentEvent::Completed(o) => {
+                AgentEvent::WorkflowCompleted(o) => {
                     let Some(r) = w.requester_of(node) else {
                         continue;
                     };
-                    let (step, input) = match &w.requesters[r].phase {
-                        Phase::Waiting { step, input, id } if *id == o.request => {
-                            (*step, input.clone())
-                        }
-                        _ => continue,
-                    };
+                    if !matches!(w.requesters[r].phase, Phase::Running { id } if id == o.workflow) {
+                        continue;
+                    }
                     // Attempts the gate skipped (convicted, below reputation, no link) were
                     // never offered work: only offers count toward fallbacks.
-                    let offered = o
-                        .attempts
-                        .iter()
-                        .filter(|a| {
-                            !matches!(
-                                a.verdict,
-                                Verdict::Convicted
-                                    | Verdict::BelowReputation { .. }
-                                    | Verdict::Unreachable
-                            )
-                        })
-                        .count();
-                    w.requesters[r].stats.fallbacks += offered.saturating_sub(1) as u64;
-                    let result = o.result.ok().map(|b| (input, b));
-                    w.finish(r, step, result);
+                    for s in &o.steps {
+                        let Some(t) = &s.outcome else { continue };
+                        let offered = t
+                            .attempts
+                            .iter()
+                            .filter(|a| {
+                                !matches!(
+                                    a.verdict,
+                                    Verdict::Convicted
+                                        | Verdict::BelowReputation { .. }
+                                        | Verdict::Unreachable
+                                )
+                            })
+                            .count();
+                        w.requesters[r].stats.fallbacks += offered.saturating_sub(1) as u64;
+                    }
+                    w.finish(r, &o);
                 }
                 _ => {}
             }
@@ -119,17 +118,12 @@ pub fn run(cfg: &Config, discovery: Discovery, seed: u64) -> RunResult {
                 }
             }
         }
-        // Dialed steps whose links had time to come up.
+        // Dialed workflows whose links had time to come up.
         for r in 0..w.requesters.len() {
-            if let Phase::Dialing {
-                step,
-                input,
-                ready_at,
-            } = &w.requesters[r].phase
-                && now.mono >= *ready_at
+            if let Phase::Dialing { ready_at } = w.requesters[r].phase
+                && now.mono >= ready_at
             {
-                let (step, input) = (*step, input.clone());
-                w.send(r, step, input);
+                w.start_workflow(r);
             }
         }
         let all_idle = w.requesters.iter().all(|q| matches!(q.phase, Phase::Idle));
@@ -138,6 +132,9 @@ pub fn run(cfg: &Config, discovery: Discovery, seed: u64) -> RunResult {
         {
             break;
         }
+    }
+    for r in 0..w.requesters.len() {
+        w.abandon(r);
     }
     let (c0, t0) = control_start.unwrap_or((0, measure_from));
     let (c1, t1) = control_end.unwrap_or_else(|| (w.control_frames(), w.sim.now().mono));

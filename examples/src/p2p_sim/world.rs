@@ -1,4 +1,4 @@
-//! The agents of the agentic-P2P world: workflow steps, handlers, requesters, the world state and how a requester dials, requests and checks.
+//! The agents of the agentic-P2P world: workflow steps, handlers, requesters, the world state and how a requester dials, starts its workflow and checks the steps.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,10 +10,18 @@ use agentnet_core::{AgentId, RequestId};
 use agentnet_gossip::Requirements;
 use agentnet_mech::mechanism::Tier;
 use agentnet_transport::agent::sim::{Handler, SimHost};
-use agentnet_transport::agent::{CanaryCase, Executed, TaskRequest};
+use agentnet_transport::agent::{
+    CanaryCase, Executed, TaskRequest, Workflow, WorkflowOutcome, WorkflowStep,
+};
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
+
+/// The name of step 1 in the workflow.
+pub(crate) const IMAGE_STEP: &str = "image";
+
+/// The name of step 2, fed by step 1's result.
+pub(crate) const PUBLISH_STEP: &str = "publish";
 
 /// The two workflow steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,17 +142,16 @@ pub(crate) enum Role {
     Registry,
 }
 
+/// Where a requester is in its workflow.
 #[derive(Debug)]
 pub(crate) enum Phase {
     Idle,
+    /// The candidates of both steps were dialed; the workflow starts at `ready_at`.
     Dialing {
-        step: Step,
-        input: Bytes,
         ready_at: agentnet_core::Instant,
     },
-    Waiting {
-        step: Step,
-        input: Bytes,
+    /// The workflow `id` runs in the agent.
+    Running {
         id: RequestId,
     },
 }
@@ -155,7 +162,6 @@ pub(crate) struct Requester {
     pub(crate) policy: Policy,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) prompt: Bytes,
-    pub(crate) image: Option<Bytes>,
     pub(crate) phase: Phase,
     pub(crate) stats: PolicyStats,
 }
@@ -283,71 +289,106 @@ impl World {
         task
     }
 
-    pub(crate) fn start_step(&mut self, r: usize, step: Step, input: Bytes) {
-        let (_, dialed) = self.dial(r, step);
+    /// Dial the candidates of both steps; the requirements of each, and whether a new link
+    /// was made.
+    pub(crate) fn dial_workflow(&mut self, r: usize) -> ([Requirements; 2], bool) {
+        let (image, a) = self.dial(r, Step::Image);
+        let (publish, b) = self.dial(r, Step::Publish);
+        ([image, publish], a || b)
+    }
+
+    /// A new workflow: a fresh prompt, both steps' candidates dialed, the start once the
+    /// links had time to come up.
+    pub(crate) fn begin_workflow(&mut self, r: usize) {
+        let q = &mut self.requesters[r];
+        q.prompt = random_input(Step::Image, &mut q.rng);
+        q.stats.workflows += 1;
+        let (_, dialed) = self.dial_workflow(r);
         let now = self.sim.now().mono;
         let ready_at = if dialed {
             now.saturating_add(DIAL_WAIT)
         } else {
             now
         };
-        self.requesters[r].phase = Phase::Dialing {
-            step,
-            input,
-            ready_at,
-        };
+        self.requesters[r].phase = Phase::Dialing { ready_at };
     }
 
-    /// Request `step` once the dialed links had time to come up (the pick and the candidates
-    /// are looked up again: the index may have changed meanwhile).
-    pub(crate) fn send(&mut self, r: usize, step: Step, input: Bytes) {
-        let (req, _) = self.dial(r, step);
-        let task = self.task(r, step, input.clone(), req);
+    /// Start the dialed workflow: one [`Agent::workflow`] with both steps, step 2 fed by
+    /// step 1's result (the candidates and the naive pick are looked up again: the index may
+    /// have changed meanwhile).
+    ///
+    /// [`Agent::workflow`]: agentnet_transport::agent::Agent::workflow
+    pub(crate) fn start_workflow(&mut self, r: usize) {
+        let ([image_req, publish_req], _) = self.dial_workflow(r);
+        let prompt = self.requesters[r].prompt.clone();
+        let image = self.task(r, Step::Image, prompt, image_req);
+        // The input is replaced by step 1's result when step 2 starts.
+        let publish = self.task(r, Step::Publish, Bytes::new(), publish_req);
+        let wf = Workflow {
+            steps: vec![
+                WorkflowStep::new(IMAGE_STEP, image),
+                WorkflowStep::new(PUBLISH_STEP, publish).from(IMAGE_STEP),
+            ],
+        };
         let node = self.requesters[r].node;
-        self.requesters[r].stats.tasks += 1;
         let started = self
             .sim
-            .command(node, |h, now| h.agent_mut().request(now, task))
+            .command(node, |h, now| h.agent_mut().workflow(now, wf))
             .expect("requester is up");
+        let q = &mut self.requesters[r];
         match started {
-            Ok(id) => self.requesters[r].phase = Phase::Waiting { step, input, id },
-            Err(_) => self.finish(r, step, None),
+            Ok(id) => q.phase = Phase::Running { id },
+            Err(_) => {
+                // Step 1 was asked for and ended without a result.
+                q.stats.tasks += 1;
+                q.phase = Phase::Idle;
+            }
         }
     }
 
-    /// A step ended with `result` (`None`: no result).
-    pub(crate) fn finish(&mut self, r: usize, step: Step, result: Option<(Bytes, Bytes)>) {
+    /// The workflow of requester `r` ended: count its steps (see the module docs, "The
+    /// workflow").
+    pub(crate) fn finish(&mut self, r: usize, outcome: &WorkflowOutcome) {
         let q = &mut self.requesters[r];
         q.phase = Phase::Idle;
-        let Some((input, result)) = result else {
+        let result = |name: &str| {
+            outcome
+                .steps
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.result().ok())
+        };
+        // Step 1 was requested (a request that could not start ended without a result).
+        q.stats.tasks += 1;
+        let Some(image) = result(IMAGE_STEP) else {
+            // Step 2 had no input and was skipped: never requested, so not a task.
             return;
         };
-        let correct = result == step.apply(&input);
-        if correct {
+        if *image == Step::Image.apply(&q.prompt) {
             q.stats.tasks_ok += 1;
         }
-        match step {
-            Step::Image => {
-                q.image = Some(result.clone());
-                // Step 2 runs on whatever step 1 delivered (the requester cannot tell).
-                self.start_step(r, Step::Publish, result);
-            }
-            Step::Publish => {
-                let want = Step::Publish.apply(&Step::Image.apply(&q.prompt));
-                if correct && result == want {
-                    q.stats.workflows_ok += 1;
-                }
+        // Step 2 runs on whatever step 1 delivered (the requester cannot tell).
+        q.stats.tasks += 1;
+        let Some(published) = result(PUBLISH_STEP) else {
+            return;
+        };
+        if *published == Step::Publish.apply(image) {
+            q.stats.tasks_ok += 1;
+            let want = Step::Publish.apply(&Step::Image.apply(&q.prompt));
+            if *published == want {
+                q.stats.workflows_ok += 1;
             }
         }
     }
 
-    pub(crate) fn begin_workflow(&mut self, r: usize) {
+    /// The run ends with requester `r`'s workflow still open: a failed workflow (counted when
+    /// it began) whose step 1, issued and without a result, is a failed task.
+    pub(crate) fn abandon(&mut self, r: usize) {
         let q = &mut self.requesters[r];
-        q.prompt = random_input(Step::Image, &mut q.rng);
-        q.image = None;
-        q.stats.workflows += 1;
-        let prompt = q.prompt.clone();
-        self.start_step(r, Step::Image, prompt);
+        if matches!(q.phase, Phase::Running { .. }) {
+            q.stats.tasks += 1;
+        }
+        q.phase = Phase::Idle;
     }
 
     pub(crate) fn requester_of(&self, node: NodeId) -> Option<usize> {
