@@ -66,21 +66,9 @@ fn world(run: u8, model: EmbedFn) -> (World, usize) {
     let enc = RemoteEncoder::new("concept-model-v1", 16, RemoteEncoderLimits::default()).unwrap();
     let agent = Agent::with_encoder(Keypair::from_seed(s), config(s), now, Box::new(enc)).unwrap();
     let id = sim.add_node(SimHost::new(agent, None).with_embedder(model));
-    sim.command(id, |h, now| {
-        h.agent_mut()
-            .set_interest(agentnet_gossip::InterestProfile::everything());
-        h.agent_mut().subscribe(now, Topic::new(TOPIC).unwrap())
-    })
-    .expect("up")
-    .expect("subscribe");
+    follow(&mut sim, id, TOPIC);
     ids.push(id);
-    for a in 0..ids.len() {
-        for b in a + 1..ids.len() {
-            sim.connect(ids[a], ids[b]);
-        }
-    }
-    sim.run_for(Duration::from_secs(3));
-    (World { sim, ids }, 2)
+    (linked(sim, ids), 2)
 }
 
 fn discover(w: &mut World, who: usize, intent: &str) -> Vec<String> {

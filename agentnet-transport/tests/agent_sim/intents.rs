@@ -60,23 +60,11 @@ fn intent_world(run: u8, offers: &[Offer]) -> World {
                 .expect("up")
                 .expect("serve");
         } else {
-            sim.command(id, |h, now| {
-                h.agent_mut()
-                    .set_interest(agentnet_gossip::InterestProfile::everything());
-                h.agent_mut().subscribe(now, Topic::new(IMAGE).unwrap())
-            })
-            .expect("up")
-            .expect("subscribe");
+            follow(&mut sim, id, IMAGE);
         }
         ids.push(id);
     }
-    for a in 0..ids.len() {
-        for b in a + 1..ids.len() {
-            sim.connect(ids[a], ids[b]);
-        }
-    }
-    sim.run_for(Duration::from_secs(3));
-    World { sim, ids }
+    linked(sim, ids)
 }
 
 /// The stages of request `id` at node 0 and its outcome, running until it completes; and

@@ -125,16 +125,26 @@ fn world_wrapped(
             .expect("up")
             .expect("serve");
         } else {
-            sim.command(id, |h, now| {
-                h.agent_mut()
-                    .set_interest(agentnet_gossip::InterestProfile::everything());
-                h.agent_mut().subscribe(now, Topic::new(TOPIC).unwrap())
-            })
-            .expect("up")
-            .expect("subscribe");
+            follow(&mut sim, id, TOPIC);
         }
         ids.push(id);
     }
+    linked(sim, ids)
+}
+
+/// Node `id` follows `topic` and pulls every descriptor (what a requester does).
+fn follow(sim: &mut Sim<SimHost>, id: NodeId, topic: &str) {
+    sim.command(id, |h, now| {
+        h.agent_mut()
+            .set_interest(agentnet_gossip::InterestProfile::everything());
+        h.agent_mut().subscribe(now, Topic::new(topic).unwrap())
+    })
+    .expect("up")
+    .expect("subscribe");
+}
+
+/// Link every pair of `ids` and let the links and first announcements settle (3 s).
+fn linked(mut sim: Sim<SimHost>, ids: Vec<NodeId>) -> World {
     for a in 0..ids.len() {
         for b in a + 1..ids.len() {
             sim.connect(ids[a], ids[b]);
