@@ -17,7 +17,9 @@ use crate::mechanism::Micros;
 #[non_exhaustive]
 pub struct AuctionConfig {
     /// Bids kept at once. Default 32; range 1..=1024. When full, a new bid enters only by
-    /// evicting the lowest-scoring bid kept, and only if it scores higher.
+    /// evicting the lowest-scoring bid kept, and only if it scores higher — except that a bid
+    /// from a provider with standing ([`Auction::handle_bid_with_standing`]) is never
+    /// evicted for one without, and evicts the lowest-scoring bid without standing first.
     pub max_bids: usize,
     /// Counter-offer rounds after bids close. Default 2; range 0..=8.
     pub max_rounds: u8,
@@ -101,6 +103,8 @@ pub struct Auction {
     config: AuctionConfig,
     /// The kept bids, one per provider.
     bids: BTreeMap<AgentId, Signed<Bid>>,
+    /// Kept bidders the requester vouched for (see `handle_bid_with_standing`).
+    standing: BTreeSet<AgentId>,
     /// 0 while bidding; `r` during counter round `r`.
     round: u8,
     /// Countered in the current round and not yet answered.
@@ -133,6 +137,7 @@ impl Auction {
             rule,
             config,
             bids: BTreeMap::new(),
+            standing: BTreeSet::new(),
             round: 0,
             waiting: BTreeSet::new(),
             countered: BTreeSet::new(),
@@ -146,6 +151,23 @@ impl Auction {
     /// past the deadline → [`Late`](AuctionError::Late); the bid's own eligibility
     /// ([`check_bid`]); its round; then room in the table. A refused bid changes nothing.
     pub fn handle_bid(&mut self, now: Now, bid: Signed<Bid>) -> Result<(), AuctionError> {
+        self.handle_bid_with_standing(now, bid, false)
+    }
+
+    /// [`handle_bid`](Self::handle_bid) for a bidder the requester vouches for (`standing`:
+    /// for example one whose deliveries it has verified). Standing decides only who keeps
+    /// room in a full table, never the ranking or the pay: identities cost nothing, so a
+    /// flood of fresh bidders scoring better could otherwise push every proven provider out
+    /// of the table (and out of the fallbacks) before bids close. In a full table a bid with
+    /// standing evicts the lowest-scoring bid without standing, whatever the scores (or, when
+    /// every kept bid has standing, the lowest-scoring one if it scores higher); a bid
+    /// without standing can only evict a lower-scoring bid without standing.
+    pub fn handle_bid_with_standing(
+        &mut self,
+        now: Now,
+        bid: Signed<Bid>,
+        standing: bool,
+    ) -> Result<(), AuctionError> {
         let Some(deadline) = self.deadline else {
             return Err(AuctionError::Late);
         };
@@ -179,18 +201,28 @@ impl Auction {
         }
         if kept.is_none() && self.bids.len() >= self.config.max_bids {
             let budget = self.intent.budget_max;
-            let worst = self
-                .bids
-                .values()
-                .max_by(|a, b| order(&self.rule, budget, a, b))
-                .map(|w| w.provider);
-            let Some(worst) = worst else {
-                return Err(AuctionError::Full);
+            let worst_of = |with_standing: bool| {
+                self.bids
+                    .values()
+                    .filter(|b| self.standing.contains(&b.provider) == with_standing)
+                    .max_by(|a, b| order(&self.rule, budget, a, b))
+                    .map(|w| w.provider)
             };
-            if order(&self.rule, budget, &bid, &self.bids[&worst]).is_ge() {
+            let (worst, by_score) = match (worst_of(false), standing) {
+                // A vouched-for bidder takes the room of the worst stranger, scores aside.
+                (Some(w), true) => (w, false),
+                (Some(w), false) => (w, true),
+                (None, true) => match worst_of(true) {
+                    Some(w) => (w, true),
+                    None => return Err(AuctionError::Full),
+                },
+                (None, false) => return Err(AuctionError::Full),
+            };
+            if by_score && order(&self.rule, budget, &bid, &self.bids[&worst]).is_ge() {
                 return Err(AuctionError::Full);
             }
             if let Some(evicted) = self.bids.remove(&worst) {
+                self.standing.remove(&worst);
                 self.push_event(AuctionEvent::Evicted(evicted));
             }
         }
@@ -200,6 +232,9 @@ impl Auction {
                 // Everyone countered has answered: the round ends now.
                 self.deadline = Some(now.mono);
             }
+        }
+        if standing {
+            self.standing.insert(bid.provider);
         }
         self.bids.insert(bid.provider, bid);
         Ok(())

@@ -403,6 +403,46 @@ fn refused_bids_are_typed_and_change_nothing() {
     assert_eq!(a.handle_bid(at_ms(1_000), genuine), Err(AuctionError::Late));
 }
 
+/// Fresh identities bidding lower cannot push a vouched-for bidder out of a full table,
+/// and a vouched-for bidder finds room in a table full of strangers; the award still goes by
+/// score among the bids kept.
+#[test]
+fn standing_keeps_its_room_in_a_flooded_table() {
+    let mut a = auction_with(AuctionConfig {
+        max_bids: 3,
+        ..AuctionConfig::default()
+    });
+    // Three strangers at 4 units fill the table.
+    for seed in 2..5u8 {
+        a.handle_bid(at_ms(5), bid(&a, seed, 4 * UNIT, 1_000))
+            .unwrap();
+    }
+    // A proven provider at 6 units (a worse score) still gets in, evicting a stranger.
+    let proven = bid(&a, 9, 6 * UNIT, 1_000);
+    a.handle_bid_with_standing(at_ms(6), proven.clone(), true)
+        .unwrap();
+    assert!(a.bids().any(|b| b.provider == proven.provider));
+    // A flood of strangers bidding 0 takes the other rooms but never the proven one's.
+    for seed in 20..60u8 {
+        let _ = a.handle_bid(at_ms(7), bid(&a, seed, 0, 1_000));
+        assert!(a.bids().any(|b| b.provider == proven.provider));
+        assert!(a.bids().count() <= 3);
+    }
+    // Without standing the same bid would have been refused by score.
+    let mut b = auction_with(AuctionConfig {
+        max_bids: 3,
+        ..AuctionConfig::default()
+    });
+    for seed in 2..5u8 {
+        b.handle_bid(at_ms(5), bid(&b, seed, 4 * UNIT, 1_000))
+            .unwrap();
+    }
+    assert_eq!(
+        b.handle_bid(at_ms(6), bid(&b, 9, 6 * UNIT, 1_000)),
+        Err(AuctionError::Full)
+    );
+}
+
 #[test]
 fn a_flooded_table_keeps_the_best_scoring_bids() {
     let mut a = auction_with(AuctionConfig {

@@ -36,7 +36,9 @@
 //!
 //! # Bounds
 //! Auctions running count against [`FunnelConfig::max_requests`](super::FunnelConfig); each
-//! keeps at most [`AuctionConfig::max_bids`] bids. A provider remembers at most
+//! keeps at most [`AuctionConfig::max_bids`] bids, and a bidder whose deliveries this agent
+//! has verified keeps its room against any number of fresh identities
+//! ([`Auction::handle_bid_with_standing`]); a convicted bidder is not heard. A provider remembers at most
 //! [`IntentConfig::max_answered`] intents it bid on (oldest forgotten first: a counter to a
 //! forgotten intent is refused) and keeps at most [`IntentConfig::max_pending`] bids waiting
 //! for a link (oldest dropped first; each is dropped anyway when its intent's bids close).
@@ -409,19 +411,26 @@ impl Agent {
             .by_intent
             .get(&bid.intent)
             .ok_or_else(|| AgentError::Auction("a bid for no auction running here".into()))?;
-        let b = self
-            .intents
-            .bidding
-            .get_mut(&rid)
-            .ok_or_else(|| AgentError::Auction("a bid for no auction running here".into()))?;
         let stage = Stage::Bid {
             provider: bid.provider,
             price: bid.price,
             latency_ms: bid.latency_ms,
             round: bid.round,
         };
+        // A convicted bidder is not heard; one whose deliveries this agent has verified keeps
+        // its room in a full auction against any number of fresh identities.
+        if self.is_convicted(&bid.provider) {
+            return Err(AgentError::Auction("the bidder is convicted".into()));
+        }
+        let standing =
+            self.class_of(&bid.provider, &bid.capability) == agentnet_trust::depth::Class::Proven;
+        let b = self
+            .intents
+            .bidding
+            .get_mut(&rid)
+            .ok_or_else(|| AgentError::Auction("a bid for no auction running here".into()))?;
         b.auction
-            .handle_bid(now, bid)
+            .handle_bid_with_standing(now, bid, standing)
             .map_err(|e| AgentError::Auction(e.to_string()))?;
         self.event(AgentEvent::Progress {
             request: rid,

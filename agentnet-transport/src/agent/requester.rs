@@ -526,7 +526,11 @@ impl Agent {
 
     /// Whether this agent has seen `provider` deliver `capability` (a checked, accepted
     /// result): the class the canary depth is estimated for.
-    fn class_of(&self, provider: &AgentId, capability: &str) -> agentnet_trust::depth::Class {
+    pub(super) fn class_of(
+        &self,
+        provider: &AgentId,
+        capability: &str,
+    ) -> agentnet_trust::depth::Class {
         let proven = self
             .observations
             .get(&self.canonical(provider), capability)

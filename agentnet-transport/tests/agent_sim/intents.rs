@@ -32,12 +32,21 @@ fn bid(floor_units: u64, latency_ms: u32) -> Option<BidPolicy> {
 
 /// Node 0 is the requester; node `i + 1` serves `offers[i]` (answering in upper case).
 fn intent_world(run: u8, offers: &[Offer]) -> World {
+    intent_world_with(run, offers, |_| {})
+}
+
+/// [`intent_world`], the requester's config passed through `configure`.
+fn intent_world_with(run: u8, offers: &[Offer], configure: impl Fn(&mut AgentConfig)) -> World {
     let mut sim = Sim::new(SimConfig::seeded(u64::from(run) + 100));
     let now = sim.now();
     let mut ids = Vec::new();
     for i in 0..=offers.len() {
         let s = seed(i as u8 + 1, run);
-        let agent = Agent::new(Keypair::from_seed(s), config(s), now).expect("valid config");
+        let mut ac = config(s);
+        if i == 0 {
+            configure(&mut ac);
+        }
+        let agent = Agent::new(Keypair::from_seed(s), ac, now).expect("valid config");
         let handler = (i > 0).then(upper);
         let id = sim.add_node(SimHost::new(agent, handler));
         if i > 0 {
@@ -324,4 +333,42 @@ fn an_unavailable_provider_is_skipped_until_its_state_lapses() {
         })
         .expect("up");
     assert!(found.iter().any(|c| c.descriptor.provider == busy));
+}
+
+/// A provider whose delivery the requester verified keeps its room in a full auction: with
+/// room for one bid, a fresh identity bidding far lower does not push it out, so the award
+/// goes to the proven provider (the stranger's better score counts only among bids kept).
+#[test]
+fn a_proven_bidder_keeps_its_room_against_a_cheaper_stranger() {
+    let offers = [
+        Offer {
+            capability: "image.proven",
+            topic: IMAGE,
+            summary: IMAGES,
+            bid: bid(5, 500),
+            advertise: true,
+        },
+        Offer {
+            capability: "image.new",
+            topic: IMAGE,
+            summary: IMAGES,
+            bid: bid(1, 500),
+            advertise: false,
+        },
+    ];
+    let mut w = intent_world_with(6, &offers, |c| c.intents.auction.max_bids = 1);
+    let proven = id_of(&w, 1);
+    // A checked delivery first: the requester asks the only advertised provider directly.
+    let task = TaskRequest::new("generate an image from my text prompt", &b"a dog"[..])
+        .tier(Tier::Reputation);
+    let o = request(&mut w, 0, task);
+    assert_eq!(o.provider, Some(proven), "{o:?}");
+    let r = run_intent(&mut w, image_request(10));
+    let bids = r
+        .stages
+        .iter()
+        .filter(|s| matches!(s, Stage::Bid { .. }))
+        .count();
+    assert!(bids >= 1, "{:?}", r.stages);
+    assert_eq!(r.outcome.provider, Some(proven), "{r:?}");
 }
