@@ -217,3 +217,94 @@ async fn a_provider_found_through_a_relay_is_dialed_over_tcp() {
         n.shutdown().await.unwrap();
     }
 }
+
+/// A provider with a capacity states its load: while its only slot runs a task it says it is
+/// unavailable, and a requester's discovery leaves it out; when the task ends it says it is
+/// free again (load 0), and the requester finds it with that state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_at_capacity_states_it_and_requesters_skip_it() {
+    let net = MemoryNetwork::new();
+    let keys = Keypair::from_seed([7; 32]);
+    let provider = Node::builder()
+        .ephemeral_identity(Keypair::from_seed([7; 32]))
+        .transport(net.transport("busy", keys.id()).unwrap())
+        .seed([107; 32])
+        .config(NodeConfig {
+            agent: deterministic(),
+            topics: vec![Topic::new(TOPIC).unwrap()],
+            capacity: Some(1),
+            ..NodeConfig::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = node(&net, "client", 8, vec!["busy".into()]).await;
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    provider
+        .serve(
+            descriptor(&keys, "Rewrite text in capitals"),
+            move |_task, input: Bytes| {
+                let gate = gate.clone();
+                async move {
+                    gate.notified().await;
+                    Executed::Done {
+                        result: Bytes::from(input.to_ascii_uppercase()),
+                        tools: Vec::new(),
+                    }
+                }
+            },
+        )
+        .await
+        .unwrap();
+    let req = agentnet_gossip::Requirements::default();
+    let find = || async {
+        client
+            .discover("rewrite my text in capitals", req.clone(), 4)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.descriptor.provider == keys.id())
+    };
+    let mut found = None;
+    for _ in 0..100 {
+        found = find().await;
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(found.is_some(), "the descriptor arrives");
+    let task = TaskRequest::new("rewrite my text in capitals", &b"abc"[..]).tier(Tier::Reputation);
+    let running = tokio::spawn({
+        let handle = client.start_request(task).await.unwrap();
+        async move { handle.outcome().await }
+    });
+    // While the task runs, the provider says it is unavailable: discovery leaves it out.
+    let mut hidden = false;
+    for _ in 0..100 {
+        if find().await.is_none() {
+            hidden = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        hidden,
+        "a provider at capacity is left out while it says so"
+    );
+    release.notify_one();
+    let outcome = running.await.unwrap().unwrap();
+    assert_eq!(outcome.result.as_deref(), Ok(&b"ABC"[..]), "{outcome:?}");
+    // Free again (its next statement, after the gossip engine's minimum interval).
+    let mut free = None;
+    for _ in 0..100 {
+        free = find().await.and_then(|c| c.state);
+        if free.as_ref().is_some_and(|s| s.available) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let free = free.expect("a state is held");
+    assert!(free.available && free.load_bp == 0, "{free:?}");
+}

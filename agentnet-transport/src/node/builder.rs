@@ -318,6 +318,7 @@ impl NodeBuilder {
             peer_topics: Vec::new(),
             banned: BTreeMap::new(),
             topics_sent: Vec::new(),
+            load: Default::default(),
             cfg: self.config,
             agent,
             transport,

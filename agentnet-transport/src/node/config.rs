@@ -42,6 +42,14 @@ pub struct NodeConfig {
     /// on with those it reached (the others count as unreachable). Over relays or slow
     /// links, raise it. Default 3 s; range 10 ms..=10 min.
     pub dial_wait: Duration,
+    /// Tasks this node's handlers run at once before it states itself unavailable. With it
+    /// set the node announces its load (tasks running ÷ capacity, basis points) and
+    /// availability as provider state ([`Agent::announce_state`](crate::agent::Agent::announce_state))
+    /// whenever a task starts or ends, and restates it every half state TTL while any runs;
+    /// requesters skip it while unavailable and try it last while busy. It still takes the
+    /// offers it accepts (the state is advice to requesters, not a limit). Default `None`
+    /// (no state announced); range 1..=1 000 000.
+    pub capacity: Option<u32>,
 }
 
 impl NodeConfig {
@@ -59,6 +67,9 @@ impl NodeConfig {
             ms(10)..=Duration::from_secs(600),
             "10 ms..=10 min",
         )?;
+        if let Some(c) = self.capacity {
+            check_range("capacity", c, 1..=1_000_000, "1..=1000000")?;
+        }
         check_range(
             "redial_initial",
             self.redial_initial,
@@ -122,6 +133,7 @@ impl Default for NodeConfig {
             event_capacity: 1024,
             llm_max_tokens: 1024,
             dial_wait: Duration::from_secs(3),
+            capacity: None,
         }
     }
 }

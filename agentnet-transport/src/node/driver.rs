@@ -118,6 +118,8 @@ pub(super) struct Driver {
     pub(super) banned: BTreeMap<AgentId, Instant>,
     /// The topic set last handed to [`Transport::set_topics`].
     pub(super) topics_sent: Vec<Topic>,
+    /// Tasks running, for the load this node states ([`NodeConfig::capacity`]).
+    pub(super) load: super::load::Load,
 }
 
 /// Most peers a node remembers as banned.
@@ -190,6 +192,7 @@ impl Driver {
                 }
             }
             self.redial(now);
+            self.restate_load(now);
             self.start_dialed(now);
             self.unpark_warmed(now);
             self.flush(now);
@@ -216,6 +219,9 @@ impl Driver {
         }
         for w in &self.warming {
             d = d.min(w.until);
+        }
+        if let Some(t) = self.load_deadline() {
+            d = d.min(t);
         }
         d
     }
@@ -513,7 +519,10 @@ impl Driver {
     fn completion(&mut self, d: Done) {
         let now = self.clock.now();
         let r = match d {
-            Done::Executed(id, out) => self.agent.handle_executed(now, id, out),
+            Done::Executed(id, out) => {
+                self.load_changed(now, false);
+                self.agent.handle_executed(now, id, out)
+            }
             Done::Llm(id, Ok(text)) => self.agent.handle_llm_response(now, id, &text),
             Done::Llm(id, Err(why)) => self.agent.handle_llm_failure(now, id, &why),
             Done::Embedded(id, r) => self.agent.handle_embedded(now, id, r),
@@ -783,6 +792,7 @@ impl Driver {
             return;
         };
         let budget = deadline.saturating_duration_since(now.mono);
+        self.load_changed(now, true);
         tokio::spawn(async move {
             let run = tokio::spawn(handler(task, input));
             let out = match tokio::time::timeout(budget, run).await {

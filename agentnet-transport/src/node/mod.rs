@@ -63,6 +63,7 @@ mod driver;
 mod embed;
 mod events;
 mod intent;
+mod load;
 mod workflow;
 
 pub use builder::NodeBuilder;

@@ -68,6 +68,10 @@
 //! first; `--json` adds `bids` (`[{provider, price, latency_ms, round}]`) and `award`
 //! (`{provider, pay}` or null).
 //!
+//! `serve --capacity N` states the node's load and availability as tasks start and end
+//! (short-lived provider state): requesters skip it while its N slots are full and try it last
+//! while busy.
+//!
 //! `serve --bid PRICE` makes a provider answer intents matching its capabilities with truthful
 //! bids (its least price, `--bid-latency-ms`, `--bid-deposit`); with `--no-advertise` its
 //! descriptors are not announced at all, so it is found only through intents.
@@ -291,6 +295,11 @@ enum Cmd {
         lie_with_receipts: bool,
         #[command(flatten)]
         bid: BidArgs,
+        /// Tasks run at once before this node states itself unavailable: with it, the node
+        /// announces its load and availability (short-lived provider state) as tasks start
+        /// and end, so requesters skip it while full and try it last while busy.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        capacity: Option<u32>,
         #[command(flatten)]
         libp2p: Libp2pArgs,
     },
@@ -536,11 +545,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
             seconds,
             lie_with_receipts,
             bid,
+            capacity,
             libp2p,
         } => {
             run_serve(ServeArgs {
                 bid: bid.policy()?,
                 advertise: !bid.no_advertise,
+                capacity,
                 net: Net::server(transport.transport, listen, bootstrap, libp2p).embeddings(&embed),
                 descriptors: descriptor,
                 data_dir,

@@ -14,6 +14,8 @@ pub(crate) struct ServeArgs {
     pub(crate) bid: Option<BidPolicy>,
     /// Announce the descriptors (off: found only through intents).
     pub(crate) advertise: bool,
+    /// Tasks run at once before the node states itself unavailable (`None`: no state).
+    pub(crate) capacity: Option<u32>,
 }
 
 /// `serve`'s bidding flags.
@@ -118,6 +120,7 @@ pub(crate) async fn run_serve(a: ServeArgs) -> Result<(), Box<dyn Error>> {
         config: NodeConfig {
             agent: agent_config(),
             follow_peer_topics: true,
+            capacity: a.capacity,
             ..NodeConfig::default()
         },
         lie: a.lie,
