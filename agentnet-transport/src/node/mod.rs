@@ -60,6 +60,7 @@ use crate::store::{MemoryStore, RedbStore, Store, StoreError, Write};
 mod builder;
 mod config;
 mod driver;
+mod effects;
 mod embed;
 mod events;
 mod intent;
