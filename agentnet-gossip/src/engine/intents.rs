@@ -27,11 +27,25 @@ impl GossipEngine {
         if intent.requester != self.me {
             return Err(CommandError::NotOurs(intent.requester));
         }
-        intent.validate(now, &self.cfg.descriptor_rules)?;
-        let sketch = self.sketch_of(&announcement_text(&intent));
-        let (topic, issued_at, ttl_ms) = (intent.topic.clone(), intent.issued_at, intent.ttl_ms);
         let signed = Signed::sign(&*self.signer, intent)?;
-        let id = IntentAnnouncement::id_of(&signed);
+        self.publish_signed_intent(now, &signed)
+    }
+
+    /// [`publish_intent`](Self::publish_intent) for an intent the caller signed already (the
+    /// requester's agent signs once, and judges bids by exactly the announcement sent). It
+    /// must be signed by this node's key.
+    pub fn publish_signed_intent(
+        &mut self,
+        now: Now,
+        signed: &Signed<IntentAnnouncement>,
+    ) -> Result<(Topic, u64, IntentId), CommandError> {
+        if signed.requester != self.me {
+            return Err(CommandError::NotOurs(signed.requester));
+        }
+        signed.validate(now, &self.cfg.descriptor_rules)?;
+        let sketch = self.sketch_of(&announcement_text(signed));
+        let (topic, issued_at, ttl_ms) = (signed.topic.clone(), signed.issued_at, signed.ttl_ms);
+        let id = IntentAnnouncement::id_of(signed);
         let (topic, seq) = self.append_own(
             now,
             OwnEntry {

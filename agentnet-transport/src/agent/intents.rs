@@ -225,10 +225,8 @@ impl Agent {
             issued_at: now.wall,
             ttl_ms: deadline.as_millis() as u32,
         };
-        announcement
-            .validate(now, &self.config.gossip.descriptor_rules)
-            .map_err(|e| AgentError::BadRequest(e.to_string()))?;
-        let signed = Signed::sign(&self.keys, announcement.clone())?;
+        // Field checks happen in `Auction::new`, freshness when the gossip engine publishes.
+        let signed = Signed::sign(&self.keys, announcement)?;
         let auction = Auction::new(
             now,
             &signed,
@@ -238,14 +236,7 @@ impl Agent {
         .map_err(|e| AgentError::BadRequest(e.to_string()))?;
         let id = signed.hash();
         self.ensure_topic(&req.topic);
-        // The gossip engine signs the same value with the same key (Ed25519 signatures are
-        // deterministic), so the announcement it sends is the one the auction judges bids by.
-        let (_, _, sent) = self.gossip.publish_intent(now, announcement)?;
-        if sent != id {
-            return Err(AgentError::BadRequest(
-                "the announced intent differs from the one signed".into(),
-            ));
-        }
+        self.gossip.publish_signed_intent(now, &signed)?;
         let rid = self.next_request_id();
         self.intents.by_intent.insert(id, rid);
         self.intents.bidding.insert(

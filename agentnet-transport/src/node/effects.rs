@@ -17,6 +17,8 @@ impl Driver {
         deadline: Instant,
     ) {
         let done = self.done.clone();
+        // Every Execute ends in one `Done::Executed`, which counts it off again.
+        self.load_changed(now, true);
         let Some(handler) = self.handlers.get(&task.capability).cloned() else {
             let _ = done.send(Done::Executed(
                 id,
@@ -25,7 +27,6 @@ impl Driver {
             return;
         };
         let budget = deadline.saturating_duration_since(now.mono);
-        self.load_changed(now, true);
         tokio::spawn(async move {
             let run = tokio::spawn(handler(task, input));
             let out = match tokio::time::timeout(budget, run).await {
